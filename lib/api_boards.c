@@ -1,0 +1,172 @@
+/* api_boards: boards, personal or a team's. GET /boards/:id returns the board with all its items
+ * and last_event_id, the point a live stream resumes from. Access is board_role() in SQL: owner,
+ * else the caller's team role; no role is 404, so a board you cannot see does not exist for you. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_api.h"
+
+static const struct tb_field create_fields[] = {
+	{"title", TB_FIELD_STRING, 1, 200, true, false, NULL, NULL},
+	{"team_id", TB_FIELD_ID, 0, 0, false, true, NULL, NULL},
+};
+static const struct tb_field patch_fields[] = {
+	{"title", TB_FIELD_STRING, 1, 200, false, false, NULL, NULL},
+};
+
+static const char SQL_LIST[] =
+	"SELECT jsonb_build_object('boards', coalesce(jsonb_agg(board_json(b,"
+	"          CASE WHEN b.owner_id = $1::bigint THEN 'owner' ELSE m.role END) ORDER BY b.id), '[]'::jsonb))"
+	" FROM boards b LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $1::bigint"
+	" WHERE b.owner_id = $1::bigint OR m.user_id IS NOT NULL";
+
+void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id)};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_LIST, 1, params, &r)))
+		return;
+	tb_api_reply_row(resp, 200, r, 0, -1);
+	PQclear(r);
+}
+
+static const char SQL_TEAM_ROLE[] =
+	"SELECT role FROM team_members WHERE team_id = $1::bigint AND user_id = $2::bigint";
+
+static const char SQL_CREATE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" INSERT INTO boards (owner_id, team_id, title) SELECT $1::bigint, $2::bigint, $3 FROM actor"
+	" RETURNING boards.id, boards.version, board_json(boards, 'owner') || '{\"items\": []}'::jsonb";
+
+/* For a board in a team: 422 when the caller is not in it, 403 when only a viewer. */
+static bool team_allows(struct tb_app *app, struct tb_resp *resp, const char *team, const char *uid)
+{
+	const char *params[] = {team, uid};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_TEAM_ROLE, 2, params, &r)))
+		return false;
+	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	PQclear(r);
+	if (rank == TB_RANK_NONE)
+		tb_resp_error(resp, 422, "invalid", "team_id: no such team");
+	else if (rank < TB_RANK_EDITOR)
+		tb_resp_error(resp, 403, "forbidden", "viewers cannot create boards in this team");
+	return rank >= TB_RANK_EDITOR;
+}
+
+void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, create_fields, 2, true))
+		return;
+	const char *title = NULL;
+	tb_json_str(app->body_json, "title", &title);
+	int64_t team_id = 0;
+	char uid[24], tid[24];
+	tb_api_i64(uid, req->user_id);
+	const char *team = tb_json_int(app->body_json, "team_id", &team_id) ? tb_api_i64(tid, team_id) : NULL;
+	if (team && !team_allows(app, resp, team, uid))
+		return;
+	const char *params[] = {uid, team, title};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 3, params, &r)))
+		return;
+	tb_api_reply_row(resp, 201, r, 2, 1);
+	char loc[64];
+	snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s", PQgetvalue(r, 0, 0));
+	tb_resp_set_header(resp, "Location", loc);
+	PQclear(r);
+}
+
+static const char SQL_GET[] =
+	"SELECT r.role, b.version, board_json(b, r.role) || jsonb_build_object('items',"
+	"          (SELECT coalesce(jsonb_agg(item_json(i) ORDER BY i.z, i.id), '[]'::jsonb)"
+	"             FROM items i WHERE i.board_id = b.id))"
+	" FROM boards b CROSS JOIN LATERAL (SELECT board_role($1::bigint, b.id) AS role) r"
+	" WHERE b.id = $2::bigint";
+
+static const char SQL_LOAD[] =
+	"SELECT r.role, b.version, board_json(b, r.role)"
+	" FROM boards b CROSS JOIN LATERAL (SELECT board_role($1::bigint, b.id) AS role) r"
+	" WHERE b.id = $2::bigint";
+
+void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	struct tb_api_target t;
+	if (!tb_api_load(app, req, resp, SQL_GET, 2, params, TB_RANK_VIEWER, false, &t))
+		return;
+	tb_resp_json_text(resp, 200, t.json, strlen(t.json));
+	tb_resp_etag(resp, t.version);
+	free(t.json);
+}
+
+static const char SQL_UPDATE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" UPDATE boards b SET title = $3, version = b.version + 1, updated_at = now() FROM actor"
+	" WHERE b.id = $2::bigint AND ($4::bigint IS NULL OR b.version = $4::bigint)"
+	" RETURNING b.version, board_json(b, board_role($1::bigint, b.id))";
+
+static const char SQL_DELETE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" DELETE FROM boards b USING actor WHERE b.id = $2::bigint AND ($3::bigint IS NULL OR b.version = $3::bigint)";
+
+/* Loads the board for a write by a caller of at least min rank, honouring If-Match. */
+static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
+                           char uid[24], char bid[24], char ver[24])
+{
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	struct tb_api_target t;
+	if (!tb_api_load(app, req, resp, SQL_LOAD, 2, params, min, true, &t))
+		return false;
+	tb_api_i64(ver, t.version);
+	free(t.json);
+	return true;
+}
+
+/* A conditional write matched no row: the board changed or went away in between. Answer as a
+ * fresh load would (412 with the current board, or 404). */
+static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24], ver[24];
+	if (load_for_write(app, req, resp, TB_RANK_VIEWER, uid, bid, ver))
+		tb_resp_error(resp, 409, "conflict", "the board changed while this request ran; retry");
+}
+
+void tb_api_boards_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, patch_fields, 1, false))
+		return;
+	char uid[24], bid[24], ver[24];
+	if (!load_for_write(app, req, resp, TB_RANK_EDITOR, uid, bid, ver))
+		return;
+	const char *title = NULL;
+	tb_json_str(app->body_json, "title", &title);
+	const char *params[] = {uid, bid, title, req->if_match ? ver : NULL};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_UPDATE, 4, params, &r)))
+		return;
+	if (PQntuples(r) == 1)
+		tb_api_reply_row(resp, 200, r, 1, 0);
+	else
+		lost_race(app, req, resp);
+	PQclear(r);
+}
+
+void tb_api_boards_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24], ver[24];
+	if (!load_for_write(app, req, resp, TB_RANK_ADMIN, uid, bid, ver))
+		return;
+	const char *params[] = {uid, bid, req->if_match ? ver : NULL};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_DELETE, 3, params, &r)))
+		return;
+	if (strcmp(PQcmdTuples(r), "0") != 0)
+		resp->status = 204;
+	else
+		lost_race(app, req, resp);
+	PQclear(r);
+}

@@ -1,0 +1,159 @@
+/* api_items: the sticky notes of a board. Viewers read; editors and up create, change and delete.
+ * PATCH changes only the fields it names; every change bumps the item's version, and If-Match
+ * makes a change conditional on the version the client saw. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_api.h"
+
+/* "#rrggbb" */
+static bool color_ok(const char *s)
+{
+	if (s[0] != '#' || strlen(s) != 7)
+		return false;
+	return strspn(s + 1, "0123456789abcdefABCDEF") == 6;
+}
+
+/* Order matters: the values become SQL parameters $3..$9 in this order. */
+static const struct tb_field fields[] = {
+	{"text", TB_FIELD_TEXT, 0, 10000, false, false, NULL, NULL},
+	{"color", TB_FIELD_STRING, 7, 7, false, false, color_ok, "a color like \"#ffcc00\""},
+	{"x", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
+	{"y", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
+	{"width", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
+	{"height", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
+	{"z", TB_FIELD_INT, -1000000, 1000000, false, false, NULL, NULL},
+};
+enum { N_FIELDS = sizeof fields / sizeof fields[0] };
+
+/* params[2 + i] = text of field i, or NULL (SQL NULL: keep / default) when absent. */
+static void field_params(struct json_object *body, const char **params)
+{
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		struct json_object *v;
+		params[2 + i] = json_object_object_get_ex(body, fields[i].name, &v) ? json_object_get_string(v) : NULL;
+	}
+}
+
+static const char SQL_BOARD_ROLE[] = "SELECT board_role($1::bigint, $2::bigint), 0, ''";
+
+static const char SQL_ITEM[] =
+	"SELECT board_role($1::bigint, i.board_id), i.version, item_json(i) FROM items i"
+	" WHERE i.id = $3::bigint AND i.board_id = $2::bigint";
+
+static const char SQL_CREATE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"
+	" SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0),"
+	"        coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"
+	"        coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items WHERE board_id = $2::bigint)),"
+	"        $1::bigint FROM actor"
+	" RETURNING items.id, items.version, item_json(items)";
+
+static const char SQL_UPDATE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" UPDATE items i SET text = coalesce($3, i.text), color = coalesce(lower($4), i.color),"
+	"        x = coalesce($5::int, i.x), y = coalesce($6::int, i.y), w = coalesce($7::int, i.w),"
+	"        h = coalesce($8::int, i.h), z = coalesce($9::int, i.z), version = i.version + 1, updated_at = now()"
+	" FROM actor WHERE i.id = $10::bigint AND i.board_id = $2::bigint"
+	"   AND ($11::bigint IS NULL OR i.version = $11::bigint)"
+	" RETURNING i.version, item_json(i)";
+
+static const char SQL_DELETE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" DELETE FROM items i USING actor WHERE i.id = $3::bigint AND i.board_id = $2::bigint"
+	"   AND ($4::bigint IS NULL OR i.version = $4::bigint)";
+
+void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, true))
+		return;
+	char uid[24], bid[24];
+	const char *params[2 + N_FIELDS] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	struct tb_api_target t;
+	if (!tb_api_load(app, req, resp, SQL_BOARD_ROLE, 2, params, TB_RANK_EDITOR, false, &t))
+		return;
+	free(t.json);
+	field_params(app->body_json, params);
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r)))
+		return;
+	tb_api_reply_row(resp, 201, r, 2, 1);
+	char loc[96];
+	snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s/items/%s", bid, PQgetvalue(r, 0, 0));
+	tb_resp_set_header(resp, "Location", loc);
+	PQclear(r);
+}
+
+/* Loads the item (board, item) = req->ids for a caller of at least min rank. */
+static bool load_item(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
+                      bool if_match, struct tb_api_target *t, char uid[24], char bid[24], char iid[24])
+{
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0]),
+	                        tb_api_i64(iid, req->ids[1])};
+	return tb_api_load(app, req, resp, SQL_ITEM, 3, params, min, if_match, t);
+}
+
+void tb_api_items_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24], iid[24];
+	struct tb_api_target t;
+	if (!load_item(app, req, resp, TB_RANK_VIEWER, false, &t, uid, bid, iid))
+		return;
+	tb_resp_json_text(resp, 200, t.json, strlen(t.json));
+	tb_resp_etag(resp, t.version);
+	free(t.json);
+}
+
+/* A conditional write matched no row: answer as a fresh load would (412 or 404). */
+static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24], iid[24];
+	struct tb_api_target t;
+	if (load_item(app, req, resp, TB_RANK_VIEWER, true, &t, uid, bid, iid)) {
+		free(t.json);
+		tb_resp_error(resp, 409, "conflict", "the note changed while this request ran; retry");
+	}
+}
+
+void tb_api_items_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, false))
+		return;
+	char uid[24], bid[24], iid[24], ver[24];
+	struct tb_api_target t;
+	if (!load_item(app, req, resp, TB_RANK_EDITOR, true, &t, uid, bid, iid))
+		return;
+	free(t.json);
+	const char *params[4 + N_FIELDS] = {uid, bid};
+	field_params(app->body_json, params);
+	params[2 + N_FIELDS] = iid;
+	params[3 + N_FIELDS] = req->if_match ? tb_api_i64(ver, t.version) : NULL;
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_UPDATE, 4 + N_FIELDS, params, &r)))
+		return;
+	if (PQntuples(r) == 1)
+		tb_api_reply_row(resp, 200, r, 1, 0);
+	else
+		lost_race(app, req, resp);
+	PQclear(r);
+}
+
+void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24], iid[24], ver[24];
+	struct tb_api_target t;
+	if (!load_item(app, req, resp, TB_RANK_EDITOR, true, &t, uid, bid, iid))
+		return;
+	free(t.json);
+	const char *params[] = {uid, bid, iid, req->if_match ? tb_api_i64(ver, t.version) : NULL};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_DELETE, 4, params, &r)))
+		return;
+	if (strcmp(PQcmdTuples(r), "0") != 0)
+		resp->status = 204;
+	else
+		lost_race(app, req, resp);
+	PQclear(r);
+}

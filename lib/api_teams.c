@@ -1,0 +1,179 @@
+/* api_teams: teams and their members. Members read a team; its admins manage members; a member
+ * may leave. The database keeps at least one admin per team (trigger team_keeps_admin, which
+ * reports TB409, seen here as TB_ERR_CONFLICT). Writes name the acting user in the transaction
+ * setting teamboard.actor_id, which the event-log triggers read. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_api.h"
+
+static bool role_ok(const char *s)
+{
+	return strcmp(s, "viewer") == 0 || strcmp(s, "editor") == 0 || strcmp(s, "admin") == 0;
+}
+
+#define ROLE_FIELD(required) {"role", TB_FIELD_STRING, 1, 16, required, false, role_ok, "viewer, editor or admin"}
+
+static const struct tb_field team_fields[] = {
+	{"name", TB_FIELD_STRING, 1, 100, true, false, NULL, NULL},
+};
+static const struct tb_field member_add_fields[] = {
+	{"name", TB_FIELD_STRING, 1, 64, true, false, NULL, NULL},
+	ROLE_FIELD(true),
+};
+static const struct tb_field member_patch_fields[] = {
+	ROLE_FIELD(true),
+};
+
+static const char SQL_CREATE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+	" t AS (INSERT INTO teams (name, created_by) SELECT $2, $1::bigint FROM actor RETURNING *),"
+	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT t.id, $1::bigint, 'admin' FROM t"
+	"       RETURNING team_id)"
+	" SELECT jsonb_build_object('id', t.id, 'name', t.name, 'role', 'admin', 'created_at', t.created_at,"
+	"          'members', jsonb_build_array(jsonb_build_object('user_id', u.id, 'name', u.name, 'role', 'admin')))"
+	" FROM t, m, users u WHERE u.id = $1::bigint";
+
+void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, team_fields, 1, true))
+		return;
+	const char *name = NULL;
+	tb_json_str(app->body_json, "name", &name);
+	char uid[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id), name};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 2, params, &r)))
+		return;
+	tb_api_reply_row(resp, 201, r, 0, -1);
+	PQclear(r);
+}
+
+static const char SQL_LIST[] =
+	"SELECT jsonb_build_object('teams', coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name,"
+	"          'role', m.role, 'created_at', t.created_at) ORDER BY lower(t.name), t.id), '[]'::jsonb))"
+	" FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1::bigint";
+
+void tb_api_teams_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id)};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_LIST, 1, params, &r)))
+		return;
+	tb_api_reply_row(resp, 200, r, 0, -1);
+	PQclear(r);
+}
+
+/* (role, version, json) of a team for tb_api_load; teams carry no version, so 0. */
+static const char SQL_TEAM[] =
+	"SELECT m.role, 0, team_json(m.team_id, m.role) FROM team_members m"
+	" WHERE m.user_id = $1::bigint AND m.team_id = $2::bigint";
+
+/* Loads the team of req->ids[0] with the caller's role; false after answering 404/403. */
+static bool load_team(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
+                      struct tb_api_target *t, char uid[24], char tid[24])
+{
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0])};
+	return tb_api_load(app, req, resp, SQL_TEAM, 2, params, min, false, t);
+}
+
+void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	struct tb_api_target t;
+	char uid[24], tid[24];
+	if (!load_team(app, req, resp, TB_RANK_VIEWER, &t, uid, tid))
+		return;
+	tb_resp_json_text(resp, 200, t.json, strlen(t.json));
+	free(t.json);
+}
+
+static const char SQL_MEMBER_ADD[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+	" u AS (SELECT id, name FROM users WHERE lower(name) = lower($3)),"
+	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT $2::bigint, u.id, $4 FROM u, actor"
+	"       RETURNING user_id, role)"
+	" SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role) FROM m, u";
+
+void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, member_add_fields, 2, true))
+		return;
+	struct tb_api_target t;
+	char uid[24], tid[24];
+	if (!load_team(app, req, resp, TB_RANK_ADMIN, &t, uid, tid))
+		return;
+	free(t.json);
+	const char *name = NULL, *role = NULL;
+	tb_json_str(app->body_json, "name", &name);
+	tb_json_str(app->body_json, "role", &role);
+	const char *params[] = {uid, tid, name, role};
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_query(&app->db, SQL_MEMBER_ADD, 4, params, &r);
+	if (err == TB_ERR_CONFLICT) {
+		tb_resp_error(resp, 409, "already_member", "that user is already a member");
+		return;
+	}
+	if (tb_api_failed(resp, err))
+		return;
+	if (PQntuples(r) == 1)
+		tb_api_reply_row(resp, 201, r, 0, -1);
+	else
+		tb_resp_error(resp, 422, "invalid", "name: no such user");
+	PQclear(r);
+}
+
+static const char SQL_MEMBER_UPDATE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+	" m AS (UPDATE team_members m SET role = $4 FROM actor WHERE m.team_id = $2::bigint AND m.user_id = $3::bigint"
+	"       RETURNING m.user_id, m.role)"
+	" SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
+	" FROM m JOIN users u ON u.id = m.user_id";
+
+static const char SQL_MEMBER_REMOVE[] =
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+	" DELETE FROM team_members m USING actor WHERE m.team_id = $2::bigint AND m.user_id = $3::bigint";
+
+/* Runs a member change on (team, user) = req->ids; answers 404 when no row changed. */
+static void member_change(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql,
+                          const char *role, enum tb_rank min)
+{
+	struct tb_api_target t;
+	char uid[24], tid[24], target[24];
+	if (!load_team(app, req, resp, min, &t, uid, tid))
+		return;
+	free(t.json);
+	const char *params[] = {uid, tid, tb_api_i64(target, req->ids[1]), role};
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_query(&app->db, sql, role ? 4 : 3, params, &r);
+	if (err == TB_ERR_CONFLICT) {
+		tb_resp_error(resp, 409, "last_admin", "a team keeps at least one admin");
+		return;
+	}
+	if (tb_api_failed(resp, err))
+		return;
+	bool changed = role ? PQntuples(r) == 1 : strcmp(PQcmdTuples(r), "0") != 0;
+	if (!changed)
+		tb_resp_error(resp, 404, "not_found", "no such member");
+	else if (role)
+		tb_api_reply_row(resp, 200, r, 0, -1);
+	else
+		resp->status = 204;
+	PQclear(r);
+}
+
+void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_api_valid_body(app, resp, member_patch_fields, 1, true))
+		return;
+	const char *role = NULL;
+	tb_json_str(app->body_json, "role", &role);
+	member_change(app, req, resp, SQL_MEMBER_UPDATE, role, TB_RANK_ADMIN);
+}
+
+void tb_api_members_remove(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	/* Anyone may leave a team; removing someone else takes an admin. */
+	enum tb_rank min = req->ids[1] == req->user_id ? TB_RANK_VIEWER : TB_RANK_ADMIN;
+	member_change(app, req, resp, SQL_MEMBER_REMOVE, NULL, min);
+}

@@ -1,0 +1,77 @@
+/* api_users: sign-up (POST /users, when registration is open) and GET /me. */
+#include <ctype.h>
+#include <string.h>
+
+#include "tb_api.h"
+#include "tb_auth.h"
+
+/* ASCII letters, digits, '.', '_' and '-', starting with a letter or digit. */
+static bool name_ok(const char *s)
+{
+	if (!isalnum((unsigned char)s[0]))
+		return false;
+	for (; *s; s++) {
+		if (!(isalnum((unsigned char)*s) || *s == '.' || *s == '_' || *s == '-') || (unsigned char)*s > 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static const struct tb_field credential_fields[] = {
+	{"name", TB_FIELD_STRING, 1, 64, true, false, name_ok, "letters, digits, '.', '_' or '-'"},
+	{"password", TB_FIELD_TEXT, 8, 1024, true, false, NULL, NULL},
+};
+
+const struct tb_field *tb_api_credential_fields(size_t *n)
+{
+	*n = sizeof credential_fields / sizeof credential_fields[0];
+	return credential_fields;
+}
+
+static const char SQL_CREATE[] =
+	"INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING user_json(users)";
+
+void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!app->cfg->registration_open) {
+		tb_resp_error(resp, 403, "registration_closed", "sign-up is closed on this server");
+		return;
+	}
+	if (!tb_api_valid_body(app, resp, credential_fields, 2, true))
+		return;
+	const char *name = NULL, *password = NULL;
+	tb_json_str(app->body_json, "name", &name);
+	tb_json_str(app->body_json, "password", &password);
+	char hash[TB_PASSWORD_HASH_MAX];
+	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+		tb_resp_error(resp, 500, "internal", "could not hash the password");
+		return;
+	}
+	const char *params[] = {name, hash};
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_query(&app->db, SQL_CREATE, 2, params, &r);
+	if (err == TB_ERR_CONFLICT) {
+		tb_resp_error(resp, 409, "name_taken", "that name is taken");
+		return;
+	}
+	if (tb_api_failed(resp, err))
+		return;
+	tb_api_reply_row(resp, 201, r, 0, -1);
+	PQclear(r);
+}
+
+static const char SQL_ME[] = "SELECT user_json(users) FROM users WHERE id = $1";
+
+void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char id[24];
+	const char *params[] = {tb_api_i64(id, req->user_id)};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_ME, 1, params, &r)))
+		return;
+	if (PQntuples(r) == 1)
+		tb_api_reply_row(resp, 200, r, 0, -1);
+	else
+		tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
+	PQclear(r);
+}

@@ -1,0 +1,68 @@
+/* tb_api: the REST handlers (one api_<resource>.c each) and the helpers they share: mapping
+ * database errors to replies, role ranks, body validation, and loading a resource with the
+ * caller's role so that 404 / 403 / 412 are decided in one place. */
+#ifndef TB_API_H
+#define TB_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tb_app.h"
+#include "tb_json.h"
+
+#define TB_API_PREFIX "/api/v1"
+
+/* Role ranks: a route names the lowest rank it accepts. */
+enum tb_rank { TB_RANK_NONE, TB_RANK_VIEWER, TB_RANK_EDITOR, TB_RANK_ADMIN, TB_RANK_OWNER };
+
+/* The rank of a role name ("viewer" ... "owner"); TB_RANK_NONE for NULL, "" or others. */
+enum tb_rank tb_api_rank(const char *role);
+/* Answers a failed database call (503 db_unavailable or 500 internal); true when err != TB_OK. */
+bool tb_api_failed(struct tb_resp *resp, enum tb_err err);
+/* Validates app->body_json against fields; answers 422 and returns false when it does not fit.
+ * With a patch (require false) an object with no member is refused too. */
+bool tb_api_valid_body(struct tb_app *app, struct tb_resp *resp, const struct tb_field *fields, size_t n,
+                       bool require);
+/* Writes v in decimal into buf (at least 21 bytes) and returns buf. */
+const char *tb_api_i64(char *buf, int64_t v);
+
+/* A resource as loaded for a request: the caller's rank, its version and its JSON. */
+struct tb_api_target {
+	enum tb_rank rank;
+	int64_t version;
+	char *json; /* caller frees */
+};
+
+/* Runs sql, which must return one row (role, version, json) or none, then decides: no row or no
+ * role: 404; rank below min_rank: 403; with check_if_match, a stale If-Match: 412 carrying the
+ * current object. Returns true when the handler may go on (t filled), false after answering. */
+bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql, int n,
+                 const char *const *params, enum tb_rank min_rank, bool check_if_match, struct tb_api_target *t);
+/* Answers with the JSON text of column col of row 0 of r (and ETag from column etag_col when >= 0). */
+void tb_api_reply_row(struct tb_resp *resp, int status, PGresult *r, int col, int etag_col);
+
+/* The {name, password} fields of sign-up and sign-in (api_users.c). */
+const struct tb_field *tb_api_credential_fields(size_t *n);
+
+void tb_api_health(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_sessions_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_teams_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_members_remove(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_boards_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_boards_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_items_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_items_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+
+#endif

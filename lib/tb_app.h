@@ -1,0 +1,25 @@
+/* tb_app: one worker's application state (config, database connection) and the request pipeline:
+ * route, authenticate, check CSRF, check body limits and type, parse JSON, then the handler.
+ * The guards run in that fixed order for every route. */
+#ifndef TB_APP_H
+#define TB_APP_H
+
+#include <json-c/json.h>
+
+#include "tb_config.h"
+#include "tb_db.h"
+#include "tb_request.h"
+#include "tb_resp.h"
+
+struct tb_app {
+	const struct tb_config *cfg;
+	struct tb_db db;
+	struct json_object *body_json; /* the parsed body of the current request, for TB_ROUTE_BODY */
+};
+
+void tb_app_init(struct tb_app *app, const struct tb_config *cfg);
+/* Answers req into resp (never fails: errors become error responses). */
+void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_app_free(struct tb_app *app);
+
+#endif

@@ -1,0 +1,172 @@
+/* tb_auth: passwords, tokens, sessions and the CSRF Origin check. A token travels as 64 hex
+ * digits; the database keeps only sha256 of its 32 bytes, so the lookup is an index probe on a
+ * hash and never a comparison of secrets in C. */
+#include "tb_auth.h"
+
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "tb_app.h"
+#include "tb_buf.h"
+#include "tb_log.h"
+
+enum tb_err tb_auth_hash_password(const char *password, char *out, size_t out_len)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) == NULL)
+		return TB_ERR_INVALID;
+	struct crypt_data *cd = tb_xcalloc(1, sizeof *cd);
+	const char *h = crypt_rn(password, salt, cd, sizeof *cd);
+	enum tb_err err = TB_ERR_INVALID;
+	if (h && h[0] != '*' && strlen(h) < out_len) {
+		strcpy(out, h);
+		err = TB_OK;
+	}
+	free(cd);
+	return err;
+}
+
+static bool equal_ct(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+	for (size_t i = 0; i < la && i < lb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+bool tb_auth_password_matches(const char *password, const char *hash)
+{
+	struct crypt_data *cd = tb_xcalloc(1, sizeof *cd);
+	const char *h = crypt_rn(password, hash, cd, sizeof *cd);
+	bool ok = h && h[0] != '*' && equal_ct(h, hash);
+	free(cd);
+	return ok;
+}
+
+void tb_auth_burn_password(const char *password)
+{
+	static char dummy[TB_PASSWORD_HASH_MAX];
+	if (dummy[0] == '\0' && tb_auth_hash_password("teamboard dummy password", dummy, sizeof dummy) != TB_OK)
+		return;
+	(void)tb_auth_password_matches(password, dummy);
+}
+
+enum tb_err tb_auth_new_token(char out[TB_TOKEN_HEX_LEN + 1])
+{
+	unsigned char raw[TB_TOKEN_HEX_LEN / 2];
+	size_t got = 0;
+	while (got < sizeof raw) {
+		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+		if (n < 0)
+			return TB_ERR_IO;
+		got += (size_t)n;
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < sizeof raw; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[TB_TOKEN_HEX_LEN] = '\0';
+	return TB_OK;
+}
+
+bool tb_auth_token_well_formed(const char *s)
+{
+	size_t i = 0;
+	for (; s[i]; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')) || i >= TB_TOKEN_HEX_LEN)
+			return false;
+	}
+	return i == TB_TOKEN_HEX_LEN;
+}
+
+static const char SQL_SESSION[] =
+	"SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id"
+	" WHERE s.token_hash = sha256(decode($1, 'hex')) AND s.expires_at > now()";
+
+enum tb_err tb_auth_request_token(const struct tb_req *req, char **token, bool *by_cookie)
+{
+	if (req->authorization) {
+		*by_cookie = false;
+		return tb_bearer_get(req->authorization, token) == TB_OK ? TB_OK : TB_ERR_INVALID;
+	}
+	*by_cookie = true;
+	return tb_cookie_get(req->cookie, "tb_session", token);
+}
+
+enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req)
+{
+	char *token = NULL;
+	bool by_cookie = false;
+	if (tb_auth_request_token(req, &token, &by_cookie) != TB_OK)
+		return TB_ERR_NOT_FOUND;
+	enum tb_err err = TB_ERR_NOT_FOUND;
+	PGresult *r = NULL;
+	if (tb_auth_token_well_formed(token)) {
+		const char *params[] = {token};
+		err = tb_db_query(&app->db, SQL_SESSION, 1, params, &r);
+		if (err == TB_OK && PQntuples(r) != 1)
+			err = TB_ERR_NOT_FOUND;
+	}
+	if (err == TB_OK) {
+		req->user_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		free(req->user_name);
+		req->user_name = tb_xstrdup(PQgetvalue(r, 0, 1));
+		req->auth_by_cookie = by_cookie;
+	}
+	PQclear(r);
+	free(token);
+	return err;
+}
+
+/* Length of the "scheme://host[:port]" prefix of an absolute http(s) URL, 0 if it is none. */
+static size_t origin_prefix(const char *url)
+{
+	size_t skip;
+	if (strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	size_t host = strcspn(url + skip, "/?#");
+	return host ? skip + host : 0;
+}
+
+static bool same_origin(const char *a, size_t alen, const char *b)
+{
+	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+bool tb_auth_origin_allowed(const struct tb_config *cfg, const struct tb_req *req)
+{
+	const char *origin = req->origin;
+	size_t len;
+	if (origin && strcmp(origin, "null") != 0) {
+		len = strlen(origin);
+		if (origin_prefix(origin) != len)
+			return false;
+	} else if (origin == NULL && req->referer) {
+		origin = req->referer;
+		len = origin_prefix(origin);
+		if (len == 0)
+			return false;
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < cfg->n_allowed_origins; i++) {
+		if (same_origin(origin, len, cfg->allowed_origins[i]))
+			return true;
+	}
+	if (req->host == NULL || strpbrk(req->host, "/\\@ ") != NULL)
+		return false;
+	struct tb_buf own = {0};
+	tb_buf_printf(&own, "%s://%s", req->https ? "https" : "http", req->host);
+	bool ok = same_origin(origin, len, tb_buf_str(&own));
+	tb_buf_free(&own);
+	return ok;
+}

@@ -1,0 +1,40 @@
+/* tb_auth: passwords (yescrypt through libcrypt), session tokens (32 random bytes, hex; only their
+ * SHA-256 is stored), session look-up for a request (cookie tb_session or Authorization: Bearer),
+ * and the Origin check that guards cookie-authenticated writes against CSRF. */
+#ifndef TB_AUTH_H
+#define TB_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tb_err.h"
+
+struct tb_app;
+struct tb_config;
+struct tb_req;
+
+#define TB_TOKEN_HEX_LEN 64
+#define TB_PASSWORD_HASH_MAX 256
+
+/* Hashes password with a fresh yescrypt salt into out. TB_ERR_INVALID if libcrypt fails. */
+enum tb_err tb_auth_hash_password(const char *password, char *out, size_t out_len);
+/* True when password matches hash (a crypt(3) string); compares in constant time. */
+bool tb_auth_password_matches(const char *password, const char *hash);
+/* Spends the time of one password check, so a login for an unknown name takes as long as one
+ * for a known name. */
+void tb_auth_burn_password(const char *password);
+/* Writes 64 hex digits of 32 bytes from getrandom(2), NUL-terminated. */
+enum tb_err tb_auth_new_token(char out[TB_TOKEN_HEX_LEN + 1]);
+/* True when s has the form of a token (64 lower-case hex digits). */
+bool tb_auth_token_well_formed(const char *s);
+/* The token a request presents: Authorization: Bearer when that header is there (even if it is
+ * malformed: TB_ERR_INVALID), else the tb_session cookie. TB_ERR_NOT_FOUND when neither. Caller frees. */
+enum tb_err tb_auth_request_token(const struct tb_req *req, char **token, bool *by_cookie);
+/* Finds the request's session: fills req->user_id, user_name, auth_by_cookie. TB_ERR_NOT_FOUND
+ * for no, expired, forged or malformed credentials; TB_ERR_DB_DOWN / TB_ERR_DB as from tb_db. */
+enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req);
+/* CSRF check for an unsafe request: true when its Origin (else the scheme://host of its Referer)
+ * is one of cfg->allowed_origins or the request's own scheme://Host. Absent both: false. */
+bool tb_auth_origin_allowed(const struct tb_config *cfg, const struct tb_req *req);
+
+#endif

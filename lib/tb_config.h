@@ -1,0 +1,48 @@
+/* tb_config: teamboard.conf, "key = value" lines, '#' comments. Every key is known here with its
+ * type and bounds; an unknown key, a duplicate or a bad value is an error naming file and line. */
+#ifndef TB_CONFIG_H
+#define TB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tb_err.h"
+#include "tb_log.h"
+
+#define TB_CONFIG_MAX_ORIGINS 16
+
+enum tb_supervisor_mode { TB_SUPERVISOR_OFF, TB_SUPERVISOR_AUTO };
+
+struct tb_config {
+	char *database;          /* libpq conninfo */
+	size_t max_body;         /* bytes */
+	long session_ttl;        /* seconds */
+	bool cookie_secure;
+	char *allowed_origins[TB_CONFIG_MAX_ORIGINS]; /* "scheme://host[:port]", NULL-terminated */
+	size_t n_allowed_origins;
+	bool registration_open;
+	enum tb_log_level log_level;
+	/* live boards */
+	long heartbeat_interval;  /* seconds */
+	long stream_max_seconds;  /* 0 = unlimited */
+	long max_streams;         /* per host */
+	long max_streams_per_user;
+	long event_retention_days;
+	long event_retention_per_board;
+	long replay_limit;
+	enum tb_supervisor_mode supervisor;
+	char *metrics_allow;      /* space-separated addresses or CIDRs */
+};
+
+/* Fills cfg with the defaults (caller frees with tb_config_free). */
+void tb_config_defaults(struct tb_config *cfg);
+/* Parses text as a config file named name, on top of what cfg holds. On error returns
+ * TB_ERR_INVALID and writes "name:line: message" into errbuf; cfg may be partly updated. */
+enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char *text, char *errbuf,
+                            size_t errlen);
+/* Reads and parses the file at path (defaults first). Errors as for tb_config_parse. */
+enum tb_err tb_config_load(struct tb_config *cfg, const char *path, char *errbuf, size_t errlen);
+void tb_config_free(struct tb_config *cfg);
+
+#endif

@@ -1,0 +1,88 @@
+/* tb_request: struct tb_req, the transport-neutral request. The transport (FastCGI, CGI, or a unit
+ * test) supplies a parameter getter and I/O callbacks; tb_req_init copies what the API needs out of
+ * the CGI/1.1 meta-variables (RFC 3875) and reads nothing else. The body is read lazily, after the
+ * guards have accepted its declared length. */
+#ifndef TB_REQUEST_H
+#define TB_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tb_buf.h"
+#include "tb_err.h"
+
+enum tb_method { TB_GET, TB_POST, TB_PATCH, TB_DELETE, TB_PUT, TB_HEAD, TB_OPTIONS, TB_METHOD_OTHER, TB_METHOD__MAX };
+
+/* How the request reaches the transport. read/write return bytes or -1; flush returns 0 or -1.
+ * client_fd is the descriptor that becomes readable (EOF) when the web server drops the
+ * request (FCGX_Request.ipcFd under FastCGI, -1 when unknown). */
+struct tb_io {
+	void *ctx;
+	ssize_t (*read)(void *ctx, char *buf, size_t len);
+	ssize_t (*write)(void *ctx, const char *buf, size_t len);
+	int (*flush)(void *ctx);
+	int client_fd;
+};
+
+/* Looks up a CGI meta-variable ("REQUEST_METHOD", "HTTP_ORIGIN", ...); NULL when absent. */
+typedef const char *(*tb_param_fn)(void *ctx, const char *name);
+
+#define TB_REQ_MAX_IDS 4
+
+struct tb_req {
+	enum tb_method method;
+	const char *method_name;
+	char *path;         /* decoded-free path of REQUEST_URI, without the query */
+	char *query;        /* raw query string, "" when none */
+	const char *content_type, *cookie, *authorization, *origin, *referer, *host;
+	const char *accept, *if_match, *last_event_id, *remote_addr;
+	bool https;
+	bool has_content_length;
+	uint64_t content_length;
+	bool content_length_bad; /* present but not a plain decimal number */
+	struct tb_io io;
+	struct tb_buf body;
+	bool body_read;
+	/* filled by the router */
+	int64_t ids[TB_REQ_MAX_IDS];
+	size_t n_ids;
+	/* filled by authentication */
+	int64_t user_id;     /* 0: anonymous */
+	char *user_name;
+	bool auth_by_cookie;
+};
+
+/* Fills req from the meta-variables; strings stay owned by the getter's storage and must outlive
+ * req. Returns TB_ERR_INVALID when REQUEST_METHOD or REQUEST_URI is missing. */
+enum tb_err tb_req_init(struct tb_req *req, tb_param_fn get, void *ctx, const struct tb_io *io);
+void tb_req_free(struct tb_req *req);
+
+/* Reads the body, at most max bytes (Content-Length first, then until EOF when it is absent).
+ * Returns TB_ERR_TOO_LARGE past max, TB_ERR_IO on a short or failed read. */
+enum tb_err tb_req_read_body(struct tb_req *req, size_t max);
+
+/* Parses a CONTENT_LENGTH value: digits only, no sign or space, fits uint64_t. */
+bool tb_parse_content_length(const char *s, uint64_t *out);
+/* Parses a path id: [1-9][0-9]* that fits int64_t. */
+bool tb_parse_id(const char *s, size_t len, int64_t *out);
+/* Decodes the value of name in a query string (application/x-www-form-urlencoded: '+' is a
+ * space, %XX escapes). Returns TB_ERR_NOT_FOUND when absent, TB_ERR_INVALID for a bad escape or
+ * a decoded NUL. *out is NUL-terminated, caller frees. */
+enum tb_err tb_query_get(const char *query, const char *name, char **out);
+/* tb_query_get, then a decimal integer in [min, max]. TB_ERR_RANGE when it is not. */
+enum tb_err tb_query_int(const char *query, const char *name, int64_t min, int64_t max, int64_t *out);
+/* Value of cookie name in a Cookie header (RFC 6265 syntax); NULL-free copy, caller frees.
+ * TB_ERR_NOT_FOUND when absent. */
+enum tb_err tb_cookie_get(const char *header, const char *name, char **out);
+/* The token of "Authorization: Bearer <token>" (scheme case-insensitive); caller frees. */
+enum tb_err tb_bearer_get(const char *header, char **out);
+/* True when the media type of a Content-Type value is application/json (parameters allowed,
+ * a charset other than utf-8 refused). */
+bool tb_content_type_is_json(const char *ct);
+/* Parses an If-Match header against the current version: true when "*" or any listed entity tag
+ * ("N" or W/"N") equals "<version>". */
+bool tb_if_match(const char *header, int64_t version);
+
+#endif

@@ -1,0 +1,83 @@
+/* tb_route: matches a path against the route table. Patterns are compared segment by segment;
+ * ":id" takes a canonical positive decimal that fits int64 (anything else: no such path). */
+#include "tb_route.h"
+
+#include <string.h>
+
+static const char *const method_names[TB_METHOD__MAX] = {
+	[TB_GET] = "GET", [TB_POST] = "POST", [TB_PATCH] = "PATCH", [TB_DELETE] = "DELETE",
+	[TB_PUT] = "PUT", [TB_HEAD] = "HEAD", [TB_OPTIONS] = "OPTIONS", [TB_METHOD_OTHER] = "OTHER",
+};
+
+const char *tb_method_name(enum tb_method m)
+{
+	return (unsigned)m < TB_METHOD__MAX ? method_names[m] : "OTHER";
+}
+
+enum tb_method tb_method_parse(const char *s)
+{
+	for (int i = 0; i < TB_METHOD_OTHER; i++) {
+		if (s && strcmp(s, method_names[i]) == 0)
+			return (enum tb_method)i;
+	}
+	return TB_METHOD_OTHER;
+}
+
+/* True when path matches pattern; ids receives the ":id" values. */
+static bool match(const char *pattern, const char *path, int64_t *ids, size_t *n_ids)
+{
+	size_t n = 0;
+	while (*pattern && *path) {
+		if (*pattern != '/' || *path != '/')
+			return false;
+		pattern++;
+		path++;
+		size_t plen = strcspn(pattern, "/"), slen = strcspn(path, "/");
+		if (plen == 3 && memcmp(pattern, ":id", 3) == 0) {
+			if (n == TB_REQ_MAX_IDS || !tb_parse_id(path, slen, &ids[n]))
+				return false;
+			n++;
+		} else if (plen != slen || memcmp(pattern, path, plen) != 0) {
+			return false;
+		}
+		pattern += plen;
+		path += slen;
+	}
+	if (*pattern || *path)
+		return false;
+	*n_ids = n;
+	return true;
+}
+
+enum tb_route_result tb_route_match(const struct tb_route *routes, size_t n, struct tb_req *req,
+                                    const struct tb_route **out, char *allow, size_t allow_len)
+{
+	bool path_known = false;
+	size_t used = 0;
+	if (allow_len)
+		allow[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int64_t ids[TB_REQ_MAX_IDS];
+		size_t n_ids;
+		if (!match(routes[i].pattern, req->path, ids, &n_ids))
+			continue;
+		if (routes[i].method == req->method) {
+			memcpy(req->ids, ids, sizeof ids);
+			req->n_ids = n_ids;
+			*out = &routes[i];
+			return TB_ROUTE_FOUND;
+		}
+		path_known = true;
+		const char *name = tb_method_name(routes[i].method);
+		size_t need = strlen(name) + (used ? 2 : 0);
+		if (used + need < allow_len) {
+			if (used) {
+				memcpy(allow + used, ", ", 2);
+				used += 2;
+			}
+			memcpy(allow + used, name, strlen(name) + 1);
+			used += strlen(name);
+		}
+	}
+	return path_known ? TB_ROUTE_NO_METHOD : TB_ROUTE_NO_PATH;
+}
