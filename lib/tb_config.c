@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tb_buf.h"
 
@@ -39,6 +40,7 @@ static const struct key keys[] = {
 	{"replay_limit", K_LONG, 1, 10000000, OFF(replay_limit)},
 	{"supervisor", K_SUPERVISOR, 0, 0, OFF(supervisor)},
 	{"metrics_allow", K_STRING, 0, 0, OFF(metrics_allow)},
+	{"host_name", K_STRING, 0, 0, OFF(host_name)},
 };
 
 void tb_config_defaults(struct tb_config *cfg)
@@ -58,6 +60,10 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->replay_limit = 5000;
 	cfg->supervisor = TB_SUPERVISOR_OFF;
 	cfg->metrics_allow = tb_xstrdup("127.0.0.1 ::1");
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	cfg->host_name = tb_xstrdup(host);
 }
 
 static void clear_origins(struct tb_config *cfg)
@@ -73,11 +79,25 @@ void tb_config_free(struct tb_config *cfg)
 {
 	free(cfg->database);
 	free(cfg->metrics_allow);
-	cfg->database = cfg->metrics_allow = NULL;
+	free(cfg->host_name);
+	cfg->database = cfg->metrics_allow = cfg->host_name = NULL;
 	clear_origins(cfg);
 }
 
-/* "scheme://host[:port]" with scheme http or https, a non-empty host, nothing after the port. */
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "scheme://host[:port]" with scheme http or https, a non-empty host, a port of 1 to 65535. */
 static bool origin_well_formed(const char *s)
 {
 	const char *rest;
@@ -87,10 +107,20 @@ static bool origin_well_formed(const char *s)
 		rest = s + 8;
 	else
 		return false;
-	if (*rest == '\0' || *rest == ':')
+	const char *colon = strrchr(rest, ':');
+	if (colon && strchr(rest, ']') > colon)
+		colon = NULL; /* inside an IPv6 literal */
+	size_t host_len = colon ? (size_t)(colon - rest) : strlen(rest);
+	if (host_len == 0)
 		return false;
-	for (const char *p = rest; *p; p++) {
-		if (*p == '/' || *p == '?' || *p == '#' || *p == '@' || (unsigned char)*p <= ' ')
+	for (size_t i = 0; i < host_len; i++) {
+		char c = rest[i];
+		if (c == '/' || c == '?' || c == '#' || c == '@' || (unsigned char)c <= ' ' || (c == ':' && rest[0] != '['))
+			return false;
+	}
+	if (colon) {
+		long port;
+		if (!parse_long(colon + 1, 1, 65535, &port))
 			return false;
 	}
 	return true;
@@ -113,18 +143,6 @@ static bool set_origins(struct tb_config *cfg, char *value, const char **why)
 	return true;
 }
 
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 /* Stores value (NUL-terminated, trimmed) for k; false with *why set when it is not valid. */
 static bool set_value(struct tb_config *cfg, const struct key *k, char *value, const char **why)

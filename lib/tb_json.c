@@ -4,32 +4,162 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "tb_buf.h"
+
+/* RFC 3629: well-formed UTF-8, no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n;
+		uint32_t cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + n >= len)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Members of each object in document order, to catch a name given twice: json-c keeps only the
+ * last value and says nothing, so the parsed object then has fewer members than the text. */
+struct member_counts {
+	size_t *n;   /* per object, in the order the objects open */
+	size_t used, cap;
+};
+
+/* What json-c 0.16 lets through even in strict mode, refused here: outside strings only JSON's
+ * own characters (no quotes ', no NaN or Infinity); inside strings no raw control characters.
+ * Fills mc with the member count of every object. */
+static bool lexically_json(const char *text, size_t len, struct member_counts *mc)
+{
+	enum { MAX_NEST = 64 };
+	size_t stack[MAX_NEST]; /* index in mc->n of each open object, SIZE_MAX for arrays */
+	int depth = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (in_string) {
+			if (c < 0x20)
+				return false;
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (depth == MAX_NEST)
+				return false;
+			if (c == '{' && mc->used == mc->cap) {
+				mc->cap = mc->cap ? mc->cap * 2 : 8;
+				size_t *n = realloc(mc->n, mc->cap * sizeof *n);
+				if (n == NULL)
+					return false;
+				mc->n = n;
+			}
+			if (c == '{')
+				mc->n[mc->used] = 0;
+			stack[depth++] = c == '{' ? mc->used++ : SIZE_MAX;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return false;
+			depth--;
+		} else if (c == ':') {
+			if (depth == 0 || stack[depth - 1] == SIZE_MAX)
+				return false;
+			mc->n[stack[depth - 1]]++;
+		} else if (!strchr(" \t\n\r,0123456789+-.eEtrufalsn", c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Walks the parsed value in document order; false when an object lost members. */
+static bool counts_match(struct json_object *v, const struct member_counts *mc, size_t *k)
+{
+	if (json_object_is_type(v, json_type_object)) {
+		if (*k >= mc->used || (size_t)json_object_object_length(v) != mc->n[(*k)++])
+			return false;
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (!counts_match(val, mc, k))
+				return false;
+		}
+	} else if (json_object_is_type(v, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			if (!counts_match(json_object_array_get_idx(v, i), mc, k))
+				return false;
+		}
+	}
+	return true;
+}
 
 enum tb_err tb_json_parse(const char *text, size_t len, int max_depth, struct json_object **out)
 {
-	if (len == 0 || len > (size_t)INT32_MAX || memchr(text, '\0', len))
+	struct member_counts mc = {0};
+	if (len == 0 || len > (size_t)INT32_MAX - 1 || memchr(text, '\0', len) ||
+	    !utf8_valid((const unsigned char *)text, len) || !lexically_json(text, len, &mc)) {
+		free(mc.n);
 		return TB_ERR_INVALID;
+	}
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
-	if (tok == NULL)
+	if (tok == NULL) {
+		free(mc.n);
 		return TB_ERR_NOMEM;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+	/* With the terminating NUL json-c knows the input ends: "123" is then a whole number. */
+	char *copy = tb_xstrndup(text, len);
+	struct json_object *obj = json_tokener_parse_ex(tok, copy, (int)len + 1);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
-	if (obj == NULL || jerr != json_tokener_success) {
-		json_object_put(obj);
-		return TB_ERR_INVALID;
-	}
+	free(copy);
+	enum tb_err err = TB_OK;
+	if (jerr != json_tokener_success)
+		err = TB_ERR_INVALID;
 	/* RFC 8259: JSON-text = ws value ws. Anything else after the value is refused. */
-	for (size_t i = used; i < len; i++) {
-		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r') {
-			json_object_put(obj);
-			return TB_ERR_INVALID;
-		}
+	for (size_t i = used; err == TB_OK && i < len; i++) {
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+			err = TB_ERR_INVALID;
 	}
-	*out = obj;
+	size_t k = 0;
+	if (err == TB_OK && !counts_match(obj, &mc, &k))
+		err = TB_ERR_INVALID; /* a member name given twice */
+	free(mc.n);
+	if (err) {
+		json_object_put(obj);
+		return err;
+	}
+	*out = obj; /* NULL for the JSON value null */
 	return TB_OK;
 }
 

@@ -240,7 +240,7 @@ enum tb_err tb_bearer_get(const char *header, char **out)
 	size_t len = strlen(t);
 	while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
 		len--;
-	if (len == 0 || memchr(t, ' ', len))
+	if (len == 0 || strcspn(t, " \t") < len)
 		return TB_ERR_INVALID;
 	*out = tb_xstrndup(t, len);
 	return TB_OK;

@@ -81,7 +81,7 @@ enum tb_err tb_bearer_get(const char *header, char **out);
 /* True when the media type of a Content-Type value is application/json (parameters allowed,
  * a charset other than utf-8 refused). */
 bool tb_content_type_is_json(const char *ct);
-/* Parses an If-Match header against the current version: true when "*" or any listed entity tag
+/* Parses an If-Match header against the current version: true when there is none (NULL), "*", or any listed entity tag
  * ("N" or W/"N") equals "<version>". */
 bool tb_if_match(const char *header, int64_t version);
 

@@ -51,6 +51,20 @@ bool tb_resp_set_header(struct tb_resp *resp, const char *name, const char *valu
 	return tb_resp_header(resp, name, value);
 }
 
+void tb_resp_unset_header(struct tb_resp *resp, const char *name)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < resp->n_headers; i++) {
+		if (strcasecmp(resp->headers[i].name, name) == 0) {
+			free(resp->headers[i].name);
+			free(resp->headers[i].value);
+		} else {
+			resp->headers[kept++] = resp->headers[i];
+		}
+	}
+	resp->n_headers = kept;
+}
+
 const char *tb_resp_get_header(const struct tb_resp *resp, const char *name)
 {
 	for (size_t i = 0; i < resp->n_headers; i++) {
@@ -89,7 +103,8 @@ void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, cons
 	tb_resp_json(resp, status, top);
 	json_object_put(top);
 	/* An error invalidates any entity tag or location set for a success. */
-	tb_resp_set_header(resp, "ETag", "");
+	tb_resp_unset_header(resp, "ETag");
+	tb_resp_unset_header(resp, "Location");
 }
 
 void tb_resp_error(struct tb_resp *resp, int status, const char *code, const char *message)
@@ -109,8 +124,6 @@ void tb_resp_head(const struct tb_resp *resp, struct tb_buf *out)
 	int status = resp->status ? resp->status : 500;
 	tb_buf_printf(out, "Status: %d %s\r\n", status, tb_status_text(status));
 	for (size_t i = 0; i < resp->n_headers; i++) {
-		if (resp->headers[i].value[0] == '\0')
-			continue; /* cleared */
 		tb_buf_printf(out, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
 	}
 	tb_buf_puts(out, "\r\n");

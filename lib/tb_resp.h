@@ -33,13 +33,15 @@ void tb_resp_free(struct tb_resp *resp);
 bool tb_resp_header(struct tb_resp *resp, const char *name, const char *value);
 /* Replaces a header of that name, or adds it. */
 bool tb_resp_set_header(struct tb_resp *resp, const char *name, const char *value);
+/* Removes every header of that name (no-op when there is none). */
+void tb_resp_unset_header(struct tb_resp *resp, const char *name);
 /* The value of a header already set, or NULL. */
 const char *tb_resp_get_header(const struct tb_resp *resp, const char *name);
 /* Status + JSON body from json-c (borrowed, not freed). */
 void tb_resp_json(struct tb_resp *resp, int status, struct json_object *obj);
 /* Status + a body that is already JSON text (built by PostgreSQL). */
 void tb_resp_json_text(struct tb_resp *resp, int status, const char *text, size_t len);
-/* Status + {"error":{"code":code,"message":message}}; discards any body set before. */
+/* Status + {"error":{"code":code,"message":message}}; discards any body, ETag and Location set before. */
 void tb_resp_error(struct tb_resp *resp, int status, const char *code, const char *message);
 /* As tb_resp_error, with "key": extra (ownership of extra passes to the response) beside "error". */
 void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message,
