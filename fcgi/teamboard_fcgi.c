@@ -11,6 +11,7 @@
 #include "tb_app.h"
 #include "tb_config.h"
 #include "tb_log.h"
+#include "tb_metrics.h"
 #include "tb_server.h"
 
 static const char *env_param(void *ctx, const char *name)
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	tb_log_set_level(cfg.log_level);
+	tb_metrics_open(&cfg);
 	/* A client that leaves turns our next write into EPIPE, never into a fatal signal. */
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {

@@ -64,5 +64,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 void tb_api_items_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_items_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
 #endif

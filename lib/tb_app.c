@@ -39,6 +39,8 @@ static const struct tb_route routes[] = {
 	{TB_GET, P "/boards/:id/items/:id", tb_api_items_get, AUTH},
 	{TB_PATCH, P "/boards/:id/items/:id", tb_api_items_update, AUTH | BODY},
 	{TB_DELETE, P "/boards/:id/items/:id", tb_api_items_delete, AUTH},
+	{TB_GET, P "/boards/:id/events", tb_api_events, AUTH},
+	{TB_GET, P "/boards/:id/viewers", tb_api_viewers, AUTH},
 };
 
 void tb_app_init(struct tb_app *app, const struct tb_config *cfg)

@@ -33,6 +33,7 @@ struct tb_config {
 	long replay_limit;
 	enum tb_supervisor_mode supervisor;
 	char *metrics_allow;      /* space-separated addresses or CIDRs */
+	char *host_name;          /* this host in the stream registry (default: gethostname) */
 };
 
 /* Fills cfg with the defaults (caller frees with tb_config_free). */

@@ -48,12 +48,8 @@ enum tb_err tb_db_ensure(struct tb_db *db)
 	if (db->conn) {
 		/* Reads what the server sent while we were idle: a shut-down server's goodbye shows
 		 * up here as a bad connection before we send it a query. */
-		if (PQconsumeInput(db->conn) && PQstatus(db->conn) == CONNECTION_OK) {
-			PGnotify *n;
-			while ((n = PQnotifies(db->conn)) != NULL)
-				PQfreemem(n);
-			return TB_OK;
-		}
+		if (PQconsumeInput(db->conn) && PQstatus(db->conn) == CONNECTION_OK)
+			return TB_OK; /* notifications stay queued for a stream holder to read */
 		TB_LOG(TB_LOG_WARN, "database connection lost: %s", PQerrorMessage(db->conn));
 		tb_db_disconnect(db);
 	}

@@ -1,0 +1,69 @@
+/* tb_metrics: per-host counters shared by every Teamboard process of one database on this host
+ * (workers, pools, supervisor). They live in a small shared-memory file, so they survive worker
+ * restarts; increments are atomic adds. Gauges (open streams, leader) are read from PostgreSQL
+ * when the metrics are served. */
+#ifndef TB_METRICS_H
+#define TB_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tb_buf.h"
+#include "tb_err.h"
+
+struct tb_config;
+struct tb_app;
+struct tb_req;
+struct tb_resp;
+
+enum tb_metric {
+	TB_M_EVENTS_SENT,        /* events written to streams (live) */
+	TB_M_EVENTS_REPLAYED,    /* events written to streams from the log on resume */
+	TB_M_HEARTBEATS,         /* heartbeats and keep-alives written to streams */
+	TB_M_STREAMS_OPENED,
+	TB_M_STREAMS_REFUSED,    /* 503: max_streams or max_streams_per_user reached */
+	TB_M_CLOSED_CLIENT_GONE,
+	TB_M_CLOSED_LIFETIME,
+	TB_M_CLOSED_REVOKED,
+	TB_M_CLOSED_RECYCLED,
+	TB_M_CLOSED_ERROR,
+	TB_M_POLLS,              /* JSON polls of the event log */
+	TB_M__MAX
+};
+
+/* Maps the counters for cfg's database on this host (a file under /dev/shm, else /tmp, named
+ * from the user id and a hash of the conninfo). On failure counting goes on in process memory. */
+enum tb_err tb_metrics_open(const struct tb_config *cfg);
+/* The same at an explicit path (tests). */
+enum tb_err tb_metrics_open_path(const char *path);
+void tb_metrics_add(enum tb_metric m, uint64_t n);
+uint64_t tb_metrics_get(enum tb_metric m);
+/* Prometheus name and labels of a counter, e.g. "teamboard_streams_closed_total{reason=\"lifetime\"}". */
+const char *tb_metrics_name(enum tb_metric m);
+
+/* Unmaps the shared counters; counting goes on in process memory (from zero). For tests. */
+void tb_metrics_close(void);
+/* Writes 16 hex digits naming cfg's database and host (FNV-1a 64 of database, NUL, host_name)
+ * and a NUL into out: the same processes of one installation on one host get the same id. */
+void tb_metrics_instance_id(const struct tb_config *cfg, char out[17]);
+/* True when addr (REMOTE_ADDR, IPv4 or IPv6 text) is in allow: addresses and CIDRs separated by
+ * spaces, tabs or commas. An IPv4-mapped IPv6 address ("::ffff:127.0.0.1") counts as its IPv4
+ * address. Unparsable entries never match (they are logged once per process). */
+bool tb_metrics_allowed(const char *allow, const char *addr);
+
+/* The gauges read from PostgreSQL when the metrics are served. */
+struct tb_metrics_gauges {
+	bool have_db;             /* false: the database did not answer; the gauges are left out */
+	int64_t streams_open;     /* registry rows of this host */
+	int64_t streams_open_all; /* registry rows of all hosts */
+	bool leader;              /* the supervisor that reported within two intervals runs on this host */
+};
+/* Appends the Prometheus text exposition (format 0.0.4) of every counter and of g to out, each
+ * series labelled host="<host>" (escaped as the format requires) except the all-hosts gauge. */
+void tb_metrics_render(struct tb_buf *out, const char *host, const struct tb_metrics_gauges *g);
+
+/* GET /api/v1/metrics (api_metrics.c): the exposition, to addresses in cfg->metrics_allow only
+ * (403 otherwise). No session needed. A database that does not answer leaves the gauges out. */
+void tb_api_metrics(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+
+#endif

@@ -1,0 +1,511 @@
+/* tb_stream: the stream holder. Order matters for "no gap, no duplicate": LISTEN first, then
+ * replay seq > N from the log, then live notifications, dropping any whose seq was already sent.
+ * seq order is commit order (sql/002_events.sql), so live events arrive in seq order too. */
+#include "tb_stream.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tb_api.h"
+#include "tb_log.h"
+#include "tb_metrics.h"
+#include "tb_sse.h"
+
+enum close_reason { CLOSE_CLIENT_GONE, CLOSE_LIFETIME, CLOSE_REVOKED, CLOSE_RECYCLED, CLOSE_ERROR, CLOSE_RESET };
+
+struct stream {
+	struct tb_app *app;
+	struct tb_req *req;
+	int64_t board_id;
+	char board[24], user[24], row[24]; /* decimal texts for query parameters */
+	int64_t last_sent;                 /* highest seq written to the client */
+	time_t deadline;                   /* 0: no lifetime */
+	time_t last_heard;                 /* last notification or heartbeat from PostgreSQL */
+	struct tb_buf out;
+	enum close_reason reason;
+	bool done;
+};
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Writes and flushes what is buffered; a failure means the client is gone. */
+static bool flush_out(struct stream *s)
+{
+	const struct tb_io *io = &s->req->io;
+	bool ok = s->out.len == 0 || (io->write(io->ctx, s->out.data, s->out.len) >= 0 && io->flush(io->ctx) == 0);
+	tb_buf_reset(&s->out);
+	if (!ok && !s->done) {
+		s->done = true;
+		s->reason = CLOSE_CLIENT_GONE;
+	}
+	return ok;
+}
+
+static void write_event(struct stream *s, int64_t seq, const char *type, const char *json, size_t len)
+{
+	tb_sse_event(&s->out, seq, type, json, len);
+	if (flush_out(s) && seq > s->last_sent)
+		s->last_sent = seq;
+}
+
+/* ---- queries ---- */
+
+static const char SQL_STATE[] =
+	"SELECT b.last_seq, (SELECT min(seq) FROM board_events e WHERE e.board_id = b.id),"
+	"       (SELECT count(*) FROM board_events e WHERE e.board_id = b.id AND e.seq > $2::bigint)"
+	" FROM boards b WHERE b.id = $1::bigint";
+
+static const char SQL_REGISTER[] =
+	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
+	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint"
+	" WHERE (SELECT count(*) FROM streams WHERE host = $1) < $5::bigint"
+	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) < $6::bigint"
+	" RETURNING id";
+
+static const char SQL_PRESENCE[] =
+	"SELECT pg_notify('board_' || $1::bigint, jsonb_build_object('type', 'presence', 'board_id', $1::bigint,"
+	"                 'viewers', board_viewers($1::bigint))::text), board_viewers($1::bigint)";
+
+static const char SQL_REPLAY[] =
+	"SELECT seq, type, event_json(board_id, seq, type, actor_id, created_at, payload)::text"
+	" FROM board_events WHERE board_id = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT 500";
+
+static const char SQL_ONE[] =
+	"SELECT event_json(board_id, seq, type, actor_id, created_at, payload)::text"
+	" FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint";
+
+static const char SQL_SEEN[] = "UPDATE streams SET last_seen = now() WHERE id = $1::bigint";
+
+static const char SQL_UNREGISTER[] = "DELETE FROM streams WHERE id = $1::bigint";
+
+static const char SQL_ROLE[] = "SELECT board_role($1::bigint, $2::bigint)";
+
+/* Runs a query for the stream; on failure ends the stream (error) and returns NULL. */
+static PGresult *query(struct stream *s, const char *sql, int n, const char *const *params)
+{
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_query(&s->app->db, sql, n, params, &r);
+	if (err) {
+		s->done = true;
+		s->reason = CLOSE_ERROR;
+		return NULL;
+	}
+	return r;
+}
+
+/* Replays the log after last_sent (in batches) until it is exhausted. */
+static void replay(struct stream *s)
+{
+	while (!s->done) {
+		char after[24];
+		const char *params[] = {s->board, tb_api_i64(after, s->last_sent)};
+		PGresult *r = query(s, SQL_REPLAY, 2, params);
+		if (r == NULL)
+			return;
+		int n = PQntuples(r);
+		for (int i = 0; i < n && !s->done; i++) {
+			tb_sse_event(&s->out, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+			             (size_t)PQgetlength(r, i, 2));
+			s->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		}
+		PQclear(r);
+		if (n > 0 && flush_out(s))
+			tb_metrics_add(TB_M_EVENTS_REPLAYED, (uint64_t)n);
+		if (n < 500)
+			return;
+	}
+}
+
+/* ---- live notifications ---- */
+
+static int64_t member_user(struct json_object *ev)
+{
+	struct json_object *m, *u;
+	if (json_object_object_get_ex(ev, "member", &m) && json_object_object_get_ex(m, "user_id", &u) &&
+	    json_object_is_type(u, json_type_int))
+		return json_object_get_int64(u);
+	return 0;
+}
+
+static void revoke_stream(struct stream *s, const char *why)
+{
+	struct tb_buf data = {0};
+	tb_buf_printf(&data, "{\"reason\":\"%s\"}", why); /* why is one of our literals */
+	tb_sse_event(&s->out, -1, "revoked", data.data, data.len);
+	tb_buf_free(&data);
+	flush_out(s);
+	if (!s->done) {
+		s->done = true;
+		s->reason = CLOSE_REVOKED;
+	}
+}
+
+/* Still allowed to see the board? Checked when a membership of this user changed. */
+static void recheck_access(struct stream *s)
+{
+	const char *params[] = {s->user, s->board};
+	PGresult *r = query(s, SQL_ROLE, 2, params);
+	if (r == NULL)
+		return;
+	bool gone = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
+	PQclear(r);
+	if (gone)
+		revoke_stream(s, "access_removed");
+}
+
+static void heartbeat(struct stream *s)
+{
+	tb_sse_comment(&s->out, "hb");
+	if (!flush_out(s))
+		return;
+	tb_metrics_add(TB_M_HEARTBEATS, 1);
+	const char *params[] = {s->row};
+	PGresult *r = query(s, SQL_SEEN, 1, params);
+	if (r && strcmp(PQcmdTuples(r), "0") == 0) {
+		/* Our registry row is gone: the supervisor took us for dead. Let the client reconnect. */
+		s->done = true;
+		s->reason = CLOSE_RECYCLED;
+	}
+	PQclear(r);
+}
+
+/* Handles one notification payload from the board's channel. */
+static void on_notify(struct stream *s, const char *payload)
+{
+	struct json_object *ev = json_tokener_parse(payload), *v;
+	const char *type = NULL;
+	if (ev == NULL || !tb_json_str(ev, "type", &type)) {
+		TB_LOG(TB_LOG_WARN, "ignoring a malformed notification on board %s", s->board);
+		json_object_put(ev);
+		return;
+	}
+	int64_t seq = 0;
+	if (strcmp(type, "hb") == 0) {
+		heartbeat(s);
+	} else if (strcmp(type, "presence") == 0) {
+		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
+		flush_out(s);
+	} else if (!tb_json_int(ev, "seq", &seq)) {
+		TB_LOG(TB_LOG_WARN, "ignoring a notification without seq on board %s", s->board);
+	} else if (seq > s->last_sent) {
+		bool deleted = strcmp(type, "board.deleted") == 0;
+		if (!deleted && seq > s->last_sent + 1)
+			replay(s); /* never a gap: fetch what is missing from the log first */
+		if (!s->done && seq > s->last_sent) {
+			if (json_object_object_get_ex(ev, "ref", &v)) {
+				/* Too large for NOTIFY: the event is read from the log. */
+				char n[24];
+				const char *params[] = {s->board, tb_api_i64(n, seq)};
+				PGresult *r = query(s, SQL_ONE, 2, params);
+				if (r && PQntuples(r) == 1)
+					write_event(s, seq, type, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+				PQclear(r);
+			} else {
+				write_event(s, seq, type, payload, strlen(payload));
+			}
+			if (!s->done)
+				tb_metrics_add(TB_M_EVENTS_SENT, 1);
+		}
+		if (!s->done && deleted)
+			revoke_stream(s, "board_deleted");
+		else if (!s->done && strncmp(type, "member.", 7) == 0 && member_user(ev) == s->req->user_id)
+			recheck_access(s);
+	}
+	json_object_put(ev);
+}
+
+/* Handles the notifications libpq has queued. Any query (replay, heartbeat) may queue more
+ * without the socket staying readable, so this runs before every poll() too. */
+static void drain(struct stream *s)
+{
+	PGnotify *n;
+	while (!s->done && s->app->db.conn && (n = PQnotifies(s->app->db.conn)) != NULL) {
+		s->last_heard = now_s();
+		on_notify(s, n->extra);
+		PQfreemem(n);
+	}
+}
+
+/* Reads what PostgreSQL sent; a broken connection ends the stream. */
+static void on_db_readable(struct stream *s)
+{
+	PGconn *conn = s->app->db.conn;
+	s->last_heard = now_s();
+	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+		/* pg_terminate_backend() by the supervisor reads as "terminating connection due to
+		 * administrator command"; anything else is an error. */
+		const char *msg = PQerrorMessage(conn);
+		s->reason = strstr(msg, "administrator command") ? CLOSE_RECYCLED : CLOSE_ERROR;
+		s->done = true;
+		TB_LOG(TB_LOG_INFO, "stream on board %s: database connection lost: %s", s->board, msg);
+		tb_db_disconnect(&s->app->db);
+		return;
+	}
+	drain(s);
+}
+
+/* True when the web server dropped the request: EOF (or anything) on its connection. Under
+ * FastCGI nothing else arrives on it once the empty FCGI_STDIN record has been read. */
+static bool client_gone(struct stream *s, short revents)
+{
+	if (revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+		return true;
+	char b[16];
+	ssize_t n = recv(s->req->io.client_fd, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void live(struct stream *s)
+{
+	long hb = s->app->cfg->heartbeat_interval;
+	int cfd = s->req->io.client_fd;
+	while (!s->done) {
+		drain(s);
+		if (s->done)
+			break;
+		time_t now = now_s();
+		time_t wake = s->last_heard + 2 * hb; /* our own keep-alive when the supervisor is silent */
+		if (s->deadline && s->deadline < wake)
+			wake = s->deadline;
+		int timeout = wake > now ? (int)(wake - now) * 1000 : 0;
+		struct pollfd p[2] = {{PQsocket(s->app->db.conn), POLLIN, 0}, {cfd, POLLIN | POLLRDHUP, 0}};
+		int rc = poll(p, cfd >= 0 ? 2 : 1, timeout);
+		if (rc < 0 && errno != EINTR) {
+			s->done = true;
+			s->reason = CLOSE_ERROR;
+			break;
+		}
+		if (rc > 0 && p[1].revents && client_gone(s, p[1].revents)) {
+			s->done = true;
+			s->reason = CLOSE_CLIENT_GONE;
+			break;
+		}
+		if (rc > 0 && p[0].revents)
+			on_db_readable(s);
+		now = now_s();
+		if (!s->done && s->deadline && now >= s->deadline) {
+			tb_sse_event(&s->out, -1, "bye", "{\"reason\":\"lifetime\"}", 21);
+			flush_out(s);
+			s->done = true;
+			s->reason = CLOSE_LIFETIME;
+		} else if (!s->done && now >= s->last_heard + 2 * hb) {
+			tb_sse_comment(&s->out, "keep-alive");
+			if (flush_out(s))
+				tb_metrics_add(TB_M_HEARTBEATS, 1);
+			s->last_heard = now;
+		}
+	}
+}
+
+/* ---- set-up and tear-down ---- */
+
+/* The resume point: Last-Event-ID, else ?last_event_id; -1 when neither; -2 when malformed. */
+static int64_t resume_point(const struct tb_req *req)
+{
+	char *q = NULL;
+	const char *v = req->last_event_id;
+	if (v == NULL && tb_query_get(req->query, "last_event_id", &q) == TB_OK)
+		v = q;
+	int64_t n = -1;
+	if (v && strcmp(v, "0") == 0)
+		n = 0;
+	else if (v && !tb_parse_id(v, strlen(v), &n))
+		n = -2;
+	free(q);
+	return n;
+}
+
+static bool write_head(struct stream *s)
+{
+	struct tb_resp head;
+	tb_resp_init(&head);
+	head.status = 200;
+	tb_resp_header(&head, "Content-Type", "text/event-stream; charset=utf-8");
+	tb_resp_header(&head, "Cache-Control", "no-store");
+	tb_resp_header(&head, "X-Accel-Buffering", "no");
+	tb_resp_header(&head, "X-Content-Type-Options", "nosniff");
+	tb_resp_head(&head, &s->out);
+	tb_resp_free(&head);
+	tb_sse_retry(&s->out, 2000);
+	return true;
+}
+
+/* LISTEN on board_<id>, the identifier quoted by libpq. */
+static bool listen_board(struct stream *s, bool on)
+{
+	struct tb_buf sql = {0};
+	if (on) {
+		char channel[32];
+		snprintf(channel, sizeof channel, "board_%s", s->board);
+		char *ident = PQescapeIdentifier(s->app->db.conn, channel, strlen(channel));
+		if (ident == NULL)
+			return false;
+		tb_buf_puts(&sql, "LISTEN ");
+		tb_buf_puts(&sql, ident);
+		PQfreemem(ident);
+	} else {
+		tb_buf_puts(&sql, "UNLISTEN *");
+	}
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_exec(&s->app->db, tb_buf_str(&sql), 0, NULL, &r);
+	PQclear(r);
+	tb_buf_free(&sql);
+	return err == TB_OK;
+}
+
+static void hello(struct stream *s, int64_t resume, const char *viewers)
+{
+	const struct tb_config *cfg = s->app->cfg;
+	struct json_object *h = json_object_new_object();
+	json_object_object_add(h, "board_id", json_object_new_int64(s->board_id));
+	json_object_object_add(h, "last_event_id", json_object_new_int64(resume));
+	json_object_object_add(h, "heartbeat", json_object_new_int64(cfg->heartbeat_interval));
+	json_object_object_add(h, "lifetime", json_object_new_int64(cfg->stream_max_seconds));
+	json_object_object_add(h, "viewers", json_tokener_parse(viewers));
+	size_t len;
+	const char *text = json_object_to_json_string_length(h, JSON_C_TO_STRING_PLAIN, &len);
+	/* id: so that a browser that drops before the first event still resumes from here. */
+	tb_sse_event(&s->out, resume, "hello", text, len);
+	json_object_put(h);
+}
+
+/* Sends `reset` (the client must reload the board) when the log cannot bring it up to date. */
+static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
+{
+	char n[24];
+	const char *params[] = {s->board, tb_api_i64(n, resume < 0 ? 0 : resume)};
+	PGresult *r = query(s, SQL_STATE, 2, params);
+	if (r == NULL || PQntuples(r) != 1) {
+		PQclear(r);
+		s->done = true;
+		s->reason = CLOSE_ERROR;
+		return false;
+	}
+	*last_seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	int64_t min = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	int64_t backlog = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	PQclear(r);
+	if (resume < 0)
+		return false;
+	return resume > *last_seq || (resume < *last_seq && (min < 0 || min > resume + 1)) ||
+	       backlog > s->app->cfg->replay_limit;
+}
+
+static void unregister(struct stream *s)
+{
+	static const enum tb_metric by_reason[] = {
+		[CLOSE_CLIENT_GONE] = TB_M_CLOSED_CLIENT_GONE, [CLOSE_LIFETIME] = TB_M_CLOSED_LIFETIME,
+		[CLOSE_REVOKED] = TB_M_CLOSED_REVOKED,         [CLOSE_RECYCLED] = TB_M_CLOSED_RECYCLED,
+		[CLOSE_ERROR] = TB_M_CLOSED_ERROR,
+	};
+	if (s->reason != CLOSE_RESET)
+		tb_metrics_add(by_reason[s->reason], 1);
+	if (s->app->db.conn == NULL)
+		return; /* the supervisor removes the row of a backend that is gone */
+	listen_board(s, false);
+	/* What arrived after the last poll belongs to this stream only: drop it. */
+	PGnotify *n;
+	while ((n = PQnotifies(s->app->db.conn)) != NULL)
+		PQfreemem(n);
+	const char *params[] = {s->row};
+	PGresult *r = NULL;
+	if (tb_db_query(&s->app->db, SQL_UNREGISTER, 1, params, &r) == TB_OK) {
+		PQclear(r);
+		r = NULL;
+		const char *p2[] = {s->board};
+		if (tb_db_query(&s->app->db, SQL_PRESENCE, 1, p2, &r) == TB_OK)
+			PQclear(r);
+	}
+	static const char *const names[] = {"client_gone", "lifetime", "revoked", "recycled", "error", "reset"};
+	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, names[s->reason]);
+}
+
+/* Inserts the registry row within the limits; false after answering 503. */
+static bool register_stream(struct stream *s, struct tb_resp *resp)
+{
+	const struct tb_config *cfg = s->app->cfg;
+	char pid[24], max[24], max_user[24];
+	const char *params[] = {cfg->host_name, tb_api_i64(pid, getpid()), s->board, s->user,
+	                        tb_api_i64(max, cfg->max_streams), tb_api_i64(max_user, cfg->max_streams_per_user)};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&s->app->db, SQL_REGISTER, 6, params, &r)))
+		return false;
+	bool ok = PQntuples(r) == 1;
+	if (ok) {
+		snprintf(s->row, sizeof s->row, "%s", PQgetvalue(r, 0, 0));
+	} else {
+		tb_metrics_add(TB_M_STREAMS_REFUSED, 1);
+		tb_resp_set_header(resp, "Retry-After", "10");
+		tb_resp_error(resp, 503, "too_many_streams",
+		              "too many open streams; poll GET /boards/:id/events with Accept: application/json meanwhile");
+	}
+	PQclear(r);
+	return ok;
+}
+
+void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
+{
+	struct stream s = {.app = app, .req = req, .board_id = board_id};
+	tb_api_i64(s.board, board_id);
+	tb_api_i64(s.user, req->user_id);
+	int64_t resume = resume_point(req), last_seq = 0;
+	if (resume == -2) {
+		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
+		return;
+	}
+	/* Read the (empty) request body to its end: under FastCGI, nothing but the server dropping
+	 * the request may make the connection readable afterwards. */
+	tb_req_read_body(req, app->cfg->max_body);
+
+	if (needs_reset(&s, resume, &last_seq)) {
+		resp->streamed = true;
+		write_head(&s);
+		char data[64];
+		snprintf(data, sizeof data, "{\"last_event_id\":%" PRId64 "}", last_seq);
+		tb_sse_event(&s.out, -1, "reset", data, strlen(data));
+		flush_out(&s);
+		tb_buf_free(&s.out);
+		return;
+	}
+	if (s.done) {
+		tb_api_failed(resp, app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
+		return;
+	}
+	if (!register_stream(&s, resp))
+		return;
+	resp->streamed = true;
+	tb_metrics_add(TB_M_STREAMS_OPENED, 1);
+	if (!listen_board(&s, true)) {
+		s.done = true;
+		s.reason = CLOSE_ERROR;
+	}
+	const char *params[] = {s.board};
+	PGresult *r = s.done ? NULL : query(&s, SQL_PRESENCE, 1, params);
+	write_head(&s);
+	if (r != NULL) {
+		s.last_sent = resume < 0 ? last_seq : resume;
+		hello(&s, s.last_sent, PQgetvalue(r, 0, 1));
+		PQclear(r);
+		if (flush_out(&s))
+			replay(&s);
+		long max = app->cfg->stream_max_seconds;
+		s.last_heard = now_s();
+		s.deadline = max ? s.last_heard + max : 0;
+		live(&s);
+	} else {
+		flush_out(&s);
+	}
+	unregister(&s);
+	tb_buf_free(&s.out);
+}
