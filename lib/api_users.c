@@ -19,7 +19,8 @@ static bool name_ok(const char *s)
 
 static const struct tb_field credential_fields[] = {
 	{"name", TB_FIELD_STRING, 1, 64, true, false, name_ok, "letters, digits, '.', '_' or '-'"},
-	{"password", TB_FIELD_TEXT, 8, 1024, true, false, NULL, NULL},
+	/* At most 400 bytes of UTF-8: libcrypt hashes passphrases of up to 511 bytes. */
+	{"password", TB_FIELD_TEXT, 8, 100, true, false, NULL, NULL},
 };
 
 const struct tb_field *tb_api_credential_fields(size_t *n)

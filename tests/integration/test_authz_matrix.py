@@ -1,0 +1,290 @@
+"""The authorization matrix: every board, item and team route for the actors anonymous, stranger,
+viewer, editor, admin and owner, with the status the contract's ROLES section gives each.
+
+The owner creates a team (becoming its admin), adds viewer, editor and admin, and creates a board
+in that team with one item. The stranger is in no team of the owner's. Destructive actions get
+fresh objects for each case; a refused action is checked to have changed nothing."""
+
+import pytest
+
+import tbclient as tb
+
+ACTORS = ("anonymous", "stranger", "viewer", "editor", "admin", "owner")
+ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+               422: "invalid"}
+
+#                                              anon stranger viewer editor admin owner
+MATRIX = {
+    "GET /boards":                              (401, 200, 200, 200, 200, 200),
+    "POST /boards (personal)":                  (401, 201, 201, 201, 201, 201),
+    "POST /boards (team_id)":                   (401, 422, 403, 201, 201, 201),
+    "GET /boards/:id":                          (401, 404, 200, 200, 200, 200),
+    "PATCH /boards/:id":                        (401, 404, 403, 200, 200, 200),
+    "DELETE /boards/:id":                       (401, 404, 403, 403, 204, 204),
+    "POST /boards/:id/items":                   (401, 404, 403, 201, 201, 201),
+    "GET /boards/:id/items/:item_id":           (401, 404, 200, 200, 200, 200),
+    "PATCH /boards/:id/items/:item_id":         (401, 404, 403, 200, 200, 200),
+    "DELETE /boards/:id/items/:item_id":        (401, 404, 403, 204, 204, 204),
+    "GET personal /boards/:id":                 (401, 404, 404, 404, 404, 200),
+    "PATCH personal /boards/:id":               (401, 404, 404, 404, 404, 200),
+    "DELETE personal /boards/:id":              (401, 404, 404, 404, 404, 204),
+    "POST personal /boards/:id/items":          (401, 404, 404, 404, 404, 201),
+    "GET personal /boards/:id/items/:item_id":  (401, 404, 404, 404, 404, 200),
+    "PATCH personal /boards/:id/items/:item_id": (401, 404, 404, 404, 404, 200),
+    "DELETE personal /boards/:id/items/:item_id": (401, 404, 404, 404, 404, 204),
+    "GET /teams":                               (401, 200, 200, 200, 200, 200),
+    "POST /teams":                              (401, 201, 201, 201, 201, 201),
+    "GET /teams/:id":                           (401, 404, 200, 200, 200, 200),
+    "POST /teams/:id/members":                  (401, 404, 403, 403, 201, 201),
+    "PATCH /teams/:id/members/:user_id":        (401, 404, 403, 403, 200, 200),
+    "DELETE /teams/:id/members/:user_id":       (401, 404, 403, 403, 204, 204),
+    "DELETE /teams/:id/members/:self (leave)":  (401, 404, 204, 204, 204, 204),
+}
+
+BOARD_ROLE = {"viewer": "viewer", "editor": "editor", "admin": "admin", "owner": "owner"}
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    w = {a: tb.new_user(server, a[:3]) for a in ACTORS if a != "anonymous"}
+    w["anonymous"] = None
+    owner = w["owner"]
+    w["team"] = tb.create_team(server, owner)
+    for role in ("viewer", "editor", "admin"):
+        tb.add_member(server, owner, w["team"]["id"], w[role], role)
+    w["board"] = tb.create_board(server, owner, team_id=w["team"]["id"])
+    w["item"] = tb.create_item(server, owner, w["board"]["id"], text="shared")
+    w["personal"] = tb.create_board(server, owner)
+    w["pitem"] = tb.create_item(server, owner, w["personal"]["id"], text="private")
+    return w
+
+
+def req(server, user, method, path, body=None):
+    return tb.request(server, method, path, body=body, token=user.token if user else None)
+
+
+def board_state(server, board_id):
+    return server.sql("SELECT title, version FROM teamboard.boards WHERE id = %s", (board_id,))
+
+
+def item_state(server, item_id):
+    return server.sql("SELECT text, x, version FROM teamboard.items WHERE id = %s", (item_id,))
+
+
+def members(server, team_id):
+    return sorted(server.sql("SELECT user_id, role FROM teamboard.team_members WHERE team_id = %s",
+                             (team_id,)))
+
+
+def fresh_team(server, w):
+    """A team shaped like world's: owner (admin), viewer, editor, admin."""
+    team = tb.create_team(server, w["owner"])
+    for role in ("viewer", "editor", "admin"):
+        tb.add_member(server, w["owner"], team["id"], w[role], role)
+    return team
+
+
+def watch(fn):
+    """Runs fn() now and returns a check that it gives the same later."""
+    before = fn()
+    return lambda: fn() == before
+
+
+# Each action runs the request and returns (response, check that nothing changed, check of success).
+
+def a_list_boards(server, w, user):
+    resp = req(server, user, "GET", "/boards")
+
+    def ok(doc):
+        ids = {b["id"] for b in doc["boards"]}
+        shared = w["board"]["id"] in ids
+        personal = w["personal"]["id"] in ids
+        expect_shared = user is not w["stranger"]
+        expect_personal = user is w["owner"]
+        return shared == expect_shared and personal == expect_personal
+    return resp, lambda: True, ok
+
+
+def a_create_personal(server, w, user):
+    title = tb.unique("p")
+    resp = req(server, user, "POST", "/boards", {"title": title})
+    unchanged = lambda: server.sql("SELECT count(*) FROM teamboard.boards WHERE title = %s",
+                                   (title,)) == [(0,)]
+    return resp, unchanged, lambda doc: doc["team_id"] is None and doc["role"] == "owner"
+
+
+def a_create_team_board(server, w, user):
+    title = tb.unique("t")
+    resp = req(server, user, "POST", "/boards", {"title": title, "team_id": w["team"]["id"]})
+    unchanged = lambda: server.sql("SELECT count(*) FROM teamboard.boards WHERE title = %s",
+                                   (title,)) == [(0,)]
+    return resp, unchanged, lambda doc: doc["team_id"] == w["team"]["id"] and doc["role"] == "owner"
+
+
+def board_actions(which):
+    def get(server, w, user):
+        b = w[which]
+        resp = req(server, user, "GET", "/boards/%d" % b["id"])
+        return resp, lambda: True, lambda doc: (doc["id"] == b["id"] and
+                                                doc["role"] == BOARD_ROLE[actor_of(w, user)])
+
+    def patch(server, w, user):
+        b = w[which]
+        check = watch(lambda: board_state(server, b["id"]))
+        title = tb.unique("renamed")
+        resp = req(server, user, "PATCH", "/boards/%d" % b["id"], {"title": title})
+        return resp, check, lambda doc: doc["title"] == title
+
+    def delete(server, w, user):
+        fresh = tb.create_board(server, w["owner"],
+                                team_id=w["team"]["id"] if which == "board" else None)
+        check = watch(lambda: board_state(server, fresh["id"]))
+        resp = req(server, user, "DELETE", "/boards/%d" % fresh["id"])
+        return resp, check, lambda doc: board_state(server, fresh["id"]) == []
+
+    def create_item(server, w, user):
+        b = w[which]
+        text = tb.unique("note")
+        resp = req(server, user, "POST", "/boards/%d/items" % b["id"], {"text": text})
+        unchanged = lambda: server.sql("SELECT count(*) FROM teamboard.items WHERE text = %s",
+                                       (text,)) == [(0,)]
+        return resp, unchanged, lambda doc: doc["text"] == text and doc["board_id"] == b["id"]
+
+    def get_item(server, w, user):
+        b, i = w[which], w["item" if which == "board" else "pitem"]
+        resp = req(server, user, "GET", "/boards/%d/items/%d" % (b["id"], i["id"]))
+        return resp, lambda: True, lambda doc: doc["id"] == i["id"]
+
+    def patch_item(server, w, user):
+        b, i = w[which], w["item" if which == "board" else "pitem"]
+        check = watch(lambda: item_state(server, i["id"]))
+        resp = req(server, user, "PATCH", "/boards/%d/items/%d" % (b["id"], i["id"]), {"x": 7})
+        return resp, check, lambda doc: doc["x"] == 7 and doc["text"] == i["text"]
+
+    def delete_item(server, w, user):
+        b = w[which]
+        fresh = tb.create_item(server, w["owner"], b["id"])
+        check = watch(lambda: item_state(server, fresh["id"]))
+        resp = req(server, user, "DELETE", "/boards/%d/items/%d" % (b["id"], fresh["id"]))
+        return resp, check, lambda doc: item_state(server, fresh["id"]) == []
+
+    return get, patch, delete, create_item, get_item, patch_item, delete_item
+
+
+def actor_of(w, user):
+    for a in ACTORS:
+        if w[a] is user:
+            return a
+    raise AssertionError(user)
+
+
+def a_list_teams(server, w, user):
+    resp = req(server, user, "GET", "/teams")
+
+    def ok(doc):
+        roles = {t["id"]: t["role"] for t in doc["teams"]}
+        a = actor_of(w, user)
+        if a == "stranger":
+            return w["team"]["id"] not in roles
+        return roles.get(w["team"]["id"]) == ("admin" if a == "owner" else a)
+    return resp, lambda: True, ok
+
+
+def a_create_team(server, w, user):
+    name = tb.unique("team")
+    resp = req(server, user, "POST", "/teams", {"name": name})
+    unchanged = lambda: server.sql("SELECT count(*) FROM teamboard.teams WHERE name = %s",
+                                   (name,)) == [(0,)]
+    return resp, unchanged, lambda doc: doc["role"] == "admin" and doc["name"] == name
+
+
+def a_get_team(server, w, user):
+    resp = req(server, user, "GET", "/teams/%d" % w["team"]["id"])
+    return resp, lambda: True, lambda doc: len(doc["members"]) == 4
+
+
+def a_add_member(server, w, user):
+    target = tb.new_user(server, "tgt")
+    tid = w["team"]["id"]
+    check = watch(lambda: members(server, tid))
+    resp = req(server, user, "POST", "/teams/%d/members" % tid, {"name": target.name, "role": "viewer"})
+    return resp, check, lambda doc: doc["user_id"] == target.id and doc["role"] == "viewer"
+
+
+def a_change_role(server, w, user):
+    target = tb.new_user(server, "tgt")
+    tid = w["team"]["id"]
+    tb.add_member(server, w["owner"], tid, target, "viewer")
+    check = watch(lambda: members(server, tid))
+    resp = req(server, user, "PATCH", "/teams/%d/members/%d" % (tid, target.id), {"role": "editor"})
+    return resp, check, lambda doc: doc["user_id"] == target.id and doc["role"] == "editor"
+
+
+def a_remove_member(server, w, user):
+    target = tb.new_user(server, "tgt")
+    tid = w["team"]["id"]
+    tb.add_member(server, w["owner"], tid, target, "viewer")
+    check = watch(lambda: members(server, tid))
+    resp = req(server, user, "DELETE", "/teams/%d/members/%d" % (tid, target.id))
+    return resp, check, lambda doc: target.id not in dict(members(server, tid))
+
+
+def a_leave(server, w, user):
+    team = fresh_team(server, w)
+    tid = team["id"]
+    check = watch(lambda: members(server, tid))
+    # The anonymous request names some member; everyone else names themself.
+    uid = (user or w["viewer"]).id
+    resp = req(server, user, "DELETE", "/teams/%d/members/%d" % (tid, uid))
+    return resp, check, lambda doc: uid not in dict(members(server, tid))
+
+
+_team = board_actions("board")
+_personal = board_actions("personal")
+ACTIONS = {
+    "GET /boards": a_list_boards,
+    "POST /boards (personal)": a_create_personal,
+    "POST /boards (team_id)": a_create_team_board,
+    "GET /boards/:id": _team[0],
+    "PATCH /boards/:id": _team[1],
+    "DELETE /boards/:id": _team[2],
+    "POST /boards/:id/items": _team[3],
+    "GET /boards/:id/items/:item_id": _team[4],
+    "PATCH /boards/:id/items/:item_id": _team[5],
+    "DELETE /boards/:id/items/:item_id": _team[6],
+    "GET personal /boards/:id": _personal[0],
+    "PATCH personal /boards/:id": _personal[1],
+    "DELETE personal /boards/:id": _personal[2],
+    "POST personal /boards/:id/items": _personal[3],
+    "GET personal /boards/:id/items/:item_id": _personal[4],
+    "PATCH personal /boards/:id/items/:item_id": _personal[5],
+    "DELETE personal /boards/:id/items/:item_id": _personal[6],
+    "GET /teams": a_list_teams,
+    "POST /teams": a_create_team,
+    "GET /teams/:id": a_get_team,
+    "POST /teams/:id/members": a_add_member,
+    "PATCH /teams/:id/members/:user_id": a_change_role,
+    "DELETE /teams/:id/members/:user_id": a_remove_member,
+    "DELETE /teams/:id/members/:self (leave)": a_leave,
+}
+
+CASES = [(route, actor, status) for route, statuses in MATRIX.items()
+         for actor, status in zip(ACTORS, statuses)]
+
+
+def test_matrix_covers_every_route():
+    assert set(MATRIX) == set(ACTIONS)
+    assert all(len(s) == len(ACTORS) for s in MATRIX.values())
+
+
+@pytest.mark.parametrize("route,actor,expected", CASES,
+                         ids=["%s | %s -> %d" % c for c in CASES])
+def test_authz(server, world, route, actor, expected):
+    resp, unchanged, succeeded = ACTIONS[route](server, world, world[actor])
+    if expected >= 400:
+        tb.assert_error(resp, expected, ERROR_CODES[expected])
+        assert unchanged(), "refused request changed data"
+    else:
+        assert resp.status == expected, "expected %d, got %r" % (expected, resp)
+        doc = tb.assert_json(resp) if resp.body else None
+        assert succeeded(doc), "unexpected result: %r" % resp
