@@ -4,6 +4,7 @@
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "tb_log.h"
 #include "tb_metrics.h"
 #include "tb_server.h"
+#include "tb_supervisor.h"
 
 static const char *env_param(void *ctx, const char *name)
 {
@@ -85,9 +87,15 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	bool cgi = !listen_path && FCGX_IsCGI();
+	/* One candidate per worker; they queue on a flock, so one per host connects. Not as CGI:
+	 * the process ends after one request. Before tb_app_init: the child must not share our
+	 * database connection. */
+	if (cfg.supervisor == TB_SUPERVISOR_AUTO && !cgi)
+		tb_supervisor_auto_start(&cfg, fd);
 	struct tb_app app;
 	tb_app_init(&app, &cfg);
-	if (!listen_path && FCGX_IsCGI())
+	if (cgi)
 		tb_server_cgi_once(&app, env_param, NULL, STDIN_FILENO, STDOUT_FILENO);
 	else
 		tb_server_fcgi_loop(&app, fd);

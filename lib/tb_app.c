@@ -13,6 +13,7 @@
 #include "tb_auth.h"
 #include "tb_json.h"
 #include "tb_log.h"
+#include "tb_metrics.h"
 #include "tb_route.h"
 
 #define P TB_API_PREFIX
@@ -20,6 +21,7 @@ enum { AUTH = TB_ROUTE_AUTH, BODY = TB_ROUTE_BODY };
 
 static const struct tb_route routes[] = {
 	{TB_GET, P "/health", tb_api_health, TB_ROUTE_NO_DB},
+	{TB_GET, P "/metrics", tb_api_metrics, TB_ROUTE_NO_DB},
 	{TB_POST, P "/users", tb_api_users_create, BODY},
 	{TB_GET, P "/me", tb_api_me, AUTH},
 	{TB_POST, P "/sessions", tb_api_sessions_create, BODY},

@@ -77,6 +77,9 @@ static const char SQL_PRESENCE[] =
 	"SELECT pg_notify('board_' || $1::bigint, jsonb_build_object('type', 'presence', 'board_id', $1::bigint,"
 	"                 'viewers', board_viewers($1::bigint))::text), board_viewers($1::bigint)";
 
+static const char SQL_PRESENCE_NOW[] =
+	"SELECT jsonb_build_object('type', 'presence', 'board_id', $1::bigint, 'viewers', board_viewers($1::bigint))::text";
+
 static const char SQL_REPLAY[] =
 	"SELECT seq, type, event_json(board_id, seq, type, actor_id, created_at, payload)::text"
 	" FROM board_events WHERE board_id = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT 500";
@@ -86,6 +89,8 @@ static const char SQL_ONE[] =
 	" FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint";
 
 static const char SQL_SEEN[] = "UPDATE streams SET last_seen = now() WHERE id = $1::bigint";
+
+static const char SQL_ROW[] = "SELECT 1 FROM streams WHERE id = $1::bigint";
 
 static const char SQL_UNREGISTER[] = "DELETE FROM streams WHERE id = $1::bigint";
 
@@ -180,6 +185,23 @@ static void heartbeat(struct stream *s)
 	PQclear(r);
 }
 
+/* Forwards a presence change; a list too long for NOTIFY ("ref") is read here. */
+static void presence(struct stream *s, const char *payload, bool ref)
+{
+	if (!ref) {
+		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
+		flush_out(s);
+		return;
+	}
+	const char *params[] = {s->board};
+	PGresult *r = query(s, SQL_PRESENCE_NOW, 1, params);
+	if (r && PQntuples(r) == 1) {
+		tb_sse_event(&s->out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+		flush_out(s);
+	}
+	PQclear(r);
+}
+
 /* Handles one notification payload from the board's channel. */
 static void on_notify(struct stream *s, const char *payload)
 {
@@ -194,8 +216,7 @@ static void on_notify(struct stream *s, const char *payload)
 	if (strcmp(type, "hb") == 0) {
 		heartbeat(s);
 	} else if (strcmp(type, "presence") == 0) {
-		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
-		flush_out(s);
+		presence(s, payload, json_object_object_get_ex(ev, "ref", &v));
 	} else if (!tb_json_int(ev, "seq", &seq)) {
 		TB_LOG(TB_LOG_WARN, "ignoring a notification without seq on board %s", s->board);
 	} else if (seq > s->last_sent) {
@@ -225,6 +246,20 @@ static void on_notify(struct stream *s, const char *payload)
 	json_object_put(ev);
 }
 
+/* After losing the connection: the supervisor recycled us (pg_terminate_backend) when the
+ * database is still there but our registry row is not. A restarting database reads as the same
+ * "administrator command", so the row is what tells them apart. */
+static bool was_recycled(struct stream *s)
+{
+	const char *params[] = {s->row};
+	PGresult *r = NULL;
+	if (tb_db_query(&s->app->db, SQL_ROW, 1, params, &r) != TB_OK)
+		return false;
+	bool gone = PQntuples(r) == 0;
+	PQclear(r);
+	return gone;
+}
+
 /* Handles the notifications libpq has queued. Any query (replay, heartbeat) may queue more
  * without the socket staying readable, so this runs before every poll() too. */
 static void drain(struct stream *s)
@@ -245,11 +280,10 @@ static void on_db_readable(struct stream *s)
 	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
 		/* pg_terminate_backend() by the supervisor reads as "terminating connection due to
 		 * administrator command"; anything else is an error. */
-		const char *msg = PQerrorMessage(conn);
-		s->reason = strstr(msg, "administrator command") ? CLOSE_RECYCLED : CLOSE_ERROR;
-		s->done = true;
-		TB_LOG(TB_LOG_INFO, "stream on board %s: database connection lost: %s", s->board, msg);
+		TB_LOG(TB_LOG_INFO, "stream on board %s: database connection lost: %s", s->board, PQerrorMessage(conn));
 		tb_db_disconnect(&s->app->db);
+		s->done = true;
+		s->reason = was_recycled(s) ? CLOSE_RECYCLED : CLOSE_ERROR;
 		return;
 	}
 	drain(s);

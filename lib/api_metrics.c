@@ -1,0 +1,54 @@
+/* api_metrics: GET /metrics, the Prometheus text exposition for this host: the shared counters
+ * (tb_metrics) and three gauges read from PostgreSQL in one query. Only the addresses in
+ * metrics_allow may read it; no session is needed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tb_api.h"
+#include "tb_log.h"
+#include "tb_metrics.h"
+
+/* $1 host, $2 our heartbeat_interval. The leader must have reported within two of its own
+ * intervals (the supervisor writes its interval into the report; ours is the fallback). */
+static const char SQL_GAUGES[] =
+	"SELECT (SELECT count(*) FROM streams WHERE host = $1),"
+	"       (SELECT count(*) FROM streams),"
+	"       EXISTS (SELECT 1 FROM supervisor_status"
+	"                WHERE host = $1 AND last_run > now() - make_interval(secs => 2 * coalesce("
+	"                      CASE WHEN jsonb_typeof(report -> 'interval') = 'number'"
+	"                           THEN (report ->> 'interval')::double precision END,"
+	"                      $2::double precision)))";
+
+/* Fills g from the database; g->have_db stays false when it does not answer (logged by tb_db). */
+static void read_gauges(struct tb_app *app, struct tb_metrics_gauges *g)
+{
+	char secs[32];
+	tb_api_i64(secs, (int64_t)app->cfg->heartbeat_interval);
+	const char *params[] = {app->cfg->host_name, secs};
+	PGresult *r = NULL;
+	if (tb_db_query(&app->db, SQL_GAUGES, 2, params, &r) != TB_OK)
+		return;
+	if (PQntuples(r) == 1) {
+		g->streams_open = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		g->streams_open_all = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		g->leader = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
+		g->have_db = true;
+	}
+	PQclear(r);
+}
+
+void tb_api_metrics(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!tb_metrics_allowed(app->cfg->metrics_allow, req->remote_addr)) {
+		tb_resp_error(resp, 403, "forbidden", "metrics are not served to this address");
+		return;
+	}
+	/* Counters are still worth having while the database is down: serve them, without gauges
+	 * (teamboard_database_up says so), rather than 503. */
+	struct tb_metrics_gauges g = {0};
+	read_gauges(app, &g);
+	tb_buf_reset(&resp->body);
+	tb_metrics_render(&resp->body, app->cfg->host_name, &g);
+	resp->status = 200;
+	tb_resp_set_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+}

@@ -1,0 +1,348 @@
+/* tb_metrics: the per-host counters of one installation, kept in a small shared-memory file so
+ * that every worker, pool and supervisor of the same database on this host adds to the same
+ * numbers and they outlive any one process. Owns the mapping (or, when it cannot be made, a static
+ * array in process memory), the Prometheus names of the counters and their text exposition, and
+ * the metrics_allow address check. */
+#include "tb_metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tb_config.h"
+#include "tb_log.h"
+
+/* "TBMETR" and the layout version in the low bytes: a file of another layout is never used. */
+#define MAGIC UINT64_C(0x54424d4554520001)
+/* Room for counters added later without changing the layout version. */
+#define SLOTS 64
+
+struct shm {
+	uint64_t magic;
+	uint64_t reserved[7]; /* keeps the counters on their own cache line */
+	uint64_t counters[SLOTS];
+};
+
+_Static_assert(TB_M__MAX <= SLOTS, "tb_metric does not fit the shared layout");
+
+static uint64_t local[SLOTS];
+static uint64_t *counters = local;
+static struct shm *mapped;
+
+static const char *const names[TB_M__MAX] = {
+	[TB_M_EVENTS_SENT] = "teamboard_events_sent_total",
+	[TB_M_EVENTS_REPLAYED] = "teamboard_events_replayed_total",
+	[TB_M_HEARTBEATS] = "teamboard_heartbeats_total",
+	[TB_M_STREAMS_OPENED] = "teamboard_streams_opened_total",
+	[TB_M_STREAMS_REFUSED] = "teamboard_streams_refused_total",
+	[TB_M_CLOSED_CLIENT_GONE] = "teamboard_streams_closed_total{reason=\"client_gone\"}",
+	[TB_M_CLOSED_LIFETIME] = "teamboard_streams_closed_total{reason=\"lifetime\"}",
+	[TB_M_CLOSED_REVOKED] = "teamboard_streams_closed_total{reason=\"revoked\"}",
+	[TB_M_CLOSED_RECYCLED] = "teamboard_streams_closed_total{reason=\"recycled\"}",
+	[TB_M_CLOSED_ERROR] = "teamboard_streams_closed_total{reason=\"error\"}",
+	[TB_M_POLLS] = "teamboard_polls_total",
+};
+
+/* # HELP text of each family, in the order the families first appear in names[]. */
+static const struct {
+	const char *family, *help;
+} helps[] = {
+	{"teamboard_events_sent_total", "Events written live to event streams."},
+	{"teamboard_events_replayed_total", "Events written to event streams from the log on resume."},
+	{"teamboard_heartbeats_total", "Heartbeats and keep-alives written to event streams."},
+	{"teamboard_streams_opened_total", "Event streams opened."},
+	{"teamboard_streams_refused_total", "Event streams refused with 503 (max_streams or max_streams_per_user)."},
+	{"teamboard_streams_closed_total", "Event streams closed, by reason."},
+	{"teamboard_polls_total", "JSON polls of the event log."},
+};
+
+static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+void tb_metrics_instance_id(const struct tb_config *cfg, char out[17])
+{
+	const char *db = cfg->database ? cfg->database : "";
+	const char *host = cfg->host_name ? cfg->host_name : "";
+	uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325), db, strlen(db) + 1); /* with its NUL */
+	h = fnv1a(h, host, strlen(host));
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+void tb_metrics_close(void)
+{
+	if (mapped)
+		munmap(mapped, sizeof *mapped);
+	mapped = NULL;
+	counters = local;
+}
+
+/* Logs the first failure only: a worker that cannot map the file would repeat it on every start. */
+static enum tb_err fall_back(const char *path, const char *what, int err)
+{
+	static bool logged;
+	if (!logged)
+		TB_LOG(TB_LOG_WARN, "metrics: %s: %s (%s); counting in process memory only", path, what, strerror(err));
+	logged = true;
+	return TB_ERR_IO;
+}
+
+enum tb_err tb_metrics_open_path(const char *path)
+{
+	tb_metrics_close();
+	/* O_NOFOLLOW and the owner check: /dev/shm and /tmp are shared, and a file planted there by
+	 * another user must not become our counters. */
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fall_back(path, "cannot open", errno);
+	struct stat st;
+	enum tb_err err = TB_OK;
+	void *p = MAP_FAILED;
+	if (fstat(fd, &st) != 0) {
+		err = fall_back(path, "cannot stat", errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		err = fall_back(path, "not a private file of ours", EPERM);
+		goto out;
+	}
+	/* Growing only: ftruncate to the same size keeps what other processes counted. */
+	if (st.st_size < (off_t)sizeof(struct shm) && ftruncate(fd, sizeof(struct shm)) != 0) {
+		err = fall_back(path, "cannot size", errno);
+		goto out;
+	}
+	p = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = fall_back(path, "cannot map", errno);
+		goto out;
+	}
+	struct shm *s = p;
+	uint64_t expected = 0;
+	/* The first process stamps the magic; all others must find exactly ours. */
+	__atomic_compare_exchange_n(&s->magic, &expected, MAGIC, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	if (expected != 0 && expected != MAGIC) {
+		munmap(p, sizeof(struct shm));
+		err = fall_back(path, "written by another version", EPROTO);
+		goto out;
+	}
+	mapped = s;
+	counters = s->counters;
+out:
+	close(fd);
+	return err;
+}
+
+enum tb_err tb_metrics_open(const struct tb_config *cfg)
+{
+	char id[17], path[128];
+	tb_metrics_instance_id(cfg, id);
+	const char *dir = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(path, sizeof path, "%s/teamboard-metrics-%lu-%s", dir, (unsigned long)geteuid(), id);
+	return tb_metrics_open_path(path);
+}
+
+void tb_metrics_add(enum tb_metric m, uint64_t n)
+{
+	if ((unsigned)m < TB_M__MAX)
+		__atomic_add_fetch(&counters[m], n, __ATOMIC_RELAXED);
+}
+
+uint64_t tb_metrics_get(enum tb_metric m)
+{
+	return (unsigned)m < TB_M__MAX ? __atomic_load_n(&counters[m], __ATOMIC_RELAXED) : 0;
+}
+
+const char *tb_metrics_name(enum tb_metric m)
+{
+	return (unsigned)m < TB_M__MAX ? names[m] : "teamboard_unknown";
+}
+
+/* ---- metrics_allow ---- */
+
+struct net {
+	int family;
+	unsigned char addr[16];
+	unsigned bits;
+};
+
+/* IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4, so one rule covers both spellings. */
+static void unmap_v4(struct net *n)
+{
+	static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (n->family == AF_INET6 && n->bits >= 96 && memcmp(n->addr, prefix, 12) == 0) {
+		memmove(n->addr, n->addr + 12, 4);
+		n->family = AF_INET;
+		n->bits -= 96;
+	}
+}
+
+/* Parses "ADDR" or "ADDR/BITS" (len bytes of s). */
+static bool parse_net(const char *s, size_t len, bool allow_prefix, struct net *n)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	if (len == 0 || len >= sizeof text)
+		return false;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	char *slash = strchr(text, '/');
+	if (slash) {
+		if (!allow_prefix)
+			return false;
+		*slash++ = '\0';
+	}
+	if (inet_pton(AF_INET, text, n->addr) == 1) {
+		n->family = AF_INET;
+		n->bits = 32;
+	} else if (inet_pton(AF_INET6, text, n->addr) == 1) {
+		n->family = AF_INET6;
+		n->bits = 128;
+	} else {
+		return false;
+	}
+	if (slash) {
+		unsigned v = 0;
+		size_t i = 0;
+		for (; slash[i] >= '0' && slash[i] <= '9' && i < 3; i++)
+			v = v * 10 + (unsigned)(slash[i] - '0');
+		if (i == 0 || slash[i] != '\0' || v > n->bits)
+			return false;
+		n->bits = v;
+	}
+	unmap_v4(n);
+	return true;
+}
+
+static bool net_contains(const struct net *rule, const struct net *a)
+{
+	if (rule->family != a->family)
+		return false;
+	unsigned full = rule->bits / 8, rest = rule->bits % 8;
+	if (memcmp(rule->addr, a->addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (rule->addr[full] & mask) == (a->addr[full] & mask);
+}
+
+bool tb_metrics_allowed(const char *allow, const char *addr)
+{
+	static bool logged_bad;
+	struct net a;
+	if (allow == NULL || addr == NULL || !parse_net(addr, strlen(addr), false, &a))
+		return false;
+	const char *p = allow;
+	while (*p) {
+		size_t skip = strspn(p, " \t,"), len = strcspn(p + skip, " \t,");
+		const char *tok = p + skip;
+		p = tok + len;
+		if (len == 0)
+			continue;
+		struct net rule;
+		if (!parse_net(tok, len, true, &rule)) {
+			if (!logged_bad)
+				TB_LOG(TB_LOG_WARN, "metrics_allow: ignoring '%.*s' (not an address or CIDR)", (int)(len > 64 ? 64 : len),
+				       tok);
+			logged_bad = true;
+			continue;
+		}
+		if (net_contains(&rule, &a))
+			return true;
+	}
+	return false;
+}
+
+/* ---- exposition (text format 0.0.4) ---- */
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label_value(struct tb_buf *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			tb_buf_puts(out, "\\\\");
+		else if (*v == '"')
+			tb_buf_puts(out, "\\\"");
+		else if (*v == '\n')
+			tb_buf_puts(out, "\\n");
+		else
+			tb_buf_append(out, v, 1);
+	}
+}
+
+static void put_family(struct tb_buf *out, const char *family, size_t len, const char *type, const char *help)
+{
+	tb_buf_printf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)len, family, help, (int)len, family, type);
+}
+
+/* name{host="...",<labels>} value */
+static void put_sample(struct tb_buf *out, const char *name, size_t len, const char *labels, const char *host,
+                       uint64_t v)
+{
+	tb_buf_append(out, name, len);
+	if (host) {
+		tb_buf_puts(out, "{host=\"");
+		put_label_value(out, host);
+		tb_buf_puts(out, "\"");
+		if (labels && *labels) {
+			tb_buf_puts(out, ",");
+			tb_buf_append(out, labels, strlen(labels) - 1); /* without the closing brace */
+		}
+		tb_buf_puts(out, "}");
+	}
+	tb_buf_printf(out, " %llu\n", (unsigned long long)v);
+}
+
+static const char *help_of(const char *family, size_t len)
+{
+	for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+		if (strlen(helps[i].family) == len && strncmp(helps[i].family, family, len) == 0)
+			return helps[i].help;
+	}
+	return "Teamboard counter.";
+}
+
+/* A gauge family with its one sample; host NULL: no label. */
+static void put_gauge(struct tb_buf *out, const char *name, const char *help, const char *host, uint64_t v)
+{
+	put_family(out, name, strlen(name), "gauge", help);
+	put_sample(out, name, strlen(name), NULL, host, v);
+}
+
+void tb_metrics_render(struct tb_buf *out, const char *host, const struct tb_metrics_gauges *g)
+{
+	const char *h = host ? host : "";
+	/* The samples of one family are adjacent in names[], so HELP/TYPE go before the first. */
+	const char *prev = NULL;
+	size_t prev_len = 0;
+	for (int m = 0; m < TB_M__MAX; m++) {
+		const char *name = names[m], *brace = strchr(name, '{');
+		size_t len = brace ? (size_t)(brace - name) : strlen(name);
+		if (prev == NULL || len != prev_len || strncmp(prev, name, len) != 0)
+			put_family(out, name, len, "counter", help_of(name, len));
+		prev = name;
+		prev_len = len;
+		put_sample(out, name, len, brace ? brace + 1 : NULL, h, tb_metrics_get((enum tb_metric)m));
+	}
+	put_gauge(out, "teamboard_database_up", "1 when PostgreSQL answered this scrape (else the gauges below are left out).",
+	          h, g->have_db ? 1 : 0);
+	if (!g->have_db)
+		return;
+	put_gauge(out, "teamboard_streams_open", "Event streams open on this host (stream registry).", h,
+	          (uint64_t)(g->streams_open < 0 ? 0 : g->streams_open));
+	put_gauge(out, "teamboard_streams_open_all", "Event streams open on all hosts (stream registry).", NULL,
+	          (uint64_t)(g->streams_open_all < 0 ? 0 : g->streams_open_all));
+	put_gauge(out, "teamboard_supervisor_leader",
+	          "1 when the active supervisor runs on this host and reported within two of its intervals.", h,
+	          g->leader ? 1 : 0);
+}

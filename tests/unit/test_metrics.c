@@ -1,0 +1,390 @@
+/* test_metrics: the shared counters of tb_metrics on temporary files (add/get, kept across a re-open,
+ * shared with forked children that add concurrently, files of another layout or owner refused),
+ * the Prometheus names, the instance id (FNV-1a values computed independently), the metrics_allow
+ * matcher (IPv4, IPv6, CIDRs, IPv4-mapped IPv6, junk) and the text exposition. Each table row
+ * carries its __LINE__. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tb_buf.h"
+#include "tb_config.h"
+#include "tb_metrics.h"
+#include "tb_test.h"
+
+static char tmpdir[64];
+
+/* A fresh path in tmpdir (not created). */
+static const char *temp_path(const char *name)
+{
+	static char path[128];
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	unlink(path);
+	return path;
+}
+
+/* ---- names ---- */
+
+static const struct {
+	int line;
+	enum tb_metric m;
+	const char *name;
+} name_cases[] = {
+	{__LINE__, TB_M_EVENTS_SENT, "teamboard_events_sent_total"},
+	{__LINE__, TB_M_EVENTS_REPLAYED, "teamboard_events_replayed_total"},
+	{__LINE__, TB_M_HEARTBEATS, "teamboard_heartbeats_total"},
+	{__LINE__, TB_M_STREAMS_OPENED, "teamboard_streams_opened_total"},
+	{__LINE__, TB_M_STREAMS_REFUSED, "teamboard_streams_refused_total"},
+	{__LINE__, TB_M_CLOSED_CLIENT_GONE, "teamboard_streams_closed_total{reason=\"client_gone\"}"},
+	{__LINE__, TB_M_CLOSED_LIFETIME, "teamboard_streams_closed_total{reason=\"lifetime\"}"},
+	{__LINE__, TB_M_CLOSED_REVOKED, "teamboard_streams_closed_total{reason=\"revoked\"}"},
+	{__LINE__, TB_M_CLOSED_RECYCLED, "teamboard_streams_closed_total{reason=\"recycled\"}"},
+	{__LINE__, TB_M_CLOSED_ERROR, "teamboard_streams_closed_total{reason=\"error\"}"},
+	{__LINE__, TB_M_POLLS, "teamboard_polls_total"},
+	{__LINE__, TB_M__MAX, "teamboard_unknown"},
+	{__LINE__, (enum tb_metric)-1, "teamboard_unknown"},
+};
+
+static void test_names(void)
+{
+	for (size_t i = 0; i < N_ELEMS(name_cases); i++) {
+		tb_case(__FILE__, name_cases[i].line, "tb_metrics_name(%d)", (int)name_cases[i].m);
+		tb_check_str("name", tb_metrics_name(name_cases[i].m), name_cases[i].name);
+		tb_end();
+	}
+	tb_case(__FILE__, __LINE__, "every counter is named in the table above");
+	tb_check_uint("rows", N_ELEMS(name_cases) - 2, TB_M__MAX);
+	tb_end();
+}
+
+/* ---- counters in a file ---- */
+
+static void test_counters(void)
+{
+	const char *path = temp_path("counters");
+	tb_case(__FILE__, __LINE__, "open_path creates a private file; add and get");
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	struct stat st;
+	tb_check_int("stat", stat(path, &st), 0);
+	tb_check_uint("mode", st.st_mode & 0777, 0600);
+	for (int m = 0; m < TB_M__MAX; m++)
+		tb_check_uint(tb_metrics_name((enum tb_metric)m), tb_metrics_get((enum tb_metric)m), 0);
+	tb_metrics_add(TB_M_EVENTS_SENT, 3);
+	tb_metrics_add(TB_M_EVENTS_SENT, 4);
+	tb_metrics_add(TB_M_CLOSED_ERROR, 1);
+	tb_check_uint("events_sent", tb_metrics_get(TB_M_EVENTS_SENT), 7);
+	tb_check_uint("closed_error", tb_metrics_get(TB_M_CLOSED_ERROR), 1);
+	tb_check_uint("polls", tb_metrics_get(TB_M_POLLS), 0);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "out-of-range counters are ignored");
+	tb_metrics_add(TB_M__MAX, 5);
+	tb_metrics_add((enum tb_metric)-1, 5);
+	tb_check_uint("get(__MAX)", tb_metrics_get(TB_M__MAX), 0);
+	tb_check_uint("events_sent", tb_metrics_get(TB_M_EVENTS_SENT), 7);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "the counts survive close and re-open (a restarted worker)");
+	tb_metrics_close();
+	tb_check_uint("after close: process memory", tb_metrics_get(TB_M_EVENTS_SENT), 0);
+	tb_check_err("re-open", tb_metrics_open_path(path), TB_OK);
+	tb_check_uint("events_sent", tb_metrics_get(TB_M_EVENTS_SENT), 7);
+	tb_check_uint("closed_error", tb_metrics_get(TB_M_CLOSED_ERROR), 1);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "forked children add concurrently; the parent sees every add");
+	enum { CHILDREN = 3, ADDS = 20000 };
+	pid_t pids[CHILDREN];
+	for (int c = 0; c < CHILDREN; c++) {
+		pids[c] = fork();
+		if (pids[c] == 0) {
+			for (int i = 0; i < ADDS; i++) {
+				tb_metrics_add(TB_M_HEARTBEATS, 1);
+				tb_metrics_add(TB_M_POLLS, 2);
+			}
+			_exit(0);
+		}
+		tb_check(pids[c] > 0, "fork: %s", strerror(errno));
+	}
+	for (int c = 0; c < CHILDREN; c++) {
+		int status = -1;
+		if (pids[c] > 0 && waitpid(pids[c], &status, 0) == pids[c])
+			tb_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d status %d", c, status);
+	}
+	tb_check_uint("heartbeats", tb_metrics_get(TB_M_HEARTBEATS), (uint64_t)CHILDREN * ADDS);
+	tb_check_uint("polls", tb_metrics_get(TB_M_POLLS), 2ULL * CHILDREN * ADDS);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a child's adds reach a parent that re-opens the file");
+	tb_metrics_close();
+	pid_t pid = fork();
+	if (pid == 0) {
+		_exit(tb_metrics_open_path(path) == TB_OK ? (tb_metrics_add(TB_M_STREAMS_OPENED, 42), 0) : 1);
+	}
+	int status = -1;
+	tb_check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	         "child failed (status %d)", status);
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	tb_check_uint("streams_opened", tb_metrics_get(TB_M_STREAMS_OPENED), 42);
+	tb_end();
+	tb_metrics_close();
+	unlink(path);
+}
+
+/* Writes len bytes of data as a new file at path with mode. */
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		tb_fail("cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	chmod(path, mode);
+}
+
+static void test_refused_files(void)
+{
+	static const uint64_t other[8] = {UINT64_C(0x54424d4554520002)}; /* a later layout version */
+	const char *path = temp_path("other-layout");
+	tb_case(__FILE__, __LINE__, "a file of another layout is refused; counting goes on in memory");
+	write_file(path, other, sizeof other, 0600);
+	tb_check_err("open", tb_metrics_open_path(path), TB_ERR_IO);
+	tb_metrics_add(TB_M_POLLS, 2);
+	tb_check_uint("polls", tb_metrics_get(TB_M_POLLS), 2);
+	tb_end();
+	tb_metrics_close();
+	unlink(path);
+
+	path = temp_path("public");
+	tb_case(__FILE__, __LINE__, "a file others may read or write is refused");
+	write_file(path, "", 0, 0644);
+	tb_check_err("open", tb_metrics_open_path(path), TB_ERR_IO);
+	tb_end();
+	unlink(path);
+
+	char link_path[128];
+	snprintf(link_path, sizeof link_path, "%s", temp_path("link"));
+	const char *target = temp_path("target");
+	tb_case(__FILE__, __LINE__, "a symlink is not followed");
+	tb_check_int("symlink", symlink(target, link_path), 0);
+	tb_check_err("open", tb_metrics_open_path(link_path), TB_ERR_IO);
+	tb_check_int("target not created", access(target, F_OK), -1);
+	tb_end();
+	unlink(link_path);
+
+	tb_case(__FILE__, __LINE__, "a path that cannot be created");
+	tb_check_err("open", tb_metrics_open_path("/nonexistent/dir/metrics"), TB_ERR_IO);
+	tb_metrics_add(TB_M_EVENTS_SENT, 1);
+	tb_check_uint("events_sent (in memory)", tb_metrics_get(TB_M_EVENTS_SENT), 1);
+	tb_end();
+	tb_metrics_close();
+}
+
+/* ---- instance id and tb_metrics_open ---- */
+
+static const struct {
+	int line;
+	const char *database, *host, *want;
+} id_cases[] = {
+	/* FNV-1a 64 of database, NUL, host (computed with a separate implementation) */
+	{__LINE__, "", "", "af63bd4c8601b7df"},
+	{__LINE__, "dbname=teamboard", "web1", "f75958744d84c94f"},
+};
+
+static void test_instance_id(void)
+{
+	for (size_t i = 0; i < N_ELEMS(id_cases); i++) {
+		struct tb_config cfg = {0};
+		cfg.database = (char *)id_cases[i].database;
+		cfg.host_name = (char *)id_cases[i].host;
+		char id[17];
+		tb_case(__FILE__, id_cases[i].line, "tb_metrics_instance_id(%s, %s)", tb_q(id_cases[i].database),
+		        tb_q(id_cases[i].host));
+		tb_metrics_instance_id(&cfg, id);
+		tb_check_str("id", id, id_cases[i].want);
+		tb_end();
+	}
+	tb_case(__FILE__, __LINE__, "the database and host are not just concatenated");
+	struct tb_config a = {0}, b = {0};
+	char ia[17], ib[17];
+	a.database = "ab", a.host_name = "c";
+	b.database = "a", b.host_name = "bc";
+	tb_metrics_instance_id(&a, ia);
+	tb_metrics_instance_id(&b, ib);
+	tb_check(strcmp(ia, ib) != 0, "same id %s", ia);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "tb_metrics_open maps /dev/shm/teamboard-metrics-<uid>-<id>");
+	char db[96], id[17], path[160];
+	snprintf(db, sizeof db, "dbname=test_metrics_%ld", (long)getpid());
+	struct tb_config cfg = {0};
+	cfg.database = db;
+	cfg.host_name = "unit-test";
+	tb_metrics_instance_id(&cfg, id);
+	const char *dir = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(path, sizeof path, "%s/teamboard-metrics-%lu-%s", dir, (unsigned long)geteuid(), id);
+	tb_check_err("open", tb_metrics_open(&cfg), TB_OK);
+	tb_check_int("file exists", access(path, F_OK), 0);
+	tb_metrics_add(TB_M_STREAMS_REFUSED, 1);
+	tb_check_uint("streams_refused", tb_metrics_get(TB_M_STREAMS_REFUSED), 1);
+	tb_end();
+	tb_metrics_close();
+	unlink(path);
+}
+
+/* ---- metrics_allow ---- */
+
+static const struct {
+	int line;
+	const char *allow, *addr;
+	bool want;
+} allow_cases[] = {
+	{__LINE__, "127.0.0.1 ::1", "127.0.0.1", true},
+	{__LINE__, "127.0.0.1 ::1", "::1", true},
+	{__LINE__, "127.0.0.1 ::1", "127.0.0.2", false},
+	{__LINE__, "127.0.0.1 ::1", "::2", false},
+	{__LINE__, "127.0.0.1 ::1", "::ffff:127.0.0.1", true}, /* IPv4-mapped */
+	{__LINE__, "127.0.0.1 ::1", "::FFFF:127.0.0.1", true},
+	{__LINE__, "127.0.0.1 ::1", "::ffff:127.0.0.2", false},
+	{__LINE__, "::ffff:127.0.0.1", "127.0.0.1", true}, /* a mapped rule matches plain IPv4 */
+	{__LINE__, "::ffff:10.0.0.0/104", "10.1.2.3", true},
+	{__LINE__, "::ffff:10.0.0.0/104", "11.1.2.3", false},
+	{__LINE__, "10.0.0.0/8", "10.255.1.2", true},
+	{__LINE__, "10.0.0.0/8", "11.0.0.1", false},
+	{__LINE__, "10.0.0.0/8", "::ffff:10.9.9.9", true},
+	{__LINE__, "192.168.4.0/22", "192.168.7.255", true},
+	{__LINE__, "192.168.4.0/22", "192.168.8.0", false},
+	{__LINE__, "192.168.4.0/22", "192.168.3.255", false},
+	{__LINE__, "0.0.0.0/0", "203.0.113.9", true},
+	{__LINE__, "0.0.0.0/0", "2001:db8::1", false}, /* families do not mix */
+	{__LINE__, "::/0", "2001:db8::1", true},
+	{__LINE__, "::/0", "127.0.0.1", false},
+	{__LINE__, "2001:db8::/32", "2001:db8:ffff::1", true},
+	{__LINE__, "2001:db8::/32", "2001:db9::1", false},
+	{__LINE__, "2001:db8::/33", "2001:db8:7fff::1", true},
+	{__LINE__, "2001:db8::/33", "2001:db8:8000::1", false},
+	{__LINE__, "fe80::1%eth0 ::1", "::1", true}, /* a bad entry is skipped, the rest still count */
+	{__LINE__, "junk 127.0.0.1", "127.0.0.1", true},
+	{__LINE__, "  127.0.0.1\t,::1  ", "::1", true},
+	{__LINE__, "10.0.0.0/33", "10.0.0.1", false}, /* prefix too long: ignored */
+	{__LINE__, "10.0.0.0/", "10.0.0.1", false},
+	{__LINE__, "10.0.0.0/x", "10.0.0.1", false},
+	{__LINE__, "10.0.0.0/08", "10.0.0.1", true},
+	{__LINE__, "10.0.0.0/-1", "10.0.0.1", false},
+	{__LINE__, "::1/129", "::1", false},
+	{__LINE__, "127.0.0.1", "127.0.0.1/32", false}, /* the client address is never a network */
+	{__LINE__, "127.0.0.1", "", false},
+	{__LINE__, "127.0.0.1", "localhost", false},
+	{__LINE__, "127.0.0.1", NULL, false},
+	{__LINE__, NULL, "127.0.0.1", false},
+	{__LINE__, "", "127.0.0.1", false},
+	{__LINE__, "127.0.0.1", "127.0.0.1 ", false},
+};
+
+static void test_allowed(void)
+{
+	for (size_t i = 0; i < N_ELEMS(allow_cases); i++) {
+		tb_case(__FILE__, allow_cases[i].line, "tb_metrics_allowed(%s, %s)", tb_q(allow_cases[i].allow),
+		        tb_q(allow_cases[i].addr));
+		tb_check_bool("allowed", tb_metrics_allowed(allow_cases[i].allow, allow_cases[i].addr), allow_cases[i].want);
+		tb_end();
+	}
+}
+
+/* ---- exposition ---- */
+
+static const struct {
+	int line;
+	const char *host;
+	bool have_db;
+	const char *contains[6];
+	const char *absent[3];
+} render_cases[] = {
+	{__LINE__,
+	 "web1",
+	 true,
+	 {"# HELP teamboard_events_sent_total ", "# TYPE teamboard_events_sent_total counter\n"
+	                                          "teamboard_events_sent_total{host=\"web1\"} 5\n",
+	  "# TYPE teamboard_streams_closed_total counter\n"
+	  "teamboard_streams_closed_total{host=\"web1\",reason=\"client_gone\"} 0\n"
+	  "teamboard_streams_closed_total{host=\"web1\",reason=\"lifetime\"} 2\n",
+	  "# TYPE teamboard_streams_open gauge\nteamboard_streams_open{host=\"web1\"} 3\n",
+	  "# TYPE teamboard_streams_open_all gauge\nteamboard_streams_open_all 9\n",
+	  "# TYPE teamboard_supervisor_leader gauge\nteamboard_supervisor_leader{host=\"web1\"} 1\n"},
+	 {"teamboard_database_up{host=\"web1\"} 0", NULL, NULL}},
+	{__LINE__,
+	 "a\"b\\c\nd",
+	 false,
+	 {"teamboard_polls_total{host=\"a\\\"b\\\\c\\nd\"} 0\n", "teamboard_database_up{host=\"a\\\"b\\\\c\\nd\"} 0\n",
+	  NULL},
+	 {"teamboard_streams_open{", "teamboard_supervisor_leader", "\nd\""}},
+};
+
+/* Every line is a comment or "name[{labels}] value", and each family's HELP/TYPE come once. */
+static void check_format(const char *text)
+{
+	const char *p = text;
+	int types = 0;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		if (nl == NULL) {
+			tb_fail("last line not terminated: %s", tb_q(p));
+			return;
+		}
+		if (strncmp(p, "# TYPE ", 7) == 0)
+			types++;
+		else if (*p != '#' && (strchr(p, ' ') == NULL || strchr(p, ' ') > nl))
+			tb_fail("sample line without a value: %s", tb_qn(p, (size_t)(nl - p)));
+		p = nl + 1;
+	}
+	/* 7 counter families + database_up (+3 gauges with a database) */
+	tb_check(types == 8 || types == 11, "%d # TYPE lines", types);
+}
+
+static void test_render(void)
+{
+	tb_check_err("open", tb_metrics_open_path(temp_path("render")), TB_OK);
+	tb_metrics_add(TB_M_EVENTS_SENT, 5);
+	tb_metrics_add(TB_M_CLOSED_LIFETIME, 2);
+	for (size_t i = 0; i < N_ELEMS(render_cases); i++) {
+		struct tb_metrics_gauges g = {render_cases[i].have_db, 3, 9, true};
+		struct tb_buf out = {0};
+		tb_case(__FILE__, render_cases[i].line, "tb_metrics_render(host %s, have_db %d)", tb_q(render_cases[i].host),
+		        render_cases[i].have_db);
+		tb_metrics_render(&out, render_cases[i].host, &g);
+		for (size_t k = 0; k < N_ELEMS(render_cases[i].contains) && render_cases[i].contains[k]; k++)
+			tb_check_contains("exposition", tb_buf_str(&out), render_cases[i].contains[k]);
+		for (size_t k = 0; k < N_ELEMS(render_cases[i].absent) && render_cases[i].absent[k]; k++)
+			tb_check(strstr(tb_buf_str(&out), render_cases[i].absent[k]) == NULL, "contains %s",
+			         tb_q(render_cases[i].absent[k]));
+		check_format(tb_buf_str(&out));
+		tb_buf_free(&out);
+		tb_end();
+	}
+	tb_metrics_close();
+	unlink(temp_path("render"));
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_metrics.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		tb_bail("mkdtemp failed");
+		return 1;
+	}
+	test_names();
+	test_counters();
+	test_refused_files();
+	test_instance_id();
+	test_allowed();
+	test_render();
+	rmdir(tmpdir);
+	return tb_done();
+}
