@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,6 +51,12 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 		       resp.status);
 	else
 		TB_LOG(TB_LOG_DEBUG, "%s %s -> %d", req.method_name, req.path, resp.status);
+	if (!resp.streamed && resp.status != 204 && resp.status != 304) {
+		/* A length lets the web server pass the body on whole instead of chunked. */
+		char len[24];
+		snprintf(len, sizeof len, "%zu", resp.body.len);
+		tb_resp_set_header(&resp, "Content-Length", len);
+	}
 	send_resp(io, &resp);
 	tb_resp_free(&resp);
 	tb_req_free(&req);

@@ -175,7 +175,7 @@ static void test_match(void)
 				tb_check_int("row", out - routes, c->row);
 			if (tb_check_uint("n_ids", req.n_ids, c->n_ids))
 				for (size_t k = 0; k < c->n_ids; k++) {
-					char what[16];
+					char what[32];
 					snprintf(what, sizeof what, "ids[%zu]", k);
 					tb_check_int(what, req.ids[k], c->ids[k]);
 				}

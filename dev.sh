@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# dev.sh: build, run and test Teamboard on one Debian 12 machine (as root, or with sudo for apt).
+#
+#   ./dev.sh run      install missing packages, build into build/, start PostgreSQL 15, the
+#                     teamboard.fcgi pool and lighttpd on http://127.0.0.1:${PORT:-8080}/ in the
+#                     background, wait until it answers, print the URL and return. Running it
+#                     again restarts everything; the development database is kept.
+#   ./dev.sh stop     stop what "run" started
+#   ./dev.sh status   show what runs and what GET /api/v1/health says
+#   ./dev.sh psql     psql into the development database (extra arguments go to psql)
+#   ./dev.sh reset    stop, then delete the development database and logs
+#   ./dev.sh build    install missing packages and build into build/ only
+#   ./dev.sh test     install, build, run every suite; the last line is "N passed, N failed"
+#
+# Environment: PORT (default 8080), TB_DEV_STATE (default /var/tmp/teamboard-dev-<uid>),
+# TB_SUITES (for test: a subset of "unit integration harness asan valgrind"),
+# TB_SKIP_APT=1 (do not check packages). The servers run as the system user "teamboard"
+# when dev.sh runs as root (PostgreSQL refuses root); see tests/harness/tbenv.py.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+cd "$ROOT"
+
+PY=/usr/bin/python3          # Debian's python: it has python3-psycopg2 and python3-pytest
+TBENV=(env PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/tests/harness/tbenv.py")
+PORT=${PORT:-8080}
+STATE_DIR=${TB_DEV_STATE:-/var/tmp/teamboard-dev-$(id -u)}
+JOBS=$(nproc 2>/dev/null || echo 2)
+CONFIGURE_ARGS=(--enable-werror)
+ASAN_CONFIGURE_ARGS=(--enable-sanitizers --enable-werror)
+VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+          --show-leak-kinds=definite --num-callers=30)
+PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq-dev
+          libjson-c-dev libcrypt-dev postgresql-15 lighttpd python3 python3-psycopg2
+          python3-pytest curl valgrind)
+
+say() { printf 'dev.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root for: $* (run dev.sh as root or install sudo)"
+	fi
+}
+
+ensure_packages() {
+	[ "${TB_SKIP_APT:-}" = 1 ] && return 0
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed; then
+			missing+=("$p")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	# The lock timeout lets a concurrent apt run finish instead of failing at once.
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q update
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q -y \
+		install --no-install-recommends "${missing[@]}"
+}
+
+autogen() {
+	mkdir -p m4
+	if [ -f config.status ]; then
+		die "the source tree itself is configured; run 'make distclean' at the top first (dev.sh builds out of tree in build/)"
+	fi
+	if [ ! -x configure ] || [ ! -f Makefile.in ] || [ configure.ac -nt configure ] ||
+		[ Makefile.am -nt Makefile.in ]; then
+		say "autoreconf -fi"
+		autoreconf -fi
+	fi
+}
+
+# build_in DIR CONFIGURE-ARGS...: configure DIR out of tree (again if the arguments changed),
+# then make. Returns non-zero on failure.
+build_in() {
+	local dir=$1
+	shift
+	local stamp="$dir/.dev-configure-args"
+	mkdir -p "$dir"
+	if [ ! -f "$dir/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$*" ]; then
+		say "configuring $dir: $*"
+		(cd "$dir" && ../configure "$@") || return 1
+		printf '%s\n' "$*" >"$stamp"
+	fi
+	say "building $dir"
+	make -C "$dir" -j"$JOBS"
+}
+
+build() {
+	ensure_packages
+	autogen
+	build_in build "${CONFIGURE_ARGS[@]}"
+}
+
+cmd_run() {
+	build
+	local url
+	if ! url=$("${TBENV[@]}" up --state-dir "$STATE_DIR" --port "$PORT" --build-dir build); then
+		die "could not start the environment (see above and $STATE_DIR/log/)"
+	fi
+	url=$(printf '%s\n' "$url" | tail -n 1)
+	# tbenv waited for GET /api/v1/health = 200; check the page itself the same way a browser would.
+	local _
+	for _ in $(seq 1 50); do
+		if curl -fsS --noproxy '*' -m 5 -o /dev/null "$url"; then
+			cat <<-EOF
+
+				Teamboard is running at $url
+				  health:   ${url}api/v1/health
+				  logs:     $STATE_DIR/log/
+				  database: ./dev.sh psql
+				  stop:     ./dev.sh stop
+			EOF
+			return 0
+		fi
+		sleep 0.2
+	done
+	die "$url does not answer (see $STATE_DIR/log/)"
+}
+
+cmd_stop() { "${TBENV[@]}" down --state-dir "$STATE_DIR"; }
+cmd_status() { "${TBENV[@]}" status --state-dir "$STATE_DIR"; }
+cmd_psql() { exec "${TBENV[@]}" psql --state-dir "$STATE_DIR" -- "$@"; }
+cmd_reset() {
+	"${TBENV[@]}" down --state-dir "$STATE_DIR" || true
+	case "$STATE_DIR" in
+	/ | "") die "refusing to delete '$STATE_DIR'" ;;
+	esac
+	rm -rf "$STATE_DIR"
+	say "deleted $STATE_DIR"
+}
+
+# ---- test -----------------------------------------------------------------------------------
+
+TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
+SUMMARY=()
+RESULTS=""
+STATE_PARENT=""
+SUITE_ENV=()
+SUITE_START=0
+
+# record_build NAME ok|failed: a failed build counts as one failed test; a good one counts nothing.
+record_build() {
+	local secs=$(($(date +%s) - SUITE_START))
+	if [ "$2" = ok ]; then
+		SUMMARY+=("$(printf '%-18s %-39s %5ds' "$1" ok "$secs")")
+	else
+		TOTAL_F=$((TOTAL_F + 1))
+		SUMMARY+=("$(printf '%-18s %-39s %5ds' "$1" "FAILED (counted as 1 failed)" "$secs")")
+	fi
+}
+
+# record NAME PASSED FAILED SKIPPED [NOTE]
+record() {
+	local secs=$(($(date +%s) - SUITE_START))
+	TOTAL_P=$((TOTAL_P + $2)) TOTAL_F=$((TOTAL_F + $3)) TOTAL_S=$((TOTAL_S + $4))
+	SUMMARY+=("$(printf '%-18s %4d passed, %3d failed, %3d skipped %5ds%s' "$1" "$2" "$3" "$4" \
+		"$secs" "${5:+   ($5)}")")
+}
+
+begin() {
+	SUITE_START=$(date +%s)
+	printf '\n==== %s ====\n' "$1"
+}
+
+wants() { case " ${TB_SUITES:-unit integration harness asan valgrind} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# unit_suite NAME BUILD_DIR: make check, counting automake's TAP/test summary.
+unit_suite() {
+	local name=$1 dir=$2 rc=0 p f s note=""
+	begin "$name: make -C $dir check"
+	AM_COLOR_TESTS=no timeout -k 30 900 make -C "$dir" -j"$JOBS" check </dev/null 2>&1 |
+		tee "$RESULTS/$name.log" || rc=$?
+	read -r p f s < <("$PY" tests/harness/tbcount.py automake "$RESULTS/$name.log" || echo 0 0 0)
+	if [ "$rc" -ne 0 ]; then
+		[ -f "$dir/test-suite.log" ] && cat "$dir/test-suite.log"
+		if [ "$f" -eq 0 ]; then
+			f=1 note="make check exited $rc"
+		fi
+	fi
+	record "$name" "$p" "$f" "$s" "$note"
+}
+
+# pytest_suite NAME TIMEOUT PYTEST-ARGS...; environment for the harness from SUITE_ENV.
+pytest_suite() {
+	local name=$1 tmo=$2 rc=0 p=0 f=0 s=0 note=""
+	shift 2
+	local xml="$RESULTS/$name.xml"
+	begin "$name: pytest $*"
+	rm -f "$xml"
+	env "${SUITE_ENV[@]}" TB_STATE_PARENT="$STATE_PARENT" PYTHONDONTWRITEBYTECODE=1 \
+		timeout -k 30 "$tmo" "$PY" -m pytest -q -p no:cacheprovider -o junit_family=xunit2 \
+		--junitxml="$xml" "$@" </dev/null 2>&1 | tee "$RESULTS/$name.log" || rc=$?
+	if [ -s "$xml" ]; then
+		read -r p f s < <("$PY" tests/harness/tbcount.py junit "$xml" || echo 0 1 0)
+	fi
+	case $rc in
+	0 | 5) ;; # 5: no tests collected
+	124 | 137) f=$((f + 1)) note="timed out after ${tmo}s" ;;
+	*) if [ "$f" -eq 0 ]; then f=1 note="pytest exited $rc"; fi ;;
+	esac
+	# Every server the suite started must be gone.
+	if ! "${TBENV[@]}" leftovers --under "$STATE_PARENT" --kill; then
+		f=$((f + 1)) note="${note:+$note; }processes left running"
+	fi
+	record "$name" "$p" "$f" "$s" "$note"
+}
+
+# valgrind_unit NAME BUILD_DIR: each unit test binary under valgrind is one test.
+valgrind_unit() {
+	local name=$1 dir=$2 p=0 f=0 t n
+	begin "$name: unit test binaries under ${VALGRIND[*]}"
+	local tests=()
+	# The unit test programs (already built when the unit suite ran; "TESTS=" runs none).
+	make -C "$dir" -j"$JOBS" check TESTS= >/dev/null 2>&1 || true
+	while IFS= read -r t; do tests+=("$t"); done < <(find "$dir/tests/unit" -maxdepth 1 -type f \
+		-name 'test_*' -perm -u+x 2>/dev/null | sort)
+	for t in "${tests[@]}"; do
+		n=$(basename "$t")
+		if (cd "$dir" && srcdir="$ROOT" timeout -k 10 600 "${VALGRIND[@]}" \
+			--log-file="$RESULTS/$name.$n.vg" "./tests/unit/$n") >"$RESULTS/$name.$n.log" 2>&1 &&
+			! [ -s "$RESULTS/$name.$n.vg" ]; then
+			p=$((p + 1))
+			printf 'PASS: %s\n' "$n"
+		else
+			f=$((f + 1))
+			printf 'FAIL: %s\n' "$n"
+			tail -n 40 "$RESULTS/$name.$n.log" "$RESULTS/$name.$n.vg" 2>/dev/null || true
+		fi
+	done
+	if [ ${#tests[@]} -eq 0 ]; then
+		record "$name" 0 1 0 "no unit test binaries in $dir/tests/unit"
+	else
+		record "$name" "$p" "$f" 0
+	fi
+}
+
+cmd_test() {
+	local t0
+	t0=$(date +%s)
+	ensure_packages
+	"$PY" -c 'import psycopg2, pytest' || die "$PY lacks psycopg2 or pytest (python3-psycopg2, python3-pytest)"
+	RESULTS="$ROOT/build/test-results"
+	mkdir -p build
+	rm -rf "$RESULTS"
+	mkdir -p "$RESULTS"
+	# The test environments' state dirs go here: outside the checkout, which the service user
+	# may not be able to enter (/root), and one place to look for leftover processes.
+	STATE_PARENT=$(mktemp -d /tmp/tb-devtest.XXXXXX)
+	chmod 0755 "$STATE_PARENT"
+	trap 'rmdir "$STATE_PARENT" 2>/dev/null || true' EXIT
+	local build_ok=1
+
+	begin "build: configure ${CONFIGURE_ARGS[*]} && make"
+	# The programs only: a unit test that does not compile fails the unit suite, not the build.
+	if autogen && build_in build "${CONFIGURE_ARGS[@]}"; then
+		record_build build ok
+	else
+		build_ok=0
+		record_build build failed
+	fi
+
+	if [ $build_ok = 1 ]; then
+		wants unit && unit_suite unit build
+		SUITE_ENV=(TB_BUILD_DIR="$ROOT/build")
+		wants integration && pytest_suite integration 1200 tests/integration
+		wants harness && pytest_suite harness 600 tests/harness
+	fi
+
+	if wants asan; then
+		begin "build-asan: configure ${ASAN_CONFIGURE_ARGS[*]} && make"
+		if autogen && build_in build-asan "${ASAN_CONFIGURE_ARGS[@]}"; then
+			record_build build-asan ok
+			ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+				unit_suite unit-asan build-asan
+			SUITE_ENV=(TB_BUILD_DIR="$ROOT/build-asan")
+			pytest_suite integration-asan 1500 tests/integration
+		else
+			record_build build-asan failed
+		fi
+	fi
+
+	if [ $build_ok = 1 ] && wants valgrind; then
+		valgrind_unit valgrind-unit build
+		# Workers under valgrind: slow (yescrypt above all), so two workers and a smoke test only.
+		SUITE_ENV=(TB_BUILD_DIR="$ROOT/build" TB_WORKERS=2
+			TB_WORKER_WRAPPER="${VALGRIND[*]} --trace-children=no")
+		pytest_suite valgrind-smoke 1200 tests/harness/test_harness_smoke.py
+	fi
+
+	printf '\n==== summary (%ss; logs in %s) ====\n' "$(($(date +%s) - t0))" "$RESULTS"
+	printf '%s\n' "${SUMMARY[@]}"
+	if [ "$TOTAL_S" -gt 0 ]; then
+		printf '%d passed, %d failed, %d skipped\n' "$TOTAL_P" "$TOTAL_F" "$TOTAL_S"
+	else
+		printf '%d passed, %d failed\n' "$TOTAL_P" "$TOTAL_F"
+	fi
+	[ "$TOTAL_F" -eq 0 ]
+}
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	exit 2
+}
+
+case "${1:-}" in
+run) cmd_run ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+psql) shift; cmd_psql "$@" ;;
+reset) cmd_reset ;;
+build) build ;;
+test) cmd_test ;;
+*) usage ;;
+esac

@@ -1,0 +1,1004 @@
+#!/usr/bin/python3
+"""tbenv: a complete Teamboard environment on one machine, for tests and for development.
+
+It owns one state directory and everything that runs from it:
+  <state>/bin/        copies of teamboard.fcgi and teamboard-admin from a build dir
+  <state>/sql/ web/   copies of the source tree's sql/ and web/
+  <state>/etc/        the generated teamboard.conf and lighttpd.conf
+  <state>/pg/         a PostgreSQL 15 cluster (Unix socket in <state>/run, TCP on 127.0.0.1)
+  <state>/run/        sockets and pid files
+  <state>/log/        postgresql.log, workers.log, admin.log, lighttpd-*.log,
+                      sanitizer/ (ASan/UBSan reports), valgrind/ (valgrind logs)
+The copies exist because the checkout may live where the service user cannot read (/root).
+
+PostgreSQL refuses to run as root, so when run as root every server runs as the system user
+"teamboard" (created when missing); otherwise as the current user. Nothing listens beyond
+127.0.0.1. Every wait is bounded.
+
+Used two ways:
+  * as a module: tests/integration/conftest.py builds its session fixture `server` on Env;
+  * as a command (dev.sh): tbenv.py up|down|status|psql --state-dir DIR ...; "up" leaves the
+    servers running in the background and "down" stops them from their pid files.
+
+Environment read by Env.from_environ() (and so by the test fixture):
+  TB_BUILD_DIR        build dir whose binaries are used (default <repo>/build; e.g. build-asan)
+  TB_WORKER_WRAPPER   command prefixed to the worker, e.g. "valgrind --leak-check=full"
+  TB_WORKERS          worker processes in the pool (default 4)
+  TB_KEEP_STATE=1     keep the temporary state dir after the run (its path is printed)
+  TB_ASAN_DETECT_LEAKS  0 or 1 (default 1): LeakSanitizer in the workers and children
+  TB_SUPERVISOR=1     also run teamboard-supervisor (else tests start it with start_supervisor())
+  TB_STATE_PARENT     where temporary state dirs are made (default /tmp; must be traversable
+                      by the service user)
+Only the Python 3 standard library and Debian's python3-psycopg2 are used; run with /usr/bin/python3.
+"""
+
+import argparse
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PG_BIN = "/usr/lib/postgresql/15/bin"
+SERVICE_USER = "teamboard"
+DB_NAME = "teamboard"
+DB_USER = "teamboard"
+DB_SUPERUSER = "postgres"
+
+# The application's configuration keys and their defaults (conf/teamboard.conf.sample).
+# "database" and "allowed_origins" are filled in per environment.
+APP_DEFAULTS = {
+    "max_body": 65536,
+    "session_ttl": 1209600,
+    "cookie_secure": False,
+    "registration": "open",
+    "log_level": "info",
+    "heartbeat_interval": 15,
+    "stream_max_seconds": 600,
+    "max_streams": 200,
+    "max_streams_per_user": 20,
+    "event_retention_days": 30,
+    "event_retention_per_board": 10000,
+    "replay_limit": 5000,
+    "supervisor": "off",
+    "metrics_allow": "127.0.0.1 ::1",
+}
+
+# ASan/UBSan/LSan report lines, for when a sanitizer could not write to its log_path.
+SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |"
+                          r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)")
+
+
+class TbEnvError(Exception):
+    """The environment could not be brought up or torn down."""
+
+
+def log(msg):
+    print("tbenv: " + msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no %s)" % path
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def http_get(url, timeout=5.0, headers=None):
+    """(status, content-type, body bytes), or raises OSError when nothing answers. No proxies."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with opener.open(req, timeout=timeout) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+# ---- processes ---------------------------------------------------------------------------------
+
+def _proc_stat(pid):
+    """(state, pgrp) of a process, or None when it does not exist."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(")") + 2:].split()
+    return fields[0], int(fields[2])
+
+
+def group_members(pgid):
+    """Live (non-zombie) processes in process group pgid."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = _proc_stat(int(name))
+        if st and st[1] == pgid and st[0] != "Z":
+            out.append(int(name))
+    return out
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def stop_group(pgid, popen=None, timeout=15.0, sig=signal.SIGTERM):
+    """Sends sig to process group pgid, waits up to timeout for all of it to exit, then SIGKILLs
+    what is left (and waits up to 5 s more). Returns True when the group exited by itself."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    clean = True
+    while True:
+        if popen is not None:
+            popen.poll()
+        if not group_members(pgid):
+            break
+        if time.monotonic() > deadline:
+            if sig == signal.SIGKILL:
+                raise TbEnvError("process group %d did not die" % pgid)
+            clean = False
+            log("process group %d still running after %.0f s: SIGKILL" % (pgid, timeout))
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            sig, deadline = signal.SIGKILL, time.monotonic() + 5.0
+        time.sleep(0.05)
+    if popen is not None:
+        try:
+            popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    return clean
+
+
+class Account:
+    """The OS account the servers run as."""
+
+    def __init__(self, pw):
+        self.name, self.uid, self.gid = pw.pw_name, pw.pw_uid, pw.pw_gid
+
+    @classmethod
+    def for_servers(cls):
+        if os.geteuid() != 0:
+            return cls(pwd.getpwuid(os.geteuid()))
+        try:
+            return cls(pwd.getpwnam(SERVICE_USER))
+        except KeyError:
+            pass
+        r = subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home",
+             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+             "--comment", "Teamboard development and test servers", SERVICE_USER],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+        try:  # another process may have created it meanwhile (useradd exit 9)
+            return cls(pwd.getpwnam(SERVICE_USER))
+        except KeyError:
+            raise TbEnvError("cannot create user %s: %s" % (SERVICE_USER, r.stdout.strip()))
+
+    @property
+    def is_other(self):
+        return self.uid != os.geteuid()
+
+    def popen_args(self):
+        if not self.is_other:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def chown_tree(self, path):
+        if not self.is_other:
+            return
+        for dirpath, dirnames, filenames in os.walk(path):
+            os.lchown(dirpath, self.uid, self.gid)
+            for n in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, n), self.uid, self.gid)
+
+
+# ---- the environment ---------------------------------------------------------------------------
+
+class Env:
+    """One environment: PostgreSQL + teamboard.fcgi pool + lighttpd, all under state_dir.
+
+    For tests (persistent=False) the state dir is a new /tmp/tb-test.XXXXXX, removed by stop();
+    for development (persistent=True) the database survives between runs."""
+
+    def __init__(self, state_dir=None, persistent=False, build_dir=None, port=None, db_port=None,
+                 workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
+                 asan_detect_leaks=True, app=True, supervisor=False):
+        self.src_dir = os.path.abspath(src_dir)
+        self.build_dir = os.path.abspath(os.path.join(self.src_dir, build_dir or "build"))
+        self.persistent = persistent
+        self.keep_state = keep_state
+        self.workers = int(workers)
+        self.wrapper = shlex.split(wrapper) if isinstance(wrapper, str) else list(wrapper or [])
+        self.asan_detect_leaks = asan_detect_leaks
+        self.with_app = app
+        self.with_supervisor = supervisor
+        self.account = Account.for_servers()
+        if state_dir is None:
+            if persistent:
+                raise TbEnvError("a persistent environment needs a state_dir")
+            parent = os.environ.get("TB_STATE_PARENT") or "/tmp"
+            state_dir = tempfile.mkdtemp(prefix="tb-test.", dir=parent)
+            self._made_state_dir = True
+        else:
+            self._made_state_dir = False
+        self.state_dir = os.path.abspath(state_dir)
+        self.host = "127.0.0.1"
+        self.port = int(port) if port else free_port()
+        self.db_port = int(db_port) if db_port else None
+        self.base = "http://%s:%d" % (self.host, self.port)
+        self.base_config = dict(APP_DEFAULTS)
+        self.base_config["allowed_origins"] = "http://127.0.0.1:%d http://localhost:%d" % (
+            self.port, self.port)
+        self.base_config.update(config or {})
+        self.config = dict(self.base_config)
+        self.db_running = False
+        self._procs = {}       # name -> Popen (workers, lighttpd)
+        self._conn = None
+        self._stopped = False
+        self._started = False
+
+    @classmethod
+    def from_environ(cls, **kw):
+        env = os.environ
+        kw.setdefault("build_dir", env.get("TB_BUILD_DIR") or "build")
+        kw.setdefault("wrapper", env.get("TB_WORKER_WRAPPER") or None)
+        kw.setdefault("workers", int(env.get("TB_WORKERS") or 4))
+        kw.setdefault("keep_state", env.get("TB_KEEP_STATE", "") not in ("", "0"))
+        kw.setdefault("asan_detect_leaks", env.get("TB_ASAN_DETECT_LEAKS", "1") != "0")
+        kw.setdefault("supervisor", env.get("TB_SUPERVISOR", "") not in ("", "0"))
+        return cls(**kw)
+
+    # -- paths
+    def path(self, *parts):
+        return os.path.join(self.state_dir, *parts)
+
+    @property
+    def run_dir(self):
+        return self.path("run")
+
+    @property
+    def log_dir(self):
+        return self.path("log")
+
+    @property
+    def pg_data(self):
+        return self.path("pg")
+
+    @property
+    def api_socket(self):
+        return self.path("run", "api.sock")
+
+    @property
+    def config_file(self):
+        return self.path("etc", "teamboard.conf")
+
+    @property
+    def logs(self):
+        names = ["postgresql.log", "workers.log", "supervisor.log", "admin.log",
+                 "lighttpd-error.log",
+                 "lighttpd-access.log", "lighttpd-stderr.log"]
+        return {n: os.path.join(self.log_dir, n) for n in names}
+
+    @property
+    def _slow(self):
+        return bool(self.wrapper)
+
+    # -- lifecycle
+    def start(self):
+        """Prepares the state dir, then starts PostgreSQL, migrates, starts the pool and lighttpd
+        and waits until GET /api/v1/health answers 200. On failure stops what it started."""
+        self._started = True
+        try:
+            self._prepare()
+            self.start_db()
+            self._create_database()
+            if self.with_app:
+                self._write_config()
+                self.migrate()
+                self.start_app(wait=False)
+            self.start_web()
+            if self.with_app:
+                self.wait_health()
+                if self.with_supervisor:
+                    self.start_supervisor()
+            self._save_state()
+        except BaseException:
+            try:
+                self.stop()
+            except Exception as e:  # the original error matters more
+                log("while cleaning up after a failed start: %s" % e)
+            raise
+        return self
+
+    def stop(self):
+        """Stops everything this environment started, then checks the sanitizer and valgrind
+        reports. Returns a list of problems (empty when all is well); never leaves processes."""
+        if self._stopped:
+            return []
+        self._stopped = True
+        problems = []
+        self._close_conn()
+        for name in ("supervisor", "lighttpd", "workers"):
+            try:
+                self._stop_proc(name)
+            except Exception as e:
+                problems.append("stopping %s: %s" % (name, e))
+        try:
+            self.stop_db()
+        except Exception as e:
+            problems.append("stopping postgresql: %s" % e)
+        problems += self.report_problems()
+        if os.path.isdir(self.state_dir):
+            if problems or self.keep_state or self.persistent or not self._made_state_dir:
+                if not self.persistent:
+                    log("state kept in %s" % self.state_dir)
+            else:
+                shutil.rmtree(self.state_dir, ignore_errors=True)
+        return problems
+
+    # -- state dir
+    def _prepare(self):
+        os.makedirs(self.state_dir, exist_ok=True)
+        os.chmod(self.state_dir, 0o750)
+        for d in ("bin", "etc", "run", "log", "log/sanitizer", "log/valgrind", "tmp"):
+            os.makedirs(self.path(d), exist_ok=True)
+        for d in ("run", "tmp"):
+            os.chmod(self.path(d), 0o700)
+        for name in ("sql", "web"):
+            shutil.rmtree(self.path(name), ignore_errors=True)
+            src = os.path.join(self.src_dir, name)
+            if os.path.isdir(src):
+                shutil.copytree(src, self.path(name))
+            else:
+                os.makedirs(self.path(name))
+        if self.with_app:
+            for prog in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor"):
+                src = os.path.join(self.build_dir, "fcgi", prog)
+                if prog == "teamboard-supervisor" and not os.path.isfile(src):
+                    if self.with_supervisor:
+                        raise TbEnvError("%s not found" % src)
+                    continue
+                if not os.path.isfile(src):
+                    raise TbEnvError("%s not found: build first (mkdir -p build && cd build && "
+                                     "../configure && make)" % src)
+                dst = self.path("bin", prog)
+                if os.path.exists(dst):
+                    os.unlink(dst)
+                shutil.copy2(src, dst)
+                os.chmod(dst, 0o755)
+        for stale in ("api.sock",):
+            try:
+                os.unlink(self.path("run", stale))
+            except FileNotFoundError:
+                pass
+        self.account.chown_tree(self.state_dir)
+
+    def _save_state(self):
+        st = {"port": self.port, "db_port": self.db_port, "base": self.base,
+              "build_dir": self.build_dir, "workers": self.workers, "wrapper": self.wrapper,
+              "config": self.config, "src_dir": self.src_dir}
+        with open(self.path("tbenv.json"), "w") as f:
+            json.dump(st, f, indent=2)
+            f.write("\n")
+
+    # -- running things as the service account
+    def _env(self):
+        san = self.path("log", "sanitizer")
+        e = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": self.state_dir,
+            "USER": self.account.name,
+            "LOGNAME": self.account.name,
+            "LANG": "C.UTF-8",
+            "TZ": "UTC",
+            "TMPDIR": self.path("tmp"),
+            "TEAMBOARD_CONF": self.config_file,
+            "TEAMBOARD_SQL_DIR": self.path("sql"),
+            "ASAN_OPTIONS": "log_path=%s/asan:detect_leaks=%d:detect_stack_use_after_return=1:"
+                            "abort_on_error=0" % (
+                                san, 1 if self.asan_detect_leaks else 0),
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=%s/ubsan" % san,
+        }
+        supp = os.path.join(self.src_dir, "tests", "harness", "lsan.supp")
+        if os.path.isfile(supp):
+            shutil.copy2(supp, self.path("etc", "lsan.supp"))
+            e["LSAN_OPTIONS"] = "suppressions=%s" % self.path("etc", "lsan.supp")
+        return e
+
+    def _run(self, cmd, timeout, input=None, check=True, log_name=None):
+        """Runs cmd as the service account and waits (bounded). Output is returned and, with
+        log_name, appended to that log."""
+        try:
+            r = subprocess.run(cmd, cwd=self.state_dir, env=self._env(), input=input,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=timeout, **self.account.popen_args())
+        except subprocess.TimeoutExpired as e:
+            raise TbEnvError("%s: no result after %d s" % (" ".join(cmd), timeout)) from e
+        if log_name:
+            with open(self.path("log", log_name), "a") as f:
+                f.write("$ %s\n%s" % (" ".join(cmd), r.stdout))
+        if check and r.returncode != 0:
+            raise TbEnvError("%s exited with %d:\n%s" % (" ".join(cmd), r.returncode,
+                                                         r.stdout[-4000:]))
+        return r
+
+    def _spawn(self, name, cmd):
+        """Starts a long-running server in its own session (process group), output appended to
+        log/<name>.log (lighttpd: lighttpd-stderr.log), pid in run/<name>.pid."""
+        logf = open(self.path("log", "%s.log" % name if name != "lighttpd" else
+                              "lighttpd-stderr.log"), "a")
+        logf.write("==== %s start: %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(cmd)))
+        logf.flush()
+        try:
+            p = subprocess.Popen(cmd, cwd=self.state_dir, env=self._env(),
+                                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                 start_new_session=True, **self.account.popen_args())
+        finally:
+            logf.close()
+        self._procs[name] = p
+        with open(self.path("run", "%s.pid" % name), "w") as f:
+            f.write("%d\n" % p.pid)
+        return p
+
+    def _stop_proc(self, name, timeout=None):
+        p = self._procs.pop(name, None)
+        pidfile = self.path("run", "%s.pid" % name)
+        pid = p.pid if p else _read_pid(pidfile, self.state_dir)
+        if pid:
+            if timeout is None:
+                timeout = 60.0 if (self._slow and name == "workers") else 15.0
+            stop_group(pid, p, timeout=timeout)
+        try:
+            os.unlink(pidfile)
+        except FileNotFoundError:
+            pass
+
+    # -- PostgreSQL
+    def _pg(self, *args, timeout=90):
+        return self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.pg_data] + list(args),
+                         timeout=timeout)
+
+    def _write_pg_conf(self):
+        durable = self.persistent
+        lines = [
+            "# written by tests/harness/tbenv.py at every start",
+            "listen_addresses = '127.0.0.1'",
+            "port = %d" % self.db_port,
+            "unix_socket_directories = '%s'" % self.run_dir,
+            "unix_socket_permissions = 0700",
+            "max_connections = 300",
+            "shared_buffers = 64MB",
+            "timezone = 'UTC'",
+            "log_timezone = 'UTC'",
+            "log_line_prefix = '%m [%p] %q%u@%d '",
+            "log_min_messages = warning",
+            "fsync = %s" % ("on" if durable else "off"),
+            "synchronous_commit = %s" % ("on" if durable else "off"),
+            "full_page_writes = %s" % ("on" if durable else "off"),
+        ]
+        conf = os.path.join(self.pg_data, "teamboard-harness.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        if self.account.is_other:
+            os.chown(conf, self.account.uid, self.account.gid)
+
+    def _init_db(self):
+        if os.path.isfile(os.path.join(self.pg_data, "PG_VERSION")):
+            return
+        # Local connections (the socket directory is 0700) are trusted; TCP needs a password,
+        # and no role has one, so nothing can log in over 127.0.0.1 by accident.
+        self._run([os.path.join(PG_BIN, "initdb"), "-D", self.pg_data, "-U", DB_SUPERUSER,
+                   "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust",
+                   "--auth-host=scram-sha-256", "--no-instructions"],
+                  timeout=180, log_name="initdb.log")
+        with open(os.path.join(self.pg_data, "postgresql.conf"), "a") as f:
+            f.write("\ninclude_if_exists = 'teamboard-harness.conf'\n")
+
+    def start_db(self):
+        """Starts PostgreSQL (creating the cluster the first time) and waits until it accepts
+        connections; if the worker pool runs, also waits until /api/v1/health answers 200."""
+        self._init_db()
+        old_port = self.db_port
+        if not self._postmaster_alive():
+            if self.db_port is None or not port_is_free(self.db_port):
+                self.db_port = free_port()
+            self._write_pg_conf()
+            self._pg("-l", self.path("log", "postgresql.log"), "-w", "-t", "60", "start",
+                     timeout=90)
+        self.db_running = True
+        if "workers" in self._procs:
+            if self.db_port != old_port:  # the old port was taken meanwhile
+                self.restart_app(**{k: v for k, v in self.config.items()
+                                    if self.base_config.get(k) != v})
+            else:
+                self.wait_health()
+
+    def stop_db(self, mode="fast"):
+        """Stops PostgreSQL (pg_ctl stop -m fast; immediate, then SIGKILL, if that fails)."""
+        self._close_conn()
+        self.db_running = False
+        if not self._postmaster_alive():
+            return
+        try:
+            self._pg("-m", mode, "-w", "-t", "30", "stop", timeout=60)
+        except TbEnvError as e:
+            log("pg_ctl stop -m %s failed (%s); trying immediate" % (mode, e))
+            try:
+                self._pg("-m", "immediate", "-w", "-t", "15", "stop", timeout=30)
+            except TbEnvError:
+                pid = self._postmaster_pid()
+                if pid:
+                    stop_group(_proc_stat(pid)[1] if _proc_stat(pid) else pid,
+                               sig=signal.SIGKILL, timeout=5)
+
+    def _postmaster_pid(self):
+        try:
+            with open(os.path.join(self.pg_data, "postmaster.pid")) as f:
+                return int(f.readline().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _postmaster_alive(self):
+        pid = self._postmaster_pid()
+        if not pid:
+            return False
+        st = _proc_stat(pid)
+        return bool(st and st[0] != "Z" and "postgres" in cmdline(pid))
+
+    def _dsn(self, user=DB_SUPERUSER, dbname=DB_NAME):
+        return "host=%s port=%d dbname=%s user=%s" % (self.run_dir, self.db_port, dbname, user)
+
+    def connect(self, user=DB_SUPERUSER, dbname=DB_NAME):
+        """A new psycopg2 connection (autocommit) over the Unix socket. Caller closes it."""
+        import psycopg2
+        conn = psycopg2.connect(self._dsn(user, dbname), connect_timeout=10)
+        conn.autocommit = True
+        return conn
+
+    def _close_conn(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    def sql(self, query, params=()):
+        """Runs one statement as the database superuser (autocommit) in the teamboard database;
+        returns its rows as a list of tuples ([] for a statement without rows)."""
+        import psycopg2
+        for attempt in (1, 2):
+            if self._conn is None or self._conn.closed:
+                self._conn = self.connect()
+            try:
+                with self._conn.cursor() as cur:
+                    cur.execute(query, params if params else None)
+                    return cur.fetchall() if cur.description is not None else []
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                # A connection broken by stop_db()/start_db() is reopened once; a statement
+                # that failed on a live connection is not run again.
+                if attempt == 2 or not self._conn.closed:
+                    raise
+                self._conn = None
+        return []
+
+    def _create_database(self):
+        conn = self.connect(dbname="postgres")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DB_USER,))
+                if not cur.fetchone():
+                    cur.execute("CREATE ROLE %s LOGIN" % DB_USER)
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
+                if not cur.fetchone():
+                    cur.execute("CREATE DATABASE %s OWNER %s" % (DB_NAME, DB_USER))
+        finally:
+            conn.close()
+
+    # -- the application
+    def admin(self, *args, input=None, timeout=120, check=False):
+        """Runs bin/teamboard-admin --config <conf> ARGS as the service account.
+        Returns the CompletedProcess (stdout and stderr together, as text)."""
+        return self._run([self.path("bin", "teamboard-admin"), "--config", self.config_file]
+                         + list(args), input=input, timeout=timeout, check=check,
+                         log_name="admin.log")
+
+    def migrate(self):
+        return self.admin("migrate", "--sql-dir", self.path("sql"), check=True,
+                          timeout=300 if self._slow else 120)
+
+    def _write_config(self):
+        cfg = {"database": self._dsn(user=DB_USER)}
+        cfg.update(self.config)
+        lines = ["# teamboard.conf written by tests/harness/tbenv.py"]
+        for k, v in cfg.items():
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            elif isinstance(v, (list, tuple)):
+                v = " ".join(str(x) for x in v)
+            lines.append("%s = %s" % (k, v))
+        tmp = self.config_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        if self.account.is_other:
+            os.chown(tmp, self.account.uid, self.account.gid)
+        os.replace(tmp, self.config_file)
+
+    def _worker_cmd(self):
+        cmd = [self.path("bin", "teamboard.fcgi"), "--config", self.config_file,
+               "--listen", self.api_socket, "--workers", str(self.workers)]
+        wrapper = list(self.wrapper)
+        if wrapper and os.path.basename(wrapper[0]) == "valgrind":
+            if not any(a.startswith("--log-file") for a in wrapper):
+                wrapper.insert(1, "--log-file=%s" % self.path("log", "valgrind", "vg.%p.log"))
+        return wrapper + cmd
+
+    def start_app(self, wait=True):
+        """Starts the worker pool on run/api.sock (config from self.config)."""
+        try:
+            os.unlink(self.api_socket)
+        except FileNotFoundError:
+            pass
+        self._spawn("workers", self._worker_cmd())
+        if wait:
+            self.wait_health()
+
+    def stop_app(self):
+        self._stop_proc("workers")
+
+    def restart_app(self, **overrides):
+        """Rewrites teamboard.conf as the defaults plus these overrides (so restart_app() with no
+        arguments restores the defaults; a value of None leaves the key out), restarts the worker
+        pool and waits until /api/v1/health answers (200, or 503 db_unavailable while the
+        database is stopped)."""
+        self.config = dict(self.base_config)
+        self.config.update(overrides)
+        self.stop_app()
+        self._write_config()
+        self.start_app(wait=True)
+
+    # -- the supervisor (heartbeats, recycling, retention; see DESIGN "Supervisor")
+    def start_supervisor(self):
+        """Starts bin/teamboard-supervisor --config <conf> in the background (log/supervisor.log).
+        The workers must not also run one (supervisor = off in the config, the default)."""
+        if "supervisor" in self._procs:
+            return
+        self._spawn("supervisor", [self.path("bin", "teamboard-supervisor"),
+                                   "--config", self.config_file])
+        time.sleep(0.2)
+        p = self._procs["supervisor"]
+        if p.poll() is not None:
+            del self._procs["supervisor"]
+            raise TbEnvError("teamboard-supervisor exited with %s:\n%s" % (
+                p.returncode, tail(self.logs["supervisor.log"])))
+
+    def stop_supervisor(self):
+        self._stop_proc("supervisor")
+
+    def supervisor_once(self, timeout=60):
+        """Runs one supervisor cycle (teamboard-supervisor --once); returns the CompletedProcess
+        (returncode 0: done as leader, 3: another supervisor leads)."""
+        return self._run([self.path("bin", "teamboard-supervisor"), "--config", self.config_file,
+                          "--once"], timeout=timeout, check=False, log_name="supervisor.log")
+
+    def wait_health(self, timeout=None):
+        """Waits until the app answers GET /api/v1/health through lighttpd: 200 when the database
+        runs, 503 with a JSON error when it does not. Raises TbEnvError with the log tails if the
+        pool dies or the time runs out."""
+        if timeout is None:
+            timeout = 240.0 if self._slow else 30.0
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        # Each worker has its own connection and reconnects at most once a second, so one 200
+        # proves little: wait for enough 200s in a row that every worker has most likely served
+        # one (the kernel hands the accepted connections round the pool).
+        need, streak = 2 * self.workers + 2, 0
+        while time.monotonic() < deadline:
+            p = self._procs.get("workers")
+            if p is not None and p.poll() is not None:
+                raise TbEnvError("the worker pool exited with %s:\n%s" % (
+                    p.returncode, tail(self.logs["workers.log"])))
+            try:
+                status, ctype, body = http_get(self.base + "/api/v1/health", timeout=5)
+                last = "%d %s" % (status, body[:200].decode("utf-8", "replace"))
+                if status == 200 and self.db_running:
+                    streak += 1
+                    if streak >= need:
+                        return
+                    continue
+                if status == 503 and not self.db_running and "json" in ctype:
+                    return
+            except OSError as e:
+                last = str(e)
+            streak = 0
+            time.sleep(0.1)
+        raise TbEnvError("GET %s/api/v1/health: %s after %.0f s\n--- workers.log\n%s\n"
+                         "--- lighttpd-error.log\n%s" % (
+                             self.base, last, timeout, tail(self.logs["workers.log"]),
+                             tail(self.logs["lighttpd-error.log"])))
+
+    # -- lighttpd
+    def _write_lighttpd_conf(self):
+        with open(os.path.join(self.src_dir, "conf", "lighttpd", "dev.conf.in")) as f:
+            text = f.read()
+        subst = {"PORT": str(self.port), "WEB_DIR": self.path("web"), "TMP_DIR": self.path("tmp"),
+                 "LOG_DIR": self.log_dir, "API_SOCKET": self.api_socket,
+                 "STATE_DIR": self.state_dir}
+        for k, v in subst.items():
+            text = text.replace("@%s@" % k, v)
+        left = re.findall(r"@[A-Z_]+@", text)
+        if left:
+            raise TbEnvError("conf/lighttpd/dev.conf.in: unknown placeholders %s" % left)
+        conf = self.path("etc", "lighttpd.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        return conf
+
+    def start_web(self):
+        lighttpd = shutil.which("lighttpd", path="/usr/sbin:/usr/bin:/sbin") or "lighttpd"
+        conf = self._write_lighttpd_conf()
+        if not port_is_free(self.port):
+            raise TbEnvError("port %d on 127.0.0.1 is in use (choose another with PORT=...)"
+                             % self.port)
+        self._run([lighttpd, "-tt", "-f", conf], timeout=30)
+        p = self._spawn("lighttpd", [lighttpd, "-D", "-f", conf])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise TbEnvError("lighttpd exited with %s:\n%s\n%s" % (
+                    p.returncode, tail(self.logs["lighttpd-stderr.log"]),
+                    tail(self.logs["lighttpd-error.log"])))
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise TbEnvError("lighttpd did not listen on %s:%d within 15 s" % (self.host, self.port))
+
+    # -- reports
+    def report_problems(self):
+        """Sanitizer reports (any non-empty file in log/sanitizer), valgrind logs with errors, and
+        sanitizer lines in the worker and admin logs. Returns a list of texts."""
+        problems = []
+        san = self.path("log", "sanitizer")
+        for name in sorted(os.listdir(san)) if os.path.isdir(san) else []:
+            p = os.path.join(san, name)
+            if os.path.isfile(p) and os.path.getsize(p) > 0:
+                problems.append("sanitizer report %s:\n%s" % (p, tail(p, 60)))
+        vg = self.path("log", "valgrind")
+        unfinished = 0
+        for name in sorted(os.listdir(vg)) if os.path.isdir(vg) else []:
+            p = os.path.join(vg, name)
+            with open(p, errors="replace") as f:
+                text = f.read()
+            m = re.findall(r"ERROR SUMMARY: (\d+) errors", text)
+            if m:
+                if int(m[-1]) > 0:
+                    problems.append("valgrind report %s:\n%s" % (p, text[-6000:]))
+            elif "a memory error detector" in text:
+                unfinished += 1  # a full log cut short: the process was killed
+            elif text.strip():
+                # with -q valgrind writes nothing but errors
+                problems.append("valgrind report %s:\n%s" % (p, text[-6000:]))
+        if unfinished:
+            log("%d valgrind log(s) without an ERROR SUMMARY (process killed?) in %s"
+                % (unfinished, vg))
+        for logname in ("workers.log", "supervisor.log", "admin.log"):
+            p = self.logs[logname]
+            if os.path.isfile(p):
+                with open(p, errors="replace") as f:
+                    hits = [ln for ln in f if SANITIZER_RE.search(ln)]
+                if hits:
+                    problems.append("sanitizer output in %s:\n%s" % (p, "".join(hits[:20])))
+        return problems
+
+
+def _read_pid(pidfile, must_contain):
+    """The pid in pidfile if that process still runs a command line naming must_contain."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    if must_contain in cmdline(pid):
+        return pid
+    # The leader may be gone while its children (same process group) still run.
+    if any(must_contain in cmdline(m) for m in group_members(pid)):
+        return pid
+    return None
+
+
+# ---- command line (dev.sh) ---------------------------------------------------------------------
+
+def _load_state(state_dir):
+    try:
+        with open(os.path.join(state_dir, "tbenv.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _attach(args, **kw):
+    """An Env on an existing state dir (to stop or inspect what an earlier "up" started)."""
+    st = _load_state(args.state_dir)
+    return Env(state_dir=args.state_dir, persistent=True, port=st.get("port") or 1,
+               db_port=st.get("db_port"), build_dir=st.get("build_dir"),
+               src_dir=st.get("src_dir") or REPO, **kw)
+
+
+def cmd_up(args):
+    if os.path.isdir(args.state_dir):
+        cmd_down(args, quiet=True)
+    overrides = {}
+    for kv in args.set or []:
+        k, sep, v = kv.partition("=")
+        if not sep:
+            raise TbEnvError("--set wants KEY=VALUE, not %r" % kv)
+        overrides[k.strip()] = v.strip()
+    st = _load_state(args.state_dir)
+    env = Env(state_dir=args.state_dir, persistent=True, build_dir=args.build_dir,
+              port=args.port, db_port=st.get("db_port"), workers=args.workers,
+              wrapper=os.environ.get("TB_WORKER_WRAPPER") or None, config=overrides,
+              app=not args.no_app, supervisor=not args.no_app and not args.no_supervisor and
+              os.path.isfile(os.path.join(REPO, args.build_dir, "fcgi", "teamboard-supervisor")))
+    env.start()
+    print(env.base + "/")
+    return 0
+
+
+def cmd_down(args, quiet=False):
+    if not os.path.isdir(args.state_dir):
+        if not quiet:
+            print("nothing to stop: %s does not exist" % args.state_dir)
+        return 0
+    env = _attach(args)
+    problems = env.stop()
+    for p in problems:
+        log(p)
+    if not quiet:
+        print("stopped (state kept in %s)" % args.state_dir)
+    return 1 if problems else 0
+
+
+def cmd_status(args):
+    st = _load_state(args.state_dir)
+    if not st:
+        print("not set up: %s" % args.state_dir)
+        return 3
+    env = _attach(args)
+    ok = True
+    for name in ("workers", "supervisor", "lighttpd"):
+        pidfile = env.path("run", "%s.pid" % name)
+        if name == "supervisor" and not os.path.exists(pidfile):
+            print("%-10s not started" % name)
+            continue
+        pid = _read_pid(pidfile, env.state_dir)
+        ok &= bool(pid)
+        print("%-10s %s" % (name, "running, pid %d" % pid if pid else "stopped"))
+    pg = env._postmaster_alive()
+    ok &= pg
+    print("%-10s %s" % ("postgresql", "running, port %s, socket dir %s" % (env.db_port, env.run_dir)
+                        if pg else "stopped"))
+    try:
+        status, _, body = http_get(env.base + "/api/v1/health", timeout=3)
+        print("%-10s %s/api/v1/health -> %d %s" % ("health", env.base, status,
+                                                    body[:200].decode("utf-8", "replace")))
+        ok &= status == 200
+    except OSError as e:
+        print("%-10s %s/api/v1/health -> %s" % ("health", env.base, e))
+        ok = False
+    print("%-10s %s" % ("logs", env.log_dir))
+    return 0 if ok else 1
+
+
+def cmd_leftovers(args):
+    """Processes whose command line names a path under args.under (e.g. the parent of the test
+    state dirs); with --kill their process groups are stopped. Exit 1 when any were found."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        st = _proc_stat(int(name))
+        if st and st[0] != "Z" and args.under in cmdline(int(name)):
+            found.setdefault(st[1], []).append(int(name))
+    for pgid, pids in sorted(found.items()):
+        for pid in pids:
+            print("leftover process %d (group %d): %s" % (pid, pgid, cmdline(pid)[:200]))
+        if args.kill:
+            stop_group(pgid, timeout=5)
+    return 1 if found else 0
+
+
+def cmd_psql(args):
+    env = _attach(args)
+    if not env._postmaster_alive():
+        raise TbEnvError("PostgreSQL is not running (./dev.sh run)")
+    os.execv(os.path.join(PG_BIN, "psql"), ["psql", env._dsn(user=args.user)] + args.rest)
+
+
+def main(argv=None):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tbenv.py status | head` ends quietly
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start (or restart) a persistent environment, then return")
+    down = sub.add_parser("down", help="stop what 'up' started")
+    status = sub.add_parser("status", help="show what runs")
+    psql = sub.add_parser("psql", help="psql into the environment's database "
+                          "(further arguments go to psql)")
+    left = sub.add_parser("leftovers", help="list (--kill: stop) processes running from a dir")
+    left.add_argument("--under", required=True)
+    left.add_argument("--kill", action="store_true")
+    for p in (up, down, status, psql):
+        p.add_argument("--state-dir", required=True)
+    up.add_argument("--port", type=int, default=8080)
+    up.add_argument("--build-dir", default=os.environ.get("TB_BUILD_DIR") or "build")
+    up.add_argument("--workers", type=int, default=int(os.environ.get("TB_WORKERS") or 4))
+    up.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="teamboard.conf setting (repeatable)")
+    up.add_argument("--no-app", action="store_true",
+                    help="PostgreSQL and lighttpd only (no worker pool)")
+    up.add_argument("--no-supervisor", action="store_true",
+                    help="do not start teamboard-supervisor (started when it was built)")
+    psql.add_argument("--user", default=DB_USER)
+    args, rest = ap.parse_known_args(argv)
+    if rest and args.cmd != "psql":
+        ap.error("unrecognized arguments: %s" % " ".join(rest))
+    args.rest = [a for a in rest if a != "--"] if args.cmd == "psql" else []
+    if args.cmd == "leftovers":
+        args.under = os.path.abspath(args.under)
+        return cmd_leftovers(args)
+    args.state_dir = os.path.abspath(args.state_dir)
+    try:
+        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "psql": cmd_psql}[
+            args.cmd](args)
+    except TbEnvError as e:
+        log("error: %s" % e)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
