@@ -73,9 +73,11 @@ static const char SQL_REGISTER[] =
 	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) < $6::bigint"
 	" RETURNING id";
 
+/* Announces the viewers when this user's streams on the board number $3 after the change (1
+ * after opening the first, 0 after closing the last): the set of people changed only then. */
 static const char SQL_PRESENCE[] =
-	"SELECT pg_notify('board_' || $1::bigint, jsonb_build_object('type', 'presence', 'board_id', $1::bigint,"
-	"                 'viewers', board_viewers($1::bigint))::text), board_viewers($1::bigint)";
+	"SELECT CASE WHEN (SELECT count(*) FROM streams WHERE board_id = $1::bigint AND user_id = $2::bigint) = $3::bigint"
+	"            THEN announce_presence($1::bigint) ELSE board_viewers($1::bigint) END";
 
 static const char SQL_PRESENCE_NOW[] =
 	"SELECT jsonb_build_object('type', 'presence', 'board_id', $1::bigint, 'viewers', board_viewers($1::bigint))::text";
@@ -457,8 +459,8 @@ static void unregister(struct stream *s)
 	if (tb_db_query(&s->app->db, SQL_UNREGISTER, 1, params, &r) == TB_OK) {
 		PQclear(r);
 		r = NULL;
-		const char *p2[] = {s->board};
-		if (tb_db_query(&s->app->db, SQL_PRESENCE, 1, p2, &r) == TB_OK)
+		const char *p2[] = {s->board, s->user, "0"};
+		if (tb_db_query(&s->app->db, SQL_PRESENCE, 3, p2, &r) == TB_OK)
 			PQclear(r);
 	}
 	static const char *const names[] = {"client_gone", "lifetime", "revoked", "recycled", "error", "reset"};
@@ -524,12 +526,12 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		s.done = true;
 		s.reason = CLOSE_ERROR;
 	}
-	const char *params[] = {s.board};
-	PGresult *r = s.done ? NULL : query(&s, SQL_PRESENCE, 1, params);
+	const char *params[] = {s.board, s.user, "1"};
+	PGresult *r = s.done ? NULL : query(&s, SQL_PRESENCE, 3, params);
 	write_head(&s);
 	if (r != NULL) {
 		s.last_sent = resume < 0 ? last_seq : resume;
-		hello(&s, s.last_sent, PQgetvalue(r, 0, 1));
+		hello(&s, s.last_sent, PQgetvalue(r, 0, 0));
 		PQclear(r);
 		if (flush_out(&s))
 			replay(&s);
