@@ -66,8 +66,11 @@ static const char SQL_STATE[] =
 	"       (SELECT count(*) FROM board_events e WHERE e.board_id = b.id AND e.seq > $2::bigint)"
 	" FROM boards b WHERE b.id = $1::bigint";
 
+/* A worker holds one stream at a time, so a row with our host and pid is left over from a stream
+ * whose database went away before it could remove it: drop it first. */
 static const char SQL_REGISTER[] =
-	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
+	"WITH stale AS (DELETE FROM streams WHERE host = $1 AND pid = $2::int)"
+	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
 	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint"
 	" WHERE (SELECT count(*) FROM streams WHERE host = $1) < $5::bigint"
 	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) < $6::bigint"
@@ -447,8 +450,8 @@ static void unregister(struct stream *s)
 	};
 	if (s->reason != CLOSE_RESET)
 		tb_metrics_add(by_reason[s->reason], 1);
-	if (s->app->db.conn == NULL)
-		return; /* the supervisor removes the row of a backend that is gone */
+	/* After a lost connection this reconnects; if the database is still away, the row goes
+	 * with this worker's next stream, or the supervisor's next round. */
 	listen_board(s, false);
 	/* What arrived after the last poll belongs to this stream only: drop it. */
 	PGnotify *n;
