@@ -25,11 +25,7 @@ void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *
 {
 	char uid[24];
 	const char *params[] = {tb_api_i64(uid, req->user_id)};
-	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_LIST, 1, params, &r)))
-		return;
-	tb_api_reply_row(resp, 200, r, 0, -1);
-	PQclear(r);
+	tb_api_query_reply(app, resp, 200, SQL_LIST, 1, params);
 }
 
 static const char SQL_TEAM_ROLE[] =

@@ -91,9 +91,5 @@ void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 	if (!may_view(app, req, resp, uid, bid))
 		return;
 	const char *params[] = {bid};
-	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_VIEWERS, 1, params, &r)))
-		return;
-	tb_api_reply_row(resp, 200, r, 0, -1);
-	PQclear(r);
+	tb_api_query_reply(app, resp, 200, SQL_VIEWERS, 1, params);
 }

@@ -42,11 +42,7 @@ void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	tb_json_str(app->body_json, "name", &name);
 	char uid[24];
 	const char *params[] = {tb_api_i64(uid, req->user_id), name};
-	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 2, params, &r)))
-		return;
-	tb_api_reply_row(resp, 201, r, 0, -1);
-	PQclear(r);
+	tb_api_query_reply(app, resp, 201, SQL_CREATE, 2, params);
 }
 
 static const char SQL_LIST[] =
@@ -58,11 +54,7 @@ void tb_api_teams_list(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 {
 	char uid[24];
 	const char *params[] = {tb_api_i64(uid, req->user_id)};
-	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_LIST, 1, params, &r)))
-		return;
-	tb_api_reply_row(resp, 200, r, 0, -1);
-	PQclear(r);
+	tb_api_query_reply(app, resp, 200, SQL_LIST, 1, params);
 }
 
 /* (role, version, json) of a team for tb_api_load; teams carry no version, so 0. */

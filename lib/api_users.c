@@ -67,12 +67,6 @@ void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char id[24];
 	const char *params[] = {tb_api_i64(id, req->user_id)};
-	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_ME, 1, params, &r)))
-		return;
-	if (PQntuples(r) == 1)
-		tb_api_reply_row(resp, 200, r, 0, -1);
-	else
+	if (!tb_api_query_reply(app, resp, 200, SQL_ME, 1, params))
 		tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
-	PQclear(r);
 }

@@ -38,6 +38,10 @@ struct tb_api_target {
  * current object. Returns true when the handler may go on (t filled), false after answering. */
 bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql, int n,
                  const char *const *params, enum tb_rank min_rank, bool check_if_match, struct tb_api_target *t);
+/* Runs sql and answers status with the JSON text in column 0 of its one row. Returns false
+ * (nothing answered) when it returned no row; a database failure is answered (503/500). */
+bool tb_api_query_reply(struct tb_app *app, struct tb_resp *resp, int status, const char *sql, int n,
+                        const char *const *params);
 /* Answers with the JSON text of column col of row 0 of r (and ETag from column etag_col when >= 0). */
 void tb_api_reply_row(struct tb_resp *resp, int status, PGresult *r, int col, int etag_col);
 

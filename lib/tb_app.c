@@ -223,6 +223,19 @@ bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, c
 	return go_on;
 }
 
+bool tb_api_query_reply(struct tb_app *app, struct tb_resp *resp, int status, const char *sql, int n,
+                        const char *const *params)
+{
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, sql, n, params, &r)))
+		return true;
+	bool found = PQntuples(r) > 0;
+	if (found)
+		tb_api_reply_row(resp, status, r, 0, -1);
+	PQclear(r);
+	return found;
+}
+
 void tb_api_reply_row(struct tb_resp *resp, int status, PGresult *r, int col, int etag_col)
 {
 	tb_resp_json_text(resp, status, PQgetvalue(r, 0, col), (size_t)PQgetlength(r, 0, col));
