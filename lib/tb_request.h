@@ -16,14 +16,16 @@
 enum tb_method { TB_GET, TB_POST, TB_PATCH, TB_DELETE, TB_PUT, TB_HEAD, TB_OPTIONS, TB_METHOD_OTHER, TB_METHOD__MAX };
 
 /* How the request reaches the transport. read/write return bytes or -1; flush returns 0 or -1.
- * client_fd is the descriptor that becomes readable (EOF) when the web server drops the
- * request (FCGX_Request.ipcFd under FastCGI, -1 when unknown). */
+ * client_fd is the descriptor that shows when the web server drops the request: EOF on
+ * FCGX_Request.ipcFd under FastCGI, an error or hang-up on stdout under CGI; -1 when unknown. */
 struct tb_io {
 	void *ctx;
 	ssize_t (*read)(void *ctx, char *buf, size_t len);
 	ssize_t (*write)(void *ctx, const char *buf, size_t len);
 	int (*flush)(void *ctx);
 	int client_fd;
+	short client_events; /* poll() events on client_fd that may mean "gone": POLLIN|POLLRDHUP
+	                      * for the FastCGI socket; 0 for a CGI stdout (only POLLERR/POLLHUP) */
 };
 
 /* Looks up a CGI meta-variable ("REQUEST_METHOD", "HTTP_ORIGIN", ...); NULL when absent. */

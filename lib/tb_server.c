@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ void tb_server_fcgi_loop(struct tb_app *app, int listen_fd)
 		return;
 	}
 	while (FCGX_Accept_r(&fr) >= 0) {
-		struct tb_io io = {&fr, fcgi_read, fcgi_write, fcgi_flush, fr.ipcFd};
+		struct tb_io io = {&fr, fcgi_read, fcgi_write, fcgi_flush, fr.ipcFd, POLLIN | POLLRDHUP};
 		serve(app, fcgi_param, &fr, &io);
 		FCGX_Finish_r(&fr);
 	}
@@ -142,7 +143,7 @@ static int cgi_flush(void *ctx)
 void tb_server_cgi_once(struct tb_app *app, tb_param_fn get, void *ctx, int in_fd, int out_fd)
 {
 	struct cgi_io cio = {in_fd, out_fd};
-	struct tb_io io = {&cio, cgi_read, cgi_write, cgi_flush, out_fd};
+	struct tb_io io = {&cio, cgi_read, cgi_write, cgi_flush, out_fd, 0};
 	serve(app, get, ctx, &io);
 }
 

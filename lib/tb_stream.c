@@ -298,7 +298,7 @@ static void on_db_readable(struct stream *s)
  * FastCGI nothing else arrives on it once the empty FCGI_STDIN record has been read. */
 static bool client_gone(struct stream *s, short revents)
 {
-	if (revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+	if (revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP) || !(s->req->io.client_events & POLLIN))
 		return true;
 	char b[16];
 	ssize_t n = recv(s->req->io.client_fd, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
@@ -318,7 +318,7 @@ static void live(struct stream *s)
 		if (s->deadline && s->deadline < wake)
 			wake = s->deadline;
 		int timeout = wake > now ? (int)(wake - now) * 1000 : 0;
-		struct pollfd p[2] = {{PQsocket(s->app->db.conn), POLLIN, 0}, {cfd, POLLIN | POLLRDHUP, 0}};
+		struct pollfd p[2] = {{PQsocket(s->app->db.conn), POLLIN, 0}, {cfd, s->req->io.client_events, 0}};
 		int rc = poll(p, cfd >= 0 ? 2 : 1, timeout);
 		if (rc < 0 && errno != EINTR) {
 			s->done = true;
