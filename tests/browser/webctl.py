@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""webctl: stops or starts only the web server (lighttpd) of a tbenv environment, for the browser
+test that restarts it under open event streams. tbenv.py's command line has no such command yet,
+so this uses its module (Env, as tbenv.py's own "down"/"status" attach to a state dir).
+
+  webctl.py stop|start --state-dir DIR
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import tbenv  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("action", choices=("stop", "start"))
+    ap.add_argument("--state-dir", required=True)
+    args = ap.parse_args()
+    args.state_dir = os.path.abspath(args.state_dir)
+    env = tbenv._attach(args)
+    if args.action == "stop":
+        env._stop_proc("lighttpd")
+    else:
+        env.start_web()  # lighttpd in its own session: it outlives this process
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except tbenv.TbEnvError as e:
+        print("webctl: %s" % e, file=sys.stderr)
+        sys.exit(1)

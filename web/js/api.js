@@ -1,0 +1,91 @@
+// REST client for /api/v1 (docs/api-contract.txt). Every call is same-origin with the session
+// cookie; writes carry If-Match when a version is given. Errors become ApiError with a sentence
+// for people (errors.js), never raw JSON.
+import { describeError } from "./errors.js";
+
+// The API lives beside the page: <dir of index.html>/api/v1.
+export const API_BASE = new URL("api/v1", document.baseURI).pathname;
+
+export class ApiError extends Error {
+  constructor(status, code, serverMessage, body) {
+    super(describeError(code, serverMessage, status));
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.serverMessage = serverMessage || "";
+    this.body = body || null;
+  }
+  // 412: the object as it is now on the server.
+  get current() {
+    return this.body && this.body.current ? this.body.current : null;
+  }
+}
+
+let onUnauthorized = null;
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+export async function request(method, path, { body, version, quiet401 = false } = {}) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (version !== undefined && version !== null) headers["If-Match"] = `"${version}"`;
+  let resp;
+  try {
+    resp = await fetch(API_BASE + path, init);
+  } catch (e) {
+    throw new ApiError(0, "network", String(e && e.message));
+  }
+  if (resp.status === 204) return null;
+  let data = null;
+  const type = resp.headers.get("Content-Type") || "";
+  if (type.includes("json")) {
+    try {
+      data = await resp.json();
+    } catch (e) {
+      data = null;
+    }
+  }
+  if (resp.ok) return data;
+  const err = data && data.error ? data.error : {};
+  const e = new ApiError(resp.status, err.code || "http_" + resp.status, err.message, data);
+  if (resp.status === 401 && !quiet401 && onUnauthorized) onUnauthorized(e);
+  throw e;
+}
+
+export const api = {
+  me: () => request("GET", "/me", { quiet401: true }),
+  signUp: (name, password) => request("POST", "/users", { body: { name, password } }),
+  signIn: (name, password) =>
+    request("POST", "/sessions", { body: { name, password }, quiet401: true }),
+  signOut: () => request("DELETE", "/sessions/current", { quiet401: true }),
+
+  teams: () => request("GET", "/teams"),
+  team: (id) => request("GET", `/teams/${id}`),
+  createTeam: (name) => request("POST", "/teams", { body: { name } }),
+  addMember: (teamId, name, role) =>
+    request("POST", `/teams/${teamId}/members`, { body: { name, role } }),
+  setRole: (teamId, userId, role) =>
+    request("PATCH", `/teams/${teamId}/members/${userId}`, { body: { role } }),
+  removeMember: (teamId, userId) => request("DELETE", `/teams/${teamId}/members/${userId}`),
+
+  boards: () => request("GET", "/boards"),
+  board: (id) => request("GET", `/boards/${id}`),
+  createBoard: (title, teamId) =>
+    request("POST", "/boards", { body: teamId ? { title, team_id: teamId } : { title } }),
+  renameBoard: (id, title, version) =>
+    request("PATCH", `/boards/${id}`, { body: { title }, version }),
+  deleteBoard: (id, version) => request("DELETE", `/boards/${id}`, { version }),
+
+  createItem: (boardId, fields) =>
+    request("POST", `/boards/${boardId}/items`, { body: fields }),
+  updateItem: (boardId, itemId, fields, version) =>
+    request("PATCH", `/boards/${boardId}/items/${itemId}`, { body: fields, version }),
+  deleteItem: (boardId, itemId, version) =>
+    request("DELETE", `/boards/${boardId}/items/${itemId}`, { version }),
+  viewers: (boardId) => request("GET", `/boards/${boardId}/viewers`),
+};

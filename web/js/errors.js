@@ -1,0 +1,63 @@
+// Error codes (docs/api-contract.txt, docs/events-contract.txt) as sentences for people.
+const SENTENCES = {
+  network: "Can't reach the Teamboard server. Check your connection and try again.",
+  unauthorized: "Your session has ended. Please sign in again.",
+  invalid_credentials: "That name and password don't match an account.",
+  registration_closed:
+    "Sign-up is closed on this server. Ask an administrator to create an account for you.",
+  name_taken: "That name is already taken. Please choose another one.",
+  forbidden: "Your role doesn't allow that here.",
+  not_found: "That doesn't exist any more, or you don't have access to it.",
+  version_mismatch: "Someone else changed this in the meantime.",
+  already_member: "That person is already a member of this team.",
+  last_admin: "A team needs at least one admin. Make someone else an admin first.",
+  too_large: "That is too much text to save at once.",
+  unsupported_media_type: "The browser sent something the server doesn't understand.",
+  bad_json: "The browser sent something the server doesn't understand.",
+  bad_request: "The server didn't understand that request.",
+  bad_origin: "The server refused a request from this page's address (cross-site protection).",
+  method_not_allowed: "The server doesn't allow that action.",
+  db_unavailable: "The server's database is unavailable right now. Please try again in a moment.",
+  internal: "Something went wrong on the server. Please try again.",
+  too_many_streams: "The server is busy; live updates will arrive a little slower.",
+  reset: "This board changed too much while you were away; it has been reloaded.",
+};
+
+// Field names in 422 messages ("x: must be an integer ...") in words.
+const FIELDS = {
+  name: "Name",
+  password: "Password",
+  title: "Title",
+  team_id: "Team",
+  text: "Text",
+  color: "Color",
+  x: "Position",
+  y: "Position",
+  width: "Width",
+  height: "Height",
+  z: "Stacking order",
+  role: "Role",
+};
+
+function invalidSentence(message) {
+  const m = /^([a-z_]+): (.*)$/.exec(message || "");
+  if (!m) return message ? capitalize(message) + "." : "That value isn't accepted.";
+  const field = FIELDS[m[1]] || capitalize(m[1].replace(/_/g, " "));
+  let rest = m[2].replace(/\.$/, "");
+  if (m[1] === "name" && rest === "no such user") return "There is no user with that name.";
+  if (m[1] === "team_id" && rest === "no such team") return "You are not a member of that team.";
+  return `${field}: ${rest}.`;
+}
+
+function capitalize(s) {
+  return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+
+export function describeError(code, message, status) {
+  if (code === "invalid") return invalidSentence(message);
+  if (SENTENCES[code]) return SENTENCES[code];
+  if (status >= 500) return SENTENCES.internal;
+  if (status === 404) return SENTENCES.not_found;
+  if (status === 403) return SENTENCES.forbidden;
+  return "That didn't work" + (status ? ` (HTTP ${status})` : "") + ". Please try again.";
+}
