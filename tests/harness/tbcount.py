@@ -2,8 +2,13 @@
 """tbcount: counts test results for dev.sh. Prints "PASSED FAILED SKIPPED".
 
   tbcount.py junit FILE       a pytest --junitxml report; errors count as failed
+  tbcount.py junit-cases FILE any junit XML (e.g. node --test's junit reporter): each <testcase>
+                              counts; with <failure> or <error> as failed, <skipped> as skipped
   tbcount.py automake FILE    the output of `make check` (automake's "# PASS:  N" summary);
                               XFAIL counts as passed, ERROR and XPASS as failed
+  tbcount.py node FILE        the output of node --test (spec or tap reporter): its summary
+                              lines "ℹ pass N" / "# pass N" etc.; cancelled counts as failed,
+                              todo as skipped
 """
 
 import re
@@ -25,6 +30,30 @@ def junit(path):
     return p, f, s
 
 
+def junit_cases(path):
+    p = f = s = 0
+    for case in ET.parse(path).getroot().iter("testcase"):
+        tags = {child.tag for child in case}
+        if tags & {"failure", "error"}:
+            f += 1
+        elif "skipped" in tags:
+            s += 1
+        else:
+            p += 1
+    return p, f, s
+
+
+def node(path):
+    with open(path, errors="replace") as fh:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", fh.read())
+    counts = {}
+    for key in ("pass", "fail", "cancelled", "skipped", "todo"):
+        m = re.findall(r"^\s*(?:\u2139|#)\s*%s\s+(\d+)\s*$" % key, text, re.M)
+        counts[key] = int(m[-1]) if m else 0
+    return (counts["pass"], counts["fail"] + counts["cancelled"],
+            counts["skipped"] + counts["todo"])
+
+
 def automake(path):
     with open(path, errors="replace") as fh:
         text = re.sub(r"\x1b\[[0-9;]*m", "", fh.read())
@@ -38,11 +67,12 @@ def automake(path):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("junit", "automake"):
+    modes = {"junit": junit, "junit-cases": junit_cases, "automake": automake, "node": node}
+    if len(argv) != 3 or argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        p, f, s = (junit if argv[1] == "junit" else automake)(argv[2])
+        p, f, s = modes[argv[1]](argv[2])
     except (OSError, ET.ParseError) as e:
         print("tbcount: %s" % e, file=sys.stderr)
         return 1

@@ -2,14 +2,29 @@
 """tbenv: a complete Teamboard environment on one machine, for tests and for development.
 
 It owns one state directory and everything that runs from it:
-  <state>/bin/        copies of teamboard.fcgi and teamboard-admin from a build dir
+  <state>/bin/        copies of teamboard.fcgi, teamboard-admin, teamboard-supervisor
   <state>/sql/ web/   copies of the source tree's sql/ and web/
-  <state>/etc/        the generated teamboard.conf and lighttpd.conf
+  <state>/etc/        the generated teamboard.conf and the web server's config
   <state>/pg/         a PostgreSQL 15 cluster (Unix socket in <state>/run, TCP on 127.0.0.1)
   <state>/run/        sockets and pid files
-  <state>/log/        postgresql.log, workers.log, admin.log, lighttpd-*.log,
-                      sanitizer/ (ASan/UBSan reports), valgrind/ (valgrind logs)
+  <state>/log/        postgresql.log, workers.log, streams.log, admin.log, lighttpd-*.log or
+                      apache-*.log, sanitizer/ (ASan/UBSan reports), valgrind/ (valgrind logs)
 The copies exist because the checkout may live where the service user cannot read (/root).
+
+The web side is one of four set-ups (TB_SETUP), each run from the project's own conf/ files:
+  lighttpd         conf/lighttpd/dev.conf.in: static files, and two external prefork pools of
+                   teamboard.fcgi: the REST pool (run/api.sock, TB_WORKERS) and the stream pool
+                   (run/stream.sock, TB_STREAM_WORKERS) for ^/api/v1/boards/N/events
+  apache-fcgid     Apache 2.4 + mod_fcgid with conf/apache/teamboard.conf, the production
+                   virtual host (two copies of the binary in <state>/fcgi-bin/ = two classes)
+  apache-htaccess  a shared host (tests/harness/apache/shared-host.conf.in: AllowOverride
+                   FileInfo Options=ExecCGI, mod_fcgid) serving a web space <state>/www laid
+                   out by conf/shared-hosting/install-webspace.sh (.htaccess + cgi-bin/);
+                   supervisor = auto
+  apache-cgi       the same web space on a host without mod_fcgid: plain CGI via mod_cgid, one
+                   process per request and per stream; teamboard-supervisor runs beside it
+In every set-up max_streams is set below the stream pool's (or class's) size, so a stream over
+the limit is refused with 503 at once instead of waiting for a busy pool.
 
 PostgreSQL refuses to run as root, so when run as root every server runs as the system user
 "teamboard" (created when missing); otherwise as the current user. Nothing listens beyond
@@ -17,13 +32,19 @@ PostgreSQL refuses to run as root, so when run as root every server runs as the 
 
 Used two ways:
   * as a module: tests/integration/conftest.py builds its session fixture `server` on Env;
+    Env.add_host() puts a second web host (another set-up, another host_name) in front of the
+    same database (tests/integration/test_two_hosts.py);
   * as a command (dev.sh): tbenv.py up|down|status|psql --state-dir DIR ...; "up" leaves the
     servers running in the background and "down" stops them from their pid files.
 
 Environment read by Env.from_environ() (and so by the test fixture):
+  TB_SETUP            lighttpd (default), apache-fcgid, apache-htaccess or apache-cgi
   TB_BUILD_DIR        build dir whose binaries are used (default <repo>/build; e.g. build-asan)
   TB_WORKER_WRAPPER   command prefixed to the worker, e.g. "valgrind --leak-check=full"
-  TB_WORKERS          worker processes in the pool (default 4)
+                      (lighttpd set-up only: the Apache set-ups spawn the workers themselves)
+  TB_WORKERS          processes in the REST pool (default 4; Apache: the REST class's limit)
+  TB_STREAM_WORKERS   processes in the stream pool (default 8; Apache: the stream class's
+                      limit); max_streams defaults to 2 fewer
   TB_KEEP_STATE=1     keep the temporary state dir after the run (its path is printed)
   TB_ASAN_DETECT_LEAKS  0 or 1 (default 1): LeakSanitizer in the workers and children
   TB_SUPERVISOR=1     also run teamboard-supervisor (else tests start it with start_supervisor())
@@ -54,6 +75,23 @@ SERVICE_USER = "teamboard"
 DB_NAME = "teamboard"
 DB_USER = "teamboard"
 DB_SUPERUSER = "postgres"
+APACHE = "/usr/sbin/apache2"
+
+SETUPS = ("lighttpd", "apache-fcgid", "apache-htaccess", "apache-cgi")
+# Debian 12's default Apache modules (what the apache2 package enables; plus headers, which
+# conf/apache/teamboard.conf asks for), each loaded with its Debian .load and .conf from
+# /etc/apache2/mods-available, then what each set-up adds.
+APACHE_DEFAULT_MODULES = ("mpm_event", "access_compat", "alias", "auth_basic", "authn_core",
+                          "authn_file", "authz_core", "authz_host", "authz_user", "autoindex",
+                          "deflate", "dir", "env", "filter", "mime", "negotiation", "reqtimeout",
+                          "setenvif", "status", "headers")
+APACHE_SETUP_MODULES = {"apache-fcgid": ("fcgid", "rewrite"),
+                        "apache-htaccess": ("fcgid", "rewrite"),
+                        "apache-cgi": ("cgid", "rewrite")}
+# What a set-up changes in the application's defaults. Shared hosting: the workers run the
+# supervisor (no daemons there), and streams end before mod_fcgid's default FcgidBusyTimeout
+# (300 s), which a customer cannot raise (conf/shared-hosting/teamboard.conf.sample).
+SETUP_CONFIG = {"apache-htaccess": {"supervisor": "auto", "stream_max_seconds": 240}}
 
 # The application's configuration keys and their defaults (conf/teamboard.conf.sample).
 # "database" and "allowed_origins" are filled in per environment.
@@ -237,23 +275,40 @@ class Account:
 # ---- the environment ---------------------------------------------------------------------------
 
 class Env:
-    """One environment: PostgreSQL + teamboard.fcgi pool + lighttpd, all under state_dir.
+    """One environment: PostgreSQL + a web host (web server + teamboard.fcgi, see SETUPS), all
+    under state_dir.
 
     For tests (persistent=False) the state dir is a new /tmp/tb-test.XXXXXX, removed by stop();
-    for development (persistent=True) the database survives between runs."""
+    for development (persistent=True) the database survives between runs.
+
+    With db_env=<another Env> it is only a web host: it uses that environment's database (started
+    and migrated already) and starts and stops nothing else; see add_host()."""
 
     def __init__(self, state_dir=None, persistent=False, build_dir=None, port=None, db_port=None,
                  workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
-                 asan_detect_leaks=True, app=True, supervisor=False):
+                 asan_detect_leaks=True, app=True, supervisor=None, setup="lighttpd",
+                 stream_workers=8, db_env=None, lighttpd_conf="dev"):
+        if setup not in SETUPS:
+            raise TbEnvError("unknown set-up %r (one of %s)" % (setup, ", ".join(SETUPS)))
+        self.setup = setup
+        # lighttpd set-up: "dev" runs conf/lighttpd/dev.conf.in; "production" runs the production
+        # site config conf/lighttpd/teamboard.conf inside Debian's main config
+        # (tests/harness/lighttpd/debian.conf.in)
+        self.lighttpd_conf = lighttpd_conf
         self.src_dir = os.path.abspath(src_dir)
         self.build_dir = os.path.abspath(os.path.join(self.src_dir, build_dir or "build"))
         self.persistent = persistent
         self.keep_state = keep_state
         self.workers = int(workers)
         self.wrapper = shlex.split(wrapper) if isinstance(wrapper, str) else list(wrapper or [])
+        if self.wrapper and setup != "lighttpd":
+            raise TbEnvError("TB_WORKER_WRAPPER works with the lighttpd set-up only (Apache "
+                             "starts the workers itself)")
         self.asan_detect_leaks = asan_detect_leaks
         self.with_app = app
-        self.with_supervisor = supervisor
+        # plain CGI runs no worker that could host a supervisor: run the daemon beside it
+        self.with_supervisor = (setup == "apache-cgi") if supervisor is None else bool(supervisor)
+        self.db_env = db_env
         self.account = Account.for_servers()
         if state_dir is None:
             if persistent:
@@ -267,28 +322,70 @@ class Env:
         self.host = "127.0.0.1"
         self.port = int(port) if port else free_port()
         self.db_port = int(db_port) if db_port else None
+        if db_env is not None:
+            self.db_port = db_env.db_port
         self.base = "http://%s:%d" % (self.host, self.port)
         self.base_config = dict(APP_DEFAULTS)
+        self.base_config.update(SETUP_CONFIG.get(setup, {}))
         self.base_config["allowed_origins"] = "http://127.0.0.1:%d http://localhost:%d" % (
             self.port, self.port)
         self.base_config.update(config or {})
+        # The stream pool must be bigger than max_streams: a stream over max_streams is then
+        # refused with 503 by a free worker, instead of waiting for one (lighttpd: forever).
+        self.stream_workers = int(stream_workers)
+        if "max_streams" not in (config or {}):
+            self.base_config["max_streams"] = max(1, self.stream_workers - 2)
+        ms = int(self.base_config["max_streams"])
+        if self.stream_workers < ms + 2:
+            log("max_streams = %d: %d stream workers instead of %d" % (
+                ms, ms + 2, self.stream_workers))
+            self.stream_workers = ms + 2
         self.config = dict(self.base_config)
-        self.db_running = False
-        self._procs = {}       # name -> Popen (workers, lighttpd)
+        self.db_running = db_env is not None
+        self._procs = {}       # name -> Popen (workers, streams, lighttpd, apache, supervisor)
         self._conn = None
         self._stopped = False
         self._started = False
+        self._hosts = []       # web hosts added with add_host()
 
     @classmethod
     def from_environ(cls, **kw):
         env = os.environ
+        kw.setdefault("setup", env.get("TB_SETUP") or "lighttpd")
         kw.setdefault("build_dir", env.get("TB_BUILD_DIR") or "build")
         kw.setdefault("wrapper", env.get("TB_WORKER_WRAPPER") or None)
         kw.setdefault("workers", int(env.get("TB_WORKERS") or 4))
+        kw.setdefault("stream_workers", int(env.get("TB_STREAM_WORKERS") or 8))
         kw.setdefault("keep_state", env.get("TB_KEEP_STATE", "") not in ("", "0"))
         kw.setdefault("asan_detect_leaks", env.get("TB_ASAN_DETECT_LEAKS", "1") != "0")
-        kw.setdefault("supervisor", env.get("TB_SUPERVISOR", "") not in ("", "0"))
+        sv = env.get("TB_SUPERVISOR", "")
+        kw.setdefault("supervisor", None if sv == "" else sv != "0")
         return cls(**kw)
+
+    def add_host(self, setup, host_name, config=None, **kw):
+        """Starts a second web host of the given set-up in front of this environment's database,
+        with its own state dir, port, teamboard.conf (host_name = host_name) and processes.
+        Returns it (an Env); this environment's stop() stops it too, or call its stop()."""
+        cfg = {"host_name": host_name}
+        cfg.update(config or {})
+        kw.setdefault("build_dir", self.build_dir)
+        kw.setdefault("keep_state", self.keep_state)
+        kw.setdefault("asan_detect_leaks", self.asan_detect_leaks)
+        kw.setdefault("workers", self.workers)
+        kw.setdefault("stream_workers", self.stream_workers)
+        kw.setdefault("supervisor", False)
+        other = Env(setup=setup, config=cfg, db_env=self, src_dir=self.src_dir, **kw)
+        self._hosts.append(other)
+        try:
+            other.start()
+        except BaseException:
+            self._hosts.remove(other)
+            raise
+        return other
+
+    @property
+    def web_server(self):
+        return "lighttpd" if self.setup == "lighttpd" else "apache"
 
     # -- paths
     def path(self, *parts):
@@ -308,18 +405,49 @@ class Env:
 
     @property
     def api_socket(self):
+        """The REST pool's socket (lighttpd set-up)."""
         return self.path("run", "api.sock")
+
+    @property
+    def stream_socket(self):
+        """The stream pool's socket (lighttpd set-up)."""
+        return self.path("run", "stream.sock")
+
+    @property
+    def db_socket_dir(self):
+        """Where PostgreSQL's Unix socket is (the database's environment's run dir)."""
+        return self.db_env.run_dir if self.db_env is not None else self.run_dir
 
     @property
     def config_file(self):
         return self.path("etc", "teamboard.conf")
 
     @property
+    def stream_config_file(self):
+        """The stream pool's teamboard.conf (lighttpd set-up): the same but for supervisor,
+        always off, so that supervisor = auto candidates live in the REST pool only."""
+        return self.path("etc", "teamboard-stream.conf")
+
+    @property
+    def web_space(self):
+        """The shared-hosting web root (apache-htaccess, apache-cgi)."""
+        return self.path("www")
+
+    @property
     def logs(self):
-        names = ["postgresql.log", "workers.log", "supervisor.log", "admin.log",
-                 "lighttpd-error.log",
-                 "lighttpd-access.log", "lighttpd-stderr.log"]
+        names = ["postgresql.log", "workers.log", "streams.log", "supervisor.log", "admin.log",
+                 "lighttpd-error.log", "lighttpd-access.log", "lighttpd-stderr.log",
+                 "apache-error.log", "apache-access.log", "apache-stderr.log",
+                 "teamboard-error.log", "teamboard-access.log"]
         return {n: os.path.join(self.log_dir, n) for n in names}
+
+    @property
+    def web_error_log(self):
+        """The web server's error log, where the program's own messages go under Apache (the
+        production virtual host has its own: teamboard-error.log)."""
+        if self.setup == "apache-fcgid":
+            return self.logs["teamboard-error.log"]
+        return self.logs["%s-error.log" % self.web_server]
 
     @property
     def _slow(self):
@@ -327,16 +455,19 @@ class Env:
 
     # -- lifecycle
     def start(self):
-        """Prepares the state dir, then starts PostgreSQL, migrates, starts the pool and lighttpd
-        and waits until GET /api/v1/health answers 200. On failure stops what it started."""
+        """Prepares the state dir, then starts PostgreSQL, migrates, starts the pools and the
+        web server and waits until GET /api/v1/health answers 200. On failure stops what it
+        started. With db_env, only the web host is started."""
         self._started = True
         try:
             self._prepare()
-            self.start_db()
-            self._create_database()
+            if self.db_env is None:
+                self.start_db()
+                self._create_database()
             if self.with_app:
                 self._write_config()
-                self.migrate()
+                if self.db_env is None:
+                    self.migrate()
                 self.start_app(wait=False)
             self.start_web()
             if self.with_app:
@@ -353,22 +484,26 @@ class Env:
         return self
 
     def stop(self):
-        """Stops everything this environment started, then checks the sanitizer and valgrind
-        reports. Returns a list of problems (empty when all is well); never leaves processes."""
+        """Stops everything this environment started (hosts added with add_host() first), then
+        checks the sanitizer and valgrind reports. Returns a list of problems (empty when all is
+        well); never leaves processes."""
         if self._stopped:
             return []
         self._stopped = True
         problems = []
+        for other in self._hosts:
+            problems += ["%s: %s" % (other.config.get("host_name"), p) for p in other.stop()]
         self._close_conn()
-        for name in ("supervisor", "lighttpd", "workers"):
+        for name in ("supervisor", "lighttpd", "apache", "streams", "workers"):
             try:
                 self._stop_proc(name)
             except Exception as e:
                 problems.append("stopping %s: %s" % (name, e))
-        try:
-            self.stop_db()
-        except Exception as e:
-            problems.append("stopping postgresql: %s" % e)
+        if self.db_env is None:
+            try:
+                self.stop_db()
+            except Exception as e:
+                problems.append("stopping postgresql: %s" % e)
         problems += self.report_problems()
         if os.path.isdir(self.state_dir):
             if problems or self.keep_state or self.persistent or not self._made_state_dir:
@@ -408,16 +543,52 @@ class Env:
                     os.unlink(dst)
                 shutil.copy2(src, dst)
                 os.chmod(dst, 0o755)
-        for stale in ("api.sock",):
+        if self.setup == "apache-fcgid" and self.with_app:
+            # conf/apache/teamboard.conf's layout: two COPIES of the program, two classes
+            d = self.path("fcgi-bin")
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            for name in ("teamboard.fcgi", "teamboard-stream.fcgi"):
+                shutil.copy2(self.path("bin", "teamboard.fcgi"), os.path.join(d, name))
+            os.makedirs(self.path("errors"), exist_ok=True)
+            shutil.copy2(os.path.join(self.src_dir, "conf", "errors", "too_large.json"),
+                         self.path("errors", "too_large.json"))
+        if self.setup.startswith("apache-"):
+            shutil.rmtree(self.path("run", "apache"), ignore_errors=True)
+            for d in ("etc/apache", "run/apache", "run/apache/fcgid", "run/apache/socks"):
+                os.makedirs(self.path(d), exist_ok=True)
+        for stale in ("api.sock", "stream.sock"):
             try:
                 os.unlink(self.path("run", stale))
             except FileNotFoundError:
                 pass
         self.account.chown_tree(self.state_dir)
 
+    def _install_web_space(self):
+        """The customer's side of shared hosting, as docs/deploy.md has it done: the program and
+        teamboard.conf outside the web root (<state>/bin, <state>/etc), and the web root laid
+        out by conf/shared-hosting/install-webspace.sh, run as the customer (service user)."""
+        shutil.rmtree(self.web_space, ignore_errors=True)
+        os.makedirs(self.web_space, mode=0o755)
+        if self.account.is_other:
+            os.chown(self.web_space, self.account.uid, self.account.gid)
+        # a copy the service user can read, with the files it installs beside it
+        kit = self.path("etc", "shared-hosting-kit")
+        shutil.rmtree(kit, ignore_errors=True)
+        os.makedirs(os.path.join(kit, "conf"))
+        for d in ("shared-hosting", "errors"):
+            shutil.copytree(os.path.join(self.src_dir, "conf", d), os.path.join(kit, "conf", d))
+        shutil.copytree(os.path.join(self.src_dir, "cgi-bin"), os.path.join(kit, "cgi-bin"))
+        os.symlink(self.path("web"), os.path.join(kit, "web"))
+        self.account.chown_tree(kit)
+        script = os.path.join(kit, "conf", "shared-hosting", "install-webspace.sh")
+        self._run(["/bin/sh", script, self.web_space, self.path("bin", "teamboard.fcgi"),
+                   self.config_file], timeout=60, log_name="admin.log")
+
     def _save_state(self):
-        st = {"port": self.port, "db_port": self.db_port, "base": self.base,
-              "build_dir": self.build_dir, "workers": self.workers, "wrapper": self.wrapper,
+        st = {"setup": self.setup, "port": self.port, "db_port": self.db_port, "base": self.base,
+              "build_dir": self.build_dir, "workers": self.workers,
+              "stream_workers": self.stream_workers, "wrapper": self.wrapper,
               "config": self.config, "src_dir": self.src_dir}
         with open(self.path("tbenv.json"), "w") as f:
             json.dump(st, f, indent=2)
@@ -466,13 +637,18 @@ class Env:
 
     def _spawn(self, name, cmd):
         """Starts a long-running server in its own session (process group), output appended to
-        log/<name>.log (lighttpd: lighttpd-stderr.log), pid in run/<name>.pid."""
-        logf = open(self.path("log", "%s.log" % name if name != "lighttpd" else
-                              "lighttpd-stderr.log"), "a")
+        log/<name>.log (web servers: <name>-stderr.log), pid in run/<name>.pid."""
+        web = name in ("lighttpd", "apache")
+        logf = open(self.path("log", "%s-stderr.log" % name if web else "%s.log" % name), "a")
         logf.write("==== %s start: %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(cmd)))
         logf.flush()
+        env = self._env()
+        if name == "apache":
+            # The site config must tell the programs where teamboard.conf is, not we.
+            env.pop("TEAMBOARD_CONF", None)
+            env.pop("TEAMBOARD_SQL_DIR", None)
         try:
-            p = subprocess.Popen(cmd, cwd=self.state_dir, env=self._env(),
+            p = subprocess.Popen(cmd, cwd=self.state_dir, env=env,
                                  stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                  start_new_session=True, **self.account.popen_args())
         finally:
@@ -488,7 +664,7 @@ class Env:
         pid = p.pid if p else _read_pid(pidfile, self.state_dir)
         if pid:
             if timeout is None:
-                timeout = 60.0 if (self._slow and name == "workers") else 15.0
+                timeout = 60.0 if (self._slow and name in ("workers", "streams")) else 15.0
             stop_group(pid, p, timeout=timeout)
         try:
             os.unlink(pidfile)
@@ -539,6 +715,8 @@ class Env:
     def start_db(self):
         """Starts PostgreSQL (creating the cluster the first time) and waits until it accepts
         connections; if the worker pool runs, also waits until /api/v1/health answers 200."""
+        if self.db_env is not None:
+            return self.db_env.start_db()
         self._init_db()
         old_port = self.db_port
         if not self._postmaster_alive():
@@ -548,15 +726,24 @@ class Env:
             self._pg("-l", self.path("log", "postgresql.log"), "-w", "-t", "60", "start",
                      timeout=90)
         self.db_running = True
-        if "workers" in self._procs:
+        for env in self._hosts:
+            env.db_running = True
+        for env in [self] + self._hosts:
+            if not env.app_running():
+                continue
             if self.db_port != old_port:  # the old port was taken meanwhile
-                self.restart_app(**{k: v for k, v in self.config.items()
-                                    if self.base_config.get(k) != v})
+                env.restart_app(**{k: v for k, v in env.config.items()
+                                   if env.base_config.get(k) != v})
             else:
-                self.wait_health()
+                env.wait_health()
 
     def stop_db(self, mode="fast"):
         """Stops PostgreSQL (pg_ctl stop -m fast; immediate, then SIGKILL, if that fails)."""
+        if self.db_env is not None:
+            return self.db_env.stop_db(mode)
+        for env in self._hosts:
+            env._close_conn()
+            env.db_running = False
         self._close_conn()
         self.db_running = False
         if not self._postmaster_alive():
@@ -588,7 +775,10 @@ class Env:
         return bool(st and st[0] != "Z" and "postgres" in cmdline(pid))
 
     def _dsn(self, user=DB_SUPERUSER, dbname=DB_NAME):
-        return "host=%s port=%d dbname=%s user=%s" % (self.run_dir, self.db_port, dbname, user)
+        if self.db_env is not None:
+            self.db_port = self.db_env.db_port
+        return "host=%s port=%d dbname=%s user=%s" % (self.db_socket_dir, self.db_port, dbname,
+                                                      user)
 
     def connect(self, user=DB_SUPERUSER, dbname=DB_NAME):
         """A new psycopg2 connection (autocommit) over the Unix socket. Caller closes it."""
@@ -649,10 +839,8 @@ class Env:
         return self.admin("migrate", "--sql-dir", self.path("sql"), check=True,
                           timeout=300 if self._slow else 120)
 
-    def _write_config(self):
-        cfg = {"database": self._dsn(user=DB_USER)}
-        cfg.update(self.config)
-        lines = ["# teamboard.conf written by tests/harness/tbenv.py"]
+    def _config_text(self, cfg):
+        lines = ["# teamboard.conf written by tests/harness/tbenv.py (set-up %s)" % self.setup]
         for k, v in cfg.items():
             if v is None:
                 continue
@@ -661,40 +849,82 @@ class Env:
             elif isinstance(v, (list, tuple)):
                 v = " ".join(str(x) for x in v)
             lines.append("%s = %s" % (k, v))
-        tmp = self.config_file + ".tmp"
+        return "\n".join(lines) + "\n"
+
+    def _write_file(self, path, text, mode=0o644):
+        tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write(text)
+        os.chmod(tmp, mode)
         if self.account.is_other:
             os.chown(tmp, self.account.uid, self.account.gid)
-        os.replace(tmp, self.config_file)
+        os.replace(tmp, path)
 
-    def _worker_cmd(self):
-        cmd = [self.path("bin", "teamboard.fcgi"), "--config", self.config_file,
-               "--listen", self.api_socket, "--workers", str(self.workers)]
+    def _write_config(self):
+        cfg = {"database": self._dsn(user=DB_USER)}
+        cfg.update(self.config)
+        self._write_file(self.config_file, self._config_text(cfg))
+        if self.setup == "lighttpd":
+            cfg["supervisor"] = "off"
+            self._write_file(self.stream_config_file, self._config_text(cfg))
+        if self.setup in ("apache-htaccess", "apache-cgi"):
+            self._install_web_space()  # again: the .htaccess carries max_body
+
+    @property
+    def stream_pool_size(self):
+        """The stream pool's (Apache: the stream class's) size: stream_workers, and always 2 more
+        than the current max_streams."""
+        try:
+            ms = int(self.config.get("max_streams") or 0)
+        except ValueError:
+            ms = 0
+        return max(self.stream_workers, ms + 2)
+
+    def _worker_cmd(self, pool="workers"):
+        if pool == "streams":
+            cmd = [self.path("bin", "teamboard.fcgi"), "--config", self.stream_config_file,
+                   "--listen", self.stream_socket, "--workers", str(self.stream_pool_size)]
+        else:
+            cmd = [self.path("bin", "teamboard.fcgi"), "--config", self.config_file,
+                   "--listen", self.api_socket, "--workers", str(self.workers)]
         wrapper = list(self.wrapper)
         if wrapper and os.path.basename(wrapper[0]) == "valgrind":
             if not any(a.startswith("--log-file") for a in wrapper):
                 wrapper.insert(1, "--log-file=%s" % self.path("log", "valgrind", "vg.%p.log"))
         return wrapper + cmd
 
+    def app_running(self):
+        return any(n in self._procs for n in ("workers", "streams", "apache"))
+
     def start_app(self, wait=True):
-        """Starts the worker pool on run/api.sock (config from self.config)."""
-        try:
-            os.unlink(self.api_socket)
-        except FileNotFoundError:
-            pass
-        self._spawn("workers", self._worker_cmd())
+        """lighttpd set-up: starts the REST pool on run/api.sock and the stream pool on
+        run/stream.sock (config from self.config). Apache set-ups: Apache spawns the workers, so
+        this (re)starts Apache once it was started."""
+        if self.setup == "lighttpd":
+            for sock in (self.api_socket, self.stream_socket):
+                try:
+                    os.unlink(sock)
+                except FileNotFoundError:
+                    pass
+            self._spawn("workers", self._worker_cmd("workers"))
+            self._spawn("streams", self._worker_cmd("streams"))
+        elif getattr(self, "_web_started", False):
+            self.start_web()
         if wait:
             self.wait_health()
 
     def stop_app(self):
-        self._stop_proc("workers")
+        if self.setup == "lighttpd":
+            self._stop_proc("streams")
+            self._stop_proc("workers")
+        else:
+            self._stop_proc("apache")
 
     def restart_app(self, **overrides):
         """Rewrites teamboard.conf as the defaults plus these overrides (so restart_app() with no
         arguments restores the defaults; a value of None leaves the key out), restarts the worker
-        pool and waits until /api/v1/health answers (200, or 503 db_unavailable while the
-        database is stopped)."""
+        pools (Apache set-ups: Apache, which spawns them) and waits until /api/v1/health answers
+        (200, or 503 db_unavailable while the database is stopped)."""
         self.config = dict(self.base_config)
         self.config.update(overrides)
         self.stop_app()
@@ -726,9 +956,9 @@ class Env:
                           "--once"], timeout=timeout, check=False, log_name="supervisor.log")
 
     def wait_health(self, timeout=None):
-        """Waits until the app answers GET /api/v1/health through lighttpd: 200 when the database
-        runs, 503 with a JSON error when it does not. Raises TbEnvError with the log tails if the
-        pool dies or the time runs out."""
+        """Waits until the app answers GET /api/v1/health through the web server: 200 when the
+        database runs, 503 with a JSON error when it does not. Raises TbEnvError with the log
+        tails if a pool or the web server dies or the time runs out."""
         if timeout is None:
             timeout = 240.0 if self._slow else 30.0
         deadline = time.monotonic() + timeout
@@ -738,10 +968,12 @@ class Env:
         # one (the kernel hands the accepted connections round the pool).
         need, streak = 2 * self.workers + 2, 0
         while time.monotonic() < deadline:
-            p = self._procs.get("workers")
-            if p is not None and p.poll() is not None:
-                raise TbEnvError("the worker pool exited with %s:\n%s" % (
-                    p.returncode, tail(self.logs["workers.log"])))
+            for name, logname in (("workers", "workers.log"), ("streams", "streams.log"),
+                                  ("apache", os.path.basename(self.web_error_log))):
+                p = self._procs.get(name)
+                if p is not None and p.poll() is not None:
+                    raise TbEnvError("%s exited with %s:\n%s" % (
+                        name, p.returncode, tail(self.logs[logname])))
             try:
                 status, ctype, body = http_get(self.base + "/api/v1/health", timeout=5)
                 last = "%d %s" % (status, body[:200].decode("utf-8", "replace"))
@@ -757,47 +989,133 @@ class Env:
             streak = 0
             time.sleep(0.1)
         raise TbEnvError("GET %s/api/v1/health: %s after %.0f s\n--- workers.log\n%s\n"
-                         "--- lighttpd-error.log\n%s" % (
+                         "--- %s\n%s" % (
                              self.base, last, timeout, tail(self.logs["workers.log"]),
-                             tail(self.logs["lighttpd-error.log"])))
+                             os.path.basename(self.web_error_log), tail(self.web_error_log)))
 
-    # -- lighttpd
-    def _write_lighttpd_conf(self):
-        with open(os.path.join(self.src_dir, "conf", "lighttpd", "dev.conf.in")) as f:
+    def _fill(self, template, subst, out_name):
+        """Reads a template, replaces its @NAME@ placeholders, writes it to etc/out_name."""
+        with open(template) as f:
             text = f.read()
-        subst = {"PORT": str(self.port), "WEB_DIR": self.path("web"), "TMP_DIR": self.path("tmp"),
-                 "LOG_DIR": self.log_dir, "API_SOCKET": self.api_socket,
-                 "STATE_DIR": self.state_dir}
         for k, v in subst.items():
             text = text.replace("@%s@" % k, v)
         left = re.findall(r"@[A-Z_]+@", text)
         if left:
-            raise TbEnvError("conf/lighttpd/dev.conf.in: unknown placeholders %s" % left)
-        conf = self.path("etc", "lighttpd.conf")
-        with open(conf, "w") as f:
-            f.write(text)
-        return conf
+            raise TbEnvError("%s: unknown placeholders %s" % (template, left))
+        out = self.path("etc", out_name)
+        self._write_file(out, text)
+        return out
 
     def start_web(self):
-        lighttpd = shutil.which("lighttpd", path="/usr/sbin:/usr/bin:/sbin") or "lighttpd"
-        conf = self._write_lighttpd_conf()
+        """Starts the set-up's web server and waits until it listens."""
         if not port_is_free(self.port):
             raise TbEnvError("port %d on 127.0.0.1 is in use (choose another with PORT=...)"
                              % self.port)
-        self._run([lighttpd, "-tt", "-f", conf], timeout=30)
-        p = self._spawn("lighttpd", [lighttpd, "-D", "-f", conf])
+        if self.setup == "lighttpd":
+            prog = shutil.which("lighttpd", path="/usr/sbin:/usr/bin:/sbin") or "lighttpd"
+            conf = self._write_lighttpd_conf()
+            self._run([prog, "-tt", "-f", conf], timeout=30)
+            cmd = [prog, "-D", "-f", conf]
+        else:
+            conf = self._write_apache_conf()
+            self._run([APACHE, "-t", "-f", conf], timeout=30)
+            cmd = [APACHE, "-f", conf, "-DFOREGROUND"]
+        name = self.web_server
+        p = self._spawn(name, cmd)
+        self._web_started = True
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if p.poll() is not None:
-                raise TbEnvError("lighttpd exited with %s:\n%s\n%s" % (
-                    p.returncode, tail(self.logs["lighttpd-stderr.log"]),
-                    tail(self.logs["lighttpd-error.log"])))
+                raise TbEnvError("%s exited with %s:\n%s\n%s" % (
+                    name, p.returncode, tail(self.logs["%s-stderr.log" % name]),
+                    tail(self.web_error_log)))
             try:
                 with socket.create_connection((self.host, self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.05)
-        raise TbEnvError("lighttpd did not listen on %s:%d within 15 s" % (self.host, self.port))
+        raise TbEnvError("%s did not listen on %s:%d within 15 s" % (name, self.host, self.port))
+
+    def stop_web(self):
+        self._stop_proc(self.web_server)
+
+    def stop_host(self):
+        """The web host goes down: its web server and every worker (with any supervisor = auto
+        candidates they run) stop. The database and other hosts keep running."""
+        self.stop_web()
+        self.stop_app()
+
+    def start_host(self):
+        """The web host comes back after stop_host(); waits until it answers."""
+        if self.setup == "lighttpd":
+            self.start_app(wait=False)
+        self.start_web()
+        self.wait_health()
+
+    # -- lighttpd
+    def _write_lighttpd_conf(self):
+        if self.lighttpd_conf == "production":
+            return self._write_lighttpd_production_conf()
+        return self._fill(os.path.join(self.src_dir, "conf", "lighttpd", "dev.conf.in"), {
+            "PORT": str(self.port), "WEB_DIR": self.path("web"), "TMP_DIR": self.path("tmp"),
+            "LOG_DIR": self.log_dir, "API_SOCKET": self.api_socket,
+            "STREAM_SOCKET": self.stream_socket, "STATE_DIR": self.state_dir}, "lighttpd.conf")
+
+    def _write_lighttpd_production_conf(self):
+        enabled = self.path("etc", "lighttpd-conf-enabled")
+        shutil.rmtree(enabled, ignore_errors=True)
+        os.makedirs(enabled)
+        shutil.copyfile("/etc/lighttpd/conf-available/10-fastcgi.conf",
+                        os.path.join(enabled, "10-fastcgi.conf"))
+        with open(os.path.join(self.src_dir, "conf", "lighttpd", "teamboard.conf")) as f:
+            site = f.read()
+        # the "settings: edit these" lines, as an admin would edit them
+        for var, value in (("teamboard_home", self.state_dir),
+                           ("teamboard_rest_socket", self.api_socket),
+                           ("teamboard_stream_socket", self.stream_socket)):
+            site, n = re.subn(r'(?m)^var\.%s\s*=.*$' % var,
+                              'var.%s = "%s"' % (var, value), site)
+            if n != 1:
+                raise TbEnvError("conf/lighttpd/teamboard.conf: no line var.%s = ..." % var)
+        self._write_file(os.path.join(enabled, "50-teamboard.conf"), site)
+        self.account.chown_tree(enabled)
+        return self._fill(os.path.join(self.src_dir, "tests", "harness", "lighttpd",
+                                       "debian.conf.in"), {
+            "PORT": str(self.port), "TMP_DIR": self.path("tmp"), "LOG_DIR": self.log_dir,
+            "RUN_DIR": self.run_dir, "CONF_ENABLED": enabled}, "lighttpd.conf")
+
+    # -- Apache
+    def _write_apache_conf(self):
+        load = []
+        for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup]:
+            for ext in ("load", "conf"):
+                f = "/etc/apache2/mods-available/%s.%s" % (mod, ext)
+                if os.path.isfile(f):
+                    load.append("Include %s" % f)
+                elif ext == "load":
+                    raise TbEnvError("%s missing (apt-get install apache2 libapache2-mod-fcgid)"
+                                     % f)
+        harness = os.path.join(self.src_dir, "tests", "harness", "apache")
+        if self.setup == "apache-fcgid":
+            # the production virtual host itself, its "edit these" settings Defined here
+            site_src = os.path.join(self.src_dir, "conf", "apache", "teamboard.conf")
+            site = self.path("etc", "apache", "teamboard.conf")
+            shutil.copyfile(site_src, site)
+            defines = {"TB_HOME": self.state_dir, "TB_CONF": self.config_file,
+                       "TB_SERVER_NAME": "127.0.0.1", "TB_VHOST": "127.0.0.1:%d" % self.port,
+                       "TB_STREAM_PROCS": str(self.stream_pool_size),
+                       "TB_REST_PROCS": str(self.workers),
+                       "TB_MAX_BODY": str(self.config.get("max_body") or 65536)}
+            site_text = "\n".join("Define %s %s" % kv for kv in defines.items())
+            site_text += "\nInclude %s\n" % site
+        else:
+            site = self._fill(os.path.join(harness, "shared-host.conf.in"), {
+                "PORT": str(self.port), "WEB_SPACE": self.web_space}, "apache/shared-host.conf")
+            site_text = "Include %s\n" % site
+        return self._fill(os.path.join(harness, "httpd.conf.in"), {
+            "STATE_DIR": self.state_dir, "RUN_DIR": self.run_dir, "LOG_DIR": self.log_dir,
+            "PORT": str(self.port), "LOAD_MODULES": "\n".join(load), "SITE": site_text},
+            "apache/httpd.conf")
 
     # -- reports
     def report_problems(self):
@@ -827,7 +1145,7 @@ class Env:
         if unfinished:
             log("%d valgrind log(s) without an ERROR SUMMARY (process killed?) in %s"
                 % (unfinished, vg))
-        for logname in ("workers.log", "supervisor.log", "admin.log"):
+        for logname in ("workers.log", "streams.log", "supervisor.log", "admin.log"):
             p = self.logs[logname]
             if os.path.isfile(p):
                 with open(p, errors="replace") as f:
@@ -867,7 +1185,7 @@ def _attach(args, **kw):
     st = _load_state(args.state_dir)
     return Env(state_dir=args.state_dir, persistent=True, port=st.get("port") or 1,
                db_port=st.get("db_port"), build_dir=st.get("build_dir"),
-               src_dir=st.get("src_dir") or REPO, **kw)
+               setup=st.get("setup") or "lighttpd", src_dir=st.get("src_dir") or REPO, **kw)
 
 
 def cmd_up(args):
@@ -882,8 +1200,10 @@ def cmd_up(args):
     st = _load_state(args.state_dir)
     env = Env(state_dir=args.state_dir, persistent=True, build_dir=args.build_dir,
               port=args.port, db_port=st.get("db_port"), workers=args.workers,
+              stream_workers=args.stream_workers, setup=args.setup,
               wrapper=os.environ.get("TB_WORKER_WRAPPER") or None, config=overrides,
               app=not args.no_app, supervisor=not args.no_app and not args.no_supervisor and
+              args.setup != "apache-htaccess" and  # there the workers run it (supervisor = auto)
               os.path.isfile(os.path.join(REPO, args.build_dir, "fcgi", "teamboard-supervisor")))
     env.start()
     print(env.base + "/")
@@ -911,7 +1231,10 @@ def cmd_status(args):
         return 3
     env = _attach(args)
     ok = True
-    for name in ("workers", "supervisor", "lighttpd"):
+    names = (("workers", "streams") if env.setup == "lighttpd" else ()) + (
+        "supervisor", env.web_server)
+    print("%-10s %s" % ("set-up", env.setup))
+    for name in names:
         pidfile = env.path("run", "%s.pid" % name)
         if name == "supervisor" and not os.path.exists(pidfile):
             print("%-10s not started" % name)
@@ -976,11 +1299,18 @@ def main(argv=None):
         p.add_argument("--state-dir", required=True)
     up.add_argument("--port", type=int, default=8080)
     up.add_argument("--build-dir", default=os.environ.get("TB_BUILD_DIR") or "build")
-    up.add_argument("--workers", type=int, default=int(os.environ.get("TB_WORKERS") or 4))
+    up.add_argument("--workers", type=int, default=int(os.environ.get("TB_WORKERS") or 4),
+                    help="processes in the REST pool (default 4)")
+    up.add_argument("--stream-workers", type=int,
+                    default=int(os.environ.get("TB_STREAM_WORKERS") or 8),
+                    help="processes in the stream pool (default 8; max_streams defaults to 2 "
+                    "fewer, and the pool grows to max_streams + 2 when --set asks for more)")
+    up.add_argument("--setup", choices=SETUPS, default=os.environ.get("TB_SETUP") or "lighttpd",
+                    help="the web server set-up (default lighttpd)")
     up.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="teamboard.conf setting (repeatable)")
     up.add_argument("--no-app", action="store_true",
-                    help="PostgreSQL and lighttpd only (no worker pool)")
+                    help="PostgreSQL and the web server only (no worker pool)")
     up.add_argument("--no-supervisor", action="store_true",
                     help="do not start teamboard-supervisor (started when it was built)")
     psql.add_argument("--user", default=DB_USER)
