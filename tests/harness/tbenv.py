@@ -1087,8 +1087,10 @@ class Env:
     # -- Apache
     def _write_apache_conf(self):
         load = []
-        for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup]:
-            for ext in ("load", "conf"):
+        # as Debian's apache2.conf does: every module's .load first, then every .conf (some
+        # .conf files test <IfModule> for a module loaded after theirs: deflate for filter)
+        for ext in ("load", "conf"):
+            for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup]:
                 f = "/etc/apache2/mods-available/%s.%s" % (mod, ext)
                 if os.path.isfile(f):
                     load.append("Include %s" % f)
