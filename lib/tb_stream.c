@@ -27,6 +27,8 @@ struct stream {
 	int64_t last_sent;                 /* highest seq written to the client */
 	time_t deadline;                   /* 0: no lifetime */
 	time_t last_heard;                 /* last notification or heartbeat from PostgreSQL */
+	int64_t presence_read_ms;          /* when we last read the viewers ourselves (a "ref") */
+	int64_t presence_due_ms;           /* 0, or when we owe the client the viewers read afresh */
 	struct tb_buf out;
 	enum close_reason reason;
 	bool done;
@@ -38,6 +40,20 @@ static time_t now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
 }
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A viewers list too long for NOTIFY ("ref") is read from the database by every holder of the
+ * board, once per change: when hundreds of people open a board at once that is a query per holder
+ * per arrival, and the holders fall behind their heartbeats (measured with bench/: 500 viewers
+ * joining at 20/s recycled 400 streams). So a holder reads the list at most once per this many
+ * milliseconds; changes within the interval are answered by one read at its end, which sees them all. */
+#define PRESENCE_READ_INTERVAL_MS 1000
 
 /* Writes and flushes what is buffered; a failure means the client is gone. */
 static bool flush_out(struct stream *s)
@@ -190,14 +206,11 @@ static void heartbeat(struct stream *s)
 	PQclear(r);
 }
 
-/* Forwards a presence change; a list too long for NOTIFY ("ref") is read here. */
-static void presence(struct stream *s, const char *payload, bool ref)
+/* Reads the viewers afresh and sends them (the answer to a "ref"). */
+static void presence_read(struct stream *s)
 {
-	if (!ref) {
-		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
-		flush_out(s);
-		return;
-	}
+	s->presence_due_ms = 0;
+	s->presence_read_ms = now_ms();
 	const char *params[] = {s->board};
 	PGresult *r = query(s, SQL_PRESENCE_NOW, 1, params);
 	if (r && PQntuples(r) == 1) {
@@ -205,6 +218,23 @@ static void presence(struct stream *s, const char *payload, bool ref)
 		flush_out(s);
 	}
 	PQclear(r);
+}
+
+/* Forwards a presence change; a list too long for NOTIFY ("ref") is read here, at most once per
+ * PRESENCE_READ_INTERVAL_MS (live() reads a postponed one when it is due). */
+static void presence(struct stream *s, const char *payload, bool ref)
+{
+	if (!ref) {
+		s->presence_due_ms = 0; /* newer than any list we still owe */
+		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
+		flush_out(s);
+		return;
+	}
+	int64_t next = s->presence_read_ms + PRESENCE_READ_INTERVAL_MS;
+	if (s->presence_read_ms == 0 || now_ms() >= next)
+		presence_read(s);
+	else if (s->presence_due_ms == 0)
+		s->presence_due_ms = next;
 }
 
 /* Handles one notification payload from the board's channel. */
@@ -318,6 +348,11 @@ static void live(struct stream *s)
 		if (s->deadline && s->deadline < wake)
 			wake = s->deadline;
 		int timeout = wake > now ? (int)(wake - now) * 1000 : 0;
+		if (s->presence_due_ms) {
+			int64_t left = s->presence_due_ms - now_ms();
+			if (left < timeout)
+				timeout = left > 0 ? (int)left : 0;
+		}
 		struct pollfd p[2] = {{PQsocket(s->app->db.conn), POLLIN, 0}, {cfd, s->req->io.client_events, 0}};
 		int rc = poll(p, cfd >= 0 ? 2 : 1, timeout);
 		if (rc < 0 && errno != EINTR) {
@@ -332,6 +367,8 @@ static void live(struct stream *s)
 		}
 		if (rc > 0 && p[0].revents)
 			on_db_readable(s);
+		if (!s->done && s->presence_due_ms && now_ms() >= s->presence_due_ms)
+			presence_read(s);
 		now = now_s();
 		if (!s->done && s->deadline && now >= s->deadline) {
 			tb_sse_event(&s->out, -1, "bye", "{\"reason\":\"lifetime\"}", 21);
