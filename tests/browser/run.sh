@@ -78,7 +78,7 @@ fi
 say "testing $TB_BASE_URL"
 
 rc=0
-timeout -k 30 "${TB_BROWSER_TIMEOUT:-1200}" node --test --test-concurrency=1 --test-timeout=240000 \
+timeout -k 30 "${TB_BROWSER_TIMEOUT:-1200}" node --test --test-concurrency=1 --test-timeout=900000 \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=junit --test-reporter-destination=artifacts/junit.xml \
 	"$@" ./*.test.mjs </dev/null || rc=$?
