@@ -1,0 +1,183 @@
+/* pgprobe: PostgreSQL's own floor for Teamboard's event path, measured with libpq alone.
+ *
+ *   pgprobe notify CONNINFO N     N times: one connection runs NOTIFY (autocommit: the commit is
+ *                                 part of it, as for a change), another LISTENs; the time from
+ *                                 sending the NOTIFY to parsing the notification on the listener
+ *   pgprobe event CONNINFO N      the same, but the NOTIFY shares its transaction with a single-row
+ *                                 INSERT, as a change does (its commit waits for the WAL flush)
+ *   pgprobe insert CONNINFO N     N single-row INSERTs, each its own transaction (autocommit),
+ *                                 on a table of its own: the time of each commit round trip
+ * Prints one JSON line: {"n":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,"mean_ms":..}. */
+#define _GNU_SOURCE
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static PGconn *connect_or_die(const char *ci)
+{
+	PGconn *c = PQconnectdb(ci);
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "pgprobe: %s", PQerrorMessage(c));
+		exit(1);
+	}
+	return c;
+}
+
+static void exec_or_die(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "pgprobe: %s: %s", sql, PQerrorMessage(c));
+		exit(1);
+	}
+	PQclear(r);
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, int n, double p)
+{
+	int i = (int)(p * n + 0.999999);
+	if (i < 1)
+		i = 1;
+	if (i > n)
+		i = n;
+	return v[i - 1];
+}
+
+static void report(const char *what, double *v, int n)
+{
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	qsort(v, (size_t)n, sizeof *v, cmp);
+	printf("{\"probe\":\"%s\",\"n\":%d,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+	       "\"mean_ms\":%.3f}\n",
+	       what, n, pct(v, n, .5), pct(v, n, .9), pct(v, n, .99), pct(v, n, 1), sum / n);
+}
+
+static void make_table(PGconn *c)
+{
+	exec_or_die(c, "SET client_min_messages = warning");
+	exec_or_die(c, "CREATE TABLE IF NOT EXISTS pgprobe_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	               " payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
+}
+
+static int probe_notify(const char *ci, int n, int with_insert)
+{
+	PGconn *l = connect_or_die(ci), *s = connect_or_die(ci);
+	exec_or_die(l, "LISTEN pgprobe_channel");
+	if (with_insert)
+		make_table(s);
+	double *v = calloc((size_t)n, sizeof *v);
+	for (int i = 0; i < n; i++) {
+		char sql[192];
+		if (with_insert)
+			snprintf(sql, sizeof sql,
+			         "BEGIN; INSERT INTO pgprobe_insert (payload) VALUES ('a sticky note');"
+			         " NOTIFY pgprobe_channel, '%d'; COMMIT",
+			         i);
+		else
+			snprintf(sql, sizeof sql, "NOTIFY pgprobe_channel, '%d'", i);
+		double t0 = now_ms();
+		if (!PQsendQuery(s, sql)) {
+			fprintf(stderr, "pgprobe: %s", PQerrorMessage(s));
+			return 1;
+		}
+		int got = 0, done = 0;
+		while (!got || !done) {
+			struct pollfd p[2] = {{PQsocket(l), POLLIN, 0}, {PQsocket(s), POLLIN, 0}};
+			if (poll(p, 2, 5000) <= 0) {
+				fprintf(stderr, "pgprobe: no notification within 5 s\n");
+				return 1;
+			}
+			if (p[0].revents) {
+				PQconsumeInput(l);
+				PGnotify *nt;
+				while ((nt = PQnotifies(l)) != NULL) {
+					if (atoi(nt->extra) == i && !got) {
+						v[i] = now_ms() - t0;
+						got = 1;
+					}
+					PQfreemem(nt);
+				}
+			}
+			if (p[1].revents) {
+				PQconsumeInput(s);
+				while (!PQisBusy(s)) {
+					PGresult *r = PQgetResult(s);
+					if (!r) {
+						done = 1;
+						break;
+					}
+					PQclear(r);
+				}
+			}
+		}
+	}
+	if (with_insert)
+		exec_or_die(s, "DROP TABLE pgprobe_insert");
+	report(with_insert ? "event_rtt" : "notify_rtt", v, n);
+	PQfinish(l);
+	PQfinish(s);
+	return 0;
+}
+
+static int probe_insert(const char *ci, int n)
+{
+	PGconn *c = connect_or_die(ci);
+	make_table(c);
+	PGresult *r = PQprepare(c, "ins", "INSERT INTO pgprobe_insert (payload) VALUES ($1)", 1, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "pgprobe: %s", PQerrorMessage(c));
+		return 1;
+	}
+	PQclear(r);
+	double *v = calloc((size_t)n, sizeof *v);
+	for (int i = 0; i < n; i++) {
+		const char *params[] = {"a sticky note of about this length"};
+		double t0 = now_ms();
+		r = PQexecPrepared(c, "ins", 1, params, NULL, NULL, 0);
+		v[i] = now_ms() - t0;
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "pgprobe: %s", PQerrorMessage(c));
+			return 1;
+		}
+		PQclear(r);
+	}
+	exec_or_die(c, "DROP TABLE pgprobe_insert");
+	report("insert_commit", v, n);
+	PQfinish(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: pgprobe notify|event|insert CONNINFO N\n");
+		return 2;
+	}
+	int n = atoi(argv[3]);
+	if (n < 1 || n > 1000000)
+		return 2;
+	if (strcmp(argv[1], "notify") == 0 || strcmp(argv[1], "event") == 0)
+		return probe_notify(argv[2], n, strcmp(argv[1], "event") == 0);
+	if (strcmp(argv[1], "insert") == 0)
+		return probe_insert(argv[2], n);
+	fprintf(stderr, "usage: pgprobe notify|event|insert CONNINFO N\n");
+	return 2;
+}
