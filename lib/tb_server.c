@@ -140,11 +140,35 @@ static int cgi_flush(void *ctx)
 	return 0; /* writes go straight to the descriptor */
 }
 
+/* Reads what is left of the request body (at most 16 MiB, 2 s of silence ends it). Under
+ * mod_cgid the body and the answer share one socket, and closing it with unread bytes makes Linux
+ * reset it: the answer to a refused request (401, 413, ...) would be lost. */
+static void cgi_drain(int fd)
+{
+	char buf[8192];
+	size_t total = 0;
+	while (total < ((size_t)16 << 20)) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int rc = poll(&p, 1, 2000);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return;
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		total += (size_t)n;
+	}
+}
+
 void tb_server_cgi_once(struct tb_app *app, tb_param_fn get, void *ctx, int in_fd, int out_fd)
 {
 	struct cgi_io cio = {in_fd, out_fd};
 	struct tb_io io = {&cio, cgi_read, cgi_write, cgi_flush, out_fd, 0};
 	serve(app, get, ctx, &io);
+	cgi_drain(in_fd);
 }
 
 /* ---- prefork pool ---- */
