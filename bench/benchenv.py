@@ -34,6 +34,7 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 SERVICE_USER = "teamboard"
 DB = "teamboard"
 HOST_NAME = "bench"
+PG_MALLOC = "glibc.malloc.trim_threshold=1048576:glibc.malloc.mmap_threshold=1048576"
 
 
 class EnvError(Exception):
@@ -172,9 +173,16 @@ class BenchEnv:
         self.procs = {}
         self.pg_started = False
         self._conn = None
-        # Environment of the postmaster (and so of every backend), e.g. GLIBC_TUNABLES.
-        self.pg_env = {k[len("TB_BENCH_PG_ENV_"):]: v for k, v in os.environ.items()
-                       if k.startswith("TB_BENCH_PG_ENV_")}
+        # Environment of the postmaster, and so of every backend. glibc's malloc gives memory
+        # freed at the end of a query back to the kernel (and each query faults it in again)
+        # unless told to keep up to 1 MiB; on this VM a page fault is dear, and PostgreSQL spent
+        # half its time per GET /boards/:id in them (docs/performance.md). TB_BENCH_PG_ENV_<NAME>
+        # sets or (empty) removes a variable, e.g. TB_BENCH_PG_ENV_GLIBC_TUNABLES= for glibc's
+        # defaults.
+        self.pg_env = {"GLIBC_TUNABLES": PG_MALLOC}
+        self.pg_env.update({k[len("TB_BENCH_PG_ENV_"):]: v for k, v in os.environ.items()
+                            if k.startswith("TB_BENCH_PG_ENV_")})
+        self.pg_env = {k: v for k, v in self.pg_env.items() if v}
 
     # -- paths
     def path(self, *p):
@@ -201,6 +209,7 @@ class BenchEnv:
     def _run(self, cmd, timeout, log_name=None, extra_env=None):
         env = self._env()
         env.update(extra_env or {})
+        env = {k: v for k, v in env.items() if v}
         r = subprocess.run(cmd, cwd=self.state_dir, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=timeout,
                            **self._popen_args())
@@ -496,7 +505,7 @@ class BenchEnv:
             "max_streams": self.max_streams, "heartbeat_interval": self.heartbeat,
             "pg": {k: self.pg_setting(k) for k in ("max_connections", "shared_buffers", "fsync",
                                                    "synchronous_commit", "full_page_writes")},
-            "nofile": self.nofile, "app_conf": {k: v for k, v in self.app_conf.items() if k != "database"},
+            "nofile": self.nofile, "pg_environment": self.pg_env, "app_conf": {k: v for k, v in self.app_conf.items() if k != "database"},
         }
 
     def save(self):

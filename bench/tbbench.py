@@ -268,7 +268,8 @@ class Bench:
                                self.p["fanout_writes"])
             load.cmd("load " + pairs, 10)
             g = 100 + n
-            o = load.cmd("open %d 0 %d h1 %d %d" % (g, n, self.p["open_rate"], 1000 * (30 + 2 * n / self.p["open_rate"])),
+            o = load.cmd("open %d 0 %d h1 %d %d 3" % (g, n, self.p["open_rate"],
+                                                       1000 * (30 + 2 * n / self.p["open_rate"])),
                          60 + 2 * n / self.p["open_rate"])
             s = load.cmd("settle 60000 1000", 70)
             c0 = self.cpu_start()
@@ -277,6 +278,7 @@ class Bench:
             load.cmd("close %d close" % g, 10)
             freed = self.wait_registry_empty(self.env.heartbeat * 3 + 10)
             res[str(n)] = {"listeners": n, "opened": o["ok"], "open_failed": o["reasons"],
+                           "refused_503_then_retried": o["refused_503"], "open_s": round(o["ms"] / 1000, 1),
                            "hello_p99_ms": o["hello_p99_ms"], "settle_events": s["events"],
                            "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "max_ms": w["max_ms"],
                            "expected": w["expected"], "received": w["received"], "lost": w["lost"],
@@ -303,8 +305,8 @@ class Bench:
             t0 = now()
             k = step - opened
             c0 = self.cpu_start()
-            o = load.cmd("open %d %d %d h1 %d %d" % (g, opened, k, self.p["open_rate"],
-                                                      1000 * (30 + 2 * k / self.p["open_rate"])),
+            o = load.cmd("open %d %d %d h1 %d %d 3" % (g, opened, k, self.p["open_rate"],
+                                                        1000 * (30 + 2 * k / self.p["open_rate"])),
                          60 + 2 * k / self.p["open_rate"])
             opened = step
             cpu_open = self.cpu_per(c0, o["ok"])
@@ -313,7 +315,7 @@ class Bench:
             mem = self.memory()
             la = loadavg()
             problems = self.log_problems()
-            st = {"streams": step, "opened_ok_total": None, "open_failed": o["failed"],
+            st = {"streams": step, "open_failed": o["failed"], "refused_503_then_retried": o["refused_503"],
                   "open_reasons": o["reasons"], "open_s": round(now() - t0, 1),
                   "hello_p99_ms": o["hello_p99_ms"], "settle_events": s["events"],
                   "live": w["streams_live"], "with_hello": w["streams"], "lost": w["lost"],

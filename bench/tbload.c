@@ -5,9 +5,11 @@
  *
  *   target HOST PORT                       where the web server listens (loopback only)
  *   load FILE                              "board token" pairs, one a line: the streams' plan
- *   open G FROM N PROTO RATE TIMEOUT_MS    open streams for pairs FROM..FROM+N-1 into group G,
- *                                          RATE per second (0: at once), PROTO h1 or h2;
- *                                          done when each has its hello event or failed
+ *   open G FROM N PROTO RATE TIMEOUT_MS [RETRIES]
+ *                                          open streams for pairs FROM..FROM+N-1 into group G,
+ *                                          RATE per second (0: at once), PROTO h1 or h2; a stream
+ *                                          refused with 503 is tried again 2 s later, RETRIES times
+ *                                          (default 0); done when each has its hello or failed
  *   settle MAX_MS QUIET_MS                 run until no event arrived for QUIET_MS (or MAX_MS)
  *   write G FILE INTERVAL_MS CONC TAG WAIT_MS LIVE_MS
  *                                          one POST /boards/B/items {"text":"TAG-k"} per line
@@ -738,49 +740,87 @@ static void reasons_print(const struct reasons *r)
 	printf("}");
 }
 
-static void cmd_open(int group, int from, int count, enum proto proto, double rate, double timeout)
+/* One stream of an open command: refused ones (503) are tried again after RETRY_MS, as a client
+ * that honours Retry-After would (the server says 10 s; the benchmark waits less). */
+#define RETRY_MS 2000.0
+
+struct slot {
+	int pair;
+	struct conn *c;
+	int attempts;
+	double retry_at;
+};
+
+static void cmd_open(int group, int from, int count, enum proto proto, double rate, double timeout, int retries)
 {
 	double t0 = now_ms(), deadline = t0 + timeout;
-	int first = n_conns, launched = 0;
+	int launched = 0, refused = 0;
 	if (from < 0 || from + count > plan.n) {
 		printf("{\"cmd\":\"open\",\"error\":\"plan has %d pairs\"}\n", plan.n);
 		return;
 	}
+	struct slot *sl = calloc((size_t)count + 1, sizeof *sl);
 	for (;;) {
 		double t = now_ms();
 		while (launched < count && (rate <= 0 || t >= t0 + launched * 1000.0 / rate)) {
-			int i = from + launched++;
-			stream_open(group, proto, plan.board[i], plan.token[i], -1);
+			struct slot *x = &sl[launched++];
+			x->pair = from + launched - 1;
+			x->attempts = 1;
+			x->c = stream_open(group, proto, plan.board[x->pair], plan.token[x->pair], -1);
 		}
-		int pending = 0;
-		for (int i = first; i < n_conns; i++) {
-			struct conn *c = conns[i];
-			if (c->kind == K_STREAM && c->t_hello == 0 && c->state != S_FAILED)
-				pending++;
+		int pending = launched < count;
+		for (int i = 0; i < launched; i++) {
+			struct slot *x = &sl[i];
+			if (!x->c || x->c->t_hello > 0)
+				continue;
+			if (x->c->state != S_FAILED) {
+				pending = 1;
+			} else if (strcmp(x->c->fail, "http_503") == 0 && x->attempts <= retries) {
+				if (x->retry_at == 0) {
+					refused++;
+					x->retry_at = t + RETRY_MS;
+				}
+				if (t >= x->retry_at) {
+					x->c->group = -3; /* the refused attempt no longer belongs to the group */
+					x->c = stream_open(group, proto, plan.board[x->pair], plan.token[x->pair], -1);
+					x->attempts++;
+					x->retry_at = 0;
+				}
+				pending = 1;
+			}
 		}
-		if ((launched == count && pending == 0) || t > deadline)
+		if (!pending || t > deadline)
 			break;
 		loop_once(5);
 	}
 	struct reasons rs = {0};
 	double *hl = xrealloc(NULL, sizeof(double) * (size_t)(count + 1));
-	int ok = 0, nh = 0;
-	for (int i = first; i < n_conns; i++) {
-		struct conn *c = conns[i];
-		if (c->kind != K_STREAM)
+	int ok = 0, nh = 0, retried_ok = 0;
+	for (int i = 0; i < count; i++) {
+		struct slot *x = &sl[i];
+		struct conn *c = x->c;
+		if (!c) {
+			reason_add(&rs, "not_launched");
 			continue;
+		}
 		if (c->t_hello > 0 && c->state != S_FAILED) {
 			ok++;
+			retried_ok += x->attempts > 1;
 			hl[nh++] = c->t_hello - c->t_open;
 		} else {
 			if (c->state != S_FAILED)
-				conn_fail(c, launched < count ? "not_launched" : "hello_timeout");
+				conn_fail(c, "hello_timeout");
 			reason_add(&rs, c->fail);
 		}
 	}
+	if (refused == 0)
+		for (int i = 0; i < count; i++)
+			refused += sl[i].c && sl[i].c->state == S_FAILED && strcmp(sl[i].c->fail, "http_503") == 0;
+	free(sl);
 	qsort(hl, (size_t)nh, sizeof *hl, cmp_double);
-	printf("{\"cmd\":\"open\",\"group\":%d,\"requested\":%d,\"ok\":%d,\"failed\":%d,\"reasons\":", group, count, ok,
-	       count - ok);
+	printf("{\"cmd\":\"open\",\"group\":%d,\"requested\":%d,\"ok\":%d,\"failed\":%d,\"refused_503\":%d,"
+	       "\"ok_after_retry\":%d,\"reasons\":",
+	       group, count, ok, count - ok, refused, retried_ok);
 	reasons_print(&rs);
 	printf(",\"ms\":%.1f,\"hello_p50_ms\":%.2f,\"hello_p99_ms\":%.2f,\"hello_max_ms\":%.2f}\n", now_ms() - t0,
 	       pct(hl, (size_t)nh, .5), pct(hl, (size_t)nh, .99), pct(hl, (size_t)nh, 1));
@@ -1151,8 +1191,8 @@ static bool run(char *line)
 	} else if (strcmp(a[0], "load") == 0 && n == 2) {
 		plan.n = read_pairs(a[1], &plan.board, &plan.token);
 		printf("{\"cmd\":\"load\",\"pairs\":%d}\n", plan.n);
-	} else if (strcmp(a[0], "open") == 0 && n == 7) {
-		cmd_open(atoi(a[1]), atoi(a[2]), atoi(a[3]), proto_of(a[4]), atof(a[5]), atof(a[6]));
+	} else if (strcmp(a[0], "open") == 0 && (n == 7 || n == 8)) {
+		cmd_open(atoi(a[1]), atoi(a[2]), atoi(a[3]), proto_of(a[4]), atof(a[5]), atof(a[6]), n == 8 ? atoi(a[7]) : 0);
 	} else if (strcmp(a[0], "settle") == 0 && n == 3) {
 		cmd_settle(atof(a[1]), atof(a[2]));
 	} else if (strcmp(a[0], "write") == 0 && n == 8) {
