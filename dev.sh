@@ -35,11 +35,12 @@ VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-ki
           --show-leak-kinds=definite --num-callers=30)
 PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq-dev
           libjson-c-dev libcrypt-dev postgresql-15 lighttpd apache2 libapache2-mod-fcgid
-          python3 python3-psycopg2 python3-pytest curl valgrind)
+          python3 python3-psycopg2 python3-pytest curl valgrind wrk)
 # The suites "./dev.sh test" runs when TB_SUITES is not set. "setups" is the integration subset
 # behind Apache (apache-fcgid, apache-htaccess, apache-cgi); each can also be named alone.
-# "browser" is tests/browser/run.sh (the web client in headless Chromium).
-DEFAULT_SUITES="unit integration harness asan valgrind setups browser"
+# "browser" is tests/browser/run.sh (the web client in headless Chromium); "bench" is the
+# benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
+DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser"
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).
 BROWSER_PACKAGES=(chromium fonts-liberation fonts-dejavu-core)
 
@@ -286,6 +287,20 @@ browser_suite() {
 	record "$name" "$p" "$f" "$s" "$note"
 }
 
+# bench_suite: bench/run.sh --quick proves the benchmark still runs (bench/README.md): one test,
+# passed when every scenario ran and no event was lost, duplicated or missed.
+bench_suite() {
+	local name=bench rc=0
+	begin "$name: bench/run.sh --quick"
+	timeout -k 30 600 bench/run.sh --quick --build-dir "$ROOT/build" --out "$RESULTS/bench-quick.json" \
+		</dev/null 2>&1 | tee "$RESULTS/$name.log" || rc=$?
+	case $rc in
+	0) record "$name" 1 0 0 ;;
+	124 | 137) record "$name" 0 1 0 "timed out after 600s" ;;
+	*) record "$name" 0 1 0 "bench/run.sh --quick exited $rc" ;;
+	esac
+}
+
 # The integration tests about the set-ups themselves (they start their own lighttpd and Apache
 # web hosts beside the session's): run once, in the "integration" suite.
 SETUP_TESTS=(tests/integration/test_overload.py tests/integration/test_two_hosts.py)
@@ -386,6 +401,10 @@ cmd_test() {
 		SUITE_ENV=(TB_BUILD_DIR="$ROOT/build" TB_WORKERS=2
 			TB_WORKER_WRAPPER="${VALGRIND[*]} --trace-children=no")
 		pytest_suite valgrind-smoke 1200 tests/harness/test_harness_smoke.py
+	fi
+
+	if [ $build_ok = 1 ] && wants bench; then
+		bench_suite
 	fi
 
 	if [ $build_ok = 1 ] && wants browser; then

@@ -144,11 +144,12 @@ def syscall_of(pid):
 class BenchEnv:
     def __init__(self, build_dir, rest_workers=16, stream_workers=4200, max_streams=None,
                  heartbeat=5, durable=True, state_dir=None, keep=False, port=None, log_level="warn",
-                 src_dir=REPO):
+                 src_dir=REPO, extra_connections=0):
         self.build_dir = os.path.abspath(build_dir)
         self.src_dir = os.path.abspath(src_dir)  # where sql/ and web/ come from
         self.rest_workers = rest_workers
         self.stream_workers = stream_workers
+        self.extra_connections = extra_connections  # the benchmark's own (pgprobe fanout)
         self.max_streams = max_streams if max_streams is not None else max(1, stream_workers - 20)
         self.heartbeat = heartbeat
         self.durable = durable
@@ -310,7 +311,7 @@ class BenchEnv:
     # -- PostgreSQL
     @property
     def max_connections(self):
-        return self.stream_workers + self.rest_workers + 40
+        return self.stream_workers + self.rest_workers + self.extra_connections + 40
 
     def _start_pg(self):
         pg = self.path("pg")

@@ -7,6 +7,12 @@
  *                                 INSERT, as a change does (its commit waits for the WAL flush)
  *   pgprobe insert CONNINFO N     N single-row INSERTs, each its own transaction (autocommit),
  *                                 on a table of its own: the time of each commit round trip
+ *   pgprobe fanout CONNINFO N L MS
+ *                                 L connections LISTEN on one channel; another sends N NOTIFYs
+ *                                 MS milliseconds apart, each with a payload of an event's size;
+ *                                 per notification per listener the time from sending the NOTIFY
+ *                                 to parsing it: PostgreSQL's own fan-out to L backends, the
+ *                                 floor of the fan-out scenario (one process reads all L sockets)
  * Prints one JSON line: {"n":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,"mean_ms":..}. */
 #define _GNU_SOURCE
 #include <libpq-fe.h>
@@ -165,10 +171,86 @@ static int probe_insert(const char *ci, int n)
 	return 0;
 }
 
+/* The fan-out floor: L listeners, N notifications MS apart (see the top of the file). */
+static int probe_fanout(const char *ci, int n, int nl, double interval)
+{
+	PGconn **l = calloc((size_t)nl, sizeof *l);
+	struct pollfd *p = calloc((size_t)nl, sizeof *p);
+	double *v = calloc((size_t)n * (size_t)nl, sizeof *v), *sent = calloc((size_t)n, sizeof *sent);
+	for (int i = 0; i < nl; i++) {
+		l[i] = connect_or_die(ci);
+		exec_or_die(l[i], "LISTEN pgprobe_fanout");
+		p[i] = (struct pollfd){PQsocket(l[i]), POLLIN, 0};
+	}
+	PGconn *s = connect_or_die(ci);
+	char pad[401];
+	memset(pad, 'x', sizeof pad - 1);
+	pad[sizeof pad - 1] = '\0';
+	int got = 0, next = 0;
+	double t_next = now_ms(), deadline = t_next + n * interval + 10000;
+	while (got < n * nl && now_ms() < deadline) {
+		double t = now_ms();
+		if (next < n && t >= t_next) {
+			char sql[512];
+			snprintf(sql, sizeof sql, "NOTIFY pgprobe_fanout, '%d %s'", next, pad);
+			sent[next] = now_ms();
+			PGresult *r = PQexec(s, sql); /* the commit is part of it, as for a change */
+			PQclear(r);
+			next++;
+			t_next += interval;
+			continue;
+		}
+		int wait = next < n ? (int)(t_next - t) + 1 : 1000;
+		if (poll(p, (nfds_t)nl, wait < 0 ? 0 : wait) < 0)
+			break;
+		for (int i = 0; i < nl; i++) {
+			if (!p[i].revents)
+				continue;
+			PQconsumeInput(l[i]);
+			PGnotify *nt;
+			while ((nt = PQnotifies(l[i])) != NULL) {
+				int k = atoi(nt->extra);
+				if (k >= 0 && k < next && got < n * nl) {
+					v[got++] = now_ms() - sent[k];
+				}
+				PQfreemem(nt);
+			}
+		}
+	}
+	int lost = n * nl - got;
+	for (int i = 0; i < nl; i++)
+		PQfinish(l[i]);
+	PQfinish(s);
+	if (got == 0) {
+		fprintf(stderr, "pgprobe: no notification arrived\n");
+		return 1;
+	}
+	double sum = 0;
+	for (int i = 0; i < got; i++)
+		sum += v[i];
+	qsort(v, (size_t)got, sizeof *v, cmp);
+	printf("{\"probe\":\"fanout\",\"listeners\":%d,\"notifies\":%d,\"interval_ms\":%.1f,\"n\":%d,\"lost\":%d,"
+	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f}\n",
+	       nl, n, interval, got, lost, pct(v, got, .5), pct(v, got, .9), pct(v, got, .99), pct(v, got, 1),
+	       sum / got);
+	free(l);
+	free(p);
+	free(v);
+	free(sent);
+	return lost ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && strcmp(argv[1], "fanout") == 0) {
+		int n = atoi(argv[3]), nl = atoi(argv[4]);
+		double ms = atof(argv[5]);
+		if (n < 1 || n > 100000 || nl < 1 || nl > 10000 || ms < 0 || ms > 10000)
+			return 2;
+		return probe_fanout(argv[2], n, nl, ms);
+	}
 	if (argc != 4) {
-		fprintf(stderr, "usage: pgprobe notify|event|insert CONNINFO N\n");
+		fprintf(stderr, "usage: pgprobe notify|event|insert CONNINFO N | fanout CONNINFO N LISTENERS INTERVAL_MS\n");
 		return 2;
 	}
 	int n = atoi(argv[3]);

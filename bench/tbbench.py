@@ -76,15 +76,31 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
+def cpu_busy(seconds=5.0):
+    """Fraction of all cores busy over the next `seconds` (from /proc/stat)."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = snap()
+    time.sleep(seconds)
+    t1, i1 = snap()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
 def wait_quiet(limit, max_wait):
-    """Waits (bounded) until the 1-minute load average is below limit; returns what it saw."""
+    """Waits (bounded) until the machine is quiet: the 1-minute load average below limit, or the
+    cores less than 10 % busy over 5 s (the load average lags a minute or more behind a burst
+    such as 4,000 streams closing). Returns what it saw."""
     t0 = now()
-    la = loadavg()
-    while la[0] >= limit and now() - t0 < max_wait:
-        log("load average %.2f >= %.2f: waiting (%.0f of %.0f s)" % (la[0], limit, now() - t0, max_wait))
-        time.sleep(min(30, max(1, max_wait - (now() - t0))))
-        la = loadavg()
-    return {"load_before": la, "waited_s": round(now() - t0, 1), "quiet": la[0] < limit}
+    la, busy = loadavg(), cpu_busy()
+    while la[0] >= limit and busy >= 0.10 and now() - t0 < max_wait:
+        log("load average %.2f >= %.2f, cores %.0f %% busy: waiting (%.0f of %.0f s)" % (
+            la[0], limit, 100 * busy, now() - t0, max_wait))
+        time.sleep(min(10, max(1, max_wait - (now() - t0))))
+        la, busy = loadavg(), cpu_busy()
+    return {"load_before": la, "busy_before": round(busy, 3), "waited_s": round(now() - t0, 1),
+            "quiet": la[0] < limit or busy < 0.10}
 
 
 def machine():
@@ -510,11 +526,21 @@ class Bench:
             if r.returncode != 0:
                 raise Abort("pgprobe %s: %s" % (what, r.stdout))
             out[what] = json.loads(r.stdout.strip().splitlines()[-1])
+        # PostgreSQL's own fan-out: as many LISTEN connections as the largest fan-out scenario, the
+        # same number of changes at the same interval; no worker, no web server.
+        nl = max(self.p["fanout"])
+        r = subprocess.run([probe, "fanout", dsn, str(self.p["fanout_writes"]), str(nl), "20"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        if not r.stdout.strip():
+            raise Abort("pgprobe fanout: no output")
+        out["fanout"] = json.loads(r.stdout.strip().splitlines()[-1])
         out.update(self.pgbench_floors())
         out["backend_bare_private_kib"] = self.bare_backend()
-        log("limits: static %.0f req/s p99 %s ms; NOTIFY rtt p50 %.3f p99 %.3f ms; INSERT p50 %.3f p99 %.3f ms;"
+        log("limits: static %.0f req/s p99 %s ms; NOTIFY rtt p50 %.3f p99 %.3f ms; NOTIFY to %d listeners p50 %.2f"
+            " p99 %.2f ms; INSERT p50 %.3f p99 %.3f ms;"
             " 32 clients: %.0f INSERT/s, %.0f INSERT+NOTIFY/s, %.0f one-row+NOTIFY/s" % (
-                s["rps"] or 0, s["p99_ms"], out["notify"]["p50_ms"], out["notify"]["p99_ms"],
+                s["rps"] or 0, s["p99_ms"], out["notify"]["p50_ms"], out["notify"]["p99_ms"], nl,
+                out["fanout"]["p50_ms"], out["fanout"]["p99_ms"],
                 out["insert"]["p50_ms"], out["insert"]["p99_ms"], out["insert_32"]["tps"] or 0,
                 out["insert_notify_32"]["tps"] or 0, out["one_row_notify_32"]["tps"] or 0))
         return out
@@ -577,7 +603,8 @@ class Bench:
     def main(self):
         a, p = self.args, self.p
         self.env = BenchEnv(a.build_dir, rest_workers=p["rest_workers"], stream_workers=p["stream_workers"],
-                            heartbeat=p["heartbeat"], durable=not a.no_durable, keep=a.keep)
+                            heartbeat=p["heartbeat"], durable=not a.no_durable, keep=a.keep,
+                            extra_connections=max(p["fanout"]) + 10)
         result = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "mode": "quick" if a.quick else "full", "params": p, "machine": machine(), "runs": []}
         scenarios = a.scenarios
@@ -667,6 +694,12 @@ def ratios(m):
         if "fanout.%s.p50_ms" % n in m:
             out["fanout.%s.p50 / INSERT+NOTIFY->LISTEN p50" % n] = ratio(m["fanout.%s.p50_ms" % n], ev50)
             out["fanout.%s.p99 / INSERT+NOTIFY->LISTEN p99" % n] = ratio(m["fanout.%s.p99_ms" % n], ev99)
+    for n in ("500", "5"):
+        if "fanout.%s.p99_ms" % n in m and m.get("limits.fanout.listeners") == int(n):
+            out["fanout.%s.p99 / PostgreSQL's own NOTIFY to %s listeners p99" % (n, n)] = ratio(
+                m["fanout.%s.p99_ms" % n], m.get("limits.fanout.p99_ms"))
+            out["fanout.%s.p50 / PostgreSQL's own NOTIFY to %s listeners p50" % (n, n)] = ratio(
+                m["fanout.%s.p50_ms" % n], m.get("limits.fanout.p50_ms"))
     out["GET board req/s / static file req/s"] = ratio(m.get("rest.get.rps"), m.get("limits.static.rps"))
     out["GET board p99 / static file p99"] = ratio(m.get("rest.get.p99_ms"), m.get("limits.static.p99_ms"))
     out["POST note req/s / one-row+NOTIFY commits/s (32 clients)"] = ratio(
@@ -722,6 +755,9 @@ def table(result):
             m.get("limits.static.rps"), m.get("limits.static.p99_ms"), m.get("limits.notify.p50_ms"),
             m.get("limits.notify.p99_ms"), m.get("limits.event.p50_ms"), m.get("limits.event.p99_ms"),
             m.get("limits.insert.p50_ms"), m.get("limits.insert.p99_ms")))
+    add("  PostgreSQL alone, NOTIFY to %s listeners: p50 %s p99 %s max %s ms, lost %s" % (
+        m.get("limits.fanout.listeners"), m.get("limits.fanout.p50_ms"), m.get("limits.fanout.p99_ms"),
+        m.get("limits.fanout.max_ms"), m.get("limits.fanout.lost")))
     add("  commits/s at 32 clients: INSERT %s, INSERT+NOTIFY %s, one row+NOTIFY %s; bare backend %s KiB" % (
         m.get("limits.insert_32.tps"), m.get("limits.insert_notify_32.tps"), m.get("limits.one_row_notify_32.tps"),
         m.get("limits.backend_bare_private_kib")))
