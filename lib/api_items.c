@@ -42,6 +42,8 @@ static const char SQL_ITEM[] =
 	"SELECT board_role($1::bigint, i.board_id), i.version, item_json(i) FROM items i"
 	" WHERE i.id = $3::bigint AND i.board_id = $2::bigint";
 
+/* Inserts only for an editor of the board: the role check is part of the one round trip, and
+ * a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
 static const char SQL_CREATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
 	" INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"
@@ -49,6 +51,7 @@ static const char SQL_CREATE[] =
 	"        coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"
 	"        coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items WHERE board_id = $2::bigint)),"
 	"        $1::bigint FROM actor"
+	" WHERE board_role($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
 	" RETURNING items.id, items.version, item_json(items)";
 
 static const char SQL_UPDATE[] =
@@ -71,14 +74,20 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		return;
 	char uid[24], bid[24];
 	const char *params[2 + N_FIELDS] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
-	struct tb_api_target t;
-	if (!tb_api_load(app, req, resp, SQL_BOARD_ROLE, 2, params, TB_RANK_EDITOR, false, &t))
-		return;
-	free(t.json);
 	field_params(app->body_json, params);
 	PGresult *r = NULL;
 	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r)))
 		return;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		/* Not an editor (404 or 403), or the role changed since the insert looked (409). */
+		struct tb_api_target t;
+		if (tb_api_load(app, req, resp, SQL_BOARD_ROLE, 2, params, TB_RANK_EDITOR, false, &t)) {
+			free(t.json);
+			tb_resp_error(resp, 409, "conflict", "your role on the board changed while this request ran; retry");
+		}
+		return;
+	}
 	tb_api_reply_row(resp, 201, r, 2, 1);
 	char loc[96];
 	snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s/items/%s", bid, PQgetvalue(r, 0, 0));
