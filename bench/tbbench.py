@@ -38,7 +38,7 @@ ACCEPT_SYSCALLS = {43, 288}  # accept, accept4: a pool worker waiting for its ne
 
 FULL = dict(users=500, fanout=[1, 50, 500], fanout_writes=200, ramp=[250, 500, 1000, 2000, 4000],
             ramp_boards=100, disconnect=100, wrk_seconds=10, resume=1000, stream_workers=0,
-            rest_workers=8, open_rate=15, heartbeat=15, runs=3, notify_n=500, insert_n=1000)
+            rest_workers=4, open_rate=15, heartbeat=15, runs=3, notify_n=500, insert_n=1000)
 QUICK = dict(users=8, fanout=[1, 5], fanout_writes=40, ramp=[10, 20], ramp_boards=5, disconnect=10,
              wrk_seconds=2, resume=100, stream_workers=40, rest_workers=4, open_rate=50, heartbeat=2, runs=1,
              notify_n=100, insert_n=100)
