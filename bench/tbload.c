@@ -1080,6 +1080,7 @@ static void cmd_close(int group, const char *mode)
 			}
 			conn_fail(c, "closed_by_us");
 			c->state = S_DONE;
+			c->group = -3; /* a closed stream no longer counts in its group (the next run reuses it) */
 		}
 		n++;
 	}
@@ -1094,6 +1095,7 @@ static void cmd_drop(int group)
 		if (c->group == group && c->fd >= 0) {
 			conn_fail(c, "dropped");
 			c->state = S_DONE;
+			c->group = -3;
 			n++;
 		}
 	}
