@@ -65,15 +65,16 @@ static double pct(const double *v, int n, double p)
 	return v[i - 1];
 }
 
-static void report(const char *what, double *v, int n)
+/* Prints the JSON line of a probe; extra is "" or more members, each followed by a comma. */
+static void report(const char *what, const char *extra, double *v, int n)
 {
 	double sum = 0;
 	for (int i = 0; i < n; i++)
 		sum += v[i];
 	qsort(v, (size_t)n, sizeof *v, cmp);
-	printf("{\"probe\":\"%s\",\"n\":%d,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+	printf("{\"probe\":\"%s\",%s\"n\":%d,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
 	       "\"mean_ms\":%.3f}\n",
-	       what, n, pct(v, n, .5), pct(v, n, .9), pct(v, n, .99), pct(v, n, 1), sum / n);
+	       what, extra, n, pct(v, n, .5), pct(v, n, .9), pct(v, n, .99), pct(v, n, 1), sum / n);
 }
 
 static void make_table(PGconn *c)
@@ -137,7 +138,7 @@ static int probe_notify(const char *ci, int n, int with_insert)
 	}
 	if (with_insert)
 		exec_or_die(s, "DROP TABLE pgprobe_insert");
-	report(with_insert ? "event_rtt" : "notify_rtt", v, n);
+	report(with_insert ? "event_rtt" : "notify_rtt", "", v, n);
 	PQfinish(l);
 	PQfinish(s);
 	return 0;
@@ -166,7 +167,7 @@ static int probe_insert(const char *ci, int n)
 		PQclear(r);
 	}
 	exec_or_die(c, "DROP TABLE pgprobe_insert");
-	report("insert_commit", v, n);
+	report("insert_commit", "", v, n);
 	PQfinish(c);
 	return 0;
 }
@@ -225,14 +226,10 @@ static int probe_fanout(const char *ci, int n, int nl, double interval)
 		fprintf(stderr, "pgprobe: no notification arrived\n");
 		return 1;
 	}
-	double sum = 0;
-	for (int i = 0; i < got; i++)
-		sum += v[i];
-	qsort(v, (size_t)got, sizeof *v, cmp);
-	printf("{\"probe\":\"fanout\",\"listeners\":%d,\"notifies\":%d,\"interval_ms\":%.1f,\"n\":%d,\"lost\":%d,"
-	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f}\n",
-	       nl, n, interval, got, lost, pct(v, got, .5), pct(v, got, .9), pct(v, got, .99), pct(v, got, 1),
-	       sum / got);
+	char extra[128];
+	snprintf(extra, sizeof extra, "\"listeners\":%d,\"notifies\":%d,\"interval_ms\":%.1f,\"lost\":%d,", nl, n,
+	         interval, lost);
+	report("fanout", extra, v, got);
 	free(l);
 	free(p);
 	free(v);
