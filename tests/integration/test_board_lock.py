@@ -1,8 +1,9 @@
-"""Writers of one board queue on the board's row lock (sql/006_board_lock.sql).
+"""Writers of one board queue on the board's row lock (sql/006_board_lock.sql, 008_fk_at_commit.sql).
 
 A new note must take FOR NO KEY UPDATE on its board row before the foreign key's RI check takes
 FOR KEY SHARE: otherwise a writer that waits for another one first joins a MultiXact on the row,
 and PostgreSQL reads MultiXact members on every later visit of the row (docs/performance.md).
+Since 008 the lock comes from record_event's UPDATE of last_seq and the checks run at commit.
 """
 
 import threading
