@@ -5,6 +5,7 @@
 #ifndef TB_STREAM_H
 #define TB_STREAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tb_app.h"
@@ -13,5 +14,16 @@
  * resume point comes from Last-Event-ID or ?last_event_id. Writes the response itself
  * (resp->streamed) except for refusals (400, 503), which it leaves in resp. */
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id);
+
+/* The longest event type a notification may name ("member.removed" and the like). */
+#define TB_STREAM_TYPE_MAX 32
+
+/* Reads the header a change's NOTIFY starts with (sql/009_notify_header.sql): "<seq> <type> <event
+ * JSON>", or "<seq> <type>" when the event was too large and must be read from the log. seq is a
+ * positive decimal int64, type is "<word>.<word>" of a-z and '_' (at most TB_STREAM_TYPE_MAX
+ * bytes). On success sets *seq, type (NUL-terminated) and *json (NULL for the read-from-log form,
+ * else the rest of the payload, not parsed) and returns true; false for anything else. */
+bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1],
+                             const char **json);
 
 #endif
