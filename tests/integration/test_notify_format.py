@@ -73,7 +73,7 @@ def notify(server, board_id, payload):
     server.sql("SELECT pg_notify(%s, %s)", ("board_%d" % board_id, payload))
 
 
-def test_holder_forwards_json_events_as_before_09(server, streams):
+def test_holder_forwards_json_events_as_before_009(server, streams):
     """What a holder hears from a database whose record_event predates 009: the event as JSON."""
     owner = tb.new_user(server, "nf")
     bid = tb.create_board(server, owner)["id"]
