@@ -240,18 +240,11 @@ static void presence(struct stream *s, const char *payload, bool ref)
 bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1],
                              const char **json)
 {
-	const char *p = payload;
-	int64_t v = 0;
-	if (*p < '1' || *p > '9')
-		return false; /* no sign, no leading zero, not empty */
-	for (; *p >= '0' && *p <= '9'; p++) {
-		int d = *p - '0';
-		if (v > (INT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	if (*p++ != ' ')
-		return false;
+	size_t k = strcspn(payload, " ");
+	int64_t v;
+	if (payload[k] != ' ' || !tb_parse_id(payload, k, &v))
+		return false; /* seq is an id: no sign, no leading zero, fits int64_t */
+	const char *p = payload + k + 1;
 	size_t n = 0, dot = 0;
 	for (; p[n] != '\0' && p[n] != ' '; n++) {
 		if (n >= TB_STREAM_TYPE_MAX)
@@ -270,8 +263,9 @@ bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STR
 	return true;
 }
 
-/* Whether a member.* event may concern this stream's user: when it names them, or when it is not
- * at hand (read from the log? the access check is cheaper than that). Parsed here: these are rare. */
+/* Whether a member.* event may concern this stream's user: when it names them, or when the event
+ * is not at hand (too large for NOTIFY: one access check costs less than reading it from the log).
+ * Parsed here, as the only events a holder parses: membership changes are rare. */
 static bool member_concerns(struct stream *s, const char *json)
 {
 	if (json == NULL)
