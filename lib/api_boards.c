@@ -1,6 +1,7 @@
 /* api_boards: boards, personal or a team's. GET /boards/:id returns the board with all its items
- * and last_event_id, the point a live stream resumes from. Access is board_role() in SQL: owner,
- * else the caller's team role; no role is 404, so a board you cannot see does not exist for you. */
+ * and last_event_id, the point a live stream resumes from. Access is board_role() in SQL: owner
+ * (of a team's board only while in the team), else the caller's team role; no role is 404, so a
+ * board you cannot see does not exist for you. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ static const char SQL_LIST[] =
 	"SELECT jsonb_build_object('boards', coalesce(jsonb_agg(board_json(b,"
 	"          CASE WHEN b.owner_id = $1::bigint THEN 'owner' ELSE m.role END) ORDER BY b.id), '[]'::jsonb))"
 	" FROM boards b LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $1::bigint"
-	" WHERE b.owner_id = $1::bigint OR m.user_id IS NOT NULL";
+	" WHERE (b.team_id IS NULL AND b.owner_id = $1::bigint) OR m.user_id IS NOT NULL";
 
 void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {

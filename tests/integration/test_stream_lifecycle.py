@@ -191,6 +191,42 @@ def test_deleting_the_board_revokes_every_stream(server, streams):
     tb.assert_error(sse.error_response(again), 404, "not_found")
 
 
+def test_a_creator_removed_from_the_team_loses_the_board(server, streams):
+    # The board's creator ranks as its owner only while they are in the board's team.
+    admin, tid, _, u = team_board(server, "own", editor=["c", "d"])
+    c, d = u["c"], u["d"]
+    for who, by in ((c, admin), (d, d)):  # removed by the admin; left by themself
+        bid = tb.create_board(server, who, team_id=tid)["id"]
+        sc = streams.open(bid, who)
+        tb.assert_status(tb.request(server, "DELETE", "/teams/%d/members/%d" % (tid, who.id), token=by.token), 204)
+        rv = sc.wait_type("revoked", timeout=10)
+        assert rv.json == {"reason": "access_removed"}, sc.describe()
+        sc.wait_ended(timeout=10)
+        tb.assert_error(tb.request(server, "GET", "/boards/%d" % bid, token=who.token), 404, "not_found")
+        tb.assert_error(tb.request(server, "PATCH", "/boards/%d" % bid, {"title": "mine"}, token=who.token),
+                        404, "not_found")
+        tb.assert_error(tb.request(server, "DELETE", "/boards/%d" % bid, token=who.token), 404, "not_found")
+        tb.assert_error(tb.request(server, "POST", "/boards/%d/items" % bid, {"text": "x"}, token=who.token),
+                        404, "not_found")
+        tb.assert_error(tb.request(server, "GET", "/boards/%d/events" % bid, token=who.token), 404, "not_found")
+        tb.assert_error(tb.request(server, "GET", "/boards/%d/viewers" % bid, token=who.token), 404, "not_found")
+        listed = tb.assert_status(tb.request(server, "GET", "/boards", token=who.token), 200)["boards"]
+        assert bid not in [b["id"] for b in listed], listed
+        again = streams.client(bid, token=who.token)
+        again.connect()
+        tb.assert_error(sse.error_response(again), 404, "not_found")
+        # The team keeps the board: its admin sees it (as admin, owner_id unchanged) and may delete it.
+        b = tb.assert_status(tb.request(server, "GET", "/boards/%d" % bid, token=admin.token), 200)
+        assert b["role"] == "admin" and b["owner_id"] == who.id, b
+    # Back in the team, the creator is its owner again.
+    tb.add_member(server, admin, tid, c, "viewer")
+    mine = [b for b in tb.assert_status(tb.request(server, "GET", "/boards", token=c.token), 200)["boards"]
+            if b["owner_id"] == c.id]
+    assert len(mine) == 1 and mine[0]["role"] == "owner", mine
+    tb.assert_status(tb.request(server, "PATCH", "/boards/%d" % mine[0]["id"], {"title": "back"}, token=c.token),
+                     200)
+
+
 # ---- PostgreSQL restarted under open streams ---------------------------------------------------
 
 def reconnect(streams, bid, user, resume, timeout=45.0):
