@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tb_api.h"
+#include "tb_auth.h"
 #include "tb_log.h"
 #include "tb_metrics.h"
 #include "tb_sse.h"
@@ -24,6 +25,7 @@ struct stream {
 	struct tb_req *req;
 	int64_t board_id;
 	char board[24], user[24], row[24]; /* decimal texts for query parameters */
+	char *token;                       /* the request's session token: the stream lives on it */
 	int64_t last_sent;                 /* highest seq written to the client */
 	time_t deadline;                   /* 0: no lifetime */
 	time_t last_heard;                 /* last notification or heartbeat from PostgreSQL */
@@ -109,7 +111,11 @@ static const char SQL_ONE[] =
 	"SELECT event_json(board_id, seq, type, actor_id, created_at, payload)::text"
 	" FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint";
 
-static const char SQL_SEEN[] = "UPDATE streams SET last_seen = now() WHERE id = $1::bigint";
+/* No row: the supervisor recycled us. false: the session ended (logout, expiry, its user gone). */
+static const char SQL_SEEN[] =
+	"UPDATE streams SET last_seen = now() WHERE id = $1::bigint"
+	" RETURNING EXISTS (SELECT 1 FROM sessions"
+	"                    WHERE token_hash = sha256(decode($2, 'hex')) AND expires_at > now())";
 
 static const char SQL_ROW[] = "SELECT 1 FROM streams WHERE id = $1::bigint";
 
@@ -177,16 +183,22 @@ static void revoke_stream(struct stream *s, const char *why)
 	}
 }
 
-/* Still allowed to see the board? Checked when a membership of this user changed. */
-static void recheck_access(struct stream *s)
+/* Whether the user has lost the board (false too when the query failed: that ends the stream). */
+static bool access_gone(struct stream *s)
 {
 	const char *params[] = {s->user, s->board};
 	PGresult *r = query(s, SQL_ROLE, 2, params);
 	if (r == NULL)
-		return;
+		return false;
 	bool gone = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
 	PQclear(r);
-	if (gone)
+	return gone;
+}
+
+/* Still allowed to see the board? Checked when a membership of this user changed. */
+static void recheck_access(struct stream *s)
+{
+	if (access_gone(s))
 		revoke_stream(s, "access_removed");
 }
 
@@ -196,12 +208,16 @@ static void heartbeat(struct stream *s)
 	if (!flush_out(s))
 		return;
 	tb_metrics_add(TB_M_HEARTBEATS, 1);
-	const char *params[] = {s->row};
-	PGresult *r = query(s, SQL_SEEN, 1, params);
-	if (r && strcmp(PQcmdTuples(r), "0") == 0) {
+	const char *params[] = {s->row, s->token};
+	PGresult *r = query(s, SQL_SEEN, 2, params);
+	if (r && PQntuples(r) == 0) {
 		/* Our registry row is gone: the supervisor took us for dead. Let the client reconnect. */
 		s->done = true;
 		s->reason = CLOSE_RECYCLED;
+	} else if (r && strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		PQclear(r);
+		revoke_stream(s, "session_ended");
+		return;
 	}
 	PQclear(r);
 }
@@ -518,9 +534,9 @@ static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
 	const char *params[] = {s->board, tb_api_i64(n, resume < 0 ? 0 : resume)};
 	PGresult *r = query(s, SQL_STATE, 2, params);
 	if (r == NULL || PQntuples(r) != 1) {
-		PQclear(r);
 		s->done = true;
-		s->reason = CLOSE_ERROR;
+		s->reason = r ? CLOSE_REVOKED : CLOSE_ERROR; /* no row: deleted since the access check */
+		PQclear(r);
 		return false;
 	}
 	*last_seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -562,6 +578,32 @@ static void unregister(struct stream *s)
 	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, names[s->reason]);
 }
 
+/* A stream request has no body, but one may come (Apache passes a GET's on; the shipped Apache
+ * set-ups refuse one over max_body themselves): over max the answer is 413, as on every route,
+ * and a smaller one is read and dropped. Under FastCGI the request's input is read to its end,
+ * past Content-Length, so that afterwards nothing but the server dropping the request makes the
+ * connection readable: an input record left unread would keep it readable, and client_gone()
+ * would never see the end. */
+static bool read_body_to_end(struct tb_req *req, struct tb_resp *resp, size_t max)
+{
+	enum tb_err err = tb_req_read_body(req, max);
+	if (err == TB_ERR_TOO_LARGE) {
+		tb_resp_error(resp, 413, "too_large", "request body is over the size limit");
+		return false;
+	}
+	size_t extra = 0;
+	ssize_t n = 0;
+	char b[4096];
+	while (err == TB_OK && (req->io.client_events & POLLIN) && (n = req->io.read(req->io.ctx, b, sizeof b)) > 0)
+		if ((extra += (size_t)n) > max)
+			break;
+	if (err || n != 0) {
+		tb_resp_error(resp, 400, "bad_request", "the request body could not be read");
+		return false;
+	}
+	return true;
+}
+
 /* Inserts the registry row within the limits; false after answering 503. */
 static bool register_stream(struct stream *s, struct tb_resp *resp)
 {
@@ -595,9 +637,13 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
 		return;
 	}
-	/* Read the (empty) request body to its end: under FastCGI, nothing but the server dropping
-	 * the request may make the connection readable afterwards. */
-	tb_req_read_body(req, app->cfg->max_body);
+	if (!read_body_to_end(req, resp, app->cfg->max_body))
+		return;
+	bool by_cookie;
+	if (tb_auth_request_token(req, &s.token, &by_cookie) != TB_OK) {
+		tb_api_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
+		return;
+	}
 
 	if (needs_reset(&s, resume, &last_seq)) {
 		resp->streamed = true;
@@ -607,24 +653,36 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		tb_sse_event(&s.out, -1, "reset", data, strlen(data));
 		flush_out(&s);
 		tb_buf_free(&s.out);
+		free(s.token);
 		return;
 	}
 	if (s.done) {
-		tb_api_failed(resp, app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
+		if (s.reason == CLOSE_REVOKED)
+			tb_resp_error(resp, 404, "not_found", "no such resource");
+		else
+			tb_api_failed(resp, app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
+		free(s.token);
 		return;
 	}
-	if (!register_stream(&s, resp))
+	if (!register_stream(&s, resp)) {
+		free(s.token);
 		return;
+	}
 	resp->streamed = true;
 	tb_metrics_add(TB_M_STREAMS_OPENED, 1);
 	if (!listen_board(&s, true)) {
 		s.done = true;
 		s.reason = CLOSE_ERROR;
 	}
+	/* The request's access check ran before the LISTEN: a removal that committed in between
+	 * reached no one, so look again now that any later one will arrive as an event. */
+	bool gone = !s.done && access_gone(&s);
 	const char *params[] = {s.board, s.user, "1"};
-	PGresult *r = s.done ? NULL : query(&s, SQL_PRESENCE, 3, params);
+	PGresult *r = s.done || gone ? NULL : query(&s, SQL_PRESENCE, 3, params);
 	write_head(&s);
-	if (r != NULL) {
+	if (gone) {
+		revoke_stream(&s, "access_removed");
+	} else if (r != NULL) {
 		s.last_sent = resume < 0 ? last_seq : resume;
 		hello(&s, s.last_sent, PQgetvalue(r, 0, 0));
 		PQclear(r);
@@ -639,4 +697,5 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 	}
 	unregister(&s);
 	tb_buf_free(&s.out);
+	free(s.token);
 }

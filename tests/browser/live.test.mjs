@@ -480,6 +480,23 @@ function webctl(action) {
     });
   });
 
+  test("the session ends while someone views a board: their stream is revoked and they are asked to sign in", { skip: !psqlAvailable() && "needs TB_PSQL or TB_DB_DSN" }, async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const { alice, bob, board } = await teamBoard(tr, { title: "Long meeting", notes: [{ text: "agenda", x: 40, y: 40 }] });
+      const pa = await openBoard(alice.ctx, board.id);
+      const pb = await openBoard(bob.ctx, board.id);
+      await waitUntil(() => sql(`SELECT 1 FROM teamboard.streams WHERE board_id = ${board.id} AND user_id = ${bob.user.id}`), 5 * SECOND, "bob's stream in the registry");
+      // bob's session expires; the next heartbeat (sent here as the supervisor would) ends his stream.
+      sql(`UPDATE teamboard.sessions SET expires_at = now() - interval '1 second' WHERE user_id = ${bob.user.id}`);
+      sql(`SELECT pg_notify('board_${board.id}', '{"type":"hb"}')`);
+      await pb.getByTestId("notice").filter({ hasText: "Your session has ended. Please sign in again." }).waitFor({ timeout: 5 * SECOND });
+      await pb.waitForURL(/#\/signin$/, { timeout: 5 * SECOND });
+      // alice's session is untouched: she stays on the board, live.
+      assert.match(pa.url(), new RegExp(`#/boards/${board.id}$`));
+      assert.equal(await pa.getByTestId("live-status").getAttribute("data-state"), "live");
+    });
+  });
+
   test("reset: a resume point the server no longer has makes the client reload the board", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { alice, bob, board } = await teamBoard(tr, { notes: [{ text: "before", x: 40, y: 40 }] });

@@ -244,7 +244,7 @@ class SSEClient:
 
     def __init__(self, server, board_id, token=None, cookie=None, last_event_id=None, query=None,
                  accept="text/event-stream", headers=None, timeout=15.0, read_interval=0.25,
-                 name=None):
+                 name=None, body=None):
         self.server = server
         self.board_id = board_id
         self.token = token
@@ -253,6 +253,7 @@ class SSEClient:
         self.query = query
         self.accept = accept
         self.extra_headers = headers or {}
+        self.request_body = body  # bytes sent with the GET (a bad input), with its Content-Length
         self.timeout = timeout
         self.read_interval = read_interval
         self.name = name or "sse-%d" % board_id
@@ -303,9 +304,11 @@ class SSEClient:
                 del hdrs[have]
             if value is not None:
                 hdrs[name] = value
+        if self.request_body is not None:
+            hdrs["Content-Length"] = str(len(self.request_body))
         lines = ["GET %s HTTP/1.1" % self.path]
         lines += ["%s: %s" % kv for kv in hdrs.items()]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (self.request_body or b"")
 
     def connect(self):
         """Sends the request and reads the response head (bounded by timeout). For a 200 starts

@@ -8,6 +8,7 @@ at most three at a time, and the `streams` fixture closes them and frees their w
 """
 
 import json
+import os
 import time
 
 import tbclient as tb
@@ -418,3 +419,45 @@ def test_viewers_and_presence(server, streams):
                and me_owner in e.json["viewers"], timeout=10, start=mark, what="presence without the member")
     assert viewers(server, owner, bid) == [me_owner]
     a2.close()
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_stream_request_with_a_body(server, streams):
+    # A GET has no body. lighttpd refuses one itself (400, its own page); Apache passes it on, so
+    # the program answers one over max_body with 413 and reads and ignores a small one, and the
+    # holder must then neither spin on it nor miss its client leaving.
+    owner = tb.new_user(server, "body")
+    bid = tb.create_board(server, owner)["id"]
+    if server.setup == "lighttpd":
+        c = streams.client(bid, token=owner.token, body=b"hello")
+        c.connect()
+        assert c.status == 400 and not sse.registry_rows(server, [bid]), (c.status, c.body[:200])
+        return
+    big = streams.client(bid, token=owner.token, body=b"x" * (int(server.config.get("max_body", 65536)) + 1))
+    big.connect()
+    tb.assert_error(sse.error_response(big), 413, "too_large")
+    small = streams.open(bid, owner, body=b"hello")
+    rows = sse.registry_rows(server, [bid])
+    assert len(rows) == 1, rows
+    item = tb.create_item(server, owner, bid, text="after a body")
+    ev = small.wait_type("item.created", timeout=10)
+    assert ev.json["item"]["id"] == item["id"], small.describe()
+    if server.setup != "apache-cgi":  # the holder's process (under CGI the request's own)
+        before = cpu_seconds(rows[0][4])
+        time.sleep(2.0)
+        used = cpu_seconds(rows[0][4]) - before
+        assert used < 0.5, "the holder used %.2f s of CPU in 2 s on a quiet stream" % used
+    # Gone is noticed at once behind lighttpd's FastCGI, at a write behind Apache: heartbeats
+    # (as the supervisor sends them) until the row goes, bounded.
+    small.close()
+
+    def freed():
+        sse.poke(server, bid)
+        return not sse.registry_rows(server, [bid])
+    assert tb.wait_for(freed, timeout=15, interval=0.5), \
+        "the holder did not notice its client left: %r" % sse.registry_rows(server, [bid])

@@ -9,6 +9,7 @@ the same NOTIFY ({"type":"hb"} on board_<id>). Tests that change the configurati
 """
 
 import re
+import threading
 import time
 
 import tbclient as tb
@@ -191,6 +192,7 @@ def test_deleting_the_board_revokes_every_stream(server, streams):
     tb.assert_error(sse.error_response(again), 404, "not_found")
 
 
+
 def test_a_creator_removed_from_the_team_loses_the_board(server, streams):
     # The board's creator ranks as its owner only while they are in the board's team.
     admin, tid, _, u = team_board(server, "own", editor=["c", "d"])
@@ -225,6 +227,60 @@ def test_a_creator_removed_from_the_team_loses_the_board(server, streams):
     assert len(mine) == 1 and mine[0]["role"] == "owner", mine
     tb.assert_status(tb.request(server, "PATCH", "/boards/%d" % mine[0]["id"], {"title": "back"}, token=c.token),
                      200)
+
+
+def test_a_removal_while_the_stream_opens_is_not_missed(server, streams):
+    # The access check of the request runs before the holder LISTENs. A removal that commits in
+    # between has announced itself to no one: the holder checks again once it listens.
+    owner, tid, bid, u = team_board(server, "race", viewer=["v"])
+    lock = server.connect()
+    lock.autocommit = False
+    try:
+        cur = lock.cursor()
+        cur.execute("LOCK TABLE teamboard.streams IN SHARE ROW EXCLUSIVE MODE")  # holds the registration
+        sv = streams.client(bid, token=u["v"].token)
+        opener = threading.Thread(target=sv.connect, daemon=True)
+        opener.start()
+        assert tb.wait_for(lambda: server.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE '%%INSERT INTO streams%%'")[0][0] == 1, timeout=10), "the open never queued"
+        tb.assert_status(tb.request(server, "DELETE", "/teams/%d/members/%d" % (tid, u["v"].id),
+                                    token=owner.token), 204)
+        lock.rollback()
+        opener.join(15)
+        assert sv.status == 200, sv.describe()
+        rv = sv.wait_type("revoked", timeout=10)
+        assert rv.json == {"reason": "access_removed"}, sv.describe()
+        sv.wait_ended(timeout=10)
+        assert not [e for e in sv.events if e.type not in ("revoked", "presence")], sv.describe()
+    finally:
+        lock.close()
+
+
+def test_logging_out_or_expiry_ends_the_stream(server, streams):
+    # A stream lives on its session: at the next heartbeat after the session ends it is revoked.
+    owner = tb.new_user(server, "out")
+    bid = tb.create_board(server, owner)["id"]
+    second = tb.login(server, owner.name, owner.password)[0]["token"]
+    third = tb.login(server, owner.name, owner.password)[0]["token"]
+    s1 = streams.open(bid, token=second)
+    s2 = streams.open(bid, token=third)
+    s0 = streams.open(bid, owner)
+    tb.assert_status(tb.request(server, "DELETE", "/sessions/current", token=second), 204)
+    server.sql("UPDATE teamboard.sessions SET expires_at = now() - interval '1 second'"
+               " WHERE token_hash = sha256(decode(%s, 'hex'))", (third,))
+    sse.poke(server, bid)
+    for c in (s1, s2):
+        rv = c.wait_type("revoked", timeout=10)
+        assert rv.json == {"reason": "session_ended"}, c.describe()
+        c.wait_ended(timeout=10)
+    # The session still valid keeps its stream.
+    assert s0.wait_comment(lambda x: x.text == "hb", timeout=5) is not None
+    time.sleep(0.5)
+    assert not s0.ended and not s0.typed("revoked"), s0.describe()
+    again = streams.client(bid, token=second)
+    again.connect()
+    tb.assert_error(sse.error_response(again), 401, "unauthorized")
 
 
 # ---- PostgreSQL restarted under open streams ---------------------------------------------------

@@ -750,7 +750,10 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   }
 
   function onControl(type, d) {
-    if (type === "revoked") {
+    if (type === "unauthorized" || (type === "revoked" && d.reason === "session_ended")) {
+      leave(null);
+      sessionEnded();
+    } else if (type === "revoked") {
       leave(d.reason === "board_deleted"
         ? `The board “${board.title}” was deleted.`
         : `You no longer have access to the board “${board.title}”.`);
@@ -763,9 +766,6 @@ export async function renderBoard({ view, setCleanup }, boardId) {
       liveLogPush("reset");
       setLive("reconnecting", "stream");
       setTimeout(() => { if (!gone) reload(); }, resets.length > 2 ? 5000 : 0);
-    } else if (type === "unauthorized") {
-      leave(null);
-      sessionEnded();
     }
   }
 
