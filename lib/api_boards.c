@@ -104,11 +104,15 @@ void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 	free(t.json);
 }
 
+/* RETURNING sees the row before boards_updated records the rename (AFTER triggers run at the
+ * end of the statement), so the reply's last_event_id is that event's seq: one past last_seq, which
+ * no other writer can move while this UPDATE holds the row. */
 static const char SQL_UPDATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
 	" UPDATE boards b SET title = $3, version = b.version + 1, updated_at = now() FROM actor"
 	" WHERE b.id = $2::bigint AND ($4::bigint IS NULL OR b.version = $4::bigint)"
-	" RETURNING b.version, board_json(b, board_role($1::bigint, b.id))";
+	" RETURNING b.version, board_json(b, board_role($1::bigint, b.id))"
+	"           || jsonb_build_object('last_event_id', b.last_seq + 1)";
 
 static const char SQL_DELETE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"

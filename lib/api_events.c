@@ -50,6 +50,11 @@ static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	PGresult *r = NULL;
 	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_POLL, 3, params, &r)))
 		return;
+	if (PQntuples(r) != 1) { /* deleted since may_view() */
+		PQclear(r);
+		tb_resp_error(resp, 404, "not_found", "no such resource");
+		return;
+	}
 	tb_metrics_add(TB_M_POLLS, 1);
 	int64_t last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	int64_t min = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);

@@ -168,6 +168,10 @@ def test_patch_board_title_bumps_version(server):
     assert got["team_id"] == board["team_id"] and got["owner_id"] == board["owner_id"]
     assert tb.parse_time(got["updated_at"]) >= tb.parse_time(board["updated_at"])
     assert board_row(server, board["id"])[:2] == ("Renamed", board["version"] + 1)
+    # The reply's last_event_id is the rename's own event: a stream resumed from it misses nothing
+    # and gets nothing twice.
+    after = tb.assert_status(tb.request(server, "GET", "/boards/%d" % board["id"], token=owner.token), 200)
+    assert got["last_event_id"] == after["last_event_id"] == board["last_event_id"] + 1, (got, after)
 
 
 @pytest.mark.parametrize("if_match", ['"{v}"', 'W/"{v}"', '"999999", "{v}"', "*"])
