@@ -1,7 +1,7 @@
 """The board event stream, the basics (docs/events-contract.txt): the opening (retry, hello,
 headers), who may stream, every change delivered exactly once in seq order with the right type and
-payload, a 9,000-character note through the seq-only NOTIFY path, the JSON polling fallback and
-presence (viewers).
+payload, a 9,000-character note through the seq-only NOTIFY path, the JSON polling fallback,
+presence (viewers) and a stream request that carries a body.
 
 Streams hold a worker each and the test pool is small (TB_WORKERS, 4 by default): every test opens
 at most three at a time, and the `streams` fixture closes them and frees their workers afterwards.

@@ -1,5 +1,6 @@
 """The life of a stream holder (docs/events-contract.txt, DESIGN.md "Processes"): a vanished client
-frees its worker, `revoked` when access goes (member removed, board deleted), PostgreSQL restarted
+frees its worker, `revoked` when access goes (member removed, also a board's creator, or while the
+stream opens; board deleted; session logged out or expired), PostgreSQL restarted
 under open streams, the max_streams limits (503 + Retry-After, REST still served), the holder's own
 keep-alive and its answer to a heartbeat NOTIFY, and the metrics.
 
@@ -190,7 +191,6 @@ def test_deleting_the_board_revokes_every_stream(server, streams):
     again = streams.client(bid, token=owner.token)
     again.connect()
     tb.assert_error(sse.error_response(again), 404, "not_found")
-
 
 
 def test_a_creator_removed_from_the_team_loses_the_board(server, streams):
