@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "tb_config.h"
 #include "tb_log.h"
 
@@ -73,9 +75,21 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
 
 void tb_metrics_instance_id(const struct tb_config *cfg, char out[17])
 {
-	const char *db = cfg->database ? cfg->database : "";
+	/* The id is in file names every local user can list: it is made of what the connection
+	 * string says but its secrets (a hash of a password is one to guess offline), as
+	 * "keyword=value" NUL each, in libpq's order; then a NUL and host_name. */
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	PQconninfoOption *opts = PQconninfoParse(cfg->database ? cfg->database : "", NULL);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (o->val == NULL || strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0)
+			continue;
+		h = fnv1a(h, o->keyword, strlen(o->keyword));
+		h = fnv1a(h, "=", 1);
+		h = fnv1a(h, o->val, strlen(o->val) + 1); /* with its NUL */
+	}
+	PQconninfoFree(opts);
 	const char *host = cfg->host_name ? cfg->host_name : "";
-	uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325), db, strlen(db) + 1); /* with its NUL */
+	h = fnv1a(h, "", 1);
 	h = fnv1a(h, host, strlen(host));
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }

@@ -43,8 +43,9 @@ const char *tb_metrics_name(enum tb_metric m);
 
 /* Unmaps the shared counters; counting goes on in process memory (from zero). For tests. */
 void tb_metrics_close(void);
-/* Writes 16 hex digits naming cfg's database and host (FNV-1a 64 of database, NUL, host_name)
- * and a NUL into out: the same processes of one installation on one host get the same id. */
+/* Writes 16 hex digits naming cfg's database and host and a NUL into out: FNV-1a 64 of the
+ * connection string's settings but its password ("keyword=value" NUL each), a NUL, host_name. The
+ * same processes of one installation on one host get the same id, whatever the password. */
 void tb_metrics_instance_id(const struct tb_config *cfg, char out[17]);
 /* True when addr (REMOTE_ADDR, IPv4 or IPv6 text) is in allow: addresses and CIDRs separated by
  * spaces, tabs or commas. An IPv4-mapped IPv6 address ("::ffff:127.0.0.1") counts as its IPv4

@@ -193,9 +193,15 @@ static const struct {
 	int line;
 	const char *database, *host, *want;
 } id_cases[] = {
-	/* FNV-1a 64 of database, NUL, host (computed with a separate implementation) */
+	/* FNV-1a 64 of "keyword=value" NUL for each setting, NUL, host (computed with a separate
+	 * implementation) */
 	{__LINE__, "", "", "af63bd4c8601b7df"},
-	{__LINE__, "dbname=teamboard", "web1", "f75958744d84c94f"},
+	{__LINE__, "dbname=teamboard", "web1", "df717b53cc1f03a3"},
+	{__LINE__, "dbname=teamboard password=s3cret", "web1", "df717b53cc1f03a3"},
+	{__LINE__, "password='an other' dbname = teamboard sslpassword=x", "web1", "df717b53cc1f03a3"},
+	{__LINE__, "host=h user=u dbname=db", "x", "8b353ff08dd52b3b"},
+	{__LINE__, "postgresql://u:s3cret@h/db", "x", "8b353ff08dd52b3b"},
+	{__LINE__, "postgresql://u@h/db?password=other", "x", "8b353ff08dd52b3b"},
 };
 
 static void test_instance_id(void)
