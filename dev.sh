@@ -306,7 +306,7 @@ bench_suite() {
 SETUP_TESTS=(tests/integration/test_overload.py tests/integration/test_two_hosts.py)
 # What runs behind each Apache set-up: every REST route, the authorization matrix and bad input (the two mod_fcgid layouts), streams.
 SUBSET_TESTS=(test_health test_users_sessions test_teams test_boards test_items test_authz_matrix
-              test_csrf test_bad_input test_stream_basic test_stream_resume)
+              test_csrf test_bad_input test_stream_basic test_stream_resume test_security_headers)
 # Behind Apache a request body is read before the program sees the request, so Apache itself
 # refuses an over-size Content-Length (413, the API's JSON) before the program can ask for
 # authentication (401): the one guard-order test that cannot hold there (docs/deploy.md).

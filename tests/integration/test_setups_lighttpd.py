@@ -6,7 +6,7 @@
   * the production site config, conf/lighttpd/teamboard.conf, run as Debian would run it (inside
     Debian's lighttpd.conf with Debian's 10-fastcgi.conf; tests/harness/lighttpd/debian.conf.in)
     with its two external pools: static files, REST, streams on the stream pool, the 413 before
-    the body, and a full stream pool refused at once;
+    the body, a full stream pool refused at once, and the browser policy headers;
   * the systemd units and the lighttpd config agree on the pools' sockets.
 """
 
@@ -88,6 +88,16 @@ def test_production_config_serves_static_files_and_the_api(prod):
     assert tbenv.http_get(prod.base + "/api/v1/no-such")[0] == 404
     assert tbenv.http_get(prod.base + "/no-such-file.html")[0] == 404
 
+
+def test_production_config_sends_the_browser_policy(prod):
+    # The same headers as the development config (tests/integration/test_security_headers.py).
+    import test_security_headers as sh
+    for path in ("/", "/js/app.js", "/api/v1/health", "/api/v1/no-such"):
+        _, headers = sh.get(prod, path)
+        assert headers.get_all("Content-Security-Policy") == [sh.CSP], (path, headers.items())
+        assert headers.get_all("X-Frame-Options") == ["DENY"], (path, headers.items())
+        assert headers.get_all("X-Content-Type-Options") == ["nosniff"], (path, headers.items())
+        assert headers.get_all("Referrer-Policy") == ["same-origin"], (path, headers.items())
 
 def test_production_config_stream_path_goes_to_the_stream_pool(prod):
     check_pools(prod)
