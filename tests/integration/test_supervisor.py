@@ -475,9 +475,15 @@ def supervisor_backends(server):
 
 
 def instance_id(database, host_name):
-    """tb_metrics_instance_id: FNV-1a 64 of database, NUL, host_name, as 16 hex digits."""
+    """tb_metrics_instance_id: FNV-1a 64 of "keyword=value" NUL for each setting libpq parses out of
+    database (in libpq's order, as psycopg2's parse_dsn gives them) but the password, then NUL and
+    host_name, as 16 hex digits."""
+    import psycopg2.extensions
+    settings = psycopg2.extensions.parse_dsn(database)
+    data = b"".join(("%s=%s" % kv).encode() + b"\0" for kv in settings.items()
+                    if kv[0] not in ("password", "sslpassword"))
     h = 0xCBF29CE484222325
-    for c in database.encode() + b"\0" + host_name.encode():
+    for c in data + b"\0" + host_name.encode():
         h = ((h ^ c) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % h
 
