@@ -41,6 +41,12 @@ static const struct key keys[] = {
 	{"supervisor", K_SUPERVISOR, 0, 0, OFF(supervisor)},
 	{"metrics_allow", K_STRING, 0, 0, OFF(metrics_allow)},
 	{"host_name", K_STRING, 0, 0, OFF(host_name)},
+	{"write_timeout", K_LONG, 1, 3600, OFF(write_timeout)},
+	{"body_timeout", K_LONG, 1, 3600, OFF(body_timeout)},
+	{"max_reply", K_SIZE, 65536, 256L * 1024 * 1024, OFF(max_reply)},
+	{"max_streams_per_address", K_LONG, 0, 1000000, OFF(max_streams_per_address)},
+	{"login_max_failures", K_LONG, 0, 1000000, OFF(login_max_failures)},
+	{"login_window", K_LONG, 60, 7L * 24 * 3600, OFF(login_window)},
 };
 
 void tb_config_defaults(struct tb_config *cfg)
@@ -60,6 +66,12 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->replay_limit = 5000;
 	cfg->supervisor = TB_SUPERVISOR_OFF;
 	cfg->metrics_allow = tb_xstrdup("127.0.0.1 ::1");
+	cfg->write_timeout = 10;
+	cfg->body_timeout = 30;
+	cfg->max_reply = (size_t)4 << 20;
+	cfg->max_streams_per_address = 50;
+	cfg->login_max_failures = 10;
+	cfg->login_window = 900;
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';

@@ -34,6 +34,13 @@ struct tb_config {
 	enum tb_supervisor_mode supervisor;
 	char *metrics_allow;      /* space-separated addresses or CIDRs */
 	char *host_name;          /* this host in the stream registry (default: gethostname) */
+	/* hostile and slow clients */
+	long write_timeout;       /* seconds a write to the client may block in all */
+	long body_timeout;        /* seconds to read a whole request body (else 408) */
+	size_t max_reply;         /* bytes: a poll page or a board's items stop before this */
+	long max_streams_per_address; /* open streams and polls per client address and host; 0 = no limit */
+	long login_max_failures;  /* failed sign-ins per account or address in login_window; 0 = off */
+	long login_window;        /* seconds */
 };
 
 /* Fills cfg with the defaults (caller frees with tb_config_free). */

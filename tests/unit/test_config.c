@@ -36,9 +36,16 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(event_retention_days)
 	LONG_KEY(event_retention_per_board)
 	LONG_KEY(replay_limit)
+	LONG_KEY(write_timeout)
+	LONG_KEY(body_timeout)
+	LONG_KEY(max_streams_per_address)
+	LONG_KEY(login_max_failures)
+	LONG_KEY(login_window)
 #undef LONG_KEY
 	if (strcmp(key, "max_body") == 0)
 		snprintf(buf, len, "%zu", cfg->max_body);
+	else if (strcmp(key, "max_reply") == 0)
+		snprintf(buf, len, "%zu", cfg->max_reply);
 	else if (strcmp(key, "database") == 0)
 		snprintf(buf, len, "%s", cfg->database ? cfg->database : "");
 	else if (strcmp(key, "metrics_allow") == 0)
@@ -71,7 +78,8 @@ static const char *const all_keys[] = {
 	"database", "max_body", "session_ttl", "cookie_secure", "allowed_origins", "registration",
 	"log_level", "heartbeat_interval", "stream_max_seconds", "max_streams", "max_streams_per_user",
 	"event_retention_days", "event_retention_per_board", "replay_limit", "supervisor",
-	"metrics_allow", "host_name",
+	"metrics_allow", "host_name", "write_timeout", "body_timeout", "max_reply",
+	"max_streams_per_address", "login_max_failures", "login_window",
 };
 
 static bool check_key(const struct tb_config *cfg, const char *key, const char *want)
@@ -114,6 +122,12 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "replay_limit", "5000"},
 	{__LINE__, "supervisor", "off"},
 	{__LINE__, "metrics_allow", "127.0.0.1 ::1"},
+	{__LINE__, "write_timeout", "10"},
+	{__LINE__, "body_timeout", "30"},
+	{__LINE__, "max_reply", "4194304"},
+	{__LINE__, "max_streams_per_address", "50"},
+	{__LINE__, "login_max_failures", "10"},
+	{__LINE__, "login_window", "900"},
 };
 
 /* host_name defaults to this machine's name (gethostname) */
@@ -376,6 +390,12 @@ static const struct bound_case bound_cases[] = {
 	{__LINE__, "event_retention_days", 1, 36500},
 	{__LINE__, "event_retention_per_board", 1, 100000000},
 	{__LINE__, "replay_limit", 1, 10000000},
+	{__LINE__, "write_timeout", 1, 3600},
+	{__LINE__, "body_timeout", 1, 3600},
+	{__LINE__, "max_reply", 65536, 256L * 1024 * 1024},
+	{__LINE__, "max_streams_per_address", 0, 1000000},
+	{__LINE__, "login_max_failures", 0, 1000000},
+	{__LINE__, "login_window", 60, 7L * 24 * 3600},
 };
 
 static void check_bound(const struct bound_case *c, long v, bool ok)
