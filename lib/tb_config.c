@@ -226,6 +226,18 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Cuts a comment off a value: a '#' at its start or after a space or tab. A '#' inside a word
+ * stays (a password in the database conninfo may hold one). */
+static void cut_comment(char *value)
+{
+	for (char *p = value; *p; p++) {
+		if (*p == '#' && (p == value || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+}
+
 static enum tb_err fail(char *errbuf, size_t errlen, const char *name, int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
@@ -265,6 +277,8 @@ enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char 
 		}
 		*eq = '\0';
 		char *key = trim(s), *value = trim(eq + 1);
+		cut_comment(value);
+		value = trim(value);
 		size_t i = 0;
 		while (i < N_KEYS && strcmp(keys[i].name, key) != 0)
 			i++;

@@ -1,4 +1,5 @@
-/* tb_config: teamboard.conf, "key = value" lines, '#' comments. Every key is known here with its
+/* tb_config: teamboard.conf, "key = value" lines, '#' comments (a whole line, or after a value
+ * when the '#' follows white space). Every key is known here with its
  * type and bounds; an unknown key, a duplicate or a bad value is an error naming file and line. */
 #ifndef TB_CONFIG_H
 #define TB_CONFIG_H

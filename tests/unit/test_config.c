@@ -225,6 +225,13 @@ static const struct good_case good_cases[] = {
 	{__LINE__, "supervisor = off\n", "supervisor", "off", NULL, NULL},
 	{__LINE__, "metrics_allow = 10.0.0.0/8 ::1\n", "metrics_allow", "10.0.0.0/8 ::1", NULL, NULL},
 	{__LINE__, "host_name = web1.example.org\n", "host_name", "web1.example.org", NULL, NULL},
+	/* a '#' after white space starts a comment; inside a word it is part of the value */
+	{__LINE__, "host_name = web1  # per host\n", "host_name", "web1", NULL, NULL},
+	{__LINE__, "host_name = web1\t# per host\n", "host_name", "web1", NULL, NULL},
+	{__LINE__, "max_body = 100 #bytes\n", "max_body", "100", NULL, NULL},
+	{__LINE__, "host_name = web#1\n", "host_name", "web#1", NULL, NULL},
+	{__LINE__, "database = dbname=x password=a#b # the password\n", "database", "dbname=x password=a#b", NULL,
+	 NULL},
 	/* a key left out keeps its default */
 	{__LINE__, "max_body = 100\n", "session_ttl", "1209600", "registration", "open"},
 };
@@ -281,6 +288,9 @@ static const struct bad_case bad_cases[] = {
 	{__LINE__, "allowed_origins = http://a\nallowed_origins = http://b\n", 2, "allowed_origins"},
 	{__LINE__, "max_body 100\n", 1, NULL},
 	{__LINE__, "max_body\n", 1, NULL},
+	/* a value that is only a comment is empty */
+	{__LINE__, "host_name = # none\n", 1, "host_name"},
+	{__LINE__, "max_body = 100\nmax_body =   #\n", 2, "max_body"},
 	{__LINE__, "max_body = 100\njunk\n", 2, NULL},
 	{__LINE__, "max_body = 100\r\n\r\njunk\r\n", 3, NULL},
 	{__LINE__, "max_body = 100\n   junk", 2, NULL},
