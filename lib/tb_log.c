@@ -58,7 +58,7 @@ void tb_log_write(enum tb_log_level level, const char *file, int line, const cha
 	                 line);
 	size_t len = n < 0 ? 0 : (size_t)n >= 256 ? 255 : (size_t)n;
 	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
 			len += (size_t)sprintf(out + len, "\\x%02x", *p);
 		else
 			out[len++] = (char)*p;
