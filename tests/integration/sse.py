@@ -240,11 +240,13 @@ class SSEClient:
     accept: the Accept header; headers: extra headers ({name: value}, None removes one).
     timeout: for connecting and for the response head; each later read waits at most
     read_interval seconds at a time, so the thread notices close() quickly.
+    source: the client's own address (another loopback address, e.g. "127.0.0.7": the server then
+    sees another client address); default: the kernel's choice (127.0.0.1).
     """
 
     def __init__(self, server, board_id, token=None, cookie=None, last_event_id=None, query=None,
                  accept="text/event-stream", headers=None, timeout=15.0, read_interval=0.25,
-                 name=None, body=None):
+                 name=None, body=None, source=None):
         self.server = server
         self.board_id = board_id
         self.token = token
@@ -255,6 +257,7 @@ class SSEClient:
         self.extra_headers = headers or {}
         self.request_body = body  # bytes sent with the GET (a bad input), with its Content-Length
         self.timeout = timeout
+        self.source = source
         self.read_interval = read_interval
         self.name = name or "sse-%d" % board_id
         self.status = None
@@ -316,7 +319,8 @@ class SSEClient:
         if self._sock is not None:
             raise RuntimeError("connect() twice")
         deadline = time.monotonic() + self.timeout
-        sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout)
+        sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout,
+                                        source_address=(self.source, 0) if self.source else None)
         self._sock = sock
         try:
             sock.sendall(self._request_bytes())
@@ -512,7 +516,7 @@ class SSEClient:
         self.close()
         kw = dict(token=self.token, cookie=self.cookie, last_event_id=self.last_id, query=self.query,
                   accept=self.accept, headers=self.extra_headers, timeout=self.timeout,
-                  read_interval=self.read_interval, name=self.name + "+")
+                  read_interval=self.read_interval, name=self.name + "+", source=self.source)
         kw.update(changes)
         c = SSEClient(self.server, self.board_id, **kw)
         if connect:

@@ -68,7 +68,7 @@ class Response:
 
 
 def request(server, method, path, body=None, raw=None, headers=None, token=None, cookie=None,
-            origin=SAME_ORIGIN, timeout=TIMEOUT):
+            origin=SAME_ORIGIN, timeout=TIMEOUT, source=None):
     """Sends one request on a fresh connection and returns a Response.
 
     body: a JSON-able value (sent as JSON, Content-Type application/json).
@@ -80,6 +80,8 @@ def request(server, method, path, body=None, raw=None, headers=None, token=None,
     cookie: the session token, sent as Cookie: tb_session=<cookie>.
     origin: SAME_ORIGIN (default) sends Origin: server.base on POST/PATCH/PUT/DELETE;
         None sends no Origin; a string is sent as the Origin on any method.
+    source: the client's own address (another loopback address such as "127.0.0.7", so the
+        server sees a different client address; default: the kernel's choice, 127.0.0.1).
     """
     method = method.upper()
     hdrs = {}
@@ -111,7 +113,8 @@ def request(server, method, path, body=None, raw=None, headers=None, token=None,
         if value is not None:
             hdrs[name] = value
 
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     started = time.monotonic()
     try:
         skip_host = any(h.lower() == "host" for h in hdrs)

@@ -1,0 +1,515 @@
+"""Hostile and slow clients cannot take Teamboard down (issue 12, item 8).
+
+Each test reproduces one attack of the issue against the session's set-up (lighttpd here; the
+apache-fcgid, apache-htaccess and apache-cgi suites of dev.sh run this file too) and, while the
+attack lasts, asserts that another user is served: GET /api/v1/health, a REST call, a JSON poll
+and an event stream (its first event) of a well-behaved user on 127.0.0.1, each answered within
+2 s, in rounds, in parallel.
+
+The hostile clients are raw sockets (the socket module), bounded in count and time and closed with
+a reset in finally blocks. Each attack comes from its own loopback address (127.0.0.N: Linux
+routes all of 127/8 to lo), so the server sees an outsider's address, distinct from the
+well-behaved user's 127.0.0.1, and per-address limits can tell them apart.
+
+The stream-holding attacks run with the limits scaled to the harness's small stream pool
+(8 workers, max_streams = 6): one account may hold max_streams_per_user = 3 and one address
+max_streams_per_address = 4, so an attacker with one account can never take the whole pool and
+"another user is served" means a 200 and a first event, not a 503.
+
+The 4 MB board of the issue (100 notes of 10,000 four-byte characters, the most the item limits
+allow per note) is made once per module by the attacking account.
+"""
+
+import contextlib
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+import sse
+import tbclient as tb
+
+# The well-behaved user's bound: every probe answered within this many seconds.
+BOUND = tb.seconds(2.0)
+# The limits the stream-holding attacks run with (see the module's docstring).
+PER_USER = 3
+PER_ADDRESS = 4
+NOTE = "\U0001F600" * 10000  # 10,000 four-byte characters: 40,000 bytes of UTF-8
+NOTES = 100
+
+# Each attack its own client address.
+_next_address = [1]
+
+
+def attacker_address():
+    _next_address[0] += 1
+    return "127.0.0.%d" % (_next_address[0] % 250 + 2)
+
+
+# ---- raw hostile sockets ---------------------------------------------------------------------
+
+class Hostile:
+    """The raw sockets of one attack, from one client address. At most `limit` sockets; every
+    one is closed with a reset by close_all() (use it as a context manager)."""
+
+    def __init__(self, server, source, limit=300):
+        self.server = server
+        self.source = source
+        self.limit = limit
+        self.socks = []
+        self._stop = threading.Event()
+        self._threads = []
+
+    def connect(self, rcvbuf=None, timeout=5.0):
+        """A new connected socket. rcvbuf: a small receive buffer (set before connecting, which
+        also turns off the kernel's autotuning), so a client that never reads holds little."""
+        if len(self.socks) >= self.limit:
+            raise AssertionError("more than %d hostile sockets" % self.limit)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socks.append(s)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.bind((self.source, 0))
+        s.settimeout(timeout)
+        s.connect((self.server.host, self.server.port))
+        return s
+
+    def head(self, method, path, token=None, extra=(), length=None):
+        lines = ["%s %s HTTP/1.1" % (method, path),
+                 "Host: %s:%d" % (self.server.host, self.server.port)]
+        if token:
+            lines.append("Authorization: Bearer %s" % token)
+        if length is not None:
+            lines += ["Content-Type: application/json", "Content-Length: %d" % length,
+                      "Origin: %s" % self.server.base]
+        lines += list(extra)
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def every(self, interval, action):
+        """Runs action() every interval seconds in a thread until close_all()."""
+        def run():
+            while not self._stop.wait(interval):
+                try:
+                    action()
+                except OSError:
+                    pass
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def alive(self):
+        """How many sockets the server has not closed (a peek that does not read)."""
+        n = 0
+        for s in self.socks:
+            try:
+                s.settimeout(0)
+                data = s.recv(1, socket.MSG_PEEK)
+                n += 1 if data else 0
+            except BlockingIOError:
+                n += 1
+            except OSError:
+                pass
+        return n
+
+    def close_all(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        self.socks = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close_all()
+        return False
+
+
+# ---- the well-behaved user's probes ------------------------------------------------------------
+
+class Victim:
+    """A well-behaved user on 127.0.0.1 with a small board of their own."""
+
+    def __init__(self, server):
+        self.user = tb.new_user(server, "victim")
+        self.board = tb.create_board(server, self.user)["id"]
+        tb.create_item(server, self.user, self.board, text="hello")
+
+
+def _probe_health(server, victim):
+    r = tb.request(server, "GET", "/health", timeout=BOUND + 0.5)
+    return r.status == 200, "%d" % r.status
+
+
+def _probe_rest(server, victim):
+    r = tb.request(server, "GET", "/boards/%d" % victim.board, token=victim.user.token,
+                   timeout=BOUND + 0.5)
+    return r.status == 200, "%d" % r.status
+
+
+def _probe_poll(server, victim, refusal_ok=False):
+    r = tb.request(server, "GET", "/boards/%d/events?after=0" % victim.board,
+                   token=victim.user.token, timeout=BOUND + 0.5)
+    if r.status == 200:
+        return bool(r.json().get("events")), "200"
+    return refusal_ok and r.status == 503, "%d %r" % (r.status, r.body[:200])
+
+
+def _probe_stream(server, victim, refusal_ok=False):
+    c = sse.SSEClient(server, victim.board, token=victim.user.token, timeout=BOUND + 0.5,
+                      name="victim-stream")
+    started = time.monotonic()
+    try:
+        c.connect()
+        if c.status != 200:
+            return refusal_ok and c.status == 503, "%d %r" % (c.status, c.body[:200])
+        c.wait_count(1, timeout=max(0.1, started + BOUND + 0.5 - time.monotonic()))
+        return c.events[0].type == "hello", "200 %s" % c.events[0].type
+    finally:
+        c.close()
+
+
+PROBES = (("health", _probe_health), ("rest", _probe_rest), ("poll", _probe_poll),
+          ("stream", _probe_stream))
+
+
+def probe_round(server, victim, refusal_ok=False):
+    """The four probes at once; returns a list of failures ("name: what, in N s")."""
+    results = {}
+
+    def run(name, fn):
+        started = time.monotonic()
+        try:
+            if name in ("poll", "stream"):
+                ok, what = fn(server, victim, refusal_ok)
+            else:
+                ok, what = fn(server, victim)
+        except (OSError, AssertionError, ValueError) as exc:
+            ok, what = False, "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0][:200])
+        results[name] = (ok, what, time.monotonic() - started)
+
+    threads = [threading.Thread(target=run, args=p, daemon=True) for p in PROBES]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=BOUND + 10)
+    failures = []
+    for name, _ in PROBES:
+        ok, what, took = results.get(name, (False, "no result", float("inf")))
+        if not ok or took > BOUND:
+            failures.append("%s: %s in %.2f s" % (name, what, took))
+    # The probe's stream is gone (reset); its worker finds out at its next write.
+    sse.release(server, [victim.board], timeout=10)
+    return failures
+
+
+def assert_served(server, victim, seconds, what, refusal_ok=False, min_rounds=2, state=None):
+    """Probe rounds for `seconds` (at least min_rounds); fails listing every failed probe.
+    state(): a text about the attack, added to the failure message."""
+    deadline = time.monotonic() + seconds
+    rounds = []
+    while True:
+        failures = probe_round(server, victim, refusal_ok)
+        rounds.append(failures)
+        if len(rounds) >= min_rounds and time.monotonic() >= deadline:
+            break
+        time.sleep(0.3)
+    bad = [(i + 1, f) for i, f in enumerate(rounds) if f]
+    if bad:
+        extra = ("\n  attack: %s" % state()) if state else ""
+        pytest.fail("during %s another user was not served within %.1f s in %d of %d rounds:\n  %s%s"
+                    % (what, BOUND, len(bad), len(rounds),
+                       "\n  ".join("round %d: %s" % (i, "; ".join(f)) for i, f in bad), extra),
+                    pytrace=False)
+    return len(rounds)
+
+
+# ---- fixtures ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def big(server):
+    """The attacking account and its 4 MB board (NOTES notes of NOTE)."""
+    attacker = tb.new_user(server, "attacker")
+    board = tb.create_board(server, attacker)["id"]
+    for _ in range(NOTES):
+        tb.create_item(server, attacker, board, text=NOTE)
+    r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token)
+    assert r.status == 200 and len(r.body) >= 4000000, r
+    return attacker, board
+
+
+@pytest.fixture
+def victim(server):
+    v = Victim(server)
+    # Nothing left over from an earlier test holds the victim back.
+    tb.assert_status(tb.request(server, "GET", "/health", timeout=BOUND + 0.5), 200)
+    return v
+
+
+@pytest.fixture
+def limited(server):
+    """The app with the stream limits of the module's docstring; defaults again afterwards."""
+    with tb.restarted(server, max_streams_per_user=PER_USER, max_streams_per_address=PER_ADDRESS):
+        yield server
+
+
+def settle(server, board_ids, timeout=30.0):
+    """After an attack: the attack's streams are freed (bounded), so the next test starts clean."""
+    sse.release(server, board_ids, timeout=timeout)
+
+
+# ---- slow request bodies -------------------------------------------------------------------------
+
+def test_slow_request_bodies_hold_no_worker(server, victim):
+    """Six connections (more than the REST pool's four workers) send POST /sessions with
+    Content-Length: 1000 and 8 bytes of body, then a byte every 3 s."""
+    with Hostile(server, attacker_address()) as h:
+        for _ in range(6):
+            s = h.connect()
+            s.sendall(h.head("POST", "/api/v1/sessions", length=1000) + b'{"name":')
+
+        def trickle():
+            for s in list(h.socks):
+                try:
+                    s.sendall(b" ")
+                except OSError:
+                    pass
+        h.every(3.0, trickle)
+        time.sleep(1.0)  # the requests reach the workers
+        assert_served(server, victim, 8.0, "6 slow request bodies")
+
+
+# ---- clients that stop reading ---------------------------------------------------------------
+
+def test_non_reading_board_downloads_hold_no_rest_worker(server, big, victim):
+    """Four raw sockets send GET /boards/:id of the 4 MB board and never read."""
+    attacker, board = big
+    with Hostile(server, attacker_address()) as h:
+        for _ in range(4):
+            s = h.connect(rcvbuf=4096)
+            s.sendall(h.head("GET", "/api/v1/boards/%d" % board, token=attacker.token,
+                             extra=["Accept: application/json"]))
+        time.sleep(2.0)  # the workers have written what the buffers take
+        assert_served(server, victim, 8.0, "4 non-reading GET /boards/:id of a 4 MB board")
+
+
+def test_non_reading_polls_hold_bounded_stream_workers(limited, big, victim):
+    """Eight non-reading JSON polls of the 4 MB board (after=0&limit=1000) by one account from
+    one address: they count against the stream limits (at most PER_USER held) and the rest of
+    the stream pool serves everyone else."""
+    server = limited
+    attacker, board = big
+    try:
+        with Hostile(server, attacker_address()) as h:
+            for _ in range(8):
+                s = h.connect(rcvbuf=4096)
+                s.sendall(h.head("GET", "/api/v1/boards/%d/events?after=0&limit=1000" % board,
+                                 token=attacker.token, extra=["Accept: application/json"]))
+            time.sleep(2.0)
+            assert_served(server, victim, 7.0, "8 non-reading JSON polls of a 4 MB board")
+    finally:
+        settle(server, [board])
+
+
+# ---- the max_streams race ----------------------------------------------------------------------
+
+def open_at_once(server, board, token, n, source=None, name="burst"):
+    """n streams of one account opened at the same moment (a barrier); returns the clients
+    (connected, status set; the caller closes them)."""
+    clients = [sse.SSEClient(server, board, token=token, timeout=tb.seconds(10), source=source,
+                             name="%s-%d" % (name, i)) for i in range(n)]
+    barrier = threading.Barrier(n)
+    errors = []
+
+    def go(c):
+        try:
+            barrier.wait(timeout=10)
+            c.connect()
+        except Exception as exc:  # a hang is reported by the caller through the status
+            errors.append("%s: %r" % (c.name, exc))
+
+    threads = [threading.Thread(target=go, args=(c,), daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=tb.seconds(15))
+    return clients, errors
+
+
+@pytest.mark.parametrize("limit_name", ["max_streams", "max_streams_per_user"])
+def test_max_streams_race(server, big, victim, limit_name):
+    """One account opens 8 streams at once, five times over: with max_streams = 6 (the
+    harness's default for its 8 stream workers) at most 6 are admitted; with
+    max_streams_per_user = 3 at most 3. The others are refused with 503 at once, and the
+    well-behaved user is answered within 2 s meanwhile (a 503 too_many_streams counts as an
+    answer while the attacker holds the whole of max_streams) and served after."""
+    attacker, board = big
+    limit = int(server.config["max_streams"])
+    overrides = {}
+    if limit_name == "max_streams_per_user":
+        limit = PER_USER
+        overrides = {"max_streams_per_user": PER_USER}
+    assert limit < 8
+    with (tb.restarted(server, **overrides) if overrides else contextlib.nullcontext()):
+        for attempt in range(5):
+            small = tb.create_board(server, attacker)["id"]
+            clients, errors = open_at_once(server, small, attacker.token, 8,
+                                           source=attacker_address())
+            try:
+                statuses = [c.status for c in clients]
+                admitted = statuses.count(200)
+                assert not errors and admitted <= limit and statuses.count(503) == 8 - admitted, (
+                    "attempt %d: 8 streams at once with %s = %d: statuses %s, registry %r%s" % (
+                        attempt + 1, limit_name, limit, statuses, sse.registry_rows(server, [small]),
+                        "".join("\n  " + e for e in errors)))
+                rows = sse.registry_rows(server, [small])
+                assert len(rows) <= limit, rows
+                assert_served(server, victim, 0, "8 streams opened at once", min_rounds=1,
+                              refusal_ok=(limit_name == "max_streams"))
+            finally:
+                for c in clients:
+                    c.close()
+                settle(server, [small])
+        # Afterwards the attacker holds nothing, and the victim is served in full.
+        assert_served(server, victim, 0, "after the race", min_rounds=1)
+
+
+# ---- recycled but still held -----------------------------------------------------------------
+
+@contextlib.contextmanager
+def supervised(server, **overrides):
+    """The app with these overrides and a supervisor running: the daemon (the set-up's own, or
+    one started here), or the workers' own under supervisor = auto (apache-htaccess)."""
+    auto = server.base_config.get("supervisor") == "auto"
+    had = server.with_supervisor
+    if had:
+        server.stop_supervisor()
+    server.restart_app(**overrides)
+    try:
+        if not auto:
+            server.start_supervisor()
+        yield server
+    finally:
+        if not auto:
+            server.stop_supervisor()
+        server.restart_app()
+        if had:
+            server.start_supervisor()
+
+
+def test_recycled_streams_still_count_until_their_worker_is_free(server, big, victim):
+    """An account keeps opening non-reading streams that replay the 4 MB board (Last-Event-ID
+    0), three at a time, every 4 s for 28 s; the supervisor (heartbeat_interval = 2) recycles
+    their registry rows while their workers are still blocked (write_timeout = 30). The held
+    workers must still count: the rest of the pool keeps serving another user throughout, and
+    afterwards the limits hold (8 streams at once of that account: at most PER_USER admitted)
+    and nothing is left in the registry."""
+    attacker, board = big
+    with supervised(server, heartbeat_interval=2, write_timeout=30,
+                    max_streams_per_user=PER_USER, max_streams_per_address=PER_ADDRESS):
+        source = attacker_address()
+        try:
+            with Hostile(server, source) as h:
+                statuses = []
+                lock = threading.Lock()
+
+                def wave():
+                    wave_socks = []
+                    for _ in range(PER_USER):
+                        s = h.connect(rcvbuf=4096)
+                        s.sendall(h.head("GET", "/api/v1/boards/%d/events" % board,
+                                         token=attacker.token,
+                                         extra=["Accept: text/event-stream", "Last-Event-ID: 0"]))
+                        wave_socks.append(s)
+                    time.sleep(1.5)
+                    with lock:
+                        statuses.append(sum(1 for s in wave_socks if _head_status(s) == 200))
+
+                wave()
+                h.every(4.0, wave)
+
+                def state():
+                    with lock:
+                        return ("admitted per wave %s; registry rows of the board %d; raw sockets"
+                                " open %d" % (statuses, len(sse.registry_rows(server, [board])),
+                                              h.alive()))
+                time.sleep(2.0)
+                assert_served(server, victim, 26.0, "non-reading streams being recycled",
+                              state=state)
+            # Afterwards: the limit still holds for that account, and others are served.
+            settle(server, [board])
+            clients, errors = open_at_once(server, board, attacker.token, 8, source=source,
+                                           name="after")
+            try:
+                statuses = [c.status for c in clients]
+                assert not errors and statuses.count(200) <= PER_USER, (statuses, errors)
+            finally:
+                for c in clients:
+                    c.close()
+            settle(server, [board])
+            assert_served(server, victim, 0, "after the recycling", min_rounds=1)
+            assert not sse.registry_rows(server, [board, victim.board])
+        finally:
+            settle(server, [board])
+
+
+def _head_status(sock):
+    """The status of a response head already waiting in the socket (peeked, not read), or None."""
+    try:
+        sock.settimeout(0)
+        data = sock.recv(64, socket.MSG_PEEK)
+    except (BlockingIOError, OSError):
+        return None
+    parts = data.split(b" ", 2)
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+# ---- many connections from one address -------------------------------------------------------
+
+def test_many_connections_from_one_address(limited, big, victim):
+    """One address opens 100 connections: 50 that send nothing, 50 that send a request head one
+    line every 2 s (slowloris), and 12 event streams (reading ones) of one account: at most
+    max_streams_per_address of the streams are admitted, and another user is served
+    throughout."""
+    server = limited
+    attacker, board = big
+    source = attacker_address()
+    clients = []
+    try:
+        with Hostile(server, source) as h:
+            for _ in range(50):
+                h.connect()
+            slow = []
+            for i in range(50):
+                s = h.connect()
+                s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                slow.append(s)
+
+            def more_lines():
+                for s in slow:
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass
+            h.every(2.0, more_lines)
+            clients, errors = open_at_once(server, board, attacker.token, 12, source=source,
+                                           name="address")
+            statuses = [c.status for c in clients]
+            assert not errors and statuses.count(200) <= PER_ADDRESS, (statuses, errors)
+            time.sleep(1.0)
+            assert_served(server, victim, 8.0, "100 idle or slow connections and 12 streams"
+                          " from one address")
+    finally:
+        for c in clients:
+            c.close()
+        settle(server, [board])
