@@ -13,6 +13,8 @@
 #   ./dev.sh reset    stop, then delete the development database and logs
 #   ./dev.sh build    install missing packages and build into build/ only
 #   ./dev.sh test     install, build, run every suite; the last line is "N passed, N failed"
+#   ./dev.sh soak     build, then tests/soak/run.sh: REST load, streams, churn and hostile clients
+#                     for SOAK_SECONDS (default 600), then checks for leaks (not in .ci/run)
 #
 # Environment: PORT (default 8080), TB_DEV_STATE (default /var/tmp/teamboard-dev-<uid>),
 # TB_SETUP (for run: lighttpd, apache-fcgid, apache-htaccess or apache-cgi),
@@ -433,5 +435,6 @@ psql) shift; cmd_psql "$@" ;;
 reset) cmd_reset ;;
 build) build ;;
 test) cmd_test ;;
+soak) build; TB_BUILD_DIR="$ROOT/build" tests/soak/run.sh ;;
 *) usage ;;
 esac
