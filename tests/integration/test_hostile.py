@@ -322,10 +322,14 @@ def test_non_reading_polls_hold_bounded_stream_workers(limited, big, victim):
 # ---- the max_streams race ----------------------------------------------------------------------
 
 def open_at_once(server, board, token, n, source=None, name="burst"):
-    """n streams of one account opened at the same moment (a barrier); returns the clients
-    (connected, status set; the caller closes them)."""
-    clients = [sse.SSEClient(server, board, token=token, timeout=tb.seconds(10), source=source,
-                             name="%s-%d" % (name, i)) for i in range(n)]
+    """n streams opened at the same moment (a barrier), by one account (token) on one board or by
+    several in turn (a list of tokens, each on its own board of a list of boards); returns the
+    clients (connected, status set; the caller closes them) and the errors (no answer)."""
+    tokens = token if isinstance(token, list) else [token]
+    boards = board if isinstance(board, list) else [board]
+    clients = [sse.SSEClient(server, boards[i % len(boards)], token=tokens[i % len(tokens)],
+                             timeout=tb.seconds(10), source=source, name="%s-%d" % (name, i))
+               for i in range(n)]
     barrier = threading.Barrier(n)
     errors = []
 
@@ -478,12 +482,14 @@ def _head_status(sock):
 
 def test_many_connections_from_one_address(limited, big, victim):
     """One address opens 100 connections: 50 that send nothing, 50 that send a request head one
-    line every 2 s (slowloris), and 12 event streams (reading ones) of one account: at most
-    max_streams_per_address of the streams are admitted, and another user is served
-    throughout."""
+    line every 2 s (slowloris), and 12 event streams at once (reading ones) of four accounts,
+    three each (within max_streams_per_user): at most max_streams_per_address of the streams
+    are admitted, the others refused with 503, and another user is served throughout."""
     server = limited
     attacker, board = big
     source = attacker_address()
+    accounts = [attacker] + [tb.new_user(server, "sibling") for _ in range(3)]
+    boards = [board] + [tb.create_board(server, a)["id"] for a in accounts[1:]]
     clients = []
     try:
         with Hostile(server, source) as h:
@@ -502,14 +508,18 @@ def test_many_connections_from_one_address(limited, big, victim):
                     except OSError:
                         pass
             h.every(2.0, more_lines)
-            clients, errors = open_at_once(server, board, attacker.token, 12, source=source,
-                                           name="address")
+            clients, errors = open_at_once(server, boards, [a.token for a in accounts], 12,
+                                           source=source, name="address")
             statuses = [c.status for c in clients]
-            assert not errors and statuses.count(200) <= PER_ADDRESS, (statuses, errors)
+            assert not errors and statuses.count(200) <= PER_ADDRESS and \
+                statuses.count(503) == 12 - statuses.count(200), (
+                    "12 streams of 4 accounts from one address, max_streams_per_address = %d:"
+                    " statuses %s %s" % (PER_ADDRESS, statuses, errors))
             time.sleep(1.0)
             assert_served(server, victim, 8.0, "100 idle or slow connections and 12 streams"
                           " from one address")
     finally:
         for c in clients:
             c.close()
-        settle(server, [board])
+        settle(server, boards)
+
