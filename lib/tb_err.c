@@ -14,6 +14,7 @@ static const char *const names[TB_ERR__MAX] = {
 	[TB_ERR_DB] = "database error",
 	[TB_ERR_DB_DOWN] = "database unavailable",
 	[TB_ERR_CONFLICT] = "conflict",
+	[TB_ERR_TIMEOUT] = "timed out",
 };
 
 const char *tb_err_str(enum tb_err err)

@@ -14,6 +14,7 @@ enum tb_err {
 	TB_ERR_DB,        /* the database answered with an error */
 	TB_ERR_DB_DOWN,   /* no usable database connection */
 	TB_ERR_CONFLICT,  /* a unique or version constraint failed */
+	TB_ERR_TIMEOUT,   /* a client did not send or take data within its deadline */
 	TB_ERR__MAX
 };
 

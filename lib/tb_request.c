@@ -74,7 +74,7 @@ enum tb_err tb_req_read_body(struct tb_req *req, size_t max)
 		size_t n = want - req->body.len;
 		ssize_t got = req->io.read(req->io.ctx, chunk, n < sizeof chunk ? n : sizeof chunk);
 		if (got < 0)
-			return TB_ERR_IO;
+			return errno == ETIMEDOUT ? TB_ERR_TIMEOUT : TB_ERR_IO;
 		if (got == 0)
 			break;
 		tb_buf_append(&req->body, chunk, (size_t)got);

@@ -16,6 +16,8 @@
 enum tb_method { TB_GET, TB_POST, TB_PATCH, TB_DELETE, TB_PUT, TB_HEAD, TB_OPTIONS, TB_METHOD_OTHER, TB_METHOD__MAX };
 
 /* How the request reaches the transport. read/write return bytes or -1; flush returns 0 or -1.
+ * The transport bounds them in time: a read past the request's body deadline (body_timeout) and a
+ * write or flush that blocks longer than write_timeout fail with errno = ETIMEDOUT.
  * client_fd is the descriptor that shows when the web server drops the request: EOF on
  * FCGX_Request.ipcFd under FastCGI, an error or hang-up on stdout under CGI; -1 when unknown. */
 struct tb_io {
@@ -62,7 +64,8 @@ enum tb_err tb_req_init(struct tb_req *req, tb_param_fn get, void *ctx, const st
 void tb_req_free(struct tb_req *req);
 
 /* Reads the body, at most max bytes (Content-Length first, then until EOF when it is absent).
- * Returns TB_ERR_TOO_LARGE past max, TB_ERR_IO on a short or failed read. */
+ * Returns TB_ERR_TOO_LARGE past max, TB_ERR_TIMEOUT when the transport's body deadline passed
+ * (the answer is 408), TB_ERR_IO on a short or failed read. */
 enum tb_err tb_req_read_body(struct tb_req *req, size_t max);
 
 /* Parses a CONTENT_LENGTH value: digits only, no sign or space, fits uint64_t. */

@@ -4,12 +4,16 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +26,36 @@ static unsigned long next_request_id(void)
 	return ((unsigned long)getpid() << 20) + ++n;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The time limits of one request (docs/deploy.md, "Limits against hostile clients"): the whole
+ * body must have come by body_deadline, and each write or flush may block write_ms in all. A
+ * worker never waits on a client without one of them. */
+struct limits {
+	int64_t body_deadline; /* now_ms() clock */
+	int64_t write_ms;
+	bool read_timed_out;   /* the answer becomes 408 */
+	bool write_failed;     /* nothing more is written: the output may end inside a record */
+};
+
+static void limits_start(struct limits *lim, const struct tb_config *cfg)
+{
+	*lim = (struct limits){now_ms() + (int64_t)cfg->body_timeout * 1000, (int64_t)cfg->write_timeout * 1000,
+	                       false, false};
+}
+
+/* Milliseconds left until deadline; 0 when it has passed. */
+static int64_t left_ms(int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+	return left > 0 ? left : 0;
+}
+
 /* Writes the response head and body through io. */
 static void send_resp(const struct tb_io *io, const struct tb_resp *resp)
 {
@@ -30,16 +64,16 @@ static void send_resp(const struct tb_io *io, const struct tb_resp *resp)
 	struct tb_buf head = {0};
 	tb_resp_head(resp, &head);
 	if (io->write(io->ctx, head.data, head.len) < 0 ||
-	    (resp->body.len && io->write(io->ctx, resp->body.data, resp->body.len) < 0))
-		TB_LOG(TB_LOG_INFO, "client went away before the response was written");
-	else
-		io->flush(io->ctx);
+	    (resp->body.len && io->write(io->ctx, resp->body.data, resp->body.len) < 0) || io->flush(io->ctx) < 0)
+		TB_LOG(TB_LOG_INFO, "%s before the response was written",
+		       errno == ETIMEDOUT ? "the client did not read within write_timeout" : "the client went away");
 	tb_buf_free(&head);
 }
 
-static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct tb_io *io)
+static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct tb_io *io, struct limits *lim)
 {
 	tb_log_set_request(next_request_id());
+	limits_start(lim, app->cfg);
 	struct tb_req req;
 	struct tb_resp resp;
 	tb_resp_init(&resp);
@@ -47,6 +81,11 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 		tb_resp_error(&resp, 400, "bad_request", "REQUEST_METHOD or REQUEST_URI missing");
 	else
 		tb_app_handle(app, &req, &resp);
+	if (lim->read_timed_out && !resp.streamed) {
+		/* Whatever the handler made of the cut-off body: the transport's deadline passed. */
+		tb_resp_error(&resp, 408, "timeout", "the request body did not arrive within body_timeout");
+		tb_resp_set_header(&resp, "Connection", "close");
+	}
 	if (resp.status >= 500)
 		TB_LOG(TB_LOG_WARN, "%s %s -> %d", req.method_name ? req.method_name : "?", req.path ? req.path : "?",
 		       resp.status);
@@ -64,30 +103,140 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 	tb_log_set_request(0);
 }
 
-/* ---- FastCGI ---- */
+/* ---- FastCGI ----
+ * libfcgi reads and writes its connection with plain blocking read() and write(), inside
+ * FCGX_GetStr and FCGX_PutStr/FCGX_FFlush. A non-blocking descriptor would turn EAGAIN into a
+ * broken stream, so every libfcgi call that may reach a syscall gets at most one syscall's worth
+ * of work, with SO_RCVTIMEO / SO_SNDTIMEO set just before it to the time left:
+ * - reads: what libfcgi has buffered is taken without a syscall; otherwise FCGX_GetStr asks for ONE
+ *   byte, so it reads only until a record brings content (asking for more would make it read on
+ *   while a trickling client keeps every single read() short of the timeout);
+ * - writes: data goes into libfcgi's buffer only as far as it has room, and a full buffer is sent
+ *   with FCGX_FFlush, one record of at most 8 KB: on a Unix socket one skb, which is sent whole
+ *   or not at all within the timeout.
+ * After a timeout the stream is broken: SO_SNDTIMEO drops to 10 ms, so the end-of-request records
+ * FCGX_Finish_r still tries to send fail at once instead of blocking on the full socket. */
+
+struct fcgi_io {
+	FCGX_Request *r;
+	struct limits lim;
+};
+
+static void set_timeout(int fd, int opt, int64_t ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv) != 0)
+		TB_LOG(TB_LOG_WARN, "setsockopt(SO_%sTIMEO): %s", opt == SO_RCVTIMEO ? "RCV" : "SND", strerror(errno));
+}
 
 static const char *fcgi_param(void *ctx, const char *name)
 {
-	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
+	return FCGX_GetParam(name, ((struct fcgi_io *)ctx)->r->envp);
 }
 
 static ssize_t fcgi_read(void *ctx, char *buf, size_t len)
 {
-	FCGX_Request *r = ctx;
-	int n = FCGX_GetStr(buf, (int)(len > 65536 ? 65536 : len), r->in);
-	return n < 0 ? -1 : n;
+	struct fcgi_io *f = ctx;
+	FCGX_Stream *in = f->r->in;
+	if (len > 65536)
+		len = 65536;
+	size_t buffered = (size_t)(in->stop - in->rdNext);
+	if (buffered && !in->isClosed)
+		return FCGX_GetStr(buf, (int)(len < buffered ? len : buffered), in);
+	int64_t left = left_ms(f->lim.body_deadline);
+	if (left == 0 || f->lim.read_timed_out) {
+		f->lim.read_timed_out = true;
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	set_timeout(f->r->ipcFd, SO_RCVTIMEO, left);
+	int n = FCGX_GetStr(buf, 1, in);
+	if (n == 1) {
+		buffered = (size_t)(in->stop - in->rdNext);
+		if (len > 1 && buffered)
+			n += FCGX_GetStr(buf + 1, (int)(len - 1 < buffered ? len - 1 : buffered), in);
+		return n;
+	}
+	int err = FCGX_GetError(in);
+	if (err == EAGAIN || err == EWOULDBLOCK) {
+		f->lim.read_timed_out = true;
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (err > 0) {
+		errno = err;
+		return -1;
+	}
+	return 0; /* the end of the input (or the web server broke it off: a short body) */
+}
+
+/* Sends one full buffer of libfcgi's within the time left; false (errno set) when it failed. */
+static bool fcgi_send_buffer(struct fcgi_io *f, int64_t deadline)
+{
+	FCGX_Stream *out = f->r->out;
+	int64_t left = left_ms(deadline);
+	if (left == 0) {
+		errno = ETIMEDOUT;
+		return false;
+	}
+	set_timeout(f->r->ipcFd, SO_SNDTIMEO, left);
+	if (FCGX_FFlush(out) == 0 && !out->isClosed)
+		return true;
+	int err = FCGX_GetError(out); /* an errno value, or a negative FCGX_ code */
+	errno = err == EAGAIN || err == EWOULDBLOCK ? ETIMEDOUT : err > 0 ? err : EPIPE;
+	return false;
+}
+
+static void fcgi_broken(struct fcgi_io *f)
+{
+	int saved = errno;
+	f->lim.write_failed = true;
+	set_timeout(f->r->ipcFd, SO_SNDTIMEO, 10);
+	errno = saved;
 }
 
 static ssize_t fcgi_write(void *ctx, const char *buf, size_t len)
 {
-	FCGX_Request *r = ctx;
-	int n = FCGX_PutStr(buf, (int)len, r->out);
-	return n < 0 || (size_t)n != len ? -1 : n;
+	struct fcgi_io *f = ctx;
+	FCGX_Stream *out = f->r->out;
+	if (f->lim.write_failed || out->isClosed) {
+		errno = EPIPE;
+		return -1;
+	}
+	int64_t deadline = now_ms() + f->lim.write_ms;
+	size_t done = 0;
+	while (done < len) {
+		size_t room = (size_t)(out->stop - out->wrNext);
+		if (room == 0) {
+			if (!fcgi_send_buffer(f, deadline)) {
+				fcgi_broken(f);
+				return -1;
+			}
+			continue;
+		}
+		size_t n = len - done < room ? len - done : room;
+		if (FCGX_PutStr(buf + done, (int)n, out) != (int)n) {
+			errno = EPIPE;
+			fcgi_broken(f);
+			return -1;
+		}
+		done += n;
+	}
+	return (ssize_t)len;
 }
 
 static int fcgi_flush(void *ctx)
 {
-	return FCGX_FFlush(((FCGX_Request *)ctx)->out) < 0 ? -1 : 0;
+	struct fcgi_io *f = ctx;
+	if (f->lim.write_failed || f->r->out->isClosed) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (!fcgi_send_buffer(f, now_ms() + f->lim.write_ms)) {
+		fcgi_broken(f);
+		return -1;
+	}
+	return 0;
 }
 
 void tb_server_fcgi_loop(struct tb_app *app, int listen_fd)
@@ -97,39 +246,86 @@ void tb_server_fcgi_loop(struct tb_app *app, int listen_fd)
 		TB_LOG(TB_LOG_ERROR, "FCGX_InitRequest failed");
 		return;
 	}
+	struct fcgi_io f = {&fr, {0}};
 	while (FCGX_Accept_r(&fr) >= 0) {
-		struct tb_io io = {&fr, fcgi_read, fcgi_write, fcgi_flush, fr.ipcFd, POLLIN | POLLRDHUP};
-		serve(app, fcgi_param, &fr, &io);
+		struct tb_io io = {&f, fcgi_read, fcgi_write, fcgi_flush, fr.ipcFd, POLLIN | POLLRDHUP};
+		serve(app, fcgi_param, &f, &io, &f.lim);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
 }
 
-/* ---- CGI ---- */
+/* ---- CGI ----
+ * stdin and stdout are a pipe or a socket (mod_cgid: one socket for both). Reads wait in poll()
+ * for the time left of the body deadline; writes are non-blocking (send with MSG_DONTWAIT on a
+ * socket, O_NONBLOCK on a pipe, restored before returning) and wait in poll() for write_timeout. */
 
 struct cgi_io {
 	int in, out;
+	bool out_is_socket;
+	struct limits lim;
 };
+
+/* poll() on fd for events until deadline: 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = left_ms(deadline);
+		if (left == 0)
+			return 0;
+		struct pollfd p = {fd, events, 0};
+		int rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		return rc < 0 ? -1 : rc > 0;
+	}
+}
 
 static ssize_t cgi_read(void *ctx, char *buf, size_t len)
 {
-	ssize_t n;
-	do
-		n = read(((struct cgi_io *)ctx)->in, buf, len);
-	while (n < 0 && errno == EINTR);
-	return n;
+	struct cgi_io *c = ctx;
+	for (;;) {
+		int rc = wait_fd(c->in, POLLIN, c->lim.body_deadline);
+		if (rc == 0) {
+			c->lim.read_timed_out = true;
+			errno = ETIMEDOUT;
+		}
+		if (rc <= 0)
+			return -1;
+		ssize_t n = read(c->in, buf, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		return n;
+	}
 }
 
 static ssize_t cgi_write(void *ctx, const char *buf, size_t len)
 {
+	struct cgi_io *c = ctx;
+	if (c->lim.write_failed) {
+		errno = EPIPE;
+		return -1;
+	}
+	int64_t deadline = now_ms() + c->lim.write_ms;
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = write(((struct cgi_io *)ctx)->out, buf + done, len - done);
+		ssize_t n = c->out_is_socket ? send(c->out, buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL)
+		                             : write(c->out, buf + done, len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int rc = wait_fd(c->out, POLLOUT, deadline);
+			if (rc > 0)
+				continue;
+			if (rc == 0)
+				errno = ETIMEDOUT;
+		}
+		c->lim.write_failed = true;
+		return -1;
 	}
 	return (ssize_t)len;
 }
@@ -140,22 +336,20 @@ static int cgi_flush(void *ctx)
 	return 0; /* writes go straight to the descriptor */
 }
 
-/* Reads what is left of the request body (at most 16 MiB, 2 s of silence ends it). Under
- * mod_cgid the body and the answer share one socket, and closing it with unread bytes makes Linux
- * reset it: the answer to a refused request (401, 413, ...) would be lost. */
+/* Reads what is left of the request body (at most 16 MiB, 2 s of silence or 5 s in all end it).
+ * Under mod_cgid the body and the answer share one socket, and closing it with unread bytes makes
+ * Linux reset it: the answer to a refused request (401, 413, ...) would be lost. */
 static void cgi_drain(int fd)
 {
 	char buf[8192];
 	size_t total = 0;
+	int64_t end = now_ms() + 5000;
 	while (total < ((size_t)16 << 20)) {
-		struct pollfd p = {fd, POLLIN, 0};
-		int rc = poll(&p, 1, 2000);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
+		int64_t silence = now_ms() + 2000;
+		if (wait_fd(fd, POLLIN, silence < end ? silence : end) <= 0)
 			return;
 		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n <= 0)
 			return;
@@ -165,9 +359,17 @@ static void cgi_drain(int fd)
 
 void tb_server_cgi_once(struct tb_app *app, tb_param_fn get, void *ctx, int in_fd, int out_fd)
 {
-	struct cgi_io cio = {in_fd, out_fd};
+	struct stat st;
+	struct cgi_io cio = {in_fd, out_fd, fstat(out_fd, &st) == 0 && S_ISSOCK(st.st_mode), {0}};
+	/* A pipe has no per-call MSG_DONTWAIT. Its flags are shared with whoever else holds it (the
+	 * wrapper script), so they are restored below. */
+	int flags = cio.out_is_socket ? -1 : fcntl(out_fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(out_fd, F_SETFL, flags | O_NONBLOCK);
 	struct tb_io io = {&cio, cgi_read, cgi_write, cgi_flush, out_fd, 0};
-	serve(app, get, ctx, &io);
+	serve(app, get, ctx, &io, &cio.lim);
+	if (flags >= 0)
+		fcntl(out_fd, F_SETFL, flags);
 	cgi_drain(in_fd);
 }
 
