@@ -1,7 +1,8 @@
 /* api_boards: boards, personal or a team's. GET /boards/:id returns the board with all its items
  * and last_event_id, the point a live stream resumes from. Access is board_role() in SQL: owner
- * (of a team's board only while in the team), else the caller's team role; no role is 404, so a
- * board you cannot see does not exist for you. */
+ * (of a team's board only while an editor or admin of the team), else the caller's team role; no
+ * role is 404, so a board you cannot see does not exist for you. Writes check the role in the
+ * writing statement (board_role_locked, sql/011). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static const struct tb_field patch_fields[] = {
 
 static const char SQL_LIST[] =
 	"SELECT jsonb_build_object('boards', coalesce(jsonb_agg(board_json(b,"
-	"          CASE WHEN b.owner_id = $1::bigint THEN 'owner' ELSE m.role END) ORDER BY b.id), '[]'::jsonb))"
+	"          CASE WHEN b.team_id IS NULL THEN 'owner' ELSE team_board_role(b.owner_id = $1::bigint, m.role) END)"
+	"          ORDER BY b.id), '[]'::jsonb))"
 	" FROM boards b LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $1::bigint"
 	" WHERE (b.team_id IS NULL AND b.owner_id = $1::bigint) OR m.user_id IS NOT NULL";
 
@@ -29,29 +31,19 @@ void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	tb_api_query_reply(app, resp, 200, SQL_LIST, 1, params);
 }
 
-static const char SQL_TEAM_ROLE[] =
-	"SELECT role FROM team_members WHERE team_id = $1::bigint AND user_id = $2::bigint";
-
+/* (role, id, version, json): the caller's role in the team ('owner' for a personal board) and
+ * the new board, which is inserted only for an editor or admin. team_role_for_board (sql/011)
+ * holds the caller's membership row FOR SHARE to the commit, so a removal or demotion either
+ * waits for the new board (and then sees it) or is seen by this check. */
 static const char SQL_CREATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
-	" INSERT INTO boards (owner_id, team_id, title) SELECT $1::bigint, $2::bigint, $3 FROM actor"
-	" RETURNING boards.id, boards.version, board_json(boards, 'owner') || '{\"items\": []}'::jsonb";
-
-/* For a board in a team: 422 when the caller is not in it, 403 when only a viewer. */
-static bool team_allows(struct tb_app *app, struct tb_resp *resp, const char *team, const char *uid)
-{
-	const char *params[] = {team, uid};
-	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_TEAM_ROLE, 2, params, &r)))
-		return false;
-	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
-	PQclear(r);
-	if (rank == TB_RANK_NONE)
-		tb_resp_error(resp, 422, "invalid", "team_id: no such team");
-	else if (rank < TB_RANK_EDITOR)
-		tb_resp_error(resp, 403, "forbidden", "viewers cannot create boards in this team");
-	return rank >= TB_RANK_EDITOR;
-}
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+	" auth AS MATERIALIZED (SELECT CASE WHEN $2::bigint IS NULL THEN 'owner'"
+	"                                   ELSE team_role_for_board($1::bigint, $2::bigint) END AS role),"
+	" b AS (INSERT INTO boards (owner_id, team_id, title) SELECT $1::bigint, $2::bigint, $3 FROM actor, auth"
+	"       WHERE auth.role IN ('owner', 'admin', 'editor')"
+	"       RETURNING boards.id, boards.version,"
+	"                 board_json(boards, 'owner') || '{\"items\": []}'::jsonb AS json)"
+	" SELECT auth.role, b.id, b.version, b.json FROM auth LEFT JOIN b ON true";
 
 void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
@@ -63,16 +55,21 @@ void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp
 	char uid[24], tid[24];
 	tb_api_i64(uid, req->user_id);
 	const char *team = tb_json_int(app->body_json, "team_id", &team_id) ? tb_api_i64(tid, team_id) : NULL;
-	if (team && !team_allows(app, resp, team, uid))
-		return;
 	const char *params[] = {uid, team, title};
 	PGresult *r = NULL;
 	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 3, params, &r)))
 		return;
-	tb_api_reply_row(resp, 201, r, 2, 1);
-	char loc[64];
-	snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s", PQgetvalue(r, 0, 0));
-	tb_resp_set_header(resp, "Location", loc);
+	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	if (rank == TB_RANK_NONE) {
+		tb_resp_error(resp, 422, "invalid", "team_id: no such team");
+	} else if (rank < TB_RANK_EDITOR || PQgetisnull(r, 0, 1)) {
+		tb_resp_error(resp, 403, "forbidden", "viewers cannot create boards in this team");
+	} else {
+		tb_api_reply_row(resp, 201, r, 3, 2);
+		char loc[64];
+		snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s", PQgetvalue(r, 0, 1));
+		tb_resp_set_header(resp, "Location", loc);
+	}
 	PQclear(r);
 }
 
@@ -111,12 +108,14 @@ static const char SQL_UPDATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
 	" UPDATE boards b SET title = $3, version = b.version + 1, updated_at = now() FROM actor"
 	" WHERE b.id = $2::bigint AND ($4::bigint IS NULL OR b.version = $4::bigint)"
+	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
 	" RETURNING b.version, board_json(b, board_role($1::bigint, b.id))"
 	"           || jsonb_build_object('last_event_id', b.last_seq + 1)";
 
 static const char SQL_DELETE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
-	" DELETE FROM boards b USING actor WHERE b.id = $2::bigint AND ($3::bigint IS NULL OR b.version = $3::bigint)";
+	" DELETE FROM boards b USING actor WHERE b.id = $2::bigint AND ($3::bigint IS NULL OR b.version = $3::bigint)"
+	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin')";
 
 /* Loads the board for a write by a caller of at least min rank, honouring If-Match. */
 static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
@@ -131,12 +130,12 @@ static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_res
 	return true;
 }
 
-/* A conditional write matched no row: the board changed or went away in between. Answer as a
- * fresh load would (412 with the current board, or 404). */
-static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+/* A write matched no row: the board changed or went away, or the caller's role did, since the
+ * load. Answer as a fresh load would (412 with the current board, 404 or 403), else 409. */
+static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min)
 {
 	char uid[24], bid[24], ver[24];
-	if (load_for_write(app, req, resp, TB_RANK_VIEWER, uid, bid, ver))
+	if (load_for_write(app, req, resp, min, uid, bid, ver))
 		tb_resp_error(resp, 409, "conflict", "the board changed while this request ran; retry");
 }
 
@@ -156,7 +155,7 @@ void tb_api_boards_update(struct tb_app *app, struct tb_req *req, struct tb_resp
 	if (PQntuples(r) == 1)
 		tb_api_reply_row(resp, 200, r, 1, 0);
 	else
-		lost_race(app, req, resp);
+		lost_race(app, req, resp, TB_RANK_EDITOR);
 	PQclear(r);
 }
 
@@ -172,6 +171,6 @@ void tb_api_boards_delete(struct tb_app *app, struct tb_req *req, struct tb_resp
 	if (strcmp(PQcmdTuples(r), "0") != 0)
 		resp->status = 204;
 	else
-		lost_race(app, req, resp);
+		lost_race(app, req, resp, TB_RANK_ADMIN);
 	PQclear(r);
 }

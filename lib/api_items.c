@@ -42,8 +42,12 @@ static const char SQL_ITEM[] =
 	"SELECT board_role($1::bigint, i.board_id), i.version, item_json(i) FROM items i"
 	" WHERE i.id = $3::bigint AND i.board_id = $2::bigint";
 
-/* Inserts only for an editor of the board: the role check is part of the one round trip, and
- * a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
+/* Every write checks the caller's role in its own statement with board_role_locked (sql/011),
+ * which holds the caller's membership row FOR SHARE to the commit: a removal or demotion either
+ * waits for the write or is seen by it, never slips in between a check and the write.
+ *
+ * A create inserts only for an editor of the board: the role check is part of the one round
+ * trip, and a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
 static const char SQL_CREATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
 	" INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"
@@ -51,7 +55,7 @@ static const char SQL_CREATE[] =
 	"        coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"
 	"        coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items WHERE board_id = $2::bigint)),"
 	"        $1::bigint FROM actor"
-	" WHERE board_role($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
+	" WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
 	" RETURNING items.id, items.version, item_json(items)";
 
 static const char SQL_UPDATE[] =
@@ -61,12 +65,14 @@ static const char SQL_UPDATE[] =
 	"        h = coalesce($8::int, i.h), z = coalesce($9::int, i.z), version = i.version + 1, updated_at = now()"
 	" FROM actor WHERE i.id = $10::bigint AND i.board_id = $2::bigint"
 	"   AND ($11::bigint IS NULL OR i.version = $11::bigint)"
+	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
 	" RETURNING i.version, item_json(i)";
 
 static const char SQL_DELETE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
 	" DELETE FROM items i USING actor WHERE i.id = $3::bigint AND i.board_id = $2::bigint"
-	"   AND ($4::bigint IS NULL OR i.version = $4::bigint)";
+	"   AND ($4::bigint IS NULL OR i.version = $4::bigint)"
+	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')";
 
 void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
@@ -115,12 +121,13 @@ void tb_api_items_get(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 	free(t.json);
 }
 
-/* A conditional write matched no row: answer as a fresh load would (412 or 404). */
+/* A write matched no row: the note changed or went away, or the caller's role did, since the
+ * load. Answer as a fresh load would (412, 404 or 403), else 409. */
 static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char uid[24], bid[24], iid[24];
 	struct tb_api_target t;
-	if (load_item(app, req, resp, TB_RANK_VIEWER, true, &t, uid, bid, iid)) {
+	if (load_item(app, req, resp, TB_RANK_EDITOR, true, &t, uid, bid, iid)) {
 		free(t.json);
 		tb_resp_error(resp, 409, "conflict", "the note changed while this request ran; retry");
 	}

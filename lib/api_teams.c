@@ -80,92 +80,119 @@ void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 	free(t.json);
 }
 
+/* Member changes check the caller's role in the statement that changes the member:
+ * team_role_locked (sql/011) takes the team row FOR UPDATE, as team_keeps_admin does, then the
+ * caller's membership row FOR SHARE, so member changes of a team run one at a time and a change
+ * never passes on a role its caller has just lost. Each statement returns (caller's role, result)
+ * whatever it changed, so the reply is decided from one consistent look. */
 static const char SQL_MEMBER_ADD[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
 	" u AS (SELECT id, name FROM users WHERE lower(name) = lower($3)),"
-	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT $2::bigint, u.id, $4 FROM u, actor"
-	"       RETURNING user_id, role)"
-	" SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role) FROM m, u";
-
-void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
-{
-	if (!tb_api_valid_body(app, resp, member_add_fields, 2, true))
-		return;
-	struct tb_api_target t;
-	char uid[24], tid[24];
-	if (!load_team(app, req, resp, TB_RANK_ADMIN, &t, uid, tid))
-		return;
-	free(t.json);
-	const char *name = NULL, *role = NULL;
-	tb_json_str(app->body_json, "name", &name);
-	tb_json_str(app->body_json, "role", &role);
-	const char *params[] = {uid, tid, name, role};
-	PGresult *r = NULL;
-	enum tb_err err = tb_db_query(&app->db, SQL_MEMBER_ADD, 4, params, &r);
-	if (err == TB_ERR_CONFLICT) {
-		tb_resp_error(resp, 409, "already_member", "that user is already a member");
-		return;
-	}
-	if (tb_api_failed(resp, err))
-		return;
-	if (PQntuples(r) == 1)
-		tb_api_reply_row(resp, 201, r, 0, -1);
-	else
-		tb_resp_error(resp, 422, "invalid", "name: no such user");
-	PQclear(r);
-}
+	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT $2::bigint, u.id, $4 FROM u, actor, auth"
+	"       WHERE auth.role = 'admin' RETURNING user_id, role)"
+	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
+	"                      FROM m, u) FROM auth";
 
 static const char SQL_MEMBER_UPDATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
-	" m AS (UPDATE team_members m SET role = $4 FROM actor WHERE m.team_id = $2::bigint AND m.user_id = $3::bigint"
+	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
+	" m AS (UPDATE team_members m SET role = $4 FROM actor, auth"
+	"       WHERE auth.role = 'admin' AND m.team_id = $2::bigint AND m.user_id = $3::bigint"
 	"       RETURNING m.user_id, m.role)"
-	" SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
-	" FROM m JOIN users u ON u.id = m.user_id";
+	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
+	"                      FROM m JOIN users u ON u.id = m.user_id) FROM auth";
 
+/* An admin removes anyone; any member may remove themself (leave the team). */
 static const char SQL_MEMBER_REMOVE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
-	" DELETE FROM team_members m USING actor WHERE m.team_id = $2::bigint AND m.user_id = $3::bigint";
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
+	" m AS (DELETE FROM team_members m USING actor, auth"
+	"       WHERE (auth.role = 'admin' OR (auth.role IS NOT NULL AND $3::bigint = $1::bigint))"
+	"         AND m.team_id = $2::bigint AND m.user_id = $3::bigint RETURNING m.user_id)"
+	" SELECT auth.role, (SELECT 'true' FROM m) FROM auth";
 
-/* Runs a member change on (team, user) = req->ids; answers 404 when no row changed. */
-static void member_change(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql,
-                          const char *role, enum tb_rank min)
+/* Runs a member change (sql: one of the statements above) with params; answers 404 (not a
+ * member), 403 (rank below min), 409 last_admin / already_member, or, when the change matched no
+ * row, 404 / 422 with none_code and none_msg; else ok_status with the result. */
+struct member_change {
+	const char *sql;
+	int n_params;
+	enum tb_rank min;
+	int ok_status;
+	int none_status;
+	const char *none_code, *none_msg, *conflict_code, *conflict_msg;
+};
+
+static void member_change(struct tb_app *app, struct tb_resp *resp, const struct member_change *c,
+                          const char *const *params)
 {
-	struct tb_api_target t;
-	char uid[24], tid[24], target[24];
-	if (!load_team(app, req, resp, min, &t, uid, tid))
-		return;
-	free(t.json);
-	const char *params[] = {uid, tid, tb_api_i64(target, req->ids[1]), role};
 	PGresult *r = NULL;
-	enum tb_err err = tb_db_query(&app->db, sql, role ? 4 : 3, params, &r);
+	enum tb_err err = tb_db_query(&app->db, c->sql, c->n_params, params, &r);
 	if (err == TB_ERR_CONFLICT) {
-		tb_resp_error(resp, 409, "last_admin", "a team keeps at least one admin");
+		tb_resp_error(resp, 409, c->conflict_code, c->conflict_msg);
 		return;
 	}
 	if (tb_api_failed(resp, err))
 		return;
-	bool changed = role ? PQntuples(r) == 1 : strcmp(PQcmdTuples(r), "0") != 0;
-	if (!changed)
-		tb_resp_error(resp, 404, "not_found", "no such member");
-	else if (role)
-		tb_api_reply_row(resp, 200, r, 0, -1);
-	else
+	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	if (rank == TB_RANK_NONE)
+		tb_resp_error(resp, 404, "not_found", "no such resource");
+	else if (rank < c->min)
+		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+	else if (PQgetisnull(r, 0, 1))
+		tb_resp_error(resp, c->none_status, c->none_code, c->none_msg);
+	else if (c->ok_status == 204)
 		resp->status = 204;
+	else
+		tb_api_reply_row(resp, c->ok_status, r, 1, -1);
 	PQclear(r);
+}
+
+void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	static const struct member_change add = {
+		SQL_MEMBER_ADD, 4, TB_RANK_ADMIN, 201, 422, "invalid", "name: no such user",
+		"already_member", "that user is already a member",
+	};
+	if (!tb_api_valid_body(app, resp, member_add_fields, 2, true))
+		return;
+	const char *name = NULL, *role = NULL;
+	tb_json_str(app->body_json, "name", &name);
+	tb_json_str(app->body_json, "role", &role);
+	char uid[24], tid[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0]), name, role};
+	member_change(app, resp, &add, params);
 }
 
 void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
+	static const struct member_change update = {
+		SQL_MEMBER_UPDATE, 4, TB_RANK_ADMIN, 200, 404, "not_found", "no such member",
+		"last_admin", "a team keeps at least one admin",
+	};
 	if (!tb_api_valid_body(app, resp, member_patch_fields, 1, true))
 		return;
 	const char *role = NULL;
 	tb_json_str(app->body_json, "role", &role);
-	member_change(app, req, resp, SQL_MEMBER_UPDATE, role, TB_RANK_ADMIN);
+	char uid[24], tid[24], target[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0]),
+	                        tb_api_i64(target, req->ids[1]), role};
+	member_change(app, resp, &update, params);
 }
 
 void tb_api_members_remove(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
+	static const struct member_change remove_other = {
+		SQL_MEMBER_REMOVE, 3, TB_RANK_ADMIN, 204, 404, "not_found", "no such member",
+		"last_admin", "a team keeps at least one admin",
+	};
 	/* Anyone may leave a team; removing someone else takes an admin. */
-	enum tb_rank min = req->ids[1] == req->user_id ? TB_RANK_VIEWER : TB_RANK_ADMIN;
-	member_change(app, req, resp, SQL_MEMBER_REMOVE, NULL, min);
+	struct member_change c = remove_other;
+	if (req->ids[1] == req->user_id)
+		c.min = TB_RANK_VIEWER;
+	char uid[24], tid[24], target[24];
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0]),
+	                        tb_api_i64(target, req->ids[1])};
+	member_change(app, resp, &c, params);
 }
