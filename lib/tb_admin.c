@@ -1,6 +1,7 @@
-/* tb_admin: migrations and user creation for teamboard-admin. Migration files are trusted SQL
- * shipped with Teamboard, run with the simple-query protocol (several statements per file);
- * nothing from a user is ever spliced into them. */
+/* tb_admin: migrations, the runtime role's grants and user creation for teamboard-admin. Migration
+ * files are trusted SQL shipped with Teamboard, run with the simple-query protocol (several
+ * statements per file); nothing from a user is ever spliced into them (the runtime role's name
+ * reaches grant_runtime as a parameter, which quotes it with format('%I')). */
 #include "tb_admin.h"
 
 #include <dirent.h>
@@ -78,8 +79,30 @@ static bool read_file(const char *path, struct tb_buf *out)
 	return ok;
 }
 
-/* Applies one file in its own transaction; false (rolled back) on any error. */
-static bool apply(PGconn *conn, const char *dir, const char *file, char *errbuf, size_t errlen)
+/* Gives the runtime role its privileges in the open transaction, once a migration has defined
+ * grant_runtime (sql/013; before that there is nothing to grant with, unless must). */
+static bool grant(PGconn *conn, const char *role, bool must, char *errbuf, size_t errlen, const char *what)
+{
+	if (role == NULL)
+		return true;
+	PGresult *r = PQexec(conn, "SELECT to_regprocedure('teamboard.grant_runtime(name)') IS NOT NULL");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	bool defined = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	if (!ok)
+		snprintf(errbuf, errlen, "%s: %s", what, PQresultErrorMessage(r));
+	PQclear(r);
+	if (ok && !defined && must) {
+		snprintf(errbuf, errlen, "%s: the migrations define no teamboard.grant_runtime(name)", what);
+		ok = false;
+	}
+	const char *params[] = {role};
+	return ok && (!defined || run(conn, "SELECT teamboard.grant_runtime($1)", 1, params, errbuf, errlen, what));
+}
+
+/* Applies one file in its own transaction, with the runtime role's grants; false (rolled back) on
+ * any error. */
+static bool apply(PGconn *conn, const char *dir, const char *file, const char *role, char *errbuf,
+                  size_t errlen)
 {
 	struct tb_buf path = {0}, sql = {0};
 	tb_buf_printf(&path, "%s/%s", dir, file);
@@ -92,7 +115,7 @@ static bool apply(PGconn *conn, const char *dir, const char *file, char *errbuf,
 	     run(conn, tb_buf_str(&sql), 0, NULL, errbuf, errlen, file) &&
 	     run(conn, "INSERT INTO teamboard.schema_migrations (version) VALUES ($1)", 1, params, errbuf, errlen,
 	         file) &&
-	     run(conn, "COMMIT", 0, NULL, errbuf, errlen, file);
+	     grant(conn, role, false, errbuf, errlen, file) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, file);
 	if (!ok) {
 		PGresult *r = PQexec(conn, "ROLLBACK");
 		PQclear(r);
@@ -102,9 +125,27 @@ static bool apply(PGconn *conn, const char *dir, const char *file, char *errbuf,
 	return ok;
 }
 
-enum tb_err tb_admin_migrate(PGconn *conn, const char *dir, tb_admin_report_fn report, void *ctx, char *errbuf,
-                             size_t errlen)
+/* The runtime role's grants in a transaction of their own: a run that applied nothing still
+ * brings them up to date (a new runtime role, an installation that had one role). */
+static bool regrant(PGconn *conn, const char *role, char *errbuf, size_t errlen)
 {
+	const char *what = "grants";
+	bool ok = run(conn, "BEGIN", 0, NULL, errbuf, errlen, what) &&
+	          run(conn, "SET LOCAL search_path = teamboard", 0, NULL, errbuf, errlen, what) &&
+	          grant(conn, role, true, errbuf, errlen, what) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, what);
+	if (!ok) {
+		PGresult *r = PQexec(conn, "ROLLBACK");
+		PQclear(r);
+	}
+	return ok;
+}
+
+enum tb_err tb_admin_migrate(PGconn *conn, const char *dir, const char *runtime_role, tb_admin_report_fn report,
+                             void *ctx, char *errbuf, size_t errlen)
+{
+	const char *user = PQuser(conn);
+	if (runtime_role != NULL && user != NULL && strcmp(runtime_role, user) == 0)
+		runtime_role = NULL;
 	struct dirent **files = NULL;
 	int n = -1;
 	enum tb_err err = TB_ERR_DB;
@@ -128,17 +169,44 @@ enum tb_err tb_admin_migrate(PGconn *conn, const char *dir, tb_admin_report_fn r
 		bool done;
 		if (!applied(conn, files[i]->d_name, &done, errbuf, errlen))
 			err = TB_ERR_DB;
-		else if (!done && !apply(conn, dir, files[i]->d_name, errbuf, errlen))
+		else if (!done && !apply(conn, dir, files[i]->d_name, runtime_role, errbuf, errlen))
 			err = TB_ERR_DB;
 		else if (!done && report)
 			report(ctx, files[i]->d_name);
 	}
+	if (err == TB_OK && runtime_role != NULL && !regrant(conn, runtime_role, errbuf, errlen))
+		err = TB_ERR_DB;
 out:
 	for (int i = 0; i < n; i++)
 		free(files[i]);
 	free(files);
 	char ignored[256];
 	run(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", 0, NULL, ignored, sizeof ignored, "unlock");
+	return err;
+}
+
+enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outlen, char *errbuf, size_t errlen)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+	if (opts == NULL) {
+		snprintf(errbuf, errlen, "database: %s", perr ? perr : "out of memory");
+		PQfreemem(perr);
+		return TB_ERR_INVALID;
+	}
+	enum tb_err err = TB_ERR_NOT_FOUND;
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "user") != 0 || o->val == NULL || *o->val == '\0')
+			continue;
+		if (strlen(o->val) >= outlen) {
+			snprintf(errbuf, errlen, "database: the user name is too long");
+			err = TB_ERR_INVALID;
+		} else {
+			memcpy(out, o->val, strlen(o->val) + 1);
+			err = TB_OK;
+		}
+	}
+	PQconninfoFree(opts);
 	return err;
 }
 

@@ -26,6 +26,11 @@ The web side is one of four set-ups (TB_SETUP), each run from the project's own 
 In every set-up max_streams is set below the stream pool's (or class's) size, so a stream over
 the limit is refused with 503 at once instead of waiting for a busy pool.
 
+Database roles, as docs/deploy.md makes them: DB_OWNER ("teamboard") owns the database and its
+schema and runs `teamboard-admin --database <owner> migrate`; DB_USER ("teamboard_app") is the
+runtime role that teamboard.conf's database names, so every worker, stream pool and supervisor of
+every set-up runs as it, with what sql/013 grants it. sql() and connect() are the superuser's.
+
 PostgreSQL refuses to run as root, so when run as root every server runs as the system user
 "teamboard" (created when missing); otherwise as the current user. Nothing listens beyond
 127.0.0.1. Every wait is bounded.
@@ -73,7 +78,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PG_BIN = "/usr/lib/postgresql/15/bin"
 SERVICE_USER = "teamboard"
 DB_NAME = "teamboard"
-DB_USER = "teamboard"
+# Two roles, as docs/deploy.md sets them up: the owner owns the database and its schema and runs
+# `teamboard-admin migrate`; the runtime role is what every worker, stream pool and supervisor
+# connects as (teamboard.conf's database), with only the privileges sql/013 grants it.
+DB_OWNER = "teamboard"
+DB_USER = "teamboard_app"
 DB_SUPERUSER = "postgres"
 APACHE = "/usr/sbin/apache2"
 
@@ -818,12 +827,13 @@ class Env:
         conn = self.connect(dbname="postgres")
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DB_USER,))
-                if not cur.fetchone():
-                    cur.execute("CREATE ROLE %s LOGIN" % DB_USER)
+                for role in (DB_OWNER, DB_USER):
+                    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+                    if not cur.fetchone():
+                        cur.execute("CREATE ROLE %s LOGIN" % role)
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
                 if not cur.fetchone():
-                    cur.execute("CREATE DATABASE %s OWNER %s" % (DB_NAME, DB_USER))
+                    cur.execute("CREATE DATABASE %s OWNER %s" % (DB_NAME, DB_OWNER))
         finally:
             conn.close()
 
@@ -836,8 +846,29 @@ class Env:
                          log_name="admin.log")
 
     def migrate(self):
-        return self.admin("migrate", "--sql-dir", self.path("sql"), check=True,
-                          timeout=300 if self._slow else 120)
+        """teamboard-admin migrate as the owner role (--database); it grants the runtime role, the
+        user of teamboard.conf's database, its privileges."""
+        timeout = 300 if self._slow else 120
+        owner = self._dsn(user=DB_OWNER)
+        with open(self.path("bin", "teamboard-admin"), "rb") as f:
+            two_roles = b"--runtime-role" in f.read()
+        if two_roles:
+            return self.admin("--database", owner, "migrate", "--sql-dir", self.path("sql"),
+                              check=True, timeout=timeout)
+        # A teamboard-admin built before it had --database (a build dir not yet rebuilt): migrate
+        # with a config of the owner's, then grant as the owner. (Transitional, for issue 12.)
+        log("%s/fcgi/teamboard-admin predates the two database roles: rebuild it" % self.build_dir)
+        conf = self.path("etc", "teamboard-owner.conf")
+        self._write_file(conf, "database = %s\n" % owner, mode=0o600)
+        r = self._run([self.path("bin", "teamboard-admin"), "--config", conf, "migrate", "--sql-dir",
+                       self.path("sql")], timeout=timeout, check=True, log_name="admin.log")
+        conn = self.connect(user=DB_OWNER)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT teamboard.grant_runtime(%s)", (DB_USER,))
+        finally:
+            conn.close()
+        return r
 
     def _config_text(self, cfg):
         lines = ["# teamboard.conf written by tests/harness/tbenv.py (set-up %s)" % self.setup]
@@ -1315,7 +1346,9 @@ def main(argv=None):
                     help="PostgreSQL and the web server only (no worker pool)")
     up.add_argument("--no-supervisor", action="store_true",
                     help="do not start teamboard-supervisor (started when it was built)")
-    psql.add_argument("--user", default=DB_USER)
+    psql.add_argument("--user", default=DB_OWNER,
+                      help="database role (default %s, the owner; the workers' is %s)"
+                      % (DB_OWNER, DB_USER))
     args, rest = ap.parse_known_args(argv)
     if rest and args.cmd != "psql":
         ap.error("unrecognized arguments: %s" % " ".join(rest))
