@@ -2,7 +2,8 @@
 teamboard.fcgi, teamboard-supervisor and lighttpd), sized for thousands of event streams.
 
 It is started the way tests/harness/tbenv.py starts the test stack (a throw-away state dir, the
-servers as the unprivileged user "teamboard" when run as root, loopback only, every wait bounded),
+servers as the unprivileged user "teamboard" when run as root, loopback only, every wait bounded,
+the database's owner role running migrate and everything else connecting as the runtime role),
 but with what the test stack does not need:
   * PostgreSQL max_connections for every stream worker plus the REST pool (one backend per stream),
     durable commits by default (fsync and synchronous_commit on: the settings a deployment runs
@@ -33,6 +34,10 @@ REPO = os.path.dirname(BENCH_DIR)
 PG_BIN = "/usr/lib/postgresql/15/bin"
 SERVICE_USER = "teamboard"
 DB = "teamboard"
+# The database's two roles, as tests/harness/tbenv.py and docs/deploy.md have them: the owner runs
+# migrate; the workers, the stream pool and the supervisor connect as the runtime role.
+DB_OWNER = "teamboard"
+DB_USER = "teamboard_app"
 HOST_NAME = "bench"
 PG_MALLOC = "glibc.malloc.trim_threshold=1048576:glibc.malloc.mmap_threshold=1048576"
 
@@ -236,8 +241,8 @@ class BenchEnv:
             self._prepare()
             self._start_pg()
             self._write_app_conf()
-            self._run([self.path("bin", "teamboard-admin"), "migrate", "--sql-dir", self.path("sql")],
-                      timeout=120, log_name="admin.log")
+            self._run([self.path("bin", "teamboard-admin"), "--database", self.dsn(user=DB_OWNER), "migrate",
+                       "--sql-dir", self.path("sql")], timeout=120, log_name="admin.log")
             self._spawn("rest-pool", [self.path("bin", "teamboard.fcgi"), "--listen",
                                       self.path("run", "api.sock"), "--workers", str(self.rest_workers)])
             self._spawn("stream-pool", [self.path("bin", "teamboard.fcgi"), "--listen",
@@ -341,8 +346,9 @@ class BenchEnv:
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", pg, "-l", self.path("log", "postgresql.log"),
                    "-w", "-t", "120", "start"], timeout=150, extra_env=self.pg_env)
         self.pg_started = True
-        self.sql("CREATE ROLE teamboard LOGIN", db="postgres")
-        self.sql("CREATE DATABASE teamboard OWNER teamboard", db="postgres")
+        self.sql("CREATE ROLE %s LOGIN" % DB_OWNER, db="postgres")
+        self.sql("CREATE ROLE %s LOGIN" % DB_USER, db="postgres")
+        self.sql("CREATE DATABASE %s OWNER %s" % (DB, DB_OWNER), db="postgres")
 
     def connect(self, db=DB):
         import psycopg2
@@ -383,7 +389,7 @@ class BenchEnv:
     # -- the application
     def _write_app_conf(self):
         conf = {
-            "database": self.dsn(user="teamboard"),
+            "database": self.dsn(user=DB_USER),
             "log_level": self.log_level,
             "heartbeat_interval": self.heartbeat,
             "stream_max_seconds": 0,
