@@ -1,11 +1,15 @@
 /* api_sessions: sign-in (POST /sessions) and sign-out (DELETE /sessions/current). A session is
- * a random token given to the client twice: as the HttpOnly cookie tb_session for the browser,
- * and in the body for scripts that send it as a bearer token. */
+ * a random token given to the client twice: as the HttpOnly session cookie for the browser
+ * (__Host-tb_session with cookie_secure, else tb_session), and in the body for scripts that send
+ * it as a bearer token. Sign-in is throttled per account and per client address (sql/012). */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tb_api.h"
 #include "tb_auth.h"
+#include "tb_log.h"
 
 static const char SQL_FIND_USER[] = "SELECT id, password_hash FROM users WHERE lower(name) = lower($1)";
 
@@ -19,12 +23,81 @@ static const char SQL_CREATE[] =
 	"                           'user', (SELECT user_json(u) FROM users u WHERE u.id = $2::bigint))"
 	" FROM s";
 
+/* $1 name, $2 address key, $3 login_max_failures, $4 login_window: 0 to go ahead, else the
+ * seconds to wait (sql/012). */
+static const char SQL_ATTEMPT[] = "SELECT login_attempt(lower($1), $2, $3::integer, $4::integer)";
+static const char SQL_SUCCEEDED[] = "SELECT login_succeeded(lower($1), $2)";
+
+/* The address a client is counted under: an IPv4 address (also one mapped into IPv6) as it is,
+ * an IPv6 address by its /64 (one customer's whole network), anything else as given. */
+static void address_key(const char *remote, char *out, size_t len)
+{
+	struct in6_addr a6;
+	if (remote == NULL)
+		remote = "";
+	if (inet_pton(AF_INET6, remote, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			inet_ntop(AF_INET, &a6.s6_addr[12], out, (socklen_t)len);
+			return;
+		}
+		memset(&a6.s6_addr[8], 0, 8);
+		char net[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &a6, net, sizeof net);
+		snprintf(out, len, "%s/64", net);
+		return;
+	}
+	snprintf(out, len, "%s", remote);
+}
+
+/* Counts this attempt (login_attempt). False when it may go ahead; true after answering 429 with
+ * Retry-After, or the database's error. Off when login_max_failures is 0. */
+static bool throttled(struct tb_app *app, struct tb_resp *resp, const char *name, const char *addr)
+{
+	if (app->cfg->login_max_failures <= 0)
+		return false;
+	char max[24], window[24];
+	const char *params[] = {name, addr, tb_api_i64(max, app->cfg->login_max_failures),
+	                        tb_api_i64(window, app->cfg->login_window)};
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_ATTEMPT, 4, params, &r)))
+		return true;
+	long wait = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (wait <= 0)
+		return false;
+	char secs[24];
+	tb_resp_set_header(resp, "Retry-After", tb_api_i64(secs, wait));
+	tb_resp_error(resp, 429, "too_many_attempts", "too many failed sign-ins; try again later");
+	return true;
+}
+
+/* Takes back the failure login_attempt counted in advance; a failure here only costs the
+ * address one of its attempts, so it is logged and the sign-in goes on. */
+static void succeeded(struct tb_app *app, const char *name, const char *addr)
+{
+	if (app->cfg->login_max_failures <= 0)
+		return;
+	const char *params[] = {name, addr};
+	PGresult *r = NULL;
+	if (tb_db_query(&app->db, SQL_SUCCEEDED, 2, params, &r) == TB_OK)
+		PQclear(r);
+	else
+		TB_LOG(TB_LOG_WARN, "sign-in: could not clear the throttle counters");
+}
+
+/* Sets (or with max_age 0 clears) the session cookie. With cookie_secure it also clears a
+ * tb_session left from before: next to __Host-tb_session it would keep every request from being
+ * signed in by cookie (tb_auth_token). */
 static void set_cookie(struct tb_app *app, struct tb_resp *resp, const char *token, long max_age)
 {
+	bool secure = app->cfg->cookie_secure;
 	struct tb_buf c = {0};
-	tb_buf_printf(&c, "tb_session=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s", token, max_age,
-	              app->cfg->cookie_secure ? "; Secure" : "");
+	/* __Host-: Secure, Path=/ and no Domain, so no sibling host or plain-http page can set it. */
+	tb_buf_printf(&c, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s", tb_auth_cookie_name(app->cfg), token,
+	              max_age, secure ? "; Secure" : "");
 	tb_resp_header(resp, "Set-Cookie", tb_buf_str(&c));
+	if (secure)
+		tb_resp_header(resp, "Set-Cookie", "tb_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
 	tb_buf_free(&c);
 }
 
@@ -37,6 +110,10 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	const char *name = NULL, *password = NULL;
 	tb_json_str(app->body_json, "name", &name);
 	tb_json_str(app->body_json, "password", &password);
+	char addr[INET6_ADDRSTRLEN + 8];
+	address_key(req->remote_addr, addr, sizeof addr);
+	if (throttled(app, resp, name, addr))
+		return; /* before the password: a throttled guess costs no yescrypt */
 	const char *params[3] = {name};
 	PGresult *r = NULL;
 	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_FIND_USER, 1, params, &r)))
@@ -57,6 +134,7 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	snprintf(user_id, sizeof user_id, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	r = NULL;
+	succeeded(app, name, addr);
 	if (tb_auth_new_token(token) != TB_OK) {
 		tb_resp_error(resp, 500, "internal", "could not make a session token");
 		return;
@@ -78,7 +156,7 @@ void tb_api_sessions_delete(struct tb_app *app, struct tb_req *req, struct tb_re
 {
 	char *token = NULL;
 	bool by_cookie;
-	if (tb_auth_request_token(req, &token, &by_cookie) != TB_OK) {
+	if (tb_auth_token(app->cfg, req, &token, &by_cookie) != TB_OK) {
 		tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
 		return;
 	}

@@ -88,21 +88,75 @@ static const char SQL_SESSION[] =
 	"SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id"
 	" WHERE s.token_hash = sha256(decode($1, 'hex')) AND s.expires_at > now()";
 
+static const char COOKIE_PLAIN[] = "tb_session", COOKIE_HOST[] = "__Host-tb_session";
+
+const char *tb_auth_cookie_name(const struct tb_config *cfg)
+{
+	return cfg->cookie_secure ? COOKIE_HOST : COOKIE_PLAIN;
+}
+
+/* How many cookie-pairs of header are named name; splits pairs as tb_cookie_get does. */
+static size_t cookie_count(const char *header, const char *name)
+{
+	size_t nlen = strlen(name), n = 0;
+	for (const char *p = header ? header : ""; *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		size_t plen = strcspn(p, ";");
+		const char *eq = memchr(p, '=', plen);
+		if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0)
+			n++;
+		p += plen;
+	}
+	return n;
+}
+
+/* The one session cookie of header, whichever of the two names it has; *name says which. */
+static enum tb_err session_cookie(const char *header, char **token, const char **name)
+{
+	size_t plain = cookie_count(header, COOKIE_PLAIN), host = cookie_count(header, COOKIE_HOST);
+	if (plain + host == 0)
+		return TB_ERR_NOT_FOUND;
+	if (plain + host > 1)
+		return TB_ERR_INVALID;
+	*name = host ? COOKIE_HOST : COOKIE_PLAIN;
+	return tb_cookie_get(header, *name, token);
+}
+
 enum tb_err tb_auth_request_token(const struct tb_req *req, char **token, bool *by_cookie)
 {
 	if (req->authorization) {
 		*by_cookie = false;
 		return tb_bearer_get(req->authorization, token) == TB_OK ? TB_OK : TB_ERR_INVALID;
 	}
+	const char *name;
 	*by_cookie = true;
-	return tb_cookie_get(req->cookie, "tb_session", token);
+	return session_cookie(req->cookie, token, &name);
+}
+
+enum tb_err tb_auth_token(const struct tb_config *cfg, const struct tb_req *req, char **token, bool *by_cookie)
+{
+	if (req->authorization)
+		return tb_auth_request_token(req, token, by_cookie);
+	const char *name = NULL;
+	char *t = NULL;
+	enum tb_err err = session_cookie(req->cookie, &t, &name);
+	if (err == TB_OK && strcmp(name, tb_auth_cookie_name(cfg)) != 0)
+		err = TB_ERR_NOT_FOUND; /* the other name: not our cookie in this configuration */
+	if (err == TB_OK) {
+		*by_cookie = true;
+		*token = t;
+	} else {
+		free(t);
+	}
+	return err;
 }
 
 enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req)
 {
 	char *token = NULL;
 	bool by_cookie = false;
-	if (tb_auth_request_token(req, &token, &by_cookie) != TB_OK)
+	if (tb_auth_token(app->cfg, req, &token, &by_cookie) != TB_OK)
 		return TB_ERR_NOT_FOUND;
 	enum tb_err err = TB_ERR_NOT_FOUND;
 	PGresult *r = NULL;

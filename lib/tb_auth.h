@@ -1,6 +1,7 @@
 /* tb_auth: passwords (yescrypt through libcrypt), session tokens (32 random bytes, hex; only their
- * SHA-256 is stored), session look-up for a request (cookie tb_session or Authorization: Bearer),
- * and the Origin check that guards cookie-authenticated writes against CSRF. */
+ * SHA-256 is stored), session look-up for a request (Authorization: Bearer, else the session
+ * cookie: __Host-tb_session with cookie_secure, else tb_session), and the Origin check that guards
+ * cookie-authenticated writes against CSRF. */
 #ifndef TB_AUTH_H
 #define TB_AUTH_H
 
@@ -27,8 +28,17 @@ void tb_auth_burn_password(const char *password);
 enum tb_err tb_auth_new_token(char out[TB_TOKEN_HEX_LEN + 1]);
 /* True when s has the form of a token (64 lower-case hex digits). */
 bool tb_auth_token_well_formed(const char *s);
+/* The session cookie's name: "__Host-tb_session" when cfg->cookie_secure (RFC 6265bis 4.1.3.2:
+ * only a Secure, Path=/, host-only cookie may carry it), else "tb_session". */
+const char *tb_auth_cookie_name(const struct tb_config *cfg);
 /* The token a request presents: Authorization: Bearer when that header is there (even if it is
- * malformed: TB_ERR_INVALID), else the tb_session cookie. TB_ERR_NOT_FOUND when neither. Caller frees. */
+ * malformed: TB_ERR_INVALID), else the session cookie of tb_auth_cookie_name(cfg). A Cookie header
+ * that holds more than one cookie of the two names (tb_session, __Host-tb_session; a copy tossed
+ * in by another site or a plain-http page) is TB_ERR_INVALID: no cookie of them picks the session.
+ * TB_ERR_NOT_FOUND when there is no credential. Caller frees *token. */
+enum tb_err tb_auth_token(const struct tb_config *cfg, const struct tb_req *req, char **token, bool *by_cookie);
+/* tb_auth_token for a request that tb_auth_session accepted already (it needs no cfg): the same
+ * token, as then exactly one cookie of the two names is there. Caller frees. */
 enum tb_err tb_auth_request_token(const struct tb_req *req, char **token, bool *by_cookie);
 /* Finds the request's session: fills req->user_id, user_name, auth_by_cookie. TB_ERR_NOT_FOUND
  * for no, expired, forged or malformed credentials; TB_ERR_DB_DOWN / TB_ERR_DB as from tb_db. */

@@ -22,8 +22,8 @@ def cookie_attrs(set_cookie):
     return name.strip(), value.strip(), attrs
 
 
-def session_cookie(resp):
-    cookies = [c for c in resp.header_all("Set-Cookie") if c.strip().startswith("tb_session=")]
+def session_cookie(resp, name="tb_session"):
+    cookies = [c for c in resp.header_all("Set-Cookie") if c.strip().startswith(name + "=")]
     assert len(cookies) == 1, resp.header_all("Set-Cookie")
     return cookie_attrs(cookies[0])
 
@@ -176,12 +176,63 @@ def test_login_sets_session_cookie(server):
 
 
 def test_login_cookie_secure_when_configured(server):
+    # cookie_secure: the cookie is __Host-tb_session (Secure, Path=/, no Domain: RFC 6265bis
+    # 4.1.3.2), which no sibling host and no plain-http page can set; tb_session is not ours then.
     user, name, password = tb.register(server)
     with tb.restarted(server, cookie_secure="true"):
         doc, resp = tb.login(server, name, password)
-        _, _, attrs = session_cookie(resp)
+        _, value, attrs = session_cookie(resp, "__Host-tb_session")
+        assert value == doc["token"]
         assert attrs.get("secure") is True, attrs
         assert attrs.get("httponly") is True and attrs.get("path") == "/", attrs
+        assert "domain" not in attrs, attrs
+        # A tb_session left from before is cleared.
+        _, old, old_attrs = session_cookie(resp, "tb_session")
+        assert old == "" and old_attrs.get("max-age") == "0" and old_attrs.get("path") == "/", old_attrs
+        host = {"Cookie": "__Host-tb_session=" + doc["token"]}
+        assert tb.assert_status(tb.request(server, "GET", "/me", headers=host), 200)["name"] == name
+        tb.assert_error(tb.request(server, "GET", "/me", cookie=doc["token"]), 401, "unauthorized")
+        # Both names at once: no cookie picks the session.
+        both = {"Cookie": "tb_session=%s; __Host-tb_session=%s" % (doc["token"], doc["token"])}
+        tb.assert_error(tb.request(server, "GET", "/me", headers=both), 401, "unauthorized")
+        # Logout clears __Host-tb_session (with Secure, or the browser ignores it).
+        resp = tb.request(server, "DELETE", "/sessions/current", headers=host)
+        assert resp.status == 204, resp
+        _, value, attrs = session_cookie(resp, "__Host-tb_session")
+        assert value == "" and attrs.get("max-age") == "0" and attrs.get("secure") is True, attrs
+        assert attrs.get("path") == "/" and "domain" not in attrs, attrs
+        tb.assert_error(tb.request(server, "GET", "/me", headers=host), 401, "unauthorized")
+
+
+def test_host_prefixed_cookie_is_not_ours_without_cookie_secure(server):
+    user = tb.new_user(server)
+    resp = tb.request(server, "GET", "/me", headers={"Cookie": "__Host-tb_session=" + user.token})
+    tb.assert_error(resp, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("pattern", ["tb_session={good}; tb_session={bad}",
+                                     "tb_session={bad}; tb_session={good}",
+                                     "tb_session={good}; tb_session={good}",
+                                     "a=1; tb_session={good};tb_session={bad}; b=2",
+                                     "tb_session={good}; __Host-tb_session={bad}"])
+def test_a_repeated_session_cookie_authenticates_nobody(server, pattern):
+    # An attacker who can toss a cookie in (a sibling subdomain, a plain-http page) must neither
+    # shadow the session nor choose it: a request that carries the session cookie more than once
+    # is not signed in by cookie at all, whichever copy comes first.
+    user, attacker = tb.new_user(server), tb.new_user(server, "mallory")
+    for bad in (attacker.token, "0" * 64, "junk"):
+        header = {"Cookie": pattern.format(good=user.token, bad=bad)}
+        tb.assert_error(tb.request(server, "GET", "/me", headers=header), 401, "unauthorized")
+        tb.assert_error(tb.request(server, "POST", "/boards", {"title": "x"}, headers=header),
+                        401, "unauthorized")
+        tb.assert_error(tb.request(server, "DELETE", "/sessions/current", headers=header),
+                        401, "unauthorized")
+        # A bearer token still counts, whatever the cookies say.
+        resp = tb.request(server, "GET", "/me", headers=header, token=user.token)
+        assert tb.assert_status(resp, 200)["id"] == user.id
+    # Both sessions are still there: nothing was signed out.
+    for u in (user, attacker):
+        tb.assert_status(tb.request(server, "GET", "/me", token=u.token), 200)
 
 
 def test_login_token_and_cookie_both_authenticate(server):
@@ -317,6 +368,7 @@ def test_logout_204_clears_cookie_and_invalidates_token(server):
     cname, value, attrs = session_cookie(resp)
     assert value == "" and attrs.get("max-age") == "0", (value, attrs)
     assert attrs.get("path") == "/", attrs
+    assert "secure" not in attrs, attrs
     tb.assert_error(tb.request(server, "GET", "/me", token=user.token), 401, "unauthorized")
     tb.assert_error(tb.request(server, "GET", "/me", cookie=user.cookie), 401, "unauthorized")
     # Only that session ends: the user's other session still works.
