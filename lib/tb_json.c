@@ -53,28 +53,38 @@ struct member_counts {
 };
 
 /* What json-c 0.16 lets through even in strict mode, refused here: outside strings only JSON's
- * own characters (no quotes ', no NaN or Infinity); inside strings no raw control characters.
+ * own characters (no quotes ', no NaN or Infinity); inside strings no raw control characters;
+ * no escaped NUL (\u0000) in a member name, which json-c keeps as a C string, so that
+ * "role\u0000zz" would silently be "role" (a value keeps its NUL: the field check refuses it).
  * Fills mc with the member count of every object. */
 static bool lexically_json(const char *text, size_t len, struct member_counts *mc)
 {
 	enum { MAX_NEST = 64 };
 	size_t stack[MAX_NEST]; /* index in mc->n of each open object, SIZE_MAX for arrays */
 	int depth = 0;
-	bool in_string = false;
+	bool in_string = false, in_name = false, want_name = false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 		if (in_string) {
 			if (c < 0x20)
 				return false;
-			if (c == '\\')
+			if (c == '\\') {
+				if (in_name && len - i > 5 && memcmp(text + i + 1, "u0000", 5) == 0)
+					return false;
 				i++;
-			else if (c == '"')
+			} else if (c == '"') {
 				in_string = false;
+			}
 			continue;
 		}
 		if (c == '"') {
 			in_string = true;
+			in_name = want_name;
+			want_name = false;
+		} else if (c == ',') {
+			want_name = depth > 0 && stack[depth - 1] != SIZE_MAX;
 		} else if (c == '{' || c == '[') {
+			want_name = c == '{';
 			if (depth == MAX_NEST)
 				return false;
 			if (c == '{' && mc->used == mc->cap) {

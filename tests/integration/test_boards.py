@@ -252,3 +252,31 @@ def test_delete_board_if_match(server):
                     headers={"If-Match": tb.etag_of(board["version"] + 1)})
     assert ok.status == 204, ok
     assert board_row(server, board["id"]) is None
+
+
+def test_demoted_creator_is_a_viewer_of_the_board(server):
+    """A team board's creator ranks as its owner only while an editor or admin of the team
+    (sql/011): demoted to viewer, they are a viewer of it; promoted again, its owner again."""
+    admin, creator = tb.new_user(server), tb.new_user(server)
+    team = tb.create_team(server, admin)
+    tb.add_member(server, admin, team["id"], creator, "editor")
+    board = tb.create_board(server, creator, team_id=team["id"])
+    assert board["role"] == "owner"
+    member = "/teams/%d/members/%d" % (team["id"], creator.id)
+    tb.assert_status(tb.request(server, "PATCH", member, {"role": "viewer"}, token=admin.token), 200)
+    path = "/boards/%d" % board["id"]
+    got = tb.assert_status(tb.request(server, "GET", path, token=creator.token), 200)
+    assert got["role"] == "viewer"
+    listed = tb.assert_status(tb.request(server, "GET", "/boards", token=creator.token), 200)
+    assert [b["role"] for b in listed["boards"] if b["id"] == board["id"]] == ["viewer"]
+    tb.assert_error(tb.request(server, "PATCH", path, {"title": "mine"}, token=creator.token),
+                    403, "forbidden")
+    tb.assert_error(tb.request(server, "DELETE", path, token=creator.token), 403, "forbidden")
+    tb.assert_error(tb.request(server, "POST", path + "/items", {"text": "x"}, token=creator.token),
+                    403, "forbidden")
+    assert server.sql("SELECT title, version FROM teamboard.boards WHERE id = %s",
+                      (board["id"],)) == [(board["title"], board["version"])]
+    tb.assert_status(tb.request(server, "PATCH", member, {"role": "editor"}, token=admin.token), 200)
+    got = tb.assert_status(tb.request(server, "GET", path, token=creator.token), 200)
+    assert got["role"] == "owner"
+    tb.assert_status(tb.request(server, "DELETE", path, token=creator.token), 204)

@@ -319,3 +319,50 @@ def test_stranger_removing_member_404(server):
                       token=stranger.token)
     tb.assert_error(resp, 404, "not_found")
     assert m.id in members_of(server, team["id"])
+
+
+def test_add_member_name_with_escaped_nul_422(server):
+    """"text\\u0000zz" is not the user "text": a NUL inside a string is refused, not cut off."""
+    owner, text = tb.new_user(server), tb.new_user(server)
+    team = tb.create_team(server, owner)
+    raw = ('{"name": "%s\\u0000zz", "role": "viewer"}' % text.name).encode()
+    resp = tb.request(server, "POST", "/teams/%d/members" % team["id"], raw=raw, token=owner.token)
+    tb.assert_error(resp, 422, "invalid", field="name")
+    assert members_of(server, team["id"]) == {owner.id: "admin"}
+
+
+@pytest.mark.parametrize("raw", [
+    '{"name": "%s", "role\\u0000zz": "admin"}',
+    '{"name\\u0000zz": "%s", "role": "admin"}',
+    '{"name": "%s", "role": "viewer", "role\\u0000": "admin"}',
+], ids=["role", "name", "twice"])
+def test_add_member_field_name_with_escaped_nul_400(server, raw):
+    """json-c keeps member names as C strings: "role\\u0000zz" would be taken as "role"."""
+    owner, new = tb.new_user(server), tb.new_user(server)
+    team = tb.create_team(server, owner)
+    resp = tb.request(server, "POST", "/teams/%d/members" % team["id"],
+                      raw=(raw % new.name).encode(), token=owner.token)
+    tb.assert_error(resp, 400, "bad_json")
+    assert members_of(server, team["id"]) == {owner.id: "admin"}
+
+
+@pytest.mark.parametrize("method,path,raw", [
+    ("POST", "/boards", '{"title\\u0000x": "t"}'),
+    ("PATCH", "/boards/{b}", '{"title\\u0000x": "t"}'),
+    ("POST", "/boards/{b}/items", '{"text\\u0000": "t"}'),
+    ("PATCH", "/boards/{b}/items/{i}", '{"x\\u0000y": 5}'),
+    ("POST", "/teams", '{"name\\u0000": "t"}'),
+    ("PATCH", "/teams/{t}/members/{u}", '{"role\\u0000": "viewer"}'),
+    ("POST", "/sessions", '{"name\\u0000": "a", "password": "b"}'),
+    ("POST", "/users", '{"name": "a", "password\\u0000": "bbbbbbbbbb"}'),
+], ids=lambda v: v if v in ("POST", "PATCH") else None)
+def test_every_body_refuses_escaped_nul_in_a_field_name(server, method, path, raw):
+    owner, other = tb.new_user(server), tb.new_user(server)
+    team = tb.create_team(server, owner)
+    tb.add_member(server, owner, team["id"], other, "viewer")
+    board = tb.create_board(server, owner, team_id=team["id"])
+    item = tb.create_item(server, owner, board["id"])
+    path = path.format(b=board["id"], i=item["id"], t=team["id"], u=other.id)
+    resp = tb.request(server, method, path, raw=raw.encode(),
+                      token=None if path in ("/sessions", "/users") else owner.token)
+    tb.assert_error(resp, 400, "bad_json")

@@ -70,6 +70,16 @@ static const struct parse_case parse_cases[] = {
 	{__LINE__, "{\"a\":\"x\0y\"}", 11, 0, TB_ERR_INVALID, 0},
 	{__LINE__, "\0{\"a\":1}", 8, 0, TB_ERR_INVALID, 0},
 	{__LINE__, "{\"a\":1}\0garbage", 15, 0, TB_ERR_INVALID, 0},
+	/* an escaped NUL in a member name: json-c keeps names as C strings, so "role\u0000zz" would
+	 * silently become "role"; in a value it is kept (the field check refuses it) */
+	{__LINE__, "{\"role\\u0000zz\":\"admin\"}", 0, 0, TB_ERR_INVALID, 0},
+	{__LINE__, "{\"\\u0000\":1}", 0, 0, TB_ERR_INVALID, 0},
+	{__LINE__, "{\"a\":1,\"b\\u0000\":2}", 0, 0, TB_ERR_INVALID, 0},
+	{__LINE__, "{\"a\":{\"x\\u0000\":1}}", 0, 0, TB_ERR_INVALID, 0},
+	{__LINE__, "[{\"a\":[1],\"b\\u0000\":2}]", 0, 0, TB_ERR_INVALID, 0},
+	{__LINE__, "{\"a\\\\u0000\":1}", 0, 0, TB_OK, json_type_object}, /* "a\\u0000": a backslash, then u0000 */
+	{__LINE__, "{\"a\\u0001\":\"x\\u0000\"}", 0, 0, TB_OK, json_type_object},
+	{__LINE__, "[\"\\u0000\",{\"a\":\"\\u0000\"}]", 0, 0, TB_OK, json_type_array},
 	/* invalid UTF-8 (RFC 3629), in values and in keys */
 	{__LINE__, "{\"a\":\"\xff\"}", 0, 0, TB_ERR_INVALID, 0},
 	{__LINE__, "{\"a\":\"\xc3\"}", 0, 0, TB_ERR_INVALID, 0},       /* truncated sequence */
