@@ -1,5 +1,5 @@
 /* api_metrics: GET /metrics, the Prometheus text exposition for this host: the shared counters
- * (tb_metrics) and three gauges read from PostgreSQL in one query. Only the addresses in
+ * and held workers (tb_metrics) and three gauges read from PostgreSQL in one query. Only the addresses in
  * metrics_allow may read it; no session is needed. */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,7 @@ void tb_api_metrics(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 	 * (teamboard_database_up says so), rather than 503. */
 	struct tb_metrics_gauges g = {0};
 	read_gauges(app, &g);
+	g.have_held = tb_metrics_held(g.held);
 	tb_buf_reset(&resp->body);
 	tb_metrics_render(&resp->body, app->cfg->host_name, &g);
 	resp->status = 200;

@@ -1,8 +1,8 @@
 /* tb_metrics: the per-host counters of one installation, kept in a small shared-memory file so
  * that every worker, pool and supervisor of the same database on this host adds to the same
  * numbers and they outlive any one process. Owns the mapping (or, when it cannot be made, a static
- * array in process memory), the Prometheus names of the counters and their text exposition, and
- * the metrics_allow address check. */
+ * array in process memory), the table of held workers in the same file, the Prometheus names of
+ * the counters and their text exposition, and the metrics_allow address check. */
 #include "tb_metrics.h"
 
 #include <arpa/inet.h>
@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,10 +27,24 @@
 /* Room for counters added later without changing the layout version. */
 #define SLOTS 64
 
+/* One process holding a stream or running a poll. pid is written last when claiming and is 0 in a
+ * free slot; a slot is only claimed under the file's flock, and released by its owner alone. */
+struct held {
+	int32_t pid;
+	int32_t kind;
+	int64_t user_id;
+	int64_t board_id;
+	char addr[48]; /* REMOTE_ADDR, NUL-terminated */
+};
+
+/* The held table follows the counters: a file of the first layout (counters only) grows to this
+ * size with zeros, an empty table, so the layout version did not change with it. */
 struct shm {
 	uint64_t magic;
-	uint64_t reserved[7]; /* keeps the counters on their own cache line */
+	uint64_t held_top;    /* slots [0, held_top) have been used; the rest are free */
+	uint64_t reserved[6]; /* keeps the counters on their own cache line */
 	uint64_t counters[SLOTS];
+	struct held held[TB_HOLD_SLOTS];
 };
 
 _Static_assert(TB_M__MAX <= SLOTS, "tb_metric does not fit the shared layout");
@@ -36,6 +52,10 @@ _Static_assert(TB_M__MAX <= SLOTS, "tb_metric does not fit the shared layout");
 static uint64_t local[SLOTS];
 static uint64_t *counters = local;
 static struct shm *mapped;
+static char *mapped_path; /* reopened for the held table's flock: see lock_table() */
+static dev_t mapped_dev;
+static ino_t mapped_ino;
+static int64_t my_slot = -1; /* the slot this process holds, -1: none */
 
 static const char *const names[TB_M__MAX] = {
 	[TB_M_EVENTS_SENT] = "teamboard_events_sent_total",
@@ -49,6 +69,7 @@ static const char *const names[TB_M__MAX] = {
 	[TB_M_CLOSED_RECYCLED] = "teamboard_streams_closed_total{reason=\"recycled\"}",
 	[TB_M_CLOSED_ERROR] = "teamboard_streams_closed_total{reason=\"error\"}",
 	[TB_M_POLLS] = "teamboard_polls_total",
+	[TB_M_CLOSED_SLOW_CLIENT] = "teamboard_streams_closed_total{reason=\"slow_client\"}",
 };
 
 /* # HELP text of each family, in the order the families first appear in names[]. */
@@ -59,7 +80,8 @@ static const struct {
 	{"teamboard_events_replayed_total", "Events written to event streams from the log on resume."},
 	{"teamboard_heartbeats_total", "Heartbeats and keep-alives written to event streams."},
 	{"teamboard_streams_opened_total", "Event streams opened."},
-	{"teamboard_streams_refused_total", "Event streams refused with 503 (max_streams or max_streams_per_user)."},
+	{"teamboard_streams_refused_total",
+	 "Event streams and polls refused with 503 (max_streams, max_streams_per_user or max_streams_per_address)."},
 	{"teamboard_streams_closed_total", "Event streams closed, by reason."},
 	{"teamboard_polls_total", "JSON polls of the event log."},
 };
@@ -96,10 +118,13 @@ void tb_metrics_instance_id(const struct tb_config *cfg, char out[17])
 
 void tb_metrics_close(void)
 {
+	tb_metrics_unhold();
 	if (mapped)
 		munmap(mapped, sizeof *mapped);
 	mapped = NULL;
 	counters = local;
+	free(mapped_path);
+	mapped_path = NULL;
 }
 
 /* Logs the first failure only: a worker that cannot map the file would repeat it on every start. */
@@ -152,6 +177,9 @@ enum tb_err tb_metrics_open_path(const char *path)
 	}
 	mapped = s;
 	counters = s->counters;
+	mapped_path = tb_xstrdup(path);
+	mapped_dev = st.st_dev;
+	mapped_ino = st.st_ino;
 out:
 	close(fd);
 	return err;
@@ -180,6 +208,126 @@ uint64_t tb_metrics_get(enum tb_metric m)
 const char *tb_metrics_name(enum tb_metric m)
 {
 	return (unsigned)m < TB_M__MAX ? names[m] : "teamboard_unknown";
+}
+
+/* ---- held workers ---- */
+
+/* Opens the mapped file anew and takes its flock: a description of our own, since one inherited
+ * across fork() (the prefork parent maps the file before it forks its workers) would be shared
+ * with every sibling, and flock(2) would not exclude them. The same checks as at open, and it
+ * must still be the file we mapped. Returns the locked fd, or -1. */
+static int lock_table(void)
+{
+	if (mapped == NULL || mapped_path == NULL)
+		return -1;
+	int fd = open(mapped_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_dev != mapped_dev || st.st_ino != mapped_ino ||
+	    st.st_uid != geteuid()) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	int rc;
+	do
+		rc = flock(fd, LOCK_EX);
+	while (rc != 0 && errno == EINTR);
+	if (rc != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void unlock_table(int fd)
+{
+	flock(fd, LOCK_UN);
+	close(fd);
+}
+
+/* Whether a slot's process still exists. EPERM: it does (another user's process, same pid
+ * space). A pid that was reused by an unrelated process keeps its slot until that one ends. */
+static bool pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
+}
+
+/* Under the lock: counts the live slots against the limits and frees dead ones. */
+static bool room_for(int64_t user_id, const char *addr, const struct tb_hold_limits *lim, int64_t *free_slot)
+{
+	int32_t self = (int32_t)getpid();
+	uint64_t top = __atomic_load_n(&mapped->held_top, __ATOMIC_ACQUIRE);
+	long all = 0, user = 0, same_addr = 0;
+	*free_slot = -1;
+	for (uint64_t i = 0; i < top && i < TB_HOLD_SLOTS; i++) {
+		struct held *h = &mapped->held[i];
+		int32_t pid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE);
+		if (pid != 0 && (pid == self || !pid_alive(pid))) {
+			/* dead, or ours from an earlier request that never released it */
+			__atomic_store_n(&h->pid, 0, __ATOMIC_RELEASE);
+			pid = 0;
+		}
+		if (pid == 0) {
+			if (*free_slot < 0)
+				*free_slot = (int64_t)i;
+			continue;
+		}
+		all++;
+		user += h->user_id == user_id;
+		same_addr += addr && addr[0] && strcmp(h->addr, addr) == 0;
+	}
+	if (*free_slot < 0 && top < TB_HOLD_SLOTS)
+		*free_slot = (int64_t)top;
+	return *free_slot >= 0 && all < lim->per_host && user < lim->per_user &&
+	       (lim->per_address <= 0 || same_addr < lim->per_address);
+}
+
+enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
+                            const struct tb_hold_limits *lim)
+{
+	tb_metrics_unhold();
+	int fd = lock_table();
+	if (fd < 0)
+		return TB_ERR_IO;
+	int64_t slot;
+	if (!room_for(user_id, addr, lim, &slot)) {
+		unlock_table(fd);
+		return TB_ERR_TOO_LARGE;
+	}
+	struct held *h = &mapped->held[slot];
+	h->kind = (int32_t)kind;
+	h->user_id = user_id;
+	h->board_id = board_id;
+	snprintf(h->addr, sizeof h->addr, "%s", addr ? addr : "");
+	__atomic_store_n(&h->pid, (int32_t)getpid(), __ATOMIC_RELEASE);
+	if ((uint64_t)slot >= mapped->held_top)
+		__atomic_store_n(&mapped->held_top, (uint64_t)slot + 1, __ATOMIC_RELEASE);
+	my_slot = slot;
+	unlock_table(fd);
+	return TB_OK;
+}
+
+void tb_metrics_unhold(void)
+{
+	/* No lock needed: only a claim under the lock makes a slot busy, and a free slot counts less. */
+	if (mapped && my_slot >= 0 && __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid())
+		__atomic_store_n(&mapped->held[my_slot].pid, 0, __ATOMIC_RELEASE);
+	my_slot = -1;
+}
+
+bool tb_metrics_held(uint64_t held[TB_HOLD__MAX])
+{
+	memset(held, 0, sizeof(uint64_t) * TB_HOLD__MAX);
+	if (mapped == NULL)
+		return false;
+	uint64_t top = __atomic_load_n(&mapped->held_top, __ATOMIC_ACQUIRE);
+	for (uint64_t i = 0; i < top && i < TB_HOLD_SLOTS; i++) {
+		const struct held *h = &mapped->held[i];
+		int32_t pid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE);
+		if (pid_alive(pid) && h->kind >= 0 && h->kind < TB_HOLD__MAX)
+			held[h->kind]++;
+	}
+	return true;
 }
 
 /* ---- metrics_allow ---- */
@@ -333,20 +481,39 @@ static void put_gauge(struct tb_buf *out, const char *name, const char *help, co
 	put_sample(out, name, strlen(name), NULL, host, v);
 }
 
+/* The length of a name's family (the part before its labels). */
+static size_t family_len(const char *name)
+{
+	const char *brace = strchr(name, '{');
+	return brace ? (size_t)(brace - name) : strlen(name);
+}
+
 void tb_metrics_render(struct tb_buf *out, const char *host, const struct tb_metrics_gauges *g)
 {
 	const char *h = host ? host : "";
-	/* The samples of one family are adjacent in names[], so HELP/TYPE go before the first. */
-	const char *prev = NULL;
-	size_t prev_len = 0;
+	/* A family's samples follow its HELP/TYPE together, wherever they are in names[] (a counter
+	 * added later goes to the end of the enum: the shared file keeps each counter's index). */
 	for (int m = 0; m < TB_M__MAX; m++) {
-		const char *name = names[m], *brace = strchr(name, '{');
-		size_t len = brace ? (size_t)(brace - name) : strlen(name);
-		if (prev == NULL || len != prev_len || strncmp(prev, name, len) != 0)
-			put_family(out, name, len, "counter", help_of(name, len));
-		prev = name;
-		prev_len = len;
-		put_sample(out, name, len, brace ? brace + 1 : NULL, h, tb_metrics_get((enum tb_metric)m));
+		size_t len = family_len(names[m]);
+		bool seen = false;
+		for (int k = 0; k < m && !seen; k++)
+			seen = family_len(names[k]) == len && strncmp(names[k], names[m], len) == 0;
+		if (seen)
+			continue;
+		put_family(out, names[m], len, "counter", help_of(names[m], len));
+		for (int k = m; k < TB_M__MAX; k++) {
+			if (family_len(names[k]) != len || strncmp(names[k], names[m], len) != 0)
+				continue;
+			const char *brace = strchr(names[k], '{');
+			put_sample(out, names[k], len, brace ? brace + 1 : NULL, h, tb_metrics_get((enum tb_metric)k));
+		}
+	}
+	if (g->have_held) { /* from shared memory: served with or without the database */
+		static const char name[] = "teamboard_workers_held";
+		put_family(out, name, strlen(name), "gauge",
+		           "Processes of this host holding an event stream or running a poll (shared memory).");
+		put_sample(out, name, strlen(name), "kind=\"stream\"}", h, g->held[TB_HOLD_STREAM]);
+		put_sample(out, name, strlen(name), "kind=\"poll\"}", h, g->held[TB_HOLD_POLL]);
 	}
 	put_gauge(out, "teamboard_database_up", "1 when PostgreSQL answered this scrape (else the gauges below are left out).",
 	          h, g->have_db ? 1 : 0);

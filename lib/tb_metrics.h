@@ -1,7 +1,8 @@
 /* tb_metrics: per-host counters shared by every Teamboard process of one database on this host
  * (workers, pools, supervisor). They live in a small shared-memory file, so they survive worker
- * restarts; increments are atomic adds. Gauges (open streams, leader) are read from PostgreSQL
- * when the metrics are served. */
+ * restarts; increments are atomic adds. The same file holds the table of held workers (one slot
+ * per process holding a stream or running a poll), against which the stream limits are checked.
+ * Other gauges (registry rows, leader) are read from PostgreSQL when the metrics are served. */
 #ifndef TB_METRICS_H
 #define TB_METRICS_H
 
@@ -21,13 +22,14 @@ enum tb_metric {
 	TB_M_EVENTS_REPLAYED,    /* events written to streams from the log on resume */
 	TB_M_HEARTBEATS,         /* heartbeats and keep-alives written to streams */
 	TB_M_STREAMS_OPENED,
-	TB_M_STREAMS_REFUSED,    /* 503: max_streams or max_streams_per_user reached */
+	TB_M_STREAMS_REFUSED,    /* 503: max_streams, max_streams_per_user or _per_address reached */
 	TB_M_CLOSED_CLIENT_GONE,
 	TB_M_CLOSED_LIFETIME,
 	TB_M_CLOSED_REVOKED,
 	TB_M_CLOSED_RECYCLED,
 	TB_M_CLOSED_ERROR,
 	TB_M_POLLS,              /* JSON polls of the event log */
+	TB_M_CLOSED_SLOW_CLIENT, /* a write to the client passed write_timeout (streams and polls) */
 	TB_M__MAX
 };
 
@@ -52,12 +54,42 @@ void tb_metrics_instance_id(const struct tb_config *cfg, char out[17]);
  * address. Unparsable entries never match (they are logged once per process). */
 bool tb_metrics_allowed(const char *allow, const char *addr);
 
+/* ---- held workers ----
+ * A process holding a stream or running a JSON poll claims one slot (its pid, kind, user, client
+ * address, board) in the shared file and releases it when done. A slot whose pid no longer exists
+ * is free, so a killed worker (or a CGI process: one per request) frees its slot by dying. The
+ * count is of processes really held, whatever the stream registry in PostgreSQL says. */
+enum tb_hold_kind { TB_HOLD_STREAM, TB_HOLD_POLL, TB_HOLD__MAX };
+
+/* Limits a new hold is checked against; every kind counts. per_host and per_user: at most that
+ * many (0 refuses all); per_address: 0 means no limit. */
+struct tb_hold_limits {
+	long per_host, per_user, per_address;
+};
+
+/* The table's size: more concurrent holds per host are refused like a limit. */
+#define TB_HOLD_SLOTS 4096
+
+/* Counts the live slots and claims one for this process when every limit leaves room, as one step
+ * under an exclusive flock(2) on the shared file, so concurrent claims cannot both take the last
+ * place. addr is REMOTE_ADDR (may be NULL; truncated to 47 bytes). TB_OK: claimed (release with
+ * tb_metrics_unhold); TB_ERR_TOO_LARGE: a limit is reached, nothing claimed; TB_ERR_IO: no shared
+ * file (process memory) or it cannot be locked: the caller must count some other way. */
+enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
+                            const struct tb_hold_limits *lim);
+/* Releases this process's slot; a no-op when it holds none. */
+void tb_metrics_unhold(void);
+/* Counts the live slots by kind into held[]; false (held[] zeroed) without the shared file. */
+bool tb_metrics_held(uint64_t held[TB_HOLD__MAX]);
+
 /* The gauges read from PostgreSQL when the metrics are served. */
 struct tb_metrics_gauges {
 	bool have_db;             /* false: the database did not answer; the gauges are left out */
 	int64_t streams_open;     /* registry rows of this host */
 	int64_t streams_open_all; /* registry rows of all hosts */
 	bool leader;              /* the supervisor that reported within two intervals runs on this host */
+	bool have_held;           /* the held-slot gauges below come from the shared file */
+	uint64_t held[TB_HOLD__MAX]; /* processes holding a stream / running a poll on this host */
 };
 /* Appends the Prometheus text exposition (format 0.0.4) of every counter and of g to out, each
  * series labelled host="<host>" (escaped as the format requires) except the all-hosts gauge. */

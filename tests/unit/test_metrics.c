@@ -1,5 +1,6 @@
 /* test_metrics: the shared counters of tb_metrics on temporary files (add/get, kept across a re-open,
- * shared with forked children that add concurrently, files of another layout or owner refused),
+ * shared with forked children that add concurrently, files of another layout or owner refused), the
+ * held-workers table (limits per host, user and address claimed by racing children, dead pids free),
  * the Prometheus names, the instance id (FNV-1a values computed independently), the metrics_allow
  * matcher (IPv4, IPv6, CIDRs, IPv4-mapped IPv6, junk) and the text exposition. Each table row
  * carries its __LINE__. */
@@ -48,6 +49,7 @@ static const struct {
 	{__LINE__, TB_M_CLOSED_RECYCLED, "teamboard_streams_closed_total{reason=\"recycled\"}"},
 	{__LINE__, TB_M_CLOSED_ERROR, "teamboard_streams_closed_total{reason=\"error\"}"},
 	{__LINE__, TB_M_POLLS, "teamboard_polls_total"},
+	{__LINE__, TB_M_CLOSED_SLOW_CLIENT, "teamboard_streams_closed_total{reason=\"slow_client\"}"},
 	{__LINE__, TB_M__MAX, "teamboard_unknown"},
 	{__LINE__, (enum tb_metric)-1, "teamboard_unknown"},
 };
@@ -187,6 +189,227 @@ static void test_refused_files(void)
 	tb_metrics_close();
 }
 
+/* ---- held workers ---- */
+
+/* A child that claims a slot, reports the result on its pipe and holds it until release_fd reads
+ * EOF (the parent closes its end, release_w here) or exits at once when die is set (without
+ * releasing). alarm(): a child never outlives a broken test by long. */
+struct holder {
+	pid_t pid;
+	int result_fd;
+};
+
+static struct holder spawn_holder(enum tb_hold_kind kind, int64_t user, const char *addr,
+                                  const struct tb_hold_limits *lim, int release_fd, int release_w, bool die)
+{
+	int p[2];
+	struct holder h = {-1, -1};
+	if (pipe(p) != 0) {
+		tb_fail("pipe: %s", strerror(errno));
+		return h;
+	}
+	h.pid = fork();
+	if (h.pid == 0) {
+		alarm(30);
+		close(p[0]);
+		if (release_w >= 0)
+			close(release_w);
+		char r = (char)tb_metrics_hold(kind, user, addr, 7, lim);
+		if (write(p[1], &r, 1) != 1)
+			_exit(2);
+		if (!die) {
+			char b;
+			while (read(release_fd, &b, 1) > 0)
+				;
+			tb_metrics_unhold();
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	h.result_fd = p[0];
+	return h;
+}
+
+/* The child's tb_metrics_hold result. */
+static enum tb_err holder_result(struct holder *h)
+{
+	char r = -1;
+	if (h->result_fd < 0 || read(h->result_fd, &r, 1) != 1)
+		tb_fail("no result from holder %d", (int)h->pid);
+	close(h->result_fd);
+	h->result_fd = -1;
+	return (enum tb_err)r;
+}
+
+static void reap(struct holder *hs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int status;
+		if (hs[i].pid > 0)
+			waitpid(hs[i].pid, &status, 0);
+		if (hs[i].result_fd >= 0)
+			close(hs[i].result_fd);
+	}
+}
+
+static uint64_t held_of(enum tb_hold_kind kind)
+{
+	uint64_t held[TB_HOLD__MAX];
+	tb_metrics_held(held);
+	return held[kind];
+}
+
+static const struct {
+	int line;
+	const char *what;
+	struct tb_hold_limits lim;
+	struct {
+		enum tb_hold_kind kind;
+		int64_t user;
+		const char *addr;
+		enum tb_err want;
+	} claims[8]; /* made one after another, each in its own process; user 0 ends the list */
+} hold_cases[] = {
+	{__LINE__, "per host: the third of any user is refused", {2, 10, 0},
+	 {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_STREAM, 2, "10.0.0.2", TB_OK},
+	  {TB_HOLD_STREAM, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__, "a poll counts like a stream", {2, 10, 0},
+	 {{TB_HOLD_POLL, 1, "10.0.0.1", TB_OK}, {TB_HOLD_STREAM, 2, "10.0.0.2", TB_OK},
+	  {TB_HOLD_POLL, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__, "per user, polls and streams together", {10, 2, 0},
+	 {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_POLL, 1, "10.0.0.2", TB_OK},
+	  {TB_HOLD_STREAM, 1, "10.0.0.3", TB_ERR_TOO_LARGE}, {TB_HOLD_POLL, 2, "10.0.0.3", TB_OK}}},
+	{__LINE__, "per address, whoever the user", {10, 10, 2},
+	 {{TB_HOLD_STREAM, 1, "::1", TB_OK}, {TB_HOLD_POLL, 2, "::1", TB_OK}, {TB_HOLD_STREAM, 3, "::1", TB_ERR_TOO_LARGE},
+	  {TB_HOLD_STREAM, 3, "::2", TB_OK}}},
+	{__LINE__, "per address 0: no limit", {10, 10, 0},
+	 {{TB_HOLD_STREAM, 1, "::1", TB_OK}, {TB_HOLD_STREAM, 2, "::1", TB_OK}, {TB_HOLD_STREAM, 3, "::1", TB_OK}}},
+	{__LINE__, "max_streams 0 refuses every hold", {0, 10, 0}, {{TB_HOLD_POLL, 1, "::1", TB_ERR_TOO_LARGE}}},
+	{__LINE__, "per user 0 refuses every hold", {10, 0, 0}, {{TB_HOLD_STREAM, 1, "::1", TB_ERR_TOO_LARGE}}},
+	{__LINE__, "no address: counted per host and user only", {10, 10, 1},
+	 {{TB_HOLD_STREAM, 1, NULL, TB_OK}, {TB_HOLD_STREAM, 2, NULL, TB_OK}, {TB_HOLD_STREAM, 3, "", TB_OK}}},
+};
+
+static void test_hold_cases(const char *path)
+{
+	for (size_t i = 0; i < N_ELEMS(hold_cases); i++) {
+		tb_case(__FILE__, hold_cases[i].line, "hold: %s", hold_cases[i].what);
+		tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+		int rel[2];
+		tb_check_int("pipe", pipe(rel), 0);
+		struct holder hs[8];
+		size_t n = 0, ok = 0;
+		for (; n < N_ELEMS(hold_cases[i].claims) && hold_cases[i].claims[n].user; n++) {
+			const __typeof__(hold_cases[i].claims[0]) *c = &hold_cases[i].claims[n];
+			hs[n] = spawn_holder(c->kind, c->user, c->addr, &hold_cases[i].lim, rel[0], rel[1], false);
+			enum tb_err got = holder_result(&hs[n]);
+			tb_check(got == c->want, "claim %zu: %s, want %s", n, tb_err_str(got), tb_err_str(c->want));
+			ok += got == TB_OK;
+		}
+		uint64_t held[TB_HOLD__MAX];
+		tb_check_bool("held() with the file", tb_metrics_held(held), true);
+		tb_check_uint("held, all kinds", held[TB_HOLD_STREAM] + held[TB_HOLD_POLL], ok);
+		close(rel[1]);
+		close(rel[0]);
+		reap(hs, n);
+		tb_check_uint("held after release", held_of(TB_HOLD_STREAM) + held_of(TB_HOLD_POLL), 0);
+		tb_end();
+	}
+}
+
+static void test_hold(void)
+{
+	const char *path = temp_path("held");
+	test_hold_cases(path);
+
+	tb_case(__FILE__, __LINE__, "8 claims at once with room for 6: exactly 6 win (count and claim are one step)");
+	enum { RACERS = 8, ROOM = 6 };
+	const struct tb_hold_limits lim = {ROOM, 100, 0};
+	int rel[2], go[2];
+	tb_check_int("pipe", pipe(rel), 0);
+	tb_check_int("pipe", pipe(go), 0);
+	struct holder hs[RACERS];
+	for (int i = 0; i < RACERS; i++) {
+		int p[2];
+		tb_check_int("pipe", pipe(p), 0);
+		hs[i].pid = fork();
+		if (hs[i].pid == 0) {
+			char b;
+			alarm(30);
+			close(rel[1]);
+			close(go[1]);
+			close(p[0]);
+			if (read(go[0], &b, 1) != 0) /* all start when the parent closes go */
+				_exit(2);
+			char r = (char)tb_metrics_hold(TB_HOLD_STREAM, 1, "127.0.0.1", 1, &lim);
+			if (write(p[1], &r, 1) != 1)
+				_exit(2);
+			while (read(rel[0], &b, 1) > 0)
+				;
+			_exit(0);
+		}
+		close(p[1]);
+		hs[i].result_fd = p[0];
+	}
+	close(go[0]);
+	close(go[1]);
+	int won = 0, refused = 0;
+	for (int i = 0; i < RACERS; i++) {
+		enum tb_err r = holder_result(&hs[i]);
+		won += r == TB_OK;
+		refused += r == TB_ERR_TOO_LARGE;
+	}
+	tb_check_int("won", won, ROOM);
+	tb_check_int("refused", refused, RACERS - ROOM);
+	tb_check_uint("held streams", held_of(TB_HOLD_STREAM), ROOM);
+	tb_check_uint("held polls", held_of(TB_HOLD_POLL), 0);
+	close(rel[1]);
+	close(rel[0]);
+	reap(hs, RACERS);
+	tb_check_uint("children exited without unhold: their slots are free", held_of(TB_HOLD_STREAM), 0);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a holder that dies without releasing frees its slot");
+	const struct tb_hold_limits one = {1, 1, 1};
+	struct holder dead = spawn_holder(TB_HOLD_STREAM, 5, "::1", &one, -1, -1, true);
+	tb_check_err("dead holder's claim", holder_result(&dead), TB_OK);
+	reap(&dead, 1);
+	tb_check_err("claim after its death", tb_metrics_hold(TB_HOLD_POLL, 5, "::1", 1, &one), TB_OK);
+	tb_check_uint("held polls", held_of(TB_HOLD_POLL), 1);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a process holds one slot: a second hold replaces the first; unhold frees it");
+	tb_check_err("again", tb_metrics_hold(TB_HOLD_STREAM, 5, "::1", 1, &one), TB_OK);
+	tb_check_uint("held streams", held_of(TB_HOLD_STREAM), 1);
+	tb_check_uint("held polls", held_of(TB_HOLD_POLL), 0);
+	tb_metrics_unhold();
+	tb_check_uint("after unhold", held_of(TB_HOLD_STREAM), 0);
+	tb_metrics_unhold(); /* twice: a no-op */
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "in process memory there is no table: the caller must count otherwise");
+	tb_metrics_close();
+	tb_check_err("hold", tb_metrics_hold(TB_HOLD_STREAM, 1, "::1", 1, &lim), TB_ERR_IO);
+	uint64_t held[TB_HOLD__MAX] = {9, 9};
+	tb_check_bool("held()", tb_metrics_held(held), false);
+	tb_check_uint("held zeroed", held[0] + held[1], 0);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a file of the first layout (counters only) grows into an empty table");
+	static const uint64_t v1[8 + 64] = {UINT64_C(0x54424d4554520001), 0, 0, 0, 0, 0, 0, 0, 11};
+	path = temp_path("v1");
+	write_file(path, v1, sizeof v1, 0600);
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	tb_check_uint("events_sent kept", tb_metrics_get(TB_M_EVENTS_SENT), 11);
+	tb_check_uint("held", held_of(TB_HOLD_STREAM) + held_of(TB_HOLD_POLL), 0);
+	tb_check_err("hold", tb_metrics_hold(TB_HOLD_STREAM, 1, "::1", 1, &lim), TB_OK);
+	tb_check_uint("held streams", held_of(TB_HOLD_STREAM), 1);
+	tb_end();
+	tb_metrics_close();
+	unlink(path);
+	unlink(temp_path("held"));
+}
+
 /* ---- instance id and tb_metrics_open ---- */
 
 static const struct {
@@ -310,7 +533,7 @@ static const struct {
 	int line;
 	const char *host;
 	bool have_db;
-	const char *contains[6];
+	const char *contains[8];
 	const char *absent[3];
 } render_cases[] = {
 	{__LINE__,
@@ -323,13 +546,18 @@ static const struct {
 	  "teamboard_streams_closed_total{host=\"web1\",reason=\"lifetime\"} 2\n",
 	  "# TYPE teamboard_streams_open gauge\nteamboard_streams_open{host=\"web1\"} 3\n",
 	  "# TYPE teamboard_streams_open_all gauge\nteamboard_streams_open_all 9\n",
-	  "# TYPE teamboard_supervisor_leader gauge\nteamboard_supervisor_leader{host=\"web1\"} 1\n"},
+	  "# TYPE teamboard_supervisor_leader gauge\nteamboard_supervisor_leader{host=\"web1\"} 1\n",
+	  /* a counter added at the end of the enum still joins its family */
+	  "teamboard_streams_closed_total{host=\"web1\",reason=\"error\"} 0\n"
+	  "teamboard_streams_closed_total{host=\"web1\",reason=\"slow_client\"} 1\n",
+	  "# TYPE teamboard_workers_held gauge\nteamboard_workers_held{host=\"web1\",kind=\"stream\"} 4\n"
+	  "teamboard_workers_held{host=\"web1\",kind=\"poll\"} 1\n"},
 	 {"teamboard_database_up{host=\"web1\"} 0", NULL, NULL}},
 	{__LINE__,
 	 "a\"b\\c\nd",
 	 false,
 	 {"teamboard_polls_total{host=\"a\\\"b\\\\c\\nd\"} 0\n", "teamboard_database_up{host=\"a\\\"b\\\\c\\nd\"} 0\n",
-	  NULL},
+	  "teamboard_workers_held{host=\"a\\\"b\\\\c\\nd\",kind=\"poll\"} 1\n", NULL},
 	 {"teamboard_streams_open{", "teamboard_supervisor_leader", "\nd\""}},
 };
 
@@ -350,8 +578,8 @@ static void check_format(const char *text)
 			tb_fail("sample line without a value: %s", tb_qn(p, (size_t)(nl - p)));
 		p = nl + 1;
 	}
-	/* 7 counter families + database_up (+3 gauges with a database) */
-	tb_check(types == 8 || types == 11, "%d # TYPE lines", types);
+	/* 7 counter families + workers_held + database_up (+3 gauges with a database) */
+	tb_check(types == 9 || types == 12, "%d # TYPE lines", types);
 }
 
 static void test_render(void)
@@ -359,8 +587,9 @@ static void test_render(void)
 	tb_check_err("open", tb_metrics_open_path(temp_path("render")), TB_OK);
 	tb_metrics_add(TB_M_EVENTS_SENT, 5);
 	tb_metrics_add(TB_M_CLOSED_LIFETIME, 2);
+	tb_metrics_add(TB_M_CLOSED_SLOW_CLIENT, 1);
 	for (size_t i = 0; i < N_ELEMS(render_cases); i++) {
-		struct tb_metrics_gauges g = {render_cases[i].have_db, 3, 9, true};
+		struct tb_metrics_gauges g = {render_cases[i].have_db, 3, 9, true, true, {4, 1}};
 		struct tb_buf out = {0};
 		tb_case(__FILE__, render_cases[i].line, "tb_metrics_render(host %s, have_db %d)", tb_q(render_cases[i].host),
 		        render_cases[i].have_db);
@@ -388,6 +617,7 @@ int main(void)
 	test_names();
 	test_counters();
 	test_refused_files();
+	test_hold();
 	test_instance_id();
 	test_allowed();
 	test_render();
