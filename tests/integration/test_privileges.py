@@ -360,15 +360,18 @@ def test_migrate_needs_to_know_the_runtime_role(scratch):
 
 def test_upgrade_of_a_one_role_installation(scratch):
     """docs/operations.md, "From one role to two": the old role stays the owner; a new runtime role
-    is made, migrate run once as the owner, and the workers' config then names the new role."""
+    is made, migrate --runtime-role run as the owner while teamboard.conf still names the owner,
+    and only then the workers' config names the new role (and the next migrate finds it there)."""
     assert scratch.migrate(conf_user=OWNER, owner=None).returncode == 0
     c = scratch.connect(OWNER)
     rows(c, "INSERT INTO users (name, password_hash) VALUES ('old', 'x')")
     c.close()
     runtime = scratch.role("LOGIN")
-    r = scratch.migrate(conf_user=runtime)
+    r = scratch.migrate("--runtime-role", runtime, conf_user=OWNER)
     assert r.returncode == 0, r.stdout
     assert "applied" not in r.stdout and "runtime role %s: privileges granted" % runtime in r.stdout
+    r = scratch.migrate(conf_user=runtime)
+    assert r.returncode == 0 and "runtime role %s: privileges granted" % runtime in r.stdout, r.stdout
     c = scratch.connect(runtime)
     try:
         assert rows(c, "SELECT name FROM users") == [("old",)]
