@@ -5,7 +5,8 @@
 # prints the figures. Not part of .ci/run; ./dev.sh soak builds first and runs it.
 #
 #   tests/soak/run.sh                                   10 minutes, 500 streams
-#   SOAK_SECONDS=60 SOAK_STREAMS=60 SOAK_ATTACK=8 tests/soak/run.sh     the short mode
+#   SOAK_SECONDS=60 SOAK_STREAMS=100 SOAK_ATTACK=5 tests/soak/run.sh    the short mode
+#                                     (every attack runs once at least, whatever SOAK_SECONDS)
 #
 # TB_BUILD_DIR picks the build (default build/). Exit status 0: clean.
 set -eu

@@ -353,6 +353,19 @@ def pool_processes(env):
     return out
 
 
+def web_server_fds(env):
+    """The fd count of the web server's processes (lighttpd: one), summed."""
+    n = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit() and os.path.basename(tbenv.cmdline(int(name)).split(" ")[0]) == "lighttpd" \
+                and env.state_dir in tbenv.cmdline(int(name)):
+            try:
+                n += len(os.listdir("/proc/%s/fd" % name))
+            except OSError:
+                pass
+    return n
+
+
 def pg_connections(env):
     rows = env.sql("SELECT coalesce(application_name, ''), state, count(*) FROM pg_stat_activity"
                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -378,7 +391,7 @@ def settle(env, timeout=90):
 
 
 def snapshot(env):
-    return {"procs": pool_processes(env), "pg": pg_connections(env),
+    return {"procs": pool_processes(env), "pg": pg_connections(env), "web": web_server_fds(env),
             "registry": registry_count(env)}
 
 
@@ -453,9 +466,10 @@ def main():
         attack_results = []
         end = time.monotonic() + SECONDS
         k = 0
-        while time.monotonic() + 3 < end:
+        while time.monotonic() + 3 < end or k < len(ATTACKS):  # each attack at least once
             name, fn = ATTACKS[k % len(ATTACKS)]
-            secs = min(ATTACK_SECONDS, max(2, end - time.monotonic() - 2))
+            secs = ATTACK_SECONDS if k < len(ATTACKS) else \
+                min(ATTACK_SECONDS, max(2, end - time.monotonic() - 2))
             r = run_attack(env, name, fn, big, victim, secs, "127.0.0.%d" % (100 + k % 100))
             attack_results.append((name,) + r)
             say("attack %-36s %3d probe rounds, %d with a failure %s"
@@ -510,6 +524,10 @@ def main():
                          sum(bp.values()), sum(mid["procs"].values()), sum(ap.values()),
                          max(deltas.values()) if deltas else 0, len(grown)))
         if grown or set(bp) != set(ap):
+            ok = False
+        lines.append("  fds of lighttpd: %d before, %d during, %d after" % (
+            before["web"], mid["web"], after["web"]))
+        if after["web"] > before["web"] + 5:
             ok = False
 
         def pg_total(s):
