@@ -76,12 +76,31 @@ void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp
 /* The board's JSON with its notes spliced in: each note's JSON text is kept in items.json
  * (sql/005), so a read joins texts instead of building an object per note (six times cheaper
  * for 50 notes than building them, docs/performance.md). OFFSET 0 keeps the planner from copying
- * board_role into both places that use the role. */
+ * board_role into both places that use the role.
+ *
+ * The notes come in (z, id) order after the cursor ($4, $5; NULL: from the first), as many as fit
+ * in $3 bytes of reply (max_reply): the running sum of their texts (and the ", " between them)
+ * stops below the budget less the board's own JSON and room for the tail. The first note of a
+ * page always comes (one note is at most about 40 KB; max_reply is at least 64 KiB). When notes
+ * are left, the reply ends with "items_more": true and "items_next": "<z>.<id>" of its last note. */
 static const char SQL_GET[] =
-	"SELECT r.role, b.version, left(board_json(b, r.role)::text, -1) || ', \"items\": ['"
-	"       || (SELECT coalesce(string_agg(i.json, ', ' ORDER BY i.z, i.id), '')"
-	"             FROM items i WHERE i.board_id = b.id) || ']}'"
+	"SELECT r.role, b.version, h.head || ', \"items\": [' || coalesce(p.items, '') || ']'"
+	"       || CASE WHEN p.more THEN ', \"items_more\": true, \"items_next\": \"' || p.next || '\"' ELSE '' END"
+	"       || '}'"
 	" FROM boards b CROSS JOIN LATERAL (SELECT board_role($1::bigint, b.id) AS role OFFSET 0) r"
+	" CROSS JOIN LATERAL (SELECT left(board_json(b, r.role)::text, -1) AS head OFFSET 0) h"
+	" CROSS JOIN LATERAL (SELECT string_agg(s.json, ', ' ORDER BY s.z, s.id) FILTER (WHERE s.fits) AS items,"
+	"                            coalesce(bool_or(NOT s.fits), false) AS more,"
+	"                            (array_agg(s.z || '.' || s.id ORDER BY s.z DESC, s.id DESC)"
+	"                               FILTER (WHERE s.fits))[1] AS next"
+	"                       FROM (SELECT i.json, i.z, i.id,"
+	"                                    row_number() OVER w = 1"
+	"                                    OR sum(octet_length(i.json) + 2) OVER w"
+	"                                       <= $3::bigint - octet_length(h.head) - 128 AS fits"
+	"                               FROM items i"
+	"                              WHERE i.board_id = b.id AND r.role IS NOT NULL"
+	"                                AND ($4::int IS NULL OR (i.z, i.id) > ($4::int, $5::bigint))"
+	"                             WINDOW w AS (ORDER BY i.z, i.id)) s) p"
 	" WHERE b.id = $2::bigint";
 
 static const char SQL_LOAD[] =
@@ -89,12 +108,54 @@ static const char SQL_LOAD[] =
 	" FROM boards b CROSS JOIN LATERAL (SELECT board_role($1::bigint, b.id) AS role) r"
 	" WHERE b.id = $2::bigint";
 
+/* "-?digits" without a sign on 0 or leading zeros, as z's bounds allow (-1000000..1000000). */
+static bool parse_z(const char *s, size_t len, int64_t *out)
+{
+	bool neg = len > 0 && s[0] == '-';
+	int64_t v;
+	if (len == 1 && s[0] == '0') {
+		*out = 0;
+		return true;
+	}
+	if (!tb_parse_id(s + neg, len - neg, &v) || v > 1000000)
+		return false;
+	*out = neg ? -v : v;
+	return true;
+}
+
+/* The items_after cursor "<z>.<id>" of a board page (items_next of the page before). Absent:
+ * true with z and id NULL; malformed: false. */
+static bool items_cursor(struct tb_req *req, char z[24], char id[24], const char **zp, const char **idp)
+{
+	char *value = NULL;
+	enum tb_err err = tb_query_get(req->query, "items_after", &value);
+	*zp = *idp = NULL;
+	if (err == TB_ERR_NOT_FOUND)
+		return true;
+	bool ok = false;
+	const char *dot = err == TB_OK ? strchr(value, '.') : NULL;
+	int64_t zv, iv;
+	if (dot && parse_z(value, (size_t)(dot - value), &zv) && tb_parse_id(dot + 1, strlen(dot + 1), &iv)) {
+		*zp = tb_api_i64(z, zv);
+		*idp = tb_api_i64(id, iv);
+		ok = true;
+	}
+	free(value);
+	return ok;
+}
+
 void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	char uid[24], bid[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	char uid[24], bid[24], budget[24], z[24], iid[24];
+	const char *zp, *idp;
+	if (!items_cursor(req, z, iid, &zp, &idp)) {
+		tb_resp_error(resp, 400, "bad_request", "items_after must be the items_next of a board page");
+		return;
+	}
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0]),
+	                        tb_api_i64(budget, (int64_t)app->cfg->max_reply), zp, idp};
 	struct tb_api_target t;
-	if (!tb_api_load(app, req, resp, SQL_GET, 2, params, TB_RANK_VIEWER, false, &t))
+	if (!tb_api_load(app, req, resp, SQL_GET, 5, params, TB_RANK_VIEWER, false, &t))
 		return;
 	tb_resp_json_text(resp, 200, t.json, strlen(t.json));
 	tb_resp_etag(resp, t.version);

@@ -1,5 +1,7 @@
 """Boards: GET/POST /boards, GET/PATCH/DELETE /boards/:id, ETag and If-Match."""
 
+import urllib.parse
+
 import pytest
 
 import tbclient as tb
@@ -280,3 +282,97 @@ def test_demoted_creator_is_a_viewer_of_the_board(server):
     got = tb.assert_status(tb.request(server, "GET", path, token=creator.token), 200)
     assert got["role"] == "owner"
     tb.assert_status(tb.request(server, "DELETE", path, token=creator.token), 204)
+
+
+# --- GET /boards/:id beyond max_reply: items in pages ------------------------------------------
+
+def board_pages(server, user, board_id, limit=65536, max_pages=20):
+    """Every page of GET /boards/:id, following items_next; asserts each reply fits in limit."""
+    pages, query = [], ""
+    for _ in range(max_pages):
+        resp = tb.request(server, "GET", "/boards/%d%s" % (board_id, query), token=user.token)
+        doc = tb.assert_status(resp, 200)
+        assert len(resp.body) <= limit, "a page of %d bytes" % len(resp.body)
+        pages.append(doc)
+        if not doc.get("items_more"):
+            assert "items_more" not in doc and "items_next" not in doc, doc.keys()
+            return pages
+        assert isinstance(doc["items_next"], str) and doc["items"], doc.keys()
+        query = "?items_after=" + urllib.parse.quote(doc["items_next"], safe="")
+    raise AssertionError("more than %d pages" % max_pages)
+
+
+def test_get_large_board_pages_its_items(server):
+    owner = tb.new_user(server)
+    board = tb.create_board(server, owner)
+    # 16 notes of 10,000 characters (about 10 KB of JSON each; some with 2-byte characters), and
+    # z values that put them out of id order: more than 64 KiB in all.
+    made = []
+    for k in range(16):
+        text = ("\u00e9" if k % 3 == 0 else "n") * 10000
+        made.append(tb.create_item(server, owner, board["id"], text=text, z=(k * 7) % 5 - 2))
+    made += [tb.create_item(server, owner, board["id"], text="small %d" % k) for k in range(5)]
+    want = [i["id"] for i in sorted(made, key=lambda i: (i["z"], i["id"]))]
+    with tb.restarted(server, max_reply=65536):
+        pages = board_pages(server, owner, board["id"])
+        assert len(pages) >= 3, [len(p["items"]) for p in pages]
+        got = [i["id"] for p in pages for i in p["items"]]
+        assert got == want
+        for p in pages:
+            body = {k: v for k, v in p.items() if k not in ("items_more", "items_next")}
+            tb.check_board(body)
+            assert body["version"] == board["version"] and body["role"] == "owner"
+    # With the default budget (4 MiB) the same board comes whole.
+    pages = board_pages(server, owner, board["id"], limit=4 << 20)
+    assert len(pages) == 1 and [i["id"] for i in pages[0]["items"]] == want
+
+
+def test_board_pages_see_changes_between_pages(server):
+    """A note changed or added between two page reads is in the event log after the first page's
+    last_event_id; a note that did not change comes exactly once."""
+    owner = tb.new_user(server)
+    board = tb.create_board(server, owner)
+    made = [tb.create_item(server, owner, board["id"], text="n" * 10000, z=k) for k in range(10)]
+    with tb.restarted(server, max_reply=65536):
+        first = tb.assert_status(tb.request(server, "GET", "/boards/%d" % board["id"],
+                                            token=owner.token), 200)
+        assert first["items_more"] is True
+        seen = {i["id"] for i in first["items"]}
+        moved = made[-1]  # not yet read: moved in front of the cursor
+        tb.assert_status(tb.request(server, "PATCH", "/boards/%d/items/%d" % (board["id"], moved["id"]),
+                                    {"z": -5}, token=owner.token), 200)
+        rest = board_pages(server, owner, board["id"])  # from the start again: all of them
+        assert sorted(i["id"] for p in rest for i in p["items"]) == sorted(i["id"] for i in made)
+        query = "?items_after=" + urllib.parse.quote(first["items_next"], safe="")
+        second = tb.assert_status(tb.request(server, "GET", "/boards/%d%s" % (board["id"], query),
+                                             token=owner.token), 200)
+        assert not seen & {i["id"] for i in second["items"]}
+        events = tb.assert_status(tb.request(
+            server, "GET", "/boards/%d/events?after=%d" % (board["id"], first["last_event_id"]),
+            token=owner.token), 200)["events"]
+        assert [(e["type"], e["item"]["id"]) for e in events] == [("item.updated", moved["id"])]
+
+
+@pytest.mark.parametrize("cursor", ["", "abc", "1", "1.", ".1", "1.0", "01.5", "-0.5", "1.05",
+                                    "1000001.5", "-1000001.5", "1.5.6", "1%20.5", "%2B1.5",
+                                    "1.99999999999999999999", "%zz"])
+def test_board_bad_items_after_400(server, cursor):
+    owner = tb.new_user(server)
+    board = tb.create_board(server, owner)
+    resp = tb.request(server, "GET", "/boards/%d?items_after=%s" % (board["id"], cursor),
+                      token=owner.token)
+    tb.assert_error(resp, 400, "bad_request")
+
+
+def test_board_items_after_needs_access(server):
+    owner, stranger = tb.new_user(server), tb.new_user(server)
+    board = tb.create_board(server, owner)
+    tb.create_item(server, owner, board["id"], z=3)
+    tb.assert_error(tb.request(server, "GET", "/boards/%d?items_after=0.1" % board["id"],
+                               token=stranger.token), 404, "not_found")
+    doc = tb.assert_status(tb.request(server, "GET", "/boards/%d?items_after=3.1" % board["id"],
+                                      token=owner.token), 200)
+    assert [i["z"] for i in doc["items"]] == [3]
+    doc = tb.assert_status(tb.request(server, "GET", "/boards/%d?items_after=3.%d" % (
+        board["id"], 2 ** 62), token=owner.token), 200)
+    assert doc["items"] == [] and "items_more" not in doc

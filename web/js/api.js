@@ -74,7 +74,7 @@ export const api = {
   removeMember: (teamId, userId) => request("DELETE", `/teams/${teamId}/members/${userId}`),
 
   boards: () => request("GET", "/boards"),
-  board: (id) => request("GET", `/boards/${id}`),
+  board: (id) => loadBoard(id),
   createBoard: (title, teamId) =>
     request("POST", "/boards", { body: teamId ? { title, team_id: teamId } : { title } }),
   renameBoard: (id, title, version) =>
@@ -89,3 +89,25 @@ export const api = {
     request("DELETE", `/boards/${boardId}/items/${itemId}`, { version }),
   viewers: (boardId) => request("GET", `/boards/${boardId}/viewers`),
 };
+
+// GET /boards/:id with all its items. A board whose reply would pass the server's max_reply comes
+// in pages (docs/api.md): the first page has the board and its last_event_id, each page ends
+// with items_more / items_next while notes are left. A note changed between two page reads is
+// in the events after last_event_id, which the live view applies anyway; a note read twice
+// keeps its newer version.
+async function loadBoard(id) {
+  const board = await request("GET", `/boards/${id}`);
+  const byId = new Map(board.items.map((it) => [it.id, it]));
+  let page = board;
+  for (let n = 0; page.items_more && n < 100000; n++) {
+    page = await request("GET", `/boards/${id}?items_after=${encodeURIComponent(page.items_next)}`);
+    for (const it of page.items) {
+      const had = byId.get(it.id);
+      if (!had || had.version < it.version) byId.set(it.id, it);
+    }
+  }
+  board.items = [...byId.values()];
+  delete board.items_more;
+  delete board.items_next;
+  return board;
+}
