@@ -105,6 +105,16 @@ static const char SQL_PRUNE_CAP[] =
 	"              RETURNING 1)"
 	"SELECT count(*) FROM gone";
 
+/* $1 login_window: sign-in throttle rows whose window and block both ran out (sql/012); a
+ * leftover row would be reset by its next attempt anyway, so this only keeps the table small. */
+static const char SQL_PRUNE_THROTTLE[] =
+	"WITH gone AS (DELETE FROM login_throttle WHERE (kind, key) IN"
+	"                (SELECT kind, key FROM login_throttle"
+	"                  WHERE greatest(window_start, blocked_until) < now() - make_interval(secs => $1::integer)"
+	"                  LIMIT $2::integer)"
+	"              RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
 /* $1 host, $2 pid, $3 since, $4 report. */
 static const char SQL_STATUS[] =
 	"INSERT INTO supervisor_status (id, host, pid, since, last_run, report)"
@@ -278,19 +288,23 @@ static enum tb_err clean_registry(struct tb_supervisor *sv, struct tb_supervisor
 	return err;
 }
 
-/* Step e: retention by age and by the per-board cap. */
+/* Step e: retention by age and by the per-board cap; expired sign-in throttle rows. */
 static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *rep)
 {
-	char days[24], cap[24], batch[24];
+	char days[24], cap[24], batch[24], window[24];
 	snprintf(days, sizeof days, "%ld", sv->cfg->event_retention_days);
 	snprintf(cap, sizeof cap, "%ld", sv->cfg->event_retention_per_board);
 	snprintf(batch, sizeof batch, "%d", PRUNE_BATCH);
-	const char *pa[] = {days, batch}, *pc[] = {cap, batch};
+	snprintf(window, sizeof window, "%ld", sv->cfg->login_window);
+	const char *pa[] = {days, batch}, *pc[] = {cap, batch}, *pt[] = {window, batch};
 	enum tb_err err = query_count(sv, SQL_PRUNE_AGE, 2, pa, &rep->pruned_age);
 	if (err == TB_ERR_DB_DOWN)
 		return err;
 	enum tb_err err2 = query_count(sv, SQL_PRUNE_CAP, 2, pc, &rep->pruned_cap);
-	return err ? err : err2;
+	if (err2 == TB_ERR_DB_DOWN)
+		return err2;
+	enum tb_err err3 = query_count(sv, SQL_PRUNE_THROTTLE, 2, pt, &rep->pruned_throttle);
+	return err ? err : err2 ? err2 : err3;
 }
 
 /* Step f: supervisor_status row 1 says who leads, since when, and what the last cycle did. */
@@ -301,20 +315,23 @@ static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_super
 	/* heartbeats_since is a timestamptz text from PostgreSQL: digits, '-', ':', '.', '+', ' ' */
 	snprintf(report, sizeof report,
 	         "{\"interval\":%ld,\"heartbeats_since\":\"%s\",\"heartbeats\":%ld,\"recycled\":%ld,"
-	         "\"terminated\":%ld,\"dead\":%ld,\"presence\":%ld,\"pruned_age\":%ld,\"pruned_cap\":%ld}",
+	         "\"terminated\":%ld,\"dead\":%ld,\"presence\":%ld,\"pruned_age\":%ld,\"pruned_cap\":%ld,"
+	         "\"pruned_throttle\":%ld}",
 	         sv->cfg->heartbeat_interval, sv->heartbeats_since, rep->heartbeats, rep->recycled, rep->terminated,
-	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap);
+	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle);
 	const char *params[] = {sv->cfg->host_name, pid, sv->since, report};
 	return query_count(sv, SQL_STATUS, 4, params, NULL);
 }
 
 static void log_cycle(const struct tb_supervisor_report *rep)
 {
-	bool busy = rep->recycled || rep->dead || rep->presence || rep->pruned_age || rep->pruned_cap;
+	bool busy = rep->recycled || rep->dead || rep->presence || rep->pruned_age || rep->pruned_cap ||
+	            rep->pruned_throttle;
 	TB_LOG(busy ? TB_LOG_INFO : TB_LOG_DEBUG,
 	       "supervisor: heartbeat to %ld boards; recycled %ld holders (%ld backends terminated); removed %ld dead rows; "
-	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap%s",
+	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap, %ld sign-in throttle rows%s",
 	       rep->heartbeats, rep->recycled, rep->terminated, rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap,
+	       rep->pruned_throttle,
 	       rep->pruned_age == PRUNE_BATCH || rep->pruned_cap == PRUNE_BATCH ? " (more next cycle)" : "");
 }
 
@@ -412,21 +429,50 @@ static void on_auto_stop(int sig)
 	auto_stop = 1;
 }
 
-/* The per-user, per-installation lock file every candidate on this host waits on. -1 on failure. */
+/* The candidates' private directory, /tmp/teamboard-<euid>-<instance id>: made 0700 when missing,
+ * and used only when it is a real directory (not a link) of ours that nobody else may enter. A
+ * name in /tmp could be taken first by any local user (a file of theirs, a link), and then no
+ * candidate would ever run; here a squatter only costs the flock (see open_candidate_lock). */
+static bool private_dir(const char *id, char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/teamboard-%lu-%s", (unsigned long)geteuid(), id);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return false;
+	struct stat st;
+	if (lstat(dir, &st) != 0)
+		return false;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		errno = EPERM;
+		return false;
+	}
+	return true;
+}
+
+/* The per-user, per-installation lock file every candidate on this host waits on, in private_dir.
+ * -1 when there is none to be had: the caller then goes without the flock, and every candidate
+ * competes for the database's advisory lock itself (one connection per worker, not per host). */
 static int open_candidate_lock(const struct tb_config *cfg)
 {
-	char id[17], path[128];
+	char id[17], dir[64], path[128];
 	tb_metrics_instance_id(cfg, id);
-	snprintf(path, sizeof path, "/tmp/teamboard-supervisor-%lu-%s.lock", (unsigned long)geteuid(), id);
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	struct stat st;
-	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
-		close(fd);
-		fd = -1;
-		errno = EPERM;
+	int fd = -1;
+	if (private_dir(id, dir, sizeof dir)) {
+		snprintf(path, sizeof path, "%s/supervisor.lock", dir);
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
+			close(fd);
+			fd = -1;
+			errno = EPERM;
+		}
+	} else {
+		snprintf(path, sizeof path, "%s", dir);
 	}
 	if (fd < 0)
-		TB_LOG(TB_LOG_ERROR, "supervisor = auto: cannot use %s: %s", path, strerror(errno));
+		TB_LOG(TB_LOG_WARN,
+		       "supervisor = auto: cannot use %s (%s): this candidate competes for the database lock without "
+		       "waiting on a lock file",
+		       path, strerror(errno));
 	return fd;
 }
 
@@ -455,9 +501,7 @@ static void candidate(const struct tb_config *cfg, int close_fd, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		_exit(0);
 	int fd = open_candidate_lock(cfg);
-	if (fd < 0)
-		_exit(1);
-	while (!auto_stop && flock(fd, LOCK_EX) != 0) {
+	while (fd >= 0 && !auto_stop && flock(fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			TB_LOG(TB_LOG_ERROR, "supervisor = auto: flock: %s", strerror(errno));
 			_exit(1);
@@ -473,12 +517,23 @@ static void candidate(const struct tb_config *cfg, int close_fd, pid_t parent)
 
 void tb_supervisor_auto_start(const struct tb_config *cfg, int close_fd)
 {
+	/* Nothing in a worker waits for its candidate: without this, one that ended (a stop
+	 * request, an error) would stay a zombie as long as the worker lives. Set before the fork, so
+	 * even a candidate that ends at once is never one. SIG_DFL: no signal interrupts the worker. */
+	struct sigaction sa = {0}, old;
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, &old);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		TB_LOG(TB_LOG_WARN, "supervisor = auto: fork failed: %s", strerror(errno));
+		sigaction(SIGCHLD, &old, NULL);
 		return;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		sigaction(SIGCHLD, &old, NULL);
 		candidate(cfg, close_fd, parent);
+	}
 }

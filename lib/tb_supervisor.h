@@ -2,7 +2,8 @@
  * PostgreSQL advisory lock on its own connection (the others stand by and retry each interval) and,
  * every heartbeat_interval, NOTIFYs a heartbeat on each board with open streams, recycles holders
  * that missed the last heartbeats, removes registry rows of workers that are gone, announces the
- * presence changes that caused, prunes the event log and records itself in supervisor_status.
+ * presence changes that caused, prunes the event log and expired sign-in throttle rows, and
+ * records itself in supervisor_status.
  * Runs as teamboard-supervisor, or inside a worker with supervisor = auto (a forked child). */
 #ifndef TB_SUPERVISOR_H
 #define TB_SUPERVISOR_H
@@ -39,6 +40,7 @@ struct tb_supervisor_report {
 	long presence;        /* boards that got a presence NOTIFY */
 	long pruned_age;      /* events older than event_retention_days */
 	long pruned_cap;      /* events past event_retention_per_board */
+	long pruned_throttle; /* sign-in throttle rows past login_window (sql/012) */
 };
 
 /* Sets sv up for cfg (borrowed); does not connect yet. */
@@ -55,9 +57,12 @@ enum tb_err tb_supervisor_cycle(struct tb_supervisor *sv, struct tb_supervisor_r
 void tb_supervisor_run(const struct tb_config *cfg, volatile sig_atomic_t *stop);
 /* supervisor = auto: forks a candidate and returns at once in the caller. The child puts
  * /dev/null in place of close_fd (the FastCGI listen socket; -1: none), dies with its parent
- * (PR_SET_PDEATHSIG), waits for a per-user, per-database flock in /tmp so one candidate per host
+ * (PR_SET_PDEATHSIG), waits for a flock in the private directory /tmp/teamboard-<euid>-<instance
+ * id> (0700; when that is not ours alone, it goes without) so that one candidate per host
  * connects, then runs tb_supervisor_run until SIGTERM and ends with _exit(0), never returning.
- * cfg must be loaded; the child keeps using its copy. Call before opening a database connection. */
+ * The caller's children no longer become zombies (SIGCHLD gets SA_NOCLDWAIT): a worker waits for
+ * no child of its own. cfg must be loaded; the child keeps using its copy. Call before opening a
+ * database connection. */
 void tb_supervisor_auto_start(const struct tb_config *cfg, int close_fd);
 
 #endif

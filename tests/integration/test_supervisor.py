@@ -449,6 +449,27 @@ def test_prunes_by_per_board_cap_and_by_age(server, supervisors):
     assert report["pruned_cap"] >= 7 and report["pruned_age"] >= 2, report
 
 
+def test_prunes_sign_in_throttle_rows_whose_window_and_block_ran_out(server, supervisors):
+    # sql/012: a row lives for login_window after its window's start or its block's end, whichever
+    # is later; a leftover row would only be reset by its next attempt.
+    tag = uuid.uuid4().hex[:8]
+    rows = {"gone-window": ("now() - interval '200 s'", "NULL"),
+            "gone-block": ("now() - interval '900 s'", "now() - interval '150 s'"),
+            "kept-window": ("now() - interval '50 s'", "NULL"),
+            "kept-block": ("now() - interval '900 s'", "now() + interval '30 s'")}
+    for key, (start, blocked) in rows.items():
+        server.sql("INSERT INTO teamboard.login_throttle (kind, key, failures, window_start, blocked_until)"
+                   " VALUES ('account', %%s, 3, %s, %s)" % (start, blocked), (tag + key,))
+    sup = supervisors(login_window=100)
+    sup.once()
+    left = sorted(r[0][len(tag):] for r in server.sql(
+        "SELECT key FROM teamboard.login_throttle WHERE key LIKE %s", (tag + "%",)))
+    assert left == ["kept-block", "kept-window"], left
+    report = server.sql("SELECT report FROM teamboard.supervisor_status")[0][0]
+    assert report["pruned_throttle"] >= 2, report
+    server.sql("DELETE FROM teamboard.login_throttle WHERE key LIKE %s", (tag + "%",))
+
+
 # ---- supervisor = auto --------------------------------------------------------------------------
 
 def ppid(pid):
@@ -519,10 +540,101 @@ def test_supervisor_auto_runs_in_one_worker_child_and_moves_on(server):
         server.restart_app()
     # Stopping the pool stops every candidate: no supervisor connection is left.
     wait_for("the candidates to end with their workers", lambda: supervisor_backends(server) == 0, 10)
-    lock = "/tmp/teamboard-supervisor-%d-%s.lock" % (server.account.uid, instance_id(
-        database_conninfo(server), server.config.get("host_name") or socket.gethostname()))
+    lock = os.path.join(private_dir(server), "supervisor.lock")
     assert os.path.isfile(lock)
-    os.unlink(lock)
+    st = os.lstat(private_dir(server))
+    assert st.st_uid == server.account.uid and st.st_mode & 0o777 == 0o700, oct(st.st_mode)
+    shutil.rmtree(private_dir(server))
+
+
+def private_dir(server):
+    """The candidates' lock directory: /tmp/teamboard-<uid>-<instance id>, 0700."""
+    return "/tmp/teamboard-%d-%s" % (server.account.uid, instance_id(
+        database_conninfo(server), server.config.get("host_name") or socket.gethostname()))
+
+
+def children(pid):
+    """The pids whose parent is pid (zombies included)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and ppid(int(entry)) == pid:
+            found.append(int(entry))
+    return found
+
+
+def auto_leader(server):
+    """Restarts the pool with supervisor = auto; returns (pool pid, pid of the leading candidate)
+    once a worker's child leads."""
+    server.restart_app(supervisor="auto", heartbeat_interval=INTERVAL)
+    pool = server._procs["workers"].pid
+
+    def leader_in_a_worker():
+        rows = server.sql("SELECT pid FROM teamboard.supervisor_status WHERE last_run > now() - interval '2 s'")
+        if rows and ppid(rows[0][0]) and ppid(ppid(rows[0][0])) == pool:
+            return rows[0][0]
+        return None
+    return pool, wait_for("a worker's child to lead", leader_in_a_worker, 10)
+
+
+def test_supervisor_auto_runs_when_its_lock_paths_are_taken(server):
+    """Another local user (here root, or a directory left world-writable) took the old lock file's
+    name in /tmp and the private directory's name first: the supervisor still runs, its candidates
+    competing for the database's lock without the flock."""
+    if "workers" not in server._procs:
+        pytest.skip("set-up %s has no worker pool of the harness's own" % server.setup)
+    old = "/tmp/teamboard-supervisor-%d-%s.lock" % (server.account.uid, instance_id(
+        database_conninfo(server), server.config.get("host_name") or socket.gethostname()))
+    new = private_dir(server)
+    for path in (old, new):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
+    try:
+        if server.account.is_other:  # we are root: the files are root's, mode 0600 / 0755
+            with open(old, "w"):
+                pass
+            os.chmod(old, 0o600)
+            os.mkdir(new, 0o755)
+        else:  # a directory where the file should be; a directory anyone may write to
+            os.mkdir(old, 0o700)
+            os.mkdir(new)
+            os.chmod(new, 0o777)
+        pool, leader = auto_leader(server)
+        with open(os.path.join(server.log_dir, "workers.log"), errors="replace") as f:
+            assert "cannot use %s" % new in f.read()
+        # Without the flock every worker's candidate has its own connection; one of them leads.
+        assert lock_holders(server) == 1
+    finally:
+        server.restart_app()
+        wait_for("the candidates to end with their workers", lambda: supervisor_backends(server) == 0, 10)
+        if os.path.isdir(old):
+            os.rmdir(old)
+        elif os.path.exists(old):
+            os.unlink(old)
+        shutil.rmtree(new, ignore_errors=True)
+
+
+def test_supervisor_auto_candidates_that_end_are_reaped(server):
+    """A candidate that ends while its worker lives (a stop request of its own, an error) leaves no
+    zombie behind: nothing in a worker waits for it."""
+    if "workers" not in server._procs:
+        pytest.skip("set-up %s has no worker pool of the harness's own" % server.setup)
+    try:
+        pool, leader = auto_leader(server)
+        workers = children(pool)
+        candidates = [c for w in workers for c in children(w)]
+        assert leader in candidates and len(candidates) == len(workers), (workers, candidates)
+        for c in candidates:
+            os.kill(c, signal.SIGTERM)
+        # A zombie stays in /proc until its parent waits; a reaped child is gone from it.
+        wait_for("the candidates to be gone", lambda: not any(os.path.exists("/proc/%d" % c)
+                                                             for c in candidates), 5)
+        assert all(running(w) for w in workers), workers
+        assert supervisor_backends(server) == 0
+    finally:
+        server.restart_app()
+    shutil.rmtree(private_dir(server), ignore_errors=True)
 
 
 # ---- metrics ------------------------------------------------------------------------------------
