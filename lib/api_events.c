@@ -1,12 +1,14 @@
 /* api_events: a board's events. GET /boards/:id/events streams them (Accept: text/event-stream,
  * see tb_stream.c) or returns them from the log as JSON (the polling fallback and the activity
  * history); GET /boards/:id/viewers lists who has the board open. Viewers and up may read both. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tb_api.h"
+#include "tb_log.h"
 #include "tb_metrics.h"
 #include "tb_sse.h"
 #include "tb_stream.h"
@@ -24,57 +26,125 @@ static bool may_view(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 	return true;
 }
 
-/* after = N: events with seq > N, oldest first, at most limit. A resume point older than what
- * the log keeps answers 410 reset (reload the board). */
+/* after = N: events with seq > N, oldest first, at most limit, and only as many as fit in $4
+ * bytes of event text (each one's length plus a comma), but always the first: a page never stops
+ * before its first event, so paging moves on. A resume point older than what the log keeps
+ * answers 410 reset (reload the board). One row per event, ordered; one row with NULL seq when
+ * there are none; no row when the board is gone. */
 static const char SQL_POLL[] =
-	"SELECT b.last_seq, (SELECT min(seq) FROM board_events e WHERE e.board_id = b.id),"
-	"       (SELECT coalesce(jsonb_agg(event_json(e.board_id, e.seq, e.type, e.actor_id, e.created_at, e.payload)"
-	"                                  ORDER BY e.seq), '[]'::jsonb)"
-	"          FROM (SELECT * FROM board_events e WHERE e.board_id = b.id AND e.seq > $2::bigint"
-	"                 ORDER BY e.seq LIMIT $3::int) e)"
-	" FROM boards b WHERE b.id = $1::bigint";
+	"WITH e AS (SELECT e.seq, event_json(e.board_id, e.seq, e.type, e.actor_id, e.created_at, e.payload)::text AS j"
+	"             FROM board_events e WHERE e.board_id = $1::bigint AND e.seq > $2::bigint"
+	"            ORDER BY e.seq LIMIT $3::int),"
+	"     s AS (SELECT seq, j, sum(octet_length(j) + 1) OVER (ORDER BY seq) AS total,"
+	"                  row_number() OVER (ORDER BY seq) AS n FROM e)"
+	" SELECT b.last_seq, (SELECT min(seq) FROM board_events x WHERE x.board_id = b.id), s.seq, s.j"
+	"   FROM boards b LEFT JOIN s ON s.n = 1 OR s.total <= $4::bigint"
+	"  WHERE b.id = $1::bigint ORDER BY s.seq";
+
+/* The body's own bytes around the events: {"events":[...],"last_event_id":N,"more":false} */
+#define POLL_ENVELOPE 96
+
+/* The bytes of event text a page may carry (max_reply is at least 65536). */
+static size_t poll_budget(const struct tb_config *cfg)
+{
+	return cfg->max_reply > POLL_ENVELOPE ? cfg->max_reply - POLL_ENVELOPE : 0;
+}
+
+/* A poll parameter: absent (TB_ERR_NOT_FOUND, *out untouched), or "0" or an id-like decimal (no
+ * sign, no leading zero) in [min, max]; anything else (a bad %-escape too) is TB_ERR_INVALID. */
+static enum tb_err poll_param(const char *query, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+	char *v = NULL;
+	enum tb_err err = tb_query_get(query, name, &v);
+	if (err == TB_ERR_NOT_FOUND)
+		return err;
+	int64_t n = 0;
+	bool ok = err == TB_OK && (strcmp(v, "0") == 0 || tb_parse_id(v, strlen(v), &n)) && n >= min && n <= max;
+	free(v);
+	if (!ok)
+		return TB_ERR_INVALID;
+	*out = n;
+	return TB_OK;
+}
+
+/* Writes the reply itself (resp->streamed), so that the poll's held slot lasts until the client
+ * has it, and a client that does not read in write_timeout is counted (slow_client). */
+static void write_reply(struct tb_req *req, struct tb_resp *resp)
+{
+	char len[24];
+	snprintf(len, sizeof len, "%zu", resp->body.len);
+	tb_resp_set_header(resp, "Content-Length", len);
+	struct tb_buf out = {0};
+	tb_resp_head(resp, &out);
+	tb_buf_append(&out, resp->body.data, resp->body.len);
+	int err = 0;
+	if (!tb_stream_write_all(&req->io, out.data, out.len, &err)) {
+		TB_LOG(TB_LOG_INFO, "poll reply not written: %s", strerror(err));
+		if (err == ETIMEDOUT)
+			tb_metrics_add(TB_M_CLOSED_SLOW_CLIENT, 1);
+	}
+	tb_buf_free(&out);
+	resp->streamed = true;
+}
+
+/* The page: events as the log has them (their text is not parsed again), stopped before the
+ * reply would pass max_reply; "more" says whether the log goes on after it. */
+static void poll_page(struct tb_app *app, PGresult *r, int64_t after, int64_t last, struct tb_resp *resp)
+{
+	size_t budget = poll_budget(app->cfg);
+	struct tb_buf body = {0};
+	int64_t upto = after;
+	tb_buf_puts(&body, "{\"events\":[");
+	for (int i = 0; i < PQntuples(r) && !PQgetisnull(r, i, 2); i++) {
+		size_t len = (size_t)PQgetlength(r, i, 3);
+		if (i > 0 && body.len + len + 1 > budget)
+			break; /* SQL_POLL stopped at the budget already; this keeps it exact */
+		if (i > 0)
+			tb_buf_puts(&body, ",");
+		tb_buf_append(&body, PQgetvalue(r, i, 3), len);
+		upto = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+	}
+	tb_buf_printf(&body, "],\"last_event_id\":%" PRId64 ",\"more\":%s}", last, upto < last ? "true" : "false");
+	tb_resp_json_text(resp, 200, body.data, body.len);
+	tb_buf_free(&body);
+}
 
 static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *bid)
 {
 	int64_t after = 0, limit = 100;
-	bool explicit_after = false;
-	enum tb_err e1 = tb_query_int(req->query, "after", 0, INT64_MAX, &after);
-	enum tb_err e2 = tb_query_int(req->query, "limit", 1, 1000, &limit);
+	enum tb_err e1 = poll_param(req->query, "after", 0, INT64_MAX, &after);
+	enum tb_err e2 = poll_param(req->query, "limit", 1, 1000, &limit);
 	if ((e1 && e1 != TB_ERR_NOT_FOUND) || (e2 && e2 != TB_ERR_NOT_FOUND)) {
 		tb_resp_error(resp, 400, "bad_request", "after must be an integer >= 0 and limit 1 to 1000");
 		return;
 	}
-	explicit_after = e1 == TB_OK;
-	char a[24], l[24];
-	const char *params[] = {bid, tb_api_i64(a, after), tb_api_i64(l, limit)};
+	bool explicit_after = e1 == TB_OK, counted;
+	/* A poll holds its worker like a stream while it reads and writes: it counts the same.
+	 * Without shared memory polls are not counted (the registry has no row for them). */
+	if (!tb_stream_hold(app, req, TB_HOLD_POLL, req->ids[0], resp, &counted))
+		return;
+	char a[24], l[24], m[24];
+	const char *params[] = {bid, tb_api_i64(a, after), tb_api_i64(l, limit),
+	                        tb_api_i64(m, (int64_t)poll_budget(app->cfg))};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_POLL, 3, params, &r)))
-		return;
-	if (PQntuples(r) != 1) { /* deleted since may_view() */
-		PQclear(r);
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_POLL, 4, params, &r)))
+		goto out;
+	if (PQntuples(r) == 0) { /* deleted since may_view() */
 		tb_resp_error(resp, 404, "not_found", "no such resource");
-		return;
+		goto out;
 	}
 	tb_metrics_add(TB_M_POLLS, 1);
 	int64_t last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	int64_t min = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	struct json_object *extra = json_object_new_int64(last);
-	if (explicit_after && (after > last || (after < last && (min < 0 || min > after + 1)))) {
+	if (explicit_after && (after > last || (after < last && (min < 0 || min > after + 1))))
 		tb_resp_error_with(resp, 410, "reset", "those events are no longer kept; reload the board",
-		                   "last_event_id", extra);
-	} else {
-		struct json_object *body = json_object_new_object();
-		struct json_object *events = json_tokener_parse(PQgetvalue(r, 0, 2));
-		size_t n = json_object_array_length(events);
-		json_object_object_add(body, "events", events);
-		json_object_object_add(body, "last_event_id", extra);
-		int64_t upto = n ? json_object_get_int64(json_object_object_get(json_object_array_get_idx(events, n - 1), "seq"))
-		                 : after;
-		json_object_object_add(body, "more", json_object_new_boolean(upto < last));
-		tb_resp_json(resp, 200, body);
-		json_object_put(body);
-	}
+		                   "last_event_id", json_object_new_int64(last));
+	else
+		poll_page(app, r, after, last, resp);
+	write_reply(req, resp);
+out:
 	PQclear(r);
+	tb_metrics_unhold();
 }
 
 void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)

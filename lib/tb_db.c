@@ -1,6 +1,6 @@
 /* tb_db: the worker's PostgreSQL connection and its prepared statements. A broken connection is
  * dropped; the next call reconnects (not more than once a second), so a restarted database is
- * picked up without restarting workers. */
+ * picked up without restarting workers; a pinned one (a stream's) is not reconnected. */
 #include "tb_db.h"
 
 #include <stdio.h>
@@ -53,6 +53,8 @@ enum tb_err tb_db_ensure(struct tb_db *db)
 		TB_LOG(TB_LOG_WARN, "database connection lost: %s", PQerrorMessage(db->conn));
 		tb_db_disconnect(db);
 	}
+	if (db->pinned)
+		return TB_ERR_DB_DOWN;
 	time_t now = time(NULL);
 	if (db->last_attempt == now)
 		return TB_ERR_DB_DOWN;

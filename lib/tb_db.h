@@ -22,11 +22,14 @@ struct tb_db {
 	const char *stmts[TB_DB_MAX_STMTS]; /* prepared on this connection, named "s<index>" */
 	size_t n_stmts;
 	char sqlstate[6];                   /* of the last failed query, "" otherwise */
+	bool pinned;                        /* never reconnect: the session holds state (LISTEN) */
 };
 
 /* Sets db up for conninfo (copied); does not connect yet. */
 void tb_db_init(struct tb_db *db, const char *conninfo, const char *application_name);
-/* Connects when not connected or the connection broke. TB_ERR_DB_DOWN when it cannot. */
+/* Connects when not connected or the connection broke. TB_ERR_DB_DOWN when it cannot, and
+ * whenever db->pinned is set and the connection is gone or broke: a new session would silently
+ * lack what the old one held (a stream's LISTEN), so its owner must end instead. */
 enum tb_err tb_db_ensure(struct tb_db *db);
 /* Runs sql with n text parameters (NULL = SQL NULL) as a prepared statement. On TB_OK *out holds a
  * PGresult with tuples or a command status (caller PQclears). TB_ERR_CONFLICT for a unique

@@ -18,7 +18,15 @@
 #include "tb_metrics.h"
 #include "tb_sse.h"
 
-enum close_reason { CLOSE_CLIENT_GONE, CLOSE_LIFETIME, CLOSE_REVOKED, CLOSE_RECYCLED, CLOSE_ERROR, CLOSE_RESET };
+enum close_reason {
+	CLOSE_CLIENT_GONE,
+	CLOSE_LIFETIME,
+	CLOSE_REVOKED,
+	CLOSE_RECYCLED,
+	CLOSE_ERROR,
+	CLOSE_RESET,
+	CLOSE_SLOW_CLIENT, /* a write did not drain within write_timeout (the transport's ETIMEDOUT) */
+};
 
 struct stream {
 	struct tb_app *app;
@@ -57,17 +65,27 @@ static int64_t now_ms(void)
  * milliseconds; changes within the interval are answered by one read at its end, which sees them all. */
 #define PRESENCE_READ_INTERVAL_MS 1000
 
-/* Writes and flushes what is buffered; a failure means the client is gone. */
+/* Writes and flushes what is buffered; a failure means the client is gone, or did not read in
+ * time (the transport gives each write a deadline, write_timeout, and says ETIMEDOUT). */
 static bool flush_out(struct stream *s)
 {
-	const struct tb_io *io = &s->req->io;
-	bool ok = s->out.len == 0 || (io->write(io->ctx, s->out.data, s->out.len) >= 0 && io->flush(io->ctx) == 0);
+	int err = 0;
+	bool ok = tb_stream_write_all(&s->req->io, s->out.data, s->out.len, &err);
 	tb_buf_reset(&s->out);
 	if (!ok && !s->done) {
 		s->done = true;
-		s->reason = CLOSE_CLIENT_GONE;
+		s->reason = err == ETIMEDOUT ? CLOSE_SLOW_CLIENT : CLOSE_CLIENT_GONE;
 	}
 	return ok;
+}
+
+bool tb_stream_write_all(const struct tb_io *io, const char *data, size_t len, int *err)
+{
+	errno = 0;
+	if (len == 0 || (io->write(io->ctx, data, len) >= 0 && io->flush(io->ctx) == 0))
+		return true;
+	*err = errno;
+	return false;
 }
 
 static void write_event(struct stream *s, int64_t seq, const char *type, const char *json, size_t len)
@@ -85,7 +103,22 @@ static const char SQL_STATE[] =
 	" FROM boards b WHERE b.id = $1::bigint";
 
 /* A worker holds one stream at a time, so a row with our host and pid is left over from a stream
- * whose database went away before it could remove it: drop it first. */
+ * whose database went away before it could remove it: drop it first. The limits were checked on
+ * the held workers in shared memory (tb_stream_hold): the row is for presence, /viewers and the
+ * supervisor, and a row the supervisor deleted while its worker is still held counts on. */
+static const char SQL_REGISTER_ROW[] =
+	"WITH stale AS (DELETE FROM streams WHERE host = $1 AND pid = $2::int)"
+	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
+	" VALUES ($1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint)"
+	" RETURNING id";
+
+/* Without shared memory the registry is the count: SQL_REGISTER runs in a transaction after
+ * SQL_LOCK_REGISTRY, so its snapshot (taken after the locks) sees every registration that went
+ * before it on this host and of this user, and count-then-insert cannot race. */
+static const char SQL_LOCK_REGISTRY[] =
+	"SELECT pg_advisory_xact_lock(hashtext('teamboard.streams.host'), hashtext($1::text)),"
+	"       pg_advisory_xact_lock(hashtext('teamboard.streams.user'), hashtext($2::text))";
+
 static const char SQL_REGISTER[] =
 	"WITH stale AS (DELETE FROM streams WHERE host = $1 AND pid = $2::int)"
 	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
@@ -293,11 +326,15 @@ static bool member_concerns(struct stream *s, const char *json)
 }
 
 /* One change event: json as it came in the notification, or NULL when it has to be read from the
- * log (too large for NOTIFY). */
+ * log (too large for NOTIFY). A member.* event about this user re-checks access even when its seq
+ * was sent already: the replay may have sent it before the removal's own notification came. */
 static void on_event(struct stream *s, int64_t seq, const char *type, const char *json)
 {
-	if (seq <= s->last_sent)
+	if (seq <= s->last_sent) {
+		if (strncmp(type, "member.", 7) == 0 && member_concerns(s, json))
+			recheck_access(s);
 		return;
+	}
 	bool deleted = strcmp(type, "board.deleted") == 0;
 	if (!deleted && seq > s->last_sent + 1)
 		replay(s); /* never a gap: fetch what is missing from the log first */
@@ -388,6 +425,7 @@ static void on_db_readable(struct stream *s)
 		 * administrator command"; anything else is an error. */
 		TB_LOG(TB_LOG_INFO, "stream on board %s: database connection lost: %s", s->board, PQerrorMessage(conn));
 		tb_db_disconnect(&s->app->db);
+		s->app->db.pinned = false; /* ending: a new connection may ask about our row */
 		s->done = true;
 		s->reason = was_recycled(s) ? CLOSE_RECYCLED : CLOSE_ERROR;
 		return;
@@ -457,13 +495,18 @@ static void live(struct stream *s)
 
 /* ---- set-up and tear-down ---- */
 
-/* The resume point: Last-Event-ID, else ?last_event_id; -1 when neither; -2 when malformed. */
+/* The resume point: Last-Event-ID, else ?last_event_id; -1 when neither; -2 when malformed (a
+ * bad %-escape in the query too: "?last_event_id=%zz" is not an absent one). */
 static int64_t resume_point(const struct tb_req *req)
 {
 	char *q = NULL;
 	const char *v = req->last_event_id;
-	if (v == NULL && tb_query_get(req->query, "last_event_id", &q) == TB_OK)
+	if (v == NULL) {
+		enum tb_err err = tb_query_get(req->query, "last_event_id", &q);
+		if (err != TB_OK && err != TB_ERR_NOT_FOUND)
+			return -2;
 		v = q;
+	}
 	int64_t n = -1;
 	if (v && strcmp(v, "0") == 0)
 		n = 0;
@@ -554,12 +597,13 @@ static void unregister(struct stream *s)
 	static const enum tb_metric by_reason[] = {
 		[CLOSE_CLIENT_GONE] = TB_M_CLOSED_CLIENT_GONE, [CLOSE_LIFETIME] = TB_M_CLOSED_LIFETIME,
 		[CLOSE_REVOKED] = TB_M_CLOSED_REVOKED,         [CLOSE_RECYCLED] = TB_M_CLOSED_RECYCLED,
-		[CLOSE_ERROR] = TB_M_CLOSED_ERROR,
+		[CLOSE_ERROR] = TB_M_CLOSED_ERROR,             [CLOSE_SLOW_CLIENT] = TB_M_CLOSED_SLOW_CLIENT,
 	};
 	if (s->reason != CLOSE_RESET)
 		tb_metrics_add(by_reason[s->reason], 1);
 	/* After a lost connection this reconnects; if the database is still away, the row goes
 	 * with this worker's next stream, or the supervisor's next round. */
+	s->app->db.pinned = false;
 	listen_board(s, false);
 	/* What arrived after the last poll belongs to this stream only: drop it. */
 	PGnotify *n;
@@ -574,7 +618,8 @@ static void unregister(struct stream *s)
 		if (tb_db_query(&s->app->db, SQL_PRESENCE, 3, p2, &r) == TB_OK)
 			PQclear(r);
 	}
-	static const char *const names[] = {"client_gone", "lifetime", "revoked", "recycled", "error", "reset"};
+	static const char *const names[] = {"client_gone", "lifetime", "revoked",    "recycled",
+	                                    "error",       "reset",    "slow_client"};
 	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, names[s->reason]);
 }
 
@@ -604,25 +649,74 @@ static bool read_body_to_end(struct tb_req *req, struct tb_resp *resp, size_t ma
 	return true;
 }
 
-/* Inserts the registry row within the limits; false after answering 503. */
-static bool register_stream(struct stream *s, struct tb_resp *resp)
+void tb_stream_refuse(struct tb_resp *resp)
+{
+	tb_metrics_add(TB_M_STREAMS_REFUSED, 1);
+	tb_resp_set_header(resp, "Retry-After", "10");
+	tb_resp_error(resp, 503, "too_many_streams",
+	              "too many open streams; poll GET /boards/:id/events with Accept: application/json meanwhile");
+}
+
+bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_kind kind, int64_t board_id,
+                    struct tb_resp *resp, bool *counted)
+{
+	const struct tb_config *cfg = app->cfg;
+	const struct tb_hold_limits lim = {cfg->max_streams, cfg->max_streams_per_user, cfg->max_streams_per_address};
+	enum tb_err err = tb_metrics_hold(kind, req->user_id, req->remote_addr, board_id, &lim);
+	*counted = err != TB_ERR_IO;
+	if (err == TB_ERR_TOO_LARGE) {
+		tb_stream_refuse(resp);
+		return false;
+	}
+	return true;
+}
+
+/* The registration without shared memory: count and insert in one transaction after the
+ * advisory locks (SQL_LOCK_REGISTRY). On TB_OK *out is SQL_REGISTER's result. */
+static enum tb_err register_locked(struct tb_db *db, const char *const *params, PGresult **out)
+{
+	PGresult *r = NULL, *end = NULL;
+	enum tb_err err = tb_db_exec(db, "BEGIN", 0, NULL, &r);
+	PQclear(r);
+	r = NULL;
+	if (err)
+		return err;
+	const char *keys[] = {params[0], params[3]};
+	err = tb_db_query(db, SQL_LOCK_REGISTRY, 2, keys, &r);
+	PQclear(r);
+	r = NULL;
+	if (!err)
+		err = tb_db_query(db, SQL_REGISTER, 6, params, &r);
+	enum tb_err end_err = tb_db_exec(db, err ? "ROLLBACK" : "COMMIT", 0, NULL, &end);
+	PQclear(end);
+	if (!err && end_err)
+		err = end_err;
+	if (err) {
+		PQclear(r);
+		return err;
+	}
+	*out = r;
+	return TB_OK;
+}
+
+/* Inserts the registry row (counted: the limits were checked in shared memory; else within the
+ * limits, counted in the registry); false after answering 503 or an error. */
+static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted)
 {
 	const struct tb_config *cfg = s->app->cfg;
 	char pid[24], max[24], max_user[24];
 	const char *params[] = {cfg->host_name, tb_api_i64(pid, getpid()), s->board, s->user,
 	                        tb_api_i64(max, cfg->max_streams), tb_api_i64(max_user, cfg->max_streams_per_user)};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&s->app->db, SQL_REGISTER, 6, params, &r)))
+	enum tb_err err = counted ? tb_db_query(&s->app->db, SQL_REGISTER_ROW, 4, params, &r)
+	                          : register_locked(&s->app->db, params, &r);
+	if (tb_api_failed(resp, err))
 		return false;
 	bool ok = PQntuples(r) == 1;
-	if (ok) {
+	if (ok)
 		snprintf(s->row, sizeof s->row, "%s", PQgetvalue(r, 0, 0));
-	} else {
-		tb_metrics_add(TB_M_STREAMS_REFUSED, 1);
-		tb_resp_set_header(resp, "Retry-After", "10");
-		tb_resp_error(resp, 503, "too_many_streams",
-		              "too many open streams; poll GET /boards/:id/events with Accept: application/json meanwhile");
-	}
+	else
+		tb_stream_refuse(resp);
 	PQclear(r);
 	return ok;
 }
@@ -664,12 +758,20 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		free(s.token);
 		return;
 	}
-	if (!register_stream(&s, resp)) {
+	bool counted;
+	if (!tb_stream_hold(app, req, TB_HOLD_STREAM, board_id, resp, &counted)) {
+		free(s.token);
+		return;
+	}
+	if (!register_stream(&s, resp, counted)) {
+		tb_metrics_unhold();
 		free(s.token);
 		return;
 	}
 	resp->streamed = true;
 	tb_metrics_add(TB_M_STREAMS_OPENED, 1);
+	/* From LISTEN on, a reconnect inside a query would leave the stream deaf: it ends instead. */
+	app->db.pinned = true;
 	if (!listen_board(&s, true)) {
 		s.done = true;
 		s.reason = CLOSE_ERROR;
@@ -688,6 +790,10 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		PQclear(r);
 		if (flush_out(&s))
 			replay(&s);
+		/* A removal that committed after the check above may have been replayed, and its
+		 * notification is then a duplicate: look once more, now that the replay is done. */
+		if (!s.done && access_gone(&s))
+			revoke_stream(&s, "access_removed");
 		long max = app->cfg->stream_max_seconds;
 		s.last_heard = now_s();
 		s.deadline = max ? s.last_heard + max : 0;
@@ -696,6 +802,7 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		flush_out(&s);
 	}
 	unregister(&s);
+	tb_metrics_unhold();
 	tb_buf_free(&s.out);
 	free(s.token);
 }

@@ -9,11 +9,25 @@
 #include <stdint.h>
 
 #include "tb_app.h"
+#include "tb_metrics.h"
 
 /* Serves GET /boards/:id/events as text/event-stream for a caller who may view board_id. The
  * resume point comes from Last-Event-ID or ?last_event_id. Writes the response itself
  * (resp->streamed) except for refusals (400, 503), which it leaves in resp. */
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id);
+
+/* Claims this worker's place among the streams and polls of this host (tb_metrics_hold against
+ * max_streams, max_streams_per_user and max_streams_per_address, REMOTE_ADDR). false after
+ * answering 503 too_many_streams (tb_stream_refuse). *counted false: no shared memory, nothing
+ * was claimed and the caller counts some other way (a stream: in the registry, under a lock).
+ * Release with tb_metrics_unhold() once the stream or poll has been written. */
+bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_kind kind, int64_t board_id,
+                    struct tb_resp *resp, bool *counted);
+/* The 503 too_many_streams reply with Retry-After, counted in teamboard_streams_refused_total. */
+void tb_stream_refuse(struct tb_resp *resp);
+/* Writes len bytes and flushes them; false when that failed, with *err = errno (ETIMEDOUT: the
+ * transport's write_timeout passed, the client does not read). */
+bool tb_stream_write_all(const struct tb_io *io, const char *data, size_t len, int *err);
 
 /* The longest event type a notification may name ("member.removed" and the like). */
 #define TB_STREAM_TYPE_MAX 32

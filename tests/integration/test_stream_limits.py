@@ -1,0 +1,221 @@
+"""What one client may hold of the stream pool (issue 12): streams and JSON polls are counted where
+the workers really are, in the shared-memory table of held workers (lib/tb_metrics.c), under a lock
+that makes count-and-claim one step. max_streams (per host), max_streams_per_user and
+max_streams_per_address hold for streams and polls alike, also when concurrent requests race, and
+also when the supervisor deleted the registry row of a worker that is still held. A poll page stops
+before max_reply ("more": true). Bad resume points and poll parameters are 400.
+
+All requests of these tests come from 127.0.0.1, so max_streams_per_address counts all of them:
+its default (50) is above everything the tests hold except where a test lowers it.
+"""
+
+import re
+import threading
+import time
+
+import pytest
+
+import tbclient as tb
+import sse
+from sse import streams  # noqa: F401  (fixture)
+
+
+def poll(server, user, bid, query="after=0"):
+    return tb.request(server, "GET", "/boards/%d/events?%s" % (bid, query), token=user.token,
+                      timeout=tb.seconds(10))
+
+
+def assert_refused(resp):
+    tb.assert_error(resp, 503, "too_many_streams")
+    assert re.fullmatch(r"[1-9][0-9]*", resp.header("Retry-After") or ""), resp.headers.items()
+
+
+def held_gauges(server):
+    """{kind: value} of teamboard_workers_held for this host."""
+    body = tb.request(server, "GET", "/metrics").body.decode()
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r'^teamboard_workers_held\{host="[^"]*",kind="(\w+)"\} (\d+)$', body, re.M)}
+
+
+def open_at_once(server, bid, token, n):
+    """n streams of one user, connected at the same moment from n threads; the clients."""
+    clients = [sse.SSEClient(server, bid, token=token, name="burst-%d" % i) for i in range(n)]
+    go = threading.Barrier(n)
+    errors = []
+
+    def connect(c):
+        try:
+            go.wait(timeout=10)
+            c.connect()
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+    threads = [threading.Thread(target=connect, args=(c,), daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(tb.seconds(20))
+    assert not errors, errors
+    return clients
+
+
+# ---- counting that cannot be raced -------------------------------------------------------------
+
+def test_eight_streams_at_once_get_exactly_max_streams(server, streams):
+    # The registry counted, then inserted, without a lock: 8 at once got 7 or 8 of 6.
+    limit = int(server.config["max_streams"])
+    assert limit == 6 and server.stream_pool_size >= 8, (limit, server.stream_pool_size)
+    user = tb.new_user(server, "burst")
+    bid = tb.create_board(server, user)["id"]
+    streams.boards.add(bid)
+    for attempt in range(3):
+        clients = open_at_once(server, bid, user.token, 8)
+        streams.clients.extend(clients)
+        statuses = sorted(c.status for c in clients)
+        assert statuses == [200] * 6 + [503] * 2, "attempt %d: %r" % (attempt, statuses)
+        for c in clients:
+            if c.status == 503:
+                tb.assert_error(sse.error_response(c), 503, "too_many_streams")
+        assert held_gauges(server).get("stream") == 6, held_gauges(server)
+        assert len(sse.registry_rows(server, [bid])) == 6
+        for c in clients:
+            c.close()
+        left = sse.release(server, [bid], timeout=tb.seconds(30))
+        assert not left, left
+        assert tb.wait_for(lambda: held_gauges(server).get("stream") == 0, timeout=tb.seconds(10)), \
+            held_gauges(server)
+
+
+def test_a_poll_counts_against_the_stream_limits(server, streams):
+    owner = tb.new_user(server, "pollcount")
+    other = tb.new_user(server, "pollother")
+    bid = tb.create_board(server, owner)["id"]
+    obid = tb.create_board(server, other)["id"]
+    server.restart_app(max_streams_per_user=1)
+    try:
+        tb.assert_status(poll(server, owner, bid), 200)  # nothing held: a poll is served
+        s = streams.open(bid, owner)
+        assert_refused(poll(server, owner, bid))         # the user's one place is taken
+        tb.assert_status(poll(server, other, obid), 200)  # another user's poll is not
+        s.close()
+        assert not sse.release(server, [bid], timeout=tb.seconds(30))
+        tb.assert_status(poll(server, owner, bid), 200)
+        refused = [ln for ln in tb.request(server, "GET", "/metrics").body.decode().splitlines()
+                   if ln.startswith("teamboard_streams_refused_total{")]
+        assert refused and int(refused[0].split()[-1]) >= 1, refused
+    finally:
+        streams.close_all()
+        server.restart_app()
+
+
+def test_max_streams_per_address_counts_streams_and_polls_of_every_user(server, streams):
+    users = [tb.new_user(server, "addr%d" % i) for i in range(3)]
+    bids = [tb.create_board(server, u)["id"] for u in users]
+    server.restart_app(max_streams_per_address=2)
+    try:
+        streams.open(bids[0], users[0])
+        streams.open(bids[1], users[1])
+        c = streams.client(bids[2], token=users[2].token)
+        c.connect()
+        assert_refused(sse.error_response(c))
+        assert_refused(poll(server, users[2], bids[2]))
+        # REST is not counted.
+        tb.assert_status(tb.request(server, "GET", "/boards/%d" % bids[2], token=users[2].token), 200)
+    finally:
+        streams.close_all()
+        server.restart_app()
+
+
+def test_a_recycled_stream_whose_worker_is_still_held_still_counts(server, streams):
+    # The supervisor deletes the registry row of a stream it takes for dead; until its worker
+    # notices (here: at its next heartbeat) the worker is still held, and it counts.
+    user = tb.new_user(server, "recycled")
+    bid = tb.create_board(server, user)["id"]
+    server.restart_app(max_streams_per_user=1)
+    try:
+        s = streams.open(bid, user)
+        server.sql("DELETE FROM teamboard.streams WHERE board_id = %s", (bid,))
+        c = streams.client(bid, token=user.token)
+        c.connect()
+        assert_refused(sse.error_response(c))
+        assert held_gauges(server).get("stream") == 1, held_gauges(server)
+        # The heartbeat shows the worker its row is gone: it ends and its place is free.
+        sse.poke(server, bid)
+        s.wait_ended(timeout=tb.seconds(10))
+        assert tb.wait_for(lambda: held_gauges(server).get("stream") == 0, timeout=tb.seconds(10))
+        again = streams.open(bid, user)
+        assert again.events[0].type == "hello"
+    finally:
+        streams.close_all()
+        server.restart_app()
+
+
+def test_held_workers_gauge_counts_streams(server, streams):
+    user = tb.new_user(server, "gauge")
+    bid = tb.create_board(server, user)["id"]
+    before = held_gauges(server)
+    assert set(before) == {"stream", "poll"}, before
+    s1 = streams.open(bid, user)
+    s2 = streams.open(bid, user)
+    assert held_gauges(server)["stream"] == before["stream"] + 2
+    s1.close()
+    s2.close()
+    assert not sse.release(server, [bid], timeout=tb.seconds(30))
+    assert tb.wait_for(lambda: held_gauges(server)["stream"] == before["stream"], timeout=tb.seconds(10))
+
+
+# ---- the poll's byte budget --------------------------------------------------------------------
+
+def test_a_poll_page_stops_before_max_reply(server):
+    user = tb.new_user(server, "budget")
+    bid = tb.create_board(server, user)["id"]
+    text = "\u20ac" * 9000  # 27,000 bytes of UTF-8 per item
+    items = [tb.create_item(server, user, bid, text=text)["id"] for _ in range(8)]
+    server.restart_app(max_reply=65536)
+    try:
+        after, seen, pages = 0, [], 0
+        while True:
+            r = poll(server, user, bid, "after=%d&limit=1000" % after)
+            page = tb.assert_status(r, 200)
+            assert len(r.body) <= 65536, len(r.body)
+            pages += 1
+            assert page["events"], page
+            seen += [e["seq"] for e in page["events"]]
+            after = page["events"][-1]["seq"]
+            if not page["more"]:
+                break
+            assert pages < 20, pages
+        assert pages >= 3, pages  # ~220 kB of events in pages of at most 64 KiB
+        assert seen == sorted(set(seen)) and seen == sse.log_seqs(server, bid), (seen, sse.log_seqs(server, bid))
+        assert page["last_event_id"] == seen[-1]
+        created = [e for e in seen if sse.log_types(server, bid)[e] == "item.created"]
+        assert len(created) == len(items)
+    finally:
+        server.restart_app()
+
+
+# ---- bad input: exact statuses -----------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["last_event_id=%", "last_event_id=%zz", "last_event_id=%4", "last_event_id=",
+                                   "last_event_id=007", "last_event_id=-1", "last_event_id=1x"])
+def test_a_bad_resume_point_in_the_query_is_400(server, streams, query):
+    user = tb.new_user(server, "badresume")
+    bid = tb.create_board(server, user)["id"]
+    c = streams.client(bid, token=user.token, query=query)
+    c.connect()
+    tb.assert_error(sse.error_response(c), 400, "bad_request")
+
+
+@pytest.mark.parametrize("query,status", [
+    ("after=007", 400), ("after=00", 400), ("after=-1", 400), ("after=+1", 400), ("after=", 400),
+    ("after=%zz", 400), ("after=%", 400), ("after=1e3", 400), ("after=%201", 400), ("after=9223372036854775808", 400),
+    ("limit=010", 400), ("limit=0", 400), ("limit=1001", 400), ("limit=", 400), ("limit=%zz", 400),
+    ("limit=1.5", 400), ("after=0", 200), ("limit=1000", 200), ("after=0&limit=1", 200), ("", 200),
+])
+def test_poll_parameters(server, query, status):
+    user = tb.new_user(server, "pollparam")
+    bid = tb.create_board(server, user)["id"]
+    r = poll(server, user, bid, query)
+    if status == 400:
+        tb.assert_error(r, 400, "bad_request")
+    else:
+        tb.assert_status(r, status)
