@@ -98,3 +98,18 @@ def test_supervisor_start_stop_once(server):
     finally:
         server.stop_supervisor()
     assert not os.path.exists(os.path.join(server.state_dir, "run", "supervisor.pid"))
+
+
+def test_two_database_roles(server):
+    """The owner role ran migrate; teamboard.conf (so every worker, pool and supervisor) names the
+    runtime role, which owns nothing (tests/integration/test_privileges.py tests what it may do)."""
+    with open(server.config_file) as f:
+        database = [ln for ln in f if ln.startswith("database = ")]
+    assert len(database) == 1 and "user=%s" % tbenv.DB_USER in database[0].split(), database
+    assert tbenv.DB_OWNER != tbenv.DB_USER
+    assert server.sql("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'teamboard'") == [
+        (tbenv.DB_OWNER,)]
+    assert server.sql("SELECT count(*) FROM pg_shdepend WHERE deptype = 'o' AND refobjid = %s::regrole",
+                      (tbenv.DB_USER,)) == [(0,)]
+    with open(server.logs["admin.log"]) as f:
+        assert "runtime role %s: privileges granted" % tbenv.DB_USER in f.read()
