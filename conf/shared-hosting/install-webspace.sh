@@ -14,6 +14,10 @@
 # conf/errors/too_large.json). Files of the same names are replaced; nothing else is touched.
 # It does not copy the program or write the configuration: see the guide. Run it again after
 # changing max_body.
+#
+# PROGRAM and CONF are compared with WEB_ROOT after resolving symbolic links (a web root that is
+# a link, or a CONF reached through one, is still inside it), and a CONF that every local user
+# may read (it holds the database password) loses the others' permissions, with a message.
 set -eu
 
 die() { echo "install-webspace.sh: $*" >&2; exit 1; }
@@ -27,18 +31,37 @@ for p in "$web_root" "$program" "$conf"; do
 	*) die "$p: give an absolute path" ;;
 	esac
 	case $p in
-	*"'"* | *'&'* | *'\'* | *'
+	*"'"* | *'&'* | *\\* | *'
 '*) die "$p: quotes, &, backslashes and newlines are not supported in paths" ;;
 	esac
 done
 [ -d "$web_root" ] || die "$web_root is not a directory"
-case $program/ in
-"${web_root%/}"/*) die "$program is inside the web root: anyone could download it" ;;
+
+# The path with every symbolic link resolved: GNU realpath -m (parts of it need not exist yet),
+# else readlink -f (all but the last part must exist).
+real() {
+	realpath -m -- "$1" 2>/dev/null || readlink -f -- "$1" || die "$1: cannot resolve the path"
+}
+real_root=$(real "$web_root")
+real_program=$(real "$program")
+real_conf=$(real "$conf")
+case $real_program/ in
+"${real_root%/}"/*) die "$program is inside the web root ($real_root): anyone could download it" ;;
 esac
-case $conf/ in
-"${web_root%/}"/*) die "$conf is inside the web root: anyone could read the database password" ;;
+case $real_conf/ in
+"${real_root%/}"/*) die "$conf is inside the web root ($real_root): anyone could read the database password" ;;
 esac
 [ -f "$program" ] || echo "install-webspace.sh: warning: $program does not exist (yet)" >&2
+if [ -f "$conf" ]; then
+	# -L: the file's own mode, also when CONF is a link to it.
+	if [ -n "$(find -L "$conf" -prune \( -perm -o=r -o -perm -o=w -o -perm -o=x \) -print)" ]; then
+		chmod o-rwx -- "$real_conf" || die "$conf is open to every local user and its mode cannot be changed"
+		echo "install-webspace.sh: $conf was open to every local user, and it holds the database" \
+			"password: took the others' permissions away (chmod o-rwx)" >&2
+	fi
+else
+	echo "install-webspace.sh: warning: $conf does not exist (yet): make it mode 600 (or 640)" >&2
+fi
 
 # The static files.
 (cd "$src/web" && find . -type d) | while IFS= read -r d; do
