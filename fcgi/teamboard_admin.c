@@ -35,13 +35,12 @@ static bool runtime_role(const char *option, const struct tb_config *cfg, bool o
                          size_t outlen)
 {
 	char err[512] = "";
-	enum tb_err e = TB_OK;
 	if (option != NULL) {
 		if (*option == '\0' || strlen(option) >= outlen)
 			snprintf(err, sizeof err, "--runtime-role: empty or too long");
 		else
 			snprintf(out, outlen, "%s", option);
-	} else if ((e = tb_admin_conninfo_user(cfg->database, out, outlen, err, sizeof err)) == TB_ERR_NOT_FOUND) {
+	} else if (tb_admin_conninfo_user(cfg->database, out, outlen, err, sizeof err) == TB_ERR_NOT_FOUND) {
 		if (own_database)
 			*out = '\0';
 		else

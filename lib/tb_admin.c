@@ -166,10 +166,9 @@ enum tb_err tb_admin_migrate(PGconn *conn, const char *dir, const char *runtime_
 	}
 	err = TB_OK;
 	for (int i = 0; i < n && err == TB_OK; i++) {
-		bool done;
-		if (!applied(conn, files[i]->d_name, &done, errbuf, errlen))
-			err = TB_ERR_DB;
-		else if (!done && !apply(conn, dir, files[i]->d_name, runtime_role, errbuf, errlen))
+		bool done = false;
+		if (!applied(conn, files[i]->d_name, &done, errbuf, errlen) ||
+		    (!done && !apply(conn, dir, files[i]->d_name, runtime_role, errbuf, errlen)))
 			err = TB_ERR_DB;
 		else if (!done && report)
 			report(ctx, files[i]->d_name);
