@@ -37,12 +37,17 @@ VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-ki
           --show-leak-kinds=definite --num-callers=30)
 PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq-dev
           libjson-c-dev libcrypt-dev postgresql-15 lighttpd apache2 libapache2-mod-fcgid
-          python3 python3-psycopg2 python3-pytest curl valgrind wrk)
+          python3 python3-psycopg2 python3-pytest curl valgrind wrk
+          clang libclang-rt-14-dev clang-tidy cppcheck shellcheck git)
 # The suites "./dev.sh test" runs when TB_SUITES is not set. "setups" is the integration subset
 # behind Apache (apache-fcgid, apache-htaccess, apache-cgi); each can also be named alone.
 # "browser" is tests/browser/run.sh (the web client in headless Chromium); "bench" is the
 # benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
-DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser"
+# "lint" is make lint (cppcheck, clang-tidy, shellcheck: one test each); "fuzz" builds build-fuzz/
+# with --enable-fuzz (clang, libFuzzer) and runs make fuzz-smoke (each harness 60 s, two at a
+# time: one test each).
+DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint fuzz"
+FUZZ_CONFIGURE_ARGS=(--enable-fuzz)
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).
 BROWSER_PACKAGES=(chromium fonts-liberation fonts-dejavu-core)
 
@@ -303,6 +308,23 @@ bench_suite() {
 	esac
 }
 
+# pass_fail_suite NAME TIMEOUT COMMAND...: a command that prints "PASS: x" / "FAIL: x" lines (make lint,
+# make fuzz-smoke); each line is one test. A failing command without a FAIL line counts one failure.
+pass_fail_suite() {
+	local name=$1 tmo=$2 rc=0 p f note=""
+	shift 2
+	begin "$name: $*"
+	timeout -k 30 "$tmo" "$@" </dev/null 2>&1 | tee "$RESULTS/$name.log" || rc=$?
+	p=$(grep -c '^PASS: ' "$RESULTS/$name.log" || true)
+	f=$(grep -c '^FAIL: ' "$RESULTS/$name.log" || true)
+	case $rc in
+	0) ;;
+	124 | 137) f=$((f + 1)) note="timed out after ${tmo}s" ;;
+	*) if [ "$f" -eq 0 ]; then f=1 note="$1 exited $rc"; fi ;;
+	esac
+	record "$name" "$p" "$f" 0 "$note"
+}
+
 # The integration tests about the set-ups themselves (they start their own lighttpd and Apache
 # web hosts beside the session's): run once, in the "integration" suite.
 SETUP_TESTS=(tests/integration/test_overload.py tests/integration/test_two_hosts.py)
@@ -329,9 +351,8 @@ setup_suite() {
 		esac
 		args+=("tests/integration/$t.py")
 	done
-	for t in tests/integration/test_setups_"${setup#apache-}".py; do
-		[ -f "$t" ] && args+=("$t")
-	done
+	t=tests/integration/test_setups_${setup#apache-}.py
+	[ -f "$t" ] && args+=("$t")
 	SUITE_ENV=(TB_BUILD_DIR="$ROOT/build" TB_SETUP="$setup")
 	local deselect=()
 	[ "$setup" != apache-cgi ] && deselect=("${APACHE_DESELECT[@]}")
@@ -410,6 +431,26 @@ cmd_test() {
 
 	if [ $build_ok = 1 ] && wants browser; then
 		browser_suite
+	fi
+
+	# make lint needs only a configured tree (config.h and the libraries' flags), not a build.
+	if wants lint; then
+		if [ -f build/Makefile ]; then
+			pass_fail_suite lint 1200 make -C build --no-print-directory lint
+		else
+			SUITE_START=$(date +%s)
+			record lint 0 1 0 "build/ is not configured"
+		fi
+	fi
+
+	if wants fuzz; then
+		begin "build-fuzz: configure ${FUZZ_CONFIGURE_ARGS[*]} && make"
+		if autogen && build_in build-fuzz "${FUZZ_CONFIGURE_ARGS[@]}"; then
+			record_build build-fuzz ok
+			pass_fail_suite fuzz 1200 make -C build-fuzz --no-print-directory fuzz-smoke
+		else
+			record_build build-fuzz failed
+		fi
 	fi
 
 	printf '\n==== summary (%ss; logs in %s) ====\n' "$(($(date +%s) - t0))" "$RESULTS"

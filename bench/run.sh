@@ -36,7 +36,8 @@ build_tool() { # name, extra flags...
 	fi
 }
 build_tool tbload
-build_tool pgprobe $(pkg-config --cflags libpq) $(pkg-config --libs libpq)
+read -ra PQ_FLAGS <<<"$(pkg-config --cflags --libs libpq)"
+build_tool pgprobe "${PQ_FLAGS[@]}"
 
 exec env PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$ROOT/bench/tbbench.py" --build-dir "$BUILD" \
 	--tool-dir "$TOOLS" "${args[@]}"

@@ -41,17 +41,18 @@ rm -rf artifacts
 mkdir -p artifacts
 
 STATE=""
+# shellcheck disable=SC2317 # run by the EXIT trap below
 cleanup() {
 	local rc=$?
 	if [ -n "$STATE" ]; then
 		"${TBENV[@]}" down --state-dir "$STATE/env" >/dev/null || rc=1
-		if [ "${TB_KEEP_STATE:-}" = 1 ] || [ $rc -ne 0 ]; then
+		if [ "${TB_KEEP_STATE:-}" = 1 ] || [ "$rc" -ne 0 ]; then
 			say "state kept in $STATE (logs: $STATE/env/log/)"
 		else
 			rm -rf "$STATE"
 		fi
 	fi
-	exit $rc
+	exit "$rc"
 }
 
 if [ -z "${TB_BASE_URL:-}" ]; then
@@ -70,7 +71,8 @@ if [ -z "${TB_BASE_URL:-}" ]; then
 	url=$("${TBENV[@]}" up --state-dir "$STATE/env" --port "$PORT" --build-dir "$BUILD_DIR" \
 		--workers "$WORKERS" --set heartbeat_interval=2 --set "max_streams=$((WORKERS - 3))" \
 		--set "max_streams_per_user=$PER_USER" --set "stream_max_seconds=$LIFETIME") || die "could not start the environment (logs: $STATE/env/log/)"
-	export TB_BASE_URL=$(printf '%s\n' "$url" | tail -n 1)
+	TB_BASE_URL=$(printf '%s\n' "$url" | tail -n 1)
+	export TB_BASE_URL
 	export TB_PSQL="$PY $ROOT/tests/harness/tbenv.py psql --state-dir $STATE/env --user postgres --"
 	export TB_STREAM_LIMIT_PER_USER=$PER_USER TB_STREAM_LIFETIME=$LIFETIME
 	export TB_WEBCTL="$PY $HERE/webctl.py --state-dir $STATE/env"
