@@ -2,7 +2,7 @@
 # install-webspace.sh: puts Teamboard into a shared-hosting web space (docs/deploy.md, "Shared
 # hosting"). Run it as the web space's owner, from an unpacked source tree:
 #
-#     sh conf/shared-hosting/install-webspace.sh WEB_ROOT PROGRAM CONF
+#     sh conf/shared-hosting/install-webspace.sh [--others-may-read-conf] WEB_ROOT PROGRAM CONF
 #
 #   WEB_ROOT  the (sub)domain's document root, e.g. ~/public_html or ~/teamboard.example.org
 #   PROGRAM   absolute path of teamboard.fcgi, OUTSIDE the web root, e.g. ~/teamboard/bin/teamboard.fcgi
@@ -17,11 +17,18 @@
 #
 # PROGRAM and CONF are compared with WEB_ROOT after resolving symbolic links (a web root that is
 # a link, or a CONF reached through one, is still inside it), and a CONF that every local user
-# may read (it holds the database password) loses the others' permissions, with a message.
+# may read (it holds the database password) loses the others' permissions, with a message,
+# unless --others-may-read-conf says the host needs that (docs/deploy.md, "Who reads
+# teamboard.conf").
 set -eu
 
 die() { echo "install-webspace.sh: $*" >&2; exit 1; }
-[ $# -eq 3 ] || die "usage: install-webspace.sh WEB_ROOT PROGRAM CONF"
+others_may_read=no
+if [ "${1:-}" = --others-may-read-conf ]; then
+	others_may_read=yes
+	shift
+fi
+[ $# -eq 3 ] || die "usage: install-webspace.sh [--others-may-read-conf] WEB_ROOT PROGRAM CONF"
 web_root=$1 program=$2 conf=$3
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -54,10 +61,16 @@ esac
 [ -f "$program" ] || echo "install-webspace.sh: warning: $program does not exist (yet)" >&2
 if [ -f "$conf" ]; then
 	# -L: the file's own mode, also when CONF is a link to it.
-	if [ -n "$(find -L "$conf" -prune \( -perm -o=r -o -perm -o=w -o -perm -o=x \) -print)" ]; then
+	if [ -z "$(find -L "$conf" -prune \( -perm -o=r -o -perm -o=w -o -perm -o=x \) -print)" ]; then
+		:
+	elif [ $others_may_read = yes ]; then
+		echo "install-webspace.sh: warning: every local user can read $conf and its database" \
+			"password (--others-may-read-conf)" >&2
+	else
 		chmod o-rwx -- "$real_conf" || die "$conf is open to every local user and its mode cannot be changed"
 		echo "install-webspace.sh: $conf was open to every local user, and it holds the database" \
-			"password: took the others' permissions away (chmod o-rwx)" >&2
+			"password: took the others' permissions away (chmod o-rwx; if the host runs Teamboard" \
+			"as the web server's user, see --others-may-read-conf)" >&2
 	fi
 else
 	echo "install-webspace.sh: warning: $conf does not exist (yet): make it mode 600 (or 640)" >&2

@@ -104,3 +104,20 @@ def test_shellcheck_clean():
     r = subprocess.run(["shellcheck", "--shell=sh", SCRIPT], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=60)
     assert r.returncode == 0, r.stdout
+
+
+def test_others_may_read_conf_keeps_the_mode_with_a_warning(space):
+    # A host that runs Teamboard as the web server's user, without chgrp: the file must stay 0644.
+    conf = write_conf(space / "teamboard" / "teamboard.conf", 0o644)
+    r = subprocess.run(["/bin/sh", SCRIPT, "--others-may-read-conf", str(space / "public_html"),
+                        str(space / "teamboard" / "bin" / "teamboard.fcgi"), str(conf)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(str(conf)).st_mode) == 0o644
+    assert "warning: every local user can read" in r.stderr, r.stderr
+    # The option does not let a config into the web root.
+    inside = write_conf(space / "www" / "teamboard.conf", 0o600)
+    r = subprocess.run(["/bin/sh", SCRIPT, "--others-may-read-conf", str(space / "public_html"),
+                        str(space / "teamboard" / "bin" / "teamboard.fcgi"), str(inside)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode != 0 and "inside the web root" in r.stderr, r.stderr
