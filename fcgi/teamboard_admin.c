@@ -63,7 +63,8 @@ static int migrate(PGconn *conn, const char *dir, const char *role)
 		return 1;
 	}
 	if (single)
-		printf("one role, %s, owns the schema and runs Teamboard: no runtime role to grant to\n", user);
+		printf("one role, %s, owns the schema and runs Teamboard: no runtime role to grant to\n",
+		       user ? user : "?");
 	else
 		printf("runtime role %s: privileges granted\n", role);
 	printf("database is up to date\n");
