@@ -132,9 +132,10 @@ def test_full_stream_pool_refuses_at_once_and_rest_stays_fast(host):
         # stream pool or class to have room.
         assert max(times) < tb.seconds(1.0 if host.setup == "lighttpd" else 1.5), times
 
-        # The fallback for a refused stream: polling the same path answers.
+        # A poll counts against the stream limits like a stream: refused the same way, at once.
         r = tb.request(host, "GET", "/boards/%d/events?after=0" % board, token=user.token)
-        assert tb.assert_status(r, 200)["last_event_id"] >= 1
+        tb.assert_error(r, 503, "too_many_streams")
+        assert int(r.header("Retry-After", "0")) > 0 and r.elapsed < tb.seconds(5), r
 
         # The open streams still carry every change.
         n_before = [len(s.events) for s in held]
@@ -149,7 +150,9 @@ def test_full_stream_pool_refuses_at_once_and_rest_stays_fast(host):
         left = tbsse.release(host, [board], timeout=tb.seconds(20))
     assert not left, left
 
-    # With the streams gone, a stream opens again.
+    # With the streams gone, a poll is answered and a stream opens again.
+    r = tb.request(host, "GET", "/boards/%d/events?after=0" % board, token=user.token)
+    assert tb.assert_status(r, 200)["last_event_id"] >= 1
     again = open_streams(host, user, board, 1)
     for s in again:
         s.close()

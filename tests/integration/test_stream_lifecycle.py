@@ -220,8 +220,9 @@ def test_a_creator_removed_from_the_team_loses_the_board(server, streams):
         # The team keeps the board: its admin sees it (as admin, owner_id unchanged) and may delete it.
         b = tb.assert_status(tb.request(server, "GET", "/boards/%d" % bid, token=admin.token), 200)
         assert b["role"] == "admin" and b["owner_id"] == who.id, b
-    # Back in the team, the creator is its owner again.
-    tb.add_member(server, admin, tid, c, "viewer")
+    # Back in the team as an editor, the creator is its owner again (as a viewer they would be a
+    # viewer of it: docs/api.md).
+    tb.add_member(server, admin, tid, c, "editor")
     mine = [b for b in tb.assert_status(tb.request(server, "GET", "/boards", token=c.token), 200)["boards"]
             if b["owner_id"] == c.id]
     assert len(mine) == 1 and mine[0]["role"] == "owner", mine
@@ -255,6 +256,71 @@ def test_a_removal_while_the_stream_opens_is_not_missed(server, streams):
         assert not [e for e in sv.events if e.type not in ("revoked", "presence")], sv.describe()
     finally:
         lock.close()
+
+
+def wait_blocked(server, like, what, timeout=10):
+    """Waits until a backend waits on a lock while running a query LIKE like."""
+    assert tb.wait_for(lambda: server.sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+        (like,))[0][0] >= 1, timeout=timeout), what
+
+
+def test_a_removal_between_the_check_and_the_replay_is_not_missed(server, streams):
+    # The removal commits after the holder's access check (after LISTEN) but before its replay:
+    # the replay sends member.removed and moves the resume point past it, so its live copy is a
+    # duplicate. The holder checks access after the replay, and re-checks on a member event
+    # about its user even when it is a duplicate: the stream is revoked either way.
+    # Three table locks hold the holder at the right place: the registration (streams), then
+    # its access check (team_members), then the presence read just before the replay (streams).
+    owner, tid, bid, u = team_board(server, "replayrace", viewer=["v"])
+    locks = [server.connect() for _ in range(3)]
+    try:
+        for c in locks:
+            c.autocommit = False
+        reg, members, presence = (c.cursor() for c in locks)
+        reg.execute("LOCK TABLE teamboard.streams IN SHARE ROW EXCLUSIVE MODE")
+        sv = streams.client(bid, token=u["v"].token)
+        opener = threading.Thread(target=sv.connect, daemon=True)
+        opener.start()
+        wait_blocked(server, "%INSERT INTO streams%", "the registration never queued")
+        members.execute("LOCK TABLE teamboard.team_members IN ACCESS EXCLUSIVE MODE")
+        locks[0].rollback()
+        wait_blocked(server, "%board_role%", "the access check after LISTEN never queued")
+        presence.execute("LOCK TABLE teamboard.streams IN ACCESS EXCLUSIVE MODE")
+        locks[1].rollback()  # the check passes: still a member
+        wait_blocked(server, "%FROM streams WHERE board_id%", "the presence read never queued")
+        tb.assert_status(tb.request(server, "DELETE", "/teams/%d/members/%d" % (tid, u["v"].id),
+                                    token=owner.token), 204)
+        locks[2].rollback()
+        opener.join(15)
+        assert sv.status == 200, sv.describe()
+        rv = sv.wait_type("revoked", timeout=10)
+        assert rv.json == {"reason": "access_removed"}, sv.describe()
+        sv.wait_ended(timeout=10)
+        tb.create_item(server, owner, bid, text="after the removal")
+        time.sleep(0.5)
+        assert not [e for e in sv.events if e.type == "item.created"], sv.describe()
+    finally:
+        for c in locks:
+            c.close()
+
+
+def test_a_stream_whose_connection_is_terminated_ends(server, streams):
+    # tb_db reconnects inside a query after a lost connection; a stream's new connection would
+    # not LISTEN, and the stream would go on deaf. Its connection is pinned: it ends instead (the
+    # client resumes with Last-Event-ID).
+    owner = tb.new_user(server, "term")
+    bid = tb.create_board(server, owner)["id"]
+    c = streams.open(bid, owner)
+    row = row_of(server, bid, owner)
+    server.sql("SELECT pg_terminate_backend(%s)", (row[3],))
+    c.wait_ended(timeout=10)
+    assert tb.wait_for(lambda: not server.sql("SELECT 1 FROM teamboard.streams WHERE id = %s", (row[0],)),
+                       timeout=10), "the registry row stayed"
+    item = tb.create_item(server, owner, bid, text="missed")
+    again = streams.open(bid, owner, last_event_id=c.last_id)
+    ev = again.wait_type("item.created", timeout=10)
+    assert ev.json["item"]["id"] == item["id"], again.describe()
 
 
 def test_logging_out_or_expiry_ends_the_stream(server, streams):
@@ -378,11 +444,15 @@ def test_max_streams_answers_503_and_rest_still_works(server, streams):
         assert time.monotonic() - started < 5, "the refusal took %.1f s" % (time.monotonic() - started)
         tb.assert_error(sse.error_response(c), 503, "too_many_streams")
         assert re.fullmatch(r"[1-9][0-9]*", c.header("Retry-After") or ""), c.headers.items()
-        # REST (and the polling fallback) keep being answered, quickly.
-        for path in ("/boards/%d" % bid, "/boards/%d/events" % bid, "/me"):
+        # REST keeps being answered, quickly. A poll counts against the stream limits like a
+        # stream (it holds a stream worker while it runs): refused the same way, at once.
+        for path in ("/boards/%d" % bid, "/me"):
             resp = tb.request(server, "GET", path, token=u["3"].token, timeout=10)
             tb.assert_status(resp, 200)
             assert resp.elapsed < 5, "%s took %.1f s" % (path, resp.elapsed)
+        resp = tb.request(server, "GET", "/boards/%d/events" % bid, token=u["3"].token, timeout=10)
+        tb.assert_error(resp, 503, "too_many_streams")
+        assert resp.elapsed < 5 and re.fullmatch(r"[1-9][0-9]*", resp.header("Retry-After") or ""), resp
         item = tb.create_item(server, owner, bid, text="still live")
         for s in (s1, s2):
             assert s.wait_type("item.created").json["item"]["id"] == item["id"]
