@@ -2,7 +2,6 @@
  * a random token given to the client twice: as the HttpOnly session cookie for the browser
  * (__Host-tb_session with cookie_secure, else tb_session), and in the body for scripts that send
  * it as a bearer token. Sign-in is throttled per account and per client address (sql/012). */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,27 +26,6 @@ static const char SQL_CREATE[] =
  * seconds to wait (sql/012). */
 static const char SQL_ATTEMPT[] = "SELECT login_attempt(lower($1), $2, $3::integer, $4::integer)";
 static const char SQL_SUCCEEDED[] = "SELECT login_succeeded(lower($1), $2)";
-
-/* The address a client is counted under: an IPv4 address (also one mapped into IPv6) as it is,
- * an IPv6 address by its /64 (one customer's whole network), anything else as given. */
-static void address_key(const char *remote, char *out, size_t len)
-{
-	struct in6_addr a6;
-	if (remote == NULL)
-		remote = "";
-	if (inet_pton(AF_INET6, remote, &a6) == 1) {
-		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-			inet_ntop(AF_INET, &a6.s6_addr[12], out, (socklen_t)len);
-			return;
-		}
-		memset(&a6.s6_addr[8], 0, 8);
-		char net[INET6_ADDRSTRLEN];
-		inet_ntop(AF_INET6, &a6, net, sizeof net);
-		snprintf(out, len, "%s/64", net);
-		return;
-	}
-	snprintf(out, len, "%s", remote);
-}
 
 /* Counts this attempt (login_attempt). False when it may go ahead; true after answering 429 with
  * Retry-After, or the database's error. Off when login_max_failures is 0. */
@@ -110,8 +88,8 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	const char *name = NULL, *password = NULL;
 	tb_json_str(app->body_json, "name", &name);
 	tb_json_str(app->body_json, "password", &password);
-	char addr[INET6_ADDRSTRLEN + 8];
-	address_key(req->remote_addr, addr, sizeof addr);
+	char addr[TB_ADDRESS_KEY_MAX];
+	tb_auth_address_key(req->remote_addr, addr, sizeof addr);
 	if (throttled(app, resp, name, addr))
 		return; /* before the password: a throttled guess costs no yescrypt */
 	const char *params[3] = {name};

@@ -1,9 +1,11 @@
-/* tb_auth: passwords, tokens, sessions and the CSRF Origin check. A token travels as 64 hex
- * digits; the database keeps only sha256 of its 32 bytes, so the lookup is an index probe on a
- * hash and never a comparison of secrets in C. */
+/* tb_auth: passwords, tokens, sessions, the sign-in throttle's address key and the CSRF Origin
+ * check. A token travels as 64 hex digits; the database keeps only sha256 of its 32 bytes, so the
+ * lookup is an index probe on a hash and never a comparison of secrets in C. */
 #include "tb_auth.h"
 
+#include <arpa/inet.h>
 #include <crypt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -175,6 +177,30 @@ enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req)
 	PQclear(r);
 	free(token);
 	return err;
+}
+
+void tb_auth_address_key(const char *remote_addr, char *out, size_t len)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char text[INET6_ADDRSTRLEN];
+	if (remote_addr == NULL)
+		remote_addr = "";
+	if (inet_pton(AF_INET6, remote_addr, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			inet_ntop(AF_INET, &a6.s6_addr[12], text, sizeof text);
+			snprintf(out, len, "%s", text);
+			return;
+		}
+		memset(&a6.s6_addr[8], 0, 8);
+		inet_ntop(AF_INET6, &a6, text, sizeof text);
+		snprintf(out, len, "%s/64", text);
+	} else if (inet_pton(AF_INET, remote_addr, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, text, sizeof text);
+		snprintf(out, len, "%s", text);
+	} else {
+		snprintf(out, len, "%s", remote_addr);
+	}
 }
 
 /* Length of the "scheme://host[:port]" prefix of an absolute http(s) URL, 0 if it is none. */

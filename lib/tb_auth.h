@@ -16,6 +16,7 @@ struct tb_req;
 
 #define TB_TOKEN_HEX_LEN 64
 #define TB_PASSWORD_HASH_MAX 256
+#define TB_ADDRESS_KEY_MAX 64
 
 /* Hashes password with a fresh yescrypt salt into out. TB_ERR_INVALID if libcrypt fails. */
 enum tb_err tb_auth_hash_password(const char *password, char *out, size_t out_len);
@@ -43,6 +44,11 @@ enum tb_err tb_auth_request_token(const struct tb_req *req, char **token, bool *
 /* Finds the request's session: fills req->user_id, user_name, auth_by_cookie. TB_ERR_NOT_FOUND
  * for no, expired, forged or malformed credentials; TB_ERR_DB_DOWN / TB_ERR_DB as from tb_db. */
 enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req);
+/* The key sign-in throttling counts a client address (REMOTE_ADDR) under, into out (len bytes,
+ * truncated): an IPv4 address, also one mapped into IPv6, in dotted form; an IPv6 address as its
+ * /64 ("2001:db8:1:2::/64": one customer's network, not one of its 2^64 addresses); anything
+ * else as given ("" for NULL). */
+void tb_auth_address_key(const char *remote_addr, char *out, size_t len);
 /* CSRF check for an unsafe request: true when its Origin (else the scheme://host of its Referer)
  * is one of cfg->allowed_origins or the request's own scheme://Host. Absent both: false. */
 bool tb_auth_origin_allowed(const struct tb_config *cfg, const struct tb_req *req);
