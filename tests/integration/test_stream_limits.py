@@ -61,13 +61,14 @@ def open_at_once(server, bid, token, n):
 # ---- counting that cannot be raced -------------------------------------------------------------
 
 def test_eight_streams_at_once_get_exactly_max_streams(server, streams):
-    # The registry counted, then inserted, without a lock: 8 at once got 7 or 8 of 6.
+    # The registry counted, then inserted, without a lock: 8 at once got 7 or 8 of 6 (in one
+    # round of 10 or so: measured with the old code, attempt 8 of 10 got 7).
     limit = int(server.config["max_streams"])
     assert limit == 6 and server.stream_pool_size >= 8, (limit, server.stream_pool_size)
     user = tb.new_user(server, "burst")
     bid = tb.create_board(server, user)["id"]
     streams.boards.add(bid)
-    for attempt in range(3):
+    for attempt in range(10):
         clients = open_at_once(server, bid, user.token, 8)
         streams.clients.extend(clients)
         statuses = sorted(c.status for c in clients)
