@@ -290,6 +290,17 @@ def test_migrate_covers_the_tables_of_later_migrations(scratch):
         c.close()
 
 
+def test_migrate_takes_the_runtime_role_from_a_uri_too(scratch):
+    other = scratch.role()
+    conf = scratch.server.path("etc", "%s-uri.conf" % scratch.db)
+    scratch.server._write_file(conf, "database = postgresql:///%s?host=%s&port=%d&user=%s\n" % (
+        scratch.db, scratch.server.db_socket_dir, scratch.server.db_port, other))
+    r = scratch.server._run([scratch.server.path("bin", "teamboard-admin"), "--config", conf, "--database",
+                             scratch.dsn(OWNER), "migrate"], timeout=120, check=False)
+    assert r.returncode == 0, r.stdout
+    assert "runtime role %s: privileges granted" % other in r.stdout
+
+
 def test_migrate_with_an_explicit_runtime_role(scratch):
     other = scratch.role()
     r = scratch.migrate("--runtime-role", other)
