@@ -654,7 +654,8 @@ void tb_stream_refuse(struct tb_resp *resp)
 	tb_metrics_add(TB_M_STREAMS_REFUSED, 1);
 	tb_resp_set_header(resp, "Retry-After", "10");
 	tb_resp_error(resp, 503, "too_many_streams",
-	              "too many open streams; poll GET /boards/:id/events with Accept: application/json meanwhile");
+	              "too many open streams and polls on this server, for this user or from this address; "
+	              "try again after Retry-After");
 }
 
 bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_kind kind, int64_t board_id,
