@@ -1,13 +1,22 @@
 /* test_request: the untrusted-input parsers of tb_request.h (Content-Length, path ids, query strings,
- * cookies, bearer tokens, Content-Type, If-Match) and struct tb_req built from a fake CGI
- * environment and read from fake I/O. One table per function; each row carries its __LINE__. */
+ * cookies, bearer tokens, Content-Type, If-Match), struct tb_req built from a fake CGI
+ * environment and read from fake I/O, and the CGI transport's body and write deadlines. One table per function; each row carries its __LINE__. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "tb_app.h"
+#include "tb_config.h"
 #include "tb_request.h"
+#include "tb_server.h"
 #include "tb_test.h"
 
 #define ANY_ERR ((enum tb_err)-1) /* any error will do (NOT_FOUND or INVALID...), not TB_OK */
@@ -617,6 +626,7 @@ struct fake_io {
 	size_t len, pos;
 	size_t chunk;   /* most bytes per read call (0: no limit) */
 	bool fail;      /* read returns -1 once the data is used up, instead of 0 (EOF) */
+	int fail_errno; /* errno of that -1 (0: EIO) */
 	unsigned calls; /* read calls made */
 };
 
@@ -624,8 +634,10 @@ static ssize_t fake_read(void *ctx, char *buf, size_t len)
 {
 	struct fake_io *f = ctx;
 	f->calls++;
-	if (f->pos == f->len)
+	if (f->pos == f->len) {
+		errno = f->fail_errno ? f->fail_errno : EIO;
 		return f->fail ? -1 : 0;
+	}
 	size_t n = f->len - f->pos;
 	if (n > len)
 		n = len;
@@ -650,28 +662,34 @@ struct body_case {
 	const char *want;
 	size_t want_len;   /* 0: strlen(want) */
 	size_t max_pos;    /* most bytes the body may consume from the input; SIZE_MAX: no limit */
+	int fail_errno;    /* errno of the failed read (0: EIO) */
 };
 
 static const struct body_case body_cases[] = {
-	{__LINE__, "5", "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5},
-	{__LINE__, "5", "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5},      /* 1 byte per read */
-	{__LINE__, "20", big_body, 0, 3, false, 100, TB_OK, big_body, 0, 20},  /* short reads add up */
-	{__LINE__, "5", "hello", 0, 0, false, 5, TB_OK, "hello", 0, 5},        /* exactly max */
-	{__LINE__, "5", "hello, world", 0, 0, false, 100, TB_OK, "hello", 0, 5}, /* no read past it */
-	{__LINE__, "0", "hello", 0, 0, false, 100, TB_OK, "", 0, 0},
-	{__LINE__, "3", "a\0b", 3, 0, false, 100, TB_OK, "a\0b", 3, 3},
-	{__LINE__, "10", "hello", 0, 0, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX},  /* EOF early */
-	{__LINE__, "10", "hello", 0, 2, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX},
-	{__LINE__, "10", "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX},   /* read fails */
-	{__LINE__, "6", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0},  /* not a byte read */
-	{__LINE__, "18446744073709551615", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0},
-	{__LINE__, NULL, "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5},     /* until EOF */
-	{__LINE__, NULL, "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5},
-	{__LINE__, NULL, "", 0, 0, false, 100, TB_OK, "", 0, 0},
-	{__LINE__, NULL, "0123456789", 0, 0, false, 10, TB_OK, "0123456789", 0, SIZE_MAX},
-	{__LINE__, NULL, "0123456789a", 0, 0, false, 10, TB_ERR_TOO_LARGE, NULL, 0, SIZE_MAX},
-	{__LINE__, NULL, big_body, 0, 3, false, 10, TB_ERR_TOO_LARGE, NULL, 0, SIZE_MAX},
-	{__LINE__, NULL, "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX},
+	{__LINE__, "5", "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0},
+	{__LINE__, "5", "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5, 0},      /* 1 byte per read */
+	{__LINE__, "20", big_body, 0, 3, false, 100, TB_OK, big_body, 0, 20, 0},  /* short reads add up */
+	{__LINE__, "5", "hello", 0, 0, false, 5, TB_OK, "hello", 0, 5, 0},        /* exactly max */
+	{__LINE__, "5", "hello, world", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0}, /* no read past it */
+	{__LINE__, "0", "hello", 0, 0, false, 100, TB_OK, "", 0, 0, 0},
+	{__LINE__, "3", "a\0b", 3, 0, false, 100, TB_OK, "a\0b", 3, 3, 0},
+	{__LINE__, "10", "hello", 0, 0, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},  /* EOF early */
+	{__LINE__, "10", "hello", 0, 2, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},
+	{__LINE__, "10", "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},   /* read fails */
+	{__LINE__, "6", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0, 0},  /* not a byte read */
+	{__LINE__, "18446744073709551615", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0, 0},
+	{__LINE__, NULL, "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0},     /* until EOF */
+	{__LINE__, NULL, "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5, 0},
+	{__LINE__, NULL, "", 0, 0, false, 100, TB_OK, "", 0, 0, 0},
+	{__LINE__, NULL, "0123456789", 0, 0, false, 10, TB_OK, "0123456789", 0, SIZE_MAX, 0},
+	{__LINE__, NULL, "0123456789a", 0, 0, false, 10, TB_ERR_TOO_LARGE, NULL, 0, SIZE_MAX, 0},
+	{__LINE__, NULL, big_body, 0, 3, false, 10, TB_ERR_TOO_LARGE, NULL, 0, SIZE_MAX, 0},
+	{__LINE__, NULL, "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},
+	/* the transport's body deadline passed: 408, not 400 */
+	{__LINE__, "10", "hello", 0, 0, true, 100, TB_ERR_TIMEOUT, NULL, 0, SIZE_MAX, ETIMEDOUT},
+	{__LINE__, "10", "", 0, 0, true, 100, TB_ERR_TIMEOUT, NULL, 0, SIZE_MAX, ETIMEDOUT},
+	{__LINE__, NULL, "hello", 0, 2, true, 100, TB_ERR_TIMEOUT, NULL, 0, SIZE_MAX, ETIMEDOUT},
+	{__LINE__, "10", "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, ECONNRESET},
 };
 
 static void test_read_body(void)
@@ -679,7 +697,7 @@ static void test_read_body(void)
 	for (size_t i = 0; i < N_ELEMS(body_cases); i++) {
 		const struct body_case *c = &body_cases[i];
 		struct fake_io f = {.data = c->data, .len = c->data_len ? c->data_len : strlen(c->data),
-		                    .chunk = c->chunk, .fail = c->fail};
+		                    .chunk = c->chunk, .fail = c->fail, .fail_errno = c->fail_errno};
 		struct tb_io io = {.ctx = &f, .read = fake_read, .client_fd = -1};
 		struct fake_env env = {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"},
 		                        {c->content_length ? "CONTENT_LENGTH" : "X_NONE", c->content_length}}};
@@ -707,8 +725,117 @@ static void test_read_body(void)
 	}
 }
 
+/* ---- the CGI transport's deadlines (tb_server_cgi_once) on socketpairs ----
+ * Neither request needs the database: POST /sessions fails in its body guard, and an unknown path
+ * is a 404 of the router. */
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs one CGI request with in/out socketpairs; *in_peer and *out_peer are the client's ends. */
+static double run_cgi(struct tb_config *cfg, struct fake_env *env, int in_fd, int out_fd)
+{
+	struct tb_app app;
+	tb_app_init(&app, cfg);
+	double t = mono();
+	tb_server_cgi_once(&app, fake_param, env, in_fd, out_fd);
+	t = mono() - t;
+	tb_app_free(&app);
+	return t;
+}
+
+static void test_cgi_body_deadline(void)
+{
+	int in[2], out[2];
+	tb_case(__FILE__, __LINE__, "CGI: 8 of 1000 body bytes, body_timeout 1 s -> 408 timeout");
+	if (!tb_check(socketpair(AF_UNIX, SOCK_STREAM, 0, in) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, out) == 0,
+	              "socketpair")) {
+		tb_end();
+		return;
+	}
+	struct tb_config cfg;
+	tb_config_defaults(&cfg);
+	cfg.body_timeout = 1;
+	struct fake_env env = {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/api/v1/sessions"},
+	                        {"CONTENT_TYPE", "application/json"}, {"CONTENT_LENGTH", "1000"}}};
+	tb_check(write(in[1], "{\"name\":", 8) == 8, "write body");
+	/* 1 s for the body, then up to 2 s of draining what is left of it (the client is silent) */
+	double took = run_cgi(&cfg, &env, in[0], out[0]);
+	tb_check(took >= 0.9 && took < 4.5, "took %.2f s, want 1 s + the 2 s drain", took);
+	char buf[4096];
+	ssize_t n = recv(out[1], buf, sizeof buf - 1, MSG_DONTWAIT);
+	buf[n > 0 ? n : 0] = '\0';
+	tb_check(strncmp(buf, "Status: 408", 11) == 0, "answer %s", tb_q(buf));
+	tb_check(strstr(buf, "\"code\":\"timeout\"") != NULL, "answer %s", tb_q(buf));
+	tb_config_free(&cfg);
+	close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+	tb_end();
+}
+
+static void test_cgi_write_deadline(void)
+{
+	int in[2], out[2];
+	tb_case(__FILE__, __LINE__, "CGI: a client that does not read, write_timeout 1 s -> the worker is free");
+	if (!tb_check(socketpair(AF_UNIX, SOCK_STREAM, 0, in) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, out) == 0,
+	              "socketpair")) {
+		tb_end();
+		return;
+	}
+	shutdown(in[1], SHUT_WR); /* no body */
+	int small = 4096;
+	setsockopt(out[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	char fill[4096];
+	memset(fill, 'x', sizeof fill);
+	while (send(out[0], fill, sizeof fill, MSG_DONTWAIT) > 0) /* the client's window is full */
+		;
+	struct tb_config cfg;
+	tb_config_defaults(&cfg);
+	cfg.write_timeout = 1;
+	struct fake_env env = {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/no-such-thing"}}};
+	double took = run_cgi(&cfg, &env, in[0], out[0]);
+	tb_check(took >= 0.9 && took < 2.5, "took %.2f s, want write_timeout (1 s)", took);
+	int flags = fcntl(out[0], F_GETFL);
+	tb_check(flags >= 0 && !(flags & O_NONBLOCK), "the descriptor's flags changed: %#x", flags);
+	tb_config_free(&cfg);
+	close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+	tb_end();
+}
+
+static void test_cgi_pipe_write_deadline(void)
+{
+	int in[2], out[2];
+	tb_case(__FILE__, __LINE__, "CGI on a pipe: a client that does not read, write_timeout 1 s");
+	if (!tb_check(socketpair(AF_UNIX, SOCK_STREAM, 0, in) == 0 && pipe(out) == 0, "socketpair/pipe")) {
+		tb_end();
+		return;
+	}
+	shutdown(in[1], SHUT_WR);
+	int fl = fcntl(out[1], F_GETFL);
+	fcntl(out[1], F_SETFL, fl | O_NONBLOCK);
+	char fill[4096];
+	memset(fill, 'x', sizeof fill);
+	while (write(out[1], fill, sizeof fill) > 0)
+		;
+	fcntl(out[1], F_SETFL, fl);
+	struct tb_config cfg;
+	tb_config_defaults(&cfg);
+	cfg.write_timeout = 1;
+	struct fake_env env = {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/no-such-thing"}}};
+	double took = run_cgi(&cfg, &env, in[0], out[1]);
+	tb_check(took >= 0.9 && took < 2.5, "took %.2f s, want write_timeout (1 s)", took);
+	tb_check(fcntl(out[1], F_GETFL) == fl, "the pipe's flags were not restored");
+	tb_config_free(&cfg);
+	close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+	tb_end();
+}
+
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* as teamboard.fcgi does */
 	test_content_length();
 	test_parse_id();
 	test_query_get();
@@ -720,5 +847,8 @@ int main(void)
 	test_req_init();
 	test_req_headers();
 	test_read_body();
+	test_cgi_body_deadline();
+	test_cgi_write_deadline();
+	test_cgi_pipe_write_deadline();
 	return tb_done();
 }
