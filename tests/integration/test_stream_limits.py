@@ -220,3 +220,64 @@ def test_poll_parameters(server, query, status):
         tb.assert_error(r, 400, "bad_request")
     else:
         tb.assert_status(r, status)
+
+
+# ---- clients that do not read ------------------------------------------------------------------
+
+def slow_closes(server):
+    body = tb.request(server, "GET", "/metrics").body.decode()
+    m = re.search(r'^teamboard_streams_closed_total\{host="[^"]*",reason="slow_client"\} (\d+)$', body, re.M)
+    assert m, "no slow_client series in the metrics"
+    return int(m.group(1))
+
+
+def non_reading_client(server, path, token, accept):
+    """A connection that sends a GET and never reads (a small receive window, so the server's
+    writes back up quickly)."""
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect((server.host, server.port))
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\nAccept: %s\r\n\r\n"
+                  % (tb.api_path(path), server.host, server.port, token, accept)).encode())
+    return sock
+
+
+def big_events(server, bid, n=200):
+    """n events of ~60 kB each in the board's log (each announced by reference: too large for
+    NOTIFY), in one transaction."""
+    server.sql("SET search_path TO teamboard; SELECT count(teamboard.record_event(%s, 'item.updated',"
+               " jsonb_build_object('item', jsonb_build_object('id', g, 'text', repeat('x', 60000)))))"
+               " FROM generate_series(1, %s) g; RESET search_path", (bid, n))
+
+
+@pytest.mark.parametrize("kind", ["stream", "poll"])
+def test_a_client_that_does_not_read_is_dropped_as_slow_client(server, streams, kind):
+    user = tb.new_user(server, "slow" + kind)
+    bid = tb.create_board(server, user)["id"]
+    streams.boards.add(bid)
+    server.restart_app(write_timeout=1, max_reply=32 << 20)
+    sock = None
+    try:
+        before = slow_closes(server)
+        if kind == "stream":
+            sock = non_reading_client(server, "/boards/%d/events" % bid, user.token, "text/event-stream")
+            assert tb.wait_for(lambda: len(sse.registry_rows(server, [bid])) == 1, timeout=10)
+            big_events(server, bid)
+        else:
+            big_events(server, bid)
+            sock = non_reading_client(server, "/boards/%d/events?after=0&limit=1000" % bid, user.token,
+                                      "application/json")
+        assert tb.wait_for(lambda: slow_closes(server) > before, timeout=tb.seconds(30)), \
+            "no slow_client close"
+        assert tb.wait_for(lambda: held_gauges(server).get(kind) == 0, timeout=tb.seconds(10)), held_gauges(server)
+        assert not sse.registry_rows(server, [bid])
+        # The worker is free again: a stream of the same user is served.
+        s = streams.open(bid, user)
+        assert s.events[0].type == "hello"
+    finally:
+        if sock is not None:
+            sock.close()
+        streams.close_all()
+        server.restart_app()
