@@ -1,9 +1,12 @@
 /* test_stream: tb_stream_notify_header, the "<seq> <type> [<json>]" a change's NOTIFY starts with
- * (sql/009_notify_header.sql). Everything else of tb_stream runs against PostgreSQL and a web
+ * (sql/009_notify_header.sql); tb_stream_write_all's errors (ETIMEDOUT: a slow client) against a
+ * fake transport; the 503 of tb_stream_refuse. Everything else of tb_stream runs against PostgreSQL and a web
  * server: tests/integration/test_stream_*.py and test_notify_format.py. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "tb_stream.h"
 #include "tb_test.h"
@@ -73,8 +76,87 @@ static void test_header(void)
 	}
 }
 
+/* A transport whose write or flush fails with a given errno (0: succeeds). */
+struct fake_io {
+	int write_errno, flush_errno;
+	size_t written;
+	int flushes;
+};
+
+static ssize_t fake_write(void *ctx, const char *buf, size_t len)
+{
+	struct fake_io *f = ctx;
+	(void)buf;
+	if (f->write_errno) {
+		errno = f->write_errno;
+		return -1;
+	}
+	f->written += len;
+	return (ssize_t)len;
+}
+
+static int fake_flush(void *ctx)
+{
+	struct fake_io *f = ctx;
+	f->flushes++;
+	if (f->flush_errno) {
+		errno = f->flush_errno;
+		return -1;
+	}
+	return 0;
+}
+
+static const struct {
+	int line;
+	int write_errno, flush_errno;
+	size_t len;
+	bool ok;
+	int err; /* *err after a failure */
+} write_cases[] = {
+	{__LINE__, 0, 0, 5, true, 0},
+	{__LINE__, 0, 0, 0, true, 0}, /* nothing to write: no call at all */
+	{__LINE__, ETIMEDOUT, 0, 5, false, ETIMEDOUT},
+	{__LINE__, 0, ETIMEDOUT, 5, false, ETIMEDOUT},
+	{__LINE__, EPIPE, 0, 5, false, EPIPE},
+	{__LINE__, 0, ECONNRESET, 5, false, ECONNRESET},
+};
+
+static void test_write_all(void)
+{
+	for (size_t i = 0; i < N_ELEMS(write_cases); i++) {
+		tb_case(__FILE__, write_cases[i].line, "tb_stream_write_all(write errno %d, flush errno %d, %zu bytes)",
+		        write_cases[i].write_errno, write_cases[i].flush_errno, write_cases[i].len);
+		struct fake_io f = {write_cases[i].write_errno, write_cases[i].flush_errno, 0, 0};
+		struct tb_io io = {.ctx = &f, .write = fake_write, .flush = fake_flush, .client_fd = -1};
+		int err = -1;
+		tb_check_bool("ok", tb_stream_write_all(&io, "hello", write_cases[i].len, &err), write_cases[i].ok);
+		if (write_cases[i].ok) {
+			tb_check_int("err untouched", err, -1);
+			tb_check_uint("written", f.written, write_cases[i].len);
+		} else {
+			tb_check_int("err", err, write_cases[i].err);
+		}
+		tb_end();
+	}
+}
+
+static void test_refuse(void)
+{
+	tb_case(__FILE__, __LINE__, "tb_stream_refuse: 503 too_many_streams with Retry-After");
+	struct tb_resp resp;
+	tb_resp_init(&resp);
+	tb_stream_refuse(&resp);
+	tb_check_int("status", resp.status, 503);
+	tb_check_str("Retry-After", tb_resp_get_header(&resp, "Retry-After"), "10");
+	tb_check_contains("body", tb_buf_str(&resp.body), "\"code\":\"too_many_streams\"");
+	tb_resp_free(&resp);
+	tb_end();
+}
+
 int main(void)
 {
 	test_header();
+	test_write_all();
+	test_refuse();
 	return tb_done();
 }
