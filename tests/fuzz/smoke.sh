@@ -2,20 +2,22 @@
 # tests/fuzz/smoke.sh: runs libFuzzer harnesses for a fixed time each and fails on any crash
 # (`make fuzz-smoke` calls it from a build configured with --enable-fuzz).
 #
-#   smoke.sh [--time SECONDS] [--jobs N] [--corpus DIR] [--bin DIR] [--out DIR] HARNESS...
+#   smoke.sh [--time SECONDS] [--jobs N] [--corpus DIR] [--dicts DIR] [--bin DIR] [--out DIR] HARNESS...
 #
 # Each harness starts from DIR/<harness>/ (the seed corpus, never written to) plus a scratch corpus
-# in --out; N harnesses run at a time. One line per harness: "PASS: name (runs, seconds)" or
+# in --out, with DIR/<harness>.dict of --dicts as its dictionary when there is one; N harnesses
+# run at a time. One line per harness: "PASS: name (runs, seconds)" or
 # "FAIL: name (...)" with the end of its log; a crash's input is kept as --out/<name>/crash-*.
 # Exit status: 0 when every harness passed.
 set -euo pipefail
 
-time=60 jobs=2 corpus=tests/fuzz/corpus bin=tests/fuzz out=""
+time=60 jobs=2 corpus=tests/fuzz/corpus dicts=tests/fuzz bin=tests/fuzz out=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--time) time=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
 	--corpus) corpus=$2; shift 2 ;;
+	--dicts) dicts=$2; shift 2 ;;
 	--bin) bin=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; break ;;
@@ -30,12 +32,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # run NAME: one harness; its status in $out/NAME/status.
 run() {
-	local name=$1 dir="$out/$1" rc=0
+	local name=$1 dir="$out/$1" rc=0 dict=()
 	rm -rf "$dir"
 	mkdir -p "$dir/corpus"
+	[ -f "$dicts/$name.dict" ] && dict=(-dict="$dicts/$name.dict")
 	# -timeout: one input may take 10 s (a hang is a failure too); -rss_limit_mb: libFuzzer's default.
 	"$bin/$name" -max_total_time="$time" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$dir/" "$dir/corpus" "$corpus/$name" >"$dir/log" 2>&1 || rc=$?
+		-artifact_prefix="$dir/" "${dict[@]}" "$dir/corpus" "$corpus/$name" >"$dir/log" 2>&1 || rc=$?
 	echo "$rc" >"$dir/status"
 }
 
