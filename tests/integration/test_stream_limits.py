@@ -86,6 +86,54 @@ def test_eight_streams_at_once_get_exactly_max_streams(server, streams):
             held_gauges(server)
 
 
+def metrics_file(server):
+    """The workers' shared file, /dev/shm/teamboard-metrics-<uid>-<instance id> (tb_metrics_open;
+    the id as test_supervisor.instance_id computes it)."""
+    import psycopg2.extensions
+    import socket
+    with open(server.config_file) as f:
+        database = [ln.partition("=")[2].strip() for ln in f if ln.partition("=")[0].strip() == "database"][0]
+    host_name = server.config.get("host_name") or socket.gethostname()
+    data = b"".join(("%s=%s" % kv).encode() + b"\0" for kv in psycopg2.extensions.parse_dsn(database).items()
+                    if kv[0] not in ("password", "sslpassword"))
+    h = 0xCBF29CE484222325
+    for c in data + b"\0" + host_name.encode():
+        h = ((h ^ c) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return "/dev/shm/teamboard-metrics-%d-%016x" % (server.account.uid, h)
+
+
+def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams):
+    # A shared file of another layout is refused: the workers count in process memory, and a
+    # stream is counted in the registry instead, count and insert after advisory locks.
+    import os
+    path = metrics_file(server)
+    assert os.path.exists(path), path
+    user = tb.new_user(server, "noshm")
+    bid = tb.create_board(server, user)["id"]
+    streams.boards.add(bid)
+    os.rename(path, path + ".saved")
+    try:
+        with open(path, "wb") as f:
+            f.write((0x54424D4554520009).to_bytes(8, "little") + bytes(568))
+        os.chmod(path, 0o600)
+        os.chown(path, server.account.uid, -1)
+        server.restart_app()
+        assert held_gauges(server) == {}  # no table, no gauge
+        for attempt in range(5):
+            clients = open_at_once(server, bid, user.token, 8)
+            streams.clients.extend(clients)
+            statuses = sorted(c.status for c in clients)
+            assert statuses == [200] * 6 + [503] * 2, "attempt %d: %r" % (attempt, statuses)
+            for c in clients:
+                c.close()
+            assert not sse.release(server, [bid], timeout=tb.seconds(30))
+    finally:
+        streams.close_all()
+        os.replace(path + ".saved", path)
+        server.restart_app()
+    assert set(held_gauges(server)) == {"stream", "poll"}
+
+
 def test_a_poll_counts_against_the_stream_limits(server, streams):
     owner = tb.new_user(server, "pollcount")
     other = tb.new_user(server, "pollother")
