@@ -1,6 +1,7 @@
 /* test_stream: tb_stream_notify_header, the "<seq> <type> [<json>]" a change's NOTIFY starts with
  * (sql/009_notify_header.sql); tb_stream_write_all's errors (ETIMEDOUT: a slow client) against a
- * fake transport; the 503 of tb_stream_refuse. Everything else of tb_stream runs against PostgreSQL and a web
+ * fake transport; the 503 of tb_stream_refuse; a pinned tb_db (a stream's) never reconnects.
+ * Everything else of tb_stream runs against PostgreSQL and a web
  * server: tests/integration/test_stream_*.py and test_notify_format.py. */
 #include <errno.h>
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "tb_db.h"
 #include "tb_stream.h"
 #include "tb_test.h"
 
@@ -153,10 +155,36 @@ static void test_refuse(void)
 	tb_end();
 }
 
+/* No server is needed: a connection attempt shows in last_attempt (and fails at once, the socket
+ * directory does not exist). */
+static void test_pinned_db(void)
+{
+	static const char conninfo[] = "host=/nonexistent/teamboard-test dbname=x connect_timeout=1";
+	struct tb_db db;
+	PGresult *r = NULL;
+	tb_case(__FILE__, __LINE__, "an unpinned tb_db connects on demand (and here fails)");
+	tb_db_init(&db, conninfo, "test");
+	tb_check_err("query", tb_db_query(&db, "SELECT 1", 0, NULL, &r), TB_ERR_DB_DOWN);
+	tb_check(db.last_attempt != 0, "no connection attempt");
+	tb_db_free(&db);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a pinned tb_db without a connection never opens one");
+	tb_db_init(&db, conninfo, "test");
+	db.pinned = true;
+	tb_check_err("query", tb_db_query(&db, "SELECT 1", 0, NULL, &r), TB_ERR_DB_DOWN);
+	tb_check_err("exec", tb_db_exec(&db, "LISTEN x", 0, NULL, &r), TB_ERR_DB_DOWN);
+	tb_check_int("last_attempt", (long long)db.last_attempt, 0);
+	tb_check(db.conn == NULL && r == NULL, "a connection or a result appeared");
+	tb_db_free(&db);
+	tb_end();
+}
+
 int main(void)
 {
 	test_header();
 	test_write_all();
 	test_refuse();
+	test_pinned_db();
 	return tb_done();
 }
