@@ -36,7 +36,8 @@ const char *tb_auth_cookie_name(const struct tb_config *cfg);
  * malformed: TB_ERR_INVALID), else the session cookie of tb_auth_cookie_name(cfg). A Cookie header
  * that holds more than one cookie of the two names (tb_session, __Host-tb_session; a copy tossed
  * in by another site or a plain-http page) is TB_ERR_INVALID: no cookie of them picks the session.
- * TB_ERR_NOT_FOUND when there is no credential. Caller frees *token. */
+ * TB_ERR_NOT_FOUND when there is no credential (or only the cookie of the other name). Caller
+ * frees *token. */
 enum tb_err tb_auth_token(const struct tb_config *cfg, const struct tb_req *req, char **token, bool *by_cookie);
 /* tb_auth_token for a request that tb_auth_session accepted already (it needs no cfg): the same
  * token, as then exactly one cookie of the two names is there. Caller frees. */
