@@ -71,6 +71,15 @@ int main(int argc, char **argv)
 	tb_metrics_open(&cfg);
 	/* A client that leaves turns our next write into EPIPE, never into a fatal signal. */
 	signal(SIGPIPE, SIG_IGN);
+	if (listen_path) {
+		/* FCGX_Init installs a SIGTERM handler that only flags a shutdown: a SIGTERM to a pool
+		 * starting up would be swallowed. Blocked, it waits for tb_server_prefork to take it. */
+		sigset_t stop;
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigprocmask(SIG_BLOCK, &stop, NULL);
+	}
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "teamboard.fcgi: FCGX_Init failed\n");
 		return 1;

@@ -373,24 +373,46 @@ void tb_server_cgi_once(struct tb_app *app, tb_param_fn get, void *ctx, int in_f
 	cgi_drain(in_fd);
 }
 
-/* ---- prefork pool ---- */
+/* ---- prefork pool ----
+ * The parent keeps SIGTERM, SIGINT and SIGCHLD blocked and takes them with sigtimedwait(), so a
+ * signal that comes between its checks and its wait stays pending and ends the wait: it cannot be
+ * missed (with a handler and a blocking waitpid() a SIGTERM there was lost until the next child
+ * died). teamboard.fcgi blocks SIGTERM and SIGINT before FCGX_Init, whose own SIGTERM handler would
+ * otherwise take a SIGTERM sent during start-up. */
 
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int sig)
+static void on_child(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	(void)sig; /* a handler, not SIG_IGN: with SIG_IGN the kernel would reap the children itself */
 }
 
-static pid_t spawn(void)
+static pid_t spawn(const sigset_t *set)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* SIG_DFL also drops libfcgi's SIGTERM handler (FCGX_Init's), which only flags a shutdown
+		 * and would leave a worker waiting in accept() */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, set, NULL);
 	}
 	return pid;
+}
+
+/* Forgets a reaped worker (a pid that is not one of them is ignored). */
+static void reaped(pid_t *pids, int workers, pid_t dead, int status, bool stopping)
+{
+	for (int i = 0; i < workers; i++) {
+		if (pids[i] != dead)
+			continue;
+		pids[i] = 0;
+		if (!stopping && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
+			TB_LOG(TB_LOG_WARN, "worker %ld ended (%s %d); starting another", (long)dead,
+			       WIFSIGNALED(status) ? "signal" : "status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			sleep(1); /* no tight crash loop (signals stay pending meanwhile) */
+		}
+	}
 }
 
 enum tb_err tb_server_prefork(const char *path, int workers, int *child_fd)
@@ -405,59 +427,64 @@ enum tb_err tb_server_prefork(const char *path, int workers, int *child_fd)
 		return TB_ERR_IO;
 	}
 	pid_t *pids = tb_xcalloc((size_t)workers, sizeof *pids);
-	struct sigaction sa = {0};
-	sa.sa_handler = on_stop;
+	sigset_t set, old_mask;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old_mask);
+	struct sigaction sa = {0}, old_chld;
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, &old_chld);
 	TB_LOG(TB_LOG_INFO, "pool of %d workers listening on %s", workers, path);
 	time_t last_spawn_failure = 0;
+	bool stopping = false;
 	while (!stopping) {
-		for (int i = 0; i < workers && !stopping; i++) {
+		int status;
+		pid_t dead;
+		while ((dead = waitpid(-1, &status, WNOHANG)) > 0)
+			reaped(pids, workers, dead, status, false);
+		bool fork_failed = false;
+		for (int i = 0; i < workers; i++) {
 			if (pids[i] > 0)
 				continue;
-			pid_t pid = spawn();
+			pid_t pid = spawn(&set);
 			if (pid == 0) {
 				free(pids);
 				*child_fd = fd;
 				return TB_OK;
 			}
-			if (pid < 0 && time(NULL) != last_spawn_failure) {
-				last_spawn_failure = time(NULL);
-				TB_LOG(TB_LOG_ERROR, "fork failed: %s", strerror(errno));
-			}
-			pids[i] = pid;
-		}
-		int status;
-		pid_t dead = waitpid(-1, &status, 0);
-		if (dead < 0) {
-			if (errno != EINTR)
-				sleep(1); /* nothing to wait for: a fork failed; try again */
-			continue;
-		}
-		for (int i = 0; i < workers; i++) {
-			if (pids[i] == dead) {
-				pids[i] = 0;
-				if (!stopping && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
-					TB_LOG(TB_LOG_WARN, "worker %ld ended (%s %d); starting another", (long)dead,
-					       WIFSIGNALED(status) ? "signal" : "status",
-					       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-					sleep(1); /* no tight crash loop */
+			if (pid < 0) {
+				fork_failed = true;
+				if (time(NULL) != last_spawn_failure) {
+					last_spawn_failure = time(NULL);
+					TB_LOG(TB_LOG_ERROR, "fork failed: %s", strerror(errno));
 				}
 			}
+			pids[i] = pid > 0 ? pid : 0;
 		}
+		/* Wait for a signal; after a failed fork, at most a second before trying again. */
+		struct timespec retry = {1, 0};
+		int sig = sigtimedwait(&set, NULL, fork_failed ? &retry : NULL);
+		stopping = sig == SIGTERM || sig == SIGINT;
 	}
 	for (int i = 0; i < workers; i++) {
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
 	}
 	for (int i = 0; i < workers; i++) {
-		if (pids[i] > 0)
-			waitpid(pids[i], NULL, 0);
+		while (pids[i] > 0 && waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+			;
 	}
+	while (waitpid(-1, NULL, WNOHANG) > 0) /* anything else that ended */
+		;
 	free(pids);
 	close(fd);
 	unlink(path);
+	sigaction(SIGCHLD, &old_chld, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	TB_LOG(TB_LOG_INFO, "pool stopped");
 	return TB_OK;
 }

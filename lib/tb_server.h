@@ -18,7 +18,9 @@ void tb_server_cgi_once(struct tb_app *app, tb_param_fn get, void *ctx, int in_f
 /* Opens path as a FastCGI Unix socket (mode 0660, replacing a stale socket) and forks workers
  * children, restarting any that die, until SIGTERM or SIGINT; then stops them and removes the
  * socket. Returns in the parent with *child_fd = -1, or in a child with *child_fd = the
- * listening descriptor (the child then serves it and exits). */
+ * listening descriptor (the child then serves it and exits). SIGTERM, SIGINT and SIGCHLD are
+ * blocked in the parent meanwhile (a SIGTERM already pending stops the pool) and unblocked in
+ * the children. */
 enum tb_err tb_server_prefork(const char *path, int workers, int *child_fd);
 
 #endif
