@@ -497,6 +497,13 @@ static void candidate(const struct tb_config *cfg, int close_fd, pid_t parent)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* Whatever mask the worker had (a pool's parent blocks these while it starts): a stop request
+	 * must reach the flock wait. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	/* The parent may have died before prctl took effect: then nobody would send the signal. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 		_exit(0);
