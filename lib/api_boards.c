@@ -76,31 +76,21 @@ void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp
 /* The board's JSON with its notes spliced in: each note's JSON text is kept in items.json
  * (sql/005), so a read joins texts instead of building an object per note (six times cheaper
  * for 50 notes than building them, docs/performance.md). OFFSET 0 keeps the planner from copying
- * board_role into both places that use the role.
+ * board_role into the places that use the role.
  *
- * The notes come in (z, id) order after the cursor ($4, $5; NULL: from the first), as many as fit
- * in $3 bytes of reply (max_reply): the running sum of their texts (and the ", " between them)
- * stops below the budget less the board's own JSON and room for the tail. The first note of a
- * page always comes (one note is at most about 40 KB; max_reply is at least 64 KiB). When notes
- * are left, the reply ends with "items_more": true and "items_next": "<z>.<id>" of its last note. */
+ * The notes are one page (board_items_page, sql/011): those after the cursor ($4, $5; NULL: from
+ * the first) that fit in the reply budget $3 (max_reply) less the board's own JSON and room for
+ * the tail. When notes are left, the reply ends with "items_more": true and "items_next" (NULL
+ * otherwise, which concat skips). One concat() copies the notes' text once; a chain of || copied
+ * it at every step (1000 notes: 7.7 ms against 10.5 ms with ||, as before paging). A caller
+ * without a role gets no notes read at all (the reply is 404). */
 static const char SQL_GET[] =
-	"SELECT r.role, b.version, h.head || ', \"items\": [' || coalesce(p.items, '') || ']'"
-	"       || CASE WHEN p.more THEN ', \"items_more\": true, \"items_next\": \"' || p.next || '\"' ELSE '' END"
-	"       || '}'"
+	"SELECT r.role, b.version, concat(h.head, ', \"items\": [', p.items, ']',"
+	"                                 ', \"items_more\": true, \"items_next\": \"' || p.next || '\"', '}')"
 	" FROM boards b CROSS JOIN LATERAL (SELECT board_role($1::bigint, b.id) AS role OFFSET 0) r"
 	" CROSS JOIN LATERAL (SELECT left(board_json(b, r.role)::text, -1) AS head OFFSET 0) h"
-	" CROSS JOIN LATERAL (SELECT string_agg(s.json, ', ' ORDER BY s.z, s.id) FILTER (WHERE s.fits) AS items,"
-	"                            coalesce(bool_or(NOT s.fits), false) AS more,"
-	"                            (array_agg(s.z || '.' || s.id ORDER BY s.z DESC, s.id DESC)"
-	"                               FILTER (WHERE s.fits))[1] AS next"
-	"                       FROM (SELECT i.json, i.z, i.id,"
-	"                                    row_number() OVER w = 1"
-	"                                    OR sum(octet_length(i.json) + 2) OVER w"
-	"                                       <= $3::bigint - octet_length(h.head) - 128 AS fits"
-	"                               FROM items i"
-	"                              WHERE i.board_id = b.id AND r.role IS NOT NULL"
-	"                                AND ($4::int IS NULL OR (i.z, i.id) > ($4::int, $5::bigint))"
-	"                             WINDOW w AS (ORDER BY i.z, i.id)) s) p"
+	" CROSS JOIN LATERAL board_items_page(CASE WHEN r.role IS NOT NULL THEN b.id END, $4::int, $5::bigint,"
+	"                                     $3::bigint - octet_length(h.head) - 128) p"
 	" WHERE b.id = $2::bigint";
 
 static const char SQL_LOAD[] =

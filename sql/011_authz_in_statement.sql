@@ -100,3 +100,42 @@ BEGIN
     RETURN v_role;
 END
 $$;
+
+-- One page of a board's notes for GET /boards/:id (api_boards.c): the notes after the cursor
+-- (p_z, p_id) in (z, id) order (NULL: from the first), as many as fit in p_budget bytes of their
+-- JSON texts and the ", " between them, and at least one. items: the texts joined with ", ";
+-- next: the cursor "<z>.<id>" of the page's last note when notes are left, else NULL. A board
+-- that fits (nearly all) costs one sum over the notes' sizes (octet_length reads no TOASTed
+-- text) before the same string_agg as before; only a larger one is walked note by note. Both
+-- statements see one snapshot (STABLE), so a note written in between changes no page.
+CREATE FUNCTION board_items_page(p_board bigint, p_z integer, p_id bigint, p_budget bigint,
+                                 OUT items text, OUT next text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_total bigint;
+    v_used  bigint := 0;
+    v_parts text[] := '{}';
+    v_last  text;
+    v_row   record;
+BEGIN
+    SELECT sum(octet_length(i.json) + 2) INTO v_total FROM items i
+     WHERE i.board_id = p_board AND (p_z IS NULL OR (i.z, i.id) > (p_z, p_id));
+    IF v_total IS NULL OR v_total <= p_budget THEN
+        SELECT string_agg(i.json, ', ' ORDER BY i.z, i.id) INTO items FROM items i
+         WHERE i.board_id = p_board AND (p_z IS NULL OR (i.z, i.id) > (p_z, p_id));
+        RETURN;
+    END IF;
+    FOR v_row IN SELECT i.json, i.z, i.id FROM items i
+                  WHERE i.board_id = p_board AND (p_z IS NULL OR (i.z, i.id) > (p_z, p_id))
+                  ORDER BY i.z, i.id LOOP
+        IF v_used > 0 AND v_used + octet_length(v_row.json) + 2 > p_budget THEN
+            next := v_last;
+            EXIT;
+        END IF;
+        v_parts := v_parts || v_row.json;
+        v_used := v_used + octet_length(v_row.json) + 2;
+        v_last := v_row.z || '.' || v_row.id;
+    END LOOP;
+    items := array_to_string(v_parts, ', ');
+END
+$$;
