@@ -43,9 +43,11 @@ static bool throttled(struct tb_app *app, struct tb_resp *resp, const char *name
 	PQclear(r);
 	if (wait <= 0)
 		return false;
-	char secs[24];
+	char secs[24], msg[80];
 	tb_resp_set_header(resp, "Retry-After", tb_api_i64(secs, wait));
-	tb_resp_error(resp, 429, "too_many_attempts", "too many failed sign-ins; try again later");
+	/* The web page shows the message as it is. */
+	snprintf(msg, sizeof msg, "too many failed sign-ins; try again in %ld s", wait);
+	tb_resp_error(resp, 429, "too_many_attempts", msg);
 	return true;
 }
 

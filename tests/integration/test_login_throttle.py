@@ -40,6 +40,7 @@ def assert_throttled(resp, at_most=CAP):
     retry = resp.header("Retry-After")
     assert retry is not None and retry.isdigit(), resp.headers.items()
     assert 1 <= int(retry) <= at_most, retry
+    assert doc["error"]["message"] == "too many failed sign-ins; try again in %s s" % retry, doc
     assert not [c for c in resp.header_all("Set-Cookie") if "Max-Age=0" not in c], resp.headers.items()
     return int(retry), doc
 
