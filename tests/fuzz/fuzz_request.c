@@ -2,6 +2,7 @@
  * tb_io, then the header parsers the pipeline applies to what tb_req_init copied.
  * Input: byte 0 picks the fake reader's behaviour (chunk size, an error instead of EOF), byte 1 the
  * body limit; then "NAME=VALUE" lines up to an empty line; the rest is the body. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,8 +21,8 @@ struct env {
 struct reader {
 	const uint8_t *body;
 	size_t len, off, chunk;
-	bool fail_at_end;   /* -1 instead of EOF once the body is read */
-	bool fail_midway;   /* -1 after half the body */
+	bool fail_at_end;   /* -1 (EIO) instead of EOF once the body is read */
+	bool fail_midway;   /* -1 (ETIMEDOUT, the transport's deadline) after half the body */
 };
 
 static const char *get(void *ctx, const char *name)
@@ -37,10 +38,14 @@ static const char *get(void *ctx, const char *name)
 static ssize_t fake_read(void *ctx, char *buf, size_t len)
 {
 	struct reader *r = ctx;
-	if (r->fail_midway && r->off >= r->len / 2 && r->len > 0)
+	if (r->fail_midway && r->off >= r->len / 2 && r->len > 0) {
+		errno = ETIMEDOUT;
 		return -1;
-	if (r->off == r->len)
+	}
+	if (r->off == r->len) {
+		errno = EIO;
 		return r->fail_at_end ? -1 : 0;
+	}
 	size_t n = r->len - r->off;
 	if (n > len)
 		n = len;
@@ -117,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!(req.has_content_length && req.content_length_bad));
 		parse_headers(&req);
 		enum tb_err err = tb_req_read_body(&req, max);
+		if (err == TB_ERR_TIMEOUT)
+			FUZZ_CHECK(r.fail_midway);
 		if (err == TB_OK) {
 			FUZZ_CHECK(req.body.len <= max);
 			FUZZ_CHECK(!req.has_content_length || req.body.len == req.content_length);
