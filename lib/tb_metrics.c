@@ -274,7 +274,7 @@ static bool room_for(int64_t user_id, const char *addr, const struct tb_hold_lim
 		}
 		all++;
 		user += h->user_id == user_id;
-		same_addr += addr && addr[0] && strcmp(h->addr, addr) == 0;
+		same_addr += addr && addr[0] && strncmp(h->addr, addr, sizeof h->addr - 1) == 0;
 	}
 	if (*free_slot < 0 && top < TB_HOLD_SLOTS)
 		*free_slot = (int64_t)top;
