@@ -159,7 +159,7 @@ static const char SQL_UPDATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
 	" UPDATE boards b SET title = $3, version = b.version + 1, updated_at = now() FROM actor"
 	" WHERE b.id = $2::bigint AND ($4::bigint IS NULL OR b.version = $4::bigint)"
-	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
+	"   AND board_role_for_rename($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
 	" RETURNING b.version, board_json(b, board_role($1::bigint, b.id))"
 	"           || jsonb_build_object('last_event_id', b.last_seq + 1)";
 

@@ -17,7 +17,8 @@
 --   the same order as a member change (team, then members), so the foreign key check at the end
 --   of the INSERT cannot wait on a member change that waits on this creator's row.
 -- - Item and board writes lock the membership row before the board row (record_event), as a
---   member change does (its trigger logs on the team's boards after changing the row).
+--   member change does (its trigger logs on the team's boards after changing the row). A rename
+--   also takes the team row FOR KEY SHARE first (board_role_for_rename says why).
 --
 -- It also decides what a demoted creator keeps: the creator of a team's board ranks as its owner
 -- only while they are an editor or admin of the team. A creator demoted to viewer is a viewer of
@@ -63,6 +64,22 @@ BEGIN
     SELECT m.role INTO v_role FROM team_members m
      WHERE m.team_id = v_team AND m.user_id = p_user FOR SHARE;
     RETURN team_board_role(v_owner = p_user, v_role);
+END
+$$;
+
+-- board_role_locked for a rename (PATCH /boards/:id), which takes the team row FOR KEY SHARE
+-- first. A rename updates its board row twice in one transaction (the title, then last_seq in
+-- record_event), and PostgreSQL checks the foreign key team_id again on the second update of a
+-- row its own transaction wrote: that check takes the team row FOR KEY SHARE. Taken only then, it
+-- would wait for a member change that holds the team row FOR UPDATE and waits for this caller's
+-- membership row (a deadlock, seen in test_authz_races); taken first, it keeps the order of every
+-- other writer: team, then membership, then board. Other writes leave the team row alone, so that
+-- all the writers of a team do not share a lock on one row.
+CREATE FUNCTION board_role_for_rename(p_user bigint, p_board bigint) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM teams t JOIN boards b ON b.team_id = t.id WHERE b.id = p_board FOR KEY SHARE OF t;
+    RETURN board_role_locked(p_user, p_board);
 END
 $$;
 

@@ -9,7 +9,8 @@ for ROUNDS rounds. The checks are exact, not timing guesses:
   member.removed / member.updated event of that removal or demotion;
 - a request sent after the removal's or demotion's reply was received must be refused with the
   status the API documents (404 once removed, 403 once a viewer);
-- the team's member list at the end of a round is what the last answered change made it.
+- the team's member list at the end of a round is what the last answered change made it;
+- no request fails with a 5xx (a deadlock between a write and a member change would).
 
 Every loop is bounded in count and time."""
 
@@ -71,6 +72,10 @@ def run_clients(n, body, delay, change):
             t.join(tb.seconds(ROUND_SECONDS + 20))
     assert not any(t.is_alive() for t in threads), "a client thread did not stop"
     assert not rec.errors, rec.errors
+    # A lock order that could deadlock would show here as 500s (PostgreSQL aborts one side).
+    failed = [r for r in rec.rows if r[3] >= 500]
+    assert failed == [], failed[:5]
+    assert resp.status < 500, resp
     return rec, resp, answered
 
 
