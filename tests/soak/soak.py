@@ -9,7 +9,8 @@ in turn, for SOAK_SECONDS; then everything is closed and it checks that nothing 
     worker may have opened its one database connection meanwhile: +1 is allowed, more is a leak);
   * PostgreSQL connections: pg_stat_activity of the teamboard database, at most one per pool
     process (+ the supervisor and this script), none left in a transaction;
-  * registry rows: teamboard.streams is empty once the streams are closed.
+  * registry rows: teamboard.streams is empty once the streams are closed, and so is the
+    shared-memory table of held workers (teamboard_workers_held in GET /api/v1/metrics).
 While each attack lasts, a well-behaved user on 127.0.0.1 is probed as the tests do (health, a
 REST call, a JSON poll, a stream's first event, each within 2 s); every failed probe is counted.
 
@@ -373,6 +374,17 @@ def pg_connections(env):
     return [(a, s, int(n)) for a, s, n in rows]
 
 
+def held_workers(env):
+    """teamboard_workers_held (the shared-memory table of processes holding a stream or running a
+    poll), summed over its kinds; None when the metrics do not have it."""
+    r = tb.request(env, "GET", "/metrics", timeout=10)
+    total = None
+    for line in r.body.decode("utf-8", "replace").splitlines():
+        if line.startswith("teamboard_workers_held{"):
+            total = (total or 0) + int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 def registry_count(env):
     return int(env.sql("SELECT count(*) FROM teamboard.streams")[0][0])
 
@@ -392,7 +404,7 @@ def settle(env, timeout=90):
 
 def snapshot(env):
     return {"procs": pool_processes(env), "pg": pg_connections(env), "web": web_server_fds(env),
-            "registry": registry_count(env)}
+            "registry": registry_count(env), "held": held_workers(env)}
 
 
 def percentile(values, p):
@@ -542,6 +554,10 @@ def main():
         lines.append("  registry rows: %d before, %d during, %d after (settled: %s)" % (
             before["registry"], mid["registry"], after["registry"], settled))
         if after["registry"]:
+            ok = False
+        lines.append("  held workers (shared memory, teamboard_workers_held): %s before, %s during,"
+                     " %s after" % (before["held"], mid["held"], after["held"]))
+        if after["held"]:
             ok = False
     finally:
         problems = env.stop()
