@@ -40,7 +40,8 @@ tree_files() {
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		git ls-files
 	else
-		find . \( -path './build*' -o -path '*/node_modules' -o -path './autom4te.cache' -o -path './m4' \) \
+		find . \( -path './.git' -o -path './build*' -o -path '*/node_modules' -o -path './autom4te.cache' \
+			-o -path './m4' \) \
 			-prune -o -type f -print | sed 's|^\./||'
 	fi
 }
