@@ -301,22 +301,36 @@ def test_non_reading_board_downloads_hold_no_rest_worker(server, big, victim):
         assert_served(server, victim, 8.0, "4 non-reading GET /boards/:id of a 4 MB board")
 
 
-def test_non_reading_polls_hold_bounded_stream_workers(limited, big, victim):
+@pytest.mark.parametrize("limit_name", ["max_streams_per_user", "max_streams"])
+def test_non_reading_polls_hold_bounded_stream_workers(server, big, victim, limit_name):
     """Eight non-reading JSON polls of the 4 MB board (after=0&limit=1000) by one account from
-    one address: they count against the stream limits (at most PER_USER held) and the rest of
-    the stream pool serves everyone else."""
-    server = limited
+    one address count against the stream limits like streams: with max_streams_per_user = 3 at
+    most 3 are admitted and the rest of the stream pool serves everyone else; with the harness's
+    defaults (max_streams = 6 for 8 stream workers, max_streams_per_user = 20) at most 6, and
+    another user is still answered within 2 s (a 503 too_many_streams counts as an answer while
+    the attacker holds the whole of max_streams), never left hanging."""
     attacker, board = big
-    try:
-        with Hostile(server, attacker_address()) as h:
-            for _ in range(8):
-                s = h.connect(rcvbuf=4096)
-                s.sendall(h.head("GET", "/api/v1/boards/%d/events?after=0&limit=1000" % board,
-                                 token=attacker.token, extra=["Accept: application/json"]))
-            time.sleep(2.0)
-            assert_served(server, victim, 7.0, "8 non-reading JSON polls of a 4 MB board")
-    finally:
-        settle(server, [board])
+    if limit_name == "max_streams_per_user":
+        limit, overrides = PER_USER, {"max_streams_per_user": PER_USER,
+                                      "max_streams_per_address": PER_ADDRESS}
+    else:
+        limit, overrides = int(server.config["max_streams"]), {}
+    with (tb.restarted(server, **overrides) if overrides else contextlib.nullcontext()):
+        try:
+            with Hostile(server, attacker_address()) as h:
+                for _ in range(8):
+                    s = h.connect(rcvbuf=4096)
+                    s.sendall(h.head("GET", "/api/v1/boards/%d/events?after=0&limit=1000" % board,
+                                     token=attacker.token, extra=["Accept: application/json"]))
+                time.sleep(2.0)
+                heads = [_head_status(s) for s in h.socks]
+                assert heads.count(200) <= limit, (
+                    "8 non-reading polls with %s = %d: answer heads %s" % (limit_name, limit, heads))
+                assert_served(server, victim, 7.0, "8 non-reading JSON polls of a 4 MB board",
+                              refusal_ok=(limit_name == "max_streams"),
+                              state=lambda: "answer heads %s" % heads)
+        finally:
+            settle(server, [board])
 
 
 # ---- the max_streams race ----------------------------------------------------------------------
