@@ -14,7 +14,10 @@ well-behaved user's 127.0.0.1, and per-address limits can tell them apart.
 The stream-holding attacks run with the limits scaled to the harness's small stream pool
 (8 workers, max_streams = 6): one account may hold max_streams_per_user = 3 and one address
 max_streams_per_address = 4, so an attacker with one account can never take the whole pool and
-"another user is served" means a 200 and a first event, not a 503.
+"another user is served" means a 200 and a first event, not a 503. The race and the non-reading
+polls also run under the harness's defaults (max_streams_per_user = 20): there the attacker may
+hold all of max_streams, and another user's stream or poll must still be answered within 2 s,
+by a 503 too_many_streams if not by a 200 (never left hanging).
 
 The 4 MB board of the issue (100 notes of 10,000 four-byte characters, the most the item limits
 allow per note) is made once per module by the attacking account.
