@@ -108,6 +108,10 @@ static bool guard_body(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 		tb_resp_error(resp, 413, "too_large", "request body is over the size limit");
 		return false;
 	}
+	if (err == TB_ERR_TIMEOUT) {
+		tb_resp_error(resp, 408, "timeout", "the request body did not arrive within body_timeout");
+		return false;
+	}
 	if (err) {
 		tb_resp_error(resp, 400, "bad_request", "the request body could not be read");
 		return false;
