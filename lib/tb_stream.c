@@ -662,7 +662,12 @@ bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_k
                     struct tb_resp *resp, bool *counted)
 {
 	const struct tb_config *cfg = app->cfg;
-	const struct tb_hold_limits lim = {cfg->max_streams, cfg->max_streams_per_user, cfg->max_streams_per_address};
+	/* A poll may take one place more than a stream: a client refused a stream falls back to
+	 * polling, and that must still find room. Polls stay counted, so non-reading polls cannot
+	 * fill the pool: beyond the streams, one at a time per host, user and address. */
+	long extra = kind == TB_HOLD_POLL ? 1 : 0;
+	const struct tb_hold_limits lim = {cfg->max_streams + extra, cfg->max_streams_per_user + extra,
+	                                   cfg->max_streams_per_address ? cfg->max_streams_per_address + extra : 0};
 	enum tb_err err = tb_metrics_hold(kind, req->user_id, req->remote_addr, board_id, &lim);
 	*counted = err != TB_ERR_IO;
 	if (err == TB_ERR_TOO_LARGE) {

@@ -132,10 +132,11 @@ def test_full_stream_pool_refuses_at_once_and_rest_stays_fast(host):
         # stream pool or class to have room.
         assert max(times) < tb.seconds(1.0 if host.setup == "lighttpd" else 1.5), times
 
-        # A poll counts against the stream limits like a stream: refused the same way, at once.
+        # The fallback for a refused stream: a poll may take one place more than the streams
+        # (it is counted too, so polls alone cannot fill the pool), so polling answers.
         r = tb.request(host, "GET", "/boards/%d/events?after=0" % board, token=user.token)
-        tb.assert_error(r, 503, "too_many_streams")
-        assert int(r.header("Retry-After", "0")) > 0 and r.elapsed < tb.seconds(5), r
+        assert tb.assert_status(r, 200)["last_event_id"] >= 1
+        assert r.elapsed < tb.seconds(5), r
 
         # The open streams still carry every change.
         n_before = [len(s.events) for s in held]

@@ -447,15 +447,12 @@ def test_max_streams_answers_503_and_rest_still_works(server, streams):
         assert time.monotonic() - started < 5, "the refusal took %.1f s" % (time.monotonic() - started)
         tb.assert_error(sse.error_response(c), 503, "too_many_streams")
         assert re.fullmatch(r"[1-9][0-9]*", c.header("Retry-After") or ""), c.headers.items()
-        # REST keeps being answered, quickly. A poll counts against the stream limits like a
-        # stream (it holds a stream worker while it runs): refused the same way, at once.
-        for path in ("/boards/%d" % bid, "/me"):
+        # REST keeps being answered, quickly, and so does the fallback, a poll: it is counted
+        # like a stream but may take one place more (test_stream_limits.py).
+        for path in ("/boards/%d" % bid, "/me", "/boards/%d/events" % bid):
             resp = tb.request(server, "GET", path, token=u["3"].token, timeout=10)
             tb.assert_status(resp, 200)
             assert resp.elapsed < 5, "%s took %.1f s" % (path, resp.elapsed)
-        resp = tb.request(server, "GET", "/boards/%d/events" % bid, token=u["3"].token, timeout=10)
-        tb.assert_error(resp, 503, "too_many_streams")
-        assert resp.elapsed < 5 and re.fullmatch(r"[1-9][0-9]*", resp.header("Retry-After") or ""), resp
         item = tb.create_item(server, owner, bid, text="still live")
         for s in (s1, s2):
             assert s.wait_type("item.created").json["item"]["id"] == item["id"]
