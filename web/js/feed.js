@@ -245,6 +245,10 @@ export class Feed {
     } else if (status === 410) {
       this.stop("reset", { last_event_id: body && body.last_event_id });
       return;
+    } else if (status === 503) {
+      // The server is busy (too_many_streams: even the poll's extra place was taken), not
+      // unreachable: never "offline" for that; the next poll tries again.
+      this.setState("reconnecting", "poll");
     } else {
       this.pollFails++;
       this.setState(this.pollFails >= OFFLINE_AFTER_FAILS ? "offline" : "reconnecting", "poll");
