@@ -327,11 +327,11 @@ def test_non_reading_polls_hold_bounded_stream_workers(server, big, victim, limi
                                      token=attacker.token, extra=["Accept: application/json"]))
                 time.sleep(2.0)
                 heads = [_head_status(s) for s in h.socks]
-                assert heads.count(200) <= limit, (
-                    "8 non-reading polls with %s = %d: answer heads %s" % (limit_name, limit, heads))
                 assert_served(server, victim, 7.0, "8 non-reading JSON polls of a 4 MB board",
                               refusal_ok=(limit_name == "max_streams"),
                               state=lambda: "answer heads %s" % heads)
+                assert heads.count(200) <= limit, (
+                    "8 non-reading polls with %s = %d: answer heads %s" % (limit_name, limit, heads))
         finally:
             settle(server, [board])
 
