@@ -1,4 +1,4 @@
-"""The life of a stream holder (docs/events-contract.txt, DESIGN.md "Processes"): a vanished client
+"""The life of a stream holder (docs/events-contract.txt): a vanished client
 frees its worker, `revoked` when access goes (member removed, also a board's creator, or while the
 stream opens; board deleted; session logged out or expired), PostgreSQL restarted
 under open streams, the max_streams limits (503 + Retry-After, REST still served), the holder's own

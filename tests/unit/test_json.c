@@ -102,7 +102,7 @@ static const struct parse_case parse_cases[] = {
 	{__LINE__, "{\"a\":\"\t\"}", 0, 0, TB_ERR_INVALID, 0}, /* raw control character in a string */
 	{__LINE__, "/* c */ {}", 0, 0, TB_ERR_INVALID, 0},
 	{__LINE__, "{\"a\":True}", 0, 0, TB_ERR_INVALID, 0},
-	/* a duplicate member: json-c keeps the last one silently (STYLE.md: duplicates are refused) */
+	/* a duplicate member: json-c keeps the last one silently (the body rules refuse duplicates) */
 	{__LINE__, "{\"a\":1,\"a\":2}", 0, 0, TB_ERR_INVALID, 0},
 	{__LINE__, "{\"a\":{\"b\":1,\"b\":1}}", 0, 0, TB_ERR_INVALID, 0},
 	/* an explicit smaller depth */
