@@ -1,6 +1,6 @@
 #!/bin/sh
-# install-webspace.sh: puts Teamboard into a shared-hosting web space (docs/deploy.md, "Shared
-# hosting"). Run it as the web space's owner, from an unpacked source tree:
+# install-webspace.sh: puts Teamboard into a shared-hosting web space (docs/shared-hosting.md).
+# Run it as the web space's owner, from an unpacked source tree:
 #
 #     sh conf/shared-hosting/install-webspace.sh [--others-may-read-conf] WEB_ROOT PROGRAM CONF
 #
@@ -18,7 +18,7 @@
 # PROGRAM and CONF are compared with WEB_ROOT after resolving symbolic links (a web root that is
 # a link, or a CONF reached through one, is still inside it), and a CONF that every local user
 # may read (it holds the database password) loses the others' permissions, with a message,
-# unless --others-may-read-conf says the host needs that (docs/deploy.md, "Who reads
+# unless --others-may-read-conf says the host needs that (docs/shared-hosting.md, "Who reads
 # teamboard.conf").
 set -eu
 

@@ -574,7 +574,7 @@ class Env:
         self.account.chown_tree(self.state_dir)
 
     def _install_web_space(self):
-        """The customer's side of shared hosting, as docs/deploy.md has it done: the program and
+        """The customer's side of shared hosting, as docs/shared-hosting.md has it done: the program and
         teamboard.conf outside the web root (<state>/bin, <state>/etc), and the web root laid
         out by conf/shared-hosting/install-webspace.sh, run as the customer (service user)."""
         shutil.rmtree(self.web_space, ignore_errors=True)
