@@ -47,6 +47,8 @@ static const struct key keys[] = {
 	{"max_streams_per_address", K_LONG, 0, 1000000, OFF(max_streams_per_address)},
 	{"login_max_failures", K_LONG, 0, 1000000, OFF(login_max_failures)},
 	{"login_window", K_LONG, 60, 7L * 24 * 3600, OFF(login_window)},
+	{"max_large_replies_per_address", K_LONG, 0, 1000000, OFF(max_large_replies_per_address)},
+	{"log_file", K_STRING, 0, 0, OFF(log_file)},
 };
 
 void tb_config_defaults(struct tb_config *cfg)
@@ -72,6 +74,7 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->max_streams_per_address = 50;
 	cfg->login_max_failures = 10;
 	cfg->login_window = 900;
+	cfg->max_large_replies_per_address = 2;
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';
@@ -92,7 +95,8 @@ void tb_config_free(struct tb_config *cfg)
 	free(cfg->database);
 	free(cfg->metrics_allow);
 	free(cfg->host_name);
-	cfg->database = cfg->metrics_allow = cfg->host_name = NULL;
+	free(cfg->log_file);
+	cfg->database = cfg->metrics_allow = cfg->host_name = cfg->log_file = NULL;
 	clear_origins(cfg);
 }
 
