@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const ARTIFACTS = path.join(here, "artifacts");
+export const ARTIFACTS = process.env.TB_BROWSER_ARTIFACTS || path.join(here, "artifacts");
 export const BASE = (process.env.TB_BASE_URL || "http://127.0.0.1:8080/").replace(/\/?$/, "/");
 export const ORIGIN = new URL(BASE).origin;
 export const PASSWORD = "correct horse battery";

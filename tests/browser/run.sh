@@ -14,7 +14,9 @@
 # Environment: TB_BUILD_DIR (default <repo>/build; build first: ./dev.sh build), TB_WORKERS
 # (default 10), TB_STATE_PARENT (default /tmp), TB_CHROMIUM (default /usr/bin/chromium),
 # TB_BROWSER_TIMEOUT (whole run, seconds, default 1200), TB_UPDATE_SCREENSHOTS=1 (copy the
-# README's screenshots from artifacts/ to docs/screenshots/), TB_KEEP_STATE=1.
+# README's screenshots from artifacts/ to docs/screenshots/), TB_KEEP_STATE=1,
+# TB_BROWSER_ARTIFACTS (default tests/browser/artifacts: two runs at once need two),
+# TB_BROWSER_TESTS (the test files, default ./*.test.mjs).
 # Output: node's spec report on stdout; artifacts/junit.xml (for tbcount.py junit) and the
 # screenshots in artifacts/. Exit status: node's (0 = all passed).
 set -euo pipefail
@@ -37,8 +39,10 @@ if [ ! -f node_modules/playwright-core/package.json ] ||
 	# playwright-core downloads no browser on install; the tests use $CHROMIUM.
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
-rm -rf artifacts
-mkdir -p artifacts
+ARTIFACTS=${TB_BROWSER_ARTIFACTS:-$HERE/artifacts}
+export TB_BROWSER_ARTIFACTS=$ARTIFACTS
+rm -rf "$ARTIFACTS"
+mkdir -p "$ARTIFACTS"
 
 STATE=""
 # shellcheck disable=SC2317 # run by the EXIT trap below
@@ -80,16 +84,17 @@ fi
 say "testing $TB_BASE_URL"
 
 rc=0
+# shellcheck disable=SC2086 # TB_BROWSER_TESTS is a list of files (or a glob) on purpose
 timeout -k 30 "${TB_BROWSER_TIMEOUT:-1200}" node --test --test-concurrency=1 --test-timeout=900000 \
 	--test-reporter=spec --test-reporter-destination=stdout \
-	--test-reporter=junit --test-reporter-destination=artifacts/junit.xml \
-	"$@" ./*.test.mjs </dev/null || rc=$?
+	--test-reporter=junit --test-reporter-destination="$ARTIFACTS/junit.xml" \
+	"$@" ${TB_BROWSER_TESTS:-./*.test.mjs} </dev/null || rc=$?
 
 if [ "${TB_UPDATE_SCREENSHOTS:-}" = 1 ] && [ $rc -eq 0 ]; then
 	mkdir -p "$ROOT/docs/screenshots"
-	cp artifacts/07-board-two-users.png "$ROOT/docs/screenshots/board.png"
-	cp artifacts/05-board-phone.png "$ROOT/docs/screenshots/board-phone.png"
-	cp artifacts/04-boards.png "$ROOT/docs/screenshots/boards.png"
+	cp "$ARTIFACTS"/07-board-two-users.png "$ROOT/docs/screenshots/board.png"
+	cp "$ARTIFACTS"/05-board-phone.png "$ROOT/docs/screenshots/board-phone.png"
+	cp "$ARTIFACTS"/04-boards.png "$ROOT/docs/screenshots/boards.png"
 	say "updated docs/screenshots/"
 fi
 exit $rc
