@@ -1,10 +1,33 @@
 // REST client for /api/v1 (docs/api-contract.txt). Every call is same-origin with the session
 // cookie; writes carry If-Match when a version is given. Errors become ApiError with a sentence
-// for people (errors.js), never raw JSON.
+// for people (errors.js), never raw JSON. Every reply (or its absence) also tells whether the
+// server is reachable (reachability below: the shell's offline banner and the outbox use it).
+// GET of a list can be conditional (getCached: If-None-Match, 304 keeps the copy).
 import { describeError } from "./errors.js";
 
 // The API lives beside the page: <dir of index.html>/api/v1.
-export const API_BASE = new URL("api/v1", document.baseURI).pathname;
+export const API_BASE = new URL("api/v1", (globalThis.document && document.baseURI) || "http://localhost/").pathname;
+
+// ---- reachability: false after a request failed for the network or a 502/503/504 without an
+// API error body (a web server in front whose backend is gone), true after any other reply.
+const reach = { ok: true, fns: new Set() };
+export const reachability = {
+  get ok() { return reach.ok; },
+  // fn(ok) on every change; returns an unsubscribe function.
+  watch(fn) { reach.fns.add(fn); return () => reach.fns.delete(fn); },
+  set(ok) {
+    if (ok === reach.ok) return;
+    reach.ok = ok;
+    for (const fn of [...reach.fns]) {
+      try { fn(ok); } catch (e) { setTimeout(() => { throw e; }); }
+    }
+  },
+};
+
+// Statuses after which the same request may succeed later unchanged (the outbox retries them).
+export function isTransient(status) {
+  return status === 0 || status === 408 || status === 429 || status >= 500;
+}
 
 export class ApiError extends Error {
   constructor(status, code, serverMessage, body) {
@@ -26,8 +49,10 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
-export async function request(method, path, { body, version, quiet401 = false } = {}) {
-  const headers = { Accept: "application/json" };
+// opts: body (JSON), version (If-Match), quiet401 (no session-ended handler), headers (extra),
+// raw (resolve with {status, data, headers} for 2xx and 304 instead of the data).
+export async function request(method, path, { body, version, quiet401 = false, headers: extra, raw = false } = {}) {
+  const headers = { Accept: "application/json", ...(extra || {}) };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -38,9 +63,17 @@ export async function request(method, path, { body, version, quiet401 = false } 
   try {
     resp = await fetch(API_BASE + path, init);
   } catch (e) {
+    reachability.set(false);
     throw new ApiError(0, "network", String(e && e.message));
   }
-  if (resp.status === 204) return null;
+  if (raw && resp.status === 304) {
+    reachability.set(true);
+    return { status: 304, data: null, headers: resp.headers };
+  }
+  if (resp.status === 204) {
+    reachability.set(true);
+    return raw ? { status: 204, data: null, headers: resp.headers } : null;
+  }
   let data = null;
   const type = resp.headers.get("Content-Type") || "";
   if (type.includes("json")) {
@@ -50,11 +83,31 @@ export async function request(method, path, { body, version, quiet401 = false } 
       data = null;
     }
   }
-  if (resp.ok) return data;
+  // A gateway error without the API's own error body: the server behind is unreachable.
+  reachability.set(!((resp.status === 502 || resp.status === 503 || resp.status === 504) && !(data && data.error)));
+  if (resp.ok) return raw ? { status: resp.status, data, headers: resp.headers } : data;
   const err = data && data.error ? data.error : {};
   const e = new ApiError(resp.status, err.code || "http_" + resp.status, err.message, data);
+  e.retryAfter = Number(resp.headers.get("Retry-After")) || 0;
   if (resp.status === 401 && !quiet401 && onUnauthorized) onUnauthorized(e);
   throw e;
+}
+
+// A GET whose reply is kept with its ETag: the next call sends If-None-Match, and a 304 returns
+// the kept copy. Resolves with {data, changed}. Copies are per path, in memory, cleared on
+// sign-out (forgetCached).
+const cached = new Map();  // path -> {etag, data}
+export async function getCached(path) {
+  const had = cached.get(path);
+  const r = await request("GET", path, { raw: true, headers: had ? { "If-None-Match": had.etag } : undefined });
+  if (r.status === 304 && had) return { data: had.data, changed: false };
+  const etag = r.headers.get("ETag");
+  if (etag) cached.set(path, { etag, data: r.data });
+  else cached.delete(path);
+  return { data: r.data, changed: !had || JSON.stringify(had.data) !== JSON.stringify(r.data) };
+}
+export function forgetCached() {
+  cached.clear();
 }
 
 export const api = {
