@@ -1,0 +1,123 @@
+// The board kept live: messages of the shared feed (live.js) — the connection state, presence,
+// events (applied through state.js's eventAction) and control messages (revoked, reset,
+// unauthorized) — and reloading the board when its resume point is gone. install(B) adds
+// onLive, leave, reload and load to the board context B.
+import { api } from "../api.js";
+import { toast, ROLE_WORDS } from "../ui.js";
+import { go, notice, sessionEnded } from "../app.js";
+import { subscribe } from "../live.js";
+import { eventAction, mergeItems } from "./state.js";
+
+export function install(B) {
+  Object.assign(B, { onLive, leave, reload, load, subscribeLive });
+
+  function onLive(msg) {
+    if (B.gone) return;
+    if (msg.kind === "state") B.setLive(msg.state, msg.mode);
+    else if (msg.kind === "rotated") B.liveLogPush("bye");
+    else if (msg.kind === "presence") { B.viewers = msg.viewers || []; B.renderPresence(); }
+    else if (msg.kind === "event") applyEvent(msg.type, msg.data);
+    else if (msg.kind === "control") onControl(msg.type, msg.data || {});
+  }
+
+  const APPLY = {
+    upsert(a) {
+      if (a.actor) B.lastActor.set(a.item.id, a.actor);
+      B.upsert(a.item, { flash: a.flash });
+    },
+    remove(a) {
+      B.tombs.set(a.id, Math.max(B.tombs.get(a.id) || 0, a.version));
+      if (!a.held) return;
+      if (B.editing && B.editing.id === a.id) {
+        const text = B.editing.textarea.value;
+        const base = B.editing.base;
+        B.editing = null;
+        B.removeNote(a.id);
+        if (text !== base.text && text) {
+          toast(`${a.actor || "Someone"} deleted the note you were editing.`, "warn");
+          B.recreate(base, { text });
+        }
+        return;
+      }
+      B.removeNote(a.id);
+    },
+    board(a) {
+      B.board = { ...B.board, ...a.board, role: B.board.role };
+      B.renderFrame();
+    },
+    role(a) {
+      B.board.role = a.role;
+      if (!B.canEdit() && B.editing) B.finishEdit(false);
+      B.renderFrame();
+      toast(`Your role on this board is now ${ROLE_WORDS[a.role].toLowerCase()}.`, "info");
+    },
+    none() {},
+  };
+
+  function applyEvent(type, d) {
+    const a = eventAction({ boardId: B.board.id, board: B.board, me: B.me, items: B.items, tombs: B.tombs }, type, d);
+    APPLY[a.op](a);
+  }
+
+  function onControl(type, d) {
+    if (type === "unauthorized" || (type === "revoked" && d.reason === "session_ended")) {
+      leave(null);
+      sessionEnded();
+    } else if (type === "revoked") {
+      leave(d.reason === "board_deleted"
+        ? `The board “${B.board.title}” was deleted.`
+        : `You no longer have access to the board “${B.board.title}”.`);
+    } else if (type === "reset") {
+      // The resume point is gone from the server's log: reload the board. Repeated resets
+      // (a server bug, a restored database) are spaced out instead of looping.
+      const now = Date.now();
+      B.resets = B.resets.filter((t) => now - t < 30000);
+      B.resets.push(now);
+      B.liveLogPush("reset");
+      B.setLive("reconnecting", "stream");
+      setTimeout(() => { if (!B.gone) reload(); }, B.resets.length > 2 ? 5000 : 0);
+    }
+  }
+
+  function leave(message) {
+    if (B.gone) return;
+    B.gone = true;
+    if (B.unsubscribe) B.unsubscribe();
+    B.unsubscribe = null;
+    if (message) {
+      notice(message, "warn");
+      go("#/boards");
+    }
+  }
+
+  function subscribeLive() {
+    B.unsubscribe = subscribe(B.board.id, B.board.last_event_id, onLive);
+  }
+
+  async function reload() {
+    if (B.unsubscribe) B.unsubscribe();
+    B.unsubscribe = null;
+    try {
+      const fresh = await api.board(B.board.id);
+      B.board = fresh;
+      load(fresh.items || []);
+      B.renderFrame();
+      subscribeLive();
+    } catch (e) {
+      if (e.status === 404 || e.status === 403) leave(`You no longer have access to the board “${B.board.title}”.`);
+      else if (e.status !== 401) {
+        toast(e.message, "error");
+        setTimeout(() => { if (!B.gone) reload(); }, 5000);
+      }
+    }
+  }
+
+  function load(list) {
+    const { items, removed } = mergeItems(B.items, list);
+    for (const id of removed) B.removeNote(id);
+    B.items.clear();
+    for (const [id, it] of items) B.items.set(id, it);
+    B.restack();
+    for (const id of B.items.keys()) B.renderNote(id);
+  }
+}
