@@ -1,6 +1,8 @@
 /* teamboard.fcgi: the worker. Spawned by a web server it serves FastCGI on fd 0; with --listen it
  * runs its own prefork pool on a Unix socket; started as a plain CGI program it answers one
- * request. Everything but choosing among these lives in lib/. */
+ * request; with --check-config FILE it checks a configuration and prints the settings in effect.
+ * Everything but choosing among these lives in lib/. */
+#include <errno.h>
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <signal.h>
@@ -25,10 +27,51 @@ static const char *env_param(void *ctx, const char *name)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: teamboard.fcgi [--config FILE] [--listen SOCKET --workers N]\n"
+	           "       teamboard.fcgi --check-config FILE\n"
 	           "  --config FILE   configuration (default: $TEAMBOARD_CONF, else %s/teamboard.conf)\n"
 	           "  --listen SOCKET run a prefork FastCGI pool on this Unix socket\n"
-	           "  --workers N     number of workers in the pool (default 4)\n",
+	           "  --workers N     number of workers in the pool, 1 to 10000 (default 4)\n"
+	           "  --check-config FILE  check FILE, print the settings in effect (passwords masked)\n"
+	           "                  and exit: 0 valid, 1 not (file:line: message on stderr)\n",
 	        TB_SYSCONFDIR);
+}
+
+/* A whole decimal number in [min, max], nothing before or after it. */
+static bool parse_int(const char *s, long min, long max, int *out)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* --check-config: every key in the table's order, as "key = value"; a key without a value as a
+ * comment, so that the output is itself a valid teamboard.conf (less the password). */
+static int check_config(const char *path)
+{
+	struct tb_config cfg;
+	char err[512], buf[4096];
+	if (tb_config_load(&cfg, path, err, sizeof err) != TB_OK) {
+		fprintf(stderr, "teamboard.fcgi: %s\n", err);
+		tb_config_free(&cfg);
+		return 1;
+	}
+	printf("# %s: valid; the settings in effect (defaults included)\n", path);
+	for (size_t i = 0; i < tb_config_key_count(); i++) {
+		const char *key = tb_config_key_name(i);
+		const char *v = tb_config_show(&cfg, key, true, buf, sizeof buf);
+		if (v && *v)
+			printf("%s = %s\n", key, v);
+		else
+			printf("# %s = (not set)\n", key);
+	}
+	tb_config_free(&cfg);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -37,37 +80,50 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"listen", required_argument, NULL, 'l'},
 		{"workers", required_argument, NULL, 'w'},
+		{"check-config", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *conf = getenv("TEAMBOARD_CONF"), *listen_path = NULL;
+	const char *conf = getenv("TEAMBOARD_CONF"), *listen_path = NULL, *check = NULL;
 	int workers = 4, c;
 	while ((c = getopt_long(argc, argv, "c:l:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
 		case 'l': listen_path = optarg; break;
 		case 'w':
-			workers = atoi(optarg);
-			if (workers < 1 || workers > 10000) {
-				fprintf(stderr, "teamboard.fcgi: --workers must be 1 to 10000\n");
+			if (!parse_int(optarg, 1, 10000, &workers)) {
+				fprintf(stderr, "teamboard.fcgi: --workers must be a whole number from 1 to 10000\n");
 				return 2;
 			}
 			break;
+		case 'k': check = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (check)
+		return check_config(check);
 	if (conf == NULL || *conf == '\0')
 		conf = TB_SYSCONFDIR "/teamboard.conf";
 
 	struct tb_config cfg;
 	char err[512];
+	tb_log_set_program("teamboard.fcgi");
 	if (tb_config_load(&cfg, conf, err, sizeof err) != TB_OK) {
 		fprintf(stderr, "teamboard.fcgi: %s\n", err);
+		/* The lines before the bad one may have named the log file: the error goes there too. */
+		if (cfg.log_file && tb_log_open_file(cfg.log_file))
+			TB_LOG(TB_LOG_ERROR, "%s", err);
 		tb_config_free(&cfg);
 		return 1;
 	}
 	tb_log_set_level(cfg.log_level);
+	if (cfg.log_file)
+		tb_log_open_file(cfg.log_file);
 	tb_metrics_open(&cfg);
 	/* A client that leaves turns our next write into EPIPE, never into a fatal signal. */
 	signal(SIGPIPE, SIG_IGN);

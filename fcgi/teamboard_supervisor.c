@@ -66,12 +66,17 @@ int main(int argc, char **argv)
 
 	struct tb_config cfg;
 	char err[512];
+	tb_log_set_program("teamboard-supervisor");
 	if (tb_config_load(&cfg, conf, err, sizeof err) != TB_OK) {
 		fprintf(stderr, "teamboard-supervisor: %s\n", err);
+		if (cfg.log_file && tb_log_open_file(cfg.log_file))
+			TB_LOG(TB_LOG_ERROR, "%s", err);
 		tb_config_free(&cfg);
 		return 1;
 	}
 	tb_log_set_level(cfg.log_level);
+	if (cfg.log_file)
+		tb_log_open_file(cfg.log_file);
 	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_stop;

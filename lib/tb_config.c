@@ -10,9 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "tb_buf.h"
 
-enum key_type { K_STRING, K_LONG, K_SIZE, K_BOOL, K_ORIGINS, K_REGISTRATION, K_LOG_LEVEL, K_SUPERVISOR };
+enum key_type {
+	K_STRING, K_LONG, K_SIZE, K_BOOL, K_ORIGINS, K_REGISTRATION, K_LOG_LEVEL, K_SUPERVISOR,
+	K_CONNINFO, /* a string libpq can parse */
+	K_PATH,     /* an absolute path */
+};
 
 struct key {
 	const char *name;
@@ -24,7 +30,7 @@ struct key {
 #define OFF(field) offsetof(struct tb_config, field)
 
 static const struct key keys[] = {
-	{"database", K_STRING, 0, 0, OFF(database)},
+	{"database", K_CONNINFO, 0, 0, OFF(database)},
 	{"max_body", K_SIZE, 64, 64L * 1024 * 1024, OFF(max_body)},
 	{"session_ttl", K_LONG, 60, 366L * 24 * 3600, OFF(session_ttl)},
 	{"cookie_secure", K_BOOL, 0, 0, OFF(cookie_secure)},
@@ -48,7 +54,7 @@ static const struct key keys[] = {
 	{"login_max_failures", K_LONG, 0, 1000000, OFF(login_max_failures)},
 	{"login_window", K_LONG, 60, 7L * 24 * 3600, OFF(login_window)},
 	{"max_large_replies_per_address", K_LONG, 0, 1000000, OFF(max_large_replies_per_address)},
-	{"log_file", K_STRING, 0, 0, OFF(log_file)},
+	{"log_file", K_PATH, 0, 0, OFF(log_file)},
 };
 
 void tb_config_defaults(struct tb_config *cfg)
@@ -160,15 +166,49 @@ static bool set_origins(struct tb_config *cfg, char *value, const char **why)
 }
 
 
+static void set_string(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = tb_xstrdup(value);
+}
+
+/* libpq's own parser judges a conninfo; its message (one line) becomes *why. */
+static bool conninfo_valid(const char *value, const char **why)
+{
+	static char msg[256];
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(value, &perr);
+	if (opts) {
+		PQconninfoFree(opts);
+		return true;
+	}
+	snprintf(msg, sizeof msg, "not a libpq connection string: %s", perr ? perr : "out of memory");
+	msg[strcspn(msg, "\n")] = '\0';
+	PQfreemem(perr);
+	*why = msg;
+	return false;
+}
+
 /* Stores value (NUL-terminated, trimmed) for k; false with *why set when it is not valid. */
 static bool set_value(struct tb_config *cfg, const struct key *k, char *value, const char **why)
 {
 	char *base = (char *)cfg;
 	long n;
 	switch (k->type) {
+	case K_CONNINFO:
+		if (!conninfo_valid(value, why))
+			return false;
+		set_string((char **)(base + k->offset), value);
+		return true;
+	case K_PATH:
+		if (value[0] != '/') {
+			*why = "must be an absolute path";
+			return false;
+		}
+		set_string((char **)(base + k->offset), value);
+		return true;
 	case K_STRING:
-		free(*(char **)(base + k->offset));
-		*(char **)(base + k->offset) = tb_xstrdup(value);
+		set_string((char **)(base + k->offset), value);
 		return true;
 	case K_LONG:
 	case K_SIZE:
@@ -329,4 +369,101 @@ enum tb_err tb_config_load(struct tb_config *cfg, const char *path, char *errbuf
 	}
 	tb_buf_free(&text);
 	return err;
+}
+
+size_t tb_config_key_count(void)
+{
+	return sizeof keys / sizeof keys[0];
+}
+
+const char *tb_config_key_name(size_t i)
+{
+	return i < tb_config_key_count() ? keys[i].name : NULL;
+}
+
+/* conninfo in libpq's keyword = value form, values quoted where needed, the password masked. */
+static void show_conninfo(const char *conninfo, bool mask, char *buf, size_t len)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+	if (opts == NULL) {
+		snprintf(buf, len, "%s", mask ? "(not a connection string)" : conninfo ? conninfo : "");
+		return;
+	}
+	struct tb_buf out = {0};
+	for (const PQconninfoOption *o = opts; o->keyword; o++) {
+		if (o->val == NULL)
+			continue;
+		const char *v = mask && strcmp(o->keyword, "password") == 0 ? "********" : o->val;
+		bool quote = *v == '\0' || strpbrk(v, " \t'\\") != NULL;
+		tb_buf_printf(&out, "%s%s=%s", out.len ? " " : "", o->keyword, quote ? "'" : "");
+		for (const char *c = v; *c; c++) {
+			if (quote && (*c == '\'' || *c == '\\'))
+				tb_buf_append(&out, "\\", 1);
+			tb_buf_append(&out, c, 1);
+		}
+		if (quote)
+			tb_buf_append(&out, "'", 1);
+	}
+	snprintf(buf, len, "%s", tb_buf_str(&out));
+	tb_buf_free(&out);
+	PQconninfoFree(opts);
+}
+
+static void show_origins(const struct tb_config *cfg, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < cfg->n_allowed_origins && o < len; i++) {
+		int n = snprintf(buf + o, len - o, "%s%s", i ? " " : "", cfg->allowed_origins[i]);
+		o += n > 0 ? (size_t)n : 0;
+	}
+}
+
+const char *tb_config_show(const struct tb_config *cfg, const char *key, bool mask_password, char *buf,
+                           size_t len)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	const struct key *k = NULL;
+	for (size_t i = 0; i < tb_config_key_count() && !k; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			k = &keys[i];
+	if (k == NULL || len == 0)
+		return NULL;
+	const char *base = (const char *)cfg;
+	const char *s;
+	switch (k->type) {
+	case K_CONNINFO:
+		show_conninfo(*(char *const *)(base + k->offset), mask_password, buf, len);
+		return buf;
+	case K_STRING:
+	case K_PATH:
+		s = *(char *const *)(base + k->offset);
+		snprintf(buf, len, "%s", s ? s : "");
+		return buf;
+	case K_LONG:
+		snprintf(buf, len, "%ld", *(const long *)(base + k->offset));
+		return buf;
+	case K_SIZE:
+		snprintf(buf, len, "%zu", *(const size_t *)(base + k->offset));
+		return buf;
+	case K_BOOL:
+		s = *(const bool *)(base + k->offset) ? "true" : "false";
+		break;
+	case K_ORIGINS:
+		show_origins(cfg, buf, len);
+		return buf;
+	case K_REGISTRATION:
+		s = cfg->registration_open ? "open" : "closed";
+		break;
+	case K_LOG_LEVEL:
+		s = (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?";
+		break;
+	case K_SUPERVISOR:
+		s = cfg->supervisor == TB_SUPERVISOR_AUTO ? "auto" : "off";
+		break;
+	default:
+		return NULL;
+	}
+	snprintf(buf, len, "%s", s);
+	return buf;
 }

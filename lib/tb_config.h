@@ -1,6 +1,8 @@
 /* tb_config: teamboard.conf, "key = value" lines, '#' comments (a whole line, or after a value
- * when the '#' follows white space). Every key is known here with its
- * type and bounds; an unknown key, a duplicate or a bad value is an error naming file and line. */
+ * when the '#' follows white space: "host_name = web1  # per host" is web1, while
+ * "database = password=a#b" keeps its '#'). Every key is known here with its type and bounds; an
+ * unknown key, a duplicate or a bad value (database: what libpq cannot parse; log_file: not an
+ * absolute path) is an error naming file and line. */
 #ifndef TB_CONFIG_H
 #define TB_CONFIG_H
 
@@ -56,5 +58,15 @@ enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char 
 /* Reads and parses the file at path (defaults first). Errors as for tb_config_parse. */
 enum tb_err tb_config_load(struct tb_config *cfg, const char *path, char *errbuf, size_t errlen);
 void tb_config_free(struct tb_config *cfg);
+
+/* The number of keys, and the name of key i (0 <= i < tb_config_key_count()), in the order of
+ * the key table (the order of conf/teamboard.conf.sample). NULL beyond the last. */
+size_t tb_config_key_count(void);
+const char *tb_config_key_name(size_t i);
+/* The value of key in cfg as a config file would spell it, written into buf (truncated to len):
+ * "" for an unset string (log_file) or no origins. With mask_password, a password in database is
+ * shown as ******** (database is shown in libpq's keyword = value form). NULL for an unknown key. */
+const char *tb_config_show(const struct tb_config *cfg, const char *key, bool mask_password, char *buf,
+                           size_t len);
 
 #endif

@@ -1,16 +1,32 @@
-/* tb_log: writes each message as one line on stderr. Control characters and non-ASCII bytes in the
- * message are escaped (\xNN), so text that came from a client cannot forge log lines. */
+/* tb_log: writes each message as one line, on stderr or appended to a log file. Control
+ * characters and non-ASCII bytes in the message are escaped (\xNN), so text that came from a
+ * client cannot forge log lines. A log file is shared by every process of an installation (many
+ * workers, the supervisor): O_APPEND and one write(2) per line keep lines whole. Rotation is
+ * noticed by name: every TB_LOG_REOPEN_SECONDS at most, a write compares the file under the name
+ * with the one open and opens the name again when they differ (renamed away, removed). */
 #include "tb_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 static enum tb_log_level min_level = TB_LOG_INFO;
 static unsigned long request_id;
+static const char *program = "teamboard";
+
+static struct {
+	int fd;               /* -1: stderr */
+	char *path;
+	time_t checked;       /* CLOCK_MONOTONIC seconds of the last check of the name */
+	bool reopen_reported; /* a failed reopen said so on stderr already */
+} file = {-1, NULL, 0, false};
 
 static const char *const level_names[TB_LOG__MAX] = {"debug", "info", "warn", "error"};
 
@@ -24,6 +40,11 @@ void tb_log_set_request(unsigned long id)
 	request_id = id;
 }
 
+void tb_log_set_program(const char *name)
+{
+	program = name && *name ? name : "teamboard";
+}
+
 bool tb_log_level_parse(const char *s, enum tb_log_level *out)
 {
 	for (int i = 0; i < TB_LOG__MAX; i++) {
@@ -35,7 +56,78 @@ bool tb_log_level_parse(const char *s, enum tb_log_level *out)
 	return false;
 }
 
-void tb_log_write(enum tb_log_level level, const char *file, int line, const char *fmt, ...)
+static time_t monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static int open_log(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+static void say_on_stderr(const char *what, const char *path, int err)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof line, "%s: log_file %s: %s: %s; logging to standard error\n",
+	                 program, path, what, strerror(err));
+	if (n > 0) {
+		ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+		(void)w;
+	}
+}
+
+void tb_log_close_file(void)
+{
+	if (file.fd >= 0)
+		close(file.fd);
+	free(file.path);
+	file.fd = -1;
+	file.path = NULL;
+}
+
+bool tb_log_open_file(const char *path)
+{
+	tb_log_close_file();
+	int fd = open_log(path);
+	if (fd < 0) {
+		say_on_stderr("cannot open", path, errno);
+		return false;
+	}
+	file.fd = fd;
+	file.path = strdup(path);
+	file.checked = monotonic_seconds();
+	file.reopen_reported = false;
+	return true;
+}
+
+/* After rotation: the name leads to another file, or to none. Opens the name again; on failure
+ * keeps the old file (still writable) and says so once. */
+static void check_rotation(void)
+{
+	time_t now = monotonic_seconds();
+	if (file.fd < 0 || now - file.checked < TB_LOG_REOPEN_SECONDS)
+		return;
+	file.checked = now;
+	struct stat by_name, open_now;
+	if (stat(file.path, &by_name) == 0 && fstat(file.fd, &open_now) == 0 &&
+	    by_name.st_ino == open_now.st_ino && by_name.st_dev == open_now.st_dev)
+		return;
+	int fd = open_log(file.path);
+	if (fd < 0) {
+		if (!file.reopen_reported)
+			say_on_stderr("cannot open again after rotation", file.path, errno);
+		file.reopen_reported = true;
+		return;
+	}
+	close(file.fd);
+	file.fd = fd;
+	file.reopen_reported = false;
+}
+
+void tb_log_write(enum tb_log_level level, const char *file_name, int line, const char *fmt, ...)
 {
 	if (level < min_level || level >= TB_LOG__MAX)
 		return;
@@ -45,18 +137,18 @@ void tb_log_write(enum tb_log_level level, const char *file, int line, const cha
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 
-	char out[sizeof msg * 4 + 256];
+	char out[sizeof msg * 4 + 320];
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	struct tm tm;
 	gmtime_r(&tv.tv_sec, &tm);
-	const char *base = strrchr(file, '/');
-	base = base ? base + 1 : file;
-	int n = snprintf(out, 256, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%ld] req=%lu %s:%d: ",
+	const char *base = strrchr(file_name, '/');
+	base = base ? base + 1 : file_name;
+	int n = snprintf(out, 320, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %.64s[%ld] req=%lu %.64s:%d: ",
 	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                 (long)(tv.tv_usec / 1000), level_names[level], (long)getpid(), request_id, base,
-	                 line);
-	size_t len = n < 0 ? 0 : (size_t)n >= 256 ? 255 : (size_t)n;
+	                 (long)(tv.tv_usec / 1000), level_names[level], program, (long)getpid(),
+	                 request_id, base, line);
+	size_t len = n < 0 ? 0 : (size_t)n >= 320 ? 319 : (size_t)n;
 	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
 		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
 			len += (size_t)sprintf(out + len, "\\x%02x", *p);
@@ -64,7 +156,8 @@ void tb_log_write(enum tb_log_level level, const char *file, int line, const cha
 			out[len++] = (char)*p;
 	}
 	out[len++] = '\n';
+	check_rotation();
 	/* One write(2) per line keeps lines from concurrent workers whole. */
-	ssize_t w = write(STDERR_FILENO, out, len);
+	ssize_t w = write(file.fd >= 0 ? file.fd : STDERR_FILENO, out, len);
 	(void)w;
 }

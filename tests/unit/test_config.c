@@ -41,6 +41,7 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(max_streams_per_address)
 	LONG_KEY(login_max_failures)
 	LONG_KEY(login_window)
+	LONG_KEY(max_large_replies_per_address)
 #undef LONG_KEY
 	if (strcmp(key, "max_body") == 0)
 		snprintf(buf, len, "%zu", cfg->max_body);
@@ -52,6 +53,8 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 		snprintf(buf, len, "%s", cfg->metrics_allow ? cfg->metrics_allow : "");
 	else if (strcmp(key, "host_name") == 0)
 		snprintf(buf, len, "%s", cfg->host_name ? cfg->host_name : "");
+	else if (strcmp(key, "log_file") == 0)
+		snprintf(buf, len, "%s", cfg->log_file ? cfg->log_file : "");
 	else if (strcmp(key, "cookie_secure") == 0)
 		snprintf(buf, len, "%s", cfg->cookie_secure ? "true" : "false");
 	else if (strcmp(key, "registration") == 0)
@@ -79,7 +82,8 @@ static const char *const all_keys[] = {
 	"log_level", "heartbeat_interval", "stream_max_seconds", "max_streams", "max_streams_per_user",
 	"event_retention_days", "event_retention_per_board", "replay_limit", "supervisor",
 	"metrics_allow", "host_name", "write_timeout", "body_timeout", "max_reply",
-	"max_streams_per_address", "login_max_failures", "login_window",
+	"max_streams_per_address", "login_max_failures", "login_window", "max_large_replies_per_address",
+	"log_file",
 };
 
 static bool check_key(const struct tb_config *cfg, const char *key, const char *want)
@@ -128,6 +132,8 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "max_streams_per_address", "50"},
 	{__LINE__, "login_max_failures", "10"},
 	{__LINE__, "login_window", "900"},
+	{__LINE__, "max_large_replies_per_address", "2"},
+	{__LINE__, "log_file", ""},
 };
 
 /* host_name defaults to this machine's name (gethostname) */
@@ -232,6 +238,12 @@ static const struct good_case good_cases[] = {
 	{__LINE__, "host_name = web#1\n", "host_name", "web#1", NULL, NULL},
 	{__LINE__, "database = dbname=x password=a#b # the password\n", "database", "dbname=x password=a#b", NULL,
 	 NULL},
+	{__LINE__, "database = password=a#b\n", "database", "password=a#b", NULL, NULL},
+	{__LINE__, "database = postgresql://u@h/db?password=x#y\n", "database", "postgresql://u@h/db?password=x#y",
+	 NULL, NULL},
+	{__LINE__, "log_file = /var/log/teamboard/teamboard.log  # beside the site's\n", "log_file",
+	 "/var/log/teamboard/teamboard.log", NULL, NULL},
+	{__LINE__, "max_large_replies_per_address = 0\n", "max_large_replies_per_address", "0", NULL, NULL},
 	/* a key left out keeps its default */
 	{__LINE__, "max_body = 100\n", "session_ttl", "1209600", "registration", "open"},
 };
@@ -358,6 +370,14 @@ static const struct bad_case bad_cases[] = {
 	{__LINE__, "allowed_origins = http://ok.example bad\n", 1, "allowed_origins"},
 	/* the first bad line is the one reported */
 	{__LINE__, "max_body = 100\nlog_level = loud\nnope = 1\n", 2, "log_level"},
+	/* database: what libpq cannot parse; log_file: not an absolute path */
+	{__LINE__, "max_body = 100\ndatabase = dbname\n", 2, "database: not a libpq connection string: missing \"=\""},
+	{__LINE__, "database = dbname='x\n", 1, "database: not a libpq connection string: unterminated"},
+	{__LINE__, "database = nosuchoption=1\n", 1, "database: not a libpq connection string: invalid connection option"},
+	{__LINE__, "database = postgresql://[::1\n", 1, "database: not a libpq connection string"},
+	{__LINE__, "log_file = teamboard.log\n", 1, "log_file: must be an absolute path"},
+	{__LINE__, "log_file = ./x.log\n", 1, "log_file: must be an absolute path"},
+	{__LINE__, "max_large_replies_per_address = -1\n", 1, "max_large_replies_per_address"},
 };
 
 static void test_parse_bad(void)
@@ -613,6 +633,120 @@ static void test_load_sample(void)
 	tb_end();
 }
 
+/* ---- the key table, conf/teamboard.conf.sample and docs/operations.md agree ---- */
+
+static bool in_list(const char *key, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* The whole file at srcdir/rel (caller frees), NULL when unreadable. */
+static char *read_src(const char *rel)
+{
+	const char *srcdir = getenv("srcdir");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", srcdir ? srcdir : "..", rel);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	struct tb_buf b = {0};
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		tb_buf_append(&b, chunk, n);
+	fclose(f);
+	char *s = tb_xstrdup(tb_buf_str(&b));
+	tb_buf_free(&b);
+	return s;
+}
+
+/* A line of text that starts with "key = " or "# key = " (a setting shown commented out). */
+static bool sample_has(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *l = text; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *p = strncmp(l, "# ", 2) == 0 ? l + 2 : l;
+		if (strncmp(p, key, kl) == 0 && strncmp(p + kl, " = ", 3) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void test_key_table(void)
+{
+	tb_case(__FILE__, __LINE__, "tb_config_key_name: the same keys as this test's all_keys");
+	tb_check_uint("count", tb_config_key_count(), N_ELEMS(all_keys));
+	for (size_t i = 0; i < tb_config_key_count(); i++)
+		tb_check(in_list(tb_config_key_name(i), all_keys, N_ELEMS(all_keys)), "key %s not tested",
+		         tb_config_key_name(i));
+	tb_check(tb_config_key_name(tb_config_key_count()) == NULL, "a name beyond the last key");
+	tb_end();
+
+	char *sample = read_src("conf/teamboard.conf.sample"), *ops = read_src("docs/operations.md");
+	for (size_t i = 0; i < tb_config_key_count(); i++) {
+		const char *key = tb_config_key_name(i);
+		char cell[128];
+		snprintf(cell, sizeof cell, "| `%s` |", key);
+		tb_case(__FILE__, __LINE__, "%s: in conf/teamboard.conf.sample and docs/operations.md's table", key);
+		tb_check(sample && sample_has(sample, key), "no \"%s = \" line in conf/teamboard.conf.sample", key);
+		tb_check(ops && strstr(ops, cell), "no row %s in docs/operations.md", cell);
+		tb_end();
+	}
+	free(sample);
+	free(ops);
+}
+
+/* tb_config_show spells every key as this test's show() does; database with its password masked. */
+static void test_show(void)
+{
+	static const char text[] = "max_body = 1000\nallowed_origins = http://a https://b:8443\n"
+	                           "registration = closed\nlog_level = debug\nsupervisor = auto\n"
+	                           "cookie_secure = on\nlog_file = /tmp/x.log\nhost_name = web1\n";
+	struct tb_config cfg;
+	char err[256] = "", a[2048], b[2048];
+	tb_config_defaults(&cfg);
+	tb_case(__FILE__, __LINE__, "tb_config_show: every key as the file spells it");
+	if (tb_check_err("parse", tb_config_parse(&cfg, NAME, text, err, sizeof err), TB_OK)) {
+		for (size_t k = 0; k < N_ELEMS(all_keys); k++)
+			if (strcmp(all_keys[k], "database") != 0)
+				tb_check_str(all_keys[k], tb_config_show(&cfg, all_keys[k], true, a, sizeof a),
+				             show(&cfg, all_keys[k], b, sizeof b));
+		tb_check(tb_config_show(&cfg, "nope", true, a, sizeof a) == NULL, "an unknown key shown");
+	}
+	tb_config_free(&cfg);
+	tb_end();
+
+	static const struct {
+		int line;
+		const char *value, *masked, *plain;
+	} dbs[] = {
+		{__LINE__, "dbname=teamboard", "dbname=teamboard", "dbname=teamboard"},
+		{__LINE__, "host=/run/pg dbname=tb user=app password=s3cret#1", "user=app password=******** dbname=tb host=/run/pg",
+		 "user=app password=s3cret#1 dbname=tb host=/run/pg"},
+		{__LINE__, "password='a b' dbname=x", "password=******** dbname=x", "password='a b' dbname=x"},
+		{__LINE__, "postgresql://app:pw@db.example.org:5433/tb", "user=app password=******** dbname=tb host=db.example.org port=5433",
+		 "user=app password=pw dbname=tb host=db.example.org port=5433"},
+		{__LINE__, "dbname='it\\'s' application_name='x\\\\y'", "dbname='it\\'s' application_name='x\\\\y'",
+		 "dbname='it\\'s' application_name='x\\\\y'"},
+	};
+	for (size_t i = 0; i < N_ELEMS(dbs); i++) {
+		char line[512];
+		snprintf(line, sizeof line, "database = %s\n", dbs[i].value);
+		tb_config_defaults(&cfg);
+		tb_case(__FILE__, dbs[i].line, "tb_config_show(database = %s)", tb_q(dbs[i].value));
+		if (tb_check_err("parse", tb_config_parse(&cfg, NAME, line, err, sizeof err), TB_OK) ||
+		    tb_fail("message %s", tb_q(err))) {
+			tb_check_str("masked", tb_config_show(&cfg, "database", true, a, sizeof a), dbs[i].masked);
+			tb_check_str("plain", tb_config_show(&cfg, "database", false, a, sizeof a), dbs[i].plain);
+		}
+		tb_config_free(&cfg);
+		tb_end();
+	}
+}
+
 int main(void)
 {
 	test_defaults();
@@ -625,5 +759,7 @@ int main(void)
 	test_load();
 	test_load_missing();
 	test_load_sample();
+	test_key_table();
+	test_show();
 	return tb_done();
 }
