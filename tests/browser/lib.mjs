@@ -11,6 +11,7 @@
 //   TB_HEADED=1   show the browser (needs a display)
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -209,4 +210,31 @@ export async function waitUntil(fn, ms, msg) {
     await sleep(50);
   }
   throw new Error(`${msg || "condition"} not met within ${ms} ms (last: ${JSON.stringify(last)})`);
+}
+
+// ---- the environment's web server / REST pool (tests/browser/webctl.py via TB_WEBCTL)
+export function webctl(action) {
+  const parts = process.env.TB_WEBCTL.split(/\s+/).filter(Boolean);
+  const r = spawnSync(parts[0], [...parts.slice(1), action], { encoding: "utf8", timeout: 60000 });
+  if (r.status !== 0) throw new Error(`webctl ${action} failed: ${r.stderr || r.error}`);
+}
+
+// Signs in through the form on the page (which shows the sign-in page).
+export async function signInForm(page, name, password = PASSWORD) {
+  await page.getByTestId("auth-name").fill(name);
+  await page.getByTestId("auth-password").fill(password);
+  await page.getByTestId("auth-submit").click();
+}
+
+// ---- axe-core (npm) in the page: the serious and critical violations, as readable lines.
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: AXE });
+  const res = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")) }));
+  });
+  return res.filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} [${v.nodes.join(", ")}]`);
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """webctl: stops or starts only the web server (lighttpd) of a tbenv environment, for the browser
-test that restarts it under open event streams. tbenv.py's command line has no such command yet,
-so this uses its module (Env, as tbenv.py's own "down"/"status" attach to a state dir).
+test that restarts it under open event streams, or only the REST worker pool (lighttpd then
+answers the API with 503 while the streams go on), for the outbox's retry test. tbenv.py's
+command line has no such commands yet, so this uses its module (Env, as tbenv.py's own
+"down"/"status" attach to a state dir).
 
-  webctl.py stop|start --state-dir DIR
+  webctl.py stop|start|stop-api|start-api --state-dir DIR
 """
 import argparse
 import os
@@ -15,15 +17,23 @@ import tbenv  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("action", choices=("stop", "start"))
+    ap.add_argument("action", choices=("stop", "start", "stop-api", "start-api"))
     ap.add_argument("--state-dir", required=True)
     args = ap.parse_args()
     args.state_dir = os.path.abspath(args.state_dir)
     env = tbenv._attach(args)
     if args.action == "stop":
         env._stop_proc("lighttpd")
-    else:
+    elif args.action == "start":
         env.start_web()  # lighttpd in its own session: it outlives this process
+    elif args.action == "stop-api":
+        env._stop_proc("workers")
+    else:
+        try:
+            os.unlink(env.api_socket)
+        except FileNotFoundError:
+            pass
+        env._spawn("workers", env._worker_cmd("workers"))  # its own session, like lighttpd
     return 0
 
 

@@ -1,8 +1,12 @@
 // Teamboard web client: session, hash router (#/boards, #/boards/12, #/teams, #/teams/3,
-// #/signin, #/signup: static hosting needs no rewrite rules) and the page frame.
-import { api, setUnauthorizedHandler } from "./api.js";
+// #/signin, #/signup: static hosting needs no rewrite rules) and the page frame: the header, the
+// offline banner (while the server is unreachable: the live feeds' states, the API's replies and
+// the outbox), the outbox's start and stop with the session, the link a signed-out visitor
+// opened (back there after sign-in) and focus on the page heading after each navigation.
+import { api, setUnauthorizedHandler, reachability, forgetCached } from "./api.js";
 import { h, clear, icon, avatar, toast } from "./ui.js";
-import { signOutAll } from "./live.js";
+import { signOutAll, watchStates } from "./live.js";
+import { outbox } from "./outbox.js";
 import { renderAuth } from "./views/auth.js";
 import { renderBoards } from "./views/boards.js";
 import { renderTeams, renderTeam } from "./views/teams.js";
@@ -61,6 +65,8 @@ async function signOut() {
     }
   }
   signOutAll();
+  outbox.stop();
+  forgetCached();
   session.user = null;
   setHint(false);
   notice("You are signed out.", "info");
@@ -83,6 +89,25 @@ function hasHint() {
 export function signedIn(user) {
   session.user = user;
   setHint(true);
+  outbox.start(user.id);
+}
+
+// ---- the link a signed-out visitor opened: sign-in (and sign-up) lead back there.
+const RETURN = "teamboard.returnTo";
+const RETURNABLE = /^#\/(boards|teams)(\/[0-9]{1,18})?$/;
+function rememberReturn(hash) {
+  try {
+    if (RETURNABLE.test(hash) && hash !== "#/boards") sessionStorage.setItem(RETURN, hash);
+  } catch (_) { /* private mode: the boards list it is */ }
+}
+// Where to go after sign-in: the remembered link (once), else the boards list.
+export function afterSignIn() {
+  let to = null;
+  try {
+    to = sessionStorage.getItem(RETURN);
+    sessionStorage.removeItem(RETURN);
+  } catch (_) { to = null; }
+  return to && RETURNABLE.test(to) ? to : "#/boards";
 }
 
 // The session is gone (signed out in another tab, expired): back to sign-in, with a word.
@@ -91,6 +116,9 @@ export function sessionEnded() {
   session.user = null;
   setHint(false);
   signOutAll();
+  outbox.stop();
+  forgetCached();
+  rememberReturn(location.hash);
   notice("Your session has ended. Please sign in again.");
   go("#/signin");
 }
@@ -115,6 +143,7 @@ async function route() {
   if (!session.user && page !== "signup") {
     if (page !== "signin") {
       if (n) pendingNotice = { message: n.textContent, kind: "warn" };
+      rememberReturn(hash);
       go("#/signin");
       return;
     }
@@ -153,8 +182,69 @@ async function route() {
       e && e.message ? e.message : "Something went wrong."));
     if (!(e && e.name === "ApiError")) setTimeout(() => { throw e; });
   }
+  if (hash === location.hash) focusHeading(view, page);
   document.body.dataset.ready = "1";
 }
+
+// After a navigation, focus goes to the new page's heading (screen readers read where they
+// are), unless the view put it somewhere itself (the sign-in form's name field, a board).
+function focusHeading(view, page) {
+  if (page === "signin" || page === "signup") return;
+  const a = document.activeElement;
+  if (a && a !== document.body && a !== main && view.isConnected && !header.contains(a)) return;
+  const h1 = view.querySelector("h1");
+  if (!h1) return;
+  if (!h1.hasAttribute("tabindex")) h1.setAttribute("tabindex", "-1");
+  h1.focus({ preventScroll: true });
+}
+
+// ---- the offline banner: shown while the server is unreachable (a live feed offline or
+// reconnecting and the API not answering, or the outbox's last send failed for the network).
+// While a feed is not live, the API is probed every PROBE_MS so that the banner comes and goes
+// within seconds.
+const PROBE_MS = 3000;
+const banner = h("div", { class: "offline-banner", role: "status", "data-testid": "offline-banner", hidden: true });
+header.after(banner);
+let feedStates = new Map();
+let probeTimer = null;
+let lastProbe = 0;
+
+function updateBanner() {
+  const states = [...feedStates.values()];
+  const feedsDown = states.some((st) => st === "offline" || st === "reconnecting");
+  const unreachable = !reachability.ok || states.includes("offline");
+  const down = Boolean(session.user) && (unreachable || !outbox.online);
+  const kind = unreachable ? "offline" : "server";
+  if (down && (banner.hidden || banner.dataset.kind !== kind)) {
+    banner.dataset.kind = kind;
+    clear(banner).append(unreachable
+      ? h("strong", null, "You are offline.")
+      : h("strong", null, "The server is not saving changes right now."),
+    unreachable ? " Can't reach the Teamboard server." : "",
+    " Your changes are kept in this browser and saved as soon as it answers again.");
+  }
+  banner.hidden = !down;
+  document.body.classList.toggle("is-offline", down);
+  const wantProbe = Boolean(session.user) && (feedsDown || unreachable || !outbox.online);
+  if (wantProbe && !probeTimer) {
+    probeTimer = setTimeout(probe, Math.max(300, lastProbe + PROBE_MS - Date.now()));
+  }
+}
+
+async function probe() {
+  lastProbe = Date.now();
+  try {
+    await api.me();
+  } catch (_) { /* the reply (or its absence) sets reachability */ }
+  probeTimer = null;
+  if (reachability.ok && !outbox.online) outbox.retryNow();
+  updateBanner();
+}
+
+watchStates((states) => { feedStates = states; updateBanner(); });
+reachability.watch(updateBanner);
+outbox.watchOnline(updateBanner);
+window.addEventListener("online", () => { outbox.retryNow(); updateBanner(); });
 
 document.querySelector(".skip-link")?.addEventListener("click", (e) => {
   e.preventDefault();
@@ -165,6 +255,7 @@ async function boot() {
   if (hasHint()) {
     try {
       session.user = await api.me();
+      outbox.start(session.user.id);
     } catch (e) {
       session.user = null;
       if (e.status === 401) setHint(false);

@@ -9,6 +9,12 @@
 //   {kind:"event", seq, type, data}          every event with an id, once, in seq order
 //   {kind:"presence", viewers}
 //   {kind:"control", type: "revoked"|"reset"|"unauthorized", data}   the feed has stopped
+//   {kind:"control", type: "resumed", data: {awayMs, count, itemIds, actors}}   the feed is live
+//       again after an outage of more than RESUMED_AFTER_MS and has caught up with the events
+//       made meanwhile: count of them, the distinct ids of the notes they touched, the distinct
+//       names of the people who made them (the board says "while you were away: N changes")
+//   {kind:"control", type: "editing"|"editing.end", data}   someone opened / closed a note's
+//       editor (ephemeral stream events without an id: never replayed, never polled)
 
 export const EVENT_TYPES = [
   "item.created", "item.updated", "item.deleted", "board.updated", "board.deleted",
@@ -19,6 +25,9 @@ const POLL_MS = 3000;            // polling period in fallback mode
 const STREAM_RETRY_MS = 10000;   // first retry of the stream while polling (the server's Retry-After; doubles up to 2 min)
 const STREAM_FAILS_BEFORE_POLL = 3;  // consecutive failed reconnects before polling
 const OFFLINE_AFTER_FAILS = 2;   // consecutive failed polls (or reconnects beyond the above) -> offline
+const RESUMED_AFTER_MS = 5000;   // an outage longer than this ends with a "resumed" summary
+const CATCH_UP_MAX_MS = 30000;   // "resumed" comes at the latest this long after the feed is back
+export const EPHEMERAL_TYPES = ["editing", "editing.end"];  // passed on as control messages
 
 export class Feed {
   // opts.allowStream(): false when this browser already holds as many streams as it should
@@ -43,6 +52,9 @@ export class Feed {
     // "capped" (this browser has enough streams open already).
     this.pollReason = null;
     this.viewers = null;
+    this.wasLive = false;
+    this.downSince = null;  // when the feed stopped being live (after it had been)
+    this.resume = null;     // {awayMs, events: [], target, timer} while catching up after an outage
   }
 
   start() {
@@ -54,14 +66,55 @@ export class Feed {
     this.closeStream();
     clearTimeout(this.pollTimer);
     clearTimeout(this.streamRetryTimer);
+    if (this.resume) clearTimeout(this.resume.timer);
+    this.resume = null;
   }
 
   setState(state, mode = this.mode) {
     if (this.closed) return;
     if (state === this.state && mode === this.mode) return;
+    if (state === "live") this.backLive();
+    else if (this.wasLive && this.downSince === null) this.downSince = Date.now();
     this.state = state;
     this.mode = mode;
     this.emit({ kind: "state", state, mode });
+  }
+
+  // ---- "while you were away"
+  // Live again: after a long enough outage, count the events that come in until the feed has
+  // caught up with the board's last event (asked once with a poll of one event).
+  backLive() {
+    this.wasLive = true;
+    if (this.downSince === null) return;
+    const awayMs = Date.now() - this.downSince;
+    this.downSince = null;
+    if (awayMs <= RESUMED_AFTER_MS || this.resume) return;
+    const r = { awayMs, events: [], target: null, timer: null };
+    this.resume = r;
+    r.timer = setTimeout(() => this.finishResume(r), CATCH_UP_MAX_MS);
+    fetch(`${this.api}/boards/${this.boardId}/events?after=${this.lastId}&limit=1`,
+      { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then((resp) => (resp.status === 200 ? resp.json() : null))
+      .catch(() => null)
+      .then((d) => {
+        if (this.resume !== r) return;
+        r.target = d && Number.isFinite(Number(d.last_event_id)) ? Number(d.last_event_id) : this.lastId;
+        this.checkResumed();
+      });
+  }
+
+  checkResumed() {
+    const r = this.resume;
+    if (r && r.target !== null && this.lastId >= r.target) this.finishResume(r);
+  }
+
+  finishResume(r) {
+    if (this.resume !== r || this.closed) return;
+    clearTimeout(r.timer);
+    this.resume = null;
+    const itemIds = [...new Set(r.events.map((e) => e.itemId).filter((id) => id !== null))];
+    const actors = [...new Set(r.events.map((e) => e.actor).filter(Boolean))];
+    this.emit({ kind: "control", type: "resumed", data: { awayMs: r.awayMs, count: r.events.length, itemIds, actors } });
   }
 
   // ---- stream
@@ -111,6 +164,12 @@ export class Feed {
         if (Array.isArray(d.viewers)) this.setViewers(d.viewers);
       } catch (_) { /* ignore a malformed presence */ }
     });
+    for (const type of EPHEMERAL_TYPES) {
+      es.addEventListener(type, (e) => {
+        if (es !== this.es) return;
+        this.emit({ kind: "control", type, data: parse(e.data) });
+      });
+    }
     es.addEventListener("revoked", (e) => {
       if (es !== this.es) return;
       this.stop("revoked", parse(e.data));
@@ -158,6 +217,10 @@ export class Feed {
     try { data = JSON.parse(dataText); } catch (_) { return; }
     this.lastId = seq;
     this.emit({ kind: "event", seq, type, data });
+    if (this.resume) {
+      this.resume.events.push({ itemId: data.item && data.item.id !== undefined ? data.item.id : null, actor: data.actor && data.actor.name });
+      this.checkResumed();
+    }
     if (type === "board.deleted") {
       // The server follows with revoked {"reason":"board_deleted"}; polling has no such event.
       if (this.mode === "poll") this.stop("revoked", { reason: "board_deleted" });

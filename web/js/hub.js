@@ -9,6 +9,9 @@
 // Hub -> tab: {kind:"state"|"event"|"presence"|"control", board, ...} (see feed.js)
 import { Feed } from "./feed.js";
 
+// Control messages after which the feed has stopped; the others ("resumed", "editing",
+// "editing.end") are passed on like events, without being kept for later tabs.
+const STOPPED = new Set(["revoked", "reset", "unauthorized"]);
 const BUFFER = 2000;         // events kept per board for tabs that subscribe later
 const IDLE_CLOSE_MS = 1500;  // a feed nobody listens to is closed after this
 // Streams open at once in this browser. Browsers allow six HTTP/1.1 connections per host: with
@@ -189,7 +192,7 @@ export class Hub {
         e.from = gone.seq;
       }
     }
-    if (msg.kind === "control") {
+    if (msg.kind === "control" && STOPPED.has(msg.type)) {
       // The feed stopped (revoked, reset, unauthorized): forget it. Tabs that resubscribe
       // (after reloading the board) get a new one.
       this.forget(e);

@@ -10,7 +10,22 @@ import { API_BASE } from "./api.js";
 const PING_MS = 4000;
 const listeners = new Map();  // board -> Set<handler>
 const sinceOf = new Map();    // board -> the highest seq handed to this tab
+const stateOf = new Map();    // board -> its feed's last state ("live", "offline", ...)
+const stateFns = new Set();   // watchStates() listeners
 let transport = null;
+
+// fn(states: Map board -> state) whenever a subscribed board's feed changes state (the shell's
+// offline banner). Returns an unsubscribe function.
+export function watchStates(fn) {
+  stateFns.add(fn);
+  return () => stateFns.delete(fn);
+}
+
+function statesChanged() {
+  for (const fn of [...stateFns]) {
+    try { fn(new Map(stateOf)); } catch (e) { setTimeout(() => { throw e; }); }
+  }
+}
 
 function dispatch(msg) {
   if (msg && msg.kind === "worker-error") {
@@ -23,6 +38,9 @@ function dispatch(msg) {
   if (msg.kind === "event") {
     const prev = sinceOf.get(msg.board) || 0;
     if (msg.seq > prev) sinceOf.set(msg.board, msg.seq);
+  } else if (msg.kind === "state" && stateOf.get(Number(msg.board)) !== msg.state) {
+    stateOf.set(Number(msg.board), msg.state);
+    statesChanged();
   }
   for (const h of [...set]) h(msg);
 }
@@ -156,6 +174,7 @@ export function subscribe(board, since, handler) {
     if (s.size === 0) {
       listeners.delete(board);
       sinceOf.delete(board);
+      if (stateOf.delete(board)) statesChanged();
       t.send({ op: "unsub", board });
     }
   };

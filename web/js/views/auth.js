@@ -1,7 +1,7 @@
 // Sign in / sign up.
 import { api } from "../api.js";
 import { h, field, errorLine, showError } from "../ui.js";
-import { go, signedIn } from "../app.js";
+import { go, signedIn, afterSignIn } from "../app.js";
 
 export function renderAuth({ view }, page) {
   const isSignup = page === "signup";
@@ -27,7 +27,7 @@ export function renderAuth({ view }, page) {
       if (isSignup) await api.signUp(n, p);
       const s = await api.signIn(n, p);
       signedIn(s.user);
-      go("#/boards");
+      go(afterSignIn());
     } catch (ex) {
       showError(err, ex.message);
       submit.disabled = false;

@@ -1,7 +1,85 @@
 // The boards list: own and teams' boards; create (personal or for a team), rename, delete.
-import { api } from "../api.js";
-import { h, icon, field, errorLine, showError, toast, confirmDialog, timeAgo, ROLE_WORDS } from "../ui.js";
+// The list stays current by itself (keepFresh): re-read every REFRESH_MS while the page is
+// visible and at once when it gets focus, with If-None-Match (a 304 costs the server little).
+import { api, getCached } from "../api.js";
+import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, timeAgo, ROLE_WORDS } from "../ui.js";
 import { go } from "../app.js";
+
+const REFRESH_MS = 15000;
+// localStorage "teamboard.refreshMs" overrides the period (the tests shorten it).
+function refreshMs() {
+  try { return Number(localStorage.getItem("teamboard.refreshMs")) || REFRESH_MS; } catch (_) { return REFRESH_MS; }
+}
+
+// Is the person in the middle of something on this view that a redraw would disturb?
+export function busyIn(view) {
+  if (document.querySelector("dialog[open]")) return true;
+  if (view.querySelector(".rename-form")) return true;
+  const a = document.activeElement;
+  return Boolean(a && view.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName) && a.value && a.type !== "submit");
+}
+
+// Redraws with draw() keeping focus on the "same" element (by data-testid and the closest
+// data-board-id / data-name) when it is still there.
+export function redrawKeepingFocus(view, draw) {
+  const a = document.activeElement;
+  let sel = null;
+  if (a && view.contains(a) && a.tagName === "H1") sel = "h1";
+  else if (a && view.contains(a) && a.dataset && a.dataset.testid) {
+    const holder = a.closest("[data-board-id],[data-name]");
+    sel = `[data-testid="${a.dataset.testid}"]`;
+    if (holder && holder !== a) {
+      const attr = holder.dataset.boardId !== undefined ? `data-board-id="${CSS.escape(holder.dataset.boardId)}"` : `data-name="${CSS.escape(holder.dataset.name)}"`;
+      sel = `[${attr}] ${sel}`;
+    }
+  }
+  draw();
+  const again = sel && view.querySelector(sel);
+  if (again && sel === "h1") again.setAttribute("tabindex", "-1");
+  if (again) again.focus({ preventScroll: true });
+}
+
+// Calls read() -> {changed, data} every refreshMs() while the page is visible and at once on
+// focus / visibilitychange; onChange(data) when changed, onError(e) on an API refusal. Stops
+// with the view (setCleanup). A network failure just waits for the next round.
+export function keepFresh(setCleanup, read, onChange, onError) {
+  let timer = null;
+  let stopped = false;
+  let busy = false;
+  async function tick() {
+    clearTimeout(timer);
+    timer = null;
+    if (stopped) return;
+    if (document.visibilityState === "visible" && !busy) {
+      busy = true;
+      try {
+        const r = await read();
+        if (!stopped && r.changed) onChange(r.data);
+      } catch (e) {
+        if (!stopped && e && e.status && e.status !== 401 && onError) onError(e);
+      } finally {
+        busy = false;
+      }
+    }
+    if (!stopped && !timer) timer = setTimeout(tick, refreshMs());
+  }
+  const now = () => { if (document.visibilityState === "visible") tick(); };
+  window.addEventListener("focus", now);
+  document.addEventListener("visibilitychange", now);
+  timer = setTimeout(tick, refreshMs());
+  setCleanup(() => {
+    stopped = true;
+    clearTimeout(timer);
+    window.removeEventListener("focus", now);
+    document.removeEventListener("visibilitychange", now);
+  });
+}
+
+// Several cached GETs at once: {changed: any changed, data: [their data]}.
+export async function readAll(paths) {
+  const rs = await Promise.all(paths.map((p) => getCached(p)));
+  return { changed: rs.some((r) => r.changed), data: rs.map((r) => r.data) };
+}
 
 const canRename = (b) => b.role !== "viewer";
 const canDelete = (b) => b.role === "owner" || b.role === "admin";
@@ -108,8 +186,27 @@ export function boardCard(b, teamName, onChange) {
   return card;
 }
 
-export async function renderBoards({ view }) {
-  const [bl, tl] = await Promise.all([api.boards(), api.teams()]);
+export async function renderBoards({ view, setCleanup }) {
+  const first = await readAll(["/boards", "/teams"]);
+  let pending = null;  // data that came while the person was busy
+  const draw = ([bl, tl]) => redrawKeepingFocus(view, () => {
+    const typed = view.querySelector('[data-testid="new-board-title"]')?.value || "";
+    clear(view);
+    drawBoards(view, bl, tl);
+    if (typed) view.querySelector('[data-testid="new-board-title"]').value = typed;
+  });
+  draw(first.data);
+  keepFresh(setCleanup, async () => {
+    const r = await readAll(["/boards", "/teams"]);
+    if (pending && !r.changed) return { changed: true, data: r.data };
+    return r;
+  }, (data) => {
+    if (busyIn(view)) pending = data;
+    else { pending = null; draw(data); }
+  });
+}
+
+function drawBoards(view, bl, tl) {
   const teams = tl.teams || [];
   const teamNames = new Map(teams.map((t) => [t.id, t.name]));
   const boards = bl.boards || [];

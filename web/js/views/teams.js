@@ -1,9 +1,28 @@
 // Teams: list and create; a team's page: members (add by name with a role, change a role,
-// remove, leave) and the team's boards.
+// remove, leave) and the team's boards. Both pages stay current by themselves (keepFresh in
+// boards.js: re-read every 15 s while visible and at once on focus, with If-None-Match).
 import { api } from "../api.js";
-import { h, icon, field, errorLine, showError, toast, confirmDialog, avatar, ROLE_WORDS } from "../ui.js";
-import { go, session } from "../app.js";
-import { createBoardForm, boardCard } from "./boards.js";
+import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, avatar, ROLE_WORDS } from "../ui.js";
+import { go, session, notice } from "../app.js";
+import { createBoardForm, boardCard, keepFresh, readAll, busyIn, redrawKeepingFocus } from "./boards.js";
+
+// Draws with drawFn(view, ...data) now and again whenever the data of paths change (not while
+// the person is typing or a dialog is open: then at the next round).
+async function live({ view, setCleanup }, paths, drawFn, onError) {
+  const first = await readAll(paths);
+  let pending = false;
+  let last = first.data;
+  const draw = (data) => redrawKeepingFocus(view, () => { clear(view); drawFn(view, ...data); });
+  draw(last);
+  keepFresh(setCleanup, async () => {
+    const r = await readAll(paths);
+    return pending ? { changed: true, data: r.data } : r;
+  }, (data) => {
+    last = data;
+    pending = busyIn(view);
+    if (!pending) draw(last);
+  }, onError);
+}
 
 const ROLES = ["viewer", "editor", "admin"];
 const ROLE_HELP = {
@@ -12,8 +31,11 @@ const ROLE_HELP = {
   admin: "also manages members and deletes boards",
 };
 
-export async function renderTeams({ view }) {
-  const { teams } = await api.teams();
+export function renderTeams(ctx) {
+  return live(ctx, ["/teams"], drawTeams);
+}
+
+function drawTeams(view, { teams }) {
   const name = h("input", { name: "name", required: true, maxlength: 100, placeholder: "e.g. Design", "data-testid": "new-team-name" });
   const err = errorLine();
   const btn = h("button", { type: "submit", class: "btn btn-primary", "data-testid": "new-team-submit" }, icon("plus"), "Create team");
@@ -46,8 +68,16 @@ export async function renderTeams({ view }) {
       h("span", { class: `chip chip-role role-${t.role}` }, ROLE_WORDS[t.role] || t.role)))));
 }
 
-export async function renderTeam({ view }, teamId) {
-  const [team, bl, tl] = await Promise.all([api.team(teamId), api.boards(), api.teams()]);
+export function renderTeam(ctx, teamId) {
+  return live(ctx, [`/teams/${teamId}`, "/boards", "/teams"], (view, team, bl, tl) => drawTeam(view, teamId, team, bl, tl), (e) => {
+    if (e.status === 404 || e.status === 403) {
+      notice("You are no longer a member of that team.", "warn");
+      go("#/teams");
+    }
+  });
+}
+
+function drawTeam(view, teamId, team, bl, tl) {
   const isAdmin = team.role === "admin";
   const me = session.user;
   const reload = () => go(`#/teams/${teamId}`);
