@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # tests/lint/lint.sh: the static checks of `make lint`: cppcheck and clang-tidy on the C sources,
-# and ShellCheck on every shell script in the tree. Clean means no finding beyond tests/lint/suppressions.
+# ShellCheck on every shell script in the tree, the links and repository paths named in docs and
+# comments (tests/lint/links.py), the include/import cycles of lib/ and web/js/
+# (tests/lint/cycles.py, known ones in tests/lint/cycles-allowed) and the tests of those two
+# scripts (tests/lint/test_lint_tools.py). Clean means no finding beyond tests/lint/suppressions.
 #
-#   lint.sh [--srcdir DIR] [--cflags "FLAGS"] [cppcheck|clang-tidy|shellcheck]...
+#   lint.sh [--srcdir DIR] [--cflags "FLAGS"] [cppcheck|clang-tidy|shellcheck|links|cycles|selftest]...
 #
 # --cflags: preprocessor flags for clang-tidy (Makefile.am passes config.h's directory, the
-# pkg-config flags and AM_CPPFLAGS). With no tool named, all three run. One line per tool:
-# "PASS: <tool>" or "FAIL: <tool>" after its findings; exit status 0 when every tool passed.
-# A tool that is not installed fails (dev.sh installs cppcheck, clang-tidy and shellcheck).
+# pkg-config flags and AM_CPPFLAGS). With no tool named, all of them run. One line per check:
+# "PASS: <check>" or "FAIL: <check>" after its findings (cppcheck, clang-tidy, shellcheck; links
+# prints links-markdown, links-paths and links-outside; cycles prints cycles-lib and cycles-web;
+# selftest prints lint-selftest); exit status 0 when every check passed. A tool that is not
+# installed fails (dev.sh installs cppcheck, clang-tidy and shellcheck; the rest needs python3).
 set -euo pipefail
 
 srcdir=. cflags="" jobs=${LINT_JOBS:-2}
@@ -19,7 +24,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- cppcheck clang-tidy shellcheck
+[ $# -gt 0 ] || set -- cppcheck clang-tidy shellcheck links cycles selftest
 cd "$srcdir"
 supp=tests/lint/suppressions
 out=$(mktemp -d)
@@ -138,6 +143,38 @@ run_shellcheck() {
 	return "$bad"
 }
 
+# The Python checks print their own PASS/FAIL line per check; lint.sh adds one only when the
+# script could not run at all.
+run_python() {
+	local check=$1
+	shift
+	if ! need python3 python3; then
+		echo "FAIL: $check"
+		return 1
+	fi
+	local rc=0
+	python3 "$@" || rc=$?
+	if [ "$rc" -gt 1 ]; then # 1: a check failed (and said so); more: the script itself broke
+		echo "FAIL: $check"
+	fi
+	return "$rc"
+}
+
+# The unit tests of links.py and cycles.py, on small trees made in a temporary directory.
+run_selftest() {
+	if ! need python3 python3; then
+		echo "FAIL: lint-selftest"
+		return 1
+	fi
+	if python3 tests/lint/test_lint_tools.py >"$out/selftest" 2>&1; then
+		echo "PASS: lint-selftest"
+	else
+		cat "$out/selftest"
+		echo "FAIL: lint-selftest"
+		return 1
+	fi
+}
+
 failed=0
 for tool in "$@"; do
 	rc=0
@@ -145,6 +182,9 @@ for tool in "$@"; do
 	cppcheck) run_cppcheck || rc=1 ;;
 	clang-tidy) run_clang_tidy || rc=1 ;;
 	shellcheck) run_shellcheck || rc=1 ;;
+	links) run_python links tests/lint/links.py --srcdir . || failed=1; continue ;;
+	cycles) run_python cycles tests/lint/cycles.py --srcdir . || failed=1; continue ;;
+	selftest) run_selftest || failed=1; continue ;;
 	*) echo "lint.sh: unknown tool $tool" >&2; exit 2 ;;
 	esac
 	if [ $rc -eq 0 ]; then
