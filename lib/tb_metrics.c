@@ -1,8 +1,9 @@
 /* tb_metrics: the per-host counters of one installation, kept in a small shared-memory file so
  * that every worker, pool and supervisor of the same database on this host adds to the same
  * numbers and they outlive any one process. Owns the mapping (or, when it cannot be made, a static
- * array in process memory), the table of held workers in the same file, the Prometheus names of
- * the counters and their text exposition, and the metrics_allow address check. */
+ * array in process memory), the table of held workers (streams, polls, large REST replies) in the
+ * same file, the Prometheus names of the counters and their text exposition, and the
+ * metrics_allow address check. */
 #include "tb_metrics.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -27,14 +29,18 @@
 /* Room for counters added later without changing the layout version. */
 #define SLOTS 64
 
-/* One process holding a stream or running a poll. pid is written last when claiming and is 0 in a
- * free slot; a slot is only claimed under the file's flock, and released by its owner alone. */
+/* One process holding a stream, running a poll or writing a large reply. pid is written last when
+ * claiming and is 0 in a free slot; a slot is only claimed under the file's flock, and released by
+ * its owner alone (or found dead, or past its until_ms, by a claim under the flock). */
 struct held {
 	int32_t pid;
 	int32_t kind;
 	int64_t user_id;
-	int64_t board_id;
-	char addr[48]; /* REMOTE_ADDR, NUL-terminated */
+	union { /* the same place in the layout: a reply has no board */
+		int64_t board_id; /* a stream or poll */
+		int64_t until_ms; /* a reply: 0 while it is written; lingering, free after this (now_ms) */
+	};
+	char addr[48]; /* REMOTE_ADDR (a reply: its address key), NUL-terminated */
 };
 
 /* The held table follows the counters: a file of the first layout (counters only) grows to this
@@ -57,6 +63,13 @@ static dev_t mapped_dev;
 static ino_t mapped_ino;
 static int64_t my_slot = -1; /* the slot this process holds, -1: none */
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* one clock for every process of the host */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const char *const names[TB_M__MAX] = {
 	[TB_M_EVENTS_SENT] = "teamboard_events_sent_total",
 	[TB_M_EVENTS_REPLAYED] = "teamboard_events_replayed_total",
@@ -70,6 +83,7 @@ static const char *const names[TB_M__MAX] = {
 	[TB_M_CLOSED_ERROR] = "teamboard_streams_closed_total{reason=\"error\"}",
 	[TB_M_POLLS] = "teamboard_polls_total",
 	[TB_M_CLOSED_SLOW_CLIENT] = "teamboard_streams_closed_total{reason=\"slow_client\"}",
+	[TB_M_LARGE_REPLIES_REFUSED] = "teamboard_large_replies_refused_total",
 };
 
 /* # HELP text of each family, in the order the families first appear in names[]. */
@@ -84,6 +98,8 @@ static const struct {
 	 "Event streams and polls refused with 503 (max_streams, max_streams_per_user or max_streams_per_address)."},
 	{"teamboard_streams_closed_total", "Event streams closed, by reason."},
 	{"teamboard_polls_total", "JSON polls of the event log."},
+	{"teamboard_large_replies_refused_total",
+	 "REST replies over 256 KiB refused with 503 busy (max_large_replies_per_address)."},
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
@@ -252,18 +268,39 @@ static bool pid_alive(int32_t pid)
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
 }
 
-/* Under the lock: counts the live slots against the limits and frees dead ones. */
-static bool room_for(int64_t user_id, const char *addr, const struct tb_hold_limits *lim, int64_t *free_slot)
+/* Whether slot h counts: its process exists and, for a lingering reply, its time has not passed. */
+static bool slot_live(const struct held *h, int32_t pid, int64_t now)
+{
+	return pid_alive(pid) && !(h->kind == TB_HOLD_REPLY && h->until_ms != 0 && now >= h->until_ms);
+}
+
+/* Streams and polls are one class, large replies another: each counts against its own limits. */
+static bool same_class(int32_t a, int32_t b)
+{
+	return (a == TB_HOLD_REPLY) == (b == TB_HOLD_REPLY);
+}
+
+/* What a claim is checked against (0 in a limit: none; see the callers). */
+struct claim {
+	enum tb_hold_kind kind;
+	int64_t user_id;
+	const char *addr;
+	long per_host, per_user, per_address;
+};
+
+/* Under the lock: counts the live slots of c's class against its limits and frees dead ones. */
+static bool room_for(const struct claim *c, int64_t *free_slot)
 {
 	int32_t self = (int32_t)getpid();
+	int64_t now = now_ms();
 	uint64_t top = __atomic_load_n(&mapped->held_top, __ATOMIC_ACQUIRE);
 	long all = 0, user = 0, same_addr = 0;
 	*free_slot = -1;
 	for (uint64_t i = 0; i < top && i < TB_HOLD_SLOTS; i++) {
 		struct held *h = &mapped->held[i];
 		int32_t pid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE);
-		if (pid != 0 && (pid == self || !pid_alive(pid))) {
-			/* dead, or ours from an earlier request that never released it */
+		if (pid != 0 && (pid == self || !slot_live(h, pid, now))) {
+			/* dead, past its lingering time, or ours from an earlier request */
 			__atomic_store_n(&h->pid, 0, __ATOMIC_RELEASE);
 			pid = 0;
 		}
@@ -272,39 +309,66 @@ static bool room_for(int64_t user_id, const char *addr, const struct tb_hold_lim
 				*free_slot = (int64_t)i;
 			continue;
 		}
+		if (!same_class(h->kind, (int32_t)c->kind))
+			continue;
 		all++;
-		user += h->user_id == user_id;
-		same_addr += addr && addr[0] && strncmp(h->addr, addr, sizeof h->addr - 1) == 0;
+		user += h->user_id == c->user_id;
+		same_addr += c->addr && c->addr[0] && strncmp(h->addr, c->addr, sizeof h->addr - 1) == 0;
 	}
 	if (*free_slot < 0 && top < TB_HOLD_SLOTS)
 		*free_slot = (int64_t)top;
-	return *free_slot >= 0 && all < lim->per_host && user < lim->per_user &&
-	       (lim->per_address <= 0 || same_addr < lim->per_address);
+	return *free_slot >= 0 && all < c->per_host && user < c->per_user &&
+	       (c->per_address <= 0 || same_addr < c->per_address);
 }
 
-enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
-                            const struct tb_hold_limits *lim)
+static enum tb_err claim(const struct claim *c, int64_t board_id)
 {
 	tb_metrics_unhold();
 	int fd = lock_table();
 	if (fd < 0)
 		return TB_ERR_IO;
 	int64_t slot;
-	if (!room_for(user_id, addr, lim, &slot)) {
+	if (!room_for(c, &slot)) {
 		unlock_table(fd);
 		return TB_ERR_TOO_LARGE;
 	}
 	struct held *h = &mapped->held[slot];
-	h->kind = (int32_t)kind;
-	h->user_id = user_id;
-	h->board_id = board_id;
-	snprintf(h->addr, sizeof h->addr, "%s", addr ? addr : "");
+	h->kind = (int32_t)c->kind;
+	h->user_id = c->user_id;
+	h->board_id = board_id; /* until_ms = 0 for a reply */
+	snprintf(h->addr, sizeof h->addr, "%s", c->addr ? c->addr : "");
 	__atomic_store_n(&h->pid, (int32_t)getpid(), __ATOMIC_RELEASE);
 	if ((uint64_t)slot >= mapped->held_top)
 		__atomic_store_n(&mapped->held_top, (uint64_t)slot + 1, __ATOMIC_RELEASE);
 	my_slot = slot;
 	unlock_table(fd);
 	return TB_OK;
+}
+
+enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
+                            const struct tb_hold_limits *lim)
+{
+	if (kind == TB_HOLD_REPLY)
+		return TB_ERR_INVALID; /* tb_metrics_hold_reply */
+	const struct claim c = {kind, user_id, addr, lim->per_host, lim->per_user, lim->per_address};
+	return claim(&c, board_id);
+}
+
+enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host)
+{
+	/* LONG_MAX-like bounds stand for "no limit": TB_HOLD_SLOTS is more than can ever be live. */
+	const struct claim c = {TB_HOLD_REPLY, 0, addr_key, per_host > 0 ? per_host : TB_HOLD_SLOTS + 1,
+	                        TB_HOLD_SLOTS + 1, per_address};
+	return claim(&c, 0);
+}
+
+void tb_metrics_linger(int64_t ms)
+{
+	if (mapped && my_slot >= 0 && __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid() &&
+	    mapped->held[my_slot].kind == TB_HOLD_REPLY)
+		__atomic_store_n(&mapped->held[my_slot].until_ms, now_ms() + (ms > 0 ? ms : 1), __ATOMIC_RELEASE);
+	else
+		tb_metrics_unhold();
 }
 
 void tb_metrics_unhold(void)
@@ -321,10 +385,11 @@ bool tb_metrics_held(uint64_t held[TB_HOLD__MAX])
 	if (mapped == NULL)
 		return false;
 	uint64_t top = __atomic_load_n(&mapped->held_top, __ATOMIC_ACQUIRE);
+	int64_t now = now_ms();
 	for (uint64_t i = 0; i < top && i < TB_HOLD_SLOTS; i++) {
 		const struct held *h = &mapped->held[i];
 		int32_t pid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE);
-		if (pid_alive(pid) && h->kind >= 0 && h->kind < TB_HOLD__MAX)
+		if (slot_live(h, pid, now) && h->kind >= 0 && h->kind < TB_HOLD__MAX)
 			held[h->kind]++;
 	}
 	return true;
@@ -511,9 +576,11 @@ void tb_metrics_render(struct tb_buf *out, const char *host, const struct tb_met
 	if (g->have_held) { /* from shared memory: served with or without the database */
 		static const char name[] = "teamboard_workers_held";
 		put_family(out, name, strlen(name), "gauge",
-		           "Processes of this host holding an event stream or running a poll (shared memory).");
+		           "Processes of this host holding an event stream, running a poll or writing a REST reply over "
+		           "256 KiB (shared memory).");
 		put_sample(out, name, strlen(name), "kind=\"stream\"}", h, g->held[TB_HOLD_STREAM]);
 		put_sample(out, name, strlen(name), "kind=\"poll\"}", h, g->held[TB_HOLD_POLL]);
+		put_sample(out, name, strlen(name), "kind=\"reply\"}", h, g->held[TB_HOLD_REPLY]);
 	}
 	put_gauge(out, "teamboard_database_up", "1 when PostgreSQL answered this scrape (else the gauges below are left out).",
 	          h, g->have_db ? 1 : 0);

@@ -30,6 +30,7 @@ enum tb_metric {
 	TB_M_CLOSED_ERROR,
 	TB_M_POLLS,              /* JSON polls of the event log */
 	TB_M_CLOSED_SLOW_CLIENT, /* a write to the client passed write_timeout (streams and polls) */
+	TB_M_LARGE_REPLIES_REFUSED, /* 503 busy: max_large_replies_per_address reached (tb_server.c) */
 	TB_M__MAX
 };
 
@@ -56,13 +57,15 @@ bool tb_metrics_allowed(const char *allow, const char *addr);
 
 /* ---- held workers ----
  * A process holding a stream or running a JSON poll claims one slot (its pid, kind, user, client
- * address, board) in the shared file and releases it when done. A slot whose pid no longer exists
- * is free, so a killed worker (or a CGI process: one per request) frees its slot by dying. The
- * count is of processes really held, whatever the stream registry in PostgreSQL says. */
-enum tb_hold_kind { TB_HOLD_STREAM, TB_HOLD_POLL, TB_HOLD__MAX };
+ * address, board) in the shared file and releases it when done; so does a process writing a large
+ * REST reply (TB_HOLD_REPLY). A slot whose pid no longer exists is free, so a killed worker (or a
+ * CGI process: one per request) frees its slot by dying. The count is of processes really held,
+ * whatever the stream registry in PostgreSQL says. A process holds at most one slot. */
+enum tb_hold_kind { TB_HOLD_STREAM, TB_HOLD_POLL, TB_HOLD_REPLY, TB_HOLD__MAX };
 
-/* Limits a new hold is checked against; every kind counts. per_host and per_user: at most that
- * many (0 refuses all); per_address: 0 means no limit. */
+/* Limits a new stream or poll is checked against; streams and polls count together, large
+ * replies not at all. per_host and per_user: at most that many (0 refuses all); per_address: 0
+ * means no limit. */
 struct tb_hold_limits {
 	long per_host, per_user, per_address;
 };
@@ -77,7 +80,16 @@ struct tb_hold_limits {
  * file (process memory) or it cannot be locked: the caller must count some other way. */
 enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
                             const struct tb_hold_limits *lim);
-/* Releases this process's slot; a no-op when it holds none. */
+/* Claims a slot of kind TB_HOLD_REPLY for this process, as tb_metrics_hold does, when fewer than
+ * per_address live reply slots have this addr_key (the client's address, an IPv6 one by its /64:
+ * tb_auth_address_key) and fewer than per_host in all; 0 means no limit for either. Streams and
+ * polls do not count. Same results as tb_metrics_hold. */
+enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host);
+/* Keeps this process's slot counted for ms more, then it is free by itself; the process's next
+ * hold or unhold releases it sooner. For a reply whose client stopped reading: the web server may
+ * keep the process busy after the program gave up (mod_fcgid until Apache's Timeout). */
+void tb_metrics_linger(int64_t ms);
+/* Releases this process's slot (lingering or not); a no-op when it holds none. */
 void tb_metrics_unhold(void);
 /* Counts the live slots by kind into held[]; false (held[] zeroed) without the shared file. */
 bool tb_metrics_held(uint64_t held[TB_HOLD__MAX]);
@@ -89,7 +101,7 @@ struct tb_metrics_gauges {
 	int64_t streams_open_all; /* registry rows of all hosts */
 	bool leader;              /* the supervisor that reported within two intervals runs on this host */
 	bool have_held;           /* the held-slot gauges below come from the shared file */
-	uint64_t held[TB_HOLD__MAX]; /* processes holding a stream / running a poll on this host */
+	uint64_t held[TB_HOLD__MAX]; /* processes holding a stream / running a poll / writing a large reply */
 };
 /* Appends the Prometheus text exposition (format 0.0.4) of every counter and of g to out, each
  * series labelled host="<host>" (escaped as the format requires) except the all-hosts gauge. */

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tb_auth.h"
 #include "tb_log.h"
+#include "tb_metrics.h"
 
 static unsigned long next_request_id(void)
 {
@@ -56,23 +58,51 @@ static int64_t left_ms(int64_t deadline)
 	return left > 0 ? left : 0;
 }
 
-/* Writes the response head and body through io. */
-static void send_resp(const struct tb_io *io, const struct tb_resp *resp)
+/* Writes the response head and body through io. False when the client did not read it within
+ * write_timeout (the web server in front may still hold this process for a while). */
+static bool send_resp(const struct tb_io *io, const struct tb_resp *resp)
 {
 	if (resp->streamed)
-		return;
+		return true;
 	struct tb_buf head = {0};
 	tb_resp_head(resp, &head);
+	bool timed_out = false;
 	if (io->write(io->ctx, head.data, head.len) < 0 ||
-	    (resp->body.len && io->write(io->ctx, resp->body.data, resp->body.len) < 0) || io->flush(io->ctx) < 0)
+	    (resp->body.len && io->write(io->ctx, resp->body.data, resp->body.len) < 0) || io->flush(io->ctx) < 0) {
+		timed_out = errno == ETIMEDOUT;
 		TB_LOG(TB_LOG_INFO, "%s before the response was written",
-		       errno == ETIMEDOUT ? "the client did not read within write_timeout" : "the client went away");
+		       timed_out ? "the client did not read within write_timeout" : "the client went away");
+	}
 	tb_buf_free(&head);
+	return !timed_out;
+}
+
+/* A REST reply over TB_SERVER_LARGE_REPLY may hold this process until the client has read it:
+ * Apache + mod_fcgid passes replies on unbuffered (FcgidOutputBufferSize 0, which streams need),
+ * and so does CGI. So at most max_large_replies_per_address of them are written at once per
+ * client address (an IPv6 one by its /64) on this host, counted in the shared held table; one
+ * more is answered 503 busy at once, without its body. True when a slot was claimed (the caller
+ * releases it); without the shared table there is no cap. */
+static bool claim_large_reply(const struct tb_config *cfg, const struct tb_req *req, struct tb_resp *resp)
+{
+	if (resp->streamed || resp->body.len <= TB_SERVER_LARGE_REPLY || cfg->max_large_replies_per_address <= 0)
+		return false;
+	char key[64];
+	tb_auth_address_key(req->remote_addr, key, sizeof key);
+	enum tb_err err = tb_metrics_hold_reply(key, cfg->max_large_replies_per_address, 0);
+	if (err == TB_ERR_TOO_LARGE) {
+		tb_metrics_add(TB_M_LARGE_REPLIES_REFUSED, 1);
+		tb_resp_error(resp, 503, "busy",
+		              "too many large replies are being sent to this address; try again after Retry-After");
+		tb_resp_set_header(resp, "Retry-After", "1");
+	}
+	return err == TB_OK;
 }
 
 static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct tb_io *io, struct limits *lim)
 {
 	tb_log_set_request(next_request_id());
+	tb_metrics_unhold(); /* a large reply's lingering slot: the web server gave us a new request */
 	limits_start(lim, app->cfg);
 	struct tb_req req;
 	struct tb_resp resp;
@@ -86,6 +116,7 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 		tb_resp_error(&resp, 408, "timeout", "the request body did not arrive within body_timeout");
 		tb_resp_set_header(&resp, "Connection", "close");
 	}
+	bool large = claim_large_reply(app->cfg, &req, &resp);
 	if (resp.status >= 500)
 		TB_LOG(TB_LOG_WARN, "%s %s -> %d", req.method_name ? req.method_name : "?", req.path ? req.path : "?",
 		       resp.status);
@@ -97,7 +128,11 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 		snprintf(len, sizeof len, "%zu", resp.body.len);
 		tb_resp_set_header(&resp, "Content-Length", len);
 	}
-	send_resp(io, &resp);
+	bool written = send_resp(io, &resp);
+	if (large && !written)
+		tb_metrics_linger(lim->write_ms); /* mod_fcgid holds us until Apache's Timeout (docs/deploy.md) */
+	else if (large)
+		tb_metrics_unhold();
 	tb_resp_free(&resp);
 	tb_req_free(&req);
 	tb_log_set_request(0);

@@ -10,6 +10,11 @@
 #include "tb_err.h"
 #include "tb_request.h"
 
+/* A REST reply whose body is larger than this counts against max_large_replies_per_address while
+ * it is written (tb_metrics_hold_reply): over it, a client that does not read may hold a process
+ * behind a web server that does not buffer replies (Apache + mod_fcgid, CGI). */
+#define TB_SERVER_LARGE_REPLY ((size_t)256 * 1024)
+
 /* Serves FastCGI requests accepted on listen_fd (0 when spawned by the web server) until accept
  * fails. The app's database connection persists across requests. */
 void tb_server_fcgi_loop(struct tb_app *app, int listen_fd);

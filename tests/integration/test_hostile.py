@@ -25,7 +25,9 @@ allow per note) is made once per module by the attacking account.
 
 import contextlib
 import json
+import re
 import socket
+import struct
 import threading
 import time
 
@@ -33,6 +35,7 @@ import pytest
 
 import sse
 import tbclient as tb
+from test_transport_limits import FCGI_BEGIN, FCGI_PARAMS, FCGI_STDIN, fcgi_params, fcgi_record
 
 # The well-behaved user's bound: every probe answered within this many seconds.
 BOUND = tb.seconds(2.0)
@@ -302,6 +305,110 @@ def test_non_reading_board_downloads_hold_no_rest_worker(server, big, victim):
                              extra=["Accept: application/json"]))
         time.sleep(2.0)  # the workers have written what the buffers take
         assert_served(server, victim, 8.0, "4 non-reading GET /boards/:id of a 4 MB board")
+
+
+# ---- large REST replies: max_large_replies_per_address ------------------------------------------
+# Behind Apache (mod_fcgid passes replies on unbuffered; so does CGI) a client that does not read a
+# REST reply holds the process writing it. The app writes at most max_large_replies_per_address
+# (default 2) replies over 256 KiB at once to one client address; one more gets 503 busy at once.
+
+LARGE_CAP = 2  # tb_config's default max_large_replies_per_address
+
+
+def held_replies(server):
+    """teamboard_workers_held{kind="reply"} of this host (GET /metrics from 127.0.0.1)."""
+    body = tb.request(server, "GET", "/metrics").body.decode()
+    m = re.search(r'^teamboard_workers_held\{host="[^"]*",kind="reply"\} (\d+)$', body, re.M)
+    return int(m.group(1)) if m else None
+
+
+def refused_replies(server):
+    body = tb.request(server, "GET", "/metrics").body.decode()
+    m = re.search(r'^teamboard_large_replies_refused_total\{host="[^"]*"\} (\d+)$', body, re.M)
+    return int(m.group(1)) if m else None
+
+
+def hold_large_reply(server, h, board, token):
+    """One GET /boards/:id of the big board from h's address whose reply is never read. Behind
+    lighttpd, which buffers REST replies whole (a client there cannot hold a worker), it goes
+    straight to the REST pool's FastCGI socket with REMOTE_ADDR = h's address: the worker's
+    writes block on the socket as behind a web server that passes replies on unbuffered."""
+    if server.setup != "lighttpd":
+        s = h.connect(rcvbuf=4096)
+        s.sendall(h.head("GET", "/api/v1/boards/%d" % board, token=token,
+                         extra=["Accept: application/json"]))
+        return
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    h.socks.append(s)  # closed by h.close_all()
+    s.settimeout(5)
+    s.connect(server.api_socket)
+    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/boards/%d" % board,
+              "SCRIPT_NAME": "/api", "REMOTE_ADDR": h.source, "HTTP_ACCEPT": "application/json",
+              "HTTP_AUTHORIZATION": "Bearer " + token, "SERVER_PROTOCOL": "HTTP/1.1",
+              "HTTP_HOST": "%s:%d" % (server.host, server.port)}
+    s.sendall(fcgi_record(FCGI_BEGIN, struct.pack("!HB5x", 1, 0)) +
+              fcgi_record(FCGI_PARAMS, fcgi_params(params)) + fcgi_record(FCGI_PARAMS, b"") +
+              fcgi_record(FCGI_STDIN, b""))
+
+
+def test_large_replies_up_to_the_cap_come_whole(server, big):
+    """max_large_replies_per_address large replies at once from one address, read, come whole;
+    so does one more after them (a reply written in full frees its place)."""
+    attacker, board = big
+    source = attacker_address()
+    results = []
+
+    def get():
+        results.append(tb.request(server, "GET", "/boards/%d" % board, token=attacker.token,
+                                  source=source, timeout=tb.seconds(30)))
+    threads = [threading.Thread(target=get, daemon=True) for _ in range(LARGE_CAP)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=tb.seconds(40))
+    results.append(tb.request(server, "GET", "/boards/%d" % board, token=attacker.token,
+                              source=source, timeout=tb.seconds(30)))
+    assert [r.status for r in results] == [200] * (LARGE_CAP + 1), results
+    for r in results:
+        assert len(r.body) >= 4000000 and len(r.json()["items"]) == NOTES, r
+
+
+def test_large_replies_over_the_cap_get_503_busy(server, big):
+    """Two large replies held unread from one address (max_large_replies_per_address = 2): a
+    third large reply to that address is refused at once with 503 busy and Retry-After: 1, without
+    its body; a small reply to it and a large one to another address are served; the held slots
+    show in teamboard_workers_held{kind="reply"} and the refusal in
+    teamboard_large_replies_refused_total. Once the two clients are gone, the address is served
+    again at once."""
+    attacker, board = big
+    refused_before = refused_replies(server)
+    with Hostile(server, attacker_address()) as h:
+        for _ in range(LARGE_CAP):
+            hold_large_reply(server, h, board, attacker.token)
+        assert tb.wait_for(lambda: held_replies(server) == LARGE_CAP, timeout=tb.seconds(10)), (
+            "held reply slots: %r" % held_replies(server))
+        started = time.monotonic()
+        r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=h.source,
+                       timeout=BOUND + 5)
+        took = time.monotonic() - started
+        tb.assert_error(r, 503, "busy")
+        assert r.header("Retry-After") == "1", r.headers.items()
+        assert len(r.body) < 1000, r
+        assert took <= BOUND, "503 busy after %.1f s" % took
+        assert refused_replies(server) == refused_before + 1
+        small = tb.request(server, "GET", "/boards", token=attacker.token, source=h.source,
+                           timeout=BOUND + 5)
+        assert small.status == 200, small
+        other = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token,
+                           source=attacker_address(), timeout=tb.seconds(30))
+        assert other.status == 200 and len(other.json()["items"]) == NOTES, other
+        assert held_replies(server) == LARGE_CAP
+    # The clients are gone (reset): their workers' writes fail at once, and nothing lingers.
+    assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(5)), (
+        "held reply slots after the clients left: %r" % held_replies(server))
+    r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=h.source,
+                   timeout=tb.seconds(30))
+    assert r.status == 200 and len(r.json()["items"]) == NOTES, r
 
 
 @pytest.mark.parametrize("limit_name", ["max_streams_per_user", "max_streams"])

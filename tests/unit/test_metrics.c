@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tb_buf.h"
@@ -50,6 +51,7 @@ static const struct {
 	{__LINE__, TB_M_CLOSED_ERROR, "teamboard_streams_closed_total{reason=\"error\"}"},
 	{__LINE__, TB_M_POLLS, "teamboard_polls_total"},
 	{__LINE__, TB_M_CLOSED_SLOW_CLIENT, "teamboard_streams_closed_total{reason=\"slow_client\"}"},
+	{__LINE__, TB_M_LARGE_REPLIES_REFUSED, "teamboard_large_replies_refused_total"},
 	{__LINE__, TB_M__MAX, "teamboard_unknown"},
 	{__LINE__, (enum tb_metric)-1, "teamboard_unknown"},
 };
@@ -214,7 +216,9 @@ static struct holder spawn_holder(enum tb_hold_kind kind, int64_t user, const ch
 		close(p[0]);
 		if (release_w >= 0)
 			close(release_w);
-		char r = (char)tb_metrics_hold(kind, user, addr, 7, lim);
+		/* a large reply: per_address and per_host of lim, per_user unused */
+		char r = (char)(kind == TB_HOLD_REPLY ? tb_metrics_hold_reply(addr, lim->per_address, lim->per_host)
+		                                      : tb_metrics_hold(kind, user, addr, 7, lim));
 		if (write(p[1], &r, 1) != 1)
 			_exit(2);
 		if (!die) {
@@ -288,6 +292,25 @@ static const struct {
 	{__LINE__, "per user 0 refuses every hold", {10, 0, 0}, {{TB_HOLD_STREAM, 1, "::1", TB_ERR_TOO_LARGE}}},
 	{__LINE__, "no address: counted per host and user only", {10, 10, 1},
 	 {{TB_HOLD_STREAM, 1, NULL, TB_OK}, {TB_HOLD_STREAM, 2, NULL, TB_OK}, {TB_HOLD_STREAM, 3, "", TB_OK}}},
+	/* large replies (tb_metrics_hold_reply: per_address and per_host of the limits, 0 = none) */
+	{__LINE__, "large replies: the third of one address is refused, another address is not", {0, 0, 2},
+	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_ERR_TOO_LARGE}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+	  {TB_HOLD_REPLY, 1, "2001:db8::/64", TB_OK}}},
+	{__LINE__, "large replies: per address 0 is no limit", {0, 0, 0},
+	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}}},
+	{__LINE__, "large replies: a host-wide bound, whatever the address", {2, 0, 5},
+	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+	  {TB_HOLD_REPLY, 1, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__, "streams and polls do not count against large replies", {2, 2, 1},
+	 {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_POLL, 2, "10.0.0.2", TB_OK},
+	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_ERR_TOO_LARGE}}},
+	{__LINE__, "large replies do not count against streams and polls", {2, 2, 1},
+	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+	  {TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_POLL, 2, "10.0.0.2", TB_OK},
+	  {TB_HOLD_STREAM, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
 };
 
 static void test_hold_cases(const char *path)
@@ -308,11 +331,12 @@ static void test_hold_cases(const char *path)
 		}
 		uint64_t held[TB_HOLD__MAX];
 		tb_check_bool("held() with the file", tb_metrics_held(held), true);
-		tb_check_uint("held, all kinds", held[TB_HOLD_STREAM] + held[TB_HOLD_POLL], ok);
+		tb_check_uint("held, all kinds", held[TB_HOLD_STREAM] + held[TB_HOLD_POLL] + held[TB_HOLD_REPLY], ok);
 		close(rel[1]);
 		close(rel[0]);
 		reap(hs, n);
-		tb_check_uint("held after release", held_of(TB_HOLD_STREAM) + held_of(TB_HOLD_POLL), 0);
+		tb_check_uint("held after release",
+		              held_of(TB_HOLD_STREAM) + held_of(TB_HOLD_POLL) + held_of(TB_HOLD_REPLY), 0);
 		tb_end();
 	}
 }
@@ -408,6 +432,81 @@ static void test_hold(void)
 	tb_metrics_close();
 	unlink(path);
 	unlink(temp_path("held"));
+}
+
+/* A child's tb_metrics_hold_reply(addr, per_address 1, no host bound): it exits at once. */
+static enum tb_err reply_claim_elsewhere(const char *addr)
+{
+	const struct tb_hold_limits lim = {0, 0, 1};
+	struct holder h = spawn_holder(TB_HOLD_REPLY, 1, addr, &lim, -1, -1, true);
+	enum tb_err got = holder_result(&h);
+	reap(&h, 1);
+	return got;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* A large reply whose client stopped reading keeps its slot a while (tb_metrics_linger): the web
+ * server in front may hold the process after the program gave up. */
+static void test_linger(void)
+{
+	const char *path = temp_path("linger");
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+
+	tb_case(__FILE__, __LINE__, "a lingering reply slot counts until its time has passed, then is free by itself");
+	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0), TB_OK);
+	tb_metrics_linger(300);
+	tb_check_uint("held replies while lingering", held_of(TB_HOLD_REPLY), 1);
+	tb_check_err("the same address meanwhile", reply_claim_elsewhere("10.0.0.9"), TB_ERR_TOO_LARGE);
+	tb_check_err("another address meanwhile", reply_claim_elsewhere("10.0.0.10"), TB_OK);
+	sleep_ms(400);
+	tb_check_uint("held replies after the time", held_of(TB_HOLD_REPLY), 0);
+	tb_check_err("the same address after the time", reply_claim_elsewhere("10.0.0.9"), TB_OK);
+	tb_metrics_unhold();
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "the process's next unhold (its next request) ends the lingering at once");
+	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0), TB_OK);
+	tb_metrics_linger(60000);
+	tb_check_err("the same address while lingering", reply_claim_elsewhere("10.0.0.9"), TB_ERR_TOO_LARGE);
+	tb_metrics_unhold();
+	tb_check_uint("held replies after unhold", held_of(TB_HOLD_REPLY), 0);
+	tb_check_err("the same address after unhold", reply_claim_elsewhere("10.0.0.9"), TB_OK);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a lingering slot of a process that died is free");
+	const struct tb_hold_limits lim = {0, 0, 1};
+	struct holder h = spawn_holder(TB_HOLD_REPLY, 1, "10.0.0.11", &lim, -1, -1, true);
+	tb_check_err("dead holder's claim", holder_result(&h), TB_OK);
+	reap(&h, 1);
+	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 0);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "linger without a reply slot: a stream's slot is released, nothing held is a no-op");
+	const struct tb_hold_limits many = {10, 10, 0};
+	tb_check_err("stream", tb_metrics_hold(TB_HOLD_STREAM, 1, "::1", 1, &many), TB_OK);
+	tb_metrics_linger(60000);
+	tb_check_uint("held streams", held_of(TB_HOLD_STREAM), 0);
+	tb_metrics_linger(60000);
+	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 0);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "tb_metrics_hold does not take the reply kind (tb_metrics_hold_reply does)");
+	tb_check_err("hold", tb_metrics_hold(TB_HOLD_REPLY, 1, "::1", 1, &many), TB_ERR_INVALID);
+	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 0);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "without the shared file there is no reply table");
+	tb_metrics_close();
+	tb_check_err("hold_reply", tb_metrics_hold_reply("::1", 1, 0), TB_ERR_IO);
+	tb_metrics_linger(100); /* a no-op */
+	tb_end();
+	unlink(path);
 }
 
 /* ---- instance id and tb_metrics_open ---- */
@@ -533,7 +632,7 @@ static const struct {
 	int line;
 	const char *host;
 	bool have_db;
-	const char *contains[8];
+	const char *contains[10];
 	const char *absent[3];
 } render_cases[] = {
 	{__LINE__,
@@ -551,7 +650,10 @@ static const struct {
 	  "teamboard_streams_closed_total{host=\"web1\",reason=\"error\"} 0\n"
 	  "teamboard_streams_closed_total{host=\"web1\",reason=\"slow_client\"} 1\n",
 	  "# TYPE teamboard_workers_held gauge\nteamboard_workers_held{host=\"web1\",kind=\"stream\"} 4\n"
-	  "teamboard_workers_held{host=\"web1\",kind=\"poll\"} 1\n"},
+	  "teamboard_workers_held{host=\"web1\",kind=\"poll\"} 1\n"
+	  "teamboard_workers_held{host=\"web1\",kind=\"reply\"} 2\n",
+	  "# TYPE teamboard_large_replies_refused_total counter\n"
+	  "teamboard_large_replies_refused_total{host=\"web1\"} 3\n"},
 	 {"teamboard_database_up{host=\"web1\"} 0", NULL, NULL}},
 	{__LINE__,
 	 "a\"b\\c\nd",
@@ -578,8 +680,8 @@ static void check_format(const char *text)
 			tb_fail("sample line without a value: %s", tb_qn(p, (size_t)(nl - p)));
 		p = nl + 1;
 	}
-	/* 7 counter families + workers_held + database_up (+3 gauges with a database) */
-	tb_check(types == 9 || types == 12, "%d # TYPE lines", types);
+	/* 8 counter families + workers_held + database_up (+3 gauges with a database) */
+	tb_check(types == 10 || types == 13, "%d # TYPE lines", types);
 }
 
 static void test_render(void)
@@ -588,8 +690,9 @@ static void test_render(void)
 	tb_metrics_add(TB_M_EVENTS_SENT, 5);
 	tb_metrics_add(TB_M_CLOSED_LIFETIME, 2);
 	tb_metrics_add(TB_M_CLOSED_SLOW_CLIENT, 1);
+	tb_metrics_add(TB_M_LARGE_REPLIES_REFUSED, 3);
 	for (size_t i = 0; i < N_ELEMS(render_cases); i++) {
-		struct tb_metrics_gauges g = {render_cases[i].have_db, 3, 9, true, true, {4, 1}};
+		struct tb_metrics_gauges g = {render_cases[i].have_db, 3, 9, true, true, {4, 1, 2}};
 		struct tb_buf out = {0};
 		tb_case(__FILE__, render_cases[i].line, "tb_metrics_render(host %s, have_db %d)", tb_q(render_cases[i].host),
 		        render_cases[i].have_db);
@@ -618,6 +721,7 @@ int main(void)
 	test_counters();
 	test_refused_files();
 	test_hold();
+	test_linger();
 	test_instance_id();
 	test_allowed();
 	test_render();
