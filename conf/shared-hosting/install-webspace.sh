@@ -1,19 +1,36 @@
 #!/bin/sh
-# install-webspace.sh: puts Teamboard into a shared-hosting web space (docs/shared-hosting.md).
-# Run it as the web space's owner, from an unpacked source tree:
+# install-webspace.sh: puts Teamboard into a shared-hosting web space, or upgrades it there
+# (docs/shared-hosting.md). Run it as the web space's owner, from an unpacked source tree:
 #
-#     sh conf/shared-hosting/install-webspace.sh [--others-may-read-conf] WEB_ROOT PROGRAM CONF
+#     sh conf/shared-hosting/install-webspace.sh [--others-may-read-conf] [--programs DIR] \
+#         WEB_ROOT PROGRAM CONF
 #
 #   WEB_ROOT  the (sub)domain's document root, e.g. ~/public_html or ~/teamboard.example.org
 #   PROGRAM   absolute path of teamboard.fcgi, OUTSIDE the web root, e.g. ~/teamboard/bin/teamboard.fcgi
 #   CONF      absolute path of teamboard.conf, OUTSIDE the web root, e.g. ~/teamboard/teamboard.conf
+#   --programs DIR  also install the programs built in DIR (teamboard.fcgi, teamboard-admin,
+#             teamboard-supervisor; e.g. fcgi after ./configure && make) into PROGRAM's directory
 #
-# It copies web/'s files into WEB_ROOT, writes WEB_ROOT/.htaccess (conf/shared-hosting/htaccess,
-# with CONF's max_body, default 65536) and WEB_ROOT/cgi-bin/ (the source tree's cgi-bin/: its
-# .htaccess and the two entry scripts, with PROGRAM and CONF filled in, and
-# conf/errors/too_large.json). Files of the same names are replaced; nothing else is touched.
-# It does not copy the program or write the configuration: see the guide. Run it again after
-# changing max_body.
+# What it writes, each file as a new file renamed over the old one (a running program or script
+# is never changed in place: no "Text file busy", no shell reading a half-written script):
+#   WEB_ROOT/                  web/'s files; files an earlier run installed that the new web/
+#                              no longer has are removed (the list: WEB_ROOT/.htteamboard-files)
+#   WEB_ROOT/.htaccess         conf/shared-hosting/htaccess with CONF's max_body (default 65536)
+#   WEB_ROOT/teamboard-bin/    .htaccess (conf/shared-hosting/teamboard-bin.htaccess) and the two
+#                              entry scripts teamboard.fcgi and teamboard-stream.fcgi (copies of
+#                              conf/shared-hosting/teamboard.fcgi with PROGRAM and CONF filled in)
+#   WEB_ROOT/teamboard-errors/ .htaccess (conf/shared-hosting/teamboard-errors.htaccess) and the
+#                              JSON answers of conf/errors/ (too_large.json, no_rewrite.json)
+# In the three .htaccess files it owns only the block from "# BEGIN Teamboard" to
+# "# END Teamboard": that block is replaced, every other line is kept where it is; a file without
+# the block gets it at the top. Nothing else in WEB_ROOT is touched. Run it again after changing
+# max_body, moving things, or unpacking a newer version (the upgrade).
+#
+# An older layout (the programs in WEB_ROOT/cgi-bin/, which stock hosts map elsewhere) is moved:
+# the old .htaccess's Teamboard part becomes the block (a copy of the old file is kept as
+# .htaccess.teamboard-old), Teamboard's files in cgi-bin/ are removed (the directory too when
+# nothing else is left in it), and a "SetHandler cgi-script" un-commented in cgi-bin/.htaccess
+# is carried over to teamboard-bin/.htaccess.
 #
 # PROGRAM and CONF are compared with WEB_ROOT after resolving symbolic links (a web root that is
 # a link, or a CONF reached through one, is still inside it), and a CONF that every local user
@@ -23,14 +40,23 @@
 set -eu
 
 die() { echo "install-webspace.sh: $*" >&2; exit 1; }
+say() { echo "install-webspace.sh: $*" >&2; }
 others_may_read=no
-if [ "${1:-}" = --others-may-read-conf ]; then
-	others_may_read=yes
-	shift
-fi
-[ $# -eq 3 ] || die "usage: install-webspace.sh [--others-may-read-conf] WEB_ROOT PROGRAM CONF"
+programs_dir=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--others-may-read-conf) others_may_read=yes; shift ;;
+	--programs) [ $# -ge 2 ] || die "--programs needs a directory"; programs_dir=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) die "unknown option $1" ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 3 ] || die "usage: install-webspace.sh [--others-may-read-conf] [--programs DIR] WEB_ROOT PROGRAM CONF"
 web_root=$1 program=$2 conf=$3
 src=$(cd "$(dirname "$0")/../.." && pwd)
+BEGIN='# BEGIN Teamboard'
+END='# END Teamboard'
 
 for p in "$web_root" "$program" "$conf"; do
 	case $p in
@@ -43,6 +69,11 @@ for p in "$web_root" "$program" "$conf"; do
 	esac
 done
 [ -d "$web_root" ] || die "$web_root is not a directory"
+if [ -n "$programs_dir" ]; then
+	for name in teamboard.fcgi teamboard-admin; do
+		[ -f "$programs_dir/$name" ] || die "$programs_dir/$name: no such program (build first: ./configure && make)"
+	done
+fi
 
 # The path with every symbolic link resolved: GNU realpath -m (parts of it need not exist yet),
 # else readlink -f (all but the last part must exist).
@@ -58,57 +89,168 @@ esac
 case $real_conf/ in
 "${real_root%/}"/*) die "$conf is inside the web root ($real_root): anyone could read the database password" ;;
 esac
-[ -f "$program" ] || echo "install-webspace.sh: warning: $program does not exist (yet)" >&2
 if [ -f "$conf" ]; then
 	# -L: the file's own mode, also when CONF is a link to it.
 	if [ -z "$(find -L "$conf" -prune \( -perm -o=r -o -perm -o=w -o -perm -o=x \) -print)" ]; then
 		:
 	elif [ $others_may_read = yes ]; then
-		echo "install-webspace.sh: warning: every local user can read $conf and its database" \
-			"password (--others-may-read-conf)" >&2
+		say "warning: every local user can read $conf and its database password (--others-may-read-conf)"
 	else
 		chmod o-rwx -- "$real_conf" || die "$conf is open to every local user and its mode cannot be changed"
-		echo "install-webspace.sh: $conf was open to every local user, and it holds the database" \
+		say "$conf was open to every local user, and it holds the database" \
 			"password: took the others' permissions away (chmod o-rwx; if the host runs Teamboard" \
-			"as the web server's user, see --others-may-read-conf)" >&2
+			"as the web server's user, see --others-may-read-conf)"
 	fi
 else
-	echo "install-webspace.sh: warning: $conf does not exist (yet): make it mode 600 (or 640)" >&2
+	say "warning: $conf does not exist (yet): make it mode 600 (or 640)"
 fi
 
-# The static files.
+# put SRC DEST MODE: DEST becomes a copy of SRC by renaming a new file over it.
+put() {
+	cp -- "$1" "$2.teamboard-new"
+	chmod "$3" "$2.teamboard-new"
+	mv -f -- "$2.teamboard-new" "$2"
+}
+
+# The programs themselves (--programs), each renamed over the old one: a running teamboard.fcgi
+# keeps its (now unnamed) file and mod_fcgid starts the new one for new processes.
+if [ -n "$programs_dir" ]; then
+	bin_dir=$(dirname "$program")
+	mkdir -p "$bin_dir"
+	for name in teamboard.fcgi teamboard-admin teamboard-supervisor; do
+		[ -f "$programs_dir/$name" ] || continue
+		put "$programs_dir/$name" "$bin_dir/$name" 755
+	done
+	if [ "$(basename "$program")" != teamboard.fcgi ]; then
+		put "$programs_dir/teamboard.fcgi" "$program" 755
+	fi
+fi
+[ -f "$program" ] || say "warning: $program does not exist (yet)"
+
+# The static files, and away with those an earlier run installed that web/ no longer has.
+manifest="$web_root/.htteamboard-files"
+(cd "$src/web" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$manifest.teamboard-new"
 (cd "$src/web" && find . -type d) | while IFS= read -r d; do
 	mkdir -p "$web_root/$d"
 	chmod 755 "$web_root/$d"
 done
-(cd "$src/web" && find . -type f) | while IFS= read -r f; do
-	cp "$src/web/$f" "$web_root/$f"
-	chmod 644 "$web_root/$f"
-done
+while IFS= read -r f; do
+	put "$src/web/$f" "$web_root/$f" 644
+done <"$manifest.teamboard-new"
+if [ -f "$manifest" ]; then
+	LC_ALL=C sort "$manifest" | LC_ALL=C comm -23 - "$manifest.teamboard-new" | while IFS= read -r f; do
+		case $f in
+		'' | /* | ../* | */../* | *'/..') continue ;;
+		esac
+		rm -f -- "${web_root:?}/$f"
+		d=$(dirname "$f")
+		while [ "$d" != . ] && rmdir -- "$web_root/$d" 2>/dev/null; do
+			d=$(dirname "$d")
+		done
+	done
+fi
+chmod 644 "$manifest.teamboard-new"
+mv -f -- "$manifest.teamboard-new" "$manifest"
 
-# max_body from CONF (the last "max_body = N" line), else the default.
+# merge_block TEMPLATE TARGET: TARGET gets TEMPLATE's block ("# BEGIN Teamboard" to
+# "# END Teamboard"). An existing block is replaced, the lines around it stay; a TARGET without
+# one gets it at the top; a new TARGET is the whole TEMPLATE (with the lines after its block).
+merge_block() {
+	tmp="$2.teamboard-new"
+	sed -n "/^$BEGIN\$/,/^$END\$/p" "$1" >"$tmp.block"
+	if [ ! -f "$2" ]; then
+		cp -- "$1" "$tmp"
+	else
+		begins=$(grep -c "^$BEGIN\$" "$2" || true)
+		ends=$(grep -c "^$END\$" "$2" || true)
+		if [ "$begins" = 0 ] && [ "$ends" = 0 ]; then
+			{ cat "$tmp.block"; echo; cat "$2"; } >"$tmp"
+		elif [ "$begins" = 1 ] && [ "$ends" = 1 ] &&
+			[ "$(grep -n "^$BEGIN\$" "$2" | cut -d: -f1)" -lt "$(grep -n "^$END\$" "$2" | cut -d: -f1)" ]; then
+			awk -v block="$tmp.block" -v b="$BEGIN" -v e="$END" '
+				$0 == b { while ((getline line < block) > 0) print line; skip = 1; next }
+				skip && $0 == e { skip = 0; next }
+				!skip { print }' "$2" >"$tmp"
+		else
+			rm -f -- "$tmp.block"
+			die "$2: expected one \"$BEGIN\" line and after it one \"$END\" line; put them right by hand (or remove both) and run again"
+		fi
+	fi
+	rm -f -- "$tmp.block"
+	chmod 644 "$tmp"
+	mv -f -- "$tmp" "$2"
+}
+
+# An older layout's root .htaccess: Teamboard's part, from its first to its last line, becomes
+# the block; what the customer added before or after stays.
+old_first='^# Teamboard in a shared-hosting web space: the web root'
+old_last='^RewriteRule \^api/ cgi-bin/teamboard\.fcgi \[L\]$'
+if [ -f "$web_root/.htaccess" ] && ! grep -q "^$BEGIN\$" "$web_root/.htaccess" &&
+	grep -q "$old_first" "$web_root/.htaccess" && grep -q "$old_last" "$web_root/.htaccess"; then
+	cp -p -- "$web_root/.htaccess" "$web_root/.htaccess.teamboard-old"
+	awk -v first="$old_first" -v last="$old_last" -v b="$BEGIN" -v e="$END" '
+		!seen && $0 ~ first { print b; inside = 1; seen = 1; next }
+		inside && $0 ~ last { print e; inside = 0; next }
+		!inside { print }' "$web_root/.htaccess.teamboard-old" >"$web_root/.htaccess.teamboard-new"
+	chmod 644 "$web_root/.htaccess.teamboard-new"
+	mv -f -- "$web_root/.htaccess.teamboard-new" "$web_root/.htaccess"
+	say "the older layout's .htaccess became the Teamboard block (the old file: .htaccess.teamboard-old)"
+fi
+
+# max_body from CONF (the last "max_body = N" line, a comment after it allowed), else the default.
 max_body=
 if [ -r "$conf" ]; then
-	max_body=$(sed -n 's/^[[:space:]]*max_body[[:space:]]*=[[:space:]]*\([0-9][0-9]*\)[[:space:]]*$/\1/p' \
+	max_body=$(sed -n 's/^[[:space:]]*max_body[[:space:]]*=[[:space:]]*\([0-9][0-9]*\)[[:space:]]*\(#.*\)\{0,1\}$/\1/p' \
 		"$conf" | tail -n 1)
 fi
 max_body=${max_body:-65536}
-sed -e "s/-gt65536 /-gt$max_body /" "$src/conf/shared-hosting/htaccess" >"$web_root/.htaccess.tmp"
-chmod 644 "$web_root/.htaccess.tmp"
-mv -f "$web_root/.htaccess.tmp" "$web_root/.htaccess"
+
+# Teamboard's fixed answers: static files where nothing is run.
+mkdir -p "$web_root/teamboard-errors"
+chmod 755 "$web_root/teamboard-errors"
+merge_block "$src/conf/shared-hosting/teamboard-errors.htaccess" "$web_root/teamboard-errors/.htaccess"
+for f in too_large.json no_rewrite.json; do
+	put "$src/conf/errors/$f" "$web_root/teamboard-errors/$f" 644
+done
 
 # The programs' directory. Mode 755 and no group/other write: suEXEC refuses anything else.
-mkdir -p "$web_root/cgi-bin"
-chmod 755 "$web_root/cgi-bin"
-for f in cgi-bin/.htaccess conf/errors/too_large.json; do
-	cp "$src/$f" "$web_root/cgi-bin/${f##*/}"
-	chmod 644 "$web_root/cgi-bin/${f##*/}"
-done
+bin="$web_root/teamboard-bin"
+mkdir -p "$bin"
+chmod 755 "$bin"
+fresh_bin_htaccess=no
+[ -f "$bin/.htaccess" ] || fresh_bin_htaccess=yes
+merge_block "$src/conf/shared-hosting/teamboard-bin.htaccess" "$bin/.htaccess"
+old="$web_root/cgi-bin"
+if [ $fresh_bin_htaccess = yes ] && [ -f "$old/.htaccess" ] &&
+	grep -q '^[[:space:]]*SetHandler[[:space:]][[:space:]]*cgi-script' "$old/.htaccess"; then
+	printf '\n# Carried over from cgi-bin/.htaccess: event streams as plain CGI.\n<Files "teamboard-stream.fcgi">\n    SetHandler cgi-script\n</Files>\n' \
+		>>"$bin/.htaccess"
+	say "kept your choice from cgi-bin/.htaccess: event streams run as plain CGI (teamboard-bin/.htaccess)"
+fi
 for name in teamboard.fcgi teamboard-stream.fcgi; do
-	tmp="$web_root/cgi-bin/.$name.tmp"
+	tmp="$bin/$name.teamboard-new"
 	sed -e "s'@CONF@'$conf'" -e "s'@PROGRAM@'$program'" \
-		"$src/cgi-bin/$name" >"$tmp"
+		"$src/conf/shared-hosting/teamboard.fcgi" >"$tmp"
 	chmod 755 "$tmp"
-	mv -f "$tmp" "$web_root/cgi-bin/$name"
+	mv -f -- "$tmp" "$bin/$name"
 done
+
+# The web root's .htaccess last: from here on the API goes to teamboard-bin/.
+tmp="$web_root/.htaccess.template"
+sed -e "s/-gt65536 /-gt$max_body /" "$src/conf/shared-hosting/htaccess" >"$tmp"
+merge_block "$tmp" "$web_root/.htaccess"
+rm -f -- "$tmp"
+
+# The older layout's cgi-bin/: Teamboard's files go (only when they are Teamboard's own).
+if [ -f "$old/teamboard.fcgi" ] && grep -q '^TEAMBOARD_CONF=' "$old/teamboard.fcgi"; then
+	rm -f -- "$old/teamboard.fcgi" "$old/teamboard-stream.fcgi" "$old/too_large.json"
+	if [ -f "$old/.htaccess" ] && grep -q "^# Teamboard's programs in a shared-hosting web space" "$old/.htaccess"; then
+		rm -f -- "$old/.htaccess"
+	fi
+	if rmdir -- "$old" 2>/dev/null; then
+		say "moved from the older layout: cgi-bin/ removed, the programs are in teamboard-bin/"
+	else
+		say "moved from the older layout: Teamboard's files left cgi-bin/, which still holds other files"
+	fi
+fi
 echo "install-webspace.sh: installed into $web_root (program $program, config $conf, max_body $max_body)"

@@ -11,18 +11,28 @@ It owns one state directory and everything that runs from it:
                       apache-*.log, sanitizer/ (ASan/UBSan reports), valgrind/ (valgrind logs)
 The copies exist because the checkout may live where the service user cannot read (/root).
 
-The web side is one of four set-ups (TB_SETUP), each run from the project's own conf/ files:
+The web side is one of five set-ups (TB_SETUP), each run from the project's own conf/ files:
   lighttpd         conf/lighttpd/dev.conf.in: static files, and two external prefork pools of
                    teamboard.fcgi: the REST pool (run/api.sock, TB_WORKERS) and the stream pool
                    (run/stream.sock, TB_STREAM_WORKERS) for ^/api/v1/boards/N/events
   apache-fcgid     Apache 2.4 + mod_fcgid with conf/apache/teamboard.conf, the production
                    virtual host (two copies of the binary in <state>/fcgi-bin/ = two classes)
-  apache-htaccess  a shared host (tests/harness/apache/shared-host.conf.in: AllowOverride
-                   FileInfo Options=ExecCGI, mod_fcgid) serving a web space <state>/www laid
-                   out by conf/shared-hosting/install-webspace.sh (.htaccess + cgi-bin/);
-                   supervisor = auto
-  apache-cgi       the same web space on a host without mod_fcgid: plain CGI via mod_cgid, one
-                   process per request and per stream; teamboard-supervisor runs beside it
+  apache-htaccess  a shared host on a stock Debian Apache (tests/harness/apache/
+                   shared-host.conf.in: AllowOverride FileInfo Options=ExecCGI, mod_fcgid, and
+                   mod_cgid with Debian's serve-cgi-bin.conf, so /cgi-bin/ is ScriptAliased to
+                   /usr/lib/cgi-bin/) serving a web space <state>/www laid out by
+                   conf/shared-hosting/install-webspace.sh (.htaccess, teamboard-bin/,
+                   teamboard-errors/); supervisor = auto
+  apache-htaccess-cpanel
+                   the same web space on a cPanel-like host (tests/harness/apache/
+                   cpanel-host.conf.in): a per-user ScriptAlias /cgi-bin/ <state>/www/cgi-bin/,
+                   Apache running as www-data and the customer's FastCGI programs as the
+                   customer (the service user) through a suEXEC-like FcgidWrapper
+                   (<state>/etc/host/suexec); teamboard.conf is mode 0600, unreadable to Apache.
+                   Needs root
+  apache-cgi       the same web space as apache-htaccess on a host without mod_fcgid: plain CGI
+                   via mod_cgid, one process per request and per stream; teamboard-supervisor
+                   runs beside it
 In every set-up max_streams is set below the stream pool's (or class's) size, so a stream over
 the limit is refused with 503 at once instead of waiting for a busy pool.
 
@@ -43,7 +53,8 @@ Used two ways:
     servers running in the background and "down" stops them from their pid files.
 
 Environment read by Env.from_environ() (and so by the test fixture):
-  TB_SETUP            lighttpd (default), apache-fcgid, apache-htaccess or apache-cgi
+  TB_SETUP            lighttpd (default), apache-fcgid, apache-htaccess,
+                      apache-htaccess-cpanel or apache-cgi
   TB_BUILD_DIR        build dir whose binaries are used (default <repo>/build; e.g. build-asan)
   TB_WORKER_WRAPPER   command prefixed to the worker, e.g. "valgrind --leak-check=full"
                       (lighttpd set-up only: the Apache set-ups spawn the workers themselves)
@@ -86,7 +97,9 @@ DB_USER = "teamboard_app"
 DB_SUPERUSER = "postgres"
 APACHE = "/usr/sbin/apache2"
 
-SETUPS = ("lighttpd", "apache-fcgid", "apache-htaccess", "apache-cgi")
+SETUPS = ("lighttpd", "apache-fcgid", "apache-htaccess", "apache-htaccess-cpanel", "apache-cgi")
+# The shared-hosting set-ups: a web space laid out by conf/shared-hosting/install-webspace.sh.
+WEB_SPACE_SETUPS = ("apache-htaccess", "apache-htaccess-cpanel", "apache-cgi")
 # Debian 12's default Apache modules (what the apache2 package enables; plus headers, which
 # conf/apache/teamboard.conf asks for), each loaded with its Debian .load and .conf from
 # /etc/apache2/mods-available, then what each set-up adds.
@@ -94,13 +107,19 @@ APACHE_DEFAULT_MODULES = ("mpm_event", "access_compat", "alias", "auth_basic", "
                           "authn_file", "authz_core", "authz_host", "authz_user", "autoindex",
                           "deflate", "dir", "env", "filter", "mime", "negotiation", "reqtimeout",
                           "setenvif", "status", "headers")
+# The shared hosts load mod_cgid too, as a stock Debian does once CGI is enabled (a2enmod cgi):
+# with it Debian's serve-cgi-bin.conf maps /cgi-bin/ on every virtual host.
 APACHE_SETUP_MODULES = {"apache-fcgid": ("fcgid", "rewrite"),
-                        "apache-htaccess": ("fcgid", "rewrite"),
+                        "apache-htaccess": ("fcgid", "cgid", "rewrite"),
+                        "apache-htaccess-cpanel": ("fcgid", "cgid", "rewrite"),
                         "apache-cgi": ("cgid", "rewrite")}
+# The cPanel-like host's web server user (the customer's programs run as the service user).
+HOST_WEB_USER = "www-data"
 # What a set-up changes in the application's defaults. Shared hosting: the workers run the
 # supervisor (no daemons there), and streams end before mod_fcgid's default FcgidBusyTimeout
 # (300 s), which a customer cannot raise (conf/shared-hosting/teamboard.conf.sample).
-SETUP_CONFIG = {"apache-htaccess": {"supervisor": "auto", "stream_max_seconds": 240}}
+SETUP_CONFIG = {"apache-htaccess": {"supervisor": "auto", "stream_max_seconds": 240},
+                "apache-htaccess-cpanel": {"supervisor": "auto", "stream_max_seconds": 240}}
 
 # The application's configuration keys and their defaults (conf/teamboard.conf.sample).
 # "database" and "allowed_origins" are filled in per environment.
@@ -296,10 +315,19 @@ class Env:
     def __init__(self, state_dir=None, persistent=False, build_dir=None, port=None, db_port=None,
                  workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
                  asan_detect_leaks=True, app=True, supervisor=None, setup="lighttpd",
-                 stream_workers=8, db_env=None, lighttpd_conf="dev"):
+                 stream_workers=8, db_env=None, lighttpd_conf="dev", host=None):
         if setup not in SETUPS:
             raise TbEnvError("unknown set-up %r (one of %s)" % (setup, ", ".join(SETUPS)))
         self.setup = setup
+        # A shared host's own settings (the web space set-ups), to model hosts that lack
+        # something (tests of conf/shared-hosting/check-webspace.sh): "allow_override" (default
+        # "FileInfo Options=ExecCGI"), "without_modules" (e.g. ("rewrite",)), "output_buffer"
+        # (FcgidOutputBufferSize; default 0), "wait" (False: start() does not wait for a healthy
+        # API, which such a host never gives).
+        self.host_settings = dict(host or {})
+        if setup == "apache-htaccess-cpanel" and os.geteuid() != 0:
+            raise TbEnvError("apache-htaccess-cpanel runs Apache and the programs as two users: "
+                             "run as root")
         # lighttpd set-up: "dev" runs conf/lighttpd/dev.conf.in; "production" runs the production
         # site config conf/lighttpd/teamboard.conf inside Debian's main config
         # (tests/harness/lighttpd/debian.conf.in)
@@ -439,7 +467,7 @@ class Env:
 
     @property
     def web_space(self):
-        """The shared-hosting web root (apache-htaccess, apache-cgi)."""
+        """The shared-hosting web root (WEB_SPACE_SETUPS)."""
         return self.path("www")
 
     @property
@@ -479,7 +507,7 @@ class Env:
                     self.migrate()
                 self.start_app(wait=False)
             self.start_web()
-            if self.with_app:
+            if self.with_app and self.host_settings.get("wait", True):
                 self.wait_health()
                 if self.with_supervisor:
                     self.start_supervisor()
@@ -572,6 +600,43 @@ class Env:
             except FileNotFoundError:
                 pass
         self.account.chown_tree(self.state_dir)
+        if self.setup == "apache-htaccess-cpanel":
+            self._prepare_cpanel_host()
+
+    def _prepare_cpanel_host(self):
+        """The cPanel-like host: Apache runs as HOST_WEB_USER, a member of the customer's group
+        (as hosts let the web server into the customer's home: group access), owning its own run
+        directory and writing into log/; the suEXEC-like wrapper is the host's (root's)."""
+        web = pwd.getpwnam(HOST_WEB_USER)
+        os.chmod(self.run_dir, 0o750)
+        os.chmod(self.log_dir, 0o770)
+        for dirpath, dirnames, filenames in os.walk(self.path("run", "apache")):
+            os.lchown(dirpath, web.pw_uid, web.pw_gid)
+        host = self.path("etc", "host")
+        shutil.rmtree(host, ignore_errors=True)
+        os.makedirs(host, mode=0o755)
+        os.chmod(host, 0o755)
+        with open(os.path.join(self.src_dir, "tests", "harness", "apache", "suexec.in")) as f:
+            text = f.read().replace("@UID@", str(self.account.uid)).replace(
+                "@GID@", str(self.account.gid))
+        with open(os.path.join(host, "suexec"), "w") as f:
+            f.write(text)
+        os.chmod(os.path.join(host, "suexec"), 0o755)
+
+    def _cpanel_wrappers(self):
+        """The host's FcgidWrapper lines: one per FastCGI program (*.fcgi) in the web space, as a
+        hosting panel registers them, each run through etc/host/suexec."""
+        lines = []
+        for dirpath, dirnames, filenames in sorted(os.walk(self.web_space)):
+            for n in sorted(filenames):
+                if n.endswith(".fcgi"):
+                    lines += ['    <Directory "%s">' % dirpath,
+                              '        <Files "%s">' % n,
+                              '            FcgidWrapper "%s %s"' % (
+                                  self.path("etc", "host", "suexec"), os.path.join(dirpath, n)),
+                              '        </Files>',
+                              '    </Directory>']
+        return "\n".join(lines)
 
     def _install_web_space(self):
         """The customer's side of shared hosting, as docs/shared-hosting.md has it done: the program and
@@ -587,7 +652,6 @@ class Env:
         os.makedirs(os.path.join(kit, "conf"))
         for d in ("shared-hosting", "errors"):
             shutil.copytree(os.path.join(self.src_dir, "conf", d), os.path.join(kit, "conf", d))
-        shutil.copytree(os.path.join(self.src_dir, "cgi-bin"), os.path.join(kit, "cgi-bin"))
         os.symlink(self.path("web"), os.path.join(kit, "web"))
         self.account.chown_tree(kit)
         script = os.path.join(kit, "conf", "shared-hosting", "install-webspace.sh")
@@ -652,14 +716,27 @@ class Env:
         logf.write("==== %s start: %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(cmd)))
         logf.flush()
         env = self._env()
+        as_account = self.account.popen_args()
         if name == "apache":
             # The site config must tell the programs where teamboard.conf is, not we.
             env.pop("TEAMBOARD_CONF", None)
             env.pop("TEAMBOARD_SQL_DIR", None)
+            if self.setup == "apache-htaccess-cpanel":
+                # Apache as the host's web server user, in the customer's group, with the two
+                # capabilities the suEXEC-like wrapper needs to become the customer (suexec is
+                # setuid root) and the one mod_fcgid needs to stop the customer's processes.
+                web = pwd.getpwnam(HOST_WEB_USER)
+                caps = "+setuid,+setgid,+kill"
+                cmd = ["/usr/bin/setpriv", "--reuid=%d" % web.pw_uid, "--regid=%d" % web.pw_gid,
+                       "--groups=%d" % self.account.gid, "--inh-caps=" + caps,
+                       "--ambient-caps=" + caps, "--"] + list(cmd)
+                env["HOME"] = "/nonexistent"
+                env["USER"] = env["LOGNAME"] = HOST_WEB_USER
+                as_account = {}
         try:
             p = subprocess.Popen(cmd, cwd=self.state_dir, env=env,
                                  stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                 start_new_session=True, **self.account.popen_args())
+                                 start_new_session=True, **as_account)
         finally:
             logf.close()
         self._procs[name] = p
@@ -894,11 +971,13 @@ class Env:
     def _write_config(self):
         cfg = {"database": self._dsn(user=DB_USER)}
         cfg.update(self.config)
-        self._write_file(self.config_file, self._config_text(cfg))
+        # cPanel-like: mode 0600, as the guide says; only the customer's programs can read it
+        self._write_file(self.config_file, self._config_text(cfg),
+                         mode=0o600 if self.setup == "apache-htaccess-cpanel" else 0o644)
         if self.setup == "lighttpd":
             cfg["supervisor"] = "off"
             self._write_file(self.stream_config_file, self._config_text(cfg))
-        if self.setup in ("apache-htaccess", "apache-cgi"):
+        if self.setup in WEB_SPACE_SETUPS:
             self._install_web_space()  # again: the .htaccess carries max_body
 
     @property
@@ -1121,7 +1200,10 @@ class Env:
         # as Debian's apache2.conf does: every module's .load first, then every .conf (some
         # .conf files test <IfModule> for a module loaded after theirs: deflate for filter)
         for ext in ("load", "conf"):
+            without = self.host_settings.get("without_modules", ())
             for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup]:
+                if mod in without:
+                    continue
                 f = "/etc/apache2/mods-available/%s.%s" % (mod, ext)
                 if os.path.isfile(f):
                     load.append("Include %s" % f)
@@ -1141,10 +1223,22 @@ class Env:
                        "TB_MAX_BODY": str(self.config.get("max_body") or 65536)}
             site_text = "\n".join("Define %s %s" % kv for kv in defines.items())
             site_text += "\nInclude %s\n" % site
+        elif self.setup == "apache-htaccess-cpanel":
+            site = self._fill(os.path.join(harness, "cpanel-host.conf.in"), {
+                "PORT": str(self.port), "WEB_SPACE": self.web_space,
+                "SUEXEC": self.path("etc", "host", "suexec"),
+                "WRAPPERS": self._cpanel_wrappers()}, "apache/cpanel-host.conf")
+            site_text = "Include %s\n" % site
         else:
             site = self._fill(os.path.join(harness, "shared-host.conf.in"), {
-                "PORT": str(self.port), "WEB_SPACE": self.web_space}, "apache/shared-host.conf")
+                "PORT": str(self.port), "WEB_SPACE": self.web_space,
+                "ALLOW_OVERRIDE": self.host_settings.get("allow_override",
+                                                         "FileInfo Options=ExecCGI")},
+                "apache/shared-host.conf")
             site_text = "Include %s\n" % site
+            if "output_buffer" in self.host_settings:
+                site_text += "<IfModule mod_fcgid.c>\n    FcgidOutputBufferSize %d\n" \
+                             "</IfModule>\n" % int(self.host_settings["output_buffer"])
         return self._fill(os.path.join(harness, "httpd.conf.in"), {
             "STATE_DIR": self.state_dir, "RUN_DIR": self.run_dir, "LOG_DIR": self.log_dir,
             "PORT": str(self.port), "LOAD_MODULES": "\n".join(load), "SITE": site_text},
@@ -1236,7 +1330,7 @@ def cmd_up(args):
               stream_workers=args.stream_workers, setup=args.setup,
               wrapper=os.environ.get("TB_WORKER_WRAPPER") or None, config=overrides,
               app=not args.no_app, supervisor=not args.no_app and not args.no_supervisor and
-              args.setup != "apache-htaccess" and  # there the workers run it (supervisor = auto)
+              SETUP_CONFIG.get(args.setup, {}).get("supervisor") != "auto" and  # workers run it
               os.path.isfile(os.path.join(REPO, args.build_dir, "fcgi", "teamboard-supervisor")))
     env.start()
     print(env.base + "/")

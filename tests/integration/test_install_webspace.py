@@ -1,11 +1,19 @@
-"""conf/shared-hosting/install-webspace.sh on its own (no server): it refuses a program or a
-teamboard.conf inside the web root also when a symbolic link hides that (a web root that is a
-link, a config reached through one), takes the others' permissions away from a config every local
-user could read (it holds the database password), and is ShellCheck-clean."""
+"""conf/shared-hosting/install-webspace.sh on its own (no server): it lays out a web space
+(.htaccess, teamboard-bin/, teamboard-errors/, web/'s files), keeps the customer's own lines in
+the three .htaccess files (it owns only the block "# BEGIN Teamboard" ... "# END Teamboard"),
+upgrades in place while a program runs (every file renamed over, never written into), replaces
+the web client (files gone from web/ go, no web/web), moves an older layout's cgi-bin/ to
+teamboard-bin/; it refuses a program or a teamboard.conf inside the web root also when a symbolic
+link hides that (a web root that is a link, a config reached through one), takes the others'
+permissions away from a config every local user could read (it holds the database password), and
+is ShellCheck-clean. The web space it makes is served by the apache-htaccess,
+apache-htaccess-cpanel and apache-cgi set-ups (test_setups_htaccess.py, test_setups_cgi.py)."""
 
 import os
+import shutil
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -30,8 +38,9 @@ def write_conf(path, mode):
     return path
 
 
-def run(web_root, program, conf):
-    return subprocess.run(["/bin/sh", SCRIPT, str(web_root), str(program), str(conf)],
+def run(web_root, program, conf, *options):
+    return subprocess.run(["/bin/sh", SCRIPT] + list(options) + [str(web_root), str(program),
+                                                                 str(conf)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
 
 
@@ -58,7 +67,7 @@ def test_refuses_a_config_inside_a_linked_web_root(space, where):
     assert r.returncode != 0
     assert "inside the web root" in r.stderr and "database password" in r.stderr, r.stderr
     assert not (space / "www" / ".htaccess").exists()
-    assert not (space / "www" / "cgi-bin").exists()
+    assert not (space / "www" / "teamboard-bin").exists()
 
 
 def test_refuses_a_program_inside_a_linked_web_root(space):
@@ -121,3 +130,215 @@ def test_others_may_read_conf_keeps_the_mode_with_a_warning(space):
                         str(space / "teamboard" / "bin" / "teamboard.fcgi"), str(inside)],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     assert r.returncode != 0 and "inside the web root" in r.stderr, r.stderr
+
+
+BEGIN, END = "# BEGIN Teamboard", "# END Teamboard"
+WEB = os.path.join(REPO, "web")
+
+
+def install(space, *options):
+    conf = space / "teamboard" / "teamboard.conf"
+    if not conf.exists():
+        write_conf(conf, 0o600)
+    r = run(space / "public_html", space / "teamboard" / "bin" / "teamboard.fcgi", conf, *options)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def block(text):
+    return text[text.index(BEGIN):text.index(END) + len(END)]
+
+
+def test_first_install_lays_out_the_web_space(space):
+    r = install(space)
+    www = space / "www"
+    assert "installed into" in r.stdout
+    for f in ("index.html", "js/app.js", "css/app.css"):
+        assert (www / f).read_bytes() == open(os.path.join(WEB, f), "rb").read()
+    assert not (www / "web").exists()
+    for name in ("teamboard.fcgi", "teamboard-stream.fcgi"):
+        text = (www / "teamboard-bin" / name).read_text()
+        assert "TEAMBOARD_CONF='%s'" % (space / "teamboard" / "teamboard.conf") in text
+        assert stat.S_IMODE(os.stat(str(www / "teamboard-bin" / name)).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(str(www / "teamboard-bin")).st_mode) == 0o755
+    for f in (".htaccess", "teamboard-bin/.htaccess", "teamboard-errors/.htaccess"):
+        text = (www / f).read_text()
+        assert text.splitlines().count(BEGIN) == 1 and text.splitlines().count(END) == 1, f
+    assert "ErrorDocument 413 /teamboard-errors/too_large.json" in (www / ".htaccess").read_text()
+    assert "teamboard-bin/teamboard.fcgi [L]" in (www / ".htaccess").read_text()
+    assert "SetHandler None" in (www / "teamboard-errors" / ".htaccess").read_text()
+    assert '"too_large"' in (www / "teamboard-errors" / "too_large.json").read_text()
+    assert '"host_setup"' in (www / "teamboard-errors" / "no_rewrite.json").read_text()
+    # nothing is left of the new files written before each rename
+    assert not [p for p in www.rglob("*teamboard-new*")]
+
+
+def test_a_second_run_keeps_the_customers_own_lines(space):
+    install(space)
+    www = space / "www"
+    root = www / ".htaccess"
+    first = root.read_text()
+    root.write_text("# mine, above\nHeader set X-Mine above\n" + first.replace(
+        "RewriteEngine On", "RewriteEngine On\n    # an edit inside the block") +
+        "\n# mine, below\nFcgidOutputBufferSize-is-not-mine below\n")
+    bin_ht = www / "teamboard-bin" / ".htaccess"
+    bin_ht.write_text(bin_ht.read_text().replace('#<Files "teamboard-stream.fcgi">\n#    SetHandler '
+                                                 'cgi-script\n#</Files>', '<Files "teamboard-stream.'
+                                                 'fcgi">\n    SetHandler cgi-script\n</Files>'))
+    assert "\n    SetHandler cgi-script" in bin_ht.read_text()
+    (space / "teamboard" / "teamboard.conf").write_text(
+        "database = dbname=teamboard\nmax_body = 80000  # bigger\n")
+    install(space)
+    text = root.read_text()
+    assert text.startswith("# mine, above\nHeader set X-Mine above\n" + BEGIN)
+    assert text.endswith("\n# mine, below\nFcgidOutputBufferSize-is-not-mine below\n")
+    assert "# an edit inside the block" not in text
+    assert block(text) == block(first).replace("-gt70000 ", "-gt80000 ")
+    assert "\n    SetHandler cgi-script" in bin_ht.read_text()  # outside the block: kept
+    # a third run changes nothing
+    before = {p: p.read_bytes() for p in (root, bin_ht)}
+    install(space)
+    assert {p: p.read_bytes() for p in (root, bin_ht)} == before
+
+
+def test_an_htaccess_without_the_block_gets_it_on_top(space):
+    (space / "www" / ".htaccess").write_text("# the host's default\nDirectoryIndex index.html\n")
+    install(space)
+    text = (space / "www" / ".htaccess").read_text()
+    assert text.startswith(BEGIN)
+    assert text.endswith(END + "\n\n# the host's default\nDirectoryIndex index.html\n")
+
+
+def test_a_broken_block_is_refused_and_left_alone(space):
+    install(space)
+    root = space / "www" / ".htaccess"
+    broken = root.read_text().replace(END, "# the end, I think")
+    root.write_text(broken)
+    r = run(space / "public_html", space / "teamboard" / "bin" / "teamboard.fcgi",
+            space / "teamboard" / "teamboard.conf")
+    assert r.returncode != 0
+    assert 'expected one "# BEGIN Teamboard" line and after it one "# END Teamboard" line' in r.stderr
+    assert root.read_text() == broken
+
+
+def test_upgrade_while_the_programs_run(space, tmp_path):
+    # Version 1: real executables (a running one cannot be opened for writing: "Text file
+    # busy"), installed with --programs.
+    build1 = tmp_path / "build1"
+    build1.mkdir()
+    for name in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor"):
+        shutil.copy("/bin/cat", str(build1 / name))
+    (space / "teamboard" / "bin" / "teamboard.fcgi").unlink()
+    install(space, "--programs", str(build1))
+    www = space / "www"
+    program = space / "teamboard" / "bin" / "teamboard.fcgi"
+    env = {"PATH": "/usr/bin:/bin"}  # no GATEWAY_INTERFACE: the FastCGI way, exec
+    # the entry script as mod_fcgid runs it: it becomes the program (cat, waiting for input)
+    running = subprocess.Popen([str(www / "teamboard-bin" / "teamboard-stream.fcgi")],
+                               env=env, stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.readlink("/proc/%d/exe" % running.pid) != str(program):
+            time.sleep(0.05)
+        assert os.readlink("/proc/%d/exe" % running.pid) == str(program)
+        with pytest.raises(OSError) as busy:
+            open(str(program), "r+b")
+        assert busy.value.errno == 26  # ETXTBSY: what cp over it would get
+        old_inodes = {n: os.stat(str(www / "teamboard-bin" / n)).st_ino
+                      for n in ("teamboard.fcgi", "teamboard-stream.fcgi")}
+        build2 = tmp_path / "build2"
+        build2.mkdir()
+        for name in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor"):
+            shutil.copy("/bin/true", str(build2 / name))
+        r = install(space, "--programs", str(build2))
+        assert "busy" not in r.stderr.lower(), r.stderr
+        for name in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor"):
+            assert (space / "teamboard" / "bin" / name).read_bytes() == open("/bin/true", "rb").read()
+        for n, ino in old_inodes.items():
+            assert os.stat(str(www / "teamboard-bin" / n)).st_ino != ino  # renamed over
+        assert running.poll() is None  # the running one goes on, on its old file
+        assert os.readlink("/proc/%d/exe" % running.pid).endswith("(deleted)")
+        assert subprocess.run([str(www / "teamboard-bin" / "teamboard.fcgi")], env=env,
+                              timeout=10).returncode == 0  # the new one: /bin/true
+    finally:
+        running.kill()
+        running.wait(timeout=10)
+        running.stdin.close()
+
+
+def test_the_web_client_is_replaced_not_nested(space):
+    install(space)
+    www = space / "www"
+    manifest = (www / ".htteamboard-files").read_text().split()
+    assert "index.html" in manifest and "js/app.js" in manifest
+    # an older version had a file the new web/ lacks, and the customer has files of their own
+    (www / "js" / "old-module.js").write_text("old\n")
+    (www / "gone").mkdir()
+    (www / "gone" / "old.css").write_text("old\n")
+    (www / ".htteamboard-files").write_text(
+        "\n".join(manifest + ["js/old-module.js", "gone/old.css"]) + "\n")
+    (www / "robots.txt").write_text("mine\n")
+    (www / "js" / "mine.js").write_text("mine\n")
+    install(space)
+    assert not (www / "js" / "old-module.js").exists() and not (www / "gone").exists()
+    assert (www / "robots.txt").read_text() == "mine\n"
+    assert (www / "js" / "mine.js").read_text() == "mine\n"
+    assert not (www / "web").exists()
+    assert (www / ".htteamboard-files").read_text().split() == manifest
+
+
+OLD_ROOT = """# Teamboard in a shared-hosting web space: the web root's .htaccess (docs/shared-hosting.md).
+SetEnvIf Authorization "(.+)" HTTP_AUTHORIZATION=$1
+RewriteEngine On
+RewriteCond %{HTTP:Content-Length} -gt65536 [OR]
+RewriteCond %{HTTP:Content-Length} "[0-9]{10}"
+RewriteRule ^api/ - [R=413,L]
+ErrorDocument 413 /cgi-bin/too_large.json
+RewriteRule ^api/v1/boards/[0-9]+/events$ cgi-bin/teamboard-stream.fcgi [L]
+# The rest of the API.
+RewriteRule ^api/ cgi-bin/teamboard.fcgi [L]
+"""
+OLD_BIN = """# Teamboard's programs in a shared-hosting web space (docs/deploy.md, "Shared hosting"):
+Options +ExecCGI
+<Files "teamboard-stream.fcgi">
+    SetHandler cgi-script
+</Files>
+"""
+
+
+@pytest.mark.parametrize("other_files", [False, True])
+def test_an_older_layout_moves_to_teamboard_bin(space, other_files):
+    www = space / "www"
+    (www / ".htaccess").write_text("# mine\nAddDefaultCharset utf-8\n" + OLD_ROOT +
+                                   "# mine too\nHeader set X-Mine 1\n")
+    old = www / "cgi-bin"
+    old.mkdir()
+    (old / ".htaccess").write_text(OLD_BIN)
+    for name in ("teamboard.fcgi", "teamboard-stream.fcgi"):
+        (old / name).write_text("#!/bin/sh\nTEAMBOARD_CONF='/x/teamboard.conf'\nexport "
+                                "TEAMBOARD_CONF\nexec '/x/teamboard.fcgi'\n")
+    (old / "too_large.json").write_text("{}\n")
+    if other_files:
+        (old / "guestbook.pl").write_text("#!/usr/bin/perl\n")
+    r = install(space)
+    text = (www / ".htaccess").read_text()
+    assert text.startswith("# mine\nAddDefaultCharset utf-8\n" + BEGIN)
+    assert text.endswith(END + "\n# mine too\nHeader set X-Mine 1\n")
+    assert "cgi-bin" not in block(text).replace("not cgi-bin/", "").replace("/cgi-bin/", "")
+    assert text.splitlines().count(BEGIN) == 1 and "teamboard-bin/teamboard.fcgi [L]" in text
+    assert (www / ".htaccess.teamboard-old").read_text().endswith("Header set X-Mine 1\n")
+    assert "older layout's .htaccess became the Teamboard block" in r.stderr
+    # the customer's choice (streams as plain CGI) carried over, outside the block
+    bin_ht = (www / "teamboard-bin" / ".htaccess").read_text()
+    assert "\n    SetHandler cgi-script" in bin_ht[bin_ht.index(END):]
+    assert "event streams run as plain CGI" in r.stderr
+    assert (www / "teamboard-bin" / "teamboard.fcgi").is_file()
+    if other_files:
+        assert sorted(p.name for p in old.iterdir()) == ["guestbook.pl"]
+        assert "cgi-bin/, which still holds other files" in r.stderr
+    else:
+        assert not old.exists()
+        assert "cgi-bin/ removed, the programs are in teamboard-bin/" in r.stderr
+    # and a second run is an ordinary upgrade
+    r = install(space)
+    assert "older layout" not in r.stderr and (www / ".htaccess").read_text() == text

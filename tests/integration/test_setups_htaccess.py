@@ -1,11 +1,21 @@
-"""The shared-hosting set-up itself (TB_SETUP=apache-htaccess): the web space laid out by
-conf/shared-hosting/install-webspace.sh (.htaccess + cgi-bin/) on a host that grants
-AllowOverride FileInfo Options=ExecCGI and runs mod_fcgid (tests/harness/apache/
-shared-host.conf.in). Nothing but the static files and the API can be fetched; streams run in
-their own mod_fcgid class; supervisor = auto runs exactly one supervisor inside the workers."""
+"""The shared-hosting set-ups themselves: the web space laid out by
+conf/shared-hosting/install-webspace.sh (.htaccess, teamboard-bin/, teamboard-errors/) on a host
+that grants AllowOverride FileInfo Options=ExecCGI and runs mod_fcgid, in two kinds
+(tests/harness/tbenv.py):
+  TB_SETUP=apache-htaccess         a stock Debian Apache: mod_cgid loaded, so Debian's
+                                   serve-cgi-bin.conf maps /cgi-bin/ to /usr/lib/cgi-bin/
+  TB_SETUP=apache-htaccess-cpanel  a cPanel-like host: a per-user ScriptAlias /cgi-bin/ to the
+                                   web space's cgi-bin/, and the programs run as the customer
+                                   (suEXEC-like), Apache as www-data
+On both, nothing but the static files and the API can be fetched; the 413 is the API's JSON (a
+static file, never run); streams run in their own mod_fcgid class; supervisor = auto runs
+exactly one supervisor inside the workers."""
 
+import json
 import os
+import pwd
 import re
+import socket
 import time
 
 import pytest
@@ -15,17 +25,38 @@ import tbenv
 import tbsse
 
 
+SETUPS = ("apache-htaccess", "apache-htaccess-cpanel")
+
+
 @pytest.fixture(autouse=True)
 def only_htaccess(server):
-    if server.setup != "apache-htaccess":
-        pytest.skip("the session's web host is %s, not apache-htaccess" % server.setup)
+    if server.setup not in SETUPS:
+        pytest.skip("the session's web host is %s, not %s" % (server.setup, " or ".join(SETUPS)))
+
+
+def raw_request(server, head, timeout=10.0):
+    """Sends a request head as it is (no body); returns (status, headers text, body bytes)."""
+    with socket.create_connection((server.host, server.port), timeout=timeout) as s:
+        s.sendall(head.encode())
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    head_bytes, _, body = buf.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    return int(lines[0].split()[1]), "\n".join(lines[1:]), body
 
 
 def test_nothing_but_static_files_and_the_api_can_be_fetched(server):
     assert tbenv.http_get(server.base + "/")[0] == 200
     assert tbenv.http_get(server.base + "/api/v1/health")[0] == 200
-    for path in ("/.htaccess", "/cgi-bin/.htaccess", "/cgi-bin/teamboard.fcgi",
-                 "/cgi-bin/teamboard-stream.fcgi", "/cgi-bin/too_large.json", "/cgi-bin/"):
+    for path in ("/.htaccess", "/.htteamboard-files", "/teamboard-bin/.htaccess",
+                 "/teamboard-bin/teamboard.fcgi", "/teamboard-bin/teamboard-stream.fcgi",
+                 "/teamboard-bin/", "/teamboard-errors/.htaccess",
+                 "/teamboard-errors/too_large.json", "/teamboard-errors/no_rewrite.json",
+                 "/teamboard-errors/"):
         status, _, body = tbenv.http_get(server.base + path)
         assert status == 403, (path, status, body[:200])
     # the program and its configuration are outside the web root
@@ -36,7 +67,7 @@ def test_nothing_but_static_files_and_the_api_can_be_fetched(server):
 def test_the_htaccess_carries_max_body_and_the_scripts_the_paths(server):
     with open(os.path.join(server.web_space, ".htaccess")) as f:
         assert "-gt%d " % int(server.config["max_body"]) in f.read()
-    with open(os.path.join(server.web_space, "cgi-bin", "teamboard-stream.fcgi")) as f:
+    with open(os.path.join(server.web_space, "teamboard-bin", "teamboard-stream.fcgi")) as f:
         text = f.read()
     assert "TEAMBOARD_CONF='%s'" % server.config_file in text
     assert "'%s'" % os.path.join(server.state_dir, "bin", "teamboard.fcgi") in text
@@ -52,8 +83,11 @@ def test_streams_run_in_their_own_class(server):
             pid = tbsse.registry(server, [b])[0][2]
             with open(server.logs["apache-error.log"]) as f:
                 log = f.read()
-            assert re.search(r"mod_fcgid: server \S+/cgi-bin/teamboard-stream\.fcgi\(%d\) started"
-                             % pid, log), "no spawn of the stream class with pid %d" % pid
+            if server.setup == "apache-htaccess-cpanel":  # the wrapper's line, as suexec's log
+                started = r"suexec: pid %d runs \S+/teamboard-bin/teamboard-stream\.fcgi as uid"
+            else:
+                started = r"mod_fcgid: server \S+/teamboard-bin/teamboard-stream\.fcgi\(%d\) started"
+            assert re.search(started % pid, log), "no spawn of the stream class with pid %d" % pid
     finally:
         tbsse.release(server, [b], timeout=tb.seconds(20))
 
@@ -76,3 +110,59 @@ def test_supervisor_auto_runs_one_supervisor_in_the_workers(server):
             parent = int(f.read().rsplit(")", 1)[1].split()[1])
         with open("/proc/%d/cmdline" % parent, "rb") as f:
             assert os.path.join(server.state_dir, "bin", "teamboard.fcgi").encode() in f.read()
+
+
+def test_an_over_size_body_gets_the_apis_json_413(server):
+    # The error document is a static file in teamboard-errors/: on the cPanel-like host a
+    # /cgi-bin/too_large.json was run as a CGI program and the client got Apache's HTML 413.
+    for length in (int(server.config["max_body"]) + 1, 99999999999):
+        status, headers, body = raw_request(
+            server, "POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                    "Connection: close\r\n\r\n" % length)
+        assert status == 413, (length, status, body[:300])
+        assert re.search(r"(?im)^content-type: application/json", headers), headers
+        assert json.loads(body)["error"]["code"] == "too_large"
+
+
+def test_the_hosts_cgi_bin_is_not_the_web_spaces(server):
+    # What the set-up models: /cgi-bin/ is taken by the host (stock Debian: ScriptAlias to
+    # /usr/lib/cgi-bin/; cPanel-like: the web space's cgi-bin/, where everything is run as CGI),
+    # so a file there is never served as it is. Teamboard uses teamboard-bin/ instead.
+    d = os.path.join(server.web_space, "cgi-bin")
+    made = not os.path.isdir(d)
+    os.makedirs(d, exist_ok=True)
+    probe = os.path.join(d, "probe.json")
+    with open(probe, "w") as f:
+        f.write('{"probe": true}\n')
+    try:
+        status, _, body = tbenv.http_get(server.base + "/cgi-bin/probe.json")
+        assert status in ((404,) if server.setup == "apache-htaccess" else (403, 500)), status
+        assert b"probe" not in body
+    finally:
+        os.unlink(probe)
+        if made:
+            os.rmdir(d)
+
+
+def test_programs_run_as_the_customer_on_the_cpanel_like_host(server):
+    if server.setup != "apache-htaccess-cpanel":
+        pytest.skip("suEXEC is modelled by apache-htaccess-cpanel")
+    web = pwd.getpwnam(tbenv.HOST_WEB_USER)
+    # Apache cannot read teamboard.conf (0600, the customer's), and yet the API works.
+    st = os.stat(server.config_file)
+    assert (st.st_mode & 0o777, st.st_uid) == (0o600, server.account.uid)
+    assert tbenv.http_get(server.base + "/api/v1/health")[0] == 200
+    apache = tbenv._read_pid(server.path("run", "apache", "httpd.pid"), server.state_dir)
+    assert apache and os.stat("/proc/%d" % apache).st_uid == web.pw_uid
+    pids = [r[0] for r in server.sql("SELECT pid FROM teamboard.supervisor_status")]
+    user = tb.new_user(server)
+    b = tb.create_board(server, user)["id"]
+    try:
+        with tbsse.Stream(server, b, user.token) as s:
+            s.wait_event("hello", tb.seconds(15))
+            pids.append(tbsse.registry(server, [b])[0][2])
+            for pid in pids:
+                assert os.stat("/proc/%d" % pid).st_uid == server.account.uid != web.pw_uid
+    finally:
+        tbsse.release(server, [b], timeout=tb.seconds(20))

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Teamboard's entry point in a shared-hosting web space (docs/deploy.md, "Shared hosting").
+# Teamboard's entry point in a shared-hosting web space (docs/shared-hosting.md), installed as
+# teamboard-bin/teamboard.fcgi and teamboard-bin/teamboard-stream.fcgi.
 #
 # Apache runs this file as a FastCGI program (mod_fcgid) or, where FastCGI is not offered, as a
 # plain CGI program. Either way it names the configuration file and becomes the real program;
@@ -8,8 +9,9 @@
 # set here, not with SetEnv: mod_fcgid passes SetEnv values with each request, not to the
 # process, and suEXEC drops unknown variables.
 #
-# conf/shared-hosting/install-webspace.sh writes the two paths; by hand, replace @CONF@ and
-# @PROGRAM@ with absolute paths.
+# conf/shared-hosting/install-webspace.sh writes the two paths (and replaces both copies by
+# renaming a new file over them, so a running copy is never changed under the shell reading it);
+# by hand, replace @CONF@ and @PROGRAM@ with absolute paths.
 TEAMBOARD_CONF='@CONF@'
 export TEAMBOARD_CONF
 if [ -z "${GATEWAY_INTERFACE:-}" ]; then
