@@ -17,18 +17,19 @@ static const struct tb_field patch_fields[] = {
 	{"title", TB_FIELD_STRING, 1, 200, false, false, NULL, NULL},
 };
 
+/* (body, md5 of body): the list and its ETag (clients poll it with If-None-Match). */
 static const char SQL_LIST[] =
-	"SELECT jsonb_build_object('boards', coalesce(jsonb_agg(board_json(b,"
+	"SELECT l.j, md5(l.j) FROM (SELECT jsonb_build_object('boards', coalesce(jsonb_agg(board_json(b,"
 	"          CASE WHEN b.team_id IS NULL THEN 'owner' ELSE team_board_role(b.owner_id = $1::bigint, m.role) END)"
-	"          ORDER BY b.id), '[]'::jsonb))"
+	"          ORDER BY b.id), '[]'::jsonb))::text AS j"
 	" FROM boards b LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $1::bigint"
-	" WHERE (b.team_id IS NULL AND b.owner_id = $1::bigint) OR m.user_id IS NOT NULL";
+	" WHERE (b.team_id IS NULL AND b.owner_id = $1::bigint) OR m.user_id IS NOT NULL) l";
 
 void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char uid[24];
 	const char *params[] = {tb_api_i64(uid, req->user_id)};
-	tb_api_query_reply(app, resp, 200, SQL_LIST, 1, params);
+	tb_api_query_tagged(app, req, resp, 200, SQL_LIST, 1, params);
 }
 
 /* (role, id, version, json): the caller's role in the team ('owner' for a personal board) and

@@ -1,11 +1,14 @@
 /* api_items: the sticky notes of a board. Viewers read; editors and up create, change and delete.
  * PATCH changes only the fields it names; every change bumps the item's version, and If-Match
- * makes a change conditional on the version the client saw. */
+ * makes a change conditional on the version the client saw. A create with an Idempotency-Key is
+ * made once per key (a repeat gets the first reply). Editors also announce that they are editing
+ * a note (the editing routes at the end), which every stream of the board shows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tb_api.h"
+#include "tb_stream.h"
 
 /* "#rrggbb" */
 static bool color_ok(const char *s)
@@ -48,15 +51,33 @@ static const char SQL_ITEM[] =
  *
  * A create inserts only for an editor of the board: the role check is part of the one round
  * trip, and a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
-static const char SQL_CREATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
-	" INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"
-	" SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0),"
-	"        coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"
-	"        coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items WHERE board_id = $2::bigint)),"
-	"        $1::bigint FROM actor"
-	" WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
-	" RETURNING items.id, items.version, item_json(items)";
+#define CREATE_WITH                                                                                 \
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))," \
+	" i AS (INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"                   \
+	"       SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0)," \
+	"              coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"          \
+	"              coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items"   \
+	"                                  WHERE board_id = $2::bigint)),"                             \
+	"              $1::bigint FROM actor"                                                           \
+	"        WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"       \
+	"       RETURNING items.id, items.version, item_json(items) AS json)"
+
+static const char SQL_CREATE[] = CREATE_WITH " SELECT id, version, json FROM i";
+
+/* With an Idempotency-Key ($10) the key's row is inserted by the same statement as the note, so
+ * a concurrent request with the same key fails on the key's primary key (after waiting for this
+ * one's commit) and its own note is rolled back with it (sql/014). */
+static const char SQL_CREATE_KEYED[] =
+	CREATE_WITH ", k AS (INSERT INTO idempotency_keys (user_id, board_id, key, item_id, version, status, body)"
+	"               SELECT $1::bigint, $2::bigint, $10, i.id, i.version, 201, i.json::text FROM i)"
+	" SELECT id, version, json FROM i";
+
+/* (role, status, body, item_id, version): the caller's role on the board and the reply stored
+ * for the key, when there is one. */
+static const char SQL_KEY[] =
+	"SELECT r.role, k.status, k.body, k.item_id, k.version"
+	" FROM (SELECT board_role($1::bigint, $2::bigint) AS role) r"
+	" LEFT JOIN idempotency_keys k ON k.user_id = $1::bigint AND k.board_id = $2::bigint AND k.key = $3";
 
 static const char SQL_UPDATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
@@ -74,15 +95,72 @@ static const char SQL_DELETE[] =
 	"   AND ($4::bigint IS NULL OR i.version = $4::bigint)"
 	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')";
 
+/* An Idempotency-Key: 1 to 64 of [A-Za-z0-9_-] (docs/api.md). */
+static bool key_ok(const char *key)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+	size_t n = strlen(key);
+	return n >= 1 && n <= 64 && strspn(key, chars) == n;
+}
+
+static void set_location(struct tb_resp *resp, const char *bid, const char *iid)
+{
+	char loc[96];
+	snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s/items/%s", bid, iid);
+	tb_resp_set_header(resp, "Location", loc);
+}
+
+/* Answers a create whose key was used before: 404/403 when the caller may no longer create on
+ * the board, else the stored reply with Idempotent-Replayed. Returns false (nothing answered)
+ * when the key has no row. params: uid, bid, key. */
+static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *params)
+{
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_KEY, 3, params, &r)))
+		return true;
+	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	bool done = true;
+	if (rank == TB_RANK_NONE) {
+		tb_resp_error(resp, 404, "not_found", "no such resource");
+	} else if (rank < TB_RANK_EDITOR) {
+		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+	} else if (PQgetisnull(r, 0, 1)) {
+		done = false;
+	} else {
+		tb_resp_json_text(resp, (int)strtol(PQgetvalue(r, 0, 1), NULL, 10), PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
+		tb_resp_etag(resp, strtoll(PQgetvalue(r, 0, 4), NULL, 10));
+		set_location(resp, params[1], PQgetvalue(r, 0, 3));
+		tb_resp_set_header(resp, "Idempotent-Replayed", "true");
+	}
+	PQclear(r);
+	return done;
+}
+
 void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
+	const char *key = req->idempotency_key;
+	if (key && !key_ok(key)) {
+		tb_resp_error(resp, 400, "bad_request", "Idempotency-Key must be 1 to 64 of A-Z a-z 0-9 _ -");
+		return;
+	}
 	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, true))
 		return;
 	char uid[24], bid[24];
-	const char *params[2 + N_FIELDS] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	const char *params[3 + N_FIELDS] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	const char *key_params[] = {uid, bid, key};
+	if (key && replay(app, resp, key_params))
+		return;
 	field_params(app->body_json, params);
+	params[2 + N_FIELDS] = key;
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r)))
+	enum tb_err err = key ? tb_db_query(&app->db, SQL_CREATE_KEYED, 3 + N_FIELDS, params, &r)
+	                      : tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r);
+	if (err == TB_ERR_CONFLICT && key) { /* the same key, committed meanwhile */
+		if (!replay(app, resp, key_params))
+			tb_resp_error(resp, 409, "conflict", "a request with this key changed while this one ran; retry");
+		return;
+	}
+	if (tb_api_failed(resp, err))
 		return;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -95,9 +173,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		return;
 	}
 	tb_api_reply_row(resp, 201, r, 2, 1);
-	char loc[96];
-	snprintf(loc, sizeof loc, TB_API_PREFIX "/boards/%s/items/%s", bid, PQgetvalue(r, 0, 0));
-	tb_resp_set_header(resp, "Location", loc);
+	set_location(resp, bid, PQgetvalue(r, 0, 0));
 	PQclear(r);
 }
 
@@ -171,5 +247,58 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		resp->status = 204;
 	else
 		lost_race(app, req, resp);
+	PQclear(r);
+}
+
+/* ---- editing announcements ----
+ * POST/DELETE /boards/:id/items/:id/editing: "being edited by" badges. The announcement is a NOTIFY
+ * on the board's channel, "editing <JSON>" or "editing.end <JSON>", which every stream of the
+ * board forwards as a control event (tb_stream.c); nothing is recorded in the log. A user
+ * announces a note at most once per second, and an end goes out only after the announcement it
+ * ends (table editing_announcements, sql/014); other calls are answered 204 and send nothing.
+ * Each statement returns (role, item on the board, notifications sent). */
+#define EDITING_WITH                                                                                       \
+	"WITH a AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role,"                           \
+	"                               EXISTS (SELECT 1 FROM items i"                                         \
+	"                                        WHERE i.id = $3::bigint AND i.board_id = $2::bigint) AS item)," \
+	" ok AS (SELECT 1 FROM a WHERE a.role IN ('owner', 'admin', 'editor') AND a.item),"
+
+static const char SQL_EDITING_START[] =
+	EDITING_WITH
+	" s AS (INSERT INTO editing_announcements AS e (user_id, item_id, editing, sent_at)"
+	"       SELECT $1::bigint, $3::bigint, true, now() FROM ok"
+	"       ON CONFLICT (user_id, item_id) DO UPDATE SET editing = true, sent_at = EXCLUDED.sent_at"
+	"        WHERE e.sent_at <= EXCLUDED.sent_at - interval '1 second'"
+	"       RETURNING 1)"
+	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing ' ||"
+	"          format('{\"item_id\":%s,\"user_id\":%s,\"name\":%s,\"ttl\":30}', $3::bigint, $1::bigint,"
+	"                 to_json(u.name)::text)) FROM s, users u WHERE u.id = $1::bigint) n)"
+	" FROM a";
+
+static const char SQL_EDITING_END[] =
+	EDITING_WITH
+	" s AS (UPDATE editing_announcements e SET editing = false, sent_at = now() FROM ok"
+	"        WHERE e.user_id = $1::bigint AND e.item_id = $3::bigint AND e.editing RETURNING 1)"
+	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing.end ' ||"
+	"          format('{\"item_id\":%s,\"user_id\":%s}', $3::bigint, $1::bigint)) FROM s) n)"
+	" FROM a";
+
+void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24], iid[24], channel[TB_STREAM_CHANNEL_MAX];
+	tb_stream_channel(channel, req->ids[0]);
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0]),
+	                        tb_api_i64(iid, req->ids[1]), channel};
+	const char *sql = req->method == TB_DELETE ? SQL_EDITING_END : SQL_EDITING_START;
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, sql, 4, params, &r)))
+		return;
+	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	if (rank == TB_RANK_NONE || strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+		tb_resp_error(resp, 404, "not_found", "no such resource");
+	else if (rank < TB_RANK_EDITOR)
+		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+	else
+		resp->status = 204;
 	PQclear(r);
 }

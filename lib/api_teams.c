@@ -45,39 +45,31 @@ void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	tb_api_query_reply(app, resp, 201, SQL_CREATE, 2, params);
 }
 
+/* (body, md5 of body): the list and its ETag (clients poll it with If-None-Match). */
 static const char SQL_LIST[] =
-	"SELECT jsonb_build_object('teams', coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name,"
-	"          'role', m.role, 'created_at', t.created_at) ORDER BY lower(t.name), t.id), '[]'::jsonb))"
-	" FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1::bigint";
+	"SELECT l.j, md5(l.j) FROM (SELECT jsonb_build_object('teams', coalesce(jsonb_agg(jsonb_build_object("
+	"          'id', t.id, 'name', t.name, 'role', m.role, 'created_at', t.created_at)"
+	"          ORDER BY lower(t.name), t.id), '[]'::jsonb))::text AS j"
+	" FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = $1::bigint) l";
 
 void tb_api_teams_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char uid[24];
 	const char *params[] = {tb_api_i64(uid, req->user_id)};
-	tb_api_query_reply(app, resp, 200, SQL_LIST, 1, params);
+	tb_api_query_tagged(app, req, resp, 200, SQL_LIST, 1, params);
 }
 
-/* (role, version, json) of a team for tb_api_load; teams carry no version, so 0. */
-static const char SQL_TEAM[] =
-	"SELECT m.role, 0, team_json(m.team_id, m.role) FROM team_members m"
-	" WHERE m.user_id = $1::bigint AND m.team_id = $2::bigint";
-
-/* Loads the team of req->ids[0] with the caller's role; false after answering 404/403. */
-static bool load_team(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
-                      struct tb_api_target *t, char uid[24], char tid[24])
-{
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0])};
-	return tb_api_load(app, req, resp, SQL_TEAM, 2, params, min, false, t);
-}
+/* (body, md5 of body) of a team for a member; no row for anyone else (404). */
+static const char SQL_TEAM_TAGGED[] =
+	"SELECT t.j, md5(t.j) FROM (SELECT team_json(m.team_id, m.role)::text AS j FROM team_members m"
+	"                           WHERE m.user_id = $1::bigint AND m.team_id = $2::bigint) t";
 
 void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	struct tb_api_target t;
 	char uid[24], tid[24];
-	if (!load_team(app, req, resp, TB_RANK_VIEWER, &t, uid, tid))
-		return;
-	tb_resp_json_text(resp, 200, t.json, strlen(t.json));
-	free(t.json);
+	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0])};
+	if (!tb_api_query_tagged(app, req, resp, 200, SQL_TEAM_TAGGED, 2, params))
+		tb_resp_error(resp, 404, "not_found", "no such resource");
 }
 
 /* Member changes check the caller's role in the statement that changes the member:

@@ -42,6 +42,12 @@ bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, c
  * (nothing answered) when it returned no row; a database failure is answered (503/500). */
 bool tb_api_query_reply(struct tb_app *app, struct tb_resp *resp, int status, const char *sql, int n,
                         const char *const *params);
+/* Runs sql, whose one row is (JSON text, its md5 in hex), and answers status with the text and
+ * the strong ETag "<md5>"; a GET whose If-None-Match matches that tag (tb_if_none_match) gets 304
+ * with the ETag and no body instead. Returns false (nothing answered) when sql returned no row; a
+ * database failure is answered (503/500). */
+bool tb_api_query_tagged(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int status, const char *sql,
+                         int n, const char *const *params);
 /* Answers with the JSON text of column col of row 0 of r (and ETag from column etag_col when >= 0). */
 void tb_api_reply_row(struct tb_resp *resp, int status, PGresult *r, int col, int etag_col);
 
@@ -68,6 +74,8 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 void tb_api_items_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_items_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* POST (announce) and DELETE (end) /boards/:id/items/:id/editing, told apart by req->method. */
+void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 

@@ -41,6 +41,8 @@ static const struct tb_route routes[] = {
 	{TB_GET, P "/boards/:id/items/:id", tb_api_items_get, AUTH},
 	{TB_PATCH, P "/boards/:id/items/:id", tb_api_items_update, AUTH | BODY},
 	{TB_DELETE, P "/boards/:id/items/:id", tb_api_items_delete, AUTH},
+	{TB_POST, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH},
+	{TB_DELETE, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH},
 	{TB_GET, P "/boards/:id/events", tb_api_events, AUTH},
 	{TB_GET, P "/boards/:id/viewers", tb_api_viewers, AUTH},
 };
@@ -236,6 +238,26 @@ bool tb_api_query_reply(struct tb_app *app, struct tb_resp *resp, int status, co
 	bool found = PQntuples(r) > 0;
 	if (found)
 		tb_api_reply_row(resp, status, r, 0, -1);
+	PQclear(r);
+	return found;
+}
+
+bool tb_api_query_tagged(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int status, const char *sql,
+                         int n, const char *const *params)
+{
+	PGresult *r = NULL;
+	if (tb_api_failed(resp, tb_db_query(&app->db, sql, n, params, &r)))
+		return true;
+	bool found = PQntuples(r) > 0;
+	if (found) {
+		char etag[48];
+		snprintf(etag, sizeof etag, "\"%.32s\"", PQgetvalue(r, 0, 1));
+		if (req->method == TB_GET && tb_if_none_match(req->if_none_match, etag))
+			resp->status = 304;
+		else
+			tb_api_reply_row(resp, status, r, 0, -1);
+		tb_resp_set_header(resp, "ETag", etag);
+	}
 	PQclear(r);
 	return found;
 }

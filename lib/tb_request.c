@@ -1,6 +1,6 @@
 /* tb_request: builds struct tb_req from CGI meta-variables, reads the body within a limit, and
  * parses the small grammars a request carries (Content-Length, ids, query strings, cookies,
- * bearer tokens, media types, If-Match). Every parser refuses what it does not fully understand. */
+ * bearer tokens, media types, If-Match, If-None-Match). Every parser refuses what it does not fully understand. */
 #include "tb_request.h"
 
 #include <ctype.h>
@@ -41,6 +41,8 @@ enum tb_err tb_req_init(struct tb_req *req, tb_param_fn get, void *ctx, const st
 	req->accept = param(get, ctx, "HTTP_ACCEPT");
 	req->if_match = param(get, ctx, "HTTP_IF_MATCH");
 	req->last_event_id = param(get, ctx, "HTTP_LAST_EVENT_ID");
+	req->if_none_match = param(get, ctx, "HTTP_IF_NONE_MATCH");
+	req->idempotency_key = get(ctx, "HTTP_IDEMPOTENCY_KEY"); /* "" is a bad key, not none */
 	req->remote_addr = param(get, ctx, "REMOTE_ADDR");
 	const char *https = param(get, ctx, "HTTPS");
 	req->https = https && strcasecmp(https, "off") != 0;
@@ -314,6 +316,46 @@ bool tb_if_match(const char *header, int64_t version)
 		if (tb_parse_id(p + 1, (size_t)(q - p - 1), &v) && v == version)
 			return true;
 		p = q + 1;
+	}
+	return false;
+}
+
+/* Skips optional whitespace and commas between list members. */
+static const char *list_gap(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == ',')
+		p++;
+	return p;
+}
+
+bool tb_if_none_match(const char *header, const char *etag)
+{
+	if (header == NULL || etag == NULL)
+		return false;
+	const char *p = header;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (p[0] == '*') {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		return *p == '\0';
+	}
+	size_t want = strlen(etag);
+	for (p = list_gap(p); *p; p = list_gap(p)) {
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p != '"')
+			return false;
+		const char *q = strchr(p + 1, '"');
+		if (q == NULL)
+			return false;
+		/* etag-char excludes '"', so the closing quote ends the tag. */
+		if ((size_t)(q + 1 - p) == want && memcmp(p, etag, want) == 0)
+			return true;
+		p = q + 1;
+		if (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+			return false;
 	}
 	return false;
 }

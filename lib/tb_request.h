@@ -42,6 +42,8 @@ struct tb_req {
 	char *query;        /* raw query string, "" when none */
 	const char *content_type, *cookie, *authorization, *origin, *referer, *host;
 	const char *accept, *if_match, *last_event_id, *remote_addr;
+	const char *if_none_match;   /* If-None-Match, NULL when absent or empty */
+	const char *idempotency_key; /* Idempotency-Key as sent: NULL when absent, "" when empty */
 	bool https;
 	bool has_content_length;
 	uint64_t content_length;
@@ -86,6 +88,10 @@ enum tb_err tb_bearer_get(const char *header, char **out);
 /* True when the media type of a Content-Type value is application/json (parameters allowed,
  * a charset other than utf-8 refused). */
 bool tb_content_type_is_json(const char *ct);
+/* If-None-Match on a GET (RFC 9110, 13.1.2): true when the header is "*" or lists an entity tag
+ * that matches etag (a quoted strong tag, e.g. "\"ab12\"") by the weak comparison (W/ ignored on
+ * either side). false for NULL, no match, or a header that is not a list of entity tags. */
+bool tb_if_none_match(const char *header, const char *etag);
 /* Parses an If-Match header against the current version: true when there is none (NULL), "*", or any listed entity tag
  * ("N" or W/"N") equals "<version>". */
 bool tb_if_match(const char *header, int64_t version);

@@ -358,12 +358,33 @@ static void on_event(struct stream *s, int64_t seq, const char *type, const char
 		recheck_access(s);
 }
 
+/* Control events that are not changes: an editing announcement (api_items.c) comes as the
+ * NOTIFY "<type> <JSON>" and is forwarded as it came, without id: (it is not a resume point, never
+ * in the log, never replayed), to every stream of the board: the announcer's access was checked
+ * when it was sent, and this stream's access is its own. True when payload was one. */
+static bool ephemeral(struct stream *s, const char *payload)
+{
+	static const char *const types[] = {"editing", "editing.end"};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		size_t n = strlen(types[i]);
+		if (strncmp(payload, types[i], n) == 0 && payload[n] == ' ' && payload[n + 1] == '{') {
+			tb_sse_event(&s->out, -1, types[i], payload + n + 1, strlen(payload + n + 1));
+			flush_out(s);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Handles one notification payload from the board's channel: a change with its header (forwarded
- * without being parsed: with hundreds of holders per board that parse was most of their work), or
- * a JSON object: a heartbeat, presence, or a change from a record_event older than sql/009. */
+ * without being parsed: with hundreds of holders per board that parse was most of their work), an
+ * ephemeral control event, or a JSON object: a heartbeat, presence, or a change from a
+ * record_event older than sql/009. */
 static void on_notify(struct stream *s, const char *payload)
 {
 	int64_t seq = 0;
+	if (ephemeral(s, payload))
+		return;
 	if (payload[0] != '{') {
 		char type[TB_STREAM_TYPE_MAX + 1];
 		const char *json;
@@ -531,13 +552,18 @@ static bool write_head(struct stream *s)
 	return true;
 }
 
-/* LISTEN on board_<id>, the identifier quoted by libpq. */
+void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id)
+{
+	snprintf(out, TB_STREAM_CHANNEL_MAX, "board_%" PRId64, board_id);
+}
+
+/* LISTEN on the board's channel, the identifier quoted by libpq. */
 static bool listen_board(struct stream *s, bool on)
 {
 	struct tb_buf sql = {0};
 	if (on) {
-		char channel[32];
-		snprintf(channel, sizeof channel, "board_%s", s->board);
+		char channel[TB_STREAM_CHANNEL_MAX];
+		tb_stream_channel(channel, s->board_id);
 		char *ident = PQescapeIdentifier(s->app->db.conn, channel, strlen(channel));
 		if (ident == NULL)
 			return false;

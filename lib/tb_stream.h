@@ -13,8 +13,18 @@
 
 /* Serves GET /boards/:id/events as text/event-stream for a caller who may view board_id. The
  * resume point comes from Last-Event-ID or ?last_event_id. Writes the response itself
- * (resp->streamed) except for refusals (400, 503), which it leaves in resp. */
+ * (resp->streamed) except for the refusals, which it leaves in resp: 400 bad_request (a malformed
+ * resume point, a body that could not be read), 413 too_large (a body over max_body), 404
+ * not_found (the board was deleted since the caller's access check), 503 too_many_streams (over
+ * the limits, tb_stream_refuse) and 503 db_unavailable / 500 internal (database failures). A
+ * resume point the log cannot serve is not a refusal: it is answered 200 with a reset event. */
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id);
+
+/* The size of a board's channel name with its NUL. */
+#define TB_STREAM_CHANNEL_MAX 32
+/* Writes the name of board_id's NOTIFY channel, "board_<id>", the one its streams LISTEN on (the
+ * triggers of sql/ name it the same way: 'board_' || id). */
+void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id);
 
 /* Claims this worker's place among the streams and polls of this host (tb_metrics_hold against
  * max_streams, max_streams_per_user and max_streams_per_address, REMOTE_ADDR). false after

@@ -115,6 +115,22 @@ static const char SQL_PRUNE_THROTTLE[] =
 	"              RETURNING 1)"
 	"SELECT count(*) FROM gone";
 
+/* $1 batch: Idempotency-Key rows are kept 24 hours (docs/api.md, sql/014). */
+static const char SQL_PRUNE_IDEMPOTENCY[] =
+	"WITH gone AS (DELETE FROM idempotency_keys WHERE (user_id, board_id, key) IN"
+	"                (SELECT user_id, board_id, key FROM idempotency_keys"
+	"                  WHERE created_at < now() - interval '24 hours' LIMIT $1::integer)"
+	"              RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
+/* $1 batch: editing announcements' rate state, long past any badge's 30 s (sql/014). */
+static const char SQL_PRUNE_EDITING[] =
+	"WITH gone AS (DELETE FROM editing_announcements WHERE (user_id, item_id) IN"
+	"                (SELECT user_id, item_id FROM editing_announcements"
+	"                  WHERE sent_at < now() - interval '1 hour' LIMIT $1::integer)"
+	"              RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
 /* $1 host, $2 pid, $3 since, $4 report. */
 static const char SQL_STATUS[] =
 	"INSERT INTO supervisor_status (id, host, pid, since, last_run, report)"
@@ -288,7 +304,8 @@ static enum tb_err clean_registry(struct tb_supervisor *sv, struct tb_supervisor
 	return err;
 }
 
-/* Step e: retention by age and by the per-board cap; expired sign-in throttle rows. */
+/* Step e: retention by age and by the per-board cap; expired sign-in throttle rows, Idempotency-Key
+ * rows and editing announcements' rate state. */
 static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *rep)
 {
 	char days[24], cap[24], batch[24], window[24];
@@ -304,21 +321,33 @@ static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *
 	if (err2 == TB_ERR_DB_DOWN)
 		return err2;
 	enum tb_err err3 = query_count(sv, SQL_PRUNE_THROTTLE, 2, pt, &rep->pruned_throttle);
-	return err ? err : err2 ? err2 : err3;
+	if (err3 == TB_ERR_DB_DOWN)
+		return err3;
+	const char *pb[] = {batch};
+	enum tb_err err4 = query_count(sv, SQL_PRUNE_IDEMPOTENCY, 1, pb, &rep->pruned_idempotency);
+	if (err4 == TB_ERR_DB_DOWN)
+		return err4;
+	enum tb_err err5 = query_count(sv, SQL_PRUNE_EDITING, 1, pb, &rep->pruned_editing);
+	const enum tb_err all[] = {err, err2, err3, err4, err5};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		if (all[i])
+			return all[i];
+	return TB_OK;
 }
 
 /* Step f: supervisor_status row 1 says who leads, since when, and what the last cycle did. */
 static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_supervisor_report *rep)
 {
-	char pid[24], report[512];
+	char pid[24], report[640];
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	/* heartbeats_since is a timestamptz text from PostgreSQL: digits, '-', ':', '.', '+', ' ' */
 	snprintf(report, sizeof report,
 	         "{\"interval\":%ld,\"heartbeats_since\":\"%s\",\"heartbeats\":%ld,\"recycled\":%ld,"
 	         "\"terminated\":%ld,\"dead\":%ld,\"presence\":%ld,\"pruned_age\":%ld,\"pruned_cap\":%ld,"
-	         "\"pruned_throttle\":%ld}",
+	         "\"pruned_throttle\":%ld,\"pruned_idempotency\":%ld,\"pruned_editing\":%ld}",
 	         sv->cfg->heartbeat_interval, sv->heartbeats_since, rep->heartbeats, rep->recycled, rep->terminated,
-	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle);
+	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency,
+	         rep->pruned_editing);
 	const char *params[] = {sv->cfg->host_name, pid, sv->since, report};
 	return query_count(sv, SQL_STATUS, 4, params, NULL);
 }
@@ -326,12 +355,13 @@ static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_super
 static void log_cycle(const struct tb_supervisor_report *rep)
 {
 	bool busy = rep->recycled || rep->dead || rep->presence || rep->pruned_age || rep->pruned_cap ||
-	            rep->pruned_throttle;
+	            rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing;
 	TB_LOG(busy ? TB_LOG_INFO : TB_LOG_DEBUG,
 	       "supervisor: heartbeat to %ld boards; recycled %ld holders (%ld backends terminated); removed %ld dead rows; "
-	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap, %ld sign-in throttle rows%s",
+	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap, %ld sign-in throttle rows, "
+	       "%ld idempotency keys, %ld editing rows%s",
 	       rep->heartbeats, rep->recycled, rep->terminated, rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap,
-	       rep->pruned_throttle,
+	       rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing,
 	       rep->pruned_age == PRUNE_BATCH || rep->pruned_cap == PRUNE_BATCH ? " (more next cycle)" : "");
 }
 

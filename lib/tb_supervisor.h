@@ -2,7 +2,8 @@
  * PostgreSQL advisory lock on its own connection (the others stand by and retry each interval) and,
  * every heartbeat_interval, NOTIFYs a heartbeat on each board with open streams, recycles holders
  * that missed the last heartbeats, removes registry rows of workers that are gone, announces the
- * presence changes that caused, prunes the event log and expired sign-in throttle rows, and
+ * presence changes that caused, prunes the event log, expired sign-in throttle rows, Idempotency-Key
+ * rows older than 24 hours and old editing announcements' rate rows, and
  * records itself in supervisor_status.
  * Runs as teamboard-supervisor, or inside a worker with supervisor = auto (a forked child). */
 #ifndef TB_SUPERVISOR_H
@@ -41,6 +42,8 @@ struct tb_supervisor_report {
 	long pruned_age;      /* events older than event_retention_days */
 	long pruned_cap;      /* events past event_retention_per_board */
 	long pruned_throttle; /* sign-in throttle rows past login_window (sql/012) */
+	long pruned_idempotency; /* Idempotency-Key rows older than 24 hours (sql/014) */
+	long pruned_editing;  /* editing announcements' rate rows older than an hour (sql/014) */
 };
 
 /* Sets sv up for cfg (borrowed); does not connect yet. */

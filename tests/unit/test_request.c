@@ -467,6 +467,47 @@ static void test_if_match(void)
 	}
 }
 
+/* ---- tb_if_none_match ---- */
+
+struct if_none_match_case {
+	int line;
+	const char *header;
+	bool want; /* against the tag "ab12" */
+};
+
+static const struct if_none_match_case if_none_match_cases[] = {
+	{__LINE__, "\"ab12\"", true},
+	{__LINE__, "W/\"ab12\"", true},
+	{__LINE__, "*", true},
+	{__LINE__, " * ", true},
+	{__LINE__, "\"x\", \"ab12\"", true},
+	{__LINE__, "\"x\",W/\"ab12\"", true},
+	{__LINE__, "\"x\" , \"ab12\" ", true},
+	{__LINE__, NULL, false},
+	{__LINE__, "", false},
+	{__LINE__, "\"ab1\"", false},
+	{__LINE__, "\"ab123\"", false},
+	{__LINE__, "\"AB12\"", false},
+	{__LINE__, "ab12", false},
+	{__LINE__, "W/ab12", false},
+	{__LINE__, "\"ab12", false},
+	{__LINE__, "\"x\"\"ab12\"", false},
+	{__LINE__, "\"x\"y, \"ab12\"", false},
+	{__LINE__, "**", false},
+	{__LINE__, "*, \"ab12\"", false},
+	{__LINE__, "w/\"ab12\"", false},
+};
+
+static void test_if_none_match(void)
+{
+	for (size_t i = 0; i < N_ELEMS(if_none_match_cases); i++) {
+		const struct if_none_match_case *c = &if_none_match_cases[i];
+		tb_case(__FILE__, c->line, "tb_if_none_match(%s)", tb_q(c->header));
+		tb_check_bool("result", tb_if_none_match(c->header, "\"ab12\""), c->want);
+		tb_end();
+	}
+}
+
 /* ---- tb_req_init with a fake CGI environment ---- */
 
 #define MAX_PARAMS 16
@@ -844,6 +885,7 @@ int main(void)
 	test_bearer_get();
 	test_content_type();
 	test_if_match();
+	test_if_none_match();
 	test_req_init();
 	test_req_headers();
 	test_read_body();
