@@ -14,11 +14,13 @@ after its findings ("file:line: what"):
                   the tree's top-level directories ("docs/api.md", "conf/apache/teamboard.conf",
                   "lib/tb_log.[ch]"); "*", "?", "[ch]", "{c,h}" and "<placeholder>" are patterns
                   that must match at least one file. A path that git ignores (a build product such
-                  as fcgi/teamboard.fcgi, tests/browser/artifacts/) counts as existing.
+                  as fcgi/teamboard.fcgi, tests/browser/artifacts/) counts as existing, and so
+                  does one listed in tests/lint/links-allowed (a path named because it must NOT
+                  exist, each with its reason).
   links-outside   nothing in those files points outside the repository: the parent's shared
                   folder, or the design and style notes that lived there (see OUTSIDE below).
 
-    links.py [--srcdir DIR]
+    links.py [--srcdir DIR] [--allow FILE]
 
 Exit status 0 when all three passed. Files are the ones git knows (tracked, or new and not
 ignored); outside a git checkout every file of the tree but build trees and node_modules.
@@ -347,7 +349,19 @@ def check_markdown(root, tree, files, problems):
                     problems.append("%s:%d: %s: %s has no heading with anchor #%s" % (f, line, target, rel, anchor))
 
 
-def check_paths(root, tree, files, problems):
+def read_allowed(path):
+    """The paths of the allow-list: the first word of each line that is not a comment."""
+    allowed = set()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                words = line.split("#", 1)[0].split()
+                if words:
+                    allowed.add(words[0])
+    return allowed
+
+
+def check_paths(root, tree, files, problems, allowed=frozenset()):
     tops = top_dirs(files)
     for f in markdown_files(files) + source_files(files):
         text = read_text(root, f)
@@ -355,7 +369,7 @@ def check_paths(root, tree, files, problems):
             continue
         prose = text if f.endswith(".md") else comments_of(f, text)
         for line, path in paths_in(prose, tops):
-            if not tree.exists(path):
+            if path not in allowed and not tree.exists(path):
                 problems.append("%s:%d: %s: no such path in the tree" % (f, line, path))
 
 
@@ -372,13 +386,15 @@ def check_outside(root, files, problems):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--srcdir", default=".")
+    ap.add_argument("--allow", default=None, help="default: SRCDIR/tests/lint/links-allowed")
     args = ap.parse_args(argv)
     root = os.path.abspath(args.srcdir)
+    allowed = read_allowed(args.allow or os.path.join(root, "tests", "lint", "links-allowed"))
     files = tree_files(root)
     tree = Tree(root)
     failed = False
     for name, run in (("links-markdown", lambda p: check_markdown(root, tree, files, p)),
-                      ("links-paths", lambda p: check_paths(root, tree, files, p)),
+                      ("links-paths", lambda p: check_paths(root, tree, files, p, allowed)),
                       ("links-outside", lambda p: check_outside(root, files, p))):
         problems = []
         run(problems)

@@ -239,6 +239,13 @@ class Links(unittest.TestCase):
             self.assertNotIn(code, out)
         self.assertIn("FAIL: links-paths", out)
 
+    def test_allow_list_names_paths_that_must_not_exist(self):
+        self.t.write("docs/d.md", "No docs/docs appears, and docs/gone.md is missing.\n")
+        self.t.write("tests/lint/links-allowed", "# comment\ndocs/docs  # a copy inside itself\n")
+        rc, out = run_links(self.t)
+        self.assertNotIn("docs/docs", out)
+        self.assertIn("docs/d.md:1: docs/gone.md: no such path", out)
+
     def test_only_the_trees_top_directories_start_a_path(self):
         # No cgi-bin/ in this tree: "cgi-bin/x" names a web space's folder, not a repository path.
         self.t.write("docs/d.md", "Upload to cgi-bin/teamboard.fcgi; docs/none.md is missing.\n")
