@@ -2,7 +2,8 @@
  * and last_event_id, the point a live stream resumes from. Access is board_role() in SQL: owner
  * (of a team's board only while an editor or admin of the team), else the caller's team role; no
  * role is 404, so a board you cannot see does not exist for you. Writes check the role in the
- * writing statement (board_role_locked, sql/011). */
+ * writing statement (board_role_locked, sql/011). GET /boards carries an ETag over its body, so a
+ * client polls the list cheaply with If-None-Match (304). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

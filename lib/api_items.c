@@ -127,7 +127,8 @@ static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *
 	} else if (PQgetisnull(r, 0, 1)) {
 		done = false;
 	} else {
-		tb_resp_json_text(resp, (int)strtol(PQgetvalue(r, 0, 1), NULL, 10), PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
+		int status = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
+		tb_resp_json_text(resp, status, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
 		tb_resp_etag(resp, strtoll(PQgetvalue(r, 0, 4), NULL, 10));
 		set_location(resp, params[1], PQgetvalue(r, 0, 3));
 		tb_resp_set_header(resp, "Idempotent-Replayed", "true");

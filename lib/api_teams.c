@@ -1,7 +1,8 @@
 /* api_teams: teams and their members. Members read a team; its admins manage members; a member
  * may leave. The database keeps at least one admin per team (trigger team_keeps_admin, which
  * reports TB409, seen here as TB_ERR_CONFLICT). Writes name the acting user in the transaction
- * setting teamboard.actor_id, which the event-log triggers read. */
+ * setting teamboard.actor_id, which the event-log triggers read. GET /teams and GET /teams/:id carry
+ * an ETag over their body, so a client polls them cheaply with If-None-Match (304). */
 #include <stdlib.h>
 #include <string.h>
 
