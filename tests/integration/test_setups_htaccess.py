@@ -16,6 +16,7 @@ import os
 import pwd
 import re
 import socket
+import subprocess
 import time
 
 import pytest
@@ -26,6 +27,8 @@ import tbsse
 
 
 SETUPS = ("apache-htaccess", "apache-htaccess-cpanel")
+CHECK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                     "conf", "shared-hosting", "check-webspace.sh")
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +169,89 @@ def test_programs_run_as_the_customer_on_the_cpanel_like_host(server):
                 assert os.stat("/proc/%d" % pid).st_uid == server.account.uid != web.pw_uid
     finally:
         tbsse.release(server, [b], timeout=tb.seconds(20))
+
+
+def check(base, user=None, password=None):
+    """Runs conf/shared-hosting/check-webspace.sh against base; returns (exit status, stdout)."""
+    env = {"PATH": "/usr/bin:/bin"}
+    args = ["/bin/sh", CHECK]
+    if user:
+        args += ["--user", user]
+        env["TEAMBOARD_PASSWORD"] = password
+    r = subprocess.run(args + [base], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=120, env=env)
+    return r.returncode, r.stdout
+
+
+def test_check_webspace_passes_on_a_working_web_space(server):
+    user = tb.new_user(server)
+    boards = server.sql("SELECT count(*) FROM teamboard.boards")[0][0]
+    rc, out = check(server.base, user.name, user.password)
+    assert rc == 0, out
+    assert out.splitlines() == [
+        "ok: the site's start page answers (200)",
+        "ok: teamboard-bin/ is closed to direct requests (403)",
+        "ok: the API answers and reaches its database",
+        "ok: an over-size request gets the API's JSON 413",
+        "ok: live events arrive at once (the web server does not hold them back)",
+        "All checks passed: %s serves Teamboard." % server.base], out
+    assert server.sql("SELECT count(*) FROM teamboard.boards")[0][0] == boards  # removed again
+    rc, out = check(server.base)
+    assert rc == 0 and "not checked: live events (give --user NAME" in out, out
+
+
+# Hosts that lack something, each a stock Debian shared host (apache-htaccess) but for one thing,
+# and the problem check-webspace.sh names (its first line) and what it says to ask for.
+BROKEN_HOSTS = {
+    "no ExecCGI": ({"allow_override": "FileInfo"}, {},
+                   "PROBLEM: Apache refuses teamboard-bin/.htaccess (500): the host does not let it "
+                   "allow programs (Options +ExecCGI)",
+                   'ask the host for "AllowOverride FileInfo Options=ExecCGI"'),
+    "no overrides": ({"allow_override": "None"}, {},
+                     "PROBLEM: the web server ignores the .htaccess files: the API is not found "
+                     "(404)",
+                     'ask the host for "AllowOverride FileInfo Options=ExecCGI" for your web space '
+                     '(it looks like "AllowOverride None")'),
+    "no mod_rewrite": ({"without_modules": ("rewrite",)}, {},
+                       "PROBLEM: the web server has no mod_rewrite: nothing reaches Teamboard's "
+                       "programs",
+                       "ask the host to enable mod_rewrite for your site"),
+    "no database": ({}, {"database": "host=127.0.0.1 port=1 dbname=teamboard user=nobody "
+                                     "connect_timeout=2"},
+                    "PROBLEM: Teamboard runs, but cannot reach its database (503 db_unavailable)",
+                    'check "database" in teamboard.conf'),
+    "output buffer": ({"output_buffer": 65536}, {},
+                      "PROBLEM: live events do not arrive: the web server holds the event stream "
+                      "back (mod_fcgid's output buffer)",
+                      'ask the host for "FcgidOutputBufferSize 0" for your site'),
+}
+
+
+@pytest.mark.parametrize("lack", sorted(BROKEN_HOSTS))
+def test_check_webspace_names_what_the_host_lacks(server, lack):
+    if server.setup != "apache-htaccess":
+        pytest.skip("the hosts that lack something are modelled on the stock Debian host")
+    host, config, first, ask = BROKEN_HOSTS[lack]
+    host = dict(host, wait=False)
+    other = server.add_host("apache-htaccess", "lacks-%s" % lack.replace(" ", "-"), config=config,
+                            host=host)
+    try:
+        user = tb.new_user(server)  # the same database: the user can sign in there too
+        if lack != "no database":
+            deadline = time.monotonic() + 20  # a broken host never answers health: wait for it
+            while time.monotonic() < deadline:
+                try:
+                    tbenv.http_get(other.base + "/")
+                    break
+                except OSError:
+                    time.sleep(0.2)
+        rc, out = check(other.base, user.name, user.password)
+        assert rc == 1, out
+        problems = [ln for ln in out.splitlines() if ln.startswith("PROBLEM:")]
+        assert problems[0] == first, out
+        lines = out.splitlines()
+        assert lines[lines.index(first) + 1].startswith("  what to do: " + ask), out
+        assert lines[-1].endswith('problem(s) found: docs/shared-hosting.md, "When the host '
+                                  'lacks something", says more.'), out
+    finally:
+        other.stop()
