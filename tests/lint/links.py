@@ -23,9 +23,11 @@ after its findings ("file:line: what"):
     links.py [--srcdir DIR] [--allow FILE]
 
 Exit status 0 when all three passed. Files are the ones git knows (tracked, or new and not
-ignored); outside a git checkout every file of the tree but build trees and node_modules.
+ignored); outside a git checkout (a release tarball) every file of the tree but build trees and
+node_modules, and a build product named in a doc counts only once it is built.
 """
 import argparse
+import fnmatch
 import glob
 import io
 import os
@@ -64,8 +66,10 @@ def tree_files(root):
     files = []
     for d, dirs, names in os.walk(root):
         rel = os.path.relpath(d, root)
-        dirs[:] = [x for x in dirs if not (rel == "." and (x.startswith("build") or x in (".git", "autom4te.cache")))
-                   and x != "node_modules" and x != "__pycache__"]
+        top = rel == "."
+        dirs[:] = [x for x in dirs if not (top and (x.startswith(("build", "_build", "_inst")) or
+                                                    x in (".git", "autom4te.cache")))
+                   and x not in ("node_modules", "__pycache__", ".deps")]
         files += [os.path.normpath(os.path.join(rel, n)) for n in names]
     return sorted(files)
 
@@ -235,16 +239,42 @@ class Tree:
     def __init__(self, root):
         self.root = root
         self._ignored = {}
+        self._patterns = None
 
     def ignored(self, path):
+        """Whether git ignores path (a build product); outside a checkout, by the top .gitignore."""
         if path not in self._ignored:
+            rc = 128
             try:
-                r = subprocess.run(["git", "-C", self.root, "check-ignore", "-q", "--no-index", path],
-                                   capture_output=True, timeout=30)
-                self._ignored[path] = r.returncode == 0
+                rc = subprocess.run(["git", "-C", self.root, "check-ignore", "-q", "--no-index", path],
+                                    capture_output=True, timeout=30).returncode
             except (OSError, subprocess.SubprocessError):
-                self._ignored[path] = False
+                pass
+            self._ignored[path] = rc == 0 if rc in (0, 1) else self._gitignore_matches(path)
         return self._ignored[path]
+
+    def _gitignore_matches(self, path):
+        if self._patterns is None:
+            self._patterns = []
+            try:
+                with open(os.path.join(self.root, ".gitignore"), encoding="utf-8") as fh:
+                    self._patterns = [x.strip() for x in fh if x.strip() and not x.startswith(("#", "!"))]
+            except OSError:
+                pass
+        parts = path.rstrip("/").split("/")
+        for pat in self._patterns:
+            dir_only, pat = pat.endswith("/"), pat.rstrip("/")
+            anchored = "/" in pat
+            pat = pat.lstrip("/")
+            for n in range(1, len(parts) + 1):
+                if dir_only and n == len(parts) and not path.endswith("/"):
+                    continue  # "x/" matches x only as a directory: a path below it, or "x/" itself
+                if anchored:
+                    if fnmatch.fnmatchcase("/".join(parts[:n]), pat):
+                        return True
+                elif fnmatch.fnmatchcase(parts[n - 1], pat):
+                    return True
+        return False
 
     def exists(self, path):
         """True when path (a file, a directory, or a pattern) names something in the tree."""

@@ -268,6 +268,18 @@ class Links(unittest.TestCase):
         self.assertIn("lib/a.c:1: STYLE" + ".md:", out)
         self.assertIn("FAIL: links-outside", out)
 
+    def test_outside_git_the_top_gitignore_names_build_products(self):
+        self.t.write(".gitignore", "# build\n/fcgi/teamboard.fcgi\n/tests/browser/artifacts/\n*.log\n")
+        for f in ("fcgi/teamboard_fcgi.c", "tests/browser/run.sh"):
+            self.t.write(f, "")
+        self.t.write("docs/d.md", "fcgi/teamboard.fcgi, tests/browser/artifacts/x.png, tests/run.log,\n"
+                     "but not fcgi/teamboard and tests/browser/artifactsx\n")
+        rc, out = run_links(self.t)
+        self.assertEqual(rc, 1)
+        self.assertIn("docs/d.md:2: fcgi/teamboard: no such path", out)
+        self.assertIn("docs/d.md:2: tests/browser/artifactsx: no such path", out)
+        self.assertEqual(out.count("no such path"), 2, out)
+
     def test_git_ignored_build_products_count_as_existing(self):
         if not shutil.which("git"):
             self.skipTest("git is not installed")
