@@ -296,8 +296,8 @@ class Tree:
 
 # ---- Markdown ----------------------------------------------------------------------------------
 
-def markdown_prose(text):
-    """text with fenced and indented code blocks and `code spans` blanked out (lines kept)."""
+def markdown_prose(text, spans=True):
+    """text with fenced and indented code blocks and (spans) `code spans` blanked out (lines kept)."""
     out, fence, prev_blank = [], None, True
     for line in text.split("\n"):
         s = line.lstrip()
@@ -314,7 +314,7 @@ def markdown_prose(text):
             out.append("")  # an indented code block (prev_blank stays true through it)
             continue
         prev_blank = not line.strip()
-        out.append(re.sub(r"(`+)(.+?)\1", lambda m: " " * len(m.group(0)), line))
+        out.append(re.sub(r"(`+)(.+?)\1", lambda m: " " * len(m.group(0)), line) if spans else line)
     return "\n".join(out)
 
 
@@ -328,7 +328,7 @@ def slug(heading):
 
 def anchors(text):
     seen, out = {}, set()
-    for line in markdown_prose(text).split("\n"):
+    for line in markdown_prose(text, spans=False).split("\n"):
         m = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
         if m:
             base = slug(m.group(1))

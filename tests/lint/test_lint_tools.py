@@ -182,7 +182,8 @@ def run_links(tree):
 class Links(unittest.TestCase):
     def setUp(self):
         self.t = Tree()
-        self.t.write("docs/api.md", "# The API\n\n## Errors and statuses\n\ntext\n\n## Errors and statuses\n")
+        self.t.write("docs/api.md", "# The API\n\n## Errors and statuses\n\ntext\n\n## Errors and statuses\n\n"
+                     "#### Control events (no `id:`)\n\n```\n# not a heading\n```\n")
         self.t.write("conf/apache/teamboard.conf", "# conf\n")
         self.t.write("sql/011_authz_in_statement.sql", "-- sql\n")
         self.t.write("lib/tb_log.c", "/* log */\n")
@@ -194,6 +195,7 @@ class Links(unittest.TestCase):
     def test_clean_tree_passes_every_check(self):
         self.t.write("README.md", "See [the API](docs/api.md), [errors](docs/api.md#errors-and-statuses),\n"
                      "[again](docs/api.md#errors-and-statuses-1), [the web](https://example.org/x) and\n"
+                     "[control](docs/api.md#control-events-no-id)\n"
                      "conf/apache/teamboard.conf, lib/tb_log.[ch], lib/tb_log.{c,h}, sql/011, sql/NNN_*.sql,\n"
                      "lib/tb_<name>.c.\n")
         self.t.write("docs/design.md", "[api](api.md) [top](#top)\n\n# Top\n")
@@ -203,12 +205,14 @@ class Links(unittest.TestCase):
             self.assertIn("PASS: %s" % check, out)
 
     def test_dangling_markdown_link_and_anchor(self):
-        self.t.write("README.md", "x\n[gone](docs/upgrade.md) and [bad anchor](docs/api.md#nope)\n")
+        self.t.write("README.md", "x\n[gone](docs/upgrade.md) and [bad anchor](docs/api.md#nope)\n"
+                     "[in code](docs/api.md#not-a-heading)\n")
         self.t.write("docs/x.md", "[up](../README.md) [out](../../elsewhere.md) [abs](/docs/api.md)\n")
         rc, out = run_links(self.t)
         self.assertEqual(rc, 1)
         self.assertIn("README.md:2: docs/upgrade.md: no such file", out)
         self.assertIn("README.md:2: docs/api.md#nope: docs/api.md has no heading with anchor #nope", out)
+        self.assertIn("README.md:3: docs/api.md#not-a-heading: docs/api.md has no heading", out)
         self.assertIn("docs/x.md:1: ../../elsewhere.md: leads outside the repository", out)
         self.assertIn("docs/x.md:1: /docs/api.md: an absolute link", out)
         self.assertNotIn("../README.md", out)
