@@ -38,7 +38,8 @@ function takeNotice() {
 
 function renderHeader(active) {
   clear(header);
-  const brand = h("a", { class: "brand", href: session.user ? "#/boards" : "#/signin" },
+  // Named for screen readers also where the word is hidden (phones show the mark only).
+  const brand = h("a", { class: "brand", href: session.user ? "#/boards" : "#/signin", "aria-label": "Teamboard" },
     h("span", { class: "brand-mark", "aria-hidden": "true" }, h("i"), h("i"), h("i")),
     h("span", null, "Teamboard"));
   header.append(brand);
