@@ -221,3 +221,21 @@ test("bad changes are refused at once", async () => {
   await assert.rejects(box.send({ boardId: 3, kind: "move" }), (e) => e.status === 400);
   await assert.rejects(box.send({ kind: "create" }), (e) => e.status === 400);
 });
+
+test("two tabs of one user share the stored queue: neither loses the other's entries", async () => {
+  server = netDown;
+  const other = new Outbox();
+  box.start(5);
+  other.start(5);
+  box.send({ boardId: 3, itemId: 1, kind: "update", fields: { x: 1 } }).catch(() => {});
+  other.send({ boardId: 3, itemId: 2, kind: "update", fields: { x: 2 } }).catch(() => {});
+  await until(() => calls.length >= 2);
+  const stored = () => JSON.parse(store.get("teamboard.outbox.5")).queue.map((e) => e.itemId).sort();
+  assert.deepEqual(stored(), [1, 2]);
+  // box's change is saved: it leaves the stored queue, the other tab's stays
+  server = (m, url) => (url.endsWith("/items/1") ? json(200, { id: 1, version: 2, x: 1 }) : netDown());
+  box.retryNow();
+  await until(() => box.pending(3).length === 0);
+  assert.deepEqual(stored(), [2]);
+  other.stop();
+});

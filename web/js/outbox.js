@@ -19,6 +19,9 @@
 //   - A conflict (412) stays in the queue with state "conflict" (kept across a reload, so
 //     the typed text is never lost) until the board sends another change of that item, or
 //     calls drop(key).
+//   - Two tabs of one user share the stored queue: each writes its own entries and keeps the
+//     others' (a reload sends them all; a create's key and the 412 rule above make a change
+//     sent by two tabs count once).
 //   - After an update saves, later queued changes of that item based on the version it was
 //     sent with are sent with the new version (our own write is no conflict).
 import { request, ApiError, isTransient, reachability } from "./api.js";
@@ -50,6 +53,7 @@ class Outbox {
     this.queue = [];            // entries in send order
     this.waiters = new Map();   // key -> [{resolve, reject}] (not kept across a reload)
     this.ids = new Map();       // "tmp-<key>" -> real id
+    this.done = new Set();      // keys this page settled (kept out of the stored queue)
     this.fns = new Set();
     this.timer = null;
     this.delay = FIRST_DELAY_MS;
@@ -100,16 +104,24 @@ class Outbox {
     this.userId = null;
     this.queue = [];
     this.ids = new Map();
+    this.done = new Set();
     this.busy = false;
     this.delay = FIRST_DELAY_MS;
     this.setOnline(true);
   }
 
+  // Writes this page's queue, keeping the entries other tabs of this user stored (those this
+  // page has not settled itself): two tabs share one stored queue.
   save() {
     const st = storage();
     if (!st || this.userId === null) return;
+    let stored = null;
+    try { stored = JSON.parse(st.getItem(STORE_PREFIX + this.userId) || "null"); } catch (_) { stored = null; }
+    const mine = new Set(this.queue.map((e) => e.key));
+    const others = (stored && Array.isArray(stored.queue) ? stored.queue : [])
+      .filter((e) => e && !mine.has(e.key) && !this.done.has(e.key));
     const ids = Object.fromEntries([...this.ids].filter(([tmp]) => this.queue.some((e) => e.key === tmp.slice(4) || e.itemId === tmp)));
-    const queue = this.queue.map(({ key, boardId, itemId, kind, fields, version, state }) => ({ key, boardId, itemId, kind, fields, version, state }));
+    const queue = others.concat(this.queue.map(({ key, boardId, itemId, kind, fields, version, state }) => ({ key, boardId, itemId, kind, fields, version, state })));
     try {
       if (queue.length) st.setItem(STORE_PREFIX + this.userId, JSON.stringify({ queue, ids }));
       else st.removeItem(STORE_PREFIX + this.userId);
@@ -189,6 +201,7 @@ class Outbox {
     const gone = this.queue.filter(pred);
     if (!gone.length) return;
     this.queue = this.queue.filter((e) => !pred(e));
+    for (const e of gone) this.forget(e);
     for (const e of gone) this.settle(e, "failed", { error: new ApiError(0, why, "outbox: " + why) });
     this.save();
   }
@@ -198,6 +211,12 @@ class Outbox {
     for (const fn of [...this.fns]) {
       try { fn(msg); } catch (err) { setTimeout(() => { throw err; }); }
     }
+  }
+
+  // An entry is out of this page's queue for good: keep it out of the stored one too.
+  forget(e) {
+    this.done.add(e.key);
+    if (this.done.size > 10000) this.done.delete(this.done.values().next().value);
   }
 
   // Ends an entry's promise(s) and tells the subscribers.
@@ -233,6 +252,7 @@ class Outbox {
           if (real === undefined) {
             if (!this.queue.some((c) => c.kind === "create" && `tmp-${c.key}` === e.itemId)) {
               this.queue = this.queue.filter((x) => x !== e);
+              this.forget(e);
               this.save();
               this.settle(e, "failed", { error: new ApiError(404, "not_found", "its note was never created") });
             }
@@ -283,12 +303,14 @@ class Outbox {
         this.settle(e, "conflict", { error });
       } else {
         this.queue = this.queue.filter((x) => x !== e);
+        this.forget(e);
         this.save();
         this.settle(e, "failed", { error });
       }
       return false;
     }
     this.queue = this.queue.filter((x) => x !== e);
+    this.forget(e);
     this.after(e, reply);
     this.save();
     this.settle(e, "saved", { reply: reply === undefined ? null : reply });
