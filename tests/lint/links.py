@@ -134,12 +134,12 @@ def comments_c_like(text, quotes, line_comment="//", block=True):
     return "".join(out)
 
 
-def comments_hash(text):
-    """Comments of shell, Python, config files: from a '#' at the start of a word to the line's end.
-    Python's triple-quoted strings (docstrings) count as comments too."""
+def comments_hash(text, marker=r"#"):
+    """Comments of shell, config files, autoconf (marker "#|dnl"): from a marker at the start of a
+    word to the line's end. Triple-quoted strings count as comments too."""
     out = []
     for line in text.split("\n"):
-        m = re.search(r"(^|\s)#", line)
+        m = re.search(r"(^|\s)(?:%s)" % marker, line)
         out.append(" " * m.end() + line[m.end():] if m else " " * len(line))
     blanked = "\n".join(out)
     for m in re.finditer(r'("""|\'\'\')(.*?)\1', text, re.S):
@@ -183,6 +183,8 @@ def comments_of(f, text):
         return text  # a Markdown file under the source directories is all prose
     if ext in (".json", ".dict", ".png", ".svg", ".html", ".txt"):
         return ""
+    if ext == ".ac":
+        return comments_hash(text, r"#|dnl\b")
     return comments_hash(text)  # .sh, .conf, .in, .am, .ac, .sample, .service, .htaccess, scripts
 
 

@@ -231,15 +231,17 @@ class Links(unittest.TestCase):
         self.t.write("conf/x.conf", "# docs/conf-comment.md\nkey = docs/value.md\n")
         self.t.write("web/js/a.js", "const u = `docs/tpl.md`; /* web/js/b.js */\n")
         self.t.write("bench/run.sh", "#!/bin/sh\necho docs/echo.md # bench/none.py\n")
+        self.t.write("configure.ac", "dnl see conf/none.ac\nAC_INIT([docs/ac-code.md])\n")
         rc, out = run_links(self.t)
         self.assertEqual(rc, 1)
         for want in ("docs/ops.md:1: conf/apache/missing.conf", "docs/ops.md:1: lib/tb_nothing.[ch]",
                      "lib/a.c:1: docs/gone.md", "lib/a.c:2: sql/099", "sql/020_x.sql:1: lib/tb_gone.c",
                      "tests/t.py:1: conf/none.conf", "tests/t.py:2: web/js/none.js",
                      "conf/x.conf:1: docs/conf-comment.md", "web/js/a.js:1: web/js/b.js",
-                     "bench/run.sh:2: bench/none.py"):
+                     "bench/run.sh:2: bench/none.py", "configure.ac:1: conf/none.ac"):
             self.assertIn(want + ": no such path", out)
-        for code in ("code-string", "in-string", "docs/str.md", "docs/value.md", "docs/tpl.md", "docs/echo.md"):
+        for code in ("code-string", "in-string", "docs/str.md", "docs/value.md", "docs/tpl.md", "docs/echo.md",
+                     "ac-code"):
             self.assertNotIn(code, out)
         self.assertIn("FAIL: links-paths", out)
 
