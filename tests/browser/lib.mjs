@@ -1,6 +1,8 @@
 // Shared helpers for the browser tests: Debian's Chromium driven by playwright-core (no browser
 // download), the server under test, users made through the API, console-error tracking,
-// screenshots and the database (to kill a stream).
+// screenshots and the database (to kill a stream); the web server and REST pool switched off and
+// on (webctl), sign-in through the form, and axe-core's serious and critical findings on a page.
+// The network cut for the outbox tests is cutproxy.mjs.
 //
 // Environment:
 //   TB_BASE_URL   the running Teamboard, e.g. http://127.0.0.1:8091/ (run.sh sets it)

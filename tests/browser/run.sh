@@ -17,6 +17,8 @@
 # README's screenshots from artifacts/ to docs/screenshots/), TB_KEEP_STATE=1,
 # TB_BROWSER_ARTIFACTS (default tests/browser/artifacts: two runs at once need two),
 # TB_BROWSER_TESTS (the test files, default ./*.test.mjs).
+# The *.test.mjs files: browser tests, plus unit-outbox.test.mjs (web/js/outbox.js in node, no
+# browser). axe-core (npm, in package.json) is injected into pages by a11y.test.mjs.
 # Output: node's spec report on stdout; artifacts/junit.xml (for tbcount.py junit) and the
 # screenshots in artifacts/. Exit status: node's (0 = all passed).
 set -euo pipefail
