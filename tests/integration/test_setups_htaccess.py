@@ -255,3 +255,32 @@ def test_check_webspace_names_what_the_host_lacks(server, lack):
                                   'lacks something", says more.'), out
     finally:
         other.stop()
+
+
+def test_an_upgrade_in_place_is_served_at_once_without_a_reload(server):
+    # What docs/shared-hosting.md, "Upgrading", tells a customer who cannot reload Apache: run
+    # install-webspace.sh again. Its entry scripts are new files (renamed over the old ones), so
+    # mod_fcgid, which keys its process classes on the file, starts new processes from them for
+    # the next requests; the old ones serve nothing more and end after FcgidIdleTimeout.
+    if server.setup != "apache-htaccess":
+        pytest.skip("the cPanel-like host's wrapper keys the class on itself, not the script")
+    assert tbenv.http_get(server.base + "/api/v1/health")[0] == 200
+    spawn = re.compile(r"mod_fcgid: server \S+/teamboard-bin/teamboard\.fcgi\((\d+)\) started")
+
+    def spawned():
+        with open(server.logs["apache-error.log"]) as f:
+            return spawn.findall(f.read())
+
+    before = spawned()
+    assert before
+    old_ino = os.stat(os.path.join(server.web_space, "teamboard-bin", "teamboard.fcgi")).st_ino
+    kit = server.path("etc", "shared-hosting-kit")
+    server._run(["/bin/sh", os.path.join(kit, "conf", "shared-hosting", "install-webspace.sh"),
+                 server.web_space, server.path("bin", "teamboard.fcgi"), server.config_file],
+                timeout=60, log_name="admin.log")
+    assert os.stat(os.path.join(server.web_space, "teamboard-bin", "teamboard.fcgi")).st_ino != old_ino
+    assert tbenv.http_get(server.base + "/api/v1/health")[0] == 200
+    after = spawned()
+    new = [p for p in after if p not in before]
+    assert new, "no new process after the upgrade"
+    assert os.path.exists("/proc/%s" % new[0])
