@@ -3,7 +3,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  launch, withTracker, uniqueName, shot, apiOk, userContext, note, noteBox, within, BASE, PASSWORD,
+  launch, withTracker, uniqueName, shot, apiOk, userContext, note, noteBox, within, waitUntil, BASE, PASSWORD,
 } from "./lib.mjs";
 
 describe("one person at the board", () => {
@@ -46,7 +46,8 @@ describe("one person at the board", () => {
       await page.keyboard.type("Went well: the demo");
       await page.keyboard.press("Control+Enter");
       const first = page.getByTestId("note").first();
-      await within(page, 3000, () => document.querySelector('[data-testid="note"]')?.dataset.version === "2", null, "text saved");
+      await within(page, 3000, () => document.querySelector('[data-testid="note"]')?.dataset.sync === "saved" &&
+        /^\d+$/.test(document.querySelector('[data-testid="note"]').dataset.id), null, "text saved");
       const id1 = Number(await first.getAttribute("data-id"));
       let b1 = await noteBox(page, id1);
       assert.equal(b1.text, "Went well: the demo");
@@ -57,7 +58,7 @@ describe("one person at the board", () => {
       await page.getByTestId("note-input").waitFor();
       await page.keyboard.type("To improve: fewer meetings");
       await canvas.click({ position: { x: 1100, y: 600 } });
-      await within(page, 3000, () => [...document.querySelectorAll('[data-testid="note"]')].every((n) => n.dataset.version === "2"), null, "second note saved");
+      await within(page, 3000, () => [...document.querySelectorAll('[data-testid="note"]')].every((n) => n.dataset.sync === "saved" && /^\d+$/.test(n.dataset.id)), null, "second note saved");
       const ids = await page.getByTestId("note").evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
       const id2 = ids.find((i) => i !== id1);
 
@@ -91,14 +92,16 @@ describe("one person at the board", () => {
 
       // recolor it
       await note(page, id1).click({ position: { x: 40, y: 40 } });
-      await note(page, id1).getByTestId("note-color").click();
-      await note(page, id1).locator('[data-color="#b3e5fc"]').click();
+      await page.getByTestId("note-toolbar").getByTestId("note-color").click();
+      await page.getByTestId("note-toolbar").locator('[data-color="#b3e5fc"]').click();
       await within(page, 3000, (id) => document.querySelector(`[data-id="${id}"]`).dataset.color === "#b3e5fc", id1, "recolor");
 
-      // edit its text in place (double-click), Escape cancels, then a real edit
+      // edit its text in place (double-click), Escape keeps a draft, Discard drops it, then a real edit
       await note(page, id1).dblclick({ position: { x: 60, y: 60 } });
       await page.getByTestId("note-input").fill("cancelled edit");
       await page.keyboard.press("Escape");
+      assert.equal((await noteBox(page, id1)).text, "cancelled edit");
+      await note(page, id1).getByTestId("draft-discard").click();
       assert.equal((await noteBox(page, id1)).text, "Went well: the demo");
       await note(page, id1).dblclick({ position: { x: 60, y: 60 } });
       await page.getByTestId("note-input").fill("Went well: the demo\nand the release");
@@ -108,7 +111,7 @@ describe("one person at the board", () => {
 
       // bring note 2 to the front (it was created later, so it is on top: put 1 on top instead)
       const zBefore = (await apiOk(ctx, "GET", `/boards/${boardId}/items/${id2}`)).z;
-      await note(page, id1).getByTestId("note-front").click();
+      await page.getByTestId("note-toolbar").getByTestId("note-front").click();
       await within(page, 3000, ([a, b]) => Number(document.querySelector(`[data-id="${a}"]`).dataset.version) >= 6 &&
         Number(document.querySelector(`[data-id="${a}"]`).style.zIndex) > Number(document.querySelector(`[data-id="${b}"]`).style.zIndex), [id1, id2], "bring to front");
       await shot(page, "03-board-notes");
@@ -117,9 +120,11 @@ describe("one person at the board", () => {
       await page.getByTestId("new-note").click();
       await page.getByTestId("note-input").waitFor();
       await page.keyboard.press("Escape");
-      await within(page, 3000, () => document.querySelectorAll('[data-testid="note"]').length === 3, null, "third note");
+      await within(page, 3000, () => document.querySelectorAll('[data-testid="note"]').length === 3 &&
+        [...document.querySelectorAll('[data-testid="note"]')].every((n) => /^\d+$/.test(n.dataset.id)), null, "third note");
       const id3 = (await page.getByTestId("note").evaluateAll((els) => els.map((e) => Number(e.dataset.id)))).find((i) => i !== id1 && i !== id2);
-      await note(page, id3).getByTestId("note-delete").click({ force: true });
+      await note(page, id3).focus();
+      await page.getByTestId("note-toolbar").getByTestId("note-delete").click();
       await within(page, 3000, (id) => !document.querySelector(`[data-id="${id}"]`), id3, "note deleted");
 
       // reload: everything is as it was
@@ -220,7 +225,11 @@ describe("one person at the board", () => {
       await page.keyboard.press("Tab");
       await page.keyboard.press("Enter");  // "Delete" in the dialog
       await within(page, 3000, (id) => !document.querySelector(`[data-id="${id}"]`), a.id, "deleted by keyboard");
-      let items = (await apiOk(ctx, "GET", `/boards/${board.id}`)).items;
+      // the note goes at once; the delete reaches the server through the outbox
+      let items = await waitUntil(async () => {
+        const l = (await apiOk(ctx, "GET", `/boards/${board.id}`)).items;
+        return l.length === 2 && l;
+      }, 3000, "deleted on the server");
       assert.deepEqual(items.map((i) => i.id), [b.id, far.id]);
 
       // Tab to a note off-screen: the board pans to show it, and the canvas keeps its geometry

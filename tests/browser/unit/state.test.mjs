@@ -84,3 +84,67 @@ test("initialPan shows the top-left notes", () => {
   assert.deepEqual(initialPan(mapOf(item(1, { x: 2000, y: -50 })), 800, 600), { x: 24 - 2000, y: 74 });
   assert.deepEqual(initialPan(mapOf(item(1, { x: 10, y: 10 })), 800, 600), { x: 0, y: 0 });
 });
+
+test("boundsOf, fitView, zoomAbout", async () => {
+  const { boundsOf, fitView, zoomAbout, ZOOM_MIN } = await import("../../../web/js/board/state.js");
+  assert.equal(boundsOf([]), null);
+  assert.deepEqual(boundsOf([item(1, { x: -10, y: 5 }), item(2, { x: 300, y: 400 })]), { x: -10, y: 5, w: 510, h: 545 });
+  const v = fitView({ x: 0, y: 0, w: 2000, h: 1000 }, 1064, 564);
+  assert.equal(v.zoom, 0.5);
+  assert.deepEqual(v.pan, { x: 532 - 500, y: 282 - 250 });
+  assert.equal(fitView({ x: 0, y: 0, w: 10, h: 10 }, 800, 600).zoom, 1);
+  assert.equal(fitView({ x: 0, y: 0, w: 1e6, h: 10 }, 800, 600).zoom, ZOOM_MIN);
+  // the board point under (100, 50) stays there
+  const z = zoomAbout({ pan: { x: 20, y: 10 }, zoom: 1 }, 2, 100, 50);
+  assert.equal(z.zoom, 2);
+  assert.deepEqual([(100 - z.pan.x) / 2, (50 - z.pan.y) / 2], [80, 40]);
+  assert.equal(zoomAbout({ pan: { x: 0, y: 0 }, zoom: 1 }, 99, 0, 0).zoom, 2.5);
+});
+
+test("freeSpot: the centre when free, else the nearest free place, never overlapping", async () => {
+  const { freeSpot } = await import("../../../web/js/board/state.js");
+  assert.deepEqual(freeSpot([], 500, 400), { x: 400, y: 325 });
+  const taken = [item(1, { x: 400, y: 325 })];
+  const p = freeSpot(taken, 500, 400);
+  assert.notDeepEqual(p, { x: 400, y: 325 });
+  const overlaps = (a, b) => a.x < b.x + b.width && b.x < a.x + 200 && a.y < b.y + b.height && b.y < a.y + 150;
+  assert.equal(overlaps(p, taken[0]), false);
+  // with a view: the place found is inside it
+  const view = { x: 0, y: 0, w: 900, h: 600 };
+  const crowd = [item(1, { x: 300, y: 200 }), item(2, { x: 300, y: 0 }), item(3, { x: 520, y: 200 })];
+  const v = freeSpot(crowd, 400, 275, 200, 150, view);
+  assert.ok(v.x >= 8 && v.y >= 8 && v.x + 200 <= 892 && v.y + 150 <= 592, JSON.stringify(v));
+  assert.ok(crowd.every((o) => !overlaps(v, o)));
+  // five notes in a row at the same centre: five different places, none overlapping
+  const placed = [];
+  for (let i = 0; i < 5; i++) {
+    const q = freeSpot(placed, 500, 400);
+    assert.ok(placed.every((o) => !overlaps(q, o)));
+    placed.push(item(i, { x: q.x, y: q.y }));
+  }
+});
+
+test("nearestInDirection picks the next note that way", async () => {
+  const { nearestInDirection } = await import("../../../web/js/board/state.js");
+  const a = item(1, { x: 0, y: 0 });
+  const b = item(2, { x: 300, y: 20 });
+  const c = item(3, { x: 300, y: 400 });
+  const d = item(4, { x: 0, y: 300 });
+  const all = [a, b, c, d];
+  assert.equal(nearestInDirection(all, a, "right").id, 2);
+  assert.equal(nearestInDirection(all, a, "down").id, 4);
+  assert.equal(nearestInDirection(all, b, "left").id, 1);
+  assert.equal(nearestInDirection(all, a, "left"), null);
+  assert.equal(nearestInDirection(all, d, "right").id, 3);
+});
+
+test("announce: a change in words", async () => {
+  const { changeWords } = await import("../../../web/js/board/announce.js");
+  const a = item(1, { text: "Idea 5" });
+  assert.equal(changeWords(a, { ...a, x: 5 }), "moved 'Idea 5'");
+  assert.equal(changeWords(null, a), "added 'Idea 5'");
+  assert.equal(changeWords(a, a, "deleted"), "deleted 'Idea 5'");
+  assert.equal(changeWords(a, { ...a, text: "Idea 6" }), "edited 'Idea 6'");
+  assert.equal(changeWords(a, { ...a, color: "#fff" }), "recoloured 'Idea 5'");
+  assert.equal(changeWords(item(2), { ...item(2), z: 4 }), "brought a note to the front");
+});

@@ -1,21 +1,27 @@
-// Changing notes: one REST call per action, conditional on the version the change was based
-// on (If-Match) — create, update (commit), recolour, bring to front, delete, and recreating a
+// Changing notes: every change goes through the outbox (../outbox.js; text and colour
+// conditional on the version they were based on, If-Match; position, size, z last-writer-wins) — create, update (commit), recolour, bring to front, delete, and recreating a
 // note someone deleted while this user typed into it. install(B) adds commit, recreate,
 // setColor, bringToFront, deleteNote, createNote, createNoteAtCenter to the board context B.
-import { api } from "../api.js";
 import { toast, confirmDialog } from "../ui.js";
-import { clamp, LIMIT, frontZ } from "./state.js";
+import { outbox } from "../outbox.js";
+import { clamp, LIMIT, frontZ, freeSpot, COLORS, NOTE_W, NOTE_H, MAX_Z } from "./state.js";
+
+const LWW = new Set(["x", "y", "width", "height", "z"]);
 
 export function install(B) {
-  Object.assign(B, { commit, recreate, setColor, bringToFront, deleteNote, createNote, createNoteAtCenter });
+  Object.assign(B, { keepTheirs, commit, recreate, setColor, bringToFront, deleteNote, createNote, createNoteAtCenter });
 
+  // An update through the outbox: position, size and stacking are last-writer-wins (no
+  // If-Match); text and colour carry the version they were based on (412: the conflict box).
   async function commit(id, fields, base, attempt = 0) {
+    const lww = Object.keys(fields).every((k) => LWW.has(k));
     try {
-      const it = await api.updateItem(B.board.id, id, fields, base.version);
-      B.upsert(it);
+      const it = await outbox.send({ boardId: B.board.id, itemId: id, kind: "update", fields, version: lww ? undefined : base.version });
+      if (it) B.upsert(it);
       return true;
     } catch (e) {
-      if (e.code === "version_mismatch" && e.current) {
+      id = outbox.resolveId(id);
+      if (e.status === 412 && e.current) {
         const cur = e.current;
         // The other change touched other fields only: nothing to choose, apply ours on theirs.
         const overlap = Object.keys(fields).some((k) => cur[k] !== base[k]);
@@ -25,6 +31,7 @@ export function install(B) {
         B.renderNote(id);
         return false;
       }
+      if (e.status === 0 && e.code === "superseded") return false;  // a newer change of it was sent
       if (e.status === 404) {
         B.removeNote(id);
         if (B.gone) return false;
@@ -32,23 +39,30 @@ export function install(B) {
         if ("text" in fields && fields.text) recreate(base, fields);
         return false;
       }
-      toast(e.message, "error");
+      if (!B.gone) toast(e.message, "error");
       B.renderNote(id);  // back to the server's state
       return false;
     }
   }
 
+  // "Keep theirs" in the conflict box: our refused change is forgotten.
+  function keepTheirs(id) {
+    B.conflicts.delete(id);
+    const p = B.pendingFor(id);
+    for (const e of (p && p.entries) || []) if (e.state === "conflict") outbox.drop(e.key);
+    B.renderNote(id);
+  }
+
   // The note went away while the user had typed into it: their text becomes a new note.
-  async function recreate(base, fields) {
-    try {
-      const it = await api.createItem(B.board.id, {
-        text: fields.text, color: base.color, x: base.x, y: base.y, width: base.width, height: base.height,
-      });
-      B.upsert(it);
-      toast("Your text was saved in a new note.", "info");
-    } catch (e) {
-      toast(e.message, "error");
-    }
+  function recreate(base, fields) {
+    const key = B.newKey();
+    const tmp = `tmp-${key}`;
+    const body = { text: fields.text, color: base.color, x: base.x, y: base.y, width: base.width, height: base.height };
+    B.upsert({ ...base, ...body, id: tmp, version: 0 });
+    outbox.send({ boardId: B.board.id, itemId: null, kind: "create", fields: body, key })
+      .then(() => toast("Your text was saved in a new note.", "info"))
+      .catch((e) => toast(e.message, "error"));
+    B.refreshSync();
   }
 
   async function setColor(id, color) {
@@ -56,8 +70,8 @@ export function install(B) {
     if (!it || !B.canEdit() || it.color === color) return;
     const el = B.els.get(id);
     el.style.setProperty("--note", color);
+    el.focus();  // now, not after the save (which may come while the user does something else)
     await commit(id, { color }, it);
-    el.focus();
   }
 
   async function bringToFront(id) {
@@ -76,40 +90,56 @@ export function install(B) {
       if (el) el.focus();
       return;
     }
+    // Gone at once; the outbox sends the delete (with the version it was based on).
+    B.tombs.set(id, Math.max(B.tombs.get(id) || 0, it.version));
+    B.deleting.add(id);
+    B.removeNote(id);
     try {
-      await api.deleteItem(B.board.id, id, it.version);
-      B.tombs.set(id, it.version + 1);
-      B.removeNote(id);
+      await outbox.send({ boardId: B.board.id, itemId: id, kind: "delete", version: typeof id === "number" ? it.version : undefined });
+      B.tombs.set(outbox.resolveId(id), it.version + 1);
     } catch (e) {
-      if (e.code === "version_mismatch" && e.current) {
-        B.upsert(e.current);
-        B.conflicts.set(id, { fields: {}, theirs: e.current, kind: "delete", who: B.lastActor.get(id) });
-        B.renderNote(id);
-      } else if (e.status === 404) {
-        B.removeNote(id);
-      } else {
+      if (e.status === 412 && e.current) {
+        const cur = e.current;
+        B.tombs.delete(cur.id);
+        B.deleting.delete(cur.id);
+        B.upsert(cur);
+        B.conflicts.set(cur.id, { fields: {}, theirs: cur, kind: "delete", who: B.lastActor.get(cur.id) });
+        B.renderNote(cur.id);
+        const p = B.pendingFor(cur.id);
+        for (const x of (p && p.entries) || []) if (x.state === "conflict" && x.kind === "delete") outbox.drop(x.key);
+      } else if (e.status !== 404 && !B.gone) {
         toast(e.message, "error");
       }
     }
   }
 
-  async function createNote(x, y, { edit = true } = {}) {
-    if (!B.canEdit()) return;
-    try {
-      const it = await api.createItem(B.board.id, { x: clamp(x, -LIMIT, LIMIT), y: clamp(y, -LIMIT, LIMIT) });
-      B.upsert(it);
-      const el = B.els.get(it.id);
-      el.focus();
-      if (edit) B.startEdit(it.id);
-    } catch (e) {
+  // The note appears at once as "tmp-<key>" with its editor open, so that every key typed goes
+  // into it; the outbox sends the create (Idempotency-Key: key) and saving.js swaps in the real id.
+  function createNote(x, y, { edit = true } = {}) {
+    if (!B.canEdit()) return null;
+    const key = B.newKey();
+    const tmp = `tmp-${key}`;
+    const fields = { x: clamp(x, -LIMIT, LIMIT), y: clamp(y, -LIMIT, LIMIT) };
+    let z = 0;
+    for (const o of B.items.values()) z = Math.max(z, o.z + 1);
+    B.upsert({ id: tmp, board_id: B.board.id, text: "", color: COLORS[0][0], width: NOTE_W, height: NOTE_H,
+      z: Math.min(z, MAX_Z), version: 0, ...fields });
+    B.els.get(tmp).focus();
+    if (edit) B.startEdit(tmp);
+    outbox.send({ boardId: B.board.id, itemId: null, kind: "create", fields, key }).catch((e) => {
+      if (B.gone) return;
       toast(e.message, "error");
-    }
+      const text = B.editing && B.editing.id === tmp ? B.editing.textarea.value : "";
+      if (!text && !B.drafts.has(tmp)) B.removeNote(tmp);
+    });
+    B.refreshSync();
+    return tmp;
   }
 
+  // "New note" and N: in the free space nearest to the middle of the view.
   function createNoteAtCenter() {
-    const r = B.canvas.getBoundingClientRect();
-    // a little cascade so that repeated clicks don't stack notes exactly
-    const n = B.items.size % 6;
-    createNote(r.width / 2 - B.pan.x - 100 + n * 18, Math.min(r.height / 2, 260) - B.pan.y - 75 + n * 18);
+    const v = B.viewRect();
+    const p = freeSpot([...B.items.keys()].map((i) => B.view(i)), v.x + v.w / 2, v.y + Math.min(v.h / 2, 260 / B.zoom), NOTE_W, NOTE_H, v);
+    return createNote(p.x, p.y);
   }
 }

@@ -1,10 +1,12 @@
 // Editing a note's text in place: a textarea replaces the text; Ctrl/⌘+Enter or leaving it
-// saves, Escape cancels. install(B) adds startEdit and finishEdit to the board context B;
-// B.editing is {id, base, textarea} while an editor is open.
+// saves; Escape closes it and keeps what was typed as a draft (shown on the note, marked "Draft,
+// not saved", with Save and Discard; editing again continues it). install(B) adds startEdit,
+// finishEdit, saveDraft and discardDraft to the board context B; B.editing is
+// {id, base, textarea} while an editor is open, B.drafts id -> {text, base}.
 import { h } from "../ui.js";
 
 export function install(B) {
-  Object.assign(B, { startEdit, finishEdit });
+  Object.assign(B, { startEdit, finishEdit, saveDraft, discardDraft });
 
   function startEdit(id) {
     if (!B.canEdit() || (B.editing && B.editing.id === id)) return;
@@ -13,8 +15,9 @@ export function install(B) {
     const el = B.els.get(id);
     if (!it || !el) return;
     const ta = h("textarea", { class: "note-input", "aria-label": "Note text", "data-testid": "note-input", maxlength: 10000, spellcheck: "true" });
-    ta.value = it.text;
-    B.editing = { id, base: { ...it }, textarea: ta };
+    const draft = B.drafts.get(id);
+    ta.value = draft ? draft.text : it.text;
+    B.editing = { id, base: draft ? { ...draft.base } : { ...it }, textarea: ta };
     el.classList.add("note-editing");
     el._text.replaceWith(ta);
     ta.addEventListener("keydown", (e) => {
@@ -34,10 +37,12 @@ export function install(B) {
     B.editing = null;
     const el = B.els.get(id);
     const text = textarea.value;
+    if (!save && text !== base.text) B.drafts.set(id, { text, base });
+    else B.drafts.delete(id);
+    B.saveDrafts();
     if (el) {
       el.classList.remove("note-editing");
       textarea.replaceWith(el._text);
-      el._text.textContent = save ? text : (B.items.get(id) || base).text;
       if (keepFocus) el.focus();
     }
     if (save && text !== base.text) {
@@ -46,8 +51,27 @@ export function install(B) {
         return;
       }
       B.commit(id, { text }, base);
-    } else if (el) {
-      B.renderNote(id);
     }
+    if (el) B.renderNote(id);
+  }
+
+  function saveDraft(id) {
+    const d = B.drafts.get(id);
+    B.drafts.delete(id);
+    B.saveDrafts();
+    if (!d) return;
+    if (B.items.has(id)) B.commit(id, { text: d.text }, d.base);
+    else if (d.text) B.recreate(d.base, { text: d.text });
+    B.renderNote(id);
+    const el = B.els.get(id);
+    if (el) el.focus();
+  }
+
+  function discardDraft(id) {
+    B.drafts.delete(id);
+    B.saveDrafts();
+    B.renderNote(id);
+    const el = B.els.get(id);
+    if (el) el.focus();
   }
 }

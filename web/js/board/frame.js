@@ -4,7 +4,6 @@
 // liveLogPush, renderPresence, startRename and deleteBoard.
 import { api } from "../api.js";
 import { h, clear, icon, toast, confirmDialog, avatar, errorLine, showError, ROLE_WORDS } from "../ui.js";
-import { go } from "../app.js";
 
 const LIVE_WORDS = {
   connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline",
@@ -36,7 +35,10 @@ export function build(B) {
   }, B.world);
   B.hint = h("div", { class: "board-hint", "aria-hidden": "true" },
     "Double-click empty space to add a note · drag to move · Enter edit · C color · F front · arrows nudge · Delete remove");
-  B.root = h("section", { class: "board-view", "data-board-id": B.board.id }, B.bar, B.readonlyBanner, B.canvas, B.hint);
+  B.awayEl = h("div", { class: "away-summary", "data-testid": "away-summary", role: "status", hidden: true },
+    h("span", { class: "away-text" }),
+    h("button", { type: "button", class: "btn btn-ghost btn-xs", "aria-label": "Dismiss", onclick: () => { B.awayEl.hidden = true; } }, "OK"));
+  B.root = h("section", { class: "board-view", "data-board-id": B.board.id }, B.bar, B.readonlyBanner, B.awayEl, B.canvas, B.hint);
 }
 
 export function install(B) {
@@ -126,7 +128,7 @@ export function install(B) {
       await api.deleteBoard(board.id, board.version);
       B.gone = true;
       toast(`Board “${board.title}” deleted.`);
-      go("#/boards");
+      B.go("#/boards");
     } catch (e) {
       toast(e.code === "version_mismatch" ? "Someone changed this board just now; please try again." : e.message, "error");
       if (e.current) { B.board = { ...B.board, ...e.current, role: B.board.role }; renderFrame(); }

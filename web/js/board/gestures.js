@@ -1,8 +1,13 @@
-// Pointer gestures on the board (mouse, pen and touch alike): drag a note to move it, drag its
-// handle to resize it, drag empty space or scroll to pan, double-click empty space to add a
-// note. install(B) adds onNotePointerDown, onResizePointerDown and applyPan to the board
-// context B and listens on B.canvas.
+// Pointer gestures on the board (mouse, pen and touch alike): drag a note to move it (the view
+// pans by itself while the pointer is near an edge), drag its handle to resize it, drag empty
+// space to pan, double-click empty space to add a note. Distances on screen are divided by the
+// zoom (zoom.js): board coordinates stay what they are. A pinch (zoom.js) cancels a one-finger
+// gesture under way (B.cancelGestures). install(B) adds onNotePointerDown, onResizePointerDown
+// and cancelGestures to the board context B and listens on B.canvas.
 import { clamp, LIMIT, MIN_W, MIN_H, MAX_WH } from "./state.js";
+
+const EDGE = 48;       // px from the canvas edge where dragging pans the view
+const EDGE_SPEED = 18; // px per frame at the very edge
 
 // Calls move on each pointermove of pointerId on target, end once on pointerup/cancel.
 function track(target, pointerId, move, end) {
@@ -20,11 +25,25 @@ function track(target, pointerId, move, end) {
 }
 
 export function install(B) {
-  Object.assign(B, { onNotePointerDown, onResizePointerDown, applyPan });
+  Object.assign(B, { onNotePointerDown, onResizePointerDown, cancelGestures });
   const { canvas, world } = B;
+  const active = new Set();  // cancel functions of the gestures under way
+
+  function cancelGestures() {
+    for (const c of [...active]) c();
+    active.clear();
+  }
+
+  // How fast the view should pan for a pointer at (x, y): {x, y} px per frame (0 inside).
+  function edgePush(x, y) {
+    const r = canvas.getBoundingClientRect();
+    const f = (d) => (d < EDGE ? Math.ceil(EDGE_SPEED * (1 - Math.max(0, d) / EDGE)) : 0);
+    return { x: f(x - r.left) - f(r.right - x), y: f(y - r.top) - f(r.bottom - y) };
+  }
 
   function onNotePointerDown(e, id) {
-    if (e.target.closest(".note-tools, .note-resize, .note-conflict, textarea")) return;
+    if (B.pinching) { e.stopPropagation(); return; }
+    if (e.target.closest(".note-resize, .note-conflict, .note-draft, textarea")) return;
     if (e.pointerType === "mouse" && e.button !== 0) return;
     const el = B.els.get(id);
     const it = B.items.get(id);
@@ -33,28 +52,56 @@ export function install(B) {
     if (!B.canEdit()) return;
     e.preventDefault();  // no text selection; focus is set on release
     el.setPointerCapture(e.pointerId);
-    const d = { id, el, sx: e.clientX, sy: e.clientY, base: { ...it }, moved: false, x: it.x, y: it.y };
+    const d = { id, el, sx: e.clientX, sy: e.clientY, base: { ...it }, moved: false, x: it.x, y: it.y,
+      start: B.toBoard(e.clientX, e.clientY), last: { x: e.clientX, y: e.clientY }, raf: 0, cancelled: false };
+    const follow = () => {
+      const p = B.toBoard(d.last.x, d.last.y);
+      d.x = clamp(d.base.x + p.x - d.start.x, -LIMIT, LIMIT);
+      d.y = clamp(d.base.y + p.y - d.start.y, -LIMIT, LIMIT);
+      el.style.left = d.x + "px";
+      el.style.top = d.y + "px";
+    };
+    const autoPan = () => {
+      d.raf = 0;
+      const v = edgePush(d.last.x, d.last.y);
+      if (d.cancelled || B.dragging !== d || (!v.x && !v.y)) return;
+      B.pan.x += v.x;
+      B.pan.y += v.y;
+      B.applyPan();
+      follow();
+      d.raf = requestAnimationFrame(autoPan);
+    };
+    const cancel = () => {
+      d.cancelled = true;
+      cancelAnimationFrame(d.raf);
+      el.classList.remove("note-dragging");
+      if (B.dragging === d) B.dragging = null;
+      B.renderNote(d.id);
+    };
+    active.add(cancel);
     track(el, e.pointerId, (ev) => {
-      const dx = ev.clientX - d.sx;
-      const dy = ev.clientY - d.sy;
-      if (!d.moved && Math.hypot(dx, dy) < 4) return;
+      if (d.cancelled) return;
+      d.last = { x: ev.clientX, y: ev.clientY };
+      if (!d.moved && Math.hypot(ev.clientX - d.sx, ev.clientY - d.sy) < 4) return;
       if (!d.moved) {
         d.moved = true;
         B.dragging = d;
         el.classList.add("note-dragging");
       }
-      d.x = clamp(d.base.x + dx, -LIMIT, LIMIT);
-      d.y = clamp(d.base.y + dy, -LIMIT, LIMIT);
-      el.style.left = d.x + "px";
-      el.style.top = d.y + "px";
+      follow();
+      if (!d.raf) d.raf = requestAnimationFrame(autoPan);
     }, (ev) => {
+      active.delete(cancel);
+      cancelAnimationFrame(d.raf);
+      if (d.cancelled) return;
       el.classList.remove("note-dragging");
       if (B.dragging === d) B.dragging = null;
       el.focus({ preventScroll: true });
       if (d.moved && ev.type === "pointerup" && (d.x !== d.base.x || d.y !== d.base.y)) {
-        B.commit(id, { x: d.x, y: d.y }, d.base);
+        B.commit(d.id, { x: d.x, y: d.y }, d.base);
+        B.renderNote(d.id);
       } else {
-        B.renderNote(id);
+        B.renderNote(d.id);
       }
     });
   }
@@ -74,8 +121,9 @@ export function install(B) {
     el.classList.add("note-resizing");
     track(handle, e.pointerId, (ev) => {
       d.moved = true;
-      d.w = clamp(d.base.width + ev.clientX - d.sx, MIN_W, MAX_WH);
-      d.hh = clamp(d.base.height + ev.clientY - d.sy, MIN_H, MAX_WH);
+      if (B.pinching) return;
+      d.w = clamp(d.base.width + (ev.clientX - d.sx) / B.zoom, MIN_W, MAX_WH);
+      d.hh = clamp(d.base.height + (ev.clientY - d.sy) / B.zoom, MIN_H, MAX_WH);
       el.style.width = d.w + "px";
       el.style.height = d.hh + "px";
     }, (ev) => {
@@ -83,7 +131,8 @@ export function install(B) {
       if (B.dragging === d) B.dragging = null;
       el.focus({ preventScroll: true });
       if (d.moved && ev.type === "pointerup" && (d.w !== d.base.width || d.hh !== d.base.height)) {
-        B.commit(id, { width: d.w, height: d.hh }, d.base);
+        B.commit(d.id, { width: d.w, height: d.hh }, d.base);
+        B.renderNote(d.id);
       } else {
         B.renderNote(id);
       }
@@ -93,27 +142,25 @@ export function install(B) {
   canvas.addEventListener("pointerdown", (e) => {
     if (e.target !== canvas && e.target !== world) return;
     if (e.pointerType === "mouse" && e.button !== 0) return;
+    if (B.pinching) return;
     const start = { x: e.clientX, y: e.clientY, px: B.pan.x, py: B.pan.y };
+    let cancelled = false;
+    const cancel = () => { cancelled = true; canvas.classList.remove("panning"); };
+    active.add(cancel);
     canvas.setPointerCapture(e.pointerId);
     canvas.classList.add("panning");
     track(canvas, e.pointerId, (ev) => {
+      if (cancelled) return;
       B.pan.x = start.px + ev.clientX - start.x;
       B.pan.y = start.py + ev.clientY - start.y;
-      applyPan();
-    }, () => canvas.classList.remove("panning"));
+      B.applyPan();
+    }, () => { active.delete(cancel); canvas.classList.remove("panning"); });
   });
   canvas.addEventListener("dblclick", (e) => {
     if (e.target !== canvas && e.target !== world) return;
-    const r = canvas.getBoundingClientRect();
-    B.createNote(e.clientX - r.left - B.pan.x - 100, e.clientY - r.top - B.pan.y - 75);
+    const p = B.toBoard(e.clientX, e.clientY);
+    B.createNote(p.x - 100, p.y - 75);
   });
-  canvas.addEventListener("wheel", (e) => {
-    if (e.ctrlKey) return;
-    e.preventDefault();
-    B.pan.x -= e.deltaX;
-    B.pan.y -= e.deltaY;
-    applyPan();
-  }, { passive: false });
   // Focusing a note off-screen (Tab) makes the browser scroll the canvas to show it: turn that
   // scroll into pan, so that positions on the canvas keep one meaning.
   canvas.addEventListener("scroll", () => {
@@ -122,11 +169,6 @@ export function install(B) {
     B.pan.y -= canvas.scrollTop;
     canvas.scrollLeft = 0;
     canvas.scrollTop = 0;
-    applyPan();
+    B.applyPan();
   });
-
-  function applyPan() {
-    world.style.transform = `translate(${B.pan.x}px, ${B.pan.y}px)`;
-    canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
-  }
 }

@@ -1,6 +1,6 @@
 // The keyboard on the board: on a note Enter/F2 edits, arrows nudge (one save after a pause),
 // Delete removes, F brings to front, C opens the palette, Escape returns to the canvas; on the
-// canvas arrows pan and N adds a note. install(B) adds onNoteKey and flushKeyMove to the board
+// canvas arrows pan and N adds a note; + - 0 ! zoom (anywhere on the board). install(B) adds onNoteKey and flushKeyMove to the board
 // context B and listens on B.canvas.
 import { clamp, LIMIT } from "./state.js";
 
@@ -32,10 +32,7 @@ export function install(B) {
       B.bringToFront(id);
     } else if (k === "c" && !e.ctrlKey && !e.metaKey && B.canEdit()) {
       e.preventDefault();
-      const el = B.els.get(id);
-      el._palette.hidden = false;
-      const current = el._palette.querySelector(`[data-color="${it.color}"]`) || el._palette.querySelector("button");
-      current.focus();
+      B.openPalette(id);
     } else if (k === "Escape") {
       B.canvas.focus();
     }
@@ -64,8 +61,18 @@ export function install(B) {
     if (km.x !== km.base.x || km.y !== km.base.y) B.commit(id, { x: km.x, y: km.y }, km.base);
   }
 
+  // Zoom keys anywhere on the board but in a text field: + / = in, - out, 0 actual size,
+  // Shift+1 (!) zoom to fit.
+  const ZOOM_KEYS = { "+": () => B.zoomBy(1.25), "=": () => B.zoomBy(1.25), "-": () => B.zoomBy(1 / 1.25), "0": () => B.zoomTo(1), "!": () => B.zoomFit() };
+  B.root.addEventListener("keydown", (e) => {
+    if (B.editing || e.ctrlKey || e.metaKey || e.altKey || !ZOOM_KEYS[e.key]) return;
+    if (e.target.closest("input, textarea, select, dialog, .note-palette")) return;
+    e.preventDefault();
+    ZOOM_KEYS[e.key]();
+  });
+
   B.canvas.addEventListener("keydown", (e) => {
-    if (e.target !== B.canvas) return;
+    if (e.target !== B.canvas || B.editing) return;  // no single-key shortcuts while typing
     const step = e.shiftKey ? 200 : 60;
     const moves = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
     if (moves[e.key]) {

@@ -1,69 +1,37 @@
-// A note's DOM: the element (text, per-note tools, colour palette, resize handle), drawing it
-// from the item as last known, stacking, the conflict box, adding and removing notes.
+// A note's DOM: the element (text, resize handle; its actions are in the one floating toolbar,
+// toolbar.js), drawing it from the item as last known with the outbox's queued changes on top,
+// stacking, the conflict box, adding and removing notes.
 // install(B) adds makeNote, renderNote, restack, upsert, removeNote, renderConflict, keepMine to
 // the board context B (views/board.js).
-import { h, icon } from "../ui.js";
-import { COLORS, isDark, noteLabel, describeFields, stackOrder } from "./state.js";
+import { h } from "../ui.js";
+import { isDark, noteLabel, describeFields, stackOrder } from "./state.js";
 
 export function install(B) {
   Object.assign(B, { makeNote, renderNote, restack, upsert, removeNote, renderConflict, keepMine });
 
   function makeNote(id) {
     const text = h("div", { class: "note-text", "data-testid": "note-text" });
-    const palette = h("div", { class: "note-palette", role: "group", "aria-label": "Note color", hidden: true },
-      COLORS.map(([c, name]) => h("button", {
-        type: "button", class: "swatch", style: { background: c }, "aria-label": name, title: name,
-        "data-color": c, "data-testid": "swatch",
-        onclick: (e) => { e.stopPropagation(); palette.hidden = true; B.setColor(key(), c); },
-      })));
-    const tool = (name, title, label, testid, fn, extra = "") => h("button", {
-      type: "button", class: `tool ${extra}`.trim(), title, "aria-label": label,
-      "data-testid": testid, tabindex: "-1", onclick: (e) => { e.stopPropagation(); fn(); },
-    }, icon(name));
-    const tools = h("div", { class: "note-tools", role: "toolbar", "aria-label": "Note actions" },
-      tool("edit", "Edit text (Enter)", "Edit text", "note-edit", () => B.startEdit(key())),
-      tool("palette", "Color", "Color", "note-color", () => {
-        palette.hidden = !palette.hidden;
-        if (!palette.hidden) palette.querySelector("button").focus();
-      }),
-      tool("front", "Bring to front", "Bring to front", "note-front", () => B.bringToFront(key())),
-      tool("trash", "Delete (Delete key)", "Delete note", "note-delete", () => B.deleteNote(key()), "tool-danger"),
-      palette);
     const resize = h("div", { class: "note-resize", "data-testid": "note-resize", "aria-hidden": "true" });
     const el = h("article", {
       class: "note", tabindex: "0", "data-testid": "note", "data-id": id,
       "aria-keyshortcuts": "Enter C F Delete ArrowLeft ArrowRight ArrowUp ArrowDown",
-    }, h("div", { class: "note-body" }, text), tools, resize);
+    }, h("div", { class: "note-body" }, text), resize);
     // The element's id may change (a temporary note gets its server id): read it at event time.
     const key = () => el._id;
     el._id = id;
     el._text = text;
-    el._palette = palette;
     el.addEventListener("pointerdown", (e) => B.onNotePointerDown(e, key()));
     el.addEventListener("dblclick", (e) => {
       e.stopPropagation();
-      if (!e.target.closest(".note-tools, .note-conflict")) B.startEdit(key());
+      if (!e.target.closest(".note-conflict, .note-draft")) B.startEdit(key());
     });
     el.addEventListener("keydown", (e) => B.onNoteKey(e, key()));
     resize.addEventListener("pointerdown", (e) => B.onResizePointerDown(e, key()));
-    palette.addEventListener("keydown", (e) => paletteKey(e, palette, el));
-    palette.addEventListener("focusout", (e) => {
-      if (!palette.contains(e.relatedTarget)) palette.hidden = true;
-    });
     return el;
   }
 
-  function paletteKey(e, palette, el) {
-    e.stopPropagation();
-    const sw = [...palette.querySelectorAll("button")];
-    const i = sw.indexOf(document.activeElement);
-    if (e.key === "Escape") { palette.hidden = true; el.focus(); }
-    else if (e.key === "ArrowRight" || e.key === "ArrowDown") { e.preventDefault(); sw[(i + 1) % sw.length].focus(); }
-    else if (e.key === "ArrowLeft" || e.key === "ArrowUp") { e.preventDefault(); sw[(i - 1 + sw.length) % sw.length].focus(); }
-  }
-
   function renderNote(id) {
-    const it = B.items.get(id);
+    const it = B.view(id);
     if (!it) return;
     let el = B.els.get(id);
     if (!el) {
@@ -83,10 +51,46 @@ export function install(B) {
     el.classList.toggle("note-dark", isDark(it.color));
     el.dataset.version = it.version;
     el.dataset.color = it.color;
-    if (!(B.editing && B.editing.id === id)) el._text.textContent = it.text;
-    el.setAttribute("aria-label", noteLabel(it));
+    const draft = B.drafts.get(id);
+    if (!(B.editing && B.editing.id === id)) el._text.textContent = draft ? draft.text : it.text;
+    el.setAttribute("aria-label", noteLabel(draft ? { ...it, text: draft.text } : it) + (draft ? ", draft not saved" : ""));
     el.classList.toggle("note-readonly", !B.canEdit());
+    renderSync(el, id);
     renderConflict(id);
+    if (B.selected === id && B.positionToolbar) B.positionToolbar();
+  }
+
+  // "Unsaved" / "Saving…" while the outbox holds a change of the note; a draft's bar.
+  const SYNC_WORDS = { unsaved: "Unsaved", saving: "Saving…" };
+  function renderSync(el, id) {
+    const state = B.syncOf(id);
+    el.dataset.sync = state;
+    let mark = el._sync;
+    if (SYNC_WORDS[state]) {
+      if (!mark) {
+        mark = el._sync = h("span", { class: "note-sync", "data-testid": "note-sync" });
+        el.append(mark);
+      }
+      mark.textContent = SYNC_WORDS[state];
+    } else if (mark) {
+      mark.remove();
+      el._sync = null;
+    }
+    const draft = B.drafts.get(id);
+    if (draft && !(B.editing && B.editing.id === id)) {
+      if (!el._draft) {
+        el._draft = h("div", { class: "note-draft", "data-testid": "note-draft", role: "group", "aria-label": "Draft" },
+          h("span", null, "Draft, not saved"),
+          h("button", { type: "button", class: "btn btn-primary btn-xs", "data-testid": "draft-save", onclick: (e) => { e.stopPropagation(); B.saveDraft(el._id); } }, "Save"),
+          h("button", { type: "button", class: "btn btn-ghost btn-xs", "data-testid": "draft-discard", onclick: (e) => { e.stopPropagation(); B.discardDraft(el._id); } }, "Discard"));
+        el._draft.addEventListener("pointerdown", (e) => e.stopPropagation());
+        el._draft.addEventListener("dblclick", (e) => e.stopPropagation());
+        el.append(el._draft);
+      }
+    } else if (el._draft) {
+      el._draft.remove();
+      el._draft = null;
+    }
   }
 
   // z can be any int in +-1e6; CSS stacking gets the rank among the notes (ties by id).
@@ -105,11 +109,13 @@ export function install(B) {
   }
 
   function upsert(it, { flash = false } = {}) {
+    if (B.deleting.has(it.id)) return false;  // deleted here, the delete is on its way
     const old = B.items.get(it.id);
     if (old && old.version > it.version) return false;
     B.items.set(it.id, it);
     if (!old || old.z !== it.z) restack();
     renderNote(it.id);
+    if (B.scheduleMinimap) B.scheduleMinimap();
     if (flash) {
       const el = B.els.get(it.id);
       el.classList.remove("note-flash");
@@ -127,9 +133,11 @@ export function install(B) {
       el.remove();
       if (hadFocus) B.canvas.focus();
     }
+    if (B.selected === id) B.select(null);
     B.els.delete(id);
     B.conflicts.delete(id);
     restack();
+    if (B.scheduleMinimap) B.scheduleMinimap();
   }
 
   // ---- conflicts: the other person's version is shown; the user's change can be reapplied
@@ -162,9 +170,9 @@ export function install(B) {
       h("p", { class: "muted" }, "You see their version now."),
       parts, desc ? h("p", null, desc) : null,
       h("div", { class: "conflict-actions" },
-        h("button", { type: "button", class: "btn btn-primary btn-sm", "data-testid": "conflict-keep-mine", onclick: (e) => { e.stopPropagation(); keepMine(id); } },
+        h("button", { type: "button", class: "btn btn-primary btn-sm", "data-testid": "conflict-keep-mine", onclick: (e) => { e.stopPropagation(); keepMine(el._id); } },
           c.kind === "delete" ? "Delete anyway" : "Keep mine"),
-        h("button", { type: "button", class: "btn btn-ghost btn-sm", "data-testid": "conflict-keep-theirs", onclick: (e) => { e.stopPropagation(); B.conflicts.delete(id); renderConflict(id); el.focus(); } },
+        h("button", { type: "button", class: "btn btn-ghost btn-sm", "data-testid": "conflict-keep-theirs", onclick: (e) => { e.stopPropagation(); B.keepTheirs(el._id); el.focus(); } },
           c.kind === "delete" ? "Keep the note" : "Keep theirs")));
     box._c = c;
     box.addEventListener("pointerdown", (e) => e.stopPropagation());
@@ -178,9 +186,9 @@ export function install(B) {
     if (!c || !it) return;
     B.conflicts.delete(id);
     renderConflict(id);
+    const el = B.els.get(id);
+    if (el && c.kind !== "delete") el.focus();
     if (c.kind === "delete") await B.deleteNote(id, { confirmed: true });
     else await B.commit(id, c.fields, it);
-    const el = B.els.get(id);
-    if (el) el.focus();
   }
 }

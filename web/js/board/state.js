@@ -131,3 +131,97 @@ export function initialPan(items, w, h) {
   if (minY < 0 || minY > h - 60) pan.y = 24 - minY;
   return pan;
 }
+
+// ---- the view: pan (screen pixels) and zoom over board coordinates
+export const ZOOM_MIN = 0.1;
+export const ZOOM_MAX = 2.5;
+
+// The rectangle {x, y, w, h} around the items (null when there are none).
+export function boundsOf(items) {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const it of items) {
+    x0 = Math.min(x0, it.x);
+    y0 = Math.min(y0, it.y);
+    x1 = Math.max(x1, it.x + it.width);
+    y1 = Math.max(y1, it.y + it.height);
+  }
+  return x0 === Infinity ? null : { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
+// The view {pan, zoom} showing rectangle b whole in a w x h canvas (at most 100 %), centred.
+export function fitView(b, w, h, pad = 32) {
+  if (!b) return { pan: { x: 0, y: 0 }, zoom: 1 };
+  const zoom = Math.max(ZOOM_MIN, Math.min(1, (w - 2 * pad) / (b.w || 1), (h - 2 * pad) / (b.h || 1)));
+  return { zoom, pan: { x: w / 2 - (b.x + b.w / 2) * zoom, y: h / 2 - (b.y + b.h / 2) * zoom } };
+}
+
+// The view zoomed to z (bounded) keeping the board point under canvas point (cx, cy) in place.
+export function zoomAbout(view, z, cx, cy) {
+  const zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, z));
+  const k = zoom / view.zoom;
+  return { zoom, pan: { x: cx - (cx - view.pan.x) * k, y: cy - (cy - view.pan.y) * k } };
+}
+
+// Where a new w x h note goes (its top-left corner): the free place nearest to board point
+// (cx, cy) (its centre) that lies inside the view {x, y, w, h} when there is one, searched on a
+// 24 px grid in rings around that point; else the nearest free place on a spiral of note-sized
+// steps; else the centre. "Free" means no other note within 16 px, so new notes never land on
+// top of others.
+export function freeSpot(items, cx, cy, w = NOTE_W, h = NOTE_H, view = null) {
+  const gap = 16;
+  const list = [...items];
+  const free = (x, y) => list.every((o) => x + w + gap <= o.x || o.x + o.width + gap <= x || y + h + gap <= o.y || o.y + o.height + gap <= y);
+  const x0 = Math.round(cx - w / 2);
+  const y0 = Math.round(cy - h / 2);
+  if (free(x0, y0) && (!view || inside(view, x0, y0, w, h))) return { x: x0, y: y0 };
+  if (view) {
+    const p = nearestFree(free, x0, y0, 24, Math.ceil(Math.max(view.w, view.h) / 24), (x, y) => inside(view, x, y, w, h));
+    if (p) return p;
+  }
+  return nearestFree(free, x0, y0, w + gap, 12, null, h + gap) || { x: x0, y: y0 };
+}
+
+function inside(v, x, y, w, h) {
+  return x >= v.x + 8 && y >= v.y + 8 && x + w <= v.x + v.w - 8 && y + h <= v.y + v.h - 8;
+}
+
+// The free point nearest to (x0, y0) on a grid of sx x sy steps, ring by ring (ok: a filter).
+function nearestFree(free, x0, y0, sx, rings, ok, sy = sx) {
+  for (let r = 1; r <= rings; r++) {
+    let best = null;
+    for (let i = -r; i <= r; i++) {
+      for (const [dx, dy] of [[i, -r], [i, r], [-r, i], [r, i]]) {
+        const x = x0 + dx * sx;
+        const y = y0 + dy * sy;
+        const d = Math.hypot(dx * sx, dy * sy);
+        if ((!best || d < best.d) && (!ok || ok(x, y)) && free(x, y)) best = { x, y, d };
+      }
+    }
+    if (best) return { x: best.x, y: best.y };
+  }
+  return null;
+}
+
+// The note nearest to `from` in direction dir ("left"|"right"|"up"|"down"), by centres: among
+// the notes whose centre lies in that half-plane, the one with the smallest distance where the
+// sideways offset counts double. null when there is none.
+export function nearestInDirection(items, from, dir) {
+  const c = (it) => ({ x: it.x + it.width / 2, y: it.y + it.height / 2 });
+  const o = c(from);
+  const axis = { left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1] }[dir];
+  if (!axis) return null;
+  let best = null;
+  for (const it of items) {
+    if (it.id === from.id) continue;
+    const p = c(it);
+    const along = (p.x - o.x) * axis[0] + (p.y - o.y) * axis[1];
+    if (along <= 0) continue;
+    const side = Math.abs((p.x - o.x) * axis[1] + (p.y - o.y) * axis[0]);
+    const score = along + 2 * side;
+    if (!best || score < best.score) best = { it, score };
+  }
+  return best ? best.it : null;
+}

@@ -4,12 +4,34 @@
 // onLive, leave, reload and load to the board context B.
 import { api } from "../api.js";
 import { toast, ROLE_WORDS } from "../ui.js";
-import { go, notice, sessionEnded } from "../app.js";
 import { subscribe } from "../live.js";
 import { eventAction, mergeItems } from "./state.js";
 
 export function install(B) {
-  Object.assign(B, { onLive, leave, reload, load, subscribeLive });
+  Object.assign(B, { onLive, leave, reload, load, subscribeLive, showAway });
+
+  // "While you were away: N changes" after an outage (the feed's "resumed"), the changed notes
+  // highlighted for a few seconds.
+  let awayTimer = null;
+  function showAway(d) {
+    const n = Number(d.count) || 0;
+    if (!n) return;
+    const who = Array.isArray(d.actors) && d.actors.length ? ` by ${d.actors.slice(0, 3).join(", ")}${d.actors.length > 3 ? "…" : ""}` : "";
+    B.awayEl.querySelector(".away-text").textContent = `While you were away: ${n} change${n === 1 ? "" : "s"}${who}.`;
+    B.awayEl.hidden = false;
+    for (const id of d.itemIds || []) {
+      const el = B.els.get(id);
+      if (!el) continue;
+      el.classList.remove("note-away");
+      void el.offsetWidth;
+      el.classList.add("note-away");
+    }
+    clearTimeout(awayTimer);
+    awayTimer = setTimeout(() => {
+      B.awayEl.hidden = true;
+      for (const el of B.els.values()) el.classList.remove("note-away");
+    }, 12000);
+  }
 
   function onLive(msg) {
     if (B.gone) return;
@@ -62,11 +84,15 @@ export function install(B) {
   function onControl(type, d) {
     if (type === "unauthorized" || (type === "revoked" && d.reason === "session_ended")) {
       leave(null);
-      sessionEnded();
+      B.sessionEnded();
     } else if (type === "revoked") {
       leave(d.reason === "board_deleted"
         ? `The board “${B.board.title}” was deleted.`
         : `You no longer have access to the board “${B.board.title}”.`);
+    } else if (type === "resumed") {
+      B.showAway(d);
+    } else if (type === "editing" || type === "editing.end") {
+      if (B.onEditing) B.onEditing(type, d);
     } else if (type === "reset") {
       // The resume point is gone from the server's log: reload the board. Repeated resets
       // (a server bug, a restored database) are spaced out instead of looping.
@@ -85,8 +111,8 @@ export function install(B) {
     if (B.unsubscribe) B.unsubscribe();
     B.unsubscribe = null;
     if (message) {
-      notice(message, "warn");
-      go("#/boards");
+      B.notice(message, "warn");
+      B.go("#/boards");
     }
   }
 

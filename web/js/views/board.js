@@ -1,18 +1,21 @@
-// The board: sticky notes on a pannable canvas, edited with one REST call per action
-// (If-Match: "<version>"), kept live by the shared event feed (live.js).
+// The board: sticky notes on a pannable canvas; every change goes through the outbox (queued,
+// retried, kept across a reload), kept live by the shared event feed (live.js).
 //
 // renderBoard builds one board context B (the board, the notes held, what is being dragged or
 // edited) and lets the modules in ../board/ add their functions to it:
 //   state.js     pure functions over items, events and replies (unit-tested with node --test)
 //   frame.js     the bar, the live status, presence, rename and delete of the board
 //   note.js      a note's DOM, stacking, the conflict box
+//   toolbar.js   the selection and the one floating toolbar of the selected note
 //   actions.js   the REST calls that change notes
 //   editor.js    editing a note's text
-//   gestures.js  drag, resize, pan
+//   zoom.js      zoom, the view transform, the minimap
+//   gestures.js  drag (with auto-pan at the edges), resize, pan
 //   keys.js      the keyboard
 //   sync.js      live events and reloads
+//   saving.js    the outbox on the notes: unsaved marks, temporary notes, drafts
 import { api } from "../api.js";
-import { session } from "../app.js";
+import { session, go, notice, sessionEnded } from "../app.js";
 import { toast } from "../ui.js";
 import { liveMode } from "../live.js";
 import { COLORS, initialPan } from "../board/state.js";
@@ -20,9 +23,13 @@ import * as frame from "../board/frame.js";
 import * as note from "../board/note.js";
 import * as actions from "../board/actions.js";
 import * as editor from "../board/editor.js";
+import * as zoom from "../board/zoom.js";
 import * as gestures from "../board/gestures.js";
 import * as keys from "../board/keys.js";
+import * as toolbar from "../board/toolbar.js";
 import * as sync from "../board/sync.js";
+import * as saving from "../board/saving.js";
+import { outbox } from "../outbox.js";
 
 export { COLORS };
 
@@ -38,21 +45,25 @@ export async function renderBoard({ view, setCleanup }, boardId) {
     editing: null,         // {id, base, textarea}
     dragging: null,        // {id, ...}
     keyMoves: new Map(),   // id -> {base, timer}
+    drafts: new Map(),     // id -> {text, base}: text left with Escape, not saved (saving.js)
+    deleting: new Set(),   // ids deleted here whose delete is still in the outbox
     pan: { x: 0, y: 0 },
     unsubscribe: null,
     gone: false,
     viewers: [],
     resets: [],
+    go, notice, sessionEnded,  // the shell's, passed in (board/*.js do not import app.js)
   };
   B.canEdit = () => B.board.role !== "viewer";
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";
 
   frame.build(B);
-  for (const m of [frame, note, actions, editor, gestures, keys, sync]) m.install(B);
+  for (const m of [frame, saving, note, actions, editor, zoom, toolbar, gestures, keys, sync]) m.install(B);
   view.classList.add("view-board");
   view.append(B.root);
 
   B.load(B.board.items || []);
+  B.restorePending();
   const r = B.canvas.getBoundingClientRect();
   B.pan = initialPan(B.items, r.width, r.height);
   B.applyPan();
@@ -69,9 +80,13 @@ export async function renderBoard({ view, setCleanup }, boardId) {
       // Leaving the page saves what was typed (gone is set, so nothing is re-rendered).
       const { id, base, textarea } = B.editing;
       B.editing = null;
-      if (textarea.value !== base.text) api.updateItem(B.board.id, id, { text: textarea.value }, base.version).catch((e) => toast(e.message, "error"));
+      if (textarea.value !== base.text) {
+        outbox.send({ boardId: B.board.id, itemId: id, kind: "update", fields: { text: textarea.value }, version: base.version })
+          .catch((e) => toast(e.message, "error"));
+      }
     }
     if (B.unsubscribe) B.unsubscribe();
+    B.stopSaving();
     document.title = "Teamboard";
   });
 }

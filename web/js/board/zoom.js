@@ -1,0 +1,196 @@
+// Zoom and overview: the view is a pan (screen pixels) and a zoom factor over board coordinates,
+// which never change with them (a note at x=300 is at x=300 for everyone at any zoom). Ctrl/⌘ +
+// wheel and a two-finger pinch zoom about the pointer; + / - / 0 keys and the buttons zoom about
+// the centre; "Fit" shows every note; the minimap shows the notes and the view, and a click or
+// drag on it moves the view there. install(B) adds applyPan, toBoard, zoomAt, zoomBy, zoomTo,
+// zoomFit, centreOn, viewRect, scheduleMinimap to the board context B.
+import { h, icon } from "../ui.js";
+import { boundsOf, fitView, zoomAbout, ZOOM_MIN, ZOOM_MAX } from "./state.js";
+
+const MINI_W = 180;
+const MINI_H = 120;
+
+export function install(B) {
+  Object.assign(B, { applyPan, toBoard, zoomAt, zoomBy, zoomTo, zoomFit, centreOn, viewRect });
+  B.zoom = 1;
+  const { canvas, world } = B;
+
+  const pct = h("button", { type: "button", class: "zoom-pct", "data-testid": "zoom-reset", title: "Actual size (0)", "aria-label": "Zoom 100%" }, "100%");
+  const btn = (label, title, testid, content, fn) => h("button", { type: "button", class: "zoom-btn", "aria-label": label, title, "data-testid": testid, onclick: fn }, content);
+  B.zoomBar = h("div", { class: "zoom-bar", role: "group", "aria-label": "Zoom" },
+    btn("Zoom out", "Zoom out (-)", "zoom-out", "−", () => zoomBy(1 / 1.25)),
+    pct,
+    btn("Zoom in", "Zoom in (+)", "zoom-in", icon("plus"), () => zoomBy(1.25)),
+    btn("Zoom to fit", "Zoom to fit (Shift+1)", "zoom-fit", "Fit", () => zoomFit()));
+  pct.addEventListener("click", () => zoomTo(1));
+  const mini = h("canvas", { class: "minimap", width: MINI_W, height: MINI_H, "data-testid": "minimap", "aria-hidden": "true" });
+  B.minimap = mini;
+  B.root.append(B.zoomBar, mini);
+
+  // Screen point (client coordinates) -> board coordinates.
+  function toBoard(clientX, clientY) {
+    const r = canvas.getBoundingClientRect();
+    return { x: (clientX - r.left - B.pan.x) / B.zoom, y: (clientY - r.top - B.pan.y) / B.zoom };
+  }
+
+  // The board rectangle in view: {x, y, w, h} in board coordinates.
+  function viewRect() {
+    const r = canvas.getBoundingClientRect();
+    return { x: -B.pan.x / B.zoom, y: -B.pan.y / B.zoom, w: r.width / B.zoom, h: r.height / B.zoom };
+  }
+
+  function applyPan() {
+    world.style.transform = `translate(${B.pan.x}px, ${B.pan.y}px) scale(${B.zoom})`;
+    const g = 24 * B.zoom;
+    canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
+    canvas.style.backgroundSize = `${g}px ${g}px`;
+    canvas.dataset.zoom = String(Math.round(B.zoom * 1000) / 1000);
+    pct.textContent = `${Math.round(B.zoom * 100)}%`;
+    pct.setAttribute("aria-label", `Zoom ${Math.round(B.zoom * 100)}%, reset to 100%`);
+    if (B.onView) B.onView();
+    B.scheduleMinimap();
+  }
+
+  // Zoom to z keeping the board point under client (cx, cy) where it is.
+  function zoomAt(z, cx, cy) {
+    const r = canvas.getBoundingClientRect();
+    const v = zoomAbout({ pan: B.pan, zoom: B.zoom }, z, cx - r.left, cy - r.top);
+    B.pan = v.pan;
+    B.zoom = v.zoom;
+    applyPan();
+  }
+  function zoomBy(f) {
+    const r = canvas.getBoundingClientRect();
+    zoomAt(B.zoom * f, r.left + r.width / 2, r.top + r.height / 2);
+  }
+  function zoomTo(z) {
+    const r = canvas.getBoundingClientRect();
+    zoomAt(z, r.left + r.width / 2, r.top + r.height / 2);
+  }
+  function zoomFit() {
+    const r = canvas.getBoundingClientRect();
+    const v = fitView(boundsOf(B.items.values()), r.width, r.height);
+    B.pan = v.pan;
+    B.zoom = v.zoom;
+    applyPan();
+  }
+  // Centre the view on board point (x, y).
+  function centreOn(x, y) {
+    const r = canvas.getBoundingClientRect();
+    B.pan = { x: r.width / 2 - x * B.zoom, y: r.height / 2 - y * B.zoom };
+    applyPan();
+  }
+
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    if (e.ctrlKey || e.metaKey) {
+      zoomAt(B.zoom * Math.exp(-e.deltaY * 0.01), e.clientX, e.clientY);
+    } else {
+      B.pan.x -= e.deltaX;
+      B.pan.y -= e.deltaY;
+      applyPan();
+    }
+  }, { passive: false });
+
+  installPinch(B);
+  installMinimap(B, mini);
+}
+
+// Two pointers on the canvas (on a note too): pinch zooms about their middle and pans with it.
+// B.pinching is true meanwhile; a drag or pan under way stops following its pointer.
+function installPinch(B) {
+  const pts = new Map();
+  let start = null;
+  const mid = () => {
+    const [a, b] = [...pts.values()];
+    return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, d: Math.hypot(a.x - b.x, a.y - b.y) || 1 };
+  };
+  B.canvas.addEventListener("pointerdown", (e) => {
+    if (e.pointerType === "mouse") return;
+    pts.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    if (pts.size === 2) {
+      B.pinching = true;
+      const m = mid();
+      start = { ...m, zoom: B.zoom, pan: { ...B.pan } };
+      B.cancelGestures();
+    }
+  }, { capture: true });
+  const move = (e) => {
+    if (!pts.has(e.pointerId)) return;
+    pts.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    if (!B.pinching || pts.size < 2 || !start) return;
+    const m = mid();
+    const r = B.canvas.getBoundingClientRect();
+    // the board point under the first midpoint stays under the fingers' midpoint
+    const bx = (start.x - r.left - start.pan.x) / start.zoom;
+    const by = (start.y - r.top - start.pan.y) / start.zoom;
+    const z = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, start.zoom * (m.d / start.d)));
+    B.zoom = z;
+    B.pan = { x: m.x - r.left - bx * z, y: m.y - r.top - by * z };
+    B.applyPan();
+  };
+  const up = (e) => {
+    if (!pts.delete(e.pointerId)) return;
+    if (pts.size < 2) start = null;
+    if (pts.size === 0) B.pinching = false;
+  };
+  window.addEventListener("pointermove", move, { capture: true });
+  window.addEventListener("pointerup", up, { capture: true });
+  window.addEventListener("pointercancel", up, { capture: true });
+  B.stopPinch = () => {
+    window.removeEventListener("pointermove", move, { capture: true });
+    window.removeEventListener("pointerup", up, { capture: true });
+    window.removeEventListener("pointercancel", up, { capture: true });
+  };
+}
+
+// The minimap: the notes' bounds and the view, drawn at most once a frame.
+function installMinimap(B, mini) {
+  const ctx = mini.getContext("2d");
+  let queued = false;
+  let frame = null;  // {x, y, s}: board -> minimap
+  B.scheduleMinimap = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; draw(); });
+  };
+  function draw() {
+    const v = B.viewRect();
+    const b = boundsOf(B.items.values()) || { x: v.x, y: v.y, w: v.w, h: v.h };
+    const x0 = Math.min(b.x, v.x);
+    const y0 = Math.min(b.y, v.y);
+    const x1 = Math.max(b.x + b.w, v.x + v.w);
+    const y1 = Math.max(b.y + b.h, v.y + v.h);
+    const s = Math.min((MINI_W - 8) / (x1 - x0 || 1), (MINI_H - 8) / (y1 - y0 || 1));
+    frame = { x: x0 - 4 / s, y: y0 - 4 / s, s };
+    ctx.clearRect(0, 0, MINI_W, MINI_H);
+    for (const it of B.items.values()) {
+      ctx.fillStyle = it.color || "#fff59d";
+      ctx.fillRect((it.x - frame.x) * s, (it.y - frame.y) * s, Math.max(1.5, it.width * s), Math.max(1.5, it.height * s));
+    }
+    ctx.strokeStyle = "#3f51b5";
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect((v.x - frame.x) * s, (v.y - frame.y) * s, v.w * s, v.h * s);
+  }
+  const go = (e) => {
+    if (!frame) return;
+    const r = mini.getBoundingClientRect();
+    B.centreOn(frame.x + (e.clientX - r.left) / frame.s, frame.y + (e.clientY - r.top) / frame.s);
+  };
+  mini.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    mini.setPointerCapture(e.pointerId);
+    go(e);
+    const f = frame;  // keep the scale while dragging, else the view chases itself
+    const move = (ev) => { frame = f; go(ev); };
+    const up = () => {
+      mini.removeEventListener("pointermove", move);
+      mini.removeEventListener("pointerup", up);
+      mini.removeEventListener("pointercancel", up);
+      B.scheduleMinimap();
+    };
+    mini.addEventListener("pointermove", move);
+    mini.addEventListener("pointerup", up);
+    mini.addEventListener("pointercancel", up);
+  });
+}
