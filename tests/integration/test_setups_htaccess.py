@@ -284,3 +284,26 @@ def test_an_upgrade_in_place_is_served_at_once_without_a_reload(server):
     new = [p for p in after if p not in before]
     assert new, "no new process after the upgrade"
     assert os.path.exists("/proc/%s" % new[0])
+
+
+def test_teamboards_log_lands_in_the_customers_own_file(server):
+    # log_file, as conf/shared-hosting/teamboard.conf.sample has it: Teamboard's lines in a file of
+    # the customer's beside the site, not in the host's error log (which the customer cannot read).
+    home = server.path("home")
+    os.makedirs(home, exist_ok=True)
+    server.account.chown_tree(home)
+    logf = os.path.join(home, "teamboard.log")
+    try:
+        server.restart_app(log_file=logf)
+        assert tbenv.http_get(server.base + "/api/v1/health")[0] == 200
+        deadline = time.monotonic() + 20
+        text = ""
+        while time.monotonic() < deadline and "supervisor: started" not in text:
+            time.sleep(0.2)
+            if os.path.exists(logf):
+                with open(logf) as f:
+                    text = f.read()
+        assert "supervisor: started" in text, text[-2000:]
+        assert os.stat(logf).st_uid == server.account.uid  # written by the customer's program
+    finally:
+        server.restart_app()
