@@ -152,8 +152,9 @@ def cycle_text(kind, cyc):
 
 # ---- the allow-list ----------------------------------------------------------------------------
 
-def read_allowed(path, problems):
-    """{cycle text: line number} of the allow-list; a line without a reason is a problem."""
+def read_allowed(path, problems, shown=None):
+    """{cycle text: line number} of the allow-list; a line without a reason is a problem (reported
+    with the file's name as shown)."""
     allowed = {}
     if not os.path.exists(path):
         return allowed
@@ -165,7 +166,7 @@ def read_allowed(path, problems):
                 continue
             if not re.search(r"\bissue \d+", why):
                 problems.append("%s:%d: %s: give the reason and the issue that removes it (# ... issue N)"
-                                % (os.path.basename(path), n, text))
+                                % (shown or path, n, text))
             allowed[text] = n
     return allowed
 
@@ -174,7 +175,7 @@ def check(root, allow_path, out=sys.stdout):
     """Prints the cycles and one PASS/FAIL line per graph; returns True when both passed."""
     shown = os.path.relpath(allow_path, root) if allow_path.startswith(root + os.sep) else allow_path
     list_problems = []  # reported under the first graph
-    allowed = read_allowed(allow_path, list_problems)
+    allowed = read_allowed(allow_path, list_problems, shown)
     ok = True
     for kind, graph in (("lib", lib_graph(root)), ("web", web_graph(root))):
         bad, list_problems = list_problems, []
