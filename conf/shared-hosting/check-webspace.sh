@@ -57,6 +57,8 @@ fetch() {
 	status=${out%% *}
 	ctype=${out#* }
 }
+# json_text TEXT: TEXT with its backslashes and double quotes escaped for a JSON string.
+json_text() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
 is_json() { case $ctype in application/json*) return 0 ;; esac; return 1; }
 body_has() { grep -q -- "$1" "$tmp/body"; }
 is_script() { head -c 2 "$tmp/body" | grep -q '^#!'; }
@@ -146,7 +148,8 @@ fi
 
 # 5. Live events: the web server must pass the event stream on as it comes.
 if [ $api_ok = yes ] && [ -n "$user" ]; then
-	printf '{"name":"%s","password":"%s"}' "$user" "$TEAMBOARD_PASSWORD" >"$tmp/login"
+	printf '{"name":"%s","password":"%s"}' "$(json_text "$user")" "$(json_text "$TEAMBOARD_PASSWORD")" \
+		>"$tmp/login"
 	fetch /api/v1/sessions -X POST -H 'Content-Type: application/json' --data-binary "@$tmp/login"
 	rm -f "$tmp/login"
 	token=$(sed -n 's/.*"token" *: *"\([0-9a-f]\{64\}\)".*/\1/p' "$tmp/body")

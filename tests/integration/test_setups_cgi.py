@@ -1,5 +1,5 @@
 """The plain CGI set-up itself (TB_SETUP=apache-cgi): the shared-hosting web space on a host
-without mod_fcgid, so Apache (mod_cgid) runs cgi-bin/'s scripts as CGI programs: one process
+without mod_fcgid, so Apache (mod_cgid) runs teamboard-bin/'s scripts as CGI programs: one process
 per request and one per open stream. Events are not held back by Apache, and a stream's process
 ends when its client has gone."""
 
