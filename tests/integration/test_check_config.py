@@ -134,3 +134,24 @@ def test_workers_accepts_its_range(tmp_path):
                 env={"TEAMBOARD_CONF": SAMPLE})
         assert r.returncode not in (0, 2), (value, r.stderr)
         assert "--workers" not in r.stderr and "bind/listen" in r.stderr
+
+
+def test_config_error_after_log_file_goes_to_it_too(conf, tmp_path):
+    """A start that fails on a bad line says so on stderr; when an earlier line named log_file,
+    the error is also in that file (the admin looks there)."""
+    log = tmp_path / "teamboard.log"
+    path = conf("log_file = %s\nmax_body = 12abc\n" % log)
+    r = run("--config", path)
+    assert r.returncode == 1
+    assert r.stderr == "teamboard.fcgi: %s:2: max_body: must be a whole number in range\n" % path
+    text = log.read_text()
+    assert len(text.splitlines()) == 1
+    assert " error teamboard.fcgi[" in text and text.endswith(
+        ": %s:2: max_body: must be a whole number in range\n" % path)
+    assert oct(os.stat(log).st_mode & 0o777) == oct(0o640 & ~current_umask())
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
