@@ -14,6 +14,10 @@
 #include "tb_err.h"
 
 enum tb_method { TB_GET, TB_POST, TB_PATCH, TB_DELETE, TB_PUT, TB_HEAD, TB_OPTIONS, TB_METHOD_OTHER, TB_METHOD__MAX };
+/* The method's name ("PATCH"). */
+const char *tb_method_name(enum tb_method m);
+/* The method for a REQUEST_METHOD string (TB_METHOD_OTHER if unknown). */
+enum tb_method tb_method_parse(const char *s);
 
 /* How the request reaches the transport. read/write return bytes or -1; flush returns 0 or -1.
  * The transport bounds them in time: a read past the request's body deadline (body_timeout) and a

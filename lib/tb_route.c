@@ -4,25 +4,6 @@
 
 #include <string.h>
 
-static const char *const method_names[TB_METHOD__MAX] = {
-	[TB_GET] = "GET", [TB_POST] = "POST", [TB_PATCH] = "PATCH", [TB_DELETE] = "DELETE",
-	[TB_PUT] = "PUT", [TB_HEAD] = "HEAD", [TB_OPTIONS] = "OPTIONS", [TB_METHOD_OTHER] = "OTHER",
-};
-
-const char *tb_method_name(enum tb_method m)
-{
-	return (unsigned)m < TB_METHOD__MAX ? method_names[m] : "OTHER";
-}
-
-enum tb_method tb_method_parse(const char *s)
-{
-	for (int i = 0; i < TB_METHOD_OTHER; i++) {
-		if (s && strcmp(s, method_names[i]) == 0)
-			return (enum tb_method)i;
-	}
-	return TB_METHOD_OTHER;
-}
-
 /* True when path matches pattern; ids receives the ":id" values. */
 static bool match(const char *pattern, const char *path, int64_t *ids, size_t *n_ids)
 {

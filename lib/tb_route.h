@@ -33,9 +33,5 @@ enum tb_route_result { TB_ROUTE_FOUND, TB_ROUTE_NO_PATH, TB_ROUTE_NO_METHOD };
  * NO_METHOD: allow (of allow_len bytes) holds the methods the path accepts, "GET, POST". */
 enum tb_route_result tb_route_match(const struct tb_route *routes, size_t n, struct tb_req *req,
                                     const struct tb_route **out, char *allow, size_t allow_len);
-/* The method's name ("PATCH"). */
-const char *tb_method_name(enum tb_method m);
-/* The method for a REQUEST_METHOD string (TB_METHOD_OTHER if unknown). */
-enum tb_method tb_method_parse(const char *s);
 
 #endif
