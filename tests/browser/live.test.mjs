@@ -103,9 +103,9 @@ function webctl(action) {
       }, [id, resized.width, resized.height], "bob sees the resize");
 
       // alice recolors it
-      await note(pa, id).getByTestId("note-color").click();
+      await pa.getByTestId("note-toolbar").getByTestId("note-color").click();
       saved = patchOf(pa, id);
-      await note(pa, id).locator('[data-color="#ffcc80"]').click();
+      await pa.getByTestId("note-toolbar").locator('[data-color="#ffcc80"]').click();
       await saved;
       await within(pb, SECOND, (i) => document.querySelector(`[data-id="${i}"]`).dataset.color === "#ffcc80", id, "bob sees the color");
 
@@ -113,7 +113,7 @@ function webctl(action) {
       const under = (await pb.getByTestId("note").evaluateAll((els) => els.map((e) => Number(e.dataset.id)))).find((i) => i !== id);
       await note(pb, under).click({ position: { x: 20, y: 30 } });
       saved = patchOf(pb, under);
-      await note(pb, under).getByTestId("note-front").click();
+      await pb.getByTestId("note-toolbar").getByTestId("note-front").click();
       await saved;
       await within(pa, SECOND, (i) => {
         const zs = [...document.querySelectorAll('[data-testid="note"]')].map((e) => Number(e.style.zIndex));
@@ -130,7 +130,12 @@ function webctl(action) {
       await pb.mouse.click(5, 780);
       await pa.getByTestId("canvas").click({ position: { x: 1000, y: 600 } });
       await sleep(1100);  // the "just changed" highlight fades
+      // the README's screenshot: a zoomed-out board (two steps of the zoom-out button: 64 %)
+      await pa.getByTestId("zoom-out").click();
+      await pa.getByTestId("zoom-out").click();
+      await pa.getByTestId("canvas").click({ position: { x: 1000, y: 600 } });
       await shot(pa, "07-board-two-users");
+      await pa.getByTestId("zoom-reset").click();
 
       // bob deletes the note: gone at alice's within a second
       const deleted = pb.waitForResponse((r) => r.request().method() === "DELETE");
@@ -230,8 +235,8 @@ function webctl(action) {
       await within(pb, SECOND, (i) => document.querySelector(`[data-id="${i}"] [data-testid="note-text"]`).textContent === "Plan: v2 by Bob" && !document.querySelector('[data-testid="note-conflict"]'), id, "bob's text kept");
       await within(pa, SECOND, (i) => document.querySelector(`[data-id="${i}"] [data-testid="note-text"]`).textContent === "Plan: v2 by Bob", id, "alice sees bob's text");
 
-      // a move: bob grabs the note, alice moves it meanwhile, bob drops it: 412, the note shows
-      // alice's position and bob reapplies his move
+      // a move: bob grabs the note, alice moves it meanwhile, bob drops it: positions are
+      // last-writer-wins (no If-Match, no conflict box): bob's drop is the last word for both
       const box = await note(pb, id).boundingBox();
       await pb.mouse.move(box.x + 60, box.y + 60);
       await pb.mouse.down();
@@ -242,18 +247,13 @@ function webctl(action) {
       await pb.mouse.move(box.x + 60, box.y + 160, { steps: 5 });
       saved = patchOf(pb, id);
       await pb.mouse.up();
-      assert.equal((await saved).status(), 412);
-      const c2 = note(pb, id).getByTestId("note-conflict");
-      await c2.waitFor();
-      assert.match(await c2.textContent(), /moved it/);
-      let nb = await noteBox(pb, id);
-      assert.deepEqual([nb.x, nb.y], [600, 40]);
-      saved = patchOf(pb, id);
-      await c2.getByTestId("conflict-keep-mine").click();
-      assert.equal((await saved).status(), 200);
-      nb = await noteBox(pb, id);
+      const drop = await saved;
+      assert.equal(drop.status(), 200);
+      assert.equal(drop.request().headers()["if-match"], undefined);
+      assert.equal(await pb.getByTestId("note-conflict").count(), 0);
+      const nb = await noteBox(pb, id);
       assert.deepEqual([nb.x, nb.y], [120, 180]);
-      await within(pa, SECOND, (i) => parseInt(document.querySelector(`[data-id="${i}"]`).style.top, 10) === 180, id, "alice sees bob's reapplied move");
+      await within(pa, SECOND, (i) => parseInt(document.querySelector(`[data-id="${i}"]`).style.top, 10) === 180, id, "alice sees bob's move");
       const final = await apiOk(bob.ctx, "GET", `/boards/${board.id}/items/${id}`);
       assert.deepEqual([final.x, final.y, final.text], [120, 180, "Plan: v2 by Bob"]);
     });
@@ -547,6 +547,9 @@ function webctl(action) {
   test("web server restart: live -> reconnecting -> offline -> live again, with the changes made meanwhile", { skip: !process.env.TB_WEBCTL && "needs TB_WEBCTL (run.sh sets it)" }, async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { alice, bob, board, items } = await teamBoard(tr, { notes: [{ text: "steady", x: 40, y: 40 }] });
+      // The shell probes the API while a feed is not live (the offline banner); the browser
+      // logs the refused probes.
+      tr.allow(/net::ERR_CONNECTION_REFUSED .*\/api\/v1\/me/);
       const pa = await openBoard(alice.ctx, board.id);
       const mark = await pa.evaluate(() => window.__teamboard.liveLog.length);
       webctl("stop");
@@ -554,6 +557,7 @@ function webctl(action) {
         await within(pa, 5 * SECOND, (m) => window.__teamboard.liveLog.slice(m).includes("reconnecting"), mark, "reconnecting");
         await within(pa, 30 * SECOND, () => document.querySelector('[data-testid="live-status"]').dataset.state === "offline", null, "offline");
         assert.equal(await pa.getByTestId("live-status").textContent(), "Offline");
+        assert.equal(await pa.getByTestId("offline-banner").isVisible(), true);
         await shot(pa, "13-offline");
       } finally {
         webctl("start");
@@ -562,6 +566,7 @@ function webctl(action) {
       const n = await apiOk(bob.ctx, "POST", `/boards/${board.id}/items`, { text: "made during the outage", x: 300, y: 40 });
       await apiOk(bob.ctx, "PATCH", `/boards/${board.id}/items/${items[0].id}`, { color: "#c5e1a5" }, { "If-Match": `"${items[0].version}"` });
       await within(pa, 15 * SECOND, () => document.querySelector('[data-testid="live-status"]').dataset.state === "live", null, "live again");
+      await within(pa, 10 * SECOND, () => document.querySelector('[data-testid="offline-banner"]').hidden, null, "banner gone");
       await within(pa, 5 * SECOND, ([i, j]) => !!document.querySelector(`[data-id="${i}"]`) && document.querySelector(`[data-id="${j}"]`).dataset.color === "#c5e1a5", [n.id, items[0].id], "changes made meanwhile");
       // streaming again (not only polling) within a few seconds
       await within(pa, 10 * SECOND, () => document.querySelector('[data-testid="live-status"]').dataset.mode === "stream", null, "streaming again");
