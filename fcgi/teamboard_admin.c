@@ -15,18 +15,32 @@ static void usage(FILE *f)
 	           "                       database (migrate: as the owner role; no password= here, it would\n"
 	           "                       show in ps: use peer authentication, ~/.pgpass or PGPASSWORD)\n"
 	           "commands:\n"
-	           "  migrate [--sql-dir DIR] [--runtime-role ROLE]\n"
-	           "      apply the database migrations (default DIR: $TEAMBOARD_SQL_DIR, else %s), then\n"
-	           "      give the runtime role its privileges: ROLE, else the user of the config's database\n"
-	           "      (none when that is the role migrate connects as: one role for everything)\n"
+	           "  migrate [--sql-dir DIR] [--runtime-role ROLE] [--accept-edited FILE]...\n"
+	           "      in one transaction: apply the new migrations of DIR, run the function files of\n"
+	           "      DIR/functions again, and give the runtime role its privileges: ROLE, else the user\n"
+	           "      of the config's database (none when that is the role migrate connects as: one\n"
+	           "      role for everything). DIR: $TEAMBOARD_SQL_DIR, else\n"
+	           "      %s\n"
+	           "      An applied migration whose file changed is refused; --accept-edited FILE (an\n"
+	           "      emergency: the edit changes nothing applied) records its new checksum instead\n"
 	           "  create-user NAME         create a user; the password is read from the first line of stdin\n",
 	        TB_SQLDIR);
 }
 
-static void report(void *ctx, const char *name)
+/* What a run did, as it is printed (functions: counted, one line at the end). */
+static void report(void *ctx, enum tb_migrate_event what, const char *file)
 {
-	(void)ctx;
-	printf("applied %s\n", name);
+	static const struct {
+		const char *before, *after;
+	} lines[] = {
+		[TB_MIGRATE_APPLIED] = {"applied ", ""},
+		[TB_MIGRATE_ADOPTED] = {"recorded the checksum of ", " (applied before migrate kept checksums)"},
+		[TB_MIGRATE_ACCEPTED] = {"accepted the edited ", ": its new checksum is recorded (it did not run again)"},
+	};
+	if (what == TB_MIGRATE_FUNCTIONS)
+		++*(int *)ctx;
+	else
+		printf("%s%s%s\n", lines[what].before, file, lines[what].after);
 }
 
 /* The runtime role into out: --runtime-role, else the user the workers' database setting names, else
@@ -53,15 +67,32 @@ static bool runtime_role(const char *option, const struct tb_config *cfg, bool o
 	return true;
 }
 
-static int migrate(PGconn *conn, const char *dir, const char *role)
+/* Names given with --accept-edited. */
+#define MAX_ACCEPT 32
+struct accept_list {
+	const char *names[MAX_ACCEPT];
+	size_t n;
+};
+
+static int migrate(PGconn *conn, const char *dir, const char *role, const struct accept_list *accept)
 {
-	char err[1024];
+	char err[4096];
 	const char *user = PQuser(conn);
 	bool single = *role == '\0' || (user != NULL && strcmp(role, user) == 0);
-	if (tb_admin_migrate(conn, dir, single ? NULL : role, report, NULL, err, sizeof err) != TB_OK) {
+	int functions = 0;
+	struct tb_migrate_opts opts = {
+		.dir = dir,
+		.runtime_role = single ? NULL : role,
+		.accept_edited = accept->names,
+		.n_accept_edited = accept->n,
+		.report = report,
+		.ctx = &functions,
+	};
+	if (tb_admin_migrate(conn, &opts, err, sizeof err) != TB_OK) {
 		fprintf(stderr, "teamboard-admin: migrate: %s\n", err);
 		return 1;
 	}
+	printf("functions and triggers: the %d files of %s/functions run again\n", functions, dir);
 	if (single)
 		printf("one role, %s, owns the schema and runs Teamboard: no runtime role to grant to\n",
 		       user ? user : "?");
@@ -90,75 +121,92 @@ static int create_user(PGconn *conn, const char *name)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line's options; each may come before or after the command. */
+struct args {
+	const char *conf, *sql_dir, *database, *role_option;
+	struct accept_list accept;
+};
+
+/* Reads options until the first non-option (optstring "+...") or the end. 0 when fine, 1 after
+ * --help (printed), 2 on a bad option (usage printed). */
+static int parse_options(int argc, char **argv, const char *optstring, struct args *a)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"sql-dir", required_argument, NULL, 's'},
 		{"database", required_argument, NULL, 'd'},
 		{"runtime-role", required_argument, NULL, 'r'},
+		{"accept-edited", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *conf = getenv("TEAMBOARD_CONF"), *sql_dir = getenv("TEAMBOARD_SQL_DIR");
-	const char *database = NULL, *role_option = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "+c:s:d:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': conf = optarg; break;
-		case 's': sql_dir = optarg; break;
-		case 'd': database = optarg; break;
-		case 'r': role_option = optarg; break;
-		case 'h': usage(stdout); return 0;
+		case 'c': a->conf = optarg; break;
+		case 's': a->sql_dir = optarg; break;
+		case 'd': a->database = optarg; break;
+		case 'r': a->role_option = optarg; break;
+		case 'h': usage(stdout); return 1;
+		case 'a':
+			if (a->accept.n < MAX_ACCEPT) {
+				a->accept.names[a->accept.n++] = optarg;
+				break;
+			}
+			fprintf(stderr, "teamboard-admin: at most %d --accept-edited\n", MAX_ACCEPT);
+			return 2;
 		default: usage(stderr); return 2;
 		}
 	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.conf = getenv("TEAMBOARD_CONF"), .sql_dir = getenv("TEAMBOARD_SQL_DIR")};
+	int rc = parse_options(argc, argv, "+c:s:d:r:a:h", &a);
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
 	/* Options may also follow the command ("migrate --sql-dir DIR"). */
 	const char *cmd = optind < argc ? argv[optind++] : NULL;
-	while ((c = getopt_long(argc, argv, "c:s:d:r:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': conf = optarg; break;
-		case 's': sql_dir = optarg; break;
-		case 'd': database = optarg; break;
-		case 'r': role_option = optarg; break;
-		default: usage(stderr); return 2;
-		}
-	}
+	rc = parse_options(argc, argv, "c:s:d:r:a:h", &a);
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
 	const char *arg = optind < argc ? argv[optind++] : NULL;
 	if (cmd == NULL || optind < argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (conf == NULL || *conf == '\0')
-		conf = TB_SYSCONFDIR "/teamboard.conf";
-	if (sql_dir == NULL || *sql_dir == '\0')
-		sql_dir = TB_SQLDIR;
+	if (a.conf == NULL || *a.conf == '\0')
+		a.conf = TB_SYSCONFDIR "/teamboard.conf";
+	if (a.sql_dir == NULL || *a.sql_dir == '\0')
+		a.sql_dir = TB_SQLDIR;
 
 	struct tb_config cfg;
 	char err[512];
-	if (tb_config_load(&cfg, conf, err, sizeof err) != TB_OK) {
+	if (tb_config_load(&cfg, a.conf, err, sizeof err) != TB_OK) {
 		fprintf(stderr, "teamboard-admin: %s\n", err);
 		tb_config_free(&cfg);
 		return 1;
 	}
-	int rc = 2;
+	rc = 2;
 	bool is_migrate = strcmp(cmd, "migrate") == 0 && arg == NULL;
 	char role[256] = "";
-	if (role_option != NULL && !is_migrate) {
+	if ((a.role_option != NULL || a.accept.n > 0) && !is_migrate) {
 		usage(stderr);
 		tb_config_free(&cfg);
 		return 2;
 	}
-	if (is_migrate && !runtime_role(role_option, &cfg, database == NULL, role, sizeof role)) {
+	if (is_migrate && !runtime_role(a.role_option, &cfg, a.database == NULL, role, sizeof role)) {
 		tb_config_free(&cfg);
 		return 1;
 	}
-	PGconn *conn = PQconnectdb(database ? database : cfg.database);
+	PGconn *conn = PQconnectdb(a.database ? a.database : cfg.database);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "teamboard-admin: cannot connect to the database: %s", PQerrorMessage(conn));
 		rc = 1;
 	} else if (is_migrate) {
-		rc = migrate(conn, sql_dir, role);
+		rc = migrate(conn, a.sql_dir, role, &a.accept);
 	} else if (strcmp(cmd, "create-user") == 0 && arg != NULL) {
 		rc = create_user(conn, arg);
 	} else {

@@ -1,10 +1,16 @@
 /* tb_admin: migrations, the runtime role's grants and user creation for teamboard-admin. Migration
- * files are trusted SQL shipped with Teamboard, run with the simple-query protocol (several
- * statements per file); nothing from a user is ever spliced into them (the runtime role's name
- * reaches grant_runtime as a parameter, which quotes it with format('%I')). */
+ * and function files are trusted SQL shipped with Teamboard, run with the simple-query protocol
+ * (several statements per file); nothing from a user is ever spliced into them (the runtime role's
+ * name reaches grant_runtime as a parameter, which quotes it with format('%I')).
+ *
+ * A migrate run is one transaction: the checksums of applied migrations, the migrations not yet
+ * applied, every file of sql/functions/ and the grants commit together or not at all, so that a
+ * database never has new tables with old functions, or half of a run (sql/README.md). Only the
+ * bookkeeping table itself is made before, in a transaction of its own. */
 #include "tb_admin.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,53 +22,64 @@
 
 /* Any constant will do as long as every teamboard-admin uses the same one. */
 #define MIGRATE_LOCK "7436017"
+/* sha256 in hex */
+#define SUM_LEN 64
+#define NOT_REPORTED (-1)
+
+/* One file of the run: a numbered migration or a file of functions/. */
+struct file {
+	char *name;
+	struct tb_buf sql;
+	char sum[SUM_LEN + 1];
+	bool recorded; /* in schema_migrations already */
+	int event;     /* enum tb_migrate_event to report after the commit, or NOT_REPORTED */
+};
+
+struct plan {
+	struct file *migs, *funcs;
+	int n_migs, n_funcs;
+};
 
 static bool run(PGconn *conn, const char *sql, int n, const char *const *params, char *errbuf, size_t errlen,
                 const char *what)
 {
 	PGresult *r = n ? PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0) : PQexec(conn, sql);
 	ExecStatusType st = PQresultStatus(r);
-	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	/* a file of comments only is an empty query */
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
 	if (!ok)
 		snprintf(errbuf, errlen, "%s: %s", what, PQresultErrorMessage(r));
 	PQclear(r);
 	return ok;
 }
 
-static bool migration_name(const char *s)
+static bool ends_with_sql(const char *s, size_t len)
 {
+	return len > 4 && strcmp(s + len - 4, ".sql") == 0;
+}
+
+/* NNN_name.sql, but not 000_*: that number is the fence that stops an older teamboard-admin. */
+static int migration_filter(const struct dirent *d)
+{
+	const char *s = d->d_name;
 	size_t len = strlen(s);
-	if (len < 9 || strcmp(s + len - 4, ".sql") != 0)
-		return false;
+	if (len < 9 || !ends_with_sql(s, len) || strncmp(s, "000_", 4) == 0)
+		return 0;
 	for (int i = 0; i < 3; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return false;
+			return 0;
 	}
 	return s[3] == '_';
+}
+
+static int function_filter(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && ends_with_sql(d->d_name, strlen(d->d_name));
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int filter(const struct dirent *d)
-{
-	return migration_name(d->d_name);
-}
-
-static bool applied(PGconn *conn, const char *version, bool *out, char *errbuf, size_t errlen)
-{
-	const char *params[] = {version};
-	PGresult *r = PQexecParams(conn, "SELECT 1 FROM teamboard.schema_migrations WHERE version = $1", 1, NULL,
-	                           params, NULL, NULL, 0);
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (ok)
-		*out = PQntuples(r) > 0;
-	else
-		snprintf(errbuf, errlen, "schema_migrations: %s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok;
 }
 
 static bool read_file(const char *path, struct tb_buf *out)
@@ -79,108 +96,310 @@ static bool read_file(const char *path, struct tb_buf *out)
 	return ok;
 }
 
-/* Gives the runtime role its privileges in the open transaction, once a migration has defined
- * grant_runtime (sql/013; before that there is nothing to grant with, unless must). */
-static bool grant(PGconn *conn, const char *role, bool must, char *errbuf, size_t errlen, const char *what)
+/* The files of dir that filter takes, in name order, with their text, into *out. */
+static enum tb_err load_dir(const char *dir, int (*filter)(const struct dirent *), struct file **out, int *n,
+                            char *errbuf, size_t errlen)
 {
+	struct dirent **ents = NULL;
+	int count = scandir(dir, &ents, filter, by_name);
+	if (count < 0) {
+		snprintf(errbuf, errlen, "%s: cannot read the directory", dir);
+		return TB_ERR_NOT_FOUND;
+	}
+	*out = tb_xcalloc((size_t)count + 1, sizeof **out);
+	*n = count;
+	enum tb_err err = TB_OK;
+	for (int i = 0; i < count; i++) {
+		struct file *f = &(*out)[i];
+		f->name = tb_xstrdup(ents[i]->d_name);
+		f->event = NOT_REPORTED;
+		struct tb_buf path = {0};
+		tb_buf_printf(&path, "%s/%s", dir, f->name);
+		if (err == TB_OK && !read_file(tb_buf_str(&path), &f->sql)) {
+			snprintf(errbuf, errlen, "%s: cannot read", tb_buf_str(&path));
+			err = TB_ERR_NOT_FOUND;
+		}
+		tb_buf_free(&path);
+		free(ents[i]);
+	}
+	free(ents);
+	return err;
+}
+
+static void free_files(struct file *files, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(files[i].name);
+		tb_buf_free(&files[i].sql);
+	}
+	free(files);
+}
+
+/* The sha256 of each migration file, in hex, computed by the server (the bytes as they are). */
+static bool checksums(PGconn *conn, struct plan *p, char *errbuf, size_t errlen)
+{
+	for (int i = 0; i < p->n_migs; i++) {
+		struct file *f = &p->migs[i];
+		const char *values[] = {f->sql.len ? f->sql.data : ""};
+		int lengths[] = {(int)f->sql.len}, formats[] = {1};
+		PGresult *r = PQexecParams(conn, "SELECT encode(sha256($1::bytea), 'hex')", 1, NULL, values, lengths,
+		                           formats, 0);
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		          strlen(PQgetvalue(r, 0, 0)) == SUM_LEN;
+		if (ok)
+			memcpy(f->sum, PQgetvalue(r, 0, 0), SUM_LEN + 1);
+		else
+			snprintf(errbuf, errlen, "%s: checksum: %s", f->name, PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static struct file *find(struct plan *p, const char *name)
+{
+	for (int i = 0; i < p->n_migs; i++) {
+		if (strcmp(p->migs[i].name, name) == 0)
+			return &p->migs[i];
+	}
+	return NULL;
+}
+
+static bool accepted(const struct tb_migrate_opts *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_accept_edited; i++) {
+		if (strcmp(o->accept_edited[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Records f's checksum for its applied migration; event: why (adopted or accepted). */
+static bool record_sum(PGconn *conn, struct file *f, int event, char *errbuf, size_t errlen)
+{
+	const char *params[] = {f->name, f->sum};
+	f->event = event;
+	return run(conn, "UPDATE teamboard.schema_migrations SET checksum = $2 WHERE version = $1", 2, params, errbuf,
+	           errlen, f->name);
+}
+
+/* Each --accept-edited name must be an applied migration whose file had changed. */
+static bool all_accepted_used(const struct tb_migrate_opts *o, struct plan *p, char *errbuf, size_t errlen)
+{
+	for (size_t i = 0; i < o->n_accept_edited; i++) {
+		const struct file *f = find(p, o->accept_edited[i]);
+		if (f == NULL || f->event != TB_MIGRATE_ACCEPTED) {
+			snprintf(errbuf, errlen, "--accept-edited %s: not an applied migration whose file has changed",
+			         o->accept_edited[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The refusal of applied migrations that DIR lacks (missing) or whose files changed (edited). */
+static void refusal(const struct tb_buf *missing, const struct tb_buf *edited, const char *dir, char *errbuf,
+                    size_t errlen)
+{
+	if (missing->len)
+		snprintf(errbuf, errlen,
+		         "the database has applied %s, which %s does not have: this sql/ directory is older than the "
+		         "database (use the one of the Teamboard that migrated it, or a newer one)",
+		         tb_buf_str(missing), dir);
+	else
+		snprintf(errbuf, errlen,
+		         "%s changed after it was applied (the checksum recorded then is not the file's): an applied "
+		         "migration never runs again, so the edit would not reach this database. Undo the edit and "
+		         "put the change in a new migration (sql/README.md); if the edit changes nothing that was "
+		         "applied (a comment), --accept-edited NAME records the file as it is now",
+		         tb_buf_str(edited));
+}
+
+/* Compares schema_migrations with the files: adopts a row without a checksum (applied before
+ * migrate kept them) with its file's, accepts or refuses an edited file, refuses a row whose file
+ * is gone. Marks the files already applied. */
+static enum tb_err check_applied(PGconn *conn, const struct tb_migrate_opts *o, struct plan *p, char *errbuf,
+                                 size_t errlen)
+{
+	PGresult *r = PQexec(conn, "SELECT version, checksum FROM teamboard.schema_migrations ORDER BY version");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(errbuf, errlen, "schema_migrations: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return TB_ERR_DB;
+	}
+	struct tb_buf missing = {0}, edited = {0};
+	bool ok = true;
+	for (int i = 0; i < PQntuples(r) && ok; i++) {
+		struct file *f = find(p, PQgetvalue(r, i, 0));
+		if (f == NULL) {
+			tb_buf_printf(&missing, "%s%s", missing.len ? ", " : "", PQgetvalue(r, i, 0));
+			continue;
+		}
+		f->recorded = true;
+		if (PQgetisnull(r, i, 1))
+			ok = record_sum(conn, f, TB_MIGRATE_ADOPTED, errbuf, errlen);
+		else if (strcmp(PQgetvalue(r, i, 1), f->sum) == 0)
+			continue;
+		else if (accepted(o, f->name))
+			ok = record_sum(conn, f, TB_MIGRATE_ACCEPTED, errbuf, errlen);
+		else
+			tb_buf_printf(&edited, "%s%s", edited.len ? ", " : "", f->name);
+	}
+	PQclear(r);
+	enum tb_err err = ok ? TB_OK : TB_ERR_DB;
+	if (err == TB_OK && (missing.len || edited.len)) {
+		refusal(&missing, &edited, o->dir, errbuf, errlen);
+		err = TB_ERR_CONFLICT;
+	}
+	if (err == TB_OK && !all_accepted_used(o, p, errbuf, errlen))
+		err = TB_ERR_INVALID;
+	tb_buf_free(&missing);
+	tb_buf_free(&edited);
+	return err;
+}
+
+/* Applies the migrations not yet recorded, in name order, and records them with their checksums. */
+static bool apply_new(PGconn *conn, struct plan *p, char *errbuf, size_t errlen)
+{
+	for (int i = 0; i < p->n_migs; i++) {
+		struct file *f = &p->migs[i];
+		const char *params[] = {f->name, f->sum};
+		if (f->recorded)
+			continue;
+		if (!run(conn, tb_buf_str(&f->sql), 0, NULL, errbuf, errlen, f->name) ||
+		    !run(conn, "INSERT INTO teamboard.schema_migrations (version, checksum) VALUES ($1, $2)", 2,
+		         params, errbuf, errlen, f->name))
+			return false;
+		f->event = TB_MIGRATE_APPLIED;
+	}
+	return true;
+}
+
+/* Runs every file of functions/ (CREATE OR REPLACE: the same result each run). */
+static bool apply_functions(PGconn *conn, struct plan *p, char *errbuf, size_t errlen)
+{
+	for (int i = 0; i < p->n_funcs; i++) {
+		struct file *f = &p->funcs[i];
+		char what[300];
+		snprintf(what, sizeof what, "functions/%s", f->name);
+		if (!run(conn, tb_buf_str(&f->sql), 0, NULL, errbuf, errlen, what))
+			return false;
+		f->event = TB_MIGRATE_FUNCTIONS;
+	}
+	return true;
+}
+
+/* Gives the runtime role its privileges in the open transaction (sql/functions/runtime_role.sql). */
+static bool grant(PGconn *conn, const char *role, char *errbuf, size_t errlen)
+{
+	const char *params[] = {role};
 	if (role == NULL)
 		return true;
 	PGresult *r = PQexec(conn, "SELECT to_regprocedure('teamboard.grant_runtime(name)') IS NOT NULL");
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 	bool defined = ok && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	if (!ok)
-		snprintf(errbuf, errlen, "%s: %s", what, PQresultErrorMessage(r));
+		snprintf(errbuf, errlen, "grants: %s", PQresultErrorMessage(r));
+	else if (!defined)
+		snprintf(errbuf, errlen, "grants: sql/functions/ defines no teamboard.grant_runtime(name)");
 	PQclear(r);
-	if (ok && !defined && must) {
-		snprintf(errbuf, errlen, "%s: the migrations define no teamboard.grant_runtime(name)", what);
-		ok = false;
-	}
-	const char *params[] = {role};
-	return ok && (!defined || run(conn, "SELECT teamboard.grant_runtime($1)", 1, params, errbuf, errlen, what));
+	return defined && run(conn, "SELECT teamboard.grant_runtime($1)", 1, params, errbuf, errlen, "grants");
 }
 
-/* Applies one file in its own transaction, with the runtime role's grants; false (rolled back) on
- * any error. */
-static bool apply(PGconn *conn, const char *dir, const char *file, const char *role, char *errbuf,
-                  size_t errlen)
+/* migrate's bookkeeping table, in a transaction of its own: a refused or failed run leaves it. */
+static bool bookkeeping(PGconn *conn, char *errbuf, size_t errlen)
 {
-	struct tb_buf path = {0}, sql = {0};
-	tb_buf_printf(&path, "%s/%s", dir, file);
-	bool ok = read_file(tb_buf_str(&path), &sql);
-	if (!ok)
-		snprintf(errbuf, errlen, "%s: cannot read", tb_buf_str(&path));
-	const char *params[] = {file};
-	ok = ok && run(conn, "BEGIN", 0, NULL, errbuf, errlen, file) &&
-	     run(conn, "SET LOCAL search_path = teamboard", 0, NULL, errbuf, errlen, file) &&
-	     run(conn, tb_buf_str(&sql), 0, NULL, errbuf, errlen, file) &&
-	     run(conn, "INSERT INTO teamboard.schema_migrations (version) VALUES ($1)", 1, params, errbuf, errlen,
-	         file) &&
-	     grant(conn, role, false, errbuf, errlen, file) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, file);
-	if (!ok) {
-		PGresult *r = PQexec(conn, "ROLLBACK");
-		PQclear(r);
-	}
-	tb_buf_free(&path);
-	tb_buf_free(&sql);
-	return ok;
+	return run(conn,
+	           "BEGIN;"
+	           " CREATE SCHEMA IF NOT EXISTS teamboard;"
+	           " CREATE TABLE IF NOT EXISTS teamboard.schema_migrations ("
+	           "   version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+	           " ALTER TABLE teamboard.schema_migrations ADD COLUMN IF NOT EXISTS checksum text;"
+	           " COMMIT",
+	           0, NULL, errbuf, errlen, "schema_migrations");
 }
 
-/* The runtime role's grants in a transaction of their own: a run that applied nothing still
- * brings them up to date (a new runtime role, an installation that had one role). */
-static bool regrant(PGconn *conn, const char *role, char *errbuf, size_t errlen)
+/* Appends to errbuf that the run was rolled back, and which migrations it was to apply. */
+static void rolled_back(const struct plan *p, char *errbuf, size_t errlen)
 {
-	const char *what = "grants";
-	bool ok = run(conn, "BEGIN", 0, NULL, errbuf, errlen, what) &&
-	          run(conn, "SET LOCAL search_path = teamboard", 0, NULL, errbuf, errlen, what) &&
-	          grant(conn, role, true, errbuf, errlen, what) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, what);
-	if (!ok) {
-		PGresult *r = PQexec(conn, "ROLLBACK");
-		PQclear(r);
+	struct tb_buf b = {0};
+	tb_buf_printf(&b, "%s\nrolled back: this run changed nothing", errbuf);
+	int n = 0;
+	for (int i = 0; i < p->n_migs; i++) {
+		if (!p->migs[i].recorded)
+			tb_buf_printf(&b, "%s%s", n++ ? ", " : " (it was to apply ", p->migs[i].name);
 	}
-	return ok;
+	tb_buf_puts(&b, n ? ")" : "");
+	snprintf(errbuf, errlen, "%s", tb_buf_str(&b));
+	tb_buf_free(&b);
 }
 
-enum tb_err tb_admin_migrate(PGconn *conn, const char *dir, const char *runtime_role, tb_admin_report_fn report,
-                             void *ctx, char *errbuf, size_t errlen)
+/* The run's one transaction; not TB_OK (errbuf says why) when it must be rolled back. */
+static enum tb_err transaction(PGconn *conn, const struct tb_migrate_opts *o, struct plan *p, char *errbuf,
+                               size_t errlen)
 {
-	const char *user = PQuser(conn);
-	if (runtime_role != NULL && user != NULL && strcmp(runtime_role, user) == 0)
-		runtime_role = NULL;
-	struct dirent **files = NULL;
-	int n = -1;
-	enum tb_err err = TB_ERR_DB;
-	if (!run(conn, "SET client_min_messages = warning", 0, NULL, errbuf, errlen, "set-up") ||
-	    !run(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", 0, NULL, errbuf, errlen, "lock"))
+	if (!run(conn, "BEGIN", 0, NULL, errbuf, errlen, "begin") ||
+	    !run(conn, "SET LOCAL search_path = teamboard", 0, NULL, errbuf, errlen, "set-up") ||
+	    !checksums(conn, p, errbuf, errlen))
 		return TB_ERR_DB;
-	if (!run(conn,
-	         "CREATE SCHEMA IF NOT EXISTS teamboard;"
-	         " CREATE TABLE IF NOT EXISTS teamboard.schema_migrations ("
-	         "   version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-	         0, NULL, errbuf, errlen, "schema_migrations"))
-		goto out;
-	n = scandir(dir, &files, filter, by_name);
-	if (n < 0) {
-		snprintf(errbuf, errlen, "%s: cannot read the directory", dir);
-		err = TB_ERR_NOT_FOUND;
-		goto out;
+	enum tb_err err = check_applied(conn, o, p, errbuf, errlen);
+	if (err != TB_OK)
+		return err;
+	bool ok = run(conn, "ALTER TABLE teamboard.schema_migrations ALTER COLUMN checksum SET NOT NULL", 0, NULL,
+	              errbuf, errlen, "schema_migrations") &&
+	          apply_new(conn, p, errbuf, errlen) && apply_functions(conn, p, errbuf, errlen) &&
+	          grant(conn, o->runtime_role, errbuf, errlen) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, "commit");
+	return ok ? TB_OK : TB_ERR_DB;
+}
+
+static void report_all(const struct tb_migrate_opts *o, const struct plan *p)
+{
+	for (int i = 0; o->report && i < p->n_migs; i++) {
+		if (p->migs[i].event != NOT_REPORTED)
+			o->report(o->ctx, (enum tb_migrate_event)p->migs[i].event, p->migs[i].name);
 	}
-	err = TB_OK;
-	for (int i = 0; i < n && err == TB_OK; i++) {
-		bool done = false;
-		if (!applied(conn, files[i]->d_name, &done, errbuf, errlen) ||
-		    (!done && !apply(conn, dir, files[i]->d_name, runtime_role, errbuf, errlen)))
-			err = TB_ERR_DB;
-		else if (!done && report)
-			report(ctx, files[i]->d_name);
+	for (int i = 0; o->report && i < p->n_funcs; i++)
+		o->report(o->ctx, TB_MIGRATE_FUNCTIONS, p->funcs[i].name);
+}
+
+enum tb_err tb_admin_migrate(PGconn *conn, const struct tb_migrate_opts *opts, char *errbuf, size_t errlen)
+{
+	struct tb_migrate_opts o = *opts;
+	const char *user = PQuser(conn);
+	if (o.runtime_role != NULL && user != NULL && strcmp(o.runtime_role, user) == 0)
+		o.runtime_role = NULL;
+	struct plan p = {0};
+	struct tb_buf fdir = {0};
+	tb_buf_printf(&fdir, "%s/functions", o.dir);
+	/* Both directories first: a sql/ from before sql/functions/ changes nothing. */
+	enum tb_err err = load_dir(o.dir, migration_filter, &p.migs, &p.n_migs, errbuf, errlen);
+	if (err == TB_OK)
+		err = load_dir(tb_buf_str(&fdir), function_filter, &p.funcs, &p.n_funcs, errbuf, errlen);
+	if (err != TB_OK && p.funcs == NULL && p.migs != NULL) {
+		size_t len = strlen(errbuf);
+		snprintf(errbuf + len, errlen - len, " (a sql/ directory older than this teamboard-admin? give it "
+		                                     "the sql/ of its own tree)");
 	}
-	if (err == TB_OK && runtime_role != NULL && !regrant(conn, runtime_role, errbuf, errlen))
+	tb_buf_free(&fdir);
+	if (err == TB_OK &&
+	    (!run(conn, "SET client_min_messages = warning", 0, NULL, errbuf, errlen, "set-up") ||
+	     !run(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")", 0, NULL, errbuf, errlen, "lock")))
 		err = TB_ERR_DB;
-out:
-	for (int i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	char ignored[256];
-	run(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", 0, NULL, ignored, sizeof ignored, "unlock");
+	else if (err == TB_OK) {
+		err = bookkeeping(conn, errbuf, errlen) ? transaction(conn, &o, &p, errbuf, errlen) : TB_ERR_DB;
+		if (err != TB_OK) {
+			PGresult *r = PQexec(conn, "ROLLBACK");
+			PQclear(r);
+			rolled_back(&p, errbuf, errlen);
+		} else {
+			report_all(&o, &p);
+		}
+		char ignored[256];
+		run(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")", 0, NULL, ignored, sizeof ignored, "unlock");
+	}
+	free_files(p.migs, p.n_migs);
+	free_files(p.funcs, p.n_funcs);
 	return err;
 }
 

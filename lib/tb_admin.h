@@ -1,5 +1,6 @@
-/* tb_admin: what teamboard-admin does: apply the migrations in sql/, give the runtime role its
- * privileges, and create users. */
+/* tb_admin: what teamboard-admin does: apply the migrations in sql/, re-create the functions of
+ * sql/functions/, give the runtime role its privileges, and create users. sql/README.md describes
+ * the layout. */
 #ifndef TB_ADMIN_H
 #define TB_ADMIN_H
 
@@ -9,17 +10,36 @@
 
 #include "tb_err.h"
 
-typedef void (*tb_admin_report_fn)(void *ctx, const char *migration);
+/* What a migrate run did, reported file by file once it has committed. */
+enum tb_migrate_event {
+	TB_MIGRATE_APPLIED,   /* a numbered migration applied in this run */
+	TB_MIGRATE_ADOPTED,   /* an applied migration without a checksum: its file's checksum recorded */
+	TB_MIGRATE_ACCEPTED,  /* an edited applied migration: its new checksum recorded (accept_edited) */
+	TB_MIGRATE_FUNCTIONS, /* a file of DIR/functions run again */
+};
 
-/* Applies every NNN_name.sql in dir not yet in teamboard.schema_migrations, in name order, each in
- * its own transaction, under an advisory lock so concurrent runs apply each file once. Calls
- * report for each file applied. With a runtime_role other than the connection's own user, also
- * calls teamboard.grant_runtime(runtime_role) (sql/013) in each applied file's transaction once the
- * function exists, and in a transaction of its own at the end, so that every table is covered
- * (NULL: one role owns and runs everything, nothing is granted). On failure the failing file (or
- * the grants) is rolled back and errbuf says which and why. */
-enum tb_err tb_admin_migrate(PGconn *conn, const char *dir, const char *runtime_role, tb_admin_report_fn report,
-                             void *ctx, char *errbuf, size_t errlen);
+typedef void (*tb_admin_report_fn)(void *ctx, enum tb_migrate_event what, const char *file);
+
+struct tb_migrate_opts {
+	const char *dir;          /* NNN_name.sql here, function files in dir/functions */
+	const char *runtime_role; /* NULL: one role owns and runs everything, nothing is granted */
+	const char *const *accept_edited; /* names of applied migrations whose edit is accepted */
+	size_t n_accept_edited;
+	tb_admin_report_fn report; /* may be NULL */
+	void *ctx;
+};
+
+/* One migrate run, in ONE transaction, under an advisory lock so that concurrent runs queue:
+ * adds teamboard.schema_migrations (and its checksum column) when missing and records the sha256 of
+ * the file of each applied migration that has none yet; refuses (TB_ERR_CONFLICT, errbuf names
+ * the files) an applied migration whose file has changed unless its name is in accept_edited (then
+ * records the new checksum; it is not run again), or that DIR no longer has; applies every
+ * NNN_name.sql not yet recorded, in name order, but 000_*.sql (the fence that stops an older
+ * teamboard-admin); runs every DIR/functions/\*.sql in name order; then, with a runtime_role other
+ * than the connection's own user, calls teamboard.grant_runtime(runtime_role). On any failure
+ * everything is rolled back and errbuf says where and why; report is called only after the
+ * commit. TB_ERR_NOT_FOUND: DIR or DIR/functions cannot be read; TB_ERR_DB otherwise. */
+enum tb_err tb_admin_migrate(PGconn *conn, const struct tb_migrate_opts *opts, char *errbuf, size_t errlen);
 /* The user named by a libpq connection string (user=, or the user of a postgresql:// URI) into
  * out. TB_ERR_NOT_FOUND when it names none (libpq then uses the OS user), TB_ERR_INVALID (errbuf
  * says why) when it does not parse or the name does not fit. */

@@ -18,5 +18,6 @@
 ALTER TABLE items ALTER CONSTRAINT items_board_id_fkey DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE items ALTER CONSTRAINT items_author_id_fkey DEFERRABLE INITIALLY DEFERRED;
 
-DROP TRIGGER items_lock_board ON items;
-DROP FUNCTION items_lock_board();
+-- 006's trigger and function, on an installation that has them.
+DROP TRIGGER IF EXISTS items_lock_board ON items;
+DROP FUNCTION IF EXISTS items_lock_board();

@@ -1,0 +1,132 @@
+-- events: every committed change of a board goes into its event log (board_events, 002_events.sql)
+-- and is announced on the board's channel, board_<id>, where the stream holders LISTEN.
+--
+-- A change's NOTIFY puts its seq and type before the event, as "<seq> <type> <event JSON>", or
+-- "<seq> <type>" alone when the event would not fit well under NOTIFY's 8000-byte limit (the holder
+-- then reads it from the log). A holder forwards the JSON as it came: it does not parse every event
+-- to find out what it is (bench/: with 500 holders on one board, parsing each event was a third of
+-- the workers' CPU; 009_notify_header.sql, docs/performance.md). Heartbeats and presence are JSON
+-- objects (presence.sql).
+
+-- The JSON of one event as streams, replays and polls deliver it. PL/pgSQL so that its plan is
+-- kept for the session (an SQL function with a sub-select is planned at every call; 004_perf.sql).
+CREATE OR REPLACE FUNCTION event_json(p_board bigint, p_seq bigint, p_type text, p_actor bigint,
+                                      p_at timestamptz, p_payload jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
+                              'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                                          FROM users u WHERE u.id = p_actor))
+           || p_payload;
+END
+$$;
+
+-- Appends one event to a board's log and announces it. seq comes from boards.last_seq under the
+-- board row's lock, so seq order is commit order and a reader of "seq > N" never skips an event
+-- that commits late. The actor is the setting teamboard.actor_id of the transaction. Returns the
+-- seq, or NULL when the board is gone (a cascade).
+CREATE OR REPLACE FUNCTION record_event(p_board bigint, p_type text, p_payload jsonb) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq   bigint;
+    v_actor bigint := nullif(current_setting('teamboard.actor_id', true), '')::bigint;
+    v_text  text;
+BEGIN
+    UPDATE boards SET last_seq = last_seq + 1 WHERE id = p_board RETURNING last_seq INTO v_seq;
+    IF v_seq IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO board_events (board_id, seq, type, actor_id, payload)
+    VALUES (p_board, v_seq, p_type, v_actor, p_payload);
+    v_text := event_json(p_board, v_seq, p_type, v_actor, now(), p_payload)::text;
+    IF octet_length(v_text) > 7000 THEN
+        v_text := v_seq || ' ' || p_type;
+    ELSE
+        v_text := v_seq || ' ' || p_type || ' ' || v_text;
+    END IF;
+    PERFORM pg_notify('board_' || p_board, v_text);
+    RETURN v_seq;
+END
+$$;
+
+-- Note changes.
+CREATE OR REPLACE FUNCTION items_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_changed jsonb;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM record_event(NEW.board_id, 'item.created', jsonb_build_object('item', item_json(NEW)));
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(jsonb_agg(f), '[]'::jsonb) INTO v_changed FROM unnest(ARRAY[
+            CASE WHEN NEW.text IS DISTINCT FROM OLD.text THEN 'text' END,
+            CASE WHEN NEW.color IS DISTINCT FROM OLD.color THEN 'color' END,
+            CASE WHEN NEW.x IS DISTINCT FROM OLD.x THEN 'x' END,
+            CASE WHEN NEW.y IS DISTINCT FROM OLD.y THEN 'y' END,
+            CASE WHEN NEW.w IS DISTINCT FROM OLD.w THEN 'width' END,
+            CASE WHEN NEW.h IS DISTINCT FROM OLD.h THEN 'height' END,
+            CASE WHEN NEW.z IS DISTINCT FROM OLD.z THEN 'z' END]) AS f WHERE f IS NOT NULL;
+        PERFORM record_event(NEW.board_id, 'item.updated',
+                             jsonb_build_object('item', item_json(NEW), 'changed', v_changed));
+    ELSE
+        PERFORM record_event(OLD.board_id, 'item.deleted',
+                             jsonb_build_object('item', jsonb_build_object('id', OLD.id, 'board_id', OLD.board_id,
+                                                                           'version', OLD.version + 1)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER items_event AFTER INSERT OR UPDATE OR DELETE ON items
+    FOR EACH ROW EXECUTE FUNCTION items_event();
+
+-- Board changes. Bumping last_seq is itself an UPDATE of boards: the WHEN clause keeps that
+-- from firing this trigger again.
+CREATE OR REPLACE FUNCTION boards_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM record_event(NEW.id, 'board.updated',
+                             jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id',
+                                                'changed', CASE WHEN NEW.title IS DISTINCT FROM OLD.title
+                                                                THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
+    ELSE
+        -- The board and its log are gone; holders still hear it (and end their streams).
+        PERFORM pg_notify('board_' || OLD.id,
+                          (OLD.last_seq + 1) || ' board.deleted ' ||
+                          event_json(OLD.id, OLD.last_seq + 1, 'board.deleted',
+                                     nullif(current_setting('teamboard.actor_id', true), '')::bigint, now(),
+                                     jsonb_build_object('board', jsonb_build_object('id', OLD.id,
+                                                                                    'version', OLD.version + 1)))::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER boards_updated AFTER UPDATE ON boards
+    FOR EACH ROW WHEN (OLD.version IS DISTINCT FROM NEW.version) EXECUTE FUNCTION boards_event();
+CREATE OR REPLACE TRIGGER boards_deleted AFTER DELETE ON boards
+    FOR EACH ROW EXECUTE FUNCTION boards_event();
+
+-- Membership changes reach every board of the team: access may have changed for a viewer.
+CREATE OR REPLACE FUNCTION team_members_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_row  team_members := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    v_type text := CASE TG_OP WHEN 'INSERT' THEN 'member.added' WHEN 'UPDATE' THEN 'member.updated'
+                              ELSE 'member.removed' END;
+    v_member jsonb;
+    v_board bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.role = OLD.role THEN
+        RETURN NULL;
+    END IF;
+    SELECT jsonb_build_object('team_id', v_row.team_id, 'user_id', v_row.user_id, 'name', u.name,
+                              'role', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE v_row.role END)
+      INTO v_member FROM users u WHERE u.id = v_row.user_id;
+    FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id ORDER BY id LOOP
+        PERFORM record_event(v_board, v_type, jsonb_build_object('member', v_member));
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER team_members_event AFTER INSERT OR UPDATE OR DELETE ON team_members
+    FOR EACH ROW EXECUTE FUNCTION team_members_event();

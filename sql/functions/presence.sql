@@ -1,0 +1,28 @@
+-- presence: who is viewing a board now (the users with an open stream of it), announced on the
+-- board's channel as a JSON object (type "presence") when a stream opens or closes.
+
+-- The users viewing a board now (distinct, by name).
+CREATE OR REPLACE FUNCTION board_viewers(p_board bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', v.id, 'name', v.name) ORDER BY lower(v.name)),
+                    '[]'::jsonb)
+      FROM (SELECT DISTINCT u.id, u.name FROM streams s JOIN users u ON u.id = s.user_id
+             WHERE s.board_id = p_board) v
+$$;
+
+-- Announces a board's viewers with one call, falling back to a reference when the list would not
+-- fit in a NOTIFY (8000 bytes). Returns the viewers.
+CREATE OR REPLACE FUNCTION announce_presence(p_board bigint) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_viewers jsonb := board_viewers(p_board);
+    v_text    text := jsonb_build_object('type', 'presence', 'board_id', p_board,
+                                         'viewers', v_viewers)::text;
+BEGIN
+    IF octet_length(v_text) > 7000 THEN
+        v_text := jsonb_build_object('type', 'presence', 'board_id', p_board, 'ref', true)::text;
+    END IF;
+    PERFORM pg_notify('board_' || p_board, v_text);
+    RETURN v_viewers;
+END
+$$;

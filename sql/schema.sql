@@ -1,0 +1,1134 @@
+-- sql/schema.sql: the schema after `teamboard-admin migrate`, GENERATED: do not edit.
+-- Regenerate after changing sql/: python3 tests/harness/tbschema.py --write (sql/README.md);
+-- tests/integration/test_migrate_schema.py fails while it is stale.
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: teamboard; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA teamboard;
+
+--
+-- Name: announce_presence(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.announce_presence(p_board bigint) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_viewers jsonb := board_viewers(p_board);
+    v_text    text := jsonb_build_object('type', 'presence', 'board_id', p_board,
+                                         'viewers', v_viewers)::text;
+BEGIN
+    IF octet_length(v_text) > 7000 THEN
+        v_text := jsonb_build_object('type', 'presence', 'board_id', p_board, 'ref', true)::text;
+    END IF;
+    PERFORM pg_notify('board_' || p_board, v_text);
+    RETURN v_viewers;
+END
+$$;
+
+--
+-- Name: board_items_page(bigint, integer, bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_items_page(p_board bigint, p_z integer, p_id bigint, p_budget bigint, OUT items text, OUT next text) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    v_total bigint;
+    v_used  bigint := 0;
+    v_parts text[] := '{}';
+    v_last  text;
+    v_row   record;
+BEGIN
+    SELECT sum(octet_length(i.json) + 2) INTO v_total FROM items i
+     WHERE i.board_id = p_board AND (p_z IS NULL OR (i.z, i.id) > (p_z, p_id));
+    IF v_total IS NULL OR v_total <= p_budget THEN
+        SELECT string_agg(i.json, ', ' ORDER BY i.z, i.id) INTO items FROM items i
+         WHERE i.board_id = p_board AND (p_z IS NULL OR (i.z, i.id) > (p_z, p_id));
+        RETURN;
+    END IF;
+    FOR v_row IN SELECT i.json, i.z, i.id FROM items i
+                  WHERE i.board_id = p_board AND (p_z IS NULL OR (i.z, i.id) > (p_z, p_id))
+                  ORDER BY i.z, i.id LOOP
+        IF v_used > 0 AND v_used + octet_length(v_row.json) + 2 > p_budget THEN
+            next := v_last;
+            EXIT;
+        END IF;
+        v_parts := v_parts || v_row.json;
+        v_used := v_used + octet_length(v_row.json) + 2;
+        v_last := v_row.z || '.' || v_row.id;
+    END LOOP;
+    items := array_to_string(v_parts, ', ');
+END
+$$;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: boards; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.boards (
+    id bigint NOT NULL,
+    owner_id bigint NOT NULL,
+    team_id bigint,
+    title text NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    last_seq bigint DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: board_json(teamboard.boards, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_json(b teamboard.boards, p_role text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('id', b.id, 'title', b.title, 'team_id', b.team_id,
+                              'owner_id', b.owner_id, 'role', p_role, 'version', b.version,
+                              'last_event_id', b.last_seq,
+                              'created_at', b.created_at, 'updated_at', b.updated_at)
+$$;
+
+--
+-- Name: board_role(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_role(p_user bigint, p_board bigint) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN b.team_id IS NULL
+                        THEN CASE WHEN b.owner_id = p_user THEN 'owner' END
+                        ELSE team_board_role(b.owner_id = p_user,
+                                             (SELECT m.role FROM team_members m
+                                               WHERE m.team_id = b.team_id AND m.user_id = p_user)) END
+              FROM boards b WHERE b.id = p_board);
+END
+$$;
+
+--
+-- Name: board_role_for_rename(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_role_for_rename(p_user bigint, p_board bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM teams t JOIN boards b ON b.team_id = t.id WHERE b.id = p_board FOR KEY SHARE OF t;
+    RETURN board_role_locked(p_user, p_board);
+END
+$$;
+
+--
+-- Name: board_role_locked(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_role_locked(p_user bigint, p_board bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_team  bigint;
+    v_owner bigint;
+    v_role  text;
+BEGIN
+    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b WHERE b.id = p_board;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_team IS NULL THEN
+        RETURN CASE WHEN v_owner = p_user THEN 'owner' END;
+    END IF;
+    SELECT m.role INTO v_role FROM team_members m
+     WHERE m.team_id = v_team AND m.user_id = p_user FOR SHARE;
+    RETURN team_board_role(v_owner = p_user, v_role);
+END
+$$;
+
+--
+-- Name: board_viewers(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_viewers(p_board bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', v.id, 'name', v.name) ORDER BY lower(v.name)),
+                    '[]'::jsonb)
+      FROM (SELECT DISTINCT u.id, u.name FROM streams s JOIN users u ON u.id = s.user_id
+             WHERE s.board_id = p_board) v
+$$;
+
+--
+-- Name: boards_event(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.boards_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM record_event(NEW.id, 'board.updated',
+                             jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id',
+                                                'changed', CASE WHEN NEW.title IS DISTINCT FROM OLD.title
+                                                                THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
+    ELSE
+        -- The board and its log are gone; holders still hear it (and end their streams).
+        PERFORM pg_notify('board_' || OLD.id,
+                          (OLD.last_seq + 1) || ' board.deleted ' ||
+                          event_json(OLD.id, OLD.last_seq + 1, 'board.deleted',
+                                     nullif(current_setting('teamboard.actor_id', true), '')::bigint, now(),
+                                     jsonb_build_object('board', jsonb_build_object('id', OLD.id,
+                                                                                    'version', OLD.version + 1)))::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: event_json(bigint, bigint, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.event_json(p_board bigint, p_seq bigint, p_type text, p_actor bigint, p_at timestamp with time zone, p_payload jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
+                              'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                                          FROM users u WHERE u.id = p_actor))
+           || p_payload;
+END
+$$;
+
+--
+-- Name: grant_runtime(name); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.grant_runtime(p_role name) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    v_role   oid := (SELECT oid FROM pg_roles WHERE rolname = p_role);
+    v_schema oid := (SELECT oid FROM pg_namespace WHERE nspname = 'teamboard');
+    v_db     oid := (SELECT oid FROM pg_database WHERE datname = current_database());
+    v_bad    text;
+BEGIN
+    IF v_role IS NULL THEN
+        RAISE EXCEPTION 'runtime role "%" does not exist', p_role
+            USING HINT = 'Create it first: CREATE ROLE ... LOGIN (docs/deploy.md).';
+    END IF;
+    SELECT string_agg(a, ', ') INTO v_bad FROM pg_roles r,
+           LATERAL unnest(ARRAY[CASE WHEN r.rolsuper THEN 'SUPERUSER' END,
+                                CASE WHEN r.rolcreaterole THEN 'CREATEROLE' END,
+                                CASE WHEN r.rolcreatedb THEN 'CREATEDB' END,
+                                CASE WHEN r.rolbypassrls THEN 'BYPASSRLS' END,
+                                CASE WHEN r.rolreplication THEN 'REPLICATION' END]) a
+     WHERE r.oid = v_role;
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'runtime role "%" has %', p_role, v_bad
+            USING HINT = format('ALTER ROLE %I NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS NOREPLICATION',
+                                p_role);
+    END IF;
+    IF pg_has_role(v_role, (SELECT nspowner FROM pg_namespace WHERE oid = v_schema), 'MEMBER') THEN
+        RAISE EXCEPTION 'runtime role "%" is, or is a member of, the owner of schema teamboard', p_role
+            USING HINT = 'The runtime role must be a role of its own, not a member of the owner.';
+    END IF;
+    SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid), ', ') INTO v_bad
+      FROM pg_shdepend d
+     WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = v_role AND d.deptype = 'o'
+       AND (d.dbid = v_db OR (d.classid = 'pg_database'::regclass AND d.objid = v_db));
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'runtime role "%" owns %', p_role, v_bad
+            USING HINT = format('As a superuser, in this database: REASSIGN OWNED BY %I TO %I',
+                                p_role, current_user);
+    END IF;
+    SELECT string_agg(p.oid::regprocedure::text, ', ') INTO v_bad
+      FROM pg_proc p
+     WHERE p.pronamespace = v_schema AND p.prosecdef
+       AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c ~ '^search_path=.*\mpg_temp$');
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'SECURITY DEFINER function without a fixed search_path: %', v_bad
+            USING HINT = 'Give it SET search_path = teamboard, pg_temp.';
+    END IF;
+
+    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA teamboard FROM PUBLIC, %I', p_role);
+    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA teamboard FROM PUBLIC, %I', p_role);
+    EXECUTE format('REVOKE ALL ON ALL ROUTINES IN SCHEMA teamboard FROM PUBLIC, %I', p_role);
+    EXECUTE format('REVOKE ALL ON SCHEMA teamboard FROM PUBLIC, %I', p_role);
+    EXECUTE format('GRANT USAGE ON SCHEMA teamboard TO %I', p_role);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA teamboard TO %I', p_role);
+    EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA teamboard TO %I', p_role);
+    EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA teamboard TO %I', p_role);
+    EXECUTE format('REVOKE ALL ON TABLE teamboard.schema_migrations FROM %I', p_role);
+    EXECUTE format('REVOKE UPDATE ON TABLE teamboard.board_events FROM %I', p_role);
+    EXECUTE format('REVOKE ALL ON FUNCTION teamboard.grant_runtime(name) FROM %I', p_role);
+
+    IF pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE oid = v_db), 'USAGE') THEN
+        EXECUTE format('REVOKE CREATE, TEMPORARY ON DATABASE %I FROM PUBLIC, %I', current_database(), p_role);
+        EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), p_role);
+    END IF;
+    -- PostgreSQL 15 no longer lets PUBLIC create in schema public; older versions did.
+    FOR v_bad IN SELECT n.nspname FROM pg_namespace n
+                  WHERE has_schema_privilege(v_role, n.oid, 'CREATE')
+                    AND pg_has_role(current_user, n.nspowner, 'USAGE') LOOP
+        EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, %I', v_bad, p_role);
+    END LOOP;
+    SELECT string_agg(x, ', ') INTO v_bad FROM (
+        SELECT 'database ' || quote_ident(current_database()) AS x
+         WHERE has_database_privilege(v_role, v_db, 'CREATE')
+        UNION ALL
+        SELECT 'schema ' || quote_ident(n.nspname) FROM pg_namespace n
+         WHERE has_schema_privilege(v_role, n.oid, 'CREATE')) c;
+    IF v_bad IS NOT NULL THEN
+        RAISE EXCEPTION 'runtime role "%" may create objects in %', p_role, v_bad
+            USING HINT = 'As a superuser: REVOKE CREATE ON SCHEMA ... FROM PUBLIC (and from the role).';
+    END IF;
+END
+$_$;
+
+--
+-- Name: items; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.items (
+    id bigint NOT NULL,
+    board_id bigint NOT NULL,
+    text text DEFAULT ''::text NOT NULL,
+    color text DEFAULT '#fff59d'::text NOT NULL,
+    x integer DEFAULT 0 NOT NULL,
+    y integer DEFAULT 0 NOT NULL,
+    w integer DEFAULT 200 NOT NULL,
+    h integer DEFAULT 150 NOT NULL,
+    z integer DEFAULT 0 NOT NULL,
+    author_id bigint,
+    version bigint DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    json text NOT NULL
+);
+
+--
+-- Name: item_json(teamboard.items); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.item_json(i teamboard.items) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT i.json::jsonb
+$$;
+
+--
+-- Name: item_json_text(teamboard.items); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.item_json_text(i teamboard.items) RETURNS json
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT json_build_object('id', i.id, 'board_id', i.board_id, 'text', i.text, 'color', i.color,
+                             'x', i.x, 'y', i.y, 'width', i.w, 'height', i.h, 'z', i.z,
+                             'author_id', i.author_id, 'version', i.version,
+                             'created_at', i.created_at, 'updated_at', i.updated_at)
+$$;
+
+--
+-- Name: items_event(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.items_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_changed jsonb;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM record_event(NEW.board_id, 'item.created', jsonb_build_object('item', item_json(NEW)));
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(jsonb_agg(f), '[]'::jsonb) INTO v_changed FROM unnest(ARRAY[
+            CASE WHEN NEW.text IS DISTINCT FROM OLD.text THEN 'text' END,
+            CASE WHEN NEW.color IS DISTINCT FROM OLD.color THEN 'color' END,
+            CASE WHEN NEW.x IS DISTINCT FROM OLD.x THEN 'x' END,
+            CASE WHEN NEW.y IS DISTINCT FROM OLD.y THEN 'y' END,
+            CASE WHEN NEW.w IS DISTINCT FROM OLD.w THEN 'width' END,
+            CASE WHEN NEW.h IS DISTINCT FROM OLD.h THEN 'height' END,
+            CASE WHEN NEW.z IS DISTINCT FROM OLD.z THEN 'z' END]) AS f WHERE f IS NOT NULL;
+        PERFORM record_event(NEW.board_id, 'item.updated',
+                             jsonb_build_object('item', item_json(NEW), 'changed', v_changed));
+    ELSE
+        PERFORM record_event(OLD.board_id, 'item.deleted',
+                             jsonb_build_object('item', jsonb_build_object('id', OLD.id, 'board_id', OLD.board_id,
+                                                                           'version', OLD.version + 1)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: items_json(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.items_json() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.json := item_json_text(NEW)::text;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: login_attempt(text, text, integer, integer); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.login_attempt(p_account text, p_address text, p_max integer, p_window integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    wait double precision;
+BEGIN
+    INSERT INTO login_throttle (kind, key) VALUES ('account', p_account), ('address', p_address)
+        ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM login_throttle
+      WHERE (kind, key) IN (('account', p_account), ('address', p_address))
+      ORDER BY kind, key FOR UPDATE;
+    UPDATE login_throttle SET failures = 0, window_start = now(), blocked_until = NULL
+     WHERE (kind, key) IN (('account', p_account), ('address', p_address))
+       AND greatest(window_start, blocked_until) <= now() - make_interval(secs => p_window);
+    SELECT extract(epoch FROM max(blocked_until) - now()) INTO wait FROM login_throttle
+     WHERE (kind, key) IN (('account', p_account), ('address', p_address)) AND blocked_until > now();
+    IF wait IS NOT NULL THEN
+        RETURN greatest(ceil(wait), 1)::integer;
+    END IF;
+    UPDATE login_throttle
+       SET failures = failures + 1,
+           blocked_until = CASE WHEN failures + 1 >= p_max
+                                THEN now() + make_interval(secs => least(900, 60 * 2 ^ least(failures + 1 - p_max, 10)))
+                           END
+     WHERE (kind, key) IN (('account', p_account), ('address', p_address));
+    RETURN 0;
+END
+$$;
+
+--
+-- Name: login_succeeded(text, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.login_succeeded(p_account text, p_address text) RETURNS void
+    LANGUAGE sql
+    AS $$
+    DELETE FROM login_throttle WHERE kind = 'account' AND key = p_account;
+    UPDATE login_throttle SET failures = greatest(failures - 1, 0), blocked_until = NULL
+     WHERE kind = 'address' AND key = p_address;
+$$;
+
+--
+-- Name: record_event(bigint, text, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.record_event(p_board bigint, p_type text, p_payload jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_seq   bigint;
+    v_actor bigint := nullif(current_setting('teamboard.actor_id', true), '')::bigint;
+    v_text  text;
+BEGIN
+    UPDATE boards SET last_seq = last_seq + 1 WHERE id = p_board RETURNING last_seq INTO v_seq;
+    IF v_seq IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO board_events (board_id, seq, type, actor_id, payload)
+    VALUES (p_board, v_seq, p_type, v_actor, p_payload);
+    v_text := event_json(p_board, v_seq, p_type, v_actor, now(), p_payload)::text;
+    IF octet_length(v_text) > 7000 THEN
+        v_text := v_seq || ' ' || p_type;
+    ELSE
+        v_text := v_seq || ' ' || p_type || ' ' || v_text;
+    END IF;
+    PERFORM pg_notify('board_' || p_board, v_text);
+    RETURN v_seq;
+END
+$$;
+
+--
+-- Name: team_board_role(boolean, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.team_board_role(p_creator boolean, p_member_role text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE WHEN p_creator AND p_member_role IN ('editor', 'admin') THEN 'owner' ELSE p_member_role END
+$$;
+
+--
+-- Name: team_json(bigint, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.team_json(p_team bigint, p_role text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('id', t.id, 'name', t.name, 'role', p_role, 'created_at', t.created_at,
+               'members', (SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', u.id, 'name', u.name,
+                                                                        'role', m.role)
+                                                     ORDER BY lower(u.name)), '[]'::jsonb)
+                             FROM team_members m JOIN users u ON u.id = m.user_id
+                            WHERE m.team_id = t.id))
+      FROM teams t WHERE t.id = p_team
+$$;
+
+--
+-- Name: team_keeps_admin(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.team_keeps_admin() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.role = 'admin' AND (TG_OP = 'DELETE' OR NEW.role <> 'admin') THEN
+        PERFORM 1 FROM teams WHERE id = OLD.team_id FOR UPDATE;
+        IF FOUND AND NOT EXISTS (SELECT 1 FROM team_members
+                                  WHERE team_id = OLD.team_id AND role = 'admin') THEN
+            RAISE EXCEPTION 'team % would have no admin', OLD.team_id USING ERRCODE = 'TB409';
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: team_members_event(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.team_members_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_row  team_members := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    v_type text := CASE TG_OP WHEN 'INSERT' THEN 'member.added' WHEN 'UPDATE' THEN 'member.updated'
+                              ELSE 'member.removed' END;
+    v_member jsonb;
+    v_board bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.role = OLD.role THEN
+        RETURN NULL;
+    END IF;
+    SELECT jsonb_build_object('team_id', v_row.team_id, 'user_id', v_row.user_id, 'name', u.name,
+                              'role', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE v_row.role END)
+      INTO v_member FROM users u WHERE u.id = v_row.user_id;
+    FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id ORDER BY id LOOP
+        PERFORM record_event(v_board, v_type, jsonb_build_object('member', v_member));
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: team_role_for_board(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.team_role_for_board(p_user bigint, p_team bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_role text;
+BEGIN
+    PERFORM 1 FROM team_members WHERE team_id = p_team AND user_id = p_user;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM teams WHERE id = p_team FOR KEY SHARE;
+    SELECT role INTO v_role FROM team_members WHERE team_id = p_team AND user_id = p_user FOR SHARE;
+    RETURN v_role;
+END
+$$;
+
+--
+-- Name: team_role_locked(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.team_role_locked(p_user bigint, p_team bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_role text;
+BEGIN
+    PERFORM 1 FROM team_members WHERE team_id = p_team AND user_id = p_user;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM teams WHERE id = p_team FOR UPDATE;
+    SELECT role INTO v_role FROM team_members WHERE team_id = p_team AND user_id = p_user FOR SHARE;
+    RETURN v_role;
+END
+$$;
+
+--
+-- Name: users; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.users (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    password_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: user_json(teamboard.users); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.user_json(u teamboard.users) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('id', u.id, 'name', u.name, 'created_at', u.created_at)
+$$;
+
+--
+-- Name: board_events; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.board_events (
+    board_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    type text NOT NULL,
+    actor_id bigint,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: boards_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.boards ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.boards_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: editing_announcements; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.editing_announcements (
+    user_id bigint NOT NULL,
+    item_id bigint NOT NULL,
+    editing boolean NOT NULL,
+    sent_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.idempotency_keys (
+    user_id bigint NOT NULL,
+    board_id bigint NOT NULL,
+    key text NOT NULL,
+    item_id bigint NOT NULL,
+    version bigint NOT NULL,
+    status integer NOT NULL,
+    body text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[A-Za-z0-9_-]{1,64}$'::text))
+);
+
+--
+-- Name: items_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.items_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: login_throttle; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.login_throttle (
+    kind text NOT NULL,
+    key text NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    window_start timestamp with time zone DEFAULT now() NOT NULL,
+    blocked_until timestamp with time zone,
+    CONSTRAINT login_throttle_failures_check CHECK ((failures >= 0)),
+    CONSTRAINT login_throttle_key_check CHECK ((octet_length(key) <= 200)),
+    CONSTRAINT login_throttle_kind_check CHECK ((kind = ANY (ARRAY['account'::text, 'address'::text])))
+);
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.schema_migrations (
+    version text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL,
+    checksum text NOT NULL
+);
+
+--
+-- Name: sessions; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.sessions (
+    token_hash bytea NOT NULL,
+    user_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: streams; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.streams (
+    id bigint NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    backend_pid integer NOT NULL,
+    board_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    opened_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: streams_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.streams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.streams_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: supervisor_status; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.supervisor_status (
+    id integer NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    since timestamp with time zone NOT NULL,
+    last_run timestamp with time zone NOT NULL,
+    report jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT supervisor_status_id_check CHECK ((id = 1))
+);
+
+--
+-- Name: team_members; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.team_members (
+    team_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    role text NOT NULL,
+    added_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT team_members_role_check CHECK ((role = ANY (ARRAY['viewer'::text, 'editor'::text, 'admin'::text])))
+);
+
+--
+-- Name: teams; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.teams (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: teams_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.teams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.teams_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: users_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: board_events board_events_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_events
+    ADD CONSTRAINT board_events_pkey PRIMARY KEY (board_id, seq);
+
+--
+-- Name: boards boards_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.boards
+    ADD CONSTRAINT boards_pkey PRIMARY KEY (id);
+
+--
+-- Name: editing_announcements editing_announcements_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.editing_announcements
+    ADD CONSTRAINT editing_announcements_pkey PRIMARY KEY (user_id, item_id);
+
+--
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, board_id, key);
+
+--
+-- Name: items items_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.items
+    ADD CONSTRAINT items_pkey PRIMARY KEY (id);
+
+--
+-- Name: login_throttle login_throttle_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.login_throttle
+    ADD CONSTRAINT login_throttle_pkey PRIMARY KEY (kind, key);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (token_hash);
+
+--
+-- Name: streams streams_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.streams
+    ADD CONSTRAINT streams_pkey PRIMARY KEY (id);
+
+--
+-- Name: supervisor_status supervisor_status_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.supervisor_status
+    ADD CONSTRAINT supervisor_status_pkey PRIMARY KEY (id);
+
+--
+-- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_members
+    ADD CONSTRAINT team_members_pkey PRIMARY KEY (team_id, user_id);
+
+--
+-- Name: teams teams_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.teams
+    ADD CONSTRAINT teams_pkey PRIMARY KEY (id);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: board_events_created_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX board_events_created_idx ON teamboard.board_events USING btree (created_at);
+
+--
+-- Name: boards_owner_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX boards_owner_idx ON teamboard.boards USING btree (owner_id);
+
+--
+-- Name: boards_team_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX boards_team_idx ON teamboard.boards USING btree (team_id);
+
+--
+-- Name: editing_announcements_item_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX editing_announcements_item_idx ON teamboard.editing_announcements USING btree (item_id);
+
+--
+-- Name: editing_announcements_sent_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX editing_announcements_sent_idx ON teamboard.editing_announcements USING btree (sent_at);
+
+--
+-- Name: idempotency_keys_board_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX idempotency_keys_board_idx ON teamboard.idempotency_keys USING btree (board_id);
+
+--
+-- Name: idempotency_keys_created_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX idempotency_keys_created_idx ON teamboard.idempotency_keys USING btree (created_at);
+
+--
+-- Name: items_board_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX items_board_idx ON teamboard.items USING btree (board_id, id);
+
+--
+-- Name: items_board_z_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX items_board_z_idx ON teamboard.items USING btree (board_id, z);
+
+--
+-- Name: login_throttle_expiry; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX login_throttle_expiry ON teamboard.login_throttle USING btree (GREATEST(window_start, blocked_until));
+
+--
+-- Name: sessions_expires_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX sessions_expires_idx ON teamboard.sessions USING btree (expires_at);
+
+--
+-- Name: sessions_user_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX sessions_user_idx ON teamboard.sessions USING btree (user_id);
+
+--
+-- Name: streams_board_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX streams_board_idx ON teamboard.streams USING btree (board_id);
+
+--
+-- Name: streams_host_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX streams_host_idx ON teamboard.streams USING btree (host);
+
+--
+-- Name: streams_user_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX streams_user_idx ON teamboard.streams USING btree (user_id);
+
+--
+-- Name: team_members_user_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX team_members_user_idx ON teamboard.team_members USING btree (user_id);
+
+--
+-- Name: users_name_key; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE UNIQUE INDEX users_name_key ON teamboard.users USING btree (lower(name));
+
+--
+-- Name: boards boards_deleted; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER boards_deleted AFTER DELETE ON teamboard.boards FOR EACH ROW EXECUTE FUNCTION teamboard.boards_event();
+
+--
+-- Name: boards boards_updated; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER boards_updated AFTER UPDATE ON teamboard.boards FOR EACH ROW WHEN ((old.version IS DISTINCT FROM new.version)) EXECUTE FUNCTION teamboard.boards_event();
+
+--
+-- Name: items items_event; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER items_event AFTER INSERT OR DELETE OR UPDATE ON teamboard.items FOR EACH ROW EXECUTE FUNCTION teamboard.items_event();
+
+--
+-- Name: items items_json; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER items_json BEFORE INSERT OR UPDATE ON teamboard.items FOR EACH ROW EXECUTE FUNCTION teamboard.items_json();
+
+--
+-- Name: team_members team_members_event; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER team_members_event AFTER INSERT OR DELETE OR UPDATE ON teamboard.team_members FOR EACH ROW EXECUTE FUNCTION teamboard.team_members_event();
+
+--
+-- Name: team_members team_members_keep_admin; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER team_members_keep_admin AFTER DELETE OR UPDATE ON teamboard.team_members FOR EACH ROW EXECUTE FUNCTION teamboard.team_keeps_admin();
+
+--
+-- Name: board_events board_events_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_events
+    ADD CONSTRAINT board_events_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: boards boards_owner_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.boards
+    ADD CONSTRAINT boards_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: boards boards_team_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.boards
+    ADD CONSTRAINT boards_team_id_fkey FOREIGN KEY (team_id) REFERENCES teamboard.teams(id) ON DELETE CASCADE;
+
+--
+-- Name: editing_announcements editing_announcements_item_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.editing_announcements
+    ADD CONSTRAINT editing_announcements_item_id_fkey FOREIGN KEY (item_id) REFERENCES teamboard.items(id) ON DELETE CASCADE;
+
+--
+-- Name: editing_announcements editing_announcements_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.editing_announcements
+    ADD CONSTRAINT editing_announcements_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: idempotency_keys idempotency_keys_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: idempotency_keys idempotency_keys_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: items items_author_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.items
+    ADD CONSTRAINT items_author_id_fkey FOREIGN KEY (author_id) REFERENCES teamboard.users(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: items items_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.items
+    ADD CONSTRAINT items_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: streams streams_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.streams
+    ADD CONSTRAINT streams_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: streams streams_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.streams
+    ADD CONSTRAINT streams_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: team_members team_members_team_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_members
+    ADD CONSTRAINT team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES teamboard.teams(id) ON DELETE CASCADE;
+
+--
+-- Name: team_members team_members_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_members
+    ADD CONSTRAINT team_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: teams teams_created_by_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.teams
+    ADD CONSTRAINT teams_created_by_fkey FOREIGN KEY (created_by) REFERENCES teamboard.users(id) ON DELETE SET NULL;
+
+--
+-- PostgreSQL database dump complete
+--
