@@ -253,6 +253,8 @@ def test_check_webspace_names_what_the_host_lacks(server, lack):
         assert lines[lines.index(first) + 1].startswith("  what to do: " + ask), out
         assert lines[-1].endswith('problem(s) found: docs/shared-hosting.md, "When the host '
                                   'lacks something", says more.'), out
+        if lack == "no mod_rewrite":  # the programs stay closed to direct requests all the same
+            assert "ok: teamboard-bin/ is closed to direct requests (403)" in lines, out
     finally:
         other.stop()
 
