@@ -75,9 +75,11 @@ struct tb_hold_limits {
 
 /* Counts the live slots and claims one for this process when every limit leaves room, as one step
  * under an exclusive flock(2) on the shared file, so concurrent claims cannot both take the last
- * place. addr is REMOTE_ADDR (may be NULL; truncated to 47 bytes). TB_OK: claimed (release with
- * tb_metrics_unhold); TB_ERR_TOO_LARGE: a limit is reached, nothing claimed; TB_ERR_IO: no shared
- * file (process memory) or it cannot be locked: the caller must count some other way. */
+ * place. kind: TB_HOLD_STREAM or TB_HOLD_POLL (TB_HOLD_REPLY: TB_ERR_INVALID, see
+ * tb_metrics_hold_reply). addr is REMOTE_ADDR (may be NULL; truncated to 47 bytes). TB_OK: claimed
+ * (release with tb_metrics_unhold); TB_ERR_TOO_LARGE: a limit is reached, nothing claimed;
+ * TB_ERR_IO: no shared file (process memory) or it cannot be locked: the caller must count some
+ * other way. */
 enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
                             const struct tb_hold_limits *lim);
 /* Claims a slot of kind TB_HOLD_REPLY for this process, as tb_metrics_hold does, when fewer than

@@ -293,6 +293,9 @@ def test_non_reading_rest_clients_hold_no_worker(server):
         for _ in range(ATTACKERS):
             socks.append(non_reading_get(server, "/api/v1/boards/%d" % bid, owner.token))
         time.sleep(1.0)
+        # every request answered (bounded: building a 3.2 MB reply is slow on a busy machine)
+        tb.wait_for(lambda: all(s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) for s in socks),
+                    timeout=tb.seconds(10))
         for _ in range(3):
             health_answers_within(server, limit)
             rest_call_within(server, other, limit)
