@@ -4,6 +4,7 @@
 // edge while dragging; new notes in free space; 1,000 notes pan and zoom at >= 55 fps.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import os from "node:os";
 import {
   launch, withTracker, apiOk, userContext, note, noteBox, within, waitUntil, BASE, psqlAvailable, sql, shot,
 } from "./lib.mjs";
@@ -210,10 +211,11 @@ describe("board: zoom and overview", () => {
       await page.getByTestId("zoom-fit").click();
       const pan = await measure(false);
       const zoom = await measure(true);
-      console.log(`# 1000 notes: pan ${pan.fps} fps (worst frame ${pan.worstMs} ms), zoom ${zoom.fps} fps (worst frame ${zoom.worstMs} ms)`);
+      const load = os.loadavg()[0].toFixed(1);
+      console.log(`# 1000 notes: pan ${pan.fps} fps (worst frame ${pan.worstMs} ms), zoom ${zoom.fps} fps (worst frame ${zoom.worstMs} ms); load average ${load} on ${os.cpus().length} CPUs`);
       await shot(page, "21-board-1000-notes");
-      assert.ok(pan.fps >= FPS_MIN, `pan at ${pan.fps} fps (< ${FPS_MIN})`);
-      assert.ok(zoom.fps >= FPS_MIN, `zoom at ${zoom.fps} fps (< ${FPS_MIN})`);
+      assert.ok(pan.fps >= FPS_MIN, `pan at ${pan.fps} fps (< ${FPS_MIN}; load average ${load})`);
+      assert.ok(zoom.fps >= FPS_MIN, `zoom at ${zoom.fps} fps (< ${FPS_MIN}; load average ${load})`);
     });
   });
 });

@@ -57,7 +57,7 @@ describe("one person at the board", () => {
       await page.getByTestId("new-note").click();
       await page.getByTestId("note-input").waitFor();
       await page.keyboard.type("To improve: fewer meetings");
-      await canvas.click({ position: { x: 1100, y: 600 } });
+      await canvas.click({ position: { x: 700, y: 560 } });  // empty space (the minimap is bottom right)
       await within(page, 3000, () => [...document.querySelectorAll('[data-testid="note"]')].every((n) => n.dataset.sync === "saved" && /^\d+$/.test(n.dataset.id)), null, "second note saved");
       const ids = await page.getByTestId("note").evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
       const id2 = ids.find((i) => i !== id1);
@@ -174,7 +174,7 @@ describe("one person at the board", () => {
     });
   });
 
-  test("keyboard: focus a note, Enter edits, arrows move, F brings to front, Delete deletes", async (t) => {
+  test("keyboard: focus a note, Enter edits, Alt+arrows move, F brings to front, Delete deletes", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { ctx } = await userContext(tr, browser, "kim");
       const board = await apiOk(ctx, "POST", "/boards", { title: "Keyboard" });
@@ -199,13 +199,13 @@ describe("one person at the board", () => {
       await within(page, 3000, (id) => document.querySelector(`[data-id="${id}"]`).dataset.version === "2", a.id, "keyboard edit saved");
       assert.equal(await page.evaluate(() => document.activeElement.dataset.id), String(a.id));
 
-      // arrows: 3 x right (10 px), 1 x Shift+down (50 px): one PATCH after a pause
+      // Alt+arrows: 3 x right (10 px), 1 x Alt+Shift+down (50 px): one PATCH after a pause
       const patches = [];
       page.on("request", (r) => { if (r.method() === "PATCH") patches.push(r.postDataJSON()); });
-      await page.keyboard.press("ArrowRight");
-      await page.keyboard.press("ArrowRight");
-      await page.keyboard.press("ArrowRight");
-      await page.keyboard.press("Shift+ArrowDown");
+      await page.keyboard.press("Alt+ArrowRight");
+      await page.keyboard.press("Alt+ArrowRight");
+      await page.keyboard.press("Alt+ArrowRight");
+      await page.keyboard.press("Alt+Shift+ArrowDown");
       await within(page, 3000, (id) => document.querySelector(`[data-id="${id}"]`).dataset.version === "3", a.id, "keyboard move saved");
       assert.deepEqual(patches, [{ x: 130, y: 150 }]);
 

@@ -82,9 +82,10 @@ export function install(B) {
     await commit(id, { z }, it);
   }
 
-  async function deleteNote(id, { confirmed = false } = {}) {
-    const it = B.items.get(id);
+  async function deleteNote(id, { confirmed = false, attempt = 0, base = null } = {}) {
+    const it = base || B.items.get(id);
     if (!it || !B.canEdit()) return;
+    const shown = (!base && B.view(id)) || it;  // with our own changes still on their way
     if (!confirmed && it.text.trim() && !(await confirmDialog("Delete this note?", { ok: "Delete" }))) {
       const el = B.els.get(id);
       if (el) el.focus();
@@ -98,6 +99,11 @@ export function install(B) {
       await outbox.send({ boardId: B.board.id, itemId: id, kind: "delete", version: typeof id === "number" ? it.version : undefined });
       B.tombs.set(outbox.resolveId(id), it.version + 1);
     } catch (e) {
+      if (e.status === 412 && e.current && attempt < 3 && e.current.text === shown.text && e.current.color === shown.color) {
+        // only position, size or stacking changed meanwhile (our own moves, or last-writer-wins
+        // ones): not worth a question, delete what is there now
+        return deleteNote(id, { confirmed: true, attempt: attempt + 1, base: e.current });
+      }
       if (e.status === 412 && e.current) {
         const cur = e.current;
         B.tombs.delete(cur.id);
@@ -107,8 +113,8 @@ export function install(B) {
         B.renderNote(cur.id);
         const p = B.pendingFor(cur.id);
         for (const x of (p && p.entries) || []) if (x.state === "conflict" && x.kind === "delete") outbox.drop(x.key);
-      } else if (e.status !== 404 && !B.gone) {
-        toast(e.message, "error");
+      } else if (e.status !== 404 && e.status !== 0 && !B.gone) {
+        toast(e.message, "error");  // (0: superseded or dropped, nothing to say)
       }
     }
   }

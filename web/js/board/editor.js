@@ -20,6 +20,8 @@ export function install(B) {
     B.editing = { id, base: draft ? { ...draft.base } : { ...it }, textarea: ta };
     el.classList.add("note-editing");
     el._text.replaceWith(ta);
+    B.announce(id);
+    if (B.positionToolbar) B.positionToolbar();
     ta.addEventListener("keydown", (e) => {
       e.stopPropagation();
       if (e.key === "Escape") { e.preventDefault(); finishEdit(false); }
@@ -35,6 +37,7 @@ export function install(B) {
     if (!B.editing) return;
     const { id, base, textarea } = B.editing;
     B.editing = null;
+    B.unannounce();
     const el = B.els.get(id);
     const text = textarea.value;
     if (!save && text !== base.text) B.drafts.set(id, { text, base });

@@ -10,7 +10,7 @@ const LIVE_WORDS = {
 };
 
 export function build(B) {
-  B.titleEl = h("h1", { class: "board-title", "data-testid": "board-title" }, B.board.title);
+  B.titleEl = h("h1", { class: "board-title", "data-testid": "board-title", tabindex: "-1" }, B.board.title);
   B.roleChip = h("span", { class: "chip chip-role" });
   B.liveEl = h("span", { class: "live", "data-testid": "live-status", role: "status", "aria-live": "polite" },
     h("span", { class: "live-dot", "aria-hidden": "true" }), h("span", { class: "live-text" }, LIVE_WORDS.connecting));
@@ -27,14 +27,17 @@ export function build(B) {
   B.bar = h("div", { class: "board-bar" },
     h("a", { href: "#/boards", class: "back-link", "aria-label": "All boards" }, icon("back"), h("span", { class: "hide-narrow" }, "Boards")),
     B.titleWrap,
-    h("div", { class: "board-bar-right" }, B.liveEl, B.presenceEl, B.renameBtn, B.deleteBtn, B.newBtn));
+    h("div", { class: "board-bar-right" }, B.liveEl, B.presenceEl, B.renameBtn, B.deleteBtn,
+      h("button", { type: "button", class: "btn btn-ghost btn-sm btn-icon", "data-testid": "shortcuts-open", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)", onclick: () => B.showShortcuts() }, "?"),
+      B.newBtn));
   B.world = h("div", { class: "world" });
   B.canvas = h("div", {
     class: "canvas", tabindex: "0", "data-testid": "canvas", role: "region",
-    "aria-label": "Board canvas. Double-click or press N to add a note; arrow keys pan.",
+    "aria-label": "Board canvas. Double-click or press N to add a note; arrow keys pan; press ? for all shortcuts.",
   }, B.world);
   B.hint = h("div", { class: "board-hint", "aria-hidden": "true" },
-    "Double-click empty space to add a note · drag to move · Enter edit · C color · F front · arrows nudge · Delete remove");
+    h("span", { class: "hint-mouse" }, "Double-click to add a note · drag to move · Ctrl+wheel zoom · ? shortcuts"),
+    h("span", { class: "hint-touch" }, "Double-tap to add a note · drag to move · pinch to zoom · two fingers pan"));
   B.awayEl = h("div", { class: "away-summary", "data-testid": "away-summary", role: "status", hidden: true },
     h("span", { class: "away-text" }),
     h("button", { type: "button", class: "btn btn-ghost btn-xs", "aria-label": "Dismiss", onclick: () => { B.awayEl.hidden = true; } }, "OK"));

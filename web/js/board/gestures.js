@@ -6,8 +6,8 @@
 // and cancelGestures to the board context B and listens on B.canvas.
 import { clamp, LIMIT, MIN_W, MIN_H, MAX_WH } from "./state.js";
 
-const EDGE = 48;       // px from the canvas edge where dragging pans the view
-const EDGE_SPEED = 18; // px per frame at the very edge
+const EDGE = 48;        // px from the canvas edge where dragging pans the view
+const EDGE_SPEED = 900; // px per second at the very edge (time-based: slow frames pan as far)
 
 // Calls move on each pointermove of pointerId on target, end once on pointerup/cancel.
 function track(target, pointerId, move, end) {
@@ -26,7 +26,7 @@ function track(target, pointerId, move, end) {
 
 export function install(B) {
   Object.assign(B, { onNotePointerDown, onResizePointerDown, cancelGestures });
-  const { canvas, world } = B;
+  const { canvas } = B;
   const active = new Set();  // cancel functions of the gestures under way
 
   function cancelGestures() {
@@ -37,7 +37,7 @@ export function install(B) {
   // How fast the view should pan for a pointer at (x, y): {x, y} px per frame (0 inside).
   function edgePush(x, y) {
     const r = canvas.getBoundingClientRect();
-    const f = (d) => (d < EDGE ? Math.ceil(EDGE_SPEED * (1 - Math.max(0, d) / EDGE)) : 0);
+    const f = (d) => (d < EDGE ? EDGE_SPEED * (1 - Math.max(0, d) / EDGE) : 0);
     return { x: f(x - r.left) - f(r.right - x), y: f(y - r.top) - f(r.bottom - y) };
   }
 
@@ -61,12 +61,15 @@ export function install(B) {
       el.style.left = d.x + "px";
       el.style.top = d.y + "px";
     };
-    const autoPan = () => {
+    const autoPan = (now) => {
       d.raf = 0;
       const v = edgePush(d.last.x, d.last.y);
-      if (d.cancelled || B.dragging !== d || (!v.x && !v.y)) return;
-      B.pan.x += v.x;
-      B.pan.y += v.y;
+      if (!v.x && !v.y) d.armed = true;  // only after the pointer was away from the edges once
+      if (d.cancelled || B.dragging !== d || !d.armed || (!v.x && !v.y)) { d.t = 0; return; }
+      const dt = d.t ? Math.min(100, now - d.t) / 1000 : 1 / 60;
+      d.t = now;
+      B.pan.x += Math.round(v.x * dt);
+      B.pan.y += Math.round(v.y * dt);
       B.applyPan();
       follow();
       d.raf = requestAnimationFrame(autoPan);
@@ -139,6 +142,12 @@ export function install(B) {
     });
   }
 
+  listenCanvas(B, active);
+}
+
+// Empty space: a drag pans, a double-click adds a note there, a browser scroll becomes pan.
+function listenCanvas(B, active) {
+  const { canvas, world } = B;
   canvas.addEventListener("pointerdown", (e) => {
     if (e.target !== canvas && e.target !== world) return;
     if (e.pointerType === "mouse" && e.button !== 0) return;

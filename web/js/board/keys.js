@@ -1,17 +1,48 @@
-// The keyboard on the board: on a note Enter/F2 edits, arrows nudge (one save after a pause),
-// Delete removes, F brings to front, C opens the palette, Escape returns to the canvas; on the
-// canvas arrows pan and N adds a note; + - 0 ! zoom (anywhere on the board). install(B) adds onNoteKey and flushKeyMove to the board
+// The keyboard on the board (SHORTCUTS below is also the "?" dialog's list): on a note, arrows
+// go to the nearest note that way, Alt+arrows move it and Shift+arrows resize it (one save after
+// a pause), Enter/F2 edits, Delete removes, F brings to front, C opens the colours, Escape returns
+// to the canvas; on the canvas arrows pan and N adds a note; + - 0 ! zoom and ? shows the
+// shortcuts anywhere on the board. install(B) adds onNoteKey, flushKeyMove and showShortcuts. install(B) adds onNoteKey and flushKeyMove to the board
 // context B and listens on B.canvas.
-import { clamp, LIMIT } from "./state.js";
+import { h } from "../ui.js";
+import { clamp, LIMIT, MIN_W, MIN_H, MAX_WH, nearestInDirection } from "./state.js";
 
 const KEY_STEP = 10;
 const KEY_STEP_BIG = 50;
 const KEY_COMMIT_MS = 600;
 const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+const DIRS = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down" };
+
+export const SHORTCUTS = [
+  ["On the board", [
+    ["N", "New note in free space in the middle of the view"],
+    ["Double-click", "New note there"],
+    ["Arrows", "Pan the board (Shift: farther)"],
+    ["+ / −", "Zoom in / out (also Ctrl or ⌘ + wheel, or pinch)"],
+    ["0", "Zoom to 100%"],
+    ["Shift+1 (!)", "Zoom to fit every note"],
+    ["Tab", "Go to the notes"],
+    ["?", "This list"],
+  ]],
+  ["On a note", [
+    ["Arrows", "Go to the nearest note that way"],
+    ["Alt+arrows", "Move the note (Alt+Shift: 50 px)"],
+    ["Shift+arrows", "Resize the note (right/down larger, left/up smaller)"],
+    ["Enter or F2", "Edit the text"],
+    ["C", "Colours (arrows pick, Enter applies)"],
+    ["F", "Bring to front (for everyone)"],
+    ["Delete", "Delete the note"],
+    ["Escape", "Back to the board"],
+  ]],
+  ["While editing", [
+    ["Ctrl+Enter or ⌘+Enter", "Save"],
+    ["Escape", "Close, keeping the text as an unsaved draft (Save or Discard it on the note)"],
+  ]],
+];
 const plain = (e) => !e.ctrlKey && !e.metaKey && !e.altKey;
 
 export function install(B) {
-  Object.assign(B, { onNoteKey, flushKeyMove });
+  Object.assign(B, { onNoteKey, flushKeyMove, showShortcuts });
 
   function onNoteKey(e, id) {
     if (e.target !== B.els.get(id)) return;  // keys inside the toolbar / editor are theirs
@@ -21,9 +52,16 @@ export function install(B) {
     if (k === "Enter" || k === "F2") {
       e.preventDefault();
       B.startEdit(id);
-    } else if (ARROWS[k] && B.canEdit()) {
+    } else if (ARROWS[k] && e.altKey && B.canEdit()) {
       e.preventDefault();
-      nudge(id, it, ARROWS[k], e.shiftKey ? KEY_STEP_BIG : KEY_STEP);
+      nudge(id, it, ARROWS[k], e.shiftKey ? KEY_STEP_BIG : KEY_STEP, false);
+    } else if (ARROWS[k] && e.shiftKey && !e.ctrlKey && !e.metaKey && B.canEdit()) {
+      e.preventDefault();
+      nudge(id, it, ARROWS[k], KEY_STEP, true);
+    } else if (ARROWS[k] && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      const next = nearestInDirection([...B.items.keys()].map((i) => B.view(i)), B.view(id), DIRS[k]);
+      if (next && B.els.get(next.id)) B.els.get(next.id).focus();
     } else if ((k === "Delete" || k === "Backspace") && B.canEdit()) {
       e.preventDefault();
       B.deleteNote(id);
@@ -38,17 +76,28 @@ export function install(B) {
     }
   }
 
-  function nudge(id, it, [dx, dy], step) {
+  // Moves (or resizes) the note by step px; one save after a pause.
+  function nudge(id, it, [dx, dy], step, resize) {
     let km = B.keyMoves.get(id);
     if (!km) {
-      km = { base: { ...it }, x: it.x, y: it.y, timer: null };
+      const v = B.view(id);
+      km = { base: { ...it }, x: v.x, y: v.y, w: v.width, h: v.height, timer: null };
       B.keyMoves.set(id, km);
     }
-    km.x = clamp(km.x + dx * step, -LIMIT, LIMIT);
-    km.y = clamp(km.y + dy * step, -LIMIT, LIMIT);
+    if (resize) {
+      km.w = clamp(km.w + dx * step, MIN_W, MAX_WH);
+      km.h = clamp(km.h + dy * step, MIN_H, MAX_WH);
+    } else {
+      km.x = clamp(km.x + dx * step, -LIMIT, LIMIT);
+      km.y = clamp(km.y + dy * step, -LIMIT, LIMIT);
+    }
     const el = B.els.get(id);
     el.style.left = km.x + "px";
     el.style.top = km.y + "px";
+    el.style.width = km.w + "px";
+    el.style.height = km.h + "px";
+    B.revealNote(id);
+    if (B.positionToolbar) B.positionToolbar();
     clearTimeout(km.timer);
     km.timer = setTimeout(() => flushKeyMove(id), KEY_COMMIT_MS);
   }
@@ -58,12 +107,17 @@ export function install(B) {
     if (!km) return;
     clearTimeout(km.timer);
     B.keyMoves.delete(id);
-    if (km.x !== km.base.x || km.y !== km.base.y) B.commit(id, { x: km.x, y: km.y }, km.base);
+    const f = {};
+    if (km.x !== km.base.x || km.y !== km.base.y) Object.assign(f, { x: km.x, y: km.y });
+    if (km.w !== km.base.width || km.h !== km.base.height) Object.assign(f, { width: km.w, height: km.h });
+    if (Object.keys(f).length) B.commit(id, f, km.base);
+    B.renderNote(id);
   }
 
   // Zoom keys anywhere on the board but in a text field: + / = in, - out, 0 actual size,
   // Shift+1 (!) zoom to fit.
   const ZOOM_KEYS = { "+": () => B.zoomBy(1.25), "=": () => B.zoomBy(1.25), "-": () => B.zoomBy(1 / 1.25), "0": () => B.zoomTo(1), "!": () => B.zoomFit() };
+  ZOOM_KEYS["?"] = () => showShortcuts();
   B.root.addEventListener("keydown", (e) => {
     if (B.editing || e.ctrlKey || e.metaKey || e.altKey || !ZOOM_KEYS[e.key]) return;
     if (e.target.closest("input, textarea, select, dialog, .note-palette")) return;
@@ -85,4 +139,19 @@ export function install(B) {
       B.createNoteAtCenter();
     }
   });
+
+  // The "?" dialog: every shortcut; closing it returns focus where it was.
+  function showShortcuts() {
+    const back = document.activeElement;
+    const close = h("button", { type: "button", class: "btn btn-primary", "data-testid": "shortcuts-close", onclick: () => dlg.close() }, "Close");
+    const dlg = h("dialog", { class: "dialog dialog-wide", "data-testid": "shortcuts", "aria-labelledby": "shortcuts-title" },
+      h("h2", { id: "shortcuts-title" }, "Keyboard shortcuts"),
+      SHORTCUTS.map(([title, rows]) => h("section", { class: "shortcuts" }, h("h3", null, title),
+        h("dl", null, rows.map(([k, what]) => [h("dt", null, h("kbd", null, k)), h("dd", null, what)])))),
+      h("div", { class: "dialog-actions" }, close));
+    dlg.addEventListener("close", () => { dlg.remove(); if (back && back.isConnected) back.focus(); });
+    document.body.append(dlg);
+    dlg.showModal();
+    close.focus();
+  }
 }

@@ -1,13 +1,13 @@
 // A note's DOM: the element (text, resize handle; its actions are in the one floating toolbar,
 // toolbar.js), drawing it from the item as last known with the outbox's queued changes on top,
-// stacking, the conflict box, adding and removing notes.
-// install(B) adds makeNote, renderNote, restack, upsert, removeNote, renderConflict, keepMine to
-// the board context B (views/board.js).
+// stacking, adding and removing notes (the conflict box is conflict.js).
+// install(B) adds makeNote, renderNote, restack, upsert and removeNote to the board context B
+// (views/board.js).
 import { h } from "../ui.js";
-import { isDark, noteLabel, describeFields, stackOrder } from "./state.js";
+import { isDark, noteLabel, stackOrder } from "./state.js";
 
 export function install(B) {
-  Object.assign(B, { makeNote, renderNote, restack, upsert, removeNote, renderConflict, keepMine });
+  Object.assign(B, { makeNote, renderNote, restack, upsert, removeNote });
 
   function makeNote(id) {
     const text = h("div", { class: "note-text", "data-testid": "note-text" });
@@ -56,7 +56,7 @@ export function install(B) {
     el.setAttribute("aria-label", noteLabel(draft ? { ...it, text: draft.text } : it) + (draft ? ", draft not saved" : ""));
     el.classList.toggle("note-readonly", !B.canEdit());
     renderSync(el, id);
-    renderConflict(id);
+    B.renderConflict(id);
     if (B.selected === id && B.positionToolbar) B.positionToolbar();
   }
 
@@ -138,57 +138,5 @@ export function install(B) {
     B.conflicts.delete(id);
     restack();
     if (B.scheduleMinimap) B.scheduleMinimap();
-  }
-
-  // ---- conflicts: the other person's version is shown; the user's change can be reapplied
-  function renderConflict(id) {
-    const el = B.els.get(id);
-    if (!el) return;
-    const old = el.querySelector(".note-conflict");
-    const c = B.conflicts.get(id);
-    if (!c) {
-      if (old) old.remove();
-      el.classList.remove("note-conflicted");
-      return;
-    }
-    if (old && old._c === c) return;
-    if (old) old.remove();
-    const box = conflictBox(id, c, el);
-    el.classList.add("note-conflicted");
-    el.append(box);
-  }
-
-  function conflictBox(id, c, el) {
-    const who = c.who || "Someone else";
-    const parts = [];
-    if ("text" in c.fields) parts.push(h("div", { class: "conflict-mine" }, h("span", { class: "muted" }, "Your text:"), h("blockquote", { "data-testid": "conflict-mine" }, c.fields.text || "(empty)")));
-    const desc = c.kind === "delete" ? "You tried to delete it."
-      : Object.keys(c.fields).filter((k) => k !== "text").length
-        ? `Your change: ${describeFields(c.fields)}.` : null;
-    const box = h("div", { class: "note-conflict", role: "alert", "data-testid": "note-conflict" },
-      h("strong", null, c.kind === "delete" ? `${who} changed this note before you deleted it.` : `${who} changed this note at the same time as you.`),
-      h("p", { class: "muted" }, "You see their version now."),
-      parts, desc ? h("p", null, desc) : null,
-      h("div", { class: "conflict-actions" },
-        h("button", { type: "button", class: "btn btn-primary btn-sm", "data-testid": "conflict-keep-mine", onclick: (e) => { e.stopPropagation(); keepMine(el._id); } },
-          c.kind === "delete" ? "Delete anyway" : "Keep mine"),
-        h("button", { type: "button", class: "btn btn-ghost btn-sm", "data-testid": "conflict-keep-theirs", onclick: (e) => { e.stopPropagation(); B.keepTheirs(el._id); el.focus(); } },
-          c.kind === "delete" ? "Keep the note" : "Keep theirs")));
-    box._c = c;
-    box.addEventListener("pointerdown", (e) => e.stopPropagation());
-    box.addEventListener("dblclick", (e) => e.stopPropagation());
-    return box;
-  }
-
-  async function keepMine(id) {
-    const c = B.conflicts.get(id);
-    const it = B.items.get(id);
-    if (!c || !it) return;
-    B.conflicts.delete(id);
-    renderConflict(id);
-    const el = B.els.get(id);
-    if (el && c.kind !== "delete") el.focus();
-    if (c.kind === "delete") await B.deleteNote(id, { confirmed: true });
-    else await B.commit(id, c.fields, it);
   }
 }

@@ -78,7 +78,9 @@ export function install(B) {
     if (B.editing && B.editing.id === tmp) {
       B.editing.id = real.id;
       B.editing.base = { ...real };
+      B.announce(real.id);
     }
+    if (B.selected === tmp) B.selected = real.id;
     if (B.dragging && B.dragging.id === tmp) B.dragging.id = real.id;
     if (B.drafts.has(real.id)) B.drafts.get(real.id).base = { ...real };
     saveDrafts();

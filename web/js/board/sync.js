@@ -37,7 +37,7 @@ export function install(B) {
     if (B.gone) return;
     if (msg.kind === "state") B.setLive(msg.state, msg.mode);
     else if (msg.kind === "rotated") B.liveLogPush("bye");
-    else if (msg.kind === "presence") { B.viewers = msg.viewers || []; B.renderPresence(); }
+    else if (msg.kind === "presence") { B.viewers = msg.viewers || []; B.renderPresence(); B.editorsLeft(B.viewers); }
     else if (msg.kind === "event") applyEvent(msg.type, msg.data);
     else if (msg.kind === "control") onControl(msg.type, msg.data || {});
   }
@@ -45,15 +45,19 @@ export function install(B) {
   const APPLY = {
     upsert(a) {
       if (a.actor) B.lastActor.set(a.item.id, a.actor);
+      const old = B.items.get(a.item.id);
       B.upsert(a.item, { flash: a.flash });
+      if (a.actor && a.actor !== B.me.name) B.announceChange(a.actor, old, a.item);
     },
     remove(a) {
       B.tombs.set(a.id, Math.max(B.tombs.get(a.id) || 0, a.version));
       if (!a.held) return;
+      if (a.actor && a.actor !== B.me.name) B.announceChange(a.actor, B.items.get(a.id), null, "deleted");
       if (B.editing && B.editing.id === a.id) {
         const text = B.editing.textarea.value;
         const base = B.editing.base;
         B.editing = null;
+        B.unannounce();
         B.removeNote(a.id);
         if (text !== base.text && text) {
           toast(`${a.actor || "Someone"} deleted the note you were editing.`, "warn");

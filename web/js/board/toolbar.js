@@ -93,7 +93,9 @@ export function install(B) {
   // or elsewhere on the page drops it.
   B.world.addEventListener("focusin", (e) => {
     const el = e.target.closest && e.target.closest(".note");
-    if (el) select(el._id);
+    if (!el) return;
+    select(el._id);
+    if (!B.dragging) B.revealNote(el._id);
   });
   B.root.addEventListener("focusout", (e) => {
     const to = e.relatedTarget;

@@ -11,9 +11,10 @@ const MINI_W = 180;
 const MINI_H = 120;
 
 export function install(B) {
-  Object.assign(B, { applyPan, toBoard, zoomAt, zoomBy, zoomTo, zoomFit, centreOn, viewRect });
+  Object.assign(B, { applyPan, toBoard, zoomAt, zoomBy, zoomTo, zoomFit, centreOn, viewRect, revealNote });
   B.zoom = 1;
   const { canvas, world } = B;
+  let movingTimer = null;
 
   const pct = h("button", { type: "button", class: "zoom-pct", "data-testid": "zoom-reset", title: "Actual size (0)", "aria-label": "Zoom 100%" }, "100%");
   const btn = (label, title, testid, content, fn) => h("button", { type: "button", class: "zoom-btn", "aria-label": label, title, "data-testid": testid, onclick: fn }, content);
@@ -45,6 +46,12 @@ export function install(B) {
     canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
     canvas.style.backgroundSize = `${g}px ${g}px`;
     canvas.dataset.zoom = String(Math.round(B.zoom * 1000) / 1000);
+    // far out, notes are drawn plain (no shadow, no text: unreadable at that size anyway)
+    canvas.classList.toggle("zoom-far", B.zoom < 0.45);
+    // while the view moves, notes drop their shadows (cheaper frames); back 150 ms after
+    canvas.classList.add("view-moving");
+    clearTimeout(movingTimer);
+    movingTimer = setTimeout(() => canvas.classList.remove("view-moving"), 150);
     pct.textContent = `${Math.round(B.zoom * 100)}%`;
     pct.setAttribute("aria-label", `Zoom ${Math.round(B.zoom * 100)}%, reset to 100%`);
     if (B.onView) B.onView();
@@ -78,6 +85,27 @@ export function install(B) {
   function centreOn(x, y) {
     const r = canvas.getBoundingClientRect();
     B.pan = { x: r.width / 2 - x * B.zoom, y: r.height / 2 - y * B.zoom };
+    applyPan();
+  }
+
+  // Pans the least that shows the whole note (a focused note is always in view).
+  function revealNote(id) {
+    const el = B.els.get(id);
+    if (!el) return;
+    const m = 16;
+    const c = canvas.getBoundingClientRect();
+    const n = el.getBoundingClientRect();
+    let dx = 0;
+    let dy = 0;
+    if (n.width + 2 * m > c.width) dx = c.left + m - n.left;
+    else if (n.left < c.left + m) dx = c.left + m - n.left;
+    else if (n.right > c.right - m) dx = c.right - m - n.right;
+    if (n.height + 2 * m > c.height) dy = c.top + m - n.top;
+    else if (n.top < c.top + m) dy = c.top + m - n.top;
+    else if (n.bottom > c.bottom - m) dy = c.bottom - m - n.bottom;
+    if (!dx && !dy) return;
+    B.pan.x += dx;
+    B.pan.y += dy;
     applyPan();
   }
 

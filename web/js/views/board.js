@@ -5,7 +5,8 @@
 // edited) and lets the modules in ../board/ add their functions to it:
 //   state.js     pure functions over items, events and replies (unit-tested with node --test)
 //   frame.js     the bar, the live status, presence, rename and delete of the board
-//   note.js      a note's DOM, stacking, the conflict box
+//   note.js      a note's DOM, stacking
+//   conflict.js  the conflict box (someone changed the note at the same time)
 //   toolbar.js   the selection and the one floating toolbar of the selected note
 //   actions.js   the REST calls that change notes
 //   editor.js    editing a note's text
@@ -13,6 +14,8 @@
 //   gestures.js  drag (with auto-pan at the edges), resize, pan
 //   keys.js      the keyboard
 //   sync.js      live events and reloads
+//   editing.js   "being edited by X": announcing our editor, badges of others
+//   announce.js  remote changes read out (a polite live region)
 //   saving.js    the outbox on the notes: unsaved marks, temporary notes, drafts
 import { api } from "../api.js";
 import { session, go, notice, sessionEnded } from "../app.js";
@@ -21,12 +24,15 @@ import { liveMode } from "../live.js";
 import { COLORS, initialPan } from "../board/state.js";
 import * as frame from "../board/frame.js";
 import * as note from "../board/note.js";
+import * as conflict from "../board/conflict.js";
 import * as actions from "../board/actions.js";
 import * as editor from "../board/editor.js";
 import * as zoom from "../board/zoom.js";
 import * as gestures from "../board/gestures.js";
 import * as keys from "../board/keys.js";
 import * as toolbar from "../board/toolbar.js";
+import * as editing from "../board/editing.js";
+import * as announce from "../board/announce.js";
 import * as sync from "../board/sync.js";
 import * as saving from "../board/saving.js";
 import { outbox } from "../outbox.js";
@@ -58,7 +64,7 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";
 
   frame.build(B);
-  for (const m of [frame, saving, note, actions, editor, zoom, toolbar, gestures, keys, sync]) m.install(B);
+  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync]) m.install(B);
   view.classList.add("view-board");
   view.append(B.root);
 
@@ -72,6 +78,8 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   B.renderPresence();
   B.subscribeLive();
   B.root.dataset.liveMode = liveMode();
+  // After opening a board, focus is on its heading (screen readers start there).
+  requestAnimationFrame(() => { if (!B.gone && !B.root.contains(document.activeElement)) B.titleEl.focus({ preventScroll: true }); });
 
   setCleanup(() => {
     B.gone = true;
@@ -87,6 +95,8 @@ export async function renderBoard({ view, setCleanup }, boardId) {
     }
     if (B.unsubscribe) B.unsubscribe();
     B.stopSaving();
+    B.unannounce();
+    if (B.stopPinch) B.stopPinch();
     document.title = "Teamboard";
   });
 }
