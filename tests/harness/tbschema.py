@@ -13,6 +13,7 @@ $TB_BUILD_DIR, else build. tests/integration/test_migrate_schema.py runs the sam
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -109,7 +110,11 @@ def main():
     env = tbenv.Env(build_dir=build, app=False)
     try:
         env.start()
-        text = fresh_schema(env, admin, os.path.join(tbenv.REPO, "sql"))
+        # copies the service account can read (the checkout may be where it cannot: /root)
+        copy = env.path("bin", "teamboard-admin")
+        shutil.copy2(admin, copy)
+        env.account.chown_tree(env.path("bin"))
+        text = fresh_schema(env, copy, env.path("sql"))
     finally:
         env.stop()
     if args.write:
