@@ -122,16 +122,19 @@ describe("board: keyboard, screen reader, phone", () => {
       assert.equal((await saved).status(), 200);
       const s = await apiOk(ctx, "GET", `/boards/${board.id}/items/${it.id}`);
       assert.deepEqual([s.x, s.y], [100, 150]);
-      // landscape: nothing scrolls or overflows, the canvas keeps room
-      await page.setViewportSize({ width: 844, height: 390 });
-      await page.waitForTimeout(300);
-      const fit = await page.evaluate(() => ({
+      // landscape (a phone held sideways, opened so): nothing scrolls or overflows, the canvas keeps room
+      const land = await userContext(tr, browser, "lan", { ...PHONE, viewport: { width: 844, height: 390 } });
+      const lb = await apiOk(land.ctx, "POST", "/boards", { title: "Sideways" });
+      await apiOk(land.ctx, "POST", `/boards/${lb.id}/items`, { text: "Wide view", x: 40, y: 40 });
+      const lp = await openBoard(land.ctx, lb.id);
+      const fit = await lp.evaluate(() => ({
         w: document.documentElement.scrollWidth - innerWidth, h: document.documentElement.scrollHeight - innerHeight,
         canvas: document.querySelector('[data-testid="canvas"]').getBoundingClientRect().height,
+        newNote: document.querySelector('[data-testid="new-note"]').getBoundingClientRect().right - innerWidth,
       }));
-      assert.ok(fit.w <= 0 && fit.h <= 0, `landscape overflows: ${JSON.stringify(fit)}`);
+      assert.ok(fit.w <= 0 && fit.h <= 0 && fit.newNote <= 0, `landscape overflows: ${JSON.stringify(fit)}`);
       assert.ok(fit.canvas >= 180, `canvas too small in landscape: ${fit.canvas}`);
-      await shot(page, "23-board-phone-landscape");
+      await shot(lp, "23-board-phone-landscape");
     });
   });
 });

@@ -47,7 +47,9 @@ describe("board: what others see", () => {
       await pa.keyboard.press("Control+Enter");
       assert.equal((await ended).status(), 204);
       await within(pb, 3 * SECOND, (i) => !document.querySelector(`[data-id="${i}"] [data-testid="editing-badge"]`), id, "badge gone after save");
-      // editing again, then alice leaves the board: her badge goes with her presence
+      // editing again, then alice leaves the board: her badge goes with her presence (the server
+      // sends at most one announcement a second per note and person: wait that out)
+      await pa.waitForTimeout(1100);
       await note(pa, id).dblclick({ position: { x: 50, y: 60 } });
       await badge.waitFor({ timeout: 6 * SECOND });
       await pa.close();
