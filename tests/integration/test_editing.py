@@ -116,8 +116,11 @@ def test_at_most_once_per_second_and_end_only_after_start(server, streams, team_
     # An end with nothing to end sends nothing.
     assert announce(server, a, bid, iid, method="DELETE").status == 204
     # Three announcements at once: one goes out, the others are 204 and silent.
+    started = time.monotonic()
     for _ in range(3):
         assert announce(server, a, bid, iid).status == 204
+    if time.monotonic() - started >= 1.0:
+        pytest.skip("three requests took a second or more on this machine: the limit cannot be seen")
     s.wait_type("editing")
     # Another note and another user are counted on their own.
     assert announce(server, a, bid, other).status == 204
