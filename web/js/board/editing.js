@@ -20,17 +20,22 @@ export function install(B) {
   function announce(id) {
     if (mine && mine.id === id) return;
     unannounce();
-    mine = { id, timer: null };
+    const m = { id, timer: null, last: Promise.resolve() };
+    mine = m;
     if (typeof id !== "number") return;  // a temporary note: announced once it has its id
-    request("POST", path(id)).catch(quiet);
-    mine.timer = setInterval(() => request("POST", path(id)).catch(quiet), REPEAT_MS);
+    const send = () => { m.last = request("POST", path(id)).catch(quiet); };
+    send();
+    m.timer = setInterval(send, REPEAT_MS);
   }
 
+  // The end goes out after the last announcement was answered (else the server could see the
+  // end first, and the start after it would stay).
   function unannounce() {
     if (!mine) return;
-    clearInterval(mine.timer);
-    if (typeof mine.id === "number") request("DELETE", path(mine.id)).catch(quiet);
+    const m = mine;
     mine = null;
+    clearInterval(m.timer);
+    if (typeof m.id === "number") m.last.then(() => request("DELETE", path(m.id)).catch(quiet));
   }
 
   function onEditing(type, d) {
