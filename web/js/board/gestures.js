@@ -53,11 +53,12 @@ export function install(B) {
     e.preventDefault();  // no text selection; focus is set on release
     el.setPointerCapture(e.pointerId);
     const d = { id, el, sx: e.clientX, sy: e.clientY, base: { ...it }, moved: false, x: it.x, y: it.y,
-      start: B.toBoard(e.clientX, e.clientY), last: { x: e.clientX, y: e.clientY }, raf: 0, cancelled: false };
+      pan0: { ...B.pan }, last: { x: e.clientX, y: e.clientY }, raf: 0, cancelled: false };
+    // The pointer's way on screen, less the view's own moves (auto-pan), over the zoom: immune
+    // to the page shifting under the pointer (a banner appearing above the board).
     const follow = () => {
-      const p = B.toBoard(d.last.x, d.last.y);
-      d.x = clamp(d.base.x + p.x - d.start.x, -LIMIT, LIMIT);
-      d.y = clamp(d.base.y + p.y - d.start.y, -LIMIT, LIMIT);
+      d.x = clamp(d.base.x + (d.last.x - d.sx - (B.pan.x - d.pan0.x)) / B.zoom, -LIMIT, LIMIT);
+      d.y = clamp(d.base.y + (d.last.y - d.sy - (B.pan.y - d.pan0.y)) / B.zoom, -LIMIT, LIMIT);
       el.style.left = d.x + "px";
       el.style.top = d.y + "px";
     };
