@@ -42,18 +42,24 @@ export function install(B) {
 
   function applyPan() {
     world.style.transform = `translate(${B.pan.x}px, ${B.pan.y}px) scale(${B.zoom})`;
-    const g = 24 * B.zoom;
-    canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
-    canvas.style.backgroundSize = `${g}px ${g}px`;
+    const far = B.zoom < 0.45;
+    if (!far) {  // far out the dots are not drawn (app.css): no need to move them
+      const g = 24 * B.zoom;
+      canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
+      canvas.style.backgroundSize = `${g}px ${g}px`;
+    }
     canvas.dataset.zoom = String(Math.round(B.zoom * 1000) / 1000);
     // far out, notes are drawn plain (no shadow, no text: unreadable at that size anyway)
-    canvas.classList.toggle("zoom-far", B.zoom < 0.45);
+    canvas.classList.toggle("zoom-far", far);
     // while the view moves, notes drop their shadows (cheaper frames); back 150 ms after
     canvas.classList.add("view-moving");
     clearTimeout(movingTimer);
     movingTimer = setTimeout(() => canvas.classList.remove("view-moving"), 150);
-    pct.textContent = `${Math.round(B.zoom * 100)}%`;
-    pct.setAttribute("aria-label", `Zoom ${Math.round(B.zoom * 100)}%, reset to 100%`);
+    const p = `${Math.round(B.zoom * 100)}%`;
+    if (pct.textContent !== p) {
+      pct.textContent = p;
+      pct.setAttribute("aria-label", `Zoom ${p}, reset to 100%`);
+    }
     if (B.onView) B.onView();
     B.scheduleMinimap();
   }
