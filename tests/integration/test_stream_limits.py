@@ -131,7 +131,7 @@ def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams)
         streams.close_all()
         os.replace(path + ".saved", path)
         server.restart_app()
-    assert set(held_gauges(server)) == {"stream", "poll"}
+    assert set(held_gauges(server)) == {"stream", "poll", "reply"}
 
 
 def test_a_poll_counts_against_the_stream_limits(server, streams):
@@ -221,7 +221,7 @@ def test_held_workers_gauge_counts_streams(server, streams):
     user = tb.new_user(server, "gauge")
     bid = tb.create_board(server, user)["id"]
     before = held_gauges(server)
-    assert set(before) == {"stream", "poll"}, before
+    assert set(before) == {"stream", "poll", "reply"}, before
     s1 = streams.open(bid, user)
     s2 = streams.open(bid, user)
     assert held_gauges(server)["stream"] == before["stream"] + 2
