@@ -315,3 +315,25 @@ def test_a_sql_dir_without_functions_is_refused_before_anything(scratch):
     assert r.returncode == 1, r.stdout
     assert "%s/functions: cannot read the directory" % d in r.stdout
     assert scratch.q(db, "SELECT to_regnamespace('teamboard')") == [(None,)]
+
+
+def test_make_install_ships_every_file_of_sql():
+    """Makefile.am's dist_pkgsql_DATA and dist_pkgsqlfunctions_DATA name every file of sql/ and
+    sql/functions/ (an installed teamboard-admin migrate reads only what make install copied: a
+    migration missing there is refused as one the sql dir lacks, a missing functions file is a
+    function that never reaches the database)."""
+    import re
+    with open(os.path.join(tbenv.REPO, "Makefile.am")) as f:
+        text = f.read().replace("\\\n", " ")
+    listed = set()
+    for var in ("dist_pkgsql_DATA", "dist_pkgsqlfunctions_DATA"):
+        m = re.search(r"^%s\s*=(.*)$" % var, text, re.M)
+        assert m, "Makefile.am has no %s" % var
+        listed |= set(m.group(1).split())
+    on_disk = set()
+    for sub in ("sql", "sql/functions"):
+        for name in os.listdir(os.path.join(tbenv.REPO, sub)):
+            if os.path.isfile(os.path.join(tbenv.REPO, sub, name)):
+                on_disk.add("%s/%s" % (sub, name))
+    assert on_disk - listed == set(), "in sql/ but not installed (Makefile.am)"
+    assert listed - on_disk == set(), "in Makefile.am but not in sql/"
