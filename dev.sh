@@ -45,9 +45,9 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq
 # be named alone.
 # "browser" is tests/browser/run.sh (the web client in headless Chromium); "bench" is the
 # benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
-# "lint" is make lint (cppcheck, clang-tidy, shellcheck: one test each); "fuzz" builds build-fuzz/
-# with --enable-fuzz (clang, libFuzzer) and runs make fuzz-smoke (each harness 60 s, two at a
-# time: one test each).
+# "lint" is make lint (cppcheck, clang-tidy, shellcheck, tests/lint/links.py and cycles.py: one
+# test each); "fuzz" builds build-fuzz/ with --enable-fuzz (clang, libFuzzer) and runs make
+# fuzz-smoke (each harness 60 s, two at a time: one test each).
 DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint fuzz"
 FUZZ_CONFIGURE_ARGS=(--enable-fuzz)
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).
@@ -327,9 +327,11 @@ pass_fail_suite() {
 	record "$name" "$p" "$f" 0 "$note"
 }
 
-# The integration tests about the set-ups themselves (they start their own lighttpd and Apache
-# web hosts beside the session's): run once, in the "integration" suite.
-SETUP_TESTS=(tests/integration/test_overload.py tests/integration/test_two_hosts.py)
+# The integration tests about the set-ups and installs themselves (their own lighttpd and Apache
+# web hosts beside the session's, the log file, the guides' build and install steps in a copy of
+# the tree): run once, in the "integration" suite, not again under the sanitizers.
+SETUP_TESTS=(tests/integration/test_overload.py tests/integration/test_two_hosts.py
+             tests/integration/test_logs.py tests/integration/test_docs_steps.py)
 # What runs behind each Apache set-up: every REST route, the authorization matrix and bad input (the two mod_fcgid layouts), streams.
 SUBSET_TESTS=(test_health test_users_sessions test_teams test_boards test_items test_authz_matrix
               test_csrf test_bad_input test_stream_basic test_stream_resume test_security_headers
@@ -338,11 +340,6 @@ SUBSET_TESTS=(test_health test_users_sessions test_teams test_boards test_items 
 # refuses an over-size Content-Length (413, the API's JSON) before the program can ask for
 # authentication (401): the one guard-order test that cannot hold there (docs/deploy.md).
 APACHE_DESELECT=(--deselect tests/integration/test_bad_input.py::test_auth_is_checked_before_size)
-# mod_fcgid passes a reply through unbuffered (FcgidOutputBufferSize 0, which streams need, cannot
-# be set per class), so a client that does not read a large REST reply holds a process until
-# Apache's Timeout (20 s in conf/apache/teamboard.conf) or write_timeout: the open gap of issue 12
-# behind mod_fcgid, not hidden: it is named in the closing note and docs/deploy.md.
-FCGID_DESELECT=(--deselect tests/integration/test_hostile.py::test_non_reading_board_downloads_hold_no_rest_worker)
 
 # The cPanel-like shared host (per-user ScriptAlias, programs as the customer) runs only what
 # differs there: its own set-up tests (test_setups_htaccess.py), health and the basic stream. The
@@ -380,7 +377,7 @@ setup_suite() {
 	[ -f "$t" ] && args+=("$t")
 	SUITE_ENV=(TB_BUILD_DIR="$ROOT/build" TB_SETUP="$setup")
 	local deselect=()
-	[ "$setup" != apache-cgi ] && deselect=("${APACHE_DESELECT[@]}" "${FCGID_DESELECT[@]}")
+	[ "$setup" != apache-cgi ] && deselect=("${APACHE_DESELECT[@]}")
 	pytest_suite "$setup" 900 "${deselect[@]}" "${args[@]}"
 }
 
