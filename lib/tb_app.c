@@ -70,7 +70,7 @@ static bool unsafe(enum tb_method m)
 static bool guard_auth(struct tb_app *app, const struct tb_route *route, struct tb_req *req, struct tb_resp *resp)
 {
 	if (route->flags & TB_ROUTE_AUTH) {
-		enum tb_err err = tb_auth_session(app, req);
+		enum tb_err err = tb_auth_session(app->cfg, &app->db, req);
 		if (err == TB_ERR_NOT_FOUND) {
 			tb_resp_set_header(resp, "WWW-Authenticate", "Bearer realm=\"teamboard\"");
 			tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");

@@ -11,9 +11,11 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include "tb_app.h"
 #include "tb_buf.h"
+#include "tb_config.h"
+#include "tb_db.h"
 #include "tb_log.h"
+#include "tb_request.h"
 
 enum tb_err tb_auth_hash_password(const char *password, char *out, size_t out_len)
 {
@@ -154,17 +156,17 @@ enum tb_err tb_auth_token(const struct tb_config *cfg, const struct tb_req *req,
 	return err;
 }
 
-enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req)
+enum tb_err tb_auth_session(const struct tb_config *cfg, struct tb_db *db, struct tb_req *req)
 {
 	char *token = NULL;
 	bool by_cookie = false;
-	if (tb_auth_token(app->cfg, req, &token, &by_cookie) != TB_OK)
+	if (tb_auth_token(cfg, req, &token, &by_cookie) != TB_OK)
 		return TB_ERR_NOT_FOUND;
 	enum tb_err err = TB_ERR_NOT_FOUND;
 	PGresult *r = NULL;
 	if (tb_auth_token_well_formed(token)) {
 		const char *params[] = {token};
-		err = tb_db_query(&app->db, SQL_SESSION, 1, params, &r);
+		err = tb_db_query(db, SQL_SESSION, 1, params, &r);
 		if (err == TB_OK && PQntuples(r) != 1)
 			err = TB_ERR_NOT_FOUND;
 	}

@@ -10,8 +10,8 @@
 
 #include "tb_err.h"
 
-struct tb_app;
 struct tb_config;
+struct tb_db;
 struct tb_req;
 
 #define TB_TOKEN_HEX_LEN 64
@@ -42,9 +42,9 @@ enum tb_err tb_auth_token(const struct tb_config *cfg, const struct tb_req *req,
 /* tb_auth_token for a request that tb_auth_session accepted already (it needs no cfg): the same
  * token, as then exactly one cookie of the two names is there. Caller frees. */
 enum tb_err tb_auth_request_token(const struct tb_req *req, char **token, bool *by_cookie);
-/* Finds the request's session: fills req->user_id, user_name, auth_by_cookie. TB_ERR_NOT_FOUND
+/* Finds the request's session on db: fills req->user_id, user_name, auth_by_cookie. TB_ERR_NOT_FOUND
  * for no, expired, forged or malformed credentials; TB_ERR_DB_DOWN / TB_ERR_DB as from tb_db. */
-enum tb_err tb_auth_session(struct tb_app *app, struct tb_req *req);
+enum tb_err tb_auth_session(const struct tb_config *cfg, struct tb_db *db, struct tb_req *req);
 /* The key sign-in throttling counts a client address (REMOTE_ADDR) under, into out (len bytes,
  * truncated): an IPv4 address, also one mapped into IPv6, in dotted form; an IPv6 address as its
  * /64 ("2001:db8:1:2::/64": one customer's network, not one of its 2^64 addresses); anything
