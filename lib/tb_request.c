@@ -337,42 +337,63 @@ bool tb_if_match(const char *header, int64_t version)
 	return false;
 }
 
-/* Skips optional whitespace and commas between list members. */
-static const char *list_gap(const char *p)
+/* Skips optional whitespace (OWS: space, tab). */
+static const char *ows(const char *p)
 {
-	while (*p == ' ' || *p == '\t' || *p == ',')
+	while (*p == ' ' || *p == '\t')
 		p++;
 	return p;
+}
+
+/* RFC 9110 etagc: %x21 / %x23-7E / obs-text (%x80-FF); not '"', not a control or space. */
+static bool etagc(unsigned char c)
+{
+	return c == 0x21 || (c >= 0x23 && c != 0x7f);
+}
+
+/* Reads one entity-tag (W/ optional, then "opaque") at p. Returns the character after it, or
+ * NULL when p holds none; *tag and *len are the quoted opaque tag (W/ left out). */
+static const char *entity_tag(const char *p, const char **tag, size_t *len)
+{
+	if (strncmp(p, "W/", 2) == 0)
+		p += 2;
+	if (*p != '"')
+		return NULL;
+	const char *q = p + 1;
+	while (etagc((unsigned char)*q))
+		q++;
+	if (*q != '"')
+		return NULL;
+	*tag = p;
+	*len = (size_t)(q + 1 - p);
+	return q + 1;
 }
 
 bool tb_if_none_match(const char *header, const char *etag)
 {
 	if (header == NULL || etag == NULL)
 		return false;
-	const char *p = header;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (p[0] == '*') {
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		return *p == '\0';
-	}
+	const char *p = ows(header);
+	if (*p == '*')
+		return *ows(p + 1) == '\0';
+	/* #entity-tag: members separated by OWS "," OWS, empty members allowed (RFC 9110, 5.6.1).
+	 * The whole header is read before answering: one malformed member and nothing matches. */
 	size_t want = strlen(etag);
-	for (p = list_gap(p); *p; p = list_gap(p)) {
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (*p != '"')
+	bool match = false;
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return match;
+		const char *tag;
+		size_t len;
+		p = entity_tag(p, &tag, &len);
+		if (p == NULL)
 			return false;
-		const char *q = strchr(p + 1, '"');
-		if (q == NULL)
-			return false;
-		/* etag-char excludes '"', so the closing quote ends the tag. */
-		if ((size_t)(q + 1 - p) == want && memcmp(p, etag, want) == 0)
-			return true;
-		p = q + 1;
-		if (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+		if (len == want && memcmp(tag, etag, want) == 0)
+			match = true;
+		p = ows(p);
+		if (*p != ',' && *p != '\0')
 			return false;
 	}
-	return false;
 }

@@ -94,7 +94,9 @@ enum tb_err tb_bearer_get(const char *header, char **out);
 bool tb_content_type_is_json(const char *ct);
 /* If-None-Match on a GET (RFC 9110, 13.1.2): true when the header is "*" or lists an entity tag
  * that matches etag (a quoted strong tag, e.g. "\"ab12\"") by the weak comparison (W/ ignored on
- * either side). false for NULL, no match, or a header that is not a list of entity tags. */
+ * either side). false for NULL, no match, or a header that is not an entity-tag list as RFC 9110
+ * writes it ("*", or comma-separated "..." / W/"..." with optional whitespace and empty members):
+ * one malformed member anywhere and the header matches nothing. */
 bool tb_if_none_match(const char *header, const char *etag);
 /* Parses an If-Match header against the current version: true when there is none (NULL), "*", or any listed entity tag
  * ("N" or W/"N") equals "<version>". */

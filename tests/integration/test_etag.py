@@ -1,7 +1,9 @@
 """Live lists (issue 17; docs/api.md, Versions, ETag and If-Match): GET /boards, GET /teams and
 GET /teams/:id carry a strong ETag over the reply body and answer If-None-Match (an entity tag, a
 weak one W/"..." compared weakly as RFC 9110 says for GET, a list of them, or *) with 304 and no
-body. The access checks come first: a team you are not in stays 404."""
+body. The access checks come first: a team you are not in stays 404. A header that is not an
+entity-tag list (RFC 9110: `*`, or comma-separated "..." / W/"..." with optional whitespace) is
+ignored as a whole, even when it holds the current tag: 200 with the body, never 304."""
 
 import pytest
 
@@ -107,6 +109,31 @@ def test_team(server):
     for inm in (None, "*", changed):
         tb.assert_error(get(server, c, path, inm), 404, "not_found")
         tb.assert_error(get(server, a, "/teams/%d" % (team + 1000000), inm), 404, "not_found")
+
+
+def malformed(etag):
+    """If-None-Match values that hold the current tag but are not an entity-tag list."""
+    return (etag + "junk", etag + 'x"', etag + etag, etag + "W/" + etag, etag + ", junk", "junk, " + etag,
+            '"a b", ' + etag, etag + ', "a b"', "W/ " + etag, "w/" + etag, etag + ", *", "*, " + etag,
+            etag + ' "x"', etag + ";")
+
+
+@pytest.mark.parametrize("which", ["boards", "teams", "team"])
+def test_malformed_if_none_match_is_ignored(server, which):
+    u = tb.new_user(server, "etmal")
+    tb.create_board(server, u)
+    path = {"boards": "/boards", "teams": "/teams",
+            "team": "/teams/%d" % tb.create_team(server, u)["id"]}[which]
+    first = get(server, u, path)
+    body = tb.assert_status(first, 200)
+    etag = strong_etag(first)
+    for inm in malformed(etag):
+        r = get(server, u, path, inm)
+        assert r.status == 200, (inm, r)
+        assert tb.assert_status(r, 200) == body and r.header("ETag") == etag, (inm, r)
+    # Empty list members and whitespace around them are allowed (RFC 9110, 5.6.1).
+    for inm in (", " + etag, etag + " ,", ' , "x" ,, \t' + etag + "\t"):
+        check_304(get(server, u, path, inm), etag)
 
 
 @pytest.mark.parametrize("path", ["/boards", "/teams"])

@@ -496,6 +496,31 @@ static const struct if_none_match_case if_none_match_cases[] = {
 	{__LINE__, "**", false},
 	{__LINE__, "*, \"ab12\"", false},
 	{__LINE__, "w/\"ab12\"", false},
+	/* Empty list members and whitespace around members are allowed (RFC 9110, 5.6.1). */
+	{__LINE__, ", \"ab12\"", true},
+	{__LINE__, "\"ab12\" ,", true},
+	{__LINE__, " , \"x\" ,, \t\"ab12\"\t", true},
+	{__LINE__, "\"x\",,\"ab12\"", true},
+	/* A header that is not an entity-tag list matches nothing, even when it holds the tag. */
+	{__LINE__, "\"ab12\"junk", false},
+	{__LINE__, "\"ab12\"x\"", false},
+	{__LINE__, "\"ab12\"\"ab12\"", false},
+	{__LINE__, "\"ab12\"W/\"ab12\"", false},
+	{__LINE__, "\"ab12\", junk", false},
+	{__LINE__, "junk, \"ab12\"", false},
+	{__LINE__, "\"ab12\" \"x\"", false},
+	{__LINE__, "\"ab12\";", false},
+	{__LINE__, "\"ab12\", *", false},
+	{__LINE__, "\"a b\", \"ab12\"", false},
+	{__LINE__, "\"ab12\", \"a\tb\"", false},
+	{__LINE__, "\"ab12\", \"a\x7f\"", false},
+	{__LINE__, "\"ab12\", \"a\x01\"", false},
+	{__LINE__, "W/ \"ab12\"", false},
+	{__LINE__, "\"ab12\", W/", false},
+	{__LINE__, "\"ab12\", \"", false},
+	{__LINE__, "\"ab12\", \"\"", true},
+	{__LINE__, "\"\\x\", \"ab12\"", true},
+	{__LINE__, "\"\xc3\xa9\", \"ab12\"", true},
 };
 
 static void test_if_none_match(void)
