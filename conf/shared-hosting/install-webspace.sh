@@ -11,8 +11,9 @@
 #   --programs DIR  also install the programs built in DIR (teamboard.fcgi, teamboard-admin,
 #             teamboard-supervisor; e.g. fcgi after ./configure && make) into PROGRAM's directory
 #
-# What it writes, each file as a new file renamed over the old one (a running program or script
-# is never changed in place: no "Text file busy", no shell reading a half-written script):
+# What it writes, each file as a new file (mktemp, beside it) renamed over the old one (a running
+# program or script is never changed in place: no "Text file busy", no shell reading a
+# half-written script):
 #   WEB_ROOT/                  web/'s files; files an earlier run installed that the new web/
 #                              no longer has are removed (the list: WEB_ROOT/.htteamboard-files)
 #   WEB_ROOT/.htaccess         conf/shared-hosting/htaccess with CONF's max_body (default 65536)
@@ -37,10 +38,23 @@
 # may read (it holds the database password) loses the others' permissions, with a message,
 # unless --others-may-read-conf says the host needs that (docs/shared-hosting.md, "Who reads
 # teamboard.conf").
+#
+# Symbolic links: in a shared web space another program of the account (a compromised PHP
+# application, say) can put links where this script writes. It refuses, before changing
+# anything, a destination in the web space (a file, or a directory it writes into) or an
+# installed program that is a symbolic link; its new files are made with mktemp (never a name
+# known in advance) and renamed into place; old files it removes are skipped, with a message,
+# when they are, or are inside, a symbolic link.
 set -eu
 
 die() { echo "install-webspace.sh: $*" >&2; exit 1; }
 say() { echo "install-webspace.sh: $*" >&2; }
+# The temporary file being written (removed if the script stops), and a private directory for
+# the script's own intermediate files, outside the web space.
+pending=
+work=
+trap 'rm -f -- "$pending"; [ -z "$work" ] || rm -rf -- "$work"' EXIT
+trap 'exit 1' HUP INT TERM
 others_may_read=no
 programs_dir=
 while [ $# -gt 0 ]; do
@@ -69,10 +83,40 @@ for p in "$web_root" "$program" "$conf"; do
 	esac
 done
 [ -d "$web_root" ] || die "$web_root is not a directory"
+work=$(mktemp -d)
 if [ -n "$programs_dir" ]; then
 	for name in teamboard.fcgi teamboard-admin; do
 		[ -f "$programs_dir/$name" ] || die "$programs_dir/$name: no such program (build first: ./configure && make)"
 	done
+fi
+
+# refuse_link PATH: stops, before anything is written, when PATH is a symbolic link.
+refuse_link() {
+	if [ -L "$1" ]; then
+		die "$1 is a symbolic link: refusing to write through it (in a shared web space another" \
+			"program may have put it there); see where it points (ls -l), remove it, and run again"
+	fi
+}
+# Every destination in the web space, and the programs' (--programs), checked before any change.
+(cd "$src/web" && find . -type d | sed -n 's|^\./||p' | LC_ALL=C sort) >"$work/dirs"
+(cd "$src/web" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$work/files"
+while IFS= read -r p; do
+	refuse_link "$web_root/$p"
+done <"$work/dirs"
+while IFS= read -r p; do
+	refuse_link "$web_root/$p"
+done <"$work/files"
+for p in .htaccess .htaccess.teamboard-old .htteamboard-files teamboard-errors \
+	teamboard-errors/.htaccess teamboard-errors/too_large.json teamboard-errors/no_rewrite.json \
+	teamboard-bin teamboard-bin/.htaccess teamboard-bin/teamboard.fcgi \
+	teamboard-bin/teamboard-stream.fcgi; do
+	refuse_link "$web_root/$p"
+done
+if [ -n "$programs_dir" ]; then
+	for name in teamboard.fcgi teamboard-admin teamboard-supervisor; do
+		refuse_link "$(dirname "$program")/$name"
+	done
+	refuse_link "$program"
 fi
 
 # The path with every symbolic link resolved: GNU realpath -m (parts of it need not exist yet),
@@ -105,11 +149,23 @@ else
 	say "warning: $conf does not exist (yet): make it mode 600 (or 640)"
 fi
 
-# put SRC DEST MODE: DEST becomes a copy of SRC by renaming a new file over it.
+# put SRC DEST MODE: DEST becomes a copy of SRC by renaming a new file over it, made by mktemp
+# in DEST's directory (a new name each time: nothing planted there in advance is written through;
+# ".ht" first: Apache never serves it meanwhile).
 put() {
-	cp -- "$1" "$2.teamboard-new"
-	chmod "$3" "$2.teamboard-new"
-	mv -f -- "$2.teamboard-new" "$2"
+	refuse_link "$2"
+	[ ! -d "$2" ] || die "$2 is a directory; a file of Teamboard's belongs there: move it away and run again"
+	pending=$(mktemp -- "$(dirname -- "$2")/.htteamboard-new.XXXXXX")
+	cat -- "$1" >"$pending"
+	chmod "$3" "$pending"
+	mv -f -- "$pending" "$2"
+	pending=
+}
+# make_dir DIR: DIR exists, mode 755 (not a link: refused).
+make_dir() {
+	refuse_link "$1"
+	mkdir -p -- "$1"
+	chmod 755 "$1"
 }
 
 # The programs themselves (--programs), each renamed over the old one: a running teamboard.fcgi
@@ -128,57 +184,69 @@ fi
 [ -f "$program" ] || say "warning: $program does not exist (yet)"
 
 # The static files, and away with those an earlier run installed that web/ no longer has.
+# through_link REL: true when WEB_ROOT/REL or a directory on the way to it (below WEB_ROOT) is a
+# symbolic link.
+through_link() {
+	rel=$1
+	while :; do
+		[ ! -L "$web_root/$rel" ] || return 0
+		case $rel in
+		*/*) rel=${rel%/*} ;;
+		*) return 1 ;;
+		esac
+	done
+}
 manifest="$web_root/.htteamboard-files"
-(cd "$src/web" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$manifest.teamboard-new"
-(cd "$src/web" && find . -type d) | while IFS= read -r d; do
-	mkdir -p "$web_root/$d"
-	chmod 755 "$web_root/$d"
-done
+while IFS= read -r d; do
+	make_dir "$web_root/$d"
+done <"$work/dirs"
 while IFS= read -r f; do
 	put "$src/web/$f" "$web_root/$f" 644
-done <"$manifest.teamboard-new"
+done <"$work/files"
 if [ -f "$manifest" ]; then
-	LC_ALL=C sort "$manifest" | LC_ALL=C comm -23 - "$manifest.teamboard-new" | while IFS= read -r f; do
+	LC_ALL=C sort "$manifest" | LC_ALL=C comm -23 - "$work/files" >"$work/gone"
+	while IFS= read -r f; do
 		case $f in
-		'' | /* | ../* | */../* | *'/..') continue ;;
+		'' | /* | .. | ../* | */../* | *'/..') continue ;;
 		esac
+		if through_link "$f"; then
+			say "left $web_root/$f alone: it is, or is inside, a symbolic link (not Teamboard's)"
+			continue
+		fi
 		rm -f -- "${web_root:?}/$f"
 		d=$(dirname "$f")
 		while [ "$d" != . ] && rmdir -- "$web_root/$d" 2>/dev/null; do
 			d=$(dirname "$d")
 		done
-	done
+	done <"$work/gone"
 fi
-chmod 644 "$manifest.teamboard-new"
-mv -f -- "$manifest.teamboard-new" "$manifest"
+put "$work/files" "$manifest" 644
 
 # merge_block TEMPLATE TARGET: TARGET gets TEMPLATE's block ("# BEGIN Teamboard" to
 # "# END Teamboard"). An existing block is replaced, the lines around it stay; a TARGET without
 # one gets it at the top; a new TARGET is the whole TEMPLATE (with the lines after its block).
 merge_block() {
-	tmp="$2.teamboard-new"
-	sed -n "/^$BEGIN\$/,/^$END\$/p" "$1" >"$tmp.block"
+	refuse_link "$2"
+	tmp="$work/merged"
+	sed -n "/^$BEGIN\$/,/^$END\$/p" "$1" >"$work/block"
 	if [ ! -f "$2" ]; then
 		cp -- "$1" "$tmp"
 	else
 		begins=$(grep -c "^$BEGIN\$" "$2" || true)
 		ends=$(grep -c "^$END\$" "$2" || true)
 		if [ "$begins" = 0 ] && [ "$ends" = 0 ]; then
-			{ cat "$tmp.block"; echo; cat "$2"; } >"$tmp"
+			{ cat "$work/block"; echo; cat "$2"; } >"$tmp"
 		elif [ "$begins" = 1 ] && [ "$ends" = 1 ] &&
 			[ "$(grep -n "^$BEGIN\$" "$2" | cut -d: -f1)" -lt "$(grep -n "^$END\$" "$2" | cut -d: -f1)" ]; then
-			awk -v block="$tmp.block" -v b="$BEGIN" -v e="$END" '
+			awk -v block="$work/block" -v b="$BEGIN" -v e="$END" '
 				$0 == b { while ((getline line < block) > 0) print line; skip = 1; next }
 				skip && $0 == e { skip = 0; next }
 				!skip { print }' "$2" >"$tmp"
 		else
-			rm -f -- "$tmp.block"
 			die "$2: expected one \"$BEGIN\" line and after it one \"$END\" line; put them right by hand (or remove both) and run again"
 		fi
 	fi
-	rm -f -- "$tmp.block"
-	chmod 644 "$tmp"
-	mv -f -- "$tmp" "$2"
+	put "$tmp" "$2" 644
 }
 
 # An older layout's root .htaccess: Teamboard's part, from its first to its last line, becomes
@@ -187,13 +255,13 @@ old_first='^# Teamboard in a shared-hosting web space: the web root'
 old_last='^RewriteRule \^api/ cgi-bin/teamboard\.fcgi \[L\]$'
 if [ -f "$web_root/.htaccess" ] && ! grep -q "^$BEGIN\$" "$web_root/.htaccess" &&
 	grep -q "$old_first" "$web_root/.htaccess" && grep -q "$old_last" "$web_root/.htaccess"; then
-	cp -p -- "$web_root/.htaccess" "$web_root/.htaccess.teamboard-old"
+	cp -- "$web_root/.htaccess" "$work/old-htaccess"
+	put "$work/old-htaccess" "$web_root/.htaccess.teamboard-old" 644
 	awk -v first="$old_first" -v last="$old_last" -v b="$BEGIN" -v e="$END" '
 		!seen && $0 ~ first { print b; inside = 1; seen = 1; next }
 		inside && $0 ~ last { print e; inside = 0; next }
-		!inside { print }' "$web_root/.htaccess.teamboard-old" >"$web_root/.htaccess.teamboard-new"
-	chmod 644 "$web_root/.htaccess.teamboard-new"
-	mv -f -- "$web_root/.htaccess.teamboard-new" "$web_root/.htaccess"
+		!inside { print }' "$work/old-htaccess" >"$work/new-htaccess"
+	put "$work/new-htaccess" "$web_root/.htaccess" 644
 	say "the older layout's .htaccess became the Teamboard block (the old file: .htaccess.teamboard-old)"
 fi
 
@@ -206,8 +274,7 @@ fi
 max_body=${max_body:-65536}
 
 # Teamboard's fixed answers: static files where nothing is run.
-mkdir -p "$web_root/teamboard-errors"
-chmod 755 "$web_root/teamboard-errors"
+make_dir "$web_root/teamboard-errors"
 merge_block "$src/conf/shared-hosting/teamboard-errors.htaccess" "$web_root/teamboard-errors/.htaccess"
 for f in too_large.json no_rewrite.json; do
 	put "$src/conf/errors/$f" "$web_root/teamboard-errors/$f" 644
@@ -215,36 +282,45 @@ done
 
 # The programs' directory. Mode 755 and no group/other write: suEXEC refuses anything else.
 bin="$web_root/teamboard-bin"
-mkdir -p "$bin"
-chmod 755 "$bin"
+make_dir "$bin"
 fresh_bin_htaccess=no
 [ -f "$bin/.htaccess" ] || fresh_bin_htaccess=yes
 merge_block "$src/conf/shared-hosting/teamboard-bin.htaccess" "$bin/.htaccess"
 old="$web_root/cgi-bin"
-if [ $fresh_bin_htaccess = yes ] && [ -f "$old/.htaccess" ] &&
+if [ $fresh_bin_htaccess = yes ] && [ ! -L "$old" ] && [ ! -L "$old/.htaccess" ] && [ -f "$old/.htaccess" ] &&
 	grep -q '^[[:space:]]*SetHandler[[:space:]][[:space:]]*cgi-script' "$old/.htaccess"; then
-	printf '\n# Carried over from cgi-bin/.htaccess: event streams as plain CGI.\n<Files "teamboard-stream.fcgi">\n    SetHandler cgi-script\n</Files>\n' \
-		>>"$bin/.htaccess"
+	{
+		cat -- "$bin/.htaccess"
+		printf '\n# Carried over from cgi-bin/.htaccess: event streams as plain CGI.\n<Files "teamboard-stream.fcgi">\n    SetHandler cgi-script\n</Files>\n'
+	} >"$work/bin-htaccess"
+	put "$work/bin-htaccess" "$bin/.htaccess" 644
 	say "kept your choice from cgi-bin/.htaccess: event streams run as plain CGI (teamboard-bin/.htaccess)"
 fi
+sed -e "s'@CONF@'$conf'" -e "s'@PROGRAM@'$program'" \
+	"$src/conf/shared-hosting/teamboard.fcgi" >"$work/entry"
 for name in teamboard.fcgi teamboard-stream.fcgi; do
-	tmp="$bin/$name.teamboard-new"
-	sed -e "s'@CONF@'$conf'" -e "s'@PROGRAM@'$program'" \
-		"$src/conf/shared-hosting/teamboard.fcgi" >"$tmp"
-	chmod 755 "$tmp"
-	mv -f -- "$tmp" "$bin/$name"
+	put "$work/entry" "$bin/$name" 755
 done
 
 # The web root's .htaccess last: from here on the API goes to teamboard-bin/.
-tmp="$web_root/.htaccess.template"
-sed -e "s/-gt65536 /-gt$max_body /" "$src/conf/shared-hosting/htaccess" >"$tmp"
-merge_block "$tmp" "$web_root/.htaccess"
-rm -f -- "$tmp"
+sed -e "s/-gt65536 /-gt$max_body /" "$src/conf/shared-hosting/htaccess" >"$work/htaccess"
+merge_block "$work/htaccess" "$web_root/.htaccess"
 
-# The older layout's cgi-bin/: Teamboard's files go (only when they are Teamboard's own).
-if [ -f "$old/teamboard.fcgi" ] && grep -q '^TEAMBOARD_CONF=' "$old/teamboard.fcgi"; then
-	rm -f -- "$old/teamboard.fcgi" "$old/teamboard-stream.fcgi" "$old/too_large.json"
-	if [ -f "$old/.htaccess" ] && grep -q "^# Teamboard's programs in a shared-hosting web space" "$old/.htaccess"; then
+# The older layout's cgi-bin/: Teamboard's files go (only when they are Teamboard's own; links,
+# and anything in a cgi-bin/ that is a link, stay).
+if [ -L "$old" ]; then
+	say "left $old alone: it is a symbolic link (not Teamboard's)"
+elif [ ! -L "$old/teamboard.fcgi" ] && [ -f "$old/teamboard.fcgi" ] &&
+	grep -q '^TEAMBOARD_CONF=' "$old/teamboard.fcgi"; then
+	for f in teamboard.fcgi teamboard-stream.fcgi too_large.json; do
+		if [ -L "$old/$f" ]; then
+			say "left $old/$f alone: it is a symbolic link (not Teamboard's)"
+		else
+			rm -f -- "${old:?}/$f"
+		fi
+	done
+	if [ ! -L "$old/.htaccess" ] && [ -f "$old/.htaccess" ] &&
+		grep -q "^# Teamboard's programs in a shared-hosting web space" "$old/.htaccess"; then
 		rm -f -- "$old/.htaccess"
 	fi
 	if rmdir -- "$old" 2>/dev/null; then

@@ -5,8 +5,9 @@ upgrades in place while a program runs (every file renamed over, never written i
 the web client (files gone from web/ go, no web/web), moves an older layout's cgi-bin/ to
 teamboard-bin/; it refuses a program or a teamboard.conf inside the web root also when a symbolic
 link hides that (a web root that is a link, a config reached through one), takes the others'
-permissions away from a config every local user could read (it holds the database password), and
-is ShellCheck-clean. The web space it makes is served by the apache-htaccess,
+permissions away from a config every local user could read (it holds the database password),
+refuses to write through symbolic links planted in the web space (and never removes an old file
+through one), and is ShellCheck-clean. The web space it makes is served by the apache-htaccess,
 apache-htaccess-cpanel and apache-cgi set-ups (test_setups_htaccess.py, test_setups_cgi.py)."""
 
 import os
@@ -342,3 +343,97 @@ def test_an_older_layout_moves_to_teamboard_bin(space, other_files):
     # and a second run is an ordinary upgrade
     r = install(space)
     assert "older layout" not in r.stderr and (www / ".htaccess").read_text() == text
+
+
+# Symbolic links planted in the web space (by another program of the same account, a
+# compromised PHP application say) must not make the script write, change the mode of, or
+# delete anything outside it.
+def victim(space):
+    """A private file outside the web space that a planted link points at."""
+    return write_conf(space / "teamboard" / "victim.conf", 0o600)
+
+
+VICTIM_TEXT = "database = host=db.example dbname=teamboard password=secret\nmax_body = 70000\n"
+
+
+@pytest.mark.parametrize("where", ["index.html", "js/app.js", ".htaccess", ".htteamboard-files",
+                                   "teamboard-bin/.htaccess", "teamboard-bin/teamboard.fcgi",
+                                   "teamboard-errors/too_large.json", "teamboard-bin", "js"])
+def test_refuses_a_destination_that_is_a_symbolic_link(space, where):
+    install(space)
+    www = space / "www"
+    target = victim(space)
+    if where in ("teamboard-bin", "js"):  # a directory: a link to one of the customer's own
+        shutil.rmtree(str(www / where))
+        target = space / "elsewhere"
+        target.mkdir()
+        os.chmod(str(target), 0o700)
+    else:
+        (www / where).unlink()
+    os.symlink(str(target), str(www / where))
+    before = {p: p.read_bytes() for p in www.rglob("*") if p.is_file() and not p.is_symlink()}
+    r = run(space / "public_html", space / "teamboard" / "bin" / "teamboard.fcgi",
+            space / "teamboard" / "teamboard.conf")
+    assert r.returncode != 0, r.stderr
+    assert "%s is a symbolic link: refusing to write through it" % (
+        space / "public_html" / where) in r.stderr, r.stderr
+    assert os.path.islink(str(www / where))  # left as it is, and so is everything else
+    if target.is_dir():
+        assert list(target.iterdir()) == [] and stat.S_IMODE(os.stat(str(target)).st_mode) == 0o700
+    else:
+        assert target.read_text() == VICTIM_TEXT
+        assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o600
+    assert {p: p.read_bytes() for p in www.rglob("*")
+            if p.is_file() and not p.is_symlink()} == before
+    assert not [p for p in www.rglob("*teamboard-new*")]
+
+
+def test_a_planted_link_at_the_old_new_file_name_is_not_written_through(space):
+    # The new files were "<name>.teamboard-new", a name anyone could guess and plant a link at:
+    # cp and chmod followed it and wrote into (and opened up) the link's target.
+    www = space / "www"
+    target = victim(space)
+    for name in ("index.html", ".htaccess", "teamboard-bin/teamboard.fcgi", ".htteamboard-files",
+                 ".htaccess.template"):
+        (www / name).parent.mkdir(exist_ok=True)
+        os.symlink(str(target), str(www / (name + ".teamboard-new")))
+    install(space)
+    assert target.read_text() == VICTIM_TEXT
+    assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o600
+    assert (www / "index.html").read_bytes() == open(os.path.join(WEB, "index.html"), "rb").read()
+    assert not (www / ".htaccess.template").exists()
+    assert not [p for p in www.rglob("*.htteamboard-new*")]
+
+
+def test_removing_old_files_never_goes_through_a_link(space):
+    install(space)
+    www = space / "www"
+    manifest = (www / ".htteamboard-files").read_text().split()
+    # the customer's directory of their own, and a file of theirs, outside the web space
+    mine = space / "mine"
+    mine.mkdir()
+    (mine / "old.css").write_text("mine\n")
+    (space / "notes.txt").write_text("mine\n")
+    os.symlink(str(mine), str(www / "gone"))  # a listed directory that is now a link
+    os.symlink(str(space / "notes.txt"), str(www / "js" / "old-module.js"))  # a listed link
+    (www / ".htteamboard-files").write_text(
+        "\n".join(manifest + ["gone/old.css", "js/old-module.js"]) + "\n")
+    r = install(space)
+    assert (mine / "old.css").read_text() == "mine\n"
+    assert (space / "notes.txt").read_text() == "mine\n"
+    assert os.path.islink(str(www / "gone")) and os.path.islink(str(www / "js" / "old-module.js"))
+    for f in ("gone/old.css", "js/old-module.js"):
+        assert "left %s alone: it is, or is inside, a symbolic link" % (
+            space / "public_html" / f) in r.stderr, r.stderr
+    assert (www / ".htteamboard-files").read_text().split() == manifest
+
+
+def test_an_older_cgi_bin_that_is_a_link_is_left_alone(space):
+    www = space / "www"
+    elsewhere = space / "elsewhere-cgi"
+    elsewhere.mkdir()
+    (elsewhere / "teamboard.fcgi").write_text("#!/bin/sh\nTEAMBOARD_CONF='/x/teamboard.conf'\n")
+    os.symlink(str(elsewhere), str(www / "cgi-bin"))
+    r = install(space)
+    assert (elsewhere / "teamboard.fcgi").is_file()
+    assert "left %s alone: it is a symbolic link" % (space / "public_html" / "cgi-bin") in r.stderr
