@@ -9,10 +9,14 @@
 #   URL         the site's address, e.g. https://teamboard.example.org
 #   --user NAME also check that live events get through (the web server's output buffer):
 #               signs in as NAME (password from the environment variable TEAMBOARD_PASSWORD),
-#               opens the event stream of a board made for the check, and removes the board
+#               opens the event stream of a board made for the check, and removes the board;
+#               the password is sent, so the URL must be https:// (http:// only for
+#               localhost, 127.0.0.1 and [::1], which never leave the machine)
 #
 # Each check prints one line, "ok: ..." or "PROBLEM: ..." followed by what to ask the host for.
-# Exit status: 0 all checked fine, 1 a problem was found, 2 the site could not be asked at all.
+# Exit status: 0 all checked fine, 1 a problem was found, 2 the site could not be asked at all
+# (or a refused URL); stopped by a signal (Ctrl-C, kill), 128 + its number. Its temporary files
+# (the password among them) are removed however it ends.
 set -eu
 
 say() { printf '%s\n' "$*"; }
@@ -31,13 +35,38 @@ case $url in
 http://* | https://*) ;;
 *) die "$url: give the site's address with http:// or https://" ;;
 esac
+# The URL's host, lower case: after "//" and a "name@", before a port, path, query or fragment
+# (an IPv6 address keeps its brackets).
+host=${url#*://}
+host=${host%%[/?#]*}
+host=${host##*@}
+case $host in
+\[*) host=${host%%]*}] ;;
+*) host=${host%%:*} ;;
+esac
+host=$(printf '%s' "$host" | tr '[:upper:]' '[:lower:]')
+if [ -n "$user" ]; then
+	case $url in
+	https://*) ;;
+	*)
+		case $host in
+		localhost | 127.0.0.1 | '[::1]') ;;
+		*) die "--user sends your password: give the site's https:// address (http:// only for localhost, 127.0.0.1 or ::1)" ;;
+		esac ;;
+	esac
+fi
 command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
 if [ -n "$user" ] && [ -z "${TEAMBOARD_PASSWORD:-}" ]; then
 	die "--user: put the password into the environment variable TEAMBOARD_PASSWORD"
 fi
 
+# The temporary files (answers, the sign-in body with the password, the token) go with the
+# script however it ends: a signal ends it through exit, which runs the EXIT trap.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 problems=0
 problem() {
 	say "PROBLEM: $1"

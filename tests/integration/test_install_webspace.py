@@ -7,7 +7,9 @@ teamboard-bin/; it refuses a program or a teamboard.conf inside the web root als
 link hides that (a web root that is a link, a config reached through one), takes the others'
 permissions away from a config every local user could read (it holds the database password),
 refuses to write through symbolic links planted in the web space (and never removes an old file
-through one), and is ShellCheck-clean. The web space it makes is served by the apache-htaccess,
+through one), and is ShellCheck-clean. Also check-webspace.sh's checks that need no web space:
+it refuses to send a password (--user) over plain http:// except to the machine itself, and
+removes its temporary files however it ends. The web space it makes is served by the apache-htaccess,
 apache-htaccess-cpanel and apache-cgi set-ups (test_setups_htaccess.py, test_setups_cgi.py)."""
 
 import os
@@ -110,8 +112,10 @@ def test_a_linked_config_open_to_everyone_is_fixed_at_its_target(space):
     assert os.path.islink(str(space / "teamboard" / "teamboard.conf"))
 
 
-def test_shellcheck_clean():
-    r = subprocess.run(["shellcheck", "--shell=sh", SCRIPT], stdout=subprocess.PIPE,
+@pytest.mark.parametrize("name", ["install-webspace.sh", "check-webspace.sh"])
+def test_shellcheck_clean(name):
+    script = os.path.join(REPO, "conf", "shared-hosting", name)
+    r = subprocess.run(["shellcheck", "--shell=sh", script], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=60)
     assert r.returncode == 0, r.stdout
 
@@ -437,3 +441,67 @@ def test_an_older_cgi_bin_that_is_a_link_is_left_alone(space):
     r = install(space)
     assert (elsewhere / "teamboard.fcgi").is_file()
     assert "left %s alone: it is a symbolic link" % (space / "public_html" / "cgi-bin") in r.stderr
+
+
+# check-webspace.sh's own refusals and clean-up, which need no web space.
+CHECK = os.path.join(REPO, "conf", "shared-hosting", "check-webspace.sh")
+
+
+def check_webspace(*args, env=None, timeout=60):
+    e = {"PATH": "/usr/bin:/bin", "TEAMBOARD_PASSWORD": "secret"}
+    e.update(env or {})
+    return subprocess.run(["/bin/sh", CHECK] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, env=e)
+
+
+@pytest.mark.parametrize("url", ["http://teamboard.example.org", "http://10.1.2.3:8080/",
+                                 "http://alice@teamboard.example.org", "http://localhost.example.org",
+                                 "http://127.0.0.1.example.org", "http://[::2]:8080"])
+def test_check_webspace_refuses_a_password_over_plain_http(url):
+    r = check_webspace("--user", "alice", url, timeout=20)
+    assert r.returncode == 2, r.stdout
+    assert r.stdout == (
+        "check-webspace.sh: --user sends your password: give the site's https:// address"
+        " (http:// only for localhost, 127.0.0.1 or ::1)\n"), r.stdout
+
+
+@pytest.mark.parametrize("url,user", [("http://127.0.0.1:1", "alice"), ("http://localhost:1/", "alice"),
+                                      ("http://LocalHost:1", "alice"), ("http://[::1]:1", "alice"),
+                                      ("https://127.0.0.1:1", "alice"), ("http://127.0.0.1:1", None)])
+def test_check_webspace_asks_local_or_https_sites_with_a_password(url, user):
+    # Port 1: nothing listens, so the check stops at its first request (not at the refusal).
+    r = check_webspace(*((["--user", user] if user else []) + [url]), timeout=30)
+    assert r.returncode == 2, r.stdout
+    assert "no answer from" in r.stdout and "https://" not in r.stdout.split("no answer")[0], r.stdout
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_check_webspace_removes_its_temporary_files_when_stopped(tmp_path, sig):
+    # A site that takes the connection and never answers: the check waits in curl; stopped then
+    # (as by Ctrl-C, a closed terminal or kill), it leaves nothing behind in TMPDIR.
+    import signal
+    import socket
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        e = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmpdir), "TEAMBOARD_PASSWORD": "secret"}
+        p = subprocess.Popen(["/bin/sh", CHECK, "--user", "alice", "http://127.0.0.1:%d" % port],
+                             env=e, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        try:
+            listener.settimeout(15)
+            conn, _ = listener.accept()  # curl is waiting for the answer now
+            with conn:
+                assert list(tmpdir.iterdir())  # its temporary directory exists
+                os.killpg(p.pid, getattr(signal, sig))
+                p.wait(timeout=15)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+            p.stdout.close()
+    assert p.returncode != 0
+    assert list(tmpdir.iterdir()) == []
