@@ -1,7 +1,8 @@
 /* api_items: the sticky notes of a board. Viewers read; editors and up create, change and delete.
  * PATCH changes only the fields it names; every change bumps the item's version, and If-Match
  * makes a change conditional on the version the client saw. A create with an Idempotency-Key is
- * made once per key (a repeat gets the first reply). Editors also announce that they are editing
+ * made once per key (a repeat with the same fields gets the first reply, one with other fields
+ * 422). Editors also announce that they are editing
  * a note (the editing routes at the end), which every stream of the board shows. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,20 +65,32 @@ static const char SQL_ITEM[] =
 
 static const char SQL_CREATE[] = CREATE_WITH " SELECT id, version, json FROM i";
 
+/* The request a key stands for: the sha256 of the fields $3..$9 as read (a value or null each, in
+ * the order of fields[]), so neither their order in the body nor the JSON's spacing and escapes
+ * count (sql/015). */
+#define REQUEST_HASH                                                                                \
+	"sha256(convert_to(json_build_array($3::text, $4::text, $5::int, $6::int, $7::int, $8::int,"    \
+	" $9::int)::text, 'UTF8'))"
+
 /* With an Idempotency-Key ($10) the key's row is inserted by the same statement as the note, so
  * a concurrent request with the same key fails on the key's primary key (after waiting for this
  * one's commit) and its own note is rolled back with it (sql/014). */
 static const char SQL_CREATE_KEYED[] =
-	CREATE_WITH ", k AS (INSERT INTO idempotency_keys (user_id, board_id, key, item_id, version, status, body)"
-	"               SELECT $1::bigint, $2::bigint, $10, i.id, i.version, 201, i.json::text FROM i)"
+	CREATE_WITH ", k AS (INSERT INTO idempotency_keys (user_id, board_id, key, item_id, version, status, body,"
+	"                                      request_hash)"
+	"               SELECT $1::bigint, $2::bigint, $10, i.id, i.version, 201, i.json::text, " REQUEST_HASH
+	"                 FROM i)"
 	" SELECT id, version, json FROM i";
 
-/* (role, status, body, item_id, version): the caller's role on the board and the reply stored
- * for the key, when there is one. */
+/* (role, status, body, item_id, version, same): the caller's role on the board and the reply
+ * stored for the key, when there is one; same is whether this request is the one the key was
+ * first used with (true for a row from before sql/015, which has no hash). Parameters as for
+ * SQL_CREATE_KEYED. */
 static const char SQL_KEY[] =
-	"SELECT r.role, k.status, k.body, k.item_id, k.version"
+	"SELECT r.role, k.status, k.body, k.item_id, k.version,"
+	"       k.request_hash IS NULL OR k.request_hash = " REQUEST_HASH
 	" FROM (SELECT board_role($1::bigint, $2::bigint) AS role) r"
-	" LEFT JOIN idempotency_keys k ON k.user_id = $1::bigint AND k.board_id = $2::bigint AND k.key = $3";
+	" LEFT JOIN idempotency_keys k ON k.user_id = $1::bigint AND k.board_id = $2::bigint AND k.key = $10";
 
 static const char SQL_UPDATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
@@ -111,12 +124,13 @@ static void set_location(struct tb_resp *resp, const char *bid, const char *iid)
 }
 
 /* Answers a create whose key was used before: 404/403 when the caller may no longer create on
- * the board, else the stored reply with Idempotent-Replayed. Returns false (nothing answered)
- * when the key has no row. params: uid, bid, key. */
+ * the board, 422 when the key was used with another request, else the stored reply with
+ * Idempotent-Replayed. Returns false (nothing answered) when the key has no row. params: as for
+ * SQL_CREATE_KEYED (uid, bid, the fields, key). */
 static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *params)
 {
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_KEY, 3, params, &r)))
+	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_KEY, 3 + N_FIELDS, params, &r)))
 		return true;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	bool done = true;
@@ -126,6 +140,9 @@ static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *
 		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
 	} else if (PQgetisnull(r, 0, 1)) {
 		done = false;
+	} else if (strcmp(PQgetvalue(r, 0, 5), "t") != 0) {
+		tb_resp_error(resp, 422, "idempotency_key_reused",
+		              "Idempotency-Key was used with another body on this board; a new note needs a new key");
 	} else {
 		int status = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
 		tb_resp_json_text(resp, status, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
@@ -148,16 +165,15 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		return;
 	char uid[24], bid[24];
 	const char *params[3 + N_FIELDS] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
-	const char *key_params[] = {uid, bid, key};
-	if (key && replay(app, resp, key_params))
-		return;
 	field_params(app->body_json, params);
 	params[2 + N_FIELDS] = key;
+	if (key && replay(app, resp, params))
+		return;
 	PGresult *r = NULL;
 	enum tb_err err = key ? tb_db_query(&app->db, SQL_CREATE_KEYED, 3 + N_FIELDS, params, &r)
 	                      : tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r);
 	if (err == TB_ERR_CONFLICT && key) { /* the same key, committed meanwhile */
-		if (!replay(app, resp, key_params))
+		if (!replay(app, resp, params))
 			tb_resp_error(resp, 409, "conflict", "a request with this key changed while this one ran; retry");
 		return;
 	}

@@ -652,6 +652,7 @@ CREATE TABLE teamboard.idempotency_keys (
     status integer NOT NULL,
     body text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    request_hash bytea,
     CONSTRAINT idempotency_keys_key_check CHECK ((key ~ '^[A-Za-z0-9_-]{1,64}$'::text))
 );
 

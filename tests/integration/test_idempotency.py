@@ -1,8 +1,10 @@
 """Idempotent note creation (issue 17; docs/api.md, POST /boards/:id/items): an Idempotency-Key
 header makes a repeated create return the note made the first time (same status, body, ETag and
 Location, plus Idempotent-Replayed: true) and make no second note or event, also when the repeats
-run at the same time. The key is 1 to 64 of [A-Za-z0-9_-] (else 400 bad_request), kept per user
-and board, and pruned by the supervisor after 24 hours."""
+run at the same time. A repeat must carry the same fields with the same values (their order, the
+JSON's whitespace and escapes do not count): a key used again with another body is
+422 idempotency_key_reused and makes nothing. The key is 1 to 64 of [A-Za-z0-9_-] (else 400
+bad_request), kept per user and board, and pruned by the supervisor after 24 hours."""
 
 import threading
 
@@ -13,8 +15,10 @@ from test_supervisor import supervisors  # noqa: F401  (fixture)
 
 def create(server, user, board_id, key, body=None, **kw):
     headers = {} if key is None else {"Idempotency-Key": key}
-    return tb.request(server, "POST", "/boards/%d/items" % board_id, {} if body is None else body,
-                      headers=headers, token=kw.pop("token", user.token), **kw)
+    if "raw" not in kw:
+        kw["body"] = {} if body is None else body
+    return tb.request(server, "POST", "/boards/%d/items" % board_id, headers=headers,
+                      token=kw.pop("token", user.token), **kw)
 
 
 def notes(server, board_id):
@@ -42,6 +46,70 @@ def test_repeat_returns_the_first_reply(server):
     tb.assert_status(create(server, u, bid, None), 201)
     tb.assert_status(create(server, u, bid, None), 201)
     assert notes(server, bid) == 4
+
+
+def test_same_key_other_body_is_422(server):
+    u = tb.new_user(server, "idbody")
+    bid = tb.create_board(server, u)["id"]
+    first = create(server, u, bid, "k1", {"text": "a\u00e9", "x": 5})
+    item = tb.assert_status(first, 201)
+    # The same fields and values in another order, spacing and escaping: the same request.
+    for raw in (b'{"x": 5, "text": "a\\u00e9"}', b'{ "text" : "a\xc3\xa9" ,"x":5 }'):
+        again = create(server, u, bid, "k1", raw=raw)
+        assert again.status == 201 and again.body == first.body, (raw, again)
+        assert again.header("Idempotent-Replayed") == "true", again
+    # Another value, a field more or less (even one with its default value), no body: 422.
+    for body in ({"text": "b", "x": 5}, {"text": "a\u00e9", "x": 6}, {"text": "a\u00e9"},
+                 {"text": "a\u00e9", "x": 5, "y": 0}, {"text": "a\u00e9", "x": 5, "color": "#fff59d"}, {}):
+        r = create(server, u, bid, "k1", body)
+        tb.assert_error(r, 422, "idempotency_key_reused")
+        assert r.header("Idempotent-Replayed") is None and r.header("Location") is None, r
+    assert notes(server, bid) == 1
+    assert sse.log_seqs(server, bid) == [1], "a refused repeat recorded an event"
+    # The first request still replays, and the key is still taken on this board only.
+    assert create(server, u, bid, "k1", {"text": "a\u00e9", "x": 5}).body == first.body
+    other = tb.create_board(server, u)["id"]
+    assert tb.assert_status(create(server, u, other, "k1", {"text": "b"}), 201)["id"] != item["id"]
+    # Guards still come first: a bad body is 422 invalid, not a reuse.
+    tb.assert_error(create(server, u, bid, "k1", {"x": "1"}), 422, "invalid", "x")
+
+
+def test_concurrent_repeats_with_other_bodies(server):
+    """Requests with one key and two bodies at the same time: one makes the note, those with its
+    body get its reply, the others 422."""
+    u = tb.new_user(server, "idcb")
+    bid = tb.create_board(server, u)["id"]
+    for round_ in range(3):
+        key = "mixed-%d" % round_
+        bodies = [{"text": "A"}, {"text": "B"}] * 3
+        results = [None] * len(bodies)
+        barrier = threading.Barrier(len(results))
+
+        def run(i):
+            try:
+                barrier.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                pass
+            results[i] = create(server, u, bid, key, bodies[i])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(results))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert all(r is not None for r in results), results
+        fresh = [i for i, r in enumerate(results) if r.status == 201 and r.header("Idempotent-Replayed") is None]
+        assert len(fresh) == 1, results
+        winner = bodies[fresh[0]]
+        made = results[fresh[0]].json()
+        assert made["text"] == winner["text"]
+        for i, r in enumerate(results):
+            if bodies[i] == winner:
+                assert r.status == 201 and r.json() == made, (i, r)
+            else:
+                tb.assert_error(r, 422, "idempotency_key_reused")
+    assert notes(server, bid) == 3
+    assert sse.log_seqs(server, bid) == [1, 2, 3]
 
 
 def test_key_is_per_user_and_board(server):
