@@ -1,6 +1,8 @@
 // web/js/outbox.js without a browser (node --test): fetch and localStorage are stubbed HERE ONLY
 // (the browser tests use the real server). Retries are forced with retryNow() rather than waiting
-// for the backoff.
+// for the backoff. Also web/js/api.js's retry of a GET answered 503 busy (at the end): the stub
+// stands in for the server's per-address cap on large replies, which tests/integration/
+// test_hostile.py (test_large_replies_over_the_cap_get_503_busy) tests for real.
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 
@@ -23,7 +25,7 @@ function json(status, body, headers = {}) {
 const netDown = () => { throw new TypeError("Failed to fetch"); };
 
 const { Outbox } = await import("../../web/js/outbox.js");
-const { ApiError } = await import("../../web/js/api.js");
+const { ApiError, request, api } = await import("../../web/js/api.js");
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 async function until(fn, ms = 2000) {
@@ -238,4 +240,65 @@ test("two tabs of one user share the stored queue: neither loses the other's ent
   await until(() => box.pending(3).length === 0);
   assert.deepEqual(stored(), [2]);
   other.stop();
+});
+
+// ---- 503 busy: the server's cap on large replies per client address (docs/operations.md,
+// max_large_replies_per_address) answers 503 {"error":{"code":"busy"}} with Retry-After: 1.
+const busy = () => json(503, { error: { code: "busy", message: "too many large replies are being sent to this address; try again after Retry-After" } }, { "Retry-After": "1" });
+
+test("api.js: a GET answered 503 busy is tried again after Retry-After and succeeds", async () => {
+  let n = 0;
+  server = () => (n++ === 0 ? busy() : json(200, { boards: [{ id: 1 }] }));
+  const t0 = Date.now();
+  const r = await api.boards();
+  const took = Date.now() - t0;
+  assert.deepEqual(r, { boards: [{ id: 1 }] });
+  assert.equal(calls.length, 2);
+  assert.ok(calls.every((c) => c.method === "GET" && c.url.endsWith("/boards")));
+  assert.ok(took >= 950, `waited Retry-After (1 s) before trying again: ${took} ms`);
+  assert.ok(took < 3000, `Retry-After plus a little jitter, not a second wait: ${took} ms`);
+});
+
+test("api.js: a GET still busy after 3 tries gives up with a sentence for people", async () => {
+  server = busy;
+  const t0 = Date.now();
+  await assert.rejects(request("GET", "/boards/4"), (e) => e instanceof ApiError && e.status === 503 && e.code === "busy" &&
+    e.message === "The server is busy; try again in a moment." && e.retryAfter === 1);
+  assert.equal(calls.length, 3, "3 tries in all, bounded");
+  assert.ok(Date.now() - t0 >= 1900, "Retry-After honoured between the tries");
+});
+
+test("api.js: a Retry-After beyond a few seconds is not waited out in full", async () => {
+  let n = 0;
+  server = () => (n++ === 0 ? json(503, { error: { code: "busy", message: "m" } }, { "Retry-After": "3600" }) : json(200, { teams: [] }));
+  const t0 = Date.now();
+  assert.deepEqual(await api.teams(), { teams: [] });
+  assert.ok(Date.now() - t0 < 7000, `capped: ${Date.now() - t0} ms`);
+});
+
+test("api.js: writes and other 503s are not retried by api.js", async () => {
+  server = busy;
+  await assert.rejects(api.createBoard("x"), (e) => e.code === "busy");
+  await assert.rejects(request("PATCH", "/boards/4", { body: { title: "y" }, version: 1 }), (e) => e.code === "busy");
+  assert.deepEqual(calls.map((c) => c.method), ["POST", "PATCH"]);
+  calls.length = 0;
+  server = () => json(503, { error: { code: "db_unavailable", message: "m" } }, { "Retry-After": "1" });
+  await assert.rejects(api.boards(), (e) => e.code === "db_unavailable");
+  assert.equal(calls.length, 1);
+});
+
+test("outbox: a write answered 503 busy is queued and retried after Retry-After; the server counts as reachable", async () => {
+  let n = 0;
+  server = () => (n++ === 0 ? busy() : json(200, { id: 5, version: 2, text: "t" }));
+  const onlines = [];
+  box.watchOnline((v) => onlines.push(v));
+  box.start(1);
+  const t0 = Date.now();
+  const p = box.send({ boardId: 3, itemId: 5, kind: "update", fields: { text: "t" }, version: 1 });
+  await until(() => calls.length === 1 && box.pending(3)[0]?.state === "queued");
+  assert.equal(box.online, true, "busy is not 'not saving' (no banner)");
+  assert.equal((await p).version, 2);
+  assert.ok(Date.now() - t0 >= 950, "not before Retry-After");
+  assert.equal(calls.length, 2);
+  assert.deepEqual(onlines, []);
 });

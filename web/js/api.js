@@ -2,7 +2,8 @@
 // cookie; writes carry If-Match when a version is given. Errors become ApiError with a sentence
 // for people (errors.js), never raw JSON. Every reply (or its absence) also tells whether the
 // server is reachable (reachability below: the shell's offline banner and the outbox use it).
-// GET of a list can be conditional (getCached: If-None-Match, 304 keeps the copy).
+// GET of a list can be conditional (getCached: If-None-Match, 304 keeps the copy). A GET answered
+// 503 busy is tried again after Retry-After (see BUSY_TRIES).
 import { describeError } from "./errors.js";
 
 // The API lives beside the page: <dir of index.html>/api/v1.
@@ -49,9 +50,34 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
+// 503 busy: the server is writing too many large (> 256 KiB) replies to this address at once
+// (docs/operations.md, max_large_replies_per_address) and answers one more at once, with
+// Retry-After: 1. That is no failure: a GET (reads only; writes are not repeated here, the outbox
+// retries the ones it sends) is tried again after Retry-After, capped at BUSY_MAX_WAIT_S, plus up
+// to a quarter more at random so that tabs refused together do not come back together;
+// BUSY_TRIES tries in all, then the busy ApiError is thrown ("The server is busy...").
+const BUSY_TRIES = 3;
+const BUSY_MAX_WAIT_S = 5;
+
+function busyWaitMs(retryAfter) {
+  const s = Math.min(Math.max(retryAfter || 1, 1), BUSY_MAX_WAIT_S);
+  return s * 1000 * (1 + 0.25 * Math.random());
+}
+
 // opts: body (JSON), version (If-Match), quiet401 (no session-ended handler), headers (extra),
 // raw (resolve with {status, data, headers} for 2xx and 304 instead of the data).
-export async function request(method, path, { body, version, quiet401 = false, headers: extra, raw = false } = {}) {
+export async function request(method, path, opts = {}) {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await requestOnce(method, path, opts);
+    } catch (e) {
+      if (method !== "GET" || tries >= BUSY_TRIES || !(e instanceof ApiError && e.status === 503 && e.code === "busy")) throw e;
+      await new Promise((resolve) => setTimeout(resolve, busyWaitMs(e.retryAfter)));
+    }
+  }
+}
+
+async function requestOnce(method, path, { body, version, quiet401 = false, headers: extra, raw = false } = {}) {
   const headers = { Accept: "application/json", ...(extra || {}) };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
   if (body !== undefined) {

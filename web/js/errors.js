@@ -20,6 +20,7 @@ const SENTENCES = {
   db_unavailable: "The server's database is unavailable right now. Please try again in a moment.",
   internal: "Something went wrong on the server. Please try again.",
   too_many_streams: "The server is busy; live updates will arrive a little slower.",
+  busy: "The server is busy; try again in a moment.",
   reset: "This board changed too much while you were away; it has been reloaded.",
 };
 

@@ -1,8 +1,8 @@
 // The outbox: every change of a note goes through it, so that no change is lost to a network cut
 // or a server that is down. Changes are sent one at a time in the order they were made; a
-// failure for the network, 408, 429 or 5xx keeps the change queued and retried with backoff
-// (1 s doubling to 30 s, with jitter; Retry-After when the server gives one), at once when the
-// browser goes online or retryNow() is called. The queue is kept in localStorage per user
+// failure for the network, 408, 429 or 5xx (503 busy included) keeps the change queued and
+// retried with backoff (1 s doubling to 30 s, with jitter; Retry-After when the server gives
+// one), at once when the browser goes online or retryNow() is called. The queue is kept in localStorage per user
 // ("teamboard.outbox.<user id>") and sent again after a reload.
 //
 // Contract (the board uses it; see also pending/subscribe below):
@@ -287,7 +287,9 @@ class Outbox {
     if (error && error.status === 404 && e.kind === "delete") error = null;
     if (error && (!(error instanceof ApiError) || isTransient(error.status))) {
       e.state = "queued";
-      this.setOnline(!(error.status === 0 || error.status >= 500));
+      // 503 busy (too many large replies to this address at once) comes from a server that
+      // answers and saves: not "not saving", no banner; its Retry-After is waited out below.
+      this.setOnline(!(error.status === 0 || (error.status >= 500 && error.code !== "busy")));
       const wait = Math.max(error.retryAfter ? error.retryAfter * 1000 : 0, this.delay * (0.8 + 0.4 * Math.random()));
       this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
       this.emit(e, "queued", { error });
