@@ -5,19 +5,12 @@
 // is told what happened while it was away.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import {
   launch, withTracker, apiOk, userContext, note, noteBox, within, webctl, sleep, shot,
 } from "./lib.mjs";
 import { CutProxy } from "./cutproxy.mjs";
 
 const SECOND = 1000;
-const root = new URL("../../", import.meta.url);
-// The note's own "unsaved" state is the board's (web/js/board/*.js) once it sends through the outbox.
-const boardFiles = ["web/js/views/board.js", ...(fs.existsSync(new URL("web/js/board", root))
-  ? fs.readdirSync(new URL("web/js/board", root)).map((f) => `web/js/board/${f}`) : [])];
-const boardUsesOutbox = boardFiles.some((f) => fs.readFileSync(new URL(f, root), "utf8").includes("../outbox.js"));
-const serverIdempotent = fs.readFileSync(new URL("lib/api_items.c", root), "utf8").includes("Idempotency-Key");
 
 describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
   let browser;
@@ -170,7 +163,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
     throw new Error(`${msg} not met (items: ${JSON.stringify(last)})`);
   }
 
-  test("a create whose reply is lost is retried with its Idempotency-Key and makes one note", { todo: !serverIdempotent && "the server's Idempotency-Key (H8)" }, async (t) => {
+  test("a create whose reply is lost is retried with its Idempotency-Key and makes one note", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { alice, board } = await teamBoard(tr);
       const pa = await openViaProxy(alice.ctx, board.id);
@@ -213,7 +206,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
     });
   });
 
-  test("on the board: typing and moving while cut stay on screen, marked unsaved; back: saved and seen by the other", { todo: !boardUsesOutbox && "the board's outbox integration (H3)" }, async (t) => {
+  test("on the board: typing and moving while cut stay on screen, marked unsaved; back: saved and seen by the other", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { alice, bob, board, items } = await teamBoard(tr, [{ text: "move me", x: 40, y: 40 }, { text: "edit me", x: 300, y: 40 }]);
       const [mv, ed] = items;
