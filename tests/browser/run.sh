@@ -16,9 +16,13 @@
 # TB_BROWSER_TIMEOUT (whole run, seconds, default 1200), TB_UPDATE_SCREENSHOTS=1 (copy the
 # README's screenshots from artifacts/ to docs/screenshots/), TB_KEEP_STATE=1,
 # TB_BROWSER_ARTIFACTS (default tests/browser/artifacts: two runs at once need two),
-# TB_BROWSER_TESTS (the test files, default ./*.test.mjs).
-# The *.test.mjs files: browser tests, plus unit-outbox.test.mjs (web/js/outbox.js in node, no
-# browser). axe-core (npm, in package.json) is injected into pages by a11y.test.mjs.
+# TB_BROWSER_TESTS (the test files, relative to tests/browser/, globs allowed; default
+# "./*.test.mjs ./unit/*.test.mjs").
+# The default list: the browser tests ./*.test.mjs, plus the node-only unit tests (no browser):
+# unit-outbox.test.mjs (web/js/outbox.js and api.js's busy retry) and unit/*.test.mjs (the
+# board's pure functions, web/js/board/). axe-core (npm, in package.json) is injected into pages
+# by a11y.test.mjs. With TB_BASE_URL, the tests that stop the REST pool (a 5xx) also need
+# TB_WEBCTL, else they are skipped; run.sh's own environment always sets it.
 # Output: node's spec report on stdout; artifacts/junit.xml (for tbcount.py junit) and the
 # screenshots in artifacts/. Exit status: node's (0 = all passed).
 set -euo pipefail
@@ -85,12 +89,21 @@ if [ -z "${TB_BASE_URL:-}" ]; then
 fi
 say "testing $TB_BASE_URL"
 
+if [ -n "${TB_BROWSER_TESTS:-}" ]; then
+	# shellcheck disable=SC2206 # TB_BROWSER_TESTS is a list of files (or globs) on purpose
+	TESTS=($TB_BROWSER_TESTS)
+else
+	shopt -s nullglob
+	TESTS=(./*.test.mjs ./unit/*.test.mjs)
+	shopt -u nullglob
+fi
+[ ${#TESTS[@]} -gt 0 ] || die "no test files"
+
 rc=0
-# shellcheck disable=SC2086 # TB_BROWSER_TESTS is a list of files (or a glob) on purpose
 timeout -k 30 "${TB_BROWSER_TIMEOUT:-1200}" node --test --test-concurrency=1 --test-timeout=900000 \
 	--test-reporter=spec --test-reporter-destination=stdout \
 	--test-reporter=junit --test-reporter-destination="$ARTIFACTS/junit.xml" \
-	"$@" ${TB_BROWSER_TESTS:-./*.test.mjs} </dev/null || rc=$?
+	"$@" "${TESTS[@]}" </dev/null || rc=$?
 
 if [ "${TB_UPDATE_SCREENSHOTS:-}" = 1 ] && [ $rc -eq 0 ]; then
 	mkdir -p "$ROOT/docs/screenshots"
