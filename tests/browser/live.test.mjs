@@ -403,8 +403,15 @@ function webctl(action) {
         assert.ok(["0", "1"].includes(sql(`SELECT count(*) FROM teamboard.streams WHERE board_id = ${board.id} AND user_id = ${alice.user.id}`)));
         await waitUntil(() => sql(`SELECT count(*) FROM teamboard.streams WHERE board_id = ${board.id} AND user_id = ${alice.user.id}`) === "1", 3 * SECOND, "one stream");
       }
+      // What this checks is that every tab gets the change through the one stream of the leader
+      // tab (relayed over BroadcastChannel), not how fast: no product figure applies to seven tabs
+      // (event latency at the stream, about 2 ms, is measured by bench/setups.py, see
+      // docs/performance.md). Seven Chromium tabs on the shared 2-core test machine each lay the
+      // note out, so all of them get one deadline of 10 s from the POST (2 s per tab failed once
+      // under load).
       const n = await apiOk(bob.ctx, "POST", `/boards/${board.id}/items`, { text: "one", x: 40, y: 40 });
-      for (const p of tabs) await within(p, 2 * SECOND, (i) => !!document.querySelector(`[data-id="${i}"]`), n.id, "tab got the note");
+      const deadline = Date.now() + 10 * SECOND;
+      for (const p of tabs) await within(p, Math.max(deadline - Date.now(), 100), (i) => !!document.querySelector(`[data-id="${i}"]`), n.id, "tab got the note");
       // the leader (first tab) goes away: another tab takes over
       await tabs[0].close();
       const n2 = await apiOk(bob.ctx, "POST", `/boards/${board.id}/items`, { text: "two", x: 300, y: 40 });
