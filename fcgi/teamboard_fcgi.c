@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tb_api.h"
 #include "tb_app.h"
 #include "tb_config.h"
 #include "tb_log.h"
 #include "tb_metrics.h"
+#include "tb_route.h"
 #include "tb_server.h"
 #include "tb_supervisor.h"
 
@@ -159,7 +161,9 @@ int main(int argc, char **argv)
 	if (cfg.supervisor == TB_SUPERVISOR_AUTO && !cgi)
 		tb_supervisor_auto_start(&cfg, fd);
 	struct tb_app app;
-	tb_app_init(&app, &cfg);
+	size_t n_routes;
+	const struct tb_route *routes = tb_api_routes(&n_routes);
+	tb_app_init(&app, &cfg, routes, n_routes);
 	if (cgi)
 		tb_server_cgi_once(&app, env_param, NULL, STDIN_FILENO, STDOUT_FILENO);
 	else

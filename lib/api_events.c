@@ -18,7 +18,7 @@ static const char SQL_ROLE[] = "SELECT board_role($1::bigint, $2::bigint), 0, ''
 /* 404 unless the caller may view the board. */
 static bool may_view(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, char uid[24], char bid[24])
 {
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0])};
 	struct tb_api_target t;
 	if (!tb_api_load(app, req, resp, SQL_ROLE, 2, params, TB_RANK_VIEWER, false, &t))
 		return false;
@@ -124,10 +124,10 @@ static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	if (!tb_stream_hold(app, req, TB_HOLD_POLL, req->ids[0], resp, &counted))
 		return;
 	char a[24], l[24], m[24];
-	const char *params[] = {bid, tb_api_i64(a, after), tb_api_i64(l, limit),
-	                        tb_api_i64(m, (int64_t)poll_budget(app->cfg))};
+	const char *params[] = {bid, tb_i64(a, after), tb_i64(l, limit),
+	                        tb_i64(m, (int64_t)poll_budget(app->cfg))};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_POLL, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_POLL, 4, params, &r)))
 		goto out;
 	if (PQntuples(r) == 0) { /* deleted since may_view() */
 		tb_resp_error(resp, 404, "not_found", "no such resource");

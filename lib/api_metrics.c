@@ -23,7 +23,7 @@ static const char SQL_GAUGES[] =
 static void read_gauges(struct tb_app *app, struct tb_metrics_gauges *g)
 {
 	char secs[32];
-	tb_api_i64(secs, (int64_t)app->cfg->heartbeat_interval);
+	tb_i64(secs, (int64_t)app->cfg->heartbeat_interval);
 	const char *params[] = {app->cfg->host_name, secs};
 	PGresult *r = NULL;
 	if (tb_db_query(&app->db, SQL_GAUGES, 2, params, &r) != TB_OK)

@@ -34,17 +34,17 @@ static bool throttled(struct tb_app *app, struct tb_resp *resp, const char *name
 	if (app->cfg->login_max_failures <= 0)
 		return false;
 	char max[24], window[24];
-	const char *params[] = {name, addr, tb_api_i64(max, app->cfg->login_max_failures),
-	                        tb_api_i64(window, app->cfg->login_window)};
+	const char *params[] = {name, addr, tb_i64(max, app->cfg->login_max_failures),
+	                        tb_i64(window, app->cfg->login_window)};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_ATTEMPT, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_ATTEMPT, 4, params, &r)))
 		return true;
 	long wait = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	if (wait <= 0)
 		return false;
 	char secs[24], msg[80];
-	tb_resp_set_header(resp, "Retry-After", tb_api_i64(secs, wait));
+	tb_resp_set_header(resp, "Retry-After", tb_i64(secs, wait));
 	/* The web page shows the message as it is. */
 	snprintf(msg, sizeof msg, "too many failed sign-ins; try again in %ld s", wait);
 	tb_resp_error(resp, 429, "too_many_attempts", msg);
@@ -96,7 +96,7 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 		return; /* before the password: a throttled guess costs no yescrypt */
 	const char *params[3] = {name};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_FIND_USER, 1, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_FIND_USER, 1, params, &r)))
 		return;
 	bool ok;
 	if (PQntuples(r) == 1) {
@@ -121,8 +121,8 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	}
 	params[0] = token;
 	params[1] = user_id;
-	params[2] = tb_api_i64(ttl, app->cfg->session_ttl);
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 3, params, &r)))
+	params[2] = tb_i64(ttl, app->cfg->session_ttl);
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_CREATE, 3, params, &r)))
 		return;
 	tb_api_reply_row(resp, 201, r, 0, -1);
 	PQclear(r);
@@ -144,7 +144,7 @@ void tb_api_sessions_delete(struct tb_app *app, struct tb_req *req, struct tb_re
 	PGresult *r = NULL;
 	enum tb_err err = tb_db_query(&app->db, SQL_DELETE, 1, params, &r);
 	free(token);
-	if (tb_api_failed(resp, err))
+	if (tb_resp_db_failed(resp, err))
 		return;
 	PQclear(r);
 	resp->status = 204;

@@ -55,7 +55,7 @@ void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		tb_resp_error(resp, 409, "name_taken", "that name is taken");
 		return;
 	}
-	if (tb_api_failed(resp, err))
+	if (tb_resp_db_failed(resp, err))
 		return;
 	tb_api_reply_row(resp, 201, r, 0, -1);
 	PQclear(r);
@@ -66,7 +66,7 @@ static const char SQL_ME[] = "SELECT user_json(users) FROM users WHERE id = $1";
 void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char id[24];
-	const char *params[] = {tb_api_i64(id, req->user_id)};
+	const char *params[] = {tb_i64(id, req->user_id)};
 	if (!tb_api_query_reply(app, resp, 200, SQL_ME, 1, params))
 		tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
 }

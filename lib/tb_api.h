@@ -12,19 +12,23 @@
 
 #define TB_API_PREFIX "/api/v1"
 
+struct tb_route;
+/* The API's route table for tb_app_init; *n gets its length. */
+const struct tb_route *tb_api_routes(size_t *n);
+
+/* Former names, kept until every handler uses tb_resp_db_failed and tb_i64 (issue 16). */
+#define tb_api_failed tb_resp_db_failed
+#define tb_api_i64 tb_i64
+
 /* Role ranks: a route names the lowest rank it accepts. */
 enum tb_rank { TB_RANK_NONE, TB_RANK_VIEWER, TB_RANK_EDITOR, TB_RANK_ADMIN, TB_RANK_OWNER };
 
 /* The rank of a role name ("viewer" ... "owner"); TB_RANK_NONE for NULL, "" or others. */
 enum tb_rank tb_api_rank(const char *role);
-/* Answers a failed database call (503 db_unavailable or 500 internal); true when err != TB_OK. */
-bool tb_api_failed(struct tb_resp *resp, enum tb_err err);
 /* Validates app->body_json against fields; answers 422 and returns false when it does not fit.
  * With a patch (require false) an object with no member is refused too. */
 bool tb_api_valid_body(struct tb_app *app, struct tb_resp *resp, const struct tb_field *fields, size_t n,
                        bool require);
-/* Writes v in decimal into buf (at least 21 bytes) and returns buf. */
-const char *tb_api_i64(char *buf, int64_t v);
 
 /* A resource as loaded for a request: the caller's rank, its version and its JSON. */
 struct tb_api_target {

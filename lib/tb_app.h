@@ -1,6 +1,6 @@
-/* tb_app: one worker's application state (config, database connection) and the request pipeline:
- * route, authenticate, check CSRF, check body limits and type, parse JSON, then the handler.
- * The guards run in that fixed order for every route. */
+/* tb_app: one worker's application state (config, route table, database connection) and the
+ * request pipeline: route, authenticate, check CSRF, check body limits and type, parse JSON, then
+ * the handler. The guards run in that fixed order for every route. */
 #ifndef TB_APP_H
 #define TB_APP_H
 
@@ -11,13 +11,19 @@
 #include "tb_request.h"
 #include "tb_resp.h"
 
+struct tb_route;
+
 struct tb_app {
 	const struct tb_config *cfg;
+	const struct tb_route *routes; /* the table tb_app_handle dispatches on */
+	size_t n_routes;
 	struct tb_db db;
 	struct json_object *body_json; /* the parsed body of the current request, for TB_ROUTE_BODY */
 };
 
-void tb_app_init(struct tb_app *app, const struct tb_config *cfg);
+/* Starts an application over cfg (kept, not copied) answering from routes (n_routes rows, kept:
+ * tb_api_routes() for the API). Connects to nothing yet. */
+void tb_app_init(struct tb_app *app, const struct tb_config *cfg, const struct tb_route *routes, size_t n_routes);
 /* Answers req into resp (never fails: errors become error responses). */
 void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_app_free(struct tb_app *app);

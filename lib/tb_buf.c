@@ -1,6 +1,7 @@
 /* tb_buf: growable NUL-terminated byte buffers and allocation helpers that abort on failure. */
 #include "tb_buf.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,4 +108,10 @@ void tb_buf_free(struct tb_buf *b)
 const char *tb_buf_str(const struct tb_buf *b)
 {
 	return b->data ? b->data : "";
+}
+
+const char *tb_i64(char *buf, int64_t v)
+{
+	snprintf(buf, TB_I64_LEN, "%" PRId64, v);
+	return buf;
 }

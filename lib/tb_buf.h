@@ -4,6 +4,7 @@
 #define TB_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct tb_buf {
 	char *data; /* NUL-terminated; NULL until the first append */
@@ -20,6 +21,10 @@ void tb_buf_reset(struct tb_buf *b);
 void tb_buf_free(struct tb_buf *b);
 /* Returns the contents as a string ("" when empty); valid until the next append. */
 const char *tb_buf_str(const struct tb_buf *b);
+
+/* Writes v in decimal into buf (at least TB_I64_LEN bytes) and returns buf: for query parameters. */
+#define TB_I64_LEN 21
+const char *tb_i64(char *buf, int64_t v);
 
 /* Allocation helpers that abort on failure. */
 void *tb_xmalloc(size_t n);

@@ -112,6 +112,19 @@ void tb_resp_error(struct tb_resp *resp, int status, const char *code, const cha
 	tb_resp_error_with(resp, status, code, message, NULL, NULL);
 }
 
+bool tb_resp_db_failed(struct tb_resp *resp, enum tb_err err)
+{
+	if (err == TB_OK)
+		return false;
+	if (err == TB_ERR_DB_DOWN) {
+		tb_resp_set_header(resp, "Retry-After", "5");
+		tb_resp_error(resp, 503, "db_unavailable", "the database is unavailable; try again shortly");
+	} else {
+		tb_resp_error(resp, 500, "internal", "internal error");
+	}
+	return true;
+}
+
 void tb_resp_etag(struct tb_resp *resp, int64_t version)
 {
 	char tag[32];

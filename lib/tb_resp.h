@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "tb_buf.h"
+#include "tb_err.h"
 
 #define TB_RESP_MAX_HEADERS 16
 
@@ -46,6 +47,9 @@ void tb_resp_error(struct tb_resp *resp, int status, const char *code, const cha
 /* As tb_resp_error, with "key": extra (ownership of extra passes to the response) beside "error". */
 void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message,
                         const char *key, struct json_object *extra);
+/* Answers a failed database call: TB_ERR_DB_DOWN is 503 db_unavailable with Retry-After: 5,
+ * anything else 500 internal. Returns true when err != TB_OK (and then has answered). */
+bool tb_resp_db_failed(struct tb_resp *resp, enum tb_err err);
 /* Sets ETag: "<version>". */
 void tb_resp_etag(struct tb_resp *resp, int64_t version);
 /* Writes the CGI response head ("Status: ...\r\n", headers, blank line) into out. */

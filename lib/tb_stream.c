@@ -174,7 +174,7 @@ static void replay(struct stream *s)
 {
 	while (!s->done) {
 		char after[24];
-		const char *params[] = {s->board, tb_api_i64(after, s->last_sent)};
+		const char *params[] = {s->board, tb_i64(after, s->last_sent)};
 		PGresult *r = query(s, SQL_REPLAY, 2, params);
 		if (r == NULL)
 			return;
@@ -341,7 +341,7 @@ static void on_event(struct stream *s, int64_t seq, const char *type, const char
 	if (!s->done && seq > s->last_sent) {
 		if (json == NULL) {
 			char n[24];
-			const char *params[] = {s->board, tb_api_i64(n, seq)};
+			const char *params[] = {s->board, tb_i64(n, seq)};
 			PGresult *r = query(s, SQL_ONE, 2, params);
 			if (r && PQntuples(r) == 1)
 				write_event(s, seq, type, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
@@ -600,7 +600,7 @@ static void hello(struct stream *s, int64_t resume, const char *viewers)
 static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
 {
 	char n[24];
-	const char *params[] = {s->board, tb_api_i64(n, resume < 0 ? 0 : resume)};
+	const char *params[] = {s->board, tb_i64(n, resume < 0 ? 0 : resume)};
 	PGresult *r = query(s, SQL_STATE, 2, params);
 	if (r == NULL || PQntuples(r) != 1) {
 		s->done = true;
@@ -737,12 +737,12 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
 {
 	const struct tb_config *cfg = s->app->cfg;
 	char pid[24], max[24], max_user[24];
-	const char *params[] = {cfg->host_name, tb_api_i64(pid, getpid()), s->board, s->user,
-	                        tb_api_i64(max, cfg->max_streams), tb_api_i64(max_user, cfg->max_streams_per_user)};
+	const char *params[] = {cfg->host_name, tb_i64(pid, getpid()), s->board, s->user,
+	                        tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
 	PGresult *r = NULL;
 	enum tb_err err = counted ? tb_db_query(&s->app->db, SQL_REGISTER_ROW, 4, params, &r)
 	                          : register_locked(&s->app->db, params, &r);
-	if (tb_api_failed(resp, err))
+	if (tb_resp_db_failed(resp, err))
 		return false;
 	bool ok = PQntuples(r) == 1;
 	if (ok)
@@ -756,8 +756,8 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
 {
 	struct stream s = {.app = app, .req = req, .board_id = board_id};
-	tb_api_i64(s.board, board_id);
-	tb_api_i64(s.user, req->user_id);
+	tb_i64(s.board, board_id);
+	tb_i64(s.user, req->user_id);
 	int64_t resume = resume_point(req), last_seq = 0;
 	if (resume == -2) {
 		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
@@ -767,7 +767,7 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		return;
 	bool by_cookie;
 	if (tb_auth_request_token(req, &s.token, &by_cookie) != TB_OK) {
-		tb_api_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
+		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
 		return;
 	}
 
@@ -786,7 +786,7 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 		if (s.reason == CLOSE_REVOKED)
 			tb_resp_error(resp, 404, "not_found", "no such resource");
 		else
-			tb_api_failed(resp, app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
+			tb_resp_db_failed(resp, app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
 		free(s.token);
 		return;
 	}

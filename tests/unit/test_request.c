@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tb_api.h"
 #include "tb_app.h"
 #include "tb_config.h"
 #include "tb_request.h"
@@ -806,7 +807,9 @@ static double mono(void)
 static double run_cgi(struct tb_config *cfg, struct fake_env *env, int in_fd, int out_fd)
 {
 	struct tb_app app;
-	tb_app_init(&app, cfg);
+	size_t n_routes;
+	const struct tb_route *routes = tb_api_routes(&n_routes);
+	tb_app_init(&app, cfg, routes, n_routes);
 	double t = mono();
 	tb_server_cgi_once(&app, fake_param, env, in_fd, out_fd);
 	t = mono() - t;
