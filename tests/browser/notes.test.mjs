@@ -254,6 +254,41 @@ describe("one person at the board", () => {
     });
   });
 
+  test("Delete while our own colour change is saving: the delete carries the version it saved (no 412)", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const { ctx } = await userContext(tr, browser, "kit");
+      const board = await apiOk(ctx, "POST", "/boards", { title: "Delete race" });
+      const a = await apiOk(ctx, "POST", `/boards/${board.id}/items`, { text: "recolour then delete", x: 100, y: 100 });
+      const page = await ctx.newPage();
+      await page.goto(`${BASE}#/boards/${board.id}`);
+      await page.locator('[data-testid="live-status"][data-state="live"]').waitFor();
+      // the colour PATCH is held until the delete dialog is open (a slow server)
+      let release;
+      const held = new Promise((res) => { release = res; });
+      const sent = [];
+      page.on("request", (r) => { if (r.url().includes("/items/")) sent.push(`${r.method()} ${r.headers()["if-match"] || "-"}`); });
+      await page.route("**/api/v1/boards/*/items/*", async (route) => {
+        if (route.request().method() === "PATCH") await held;
+        await route.continue();
+      });
+      await note(page, a.id).focus();
+      await page.keyboard.press("c");
+      await page.keyboard.press("ArrowRight");
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("Delete");
+      await page.getByTestId("confirm").waitFor();
+      const saved = page.waitForResponse((r) => r.request().method() === "PATCH");
+      release();
+      assert.equal((await saved).status(), 200);
+      await within(page, 3000, (id) => document.querySelector(`[data-id="${id}"]`).dataset.version === "2", a.id, "colour saved");
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");  // "Delete" in the dialog
+      await within(page, 3000, (id) => !document.querySelector(`[data-id="${id}"]`), a.id, "deleted");
+      await waitUntil(async () => (await apiOk(ctx, "GET", `/boards/${board.id}`)).items.length === 0, 3000, "deleted on the server");
+      assert.deepEqual(sent, ['PATCH "1"', 'DELETE "2"']);
+    });
+  });
+
   test("phone width: readable layout and touch-drag moves a note", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { ctx } = await userContext(tr, browser, "pia", {

@@ -83,13 +83,23 @@ export function install(B) {
   }
 
   async function deleteNote(id, { confirmed = false, attempt = 0, base = null } = {}) {
-    const it = base || B.items.get(id);
-    if (!it || !B.canEdit()) return;
-    const shown = (!base && B.view(id)) || it;  // with our own changes still on their way
-    if (!confirmed && it.text.trim() && !(await confirmDialog("Delete this note?", { ok: "Delete" }))) {
+    const asked = base || B.items.get(id);
+    if (!asked || !B.canEdit()) return;
+    const shown = (!base && B.view(id)) || asked;  // with our own changes still on their way
+    if (!confirmed && asked.text.trim() && !(await confirmDialog("Delete this note?", { ok: "Delete" }))) {
       const el = B.els.get(id);
       if (el) el.focus();
       return;
+    }
+    // Our own change saved while the dialog was open (a colour, a move) gave the note a newer
+    // version: the delete carries that one. A change by someone else to the text or colour
+    // meanwhile keeps the version asked about, so the server refuses it (the conflict box).
+    id = outbox.resolveId(id);
+    let it = base;
+    if (!it) {
+      const now = B.items.get(id);
+      if (!now) return;  // deleted by someone else meanwhile
+      it = now.text === shown.text && now.color === shown.color ? now : asked;
     }
     // Gone at once; the outbox sends the delete (with the version it was based on).
     B.tombs.set(id, Math.max(B.tombs.get(id) || 0, it.version));
