@@ -271,13 +271,19 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
  * POST/DELETE /boards/:id/items/:id/editing: "being edited by" badges. The announcement is a NOTIFY
  * on the board's channel, "editing <JSON>" or "editing.end <JSON>", which every stream of the
  * board forwards as a control event (tb_stream.c); nothing is recorded in the log. A user
- * announces a note at most once per second, and an end goes out only after the announcement it
- * ends (table editing_announcements, sql/014); other calls are answered 204 and send nothing.
- * Each statement returns (role, item on the board, notifications sent). */
+ * announces a note at most once per second between two starts, but a start after an end always
+ * goes out (an editor closed and opened again at once shows its badge); an end goes out only
+ * after the announcement it ends (table editing_announcements, sql/014: editing is whether the
+ * last start is not ended yet, sent_at when it went out). Other calls are answered 204 and send
+ * nothing. Each statement returns (role, item on the board, notifications sent).
+ *
+ * The note's row is held FOR KEY SHARE to the commit: a deletion of the note (or its board) that
+ * commits while the statement runs is waited for and then seen as no note (404), never a
+ * foreign-key error; one that starts later waits for this statement. */
 #define EDITING_WITH                                                                                       \
-	"WITH a AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role,"                           \
-	"                               EXISTS (SELECT 1 FROM items i"                                         \
-	"                                        WHERE i.id = $3::bigint AND i.board_id = $2::bigint) AS item)," \
+	"WITH it AS MATERIALIZED (SELECT i.id FROM items i WHERE i.id = $3::bigint AND i.board_id = $2::bigint" \
+	"                          FOR KEY SHARE),"                                                              \
+	" a AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role, EXISTS (SELECT 1 FROM it) AS item)," \
 	" ok AS (SELECT 1 FROM a WHERE a.role IN ('owner', 'admin', 'editor') AND a.item),"
 
 static const char SQL_EDITING_START[] =
@@ -285,7 +291,7 @@ static const char SQL_EDITING_START[] =
 	" s AS (INSERT INTO editing_announcements AS e (user_id, item_id, editing, sent_at)"
 	"       SELECT $1::bigint, $3::bigint, true, now() FROM ok"
 	"       ON CONFLICT (user_id, item_id) DO UPDATE SET editing = true, sent_at = EXCLUDED.sent_at"
-	"        WHERE e.sent_at <= EXCLUDED.sent_at - interval '1 second'"
+	"        WHERE NOT e.editing OR e.sent_at <= EXCLUDED.sent_at - interval '1 second'"
 	"       RETURNING 1)"
 	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing ' ||"
 	"          format('{\"item_id\":%s,\"user_id\":%s,\"name\":%s,\"ttl\":30}', $3::bigint, $1::bigint,"
@@ -294,7 +300,7 @@ static const char SQL_EDITING_START[] =
 
 static const char SQL_EDITING_END[] =
 	EDITING_WITH
-	" s AS (UPDATE editing_announcements e SET editing = false, sent_at = now() FROM ok"
+	" s AS (UPDATE editing_announcements e SET editing = false FROM ok"
 	"        WHERE e.user_id = $1::bigint AND e.item_id = $3::bigint AND e.editing RETURNING 1)"
 	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing.end ' ||"
 	"          format('{\"item_id\":%s,\"user_id\":%s}', $3::bigint, $1::bigint)) FROM s) n)"

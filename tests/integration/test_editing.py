@@ -2,11 +2,19 @@
 POST and DELETE /boards/:id/items/:item_id/editing answer 204 and reach every stream of the board
 as the control events `editing` and `editing.end` (no id: line): never in the event log, never
 replayed, not a resume point, never in a poll. Editor and up; a viewer 403; a board or note the
-caller cannot see 404. A user announces a note at most once per second (extra calls are 204 and
-send nothing); an end goes out only after an announcement it ends.
+caller cannot see 404, also when the note is deleted while the call runs. A user announces a note
+at most once per second between two starts (extra calls are 204 and send nothing), but a start
+after an end always goes out (an editor closed and opened again shows its badge at once); an end
+goes out only after an announcement it ends.
+
+The tests never depend on how fast requests are answered: a limit that must hold is pinned in the
+database (the last start moved into the future), and a burst's count is bounded by its own
+duration.
 
 Streams hold a worker each: every test opens at most three at a time (the `streams` fixture)."""
 
+import math
+import threading
 import time
 
 import pytest
@@ -107,6 +115,14 @@ def test_not_replayed_not_polled(server, streams, team_board):
     assert "item.created" in types and not set(types) & set(EDITING), polled
 
 
+def pin_last_start(server, user, item_id, seconds):
+    """Moves the user's last start for the note to now() + seconds (server time): a large positive
+    value keeps it 'within the last second' for the rest of the test, however slow the machine."""
+    n = server.sql("UPDATE teamboard.editing_announcements SET sent_at = now() + %s * interval '1 second'"
+                   " WHERE user_id = %s AND item_id = %s RETURNING 1", (seconds, user.id, item_id))
+    assert len(n) == 1, "no announcement row for user %d, note %d" % (user.id, item_id)
+
+
 def test_at_most_once_per_second_and_end_only_after_start(server, streams, team_board):
     a, b = team_board["admin"], team_board["editor"]
     bid, iid = team_board["board"], team_board["item"]
@@ -115,30 +131,63 @@ def test_at_most_once_per_second_and_end_only_after_start(server, streams, team_
 
     # An end with nothing to end sends nothing.
     assert announce(server, a, bid, iid, method="DELETE").status == 204
-    # Three announcements at once: one goes out, the others are 204 and silent.
+    # A burst of starts: the first goes out, and any two that go out are a second apart, so at
+    # most 1 + (the burst's duration in whole seconds) of them (one on any machine that answers
+    # three requests within a second); the others are 204 and silent.
     started = time.monotonic()
     for _ in range(3):
         assert announce(server, a, bid, iid).status == 204
-    if time.monotonic() - started >= 1.0:
-        pytest.skip("three requests took a second or more on this machine: the limit cannot be seen")
+    burst = time.monotonic() - started
     s.wait_type("editing")
+    # Within a second of the last start (pinned: the start 'happened' an hour from now) a start
+    # is silent, whatever the requests' latency.
+    pin_last_start(server, a, iid, 3600)
+    assert announce(server, a, bid, iid).status == 204
     # Another note and another user are counted on their own.
     assert announce(server, a, bid, other).status == 204
     assert announce(server, b, bid, iid).status == 204
-    s.wait_count(3, predicate=lambda e: e.type == "editing")
+    s.wait_for(lambda e: e.type == "editing" and e.json["item_id"] == other)
+    s.wait_for(lambda e: e.type == "editing" and e.json["user_id"] == b.id)
     # The end goes out at once (it ends a sent announcement); a second end does not.
     assert announce(server, a, bid, iid, method="DELETE").status == 204
     assert announce(server, a, bid, iid, method="DELETE").status == 204
     s.wait_type("editing.end")
     s.collect(1.2)
     got = [(e.type, e.json["user_id"], e.json["item_id"]) for e in ephemeral(s)]
-    assert sorted(got) == sorted([("editing", a.id, iid), ("editing", a.id, other), ("editing", b.id, iid),
+    bursts = got.count(("editing", a.id, iid))
+    assert 1 <= bursts <= 1 + math.floor(burst), (burst, s.describe())
+    assert sorted(got) == sorted([("editing", a.id, iid)] * bursts +
+                                 [("editing", a.id, other), ("editing", b.id, iid),
                                   ("editing.end", a.id, iid)]), s.describe()
-    # A second later the note may be announced again.
+    # More than a second after its start (the collect above waited 1.2 s) a note may be
+    # announced again.
     n = len(s.snapshot())
-    assert announce(server, a, bid, iid).status == 204
+    assert announce(server, a, bid, other).status == 204
     ev = s.wait_type("editing", start=n)
-    assert ev.json["user_id"] == a.id and ev.json["item_id"] == iid
+    assert ev.json["user_id"] == a.id and ev.json["item_id"] == other
+
+
+def test_start_right_after_end_goes_out(server, streams, team_board):
+    """Closing an editor and opening it again at once shows the badge again: an end does not
+    start the one-second window, and a start after an end is not limited; a repeat of that start
+    is limited again."""
+    a, b = team_board["admin"], team_board["editor"]
+    bid, iid = team_board["board"], team_board["item"]
+    s = streams.open(bid, b)
+    for method in ("POST", "DELETE", "POST"):
+        assert announce(server, a, bid, iid, method=method).status == 204
+    s.wait_count(2, predicate=lambda e: e.type == "editing")
+    # The same with the last start pinned within the second: still out after an end.
+    assert announce(server, a, bid, iid, method="DELETE").status == 204
+    pin_last_start(server, a, iid, 3600)
+    assert announce(server, a, bid, iid).status == 204
+    s.wait_count(3, predicate=lambda e: e.type == "editing")
+    # A repeat within the second of that start: silent.
+    pin_last_start(server, a, iid, 3600)
+    assert announce(server, a, bid, iid).status == 204
+    s.collect(1.0)
+    got = [e.type for e in ephemeral(s)]
+    assert got == ["editing", "editing.end", "editing", "editing.end", "editing"], s.describe()
 
 
 def test_who_may_announce(server, streams, team_board):
@@ -195,6 +244,73 @@ def test_deleted_note_is_404(server, team_board):
     item = tb.create_item(server, t["editor"], bid)["id"]
     assert announce(server, t["editor"], bid, item).status == 204
     assert tb.request(server, "DELETE", "/boards/%d/items/%d" % (bid, item), token=t["editor"].token).status == 204
-    tb.assert_error(announce(server, t["editor"], bid, item, "DELETE"), 404, "not_found")
+    for method in ("DELETE", "POST"):
+        tb.assert_error(announce(server, t["editor"], bid, item, method), 404, "not_found")
     # Its announcement state went with it.
     assert server.sql("SELECT count(*) FROM teamboard.editing_announcements WHERE item_id = %s", (item,))[0][0] == 0
+
+
+def blocked_on_lock(server, pattern):
+    """Whether a backend is waiting for a lock while running a statement that contains pattern."""
+    return server.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                      " AND query LIKE %s", ("%" + pattern + "%",))[0][0] > 0
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_note_deleted_while_announcing_is_404(server, team_board, method):
+    """The note is deleted by a transaction that commits while the announcement waits for it: 404
+    as for a note that is gone (it was a foreign-key error, 500)."""
+    t = team_board
+    bid, ed = t["board"], t["editor"]
+    item = tb.create_item(server, ed, bid)["id"]
+    if method == "DELETE":  # an end has a start to end
+        assert announce(server, ed, bid, item).status == 204
+    conn = server.connect()
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL search_path = teamboard")
+            cur.execute("DELETE FROM items WHERE id = %s", (item,))
+        result = []
+        worker = threading.Thread(target=lambda: result.append(announce(server, ed, bid, item, method)))
+        worker.start()
+        # The announcement sees the note (the deletion is not committed) and waits for its row.
+        assert tb.wait_for(lambda: blocked_on_lock(server, "editing_announcements") or not worker.is_alive(),
+                           timeout=tb.seconds(15)), "the announcement never waited for the deletion"
+        conn.commit()
+    finally:
+        conn.close()
+    worker.join(timeout=tb.seconds(15))
+    assert result, "no answer"
+    tb.assert_error(result[0], 404, "not_found")
+    assert server.sql("SELECT count(*) FROM teamboard.editing_announcements WHERE item_id = %s", (item,))[0][0] == 0
+
+
+def test_announcing_while_notes_are_deleted(server, team_board):
+    """Announcements racing real deletions (bounded: 15 notes, 20 s): every answer is 204 or 404,
+    never 500."""
+    t = team_board
+    bid, ed, adm = t["board"], t["editor"], t["admin"]
+    deadline = time.monotonic() + tb.seconds(20)
+    statuses = []
+    for _ in range(15):
+        if time.monotonic() > deadline:
+            break
+        item = tb.create_item(server, adm, bid)["id"]
+        stop = threading.Event()
+
+        def spam(item=item, stop=stop):
+            for i in range(200):
+                if stop.is_set():
+                    break
+                statuses.append(announce(server, ed, bid, item, "DELETE" if i % 2 else "POST").status)
+
+        worker = threading.Thread(target=spam)
+        worker.start()
+        time.sleep(0.02)
+        assert tb.request(server, "DELETE", "/boards/%d/items/%d" % (bid, item), token=adm.token).status == 204
+        time.sleep(0.02)
+        stop.set()
+        worker.join(timeout=tb.seconds(30))
+        assert not worker.is_alive()
+    assert statuses and set(statuses) <= {204, 404}, sorted(set(statuses))
