@@ -3,7 +3,8 @@
  * client cannot forge log lines. A log file is shared by every process of an installation (many
  * workers, the supervisor): O_APPEND and one write(2) per line keep lines whole. Rotation is
  * noticed by name: every TB_LOG_REOPEN_SECONDS at most, a write compares the file under the name
- * with the one open and opens the name again when they differ (renamed away, removed). */
+ * with the one open and opens the name again when they differ (renamed away, removed). Only a
+ * regular file is used: a symlink at the name is not followed, a FIFO or a device is refused. */
 #include "tb_log.h"
 
 #include <errno.h>
@@ -63,16 +64,54 @@ static time_t monotonic_seconds(void)
 	return ts.tv_sec;
 }
 
-static int open_log(const char *path)
+/* What a path that is not a regular file is, for the notice. */
+static const char *kind_of(mode_t mode)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	return S_ISLNK(mode) ? "a symbolic link" : S_ISFIFO(mode) ? "a FIFO" : S_ISDIR(mode) ? "a directory"
+	       : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
 }
 
-static void say_on_stderr(const char *what, const char *path, int err)
+/* Opens the log file for appending: a regular file only. O_NOFOLLOW, so a symlink planted at the
+ * name (in a directory others may write) is not followed; O_NONBLOCK, so a FIFO there fails (no
+ * reader: ENXIO) or is refused after fstat instead of blocking every write; then the descriptor
+ * is made blocking again, as a file's always is. -1 on failure, with errno set and *refused the
+ * kind of a path that exists but is not a regular file (else NULL). */
+static int open_log(const char *path, const char **refused)
 {
-	char line[1024];
-	int n = snprintf(line, sizeof line, "%s: log_file %s: %s: %s; logging to standard error\n",
-	                 program, path, what, strerror(err));
+	*refused = NULL;
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0640);
+	if (fd < 0) {
+		int err = errno;
+		if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			*refused = kind_of(st.st_mode);
+		errno = err;
+		return -1;
+	}
+	int flags = fcntl(fd, F_GETFL);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+		int err = errno;
+		if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+			*refused = kind_of(st.st_mode);
+			err = EINVAL;
+		}
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* "program: log_file PATH: what: strerror; logging to standard error", or for a path that is not
+ * a regular file "program: log_file PATH: not a regular file (a FIFO); logging to standard error". */
+static void say_on_stderr(const char *what, const char *path, int err, const char *refused)
+{
+	char line[1024], why[256];
+	if (refused)
+		snprintf(why, sizeof why, "not a regular file (%s)", refused);
+	else
+		snprintf(why, sizeof why, "%s: %s", what, strerror(err));
+	int n = snprintf(line, sizeof line, "%s: log_file %s: %s; logging to standard error\n", program, path, why);
 	if (n > 0) {
 		ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 		(void)w;
@@ -91,9 +130,10 @@ void tb_log_close_file(void)
 bool tb_log_open_file(const char *path)
 {
 	tb_log_close_file();
-	int fd = open_log(path);
+	const char *refused;
+	int fd = open_log(path, &refused);
 	if (fd < 0) {
-		say_on_stderr("cannot open", path, errno);
+		say_on_stderr("cannot open", path, errno, refused);
 		return false;
 	}
 	file.fd = fd;
@@ -115,10 +155,11 @@ static void check_rotation(void)
 	if (stat(file.path, &by_name) == 0 && fstat(file.fd, &open_now) == 0 &&
 	    by_name.st_ino == open_now.st_ino && by_name.st_dev == open_now.st_dev)
 		return;
-	int fd = open_log(file.path);
+	const char *refused;
+	int fd = open_log(file.path, &refused);
 	if (fd < 0) {
 		if (!file.reopen_reported)
-			say_on_stderr("cannot open again after rotation", file.path, errno);
+			say_on_stderr("cannot open again after rotation", file.path, errno, refused);
 		file.reopen_reported = true;
 		return;
 	}

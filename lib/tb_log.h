@@ -27,8 +27,10 @@ void tb_log_set_request(unsigned long id);
 /* Names the program on each line (default "teamboard"); name must outlive the logging. */
 void tb_log_set_program(const char *name);
 /* From now on appends each line to the file at path (O_APPEND, created 0640 if missing,
- * close-on-exec; one write(2) per line, so lines of concurrent processes stay whole). Returns
- * false when it cannot be opened: then says so once on stderr and goes on logging to stderr.
+ * close-on-exec; one write(2) per line, so lines of concurrent processes stay whole). path must
+ * name a regular file: a symlink is not followed and a FIFO, directory or device is refused at
+ * once (never blocked on). Returns false when it cannot be opened or is refused: then says so once
+ * on stderr ("log_file PATH: not a regular file (a FIFO); ...") and goes on logging to stderr.
  * A file renamed or removed under it is opened again by name (see TB_LOG_REOPEN_SECONDS). */
 bool tb_log_open_file(const char *path);
 /* Back to stderr; closes the log file, if any. */

@@ -6,8 +6,9 @@ Each test module's environment is started here (not the session's `server`), wit
 * lighttpd + the two prefork pools: the pools' parents, their workers and teamboard-supervisor
   all append to the one file, every line in the documented format (docs/operations.md, "Logs"),
   none of them on the pools' standard error; the file is 0640; renamed away (logrotate), it is
-  made again and written within TB_LOG_REOPEN_SECONDS; a log_file that cannot be opened is said
-  once on standard error, where the lines then go.
+  made again and written within TB_LOG_REOPEN_SECONDS; a log_file that cannot be opened, or is
+  not a regular file (a symlink planted at the name, a FIFO: its reader would hold every worker),
+  is said once on standard error, where the lines then go, and the site answers.
 * Apache + mod_fcgid (conf/apache/teamboard.conf): the workers Apache spawns write to the file, not
   to the virtual host's error log or Apache's; the virtual host's log gets mod_fcgid's
   `ap_pass_brigade failed` warning for an ended stream, as documented, and the block the file
@@ -145,6 +146,48 @@ def test_lighttpd_unusable_log_file_said_once_on_stderr(lighttpd):
     notice = "teamboard.fcgi: log_file %s: cannot open: No such file or directory; logging to standard error" % missing
     assert after.count(notice) == 1, after[-3000:]
     assert not os.path.exists(os.path.dirname(missing))
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_lighttpd_log_file_not_a_regular_file_is_refused(lighttpd, kind):
+    """log_file names a symlink (to a file the lines must not reach) or a FIFO with a reader that
+    never reads (64 KB of debug lines would then block every worker): refused at start, said once
+    on standard error; the site answers and the lines go to standard error."""
+    env = lighttpd
+    path = os.path.join(env.state_dir, "planted-%s.log" % kind)
+    target = os.path.join(env.state_dir, "elsewhere.log")
+    reader = None
+    if kind == "symlink":
+        open(target, "w").close()
+        os.symlink(target, path)
+    else:
+        os.mkfifo(path, 0o666)
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    before = read(env.logs["workers.log"])
+    try:
+        env.restart_app(log_file=path)  # waits (bounded) until /api/v1/health answers
+        for _ in range(300):  # debug lines: more than a FIFO's 64 KB
+            r = tb.request(env, "GET", "/health", timeout=tb.seconds(5))
+            assert r.status == 200, r
+        after = wait_for("the requests' lines on stderr", lambda: (
+            t := read(env.logs["workers.log"])[len(before):]) and "GET /api/v1/health -> 200" in t and t,
+            tb.seconds(15))
+        if reader is not None:
+            try:
+                got = os.read(reader, 65536)
+            except BlockingIOError:
+                got = b""
+            assert got == b"", got[:200]
+        else:
+            assert read(target) == ""
+    finally:
+        env.restart_app()
+        if reader is not None:
+            os.close(reader)
+        os.unlink(path)
+    what = "a symbolic link" if kind == "symlink" else "a FIFO"
+    notice = "teamboard.fcgi: log_file %s: not a regular file (%s); logging to standard error" % (path, what)
+    assert after.count(notice) == 1, after[-3000:]
 
 
 @pytest.fixture(scope="module")

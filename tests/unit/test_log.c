@@ -2,7 +2,8 @@
  * client (a path, a name) reaches log lines: control characters, backslashes and non-ASCII bytes
  * are written as \xNN, so it can neither forge a line nor hide behind terminal controls.
  * tb_log_open_file: lines appended to the file (0640, close-on-exec), whole under concurrent
- * processes, the file opened again after rotation, stderr (said once) when it cannot be opened. */
+ * processes, the file opened again after rotation, stderr (said once) when it cannot be opened or is
+ * not a regular file (a symlink, a FIFO, a directory: refused at once, never followed or blocked on). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,79 @@ static void test_file_cannot_open(void)
 	tb_end();
 }
 
+/* What log_file may not be: tb_log_open_file refuses it at once (a FIFO would block every worker's
+ * write, a planted symlink would send the lines elsewhere), says so once, and lines go to stderr.
+ * alarm(): a hang fails the test instead of holding it. */
+struct refused_case {
+	int line;
+	const char *what, *name, *notice; /* notice: what follows "log_file <path>: " on stderr */
+};
+
+static const struct refused_case refused_cases[] = {
+	{__LINE__, "a symlink to a file", "link.log", "not a regular file (a symbolic link); logging to standard error\n"},
+	{__LINE__, "a dangling symlink", "dangling.log",
+	 "not a regular file (a symbolic link); logging to standard error\n"},
+	{__LINE__, "a FIFO without a reader", "fifo.log", "not a regular file (a FIFO); logging to standard error\n"},
+	{__LINE__, "a FIFO with a reader", "fifo-read.log", "not a regular file (a FIFO); logging to standard error\n"},
+	{__LINE__, "a directory", "dir.log", "not a regular file (a directory); logging to standard error\n"},
+};
+
+static void make_refused(const char *name, const char *path, int *reader)
+{
+	char target[600];
+	snprintf(target, sizeof target, "%s/target.log", tmpdir);
+	*reader = -1;
+	if (strcmp(name, "link.log") == 0) {
+		int fd = open(target, O_WRONLY | O_CREAT, 0600);
+		if (fd >= 0)
+			close(fd);
+		tb_check_int("symlink", symlink(target, path), 0);
+	} else if (strcmp(name, "dangling.log") == 0) {
+		snprintf(target, sizeof target, "%s/nowhere.log", tmpdir);
+		tb_check_int("symlink", symlink(target, path), 0);
+	} else if (strncmp(name, "fifo", 4) == 0) {
+		tb_check_int("mkfifo", mkfifo(path, 0600), 0);
+		if (strcmp(name, "fifo-read.log") == 0)
+			*reader = open(path, O_RDONLY | O_NONBLOCK);
+	} else {
+		tb_check_int("mkdir", mkdir(path, 0700), 0);
+	}
+}
+
+static void test_file_refused(void)
+{
+	for (size_t i = 0; i < N_ELEMS(refused_cases); i++) {
+		const struct refused_case *c = &refused_cases[i];
+		char path[600], want[800], target[600], nowhere[600];
+		snprintf(path, sizeof path, "%s/%s", tmpdir, c->name);
+		snprintf(target, sizeof target, "%s/target.log", tmpdir);
+		snprintf(nowhere, sizeof nowhere, "%s/nowhere.log", tmpdir);
+		tb_case(__FILE__, c->line, "tb_log_open_file(%s): refused at once, said once, lines on stderr", c->what);
+		int reader;
+		make_refused(c->name, path, &reader);
+		alarm(20);
+		char *err = stderr_of(open_missing_and_log, path);
+		alarm(0);
+		snprintf(want, sizeof want, "log_file %s: %s", path, c->notice);
+		tb_check(err && strstr(err, want), "no notice %s in %s", tb_q(want), tb_q(err ? err : "(null)"));
+		tb_check(err && strstr(err, ": first on stderr\n") && strstr(err, ": second on stderr\n"),
+		         "lines not on stderr: %s", tb_q(err ? err : "(null)"));
+		tb_check_uint("lines", err ? count_lines(err) : 0, 3);
+		char *t = slurp(target);
+		tb_check(t == NULL || *t == '\0', "the symlink's target was written: %s", tb_q(t ? t : ""));
+		tb_check_int("nothing made where the dangling symlink points", access(nowhere, F_OK), -1);
+		if (reader >= 0) {
+			char buf[64];
+			tb_check(read(reader, buf, sizeof buf) <= 0, "the FIFO's reader got a line");
+			close(reader);
+		}
+		free(t);
+		free(err);
+		tb_log_close_file();
+		tb_end();
+	}
+}
+
 /* Four processes, 300 lines each of 3000 bytes: every line whole. */
 static void test_file_concurrent(void)
 {
@@ -279,6 +353,7 @@ int main(void)
 	test_file_lines();
 	test_file_mode();
 	test_file_cannot_open();
+	test_file_refused();
 	test_file_concurrent();
 	test_file_rotation();
 	remove_tree();
