@@ -76,7 +76,14 @@ static int check_config(const char *path)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+struct args {
+	const char *conf, *listen_path, *check;
+	int workers;
+};
+
+/* Parses the options into a; -1 to go on, else the exit status (after --help or a usage error). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -86,19 +93,19 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *conf = getenv("TEAMBOARD_CONF"), *listen_path = NULL, *check = NULL;
-	int workers = 4, c;
+	*a = (struct args){.conf = getenv("TEAMBOARD_CONF"), .workers = 4};
+	int c;
 	while ((c = getopt_long(argc, argv, "c:l:w:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': conf = optarg; break;
-		case 'l': listen_path = optarg; break;
+		case 'c': a->conf = optarg; break;
+		case 'l': a->listen_path = optarg; break;
 		case 'w':
-			if (!parse_int(optarg, 1, 10000, &workers)) {
+			if (!parse_int(optarg, 1, 10000, &a->workers)) {
 				fprintf(stderr, "teamboard.fcgi: --workers must be a whole number from 1 to 10000\n");
 				return 2;
 			}
 			break;
-		case 'k': check = optarg; break;
+		case 'k': a->check = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -107,26 +114,35 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (check)
-		return check_config(check);
-	if (conf == NULL || *conf == '\0')
-		conf = TB_SYSCONFDIR "/teamboard.conf";
+	if (a->conf == NULL || *a->conf == '\0')
+		a->conf = TB_SYSCONFDIR "/teamboard.conf";
+	return -1;
+}
 
-	struct tb_config cfg;
+/* Loads the configuration and opens the log and the shared counters; false after saying why. */
+static bool load_config(struct tb_config *cfg, const char *conf)
+{
 	char err[512];
 	tb_log_set_program("teamboard.fcgi");
-	if (tb_config_load(&cfg, conf, err, sizeof err) != TB_OK) {
+	if (tb_config_load(cfg, conf, err, sizeof err) != TB_OK) {
 		fprintf(stderr, "teamboard.fcgi: %s\n", err);
 		/* The lines before the bad one may have named the log file: the error goes there too. */
-		if (cfg.log_file && tb_log_open_file(cfg.log_file))
+		if (cfg->log_file && tb_log_open_file(cfg->log_file))
 			TB_LOG(TB_LOG_ERROR, "%s", err);
-		tb_config_free(&cfg);
-		return 1;
+		tb_config_free(cfg);
+		return false;
 	}
-	tb_log_set_level(cfg.log_level);
-	if (cfg.log_file)
-		tb_log_open_file(cfg.log_file);
-	tb_metrics_open(&cfg);
+	tb_log_set_level(cfg->log_level);
+	if (cfg->log_file)
+		tb_log_open_file(cfg->log_file);
+	tb_metrics_open(cfg);
+	return true;
+}
+
+/* Serves requests as a pool (listen_path), one FastCGI process, or one CGI request; the exit
+ * status. */
+static int serve(struct tb_config *cfg, const char *listen_path, int workers)
+{
 	/* A client that leaves turns our next write into EPIPE, never into a fatal signal. */
 	signal(SIGPIPE, SIG_IGN);
 	if (listen_path) {
@@ -142,33 +158,43 @@ int main(int argc, char **argv)
 		fprintf(stderr, "teamboard.fcgi: FCGX_Init failed\n");
 		return 1;
 	}
-
 	int fd = 0;
 	if (listen_path) {
-		if (tb_server_prefork(listen_path, workers, &fd) != TB_OK) {
-			tb_config_free(&cfg);
+		if (tb_server_prefork(listen_path, workers, &fd) != TB_OK)
 			return 1;
-		}
-		if (fd < 0) { /* the pool's parent, after shutdown */
-			tb_config_free(&cfg);
+		if (fd < 0) /* the pool's parent, after shutdown */
 			return 0;
-		}
 	}
 	bool cgi = !listen_path && FCGX_IsCGI();
 	/* One candidate per worker; they queue on a flock, so one per host connects. Not as CGI:
 	 * the process ends after one request. Before tb_app_init: the child must not share our
 	 * database connection. */
-	if (cfg.supervisor == TB_SUPERVISOR_AUTO && !cgi)
-		tb_supervisor_auto_start(&cfg, fd);
+	if (cfg->supervisor == TB_SUPERVISOR_AUTO && !cgi)
+		tb_supervisor_auto_start(cfg, fd);
 	struct tb_app app;
 	size_t n_routes;
 	const struct tb_route *routes = tb_api_routes(&n_routes);
-	tb_app_init(&app, &cfg, routes, n_routes);
+	tb_app_init(&app, cfg, routes, n_routes);
 	if (cgi)
 		tb_server_cgi_once(&app, env_param, NULL, STDIN_FILENO, STDOUT_FILENO);
 	else
 		tb_server_fcgi_loop(&app, fd);
 	tb_app_free(&app);
-	tb_config_free(&cfg);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	if (a.check)
+		return check_config(a.check);
+	struct tb_config cfg;
+	if (!load_config(&cfg, a.conf))
+		return 1;
+	rc = serve(&cfg, a.listen_path, a.workers);
+	tb_config_free(&cfg);
+	return rc;
 }

@@ -13,8 +13,8 @@
 enum { AUTH = TB_ROUTE_AUTH, BODY = TB_ROUTE_BODY };
 
 static const struct tb_route routes[] = {
-	{TB_GET, P "/health", tb_api_health, TB_ROUTE_NO_DB},
-	{TB_GET, P "/metrics", tb_api_metrics, TB_ROUTE_NO_DB},
+	{TB_GET, P "/health", tb_api_health, 0},
+	{TB_GET, P "/metrics", tb_api_metrics, 0},
 	{TB_POST, P "/users", tb_api_users_create, BODY},
 	{TB_GET, P "/me", tb_api_me, AUTH},
 	{TB_POST, P "/sessions", tb_api_sessions_create, BODY},

@@ -17,7 +17,6 @@ typedef void (*tb_handler_fn)(struct tb_app *app, struct tb_req *req, struct tb_
 enum tb_route_flags {
 	TB_ROUTE_AUTH = 1 << 0,   /* a valid session is required (401 otherwise) */
 	TB_ROUTE_BODY = 1 << 1,   /* takes a JSON body (size, type and syntax checked before the handler) */
-	TB_ROUTE_NO_DB = 1 << 2,  /* may run without a database connection */
 };
 
 struct tb_route {

@@ -24,7 +24,6 @@ enum close_reason {
 	CLOSE_REVOKED,
 	CLOSE_RECYCLED,
 	CLOSE_ERROR,
-	CLOSE_RESET,
 	CLOSE_SLOW_CLIENT, /* a write did not drain within write_timeout (the transport's ETIMEDOUT) */
 };
 
@@ -537,7 +536,8 @@ static int64_t resume_point(const struct tb_req *req)
 	return n;
 }
 
-static bool write_head(struct stream *s)
+/* Appends the stream's head (200, text/event-stream, no buffering) and the retry hint to s->out. */
+static void write_head(struct stream *s)
 {
 	struct tb_resp head;
 	tb_resp_init(&head);
@@ -549,7 +549,6 @@ static bool write_head(struct stream *s)
 	tb_resp_head(&head, &s->out);
 	tb_resp_free(&head);
 	tb_sse_retry(&s->out, 2000);
-	return true;
 }
 
 void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id)
@@ -625,8 +624,7 @@ static void unregister(struct stream *s)
 		[CLOSE_REVOKED] = TB_M_CLOSED_REVOKED,         [CLOSE_RECYCLED] = TB_M_CLOSED_RECYCLED,
 		[CLOSE_ERROR] = TB_M_CLOSED_ERROR,             [CLOSE_SLOW_CLIENT] = TB_M_CLOSED_SLOW_CLIENT,
 	};
-	if (s->reason != CLOSE_RESET)
-		tb_metrics_add(by_reason[s->reason], 1);
+	tb_metrics_add(by_reason[s->reason], 1);
 	/* After a lost connection this reconnects; if the database is still away, the row goes
 	 * with this worker's next stream, or the supervisor's next round. */
 	s->app->db.pinned = false;
@@ -753,88 +751,97 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
 	return ok;
 }
 
+/* Before the stream holds a worker: the resume point, the body, the token, and the answers that
+ * need no worker held (400, a reset, 404 for a board gone, a database error). True to go on with
+ * *resume and *last_seq set; false after answering. */
+static bool prepare(struct stream *s, struct tb_resp *resp, int64_t *resume, int64_t *last_seq)
+{
+	*resume = resume_point(s->req);
+	if (*resume == -2) {
+		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
+		return false;
+	}
+	if (!read_body_to_end(s->req, resp, s->app->cfg->max_body))
+		return false;
+	bool by_cookie;
+	if (tb_auth_request_token(s->req, &s->token, &by_cookie) != TB_OK) {
+		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
+		return false;
+	}
+	if (needs_reset(s, *resume, last_seq)) {
+		resp->streamed = true;
+		write_head(s);
+		char data[64];
+		snprintf(data, sizeof data, "{\"last_event_id\":%" PRId64 "}", *last_seq);
+		tb_sse_event(&s->out, -1, "reset", data, strlen(data));
+		flush_out(s);
+		return false;
+	}
+	if (s->done) {
+		if (s->reason == CLOSE_REVOKED)
+			tb_resp_error(resp, 404, "not_found", "no such resource");
+		else
+			tb_resp_db_failed(resp, s->app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
+		return false;
+	}
+	return true;
+}
+
+/* The registered stream: LISTEN, the access re-check, hello, replay, then live until it ends;
+ * its registry row is gone afterwards. */
+static void run(struct stream *s, int64_t resume, int64_t last_seq)
+{
+	/* From LISTEN on, a reconnect inside a query would leave the stream deaf: it ends instead. */
+	s->app->db.pinned = true;
+	if (!listen_board(s, true)) {
+		s->done = true;
+		s->reason = CLOSE_ERROR;
+	}
+	/* The request's access check ran before the LISTEN: a removal that committed in between
+	 * reached no one, so look again now that any later one will arrive as an event. */
+	bool gone = !s->done && access_gone(s);
+	const char *params[] = {s->board, s->user, "1"};
+	PGresult *r = s->done || gone ? NULL : query(s, SQL_PRESENCE, 3, params);
+	write_head(s);
+	if (gone) {
+		revoke_stream(s, "access_removed");
+	} else if (r != NULL) {
+		s->last_sent = resume < 0 ? last_seq : resume;
+		hello(s, s->last_sent, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (flush_out(s))
+			replay(s);
+		/* A removal that committed after the check above may have been replayed, and its
+		 * notification is then a duplicate: look once more, now that the replay is done. */
+		if (!s->done && access_gone(s))
+			revoke_stream(s, "access_removed");
+		long max = s->app->cfg->stream_max_seconds;
+		s->last_heard = now_s();
+		s->deadline = max ? s->last_heard + max : 0;
+		live(s);
+	} else {
+		flush_out(s);
+	}
+	unregister(s);
+}
+
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
 {
 	struct stream s = {.app = app, .req = req, .board_id = board_id};
 	tb_i64(s.board, board_id);
 	tb_i64(s.user, req->user_id);
-	int64_t resume = resume_point(req), last_seq = 0;
-	if (resume == -2) {
-		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
-		return;
-	}
-	if (!read_body_to_end(req, resp, app->cfg->max_body))
-		return;
-	bool by_cookie;
-	if (tb_auth_request_token(req, &s.token, &by_cookie) != TB_OK) {
-		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
-		return;
-	}
-
-	if (needs_reset(&s, resume, &last_seq)) {
-		resp->streamed = true;
-		write_head(&s);
-		char data[64];
-		snprintf(data, sizeof data, "{\"last_event_id\":%" PRId64 "}", last_seq);
-		tb_sse_event(&s.out, -1, "reset", data, strlen(data));
-		flush_out(&s);
-		tb_buf_free(&s.out);
-		free(s.token);
-		return;
-	}
-	if (s.done) {
-		if (s.reason == CLOSE_REVOKED)
-			tb_resp_error(resp, 404, "not_found", "no such resource");
-		else
-			tb_resp_db_failed(resp, app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
-		free(s.token);
-		return;
-	}
+	int64_t resume, last_seq = 0;
 	bool counted;
-	if (!tb_stream_hold(app, req, TB_HOLD_STREAM, board_id, resp, &counted)) {
-		free(s.token);
-		return;
-	}
-	if (!register_stream(&s, resp, counted)) {
+	/* One exit: whatever was taken is given back below, in reverse order. */
+	if (prepare(&s, resp, &resume, &last_seq) &&
+	    tb_stream_hold(app, req, TB_HOLD_STREAM, board_id, resp, &counted)) {
+		if (register_stream(&s, resp, counted)) {
+			resp->streamed = true;
+			tb_metrics_add(TB_M_STREAMS_OPENED, 1);
+			run(&s, resume, last_seq);
+		}
 		tb_metrics_unhold();
-		free(s.token);
-		return;
 	}
-	resp->streamed = true;
-	tb_metrics_add(TB_M_STREAMS_OPENED, 1);
-	/* From LISTEN on, a reconnect inside a query would leave the stream deaf: it ends instead. */
-	app->db.pinned = true;
-	if (!listen_board(&s, true)) {
-		s.done = true;
-		s.reason = CLOSE_ERROR;
-	}
-	/* The request's access check ran before the LISTEN: a removal that committed in between
-	 * reached no one, so look again now that any later one will arrive as an event. */
-	bool gone = !s.done && access_gone(&s);
-	const char *params[] = {s.board, s.user, "1"};
-	PGresult *r = s.done || gone ? NULL : query(&s, SQL_PRESENCE, 3, params);
-	write_head(&s);
-	if (gone) {
-		revoke_stream(&s, "access_removed");
-	} else if (r != NULL) {
-		s.last_sent = resume < 0 ? last_seq : resume;
-		hello(&s, s.last_sent, PQgetvalue(r, 0, 0));
-		PQclear(r);
-		if (flush_out(&s))
-			replay(&s);
-		/* A removal that committed after the check above may have been replayed, and its
-		 * notification is then a duplicate: look once more, now that the replay is done. */
-		if (!s.done && access_gone(&s))
-			revoke_stream(&s, "access_removed");
-		long max = app->cfg->stream_max_seconds;
-		s.last_heard = now_s();
-		s.deadline = max ? s.last_heard + max : 0;
-		live(&s);
-	} else {
-		flush_out(&s);
-	}
-	unregister(&s);
-	tb_metrics_unhold();
 	tb_buf_free(&s.out);
 	free(s.token);
 }

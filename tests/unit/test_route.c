@@ -17,7 +17,7 @@ static void h_dummy(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 
 /* The handler is the same everywhere: a match is identified by its row index. */
 static const struct tb_route routes[] = {
-	/* 0 */ {TB_GET, "/health", h_dummy, TB_ROUTE_NO_DB},
+	/* 0 */ {TB_GET, "/health", h_dummy, 0},
 	/* 1 */ {TB_POST, "/api/v1/users", h_dummy, TB_ROUTE_BODY},
 	/* 2 */ {TB_POST, "/api/v1/sessions", h_dummy, TB_ROUTE_BODY},
 	/* 3 */ {TB_DELETE, "/api/v1/sessions/current", h_dummy, TB_ROUTE_AUTH},
