@@ -141,12 +141,15 @@ if is_json && body_has '"database": *"ok"' && [ "$status" = 200 ]; then
 elif is_json && body_has '"db_unavailable"'; then
 	problem "Teamboard runs, but cannot reach its database (503 db_unavailable)" \
 		"check \"database\" in teamboard.conf (host, port, dbname, user, password; sslmode=disable if the host's PostgreSQL has no TLS), over SSH, teamboard-admin --config ~/teamboard/teamboard.conf migrate connects the same way and prints the database's own error; ask the host whether their web servers may connect to that database"
+elif [ "$status" = 403 ] && is_json && body_has '"host_setup"'; then
+	problem "the host runs neither FastCGI nor CGI programs: the API is closed (403)" \
+		"ask the host for mod_fcgid (FastCGI), or at least mod_cgid/mod_cgi (plain CGI)"
 elif is_json && body_has '"host_setup"'; then
 	problem "the web server has no mod_rewrite: nothing reaches Teamboard's programs" \
 		"ask the host to enable mod_rewrite for your site"
 elif [ "$status" = 200 ] && is_script; then
 	problem "the API is sent as a file: the host runs neither FastCGI nor CGI programs" \
-		"ask the host for mod_fcgid (FastCGI), or at least mod_cgid/mod_cgi (plain CGI)"
+		"ask the host for mod_fcgid (FastCGI), or at least mod_cgid/mod_cgi (plain CGI); meanwhile run conf/shared-hosting/install-webspace.sh again: its teamboard-bin/.htaccess closes the programs' directory then"
 elif [ "$status" = 404 ] && ! is_json; then
 	if [ "$bin_status" = 200 ]; then
 		say "  (the API is not found because the .htaccess files are ignored: see above)"

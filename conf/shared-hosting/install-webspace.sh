@@ -21,7 +21,8 @@
 #                              entry scripts teamboard.fcgi and teamboard-stream.fcgi (copies of
 #                              conf/shared-hosting/teamboard.fcgi with PROGRAM and CONF filled in)
 #   WEB_ROOT/teamboard-errors/ .htaccess (conf/shared-hosting/teamboard-errors.htaccess) and the
-#                              JSON answers of conf/errors/ (too_large.json, no_rewrite.json)
+#                              JSON answers of conf/errors/ (too_large.json, no_rewrite.json) and
+#                              conf/shared-hosting/no_cgi.json
 # In the three .htaccess files it owns only the block from "# BEGIN Teamboard" to
 # "# END Teamboard": that block is replaced, every other line is kept where it is; a file without
 # the block gets it at the top. Nothing else in WEB_ROOT is touched. Run it again after changing
@@ -108,6 +109,7 @@ while IFS= read -r p; do
 done <"$work/files"
 for p in .htaccess .htaccess.teamboard-old .htteamboard-files teamboard-errors \
 	teamboard-errors/.htaccess teamboard-errors/too_large.json teamboard-errors/no_rewrite.json \
+	teamboard-errors/no_cgi.json \
 	teamboard-bin teamboard-bin/.htaccess teamboard-bin/teamboard.fcgi \
 	teamboard-bin/teamboard-stream.fcgi; do
 	refuse_link "$web_root/$p"
@@ -279,6 +281,7 @@ merge_block "$src/conf/shared-hosting/teamboard-errors.htaccess" "$web_root/team
 for f in too_large.json no_rewrite.json; do
 	put "$src/conf/errors/$f" "$web_root/teamboard-errors/$f" 644
 done
+put "$src/conf/shared-hosting/no_cgi.json" "$web_root/teamboard-errors/no_cgi.json" 644
 
 # The programs' directory. Mode 755 and no group/other write: suEXEC refuses anything else.
 bin="$web_root/teamboard-bin"

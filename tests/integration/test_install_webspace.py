@@ -174,6 +174,7 @@ def test_first_install_lays_out_the_web_space(space):
     assert "SetHandler None" in (www / "teamboard-errors" / ".htaccess").read_text()
     assert '"too_large"' in (www / "teamboard-errors" / "too_large.json").read_text()
     assert '"host_setup"' in (www / "teamboard-errors" / "no_rewrite.json").read_text()
+    assert '"host_setup"' in (www / "teamboard-errors" / "no_cgi.json").read_text()
     # nothing is left of the new files written before each rename
     assert not [p for p in www.rglob("*teamboard-new*")]
 

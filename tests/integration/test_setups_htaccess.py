@@ -9,7 +9,9 @@ that grants AllowOverride FileInfo Options=ExecCGI and runs mod_fcgid, in two ki
                                    (suEXEC-like), Apache as www-data
 On both, nothing but the static files and the API can be fetched; the 413 is the API's JSON (a
 static file, never run); streams run in their own mod_fcgid class; supervisor = auto runs
-exactly one supervisor inside the workers."""
+exactly one supervisor inside the workers. On a host that runs no programs (neither mod_fcgid
+nor mod_cgid), teamboard-bin/ serves nothing (403, never the scripts as files), and
+check-webspace.sh names what each kind of lacking host lacks."""
 
 import json
 import os
@@ -59,7 +61,7 @@ def test_nothing_but_static_files_and_the_api_can_be_fetched(server):
                  "/teamboard-bin/teamboard.fcgi", "/teamboard-bin/teamboard-stream.fcgi",
                  "/teamboard-bin/", "/teamboard-errors/.htaccess",
                  "/teamboard-errors/too_large.json", "/teamboard-errors/no_rewrite.json",
-                 "/teamboard-errors/"):
+                 "/teamboard-errors/no_cgi.json", "/teamboard-errors/"):
         status, _, body = tbenv.http_get(server.base + path)
         assert status == 403, (path, status, body[:200])
     # the program and its configuration are outside the web root
@@ -216,6 +218,9 @@ BROKEN_HOSTS = {
                        "PROBLEM: the web server has no mod_rewrite: nothing reaches Teamboard's "
                        "programs",
                        "ask the host to enable mod_rewrite for your site"),
+    "no CGI": ({"without_modules": ("fcgid", "cgid")}, {},
+               "PROBLEM: the host runs neither FastCGI nor CGI programs: the API is closed (403)",
+               "ask the host for mod_fcgid (FastCGI), or at least mod_cgid/mod_cgi (plain CGI)"),
     "no database": ({}, {"database": "host=127.0.0.1 port=1 dbname=teamboard user=nobody "
                                      "connect_timeout=2"},
                     "PROBLEM: Teamboard runs, but cannot reach its database (503 db_unavailable)",
@@ -255,6 +260,57 @@ def test_check_webspace_names_what_the_host_lacks(server, lack):
                                   'lacks something", says more.'), out
         if lack == "no mod_rewrite":  # the programs stay closed to direct requests all the same
             assert "ok: teamboard-bin/ is closed to direct requests (403)" in lines, out
+    finally:
+        other.stop()
+
+
+def wait_for_host(other):
+    """A broken host never answers health: waits (bounded) until it answers at all."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            tbenv.http_get(other.base + "/")
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("rewrite", ["with mod_rewrite", "without mod_rewrite"])
+def test_without_a_cgi_module_the_programs_are_never_sent_as_files(server, rewrite):
+    # Neither mod_fcgid nor mod_cgid (nor mod_cgi): Apache has nothing to run teamboard-bin/'s
+    # scripts with and would send them as files (the program's and teamboard.conf's paths), through
+    # the API's rewrite rules too. teamboard-bin/.htaccess closes the directory then: 403, and for
+    # the API a JSON 403 that names the cause. Streams as plain CGI (the customer's lines below the
+    # block, un-commented) change nothing.
+    if server.setup != "apache-htaccess":
+        pytest.skip("the hosts that lack something are modelled on the stock Debian host")
+    without = ("fcgid", "cgid") + (("rewrite",) if rewrite == "without mod_rewrite" else ())
+    other = server.add_host("apache-htaccess", "lacks-cgi", host={"without_modules": without,
+                                                                  "wait": False})
+    try:
+        wait_for_host(other)
+        bin_ht = os.path.join(other.web_space, "teamboard-bin", ".htaccess")
+        with open(bin_ht) as f:
+            text = f.read()
+        for customer_lines in (False, True):
+            if customer_lines:
+                with open(bin_ht, "w") as f:
+                    f.write(text.replace('#<Files "teamboard-stream.fcgi">\n#    SetHandler '
+                                         'cgi-script\n#</Files>', '<Files "teamboard-stream.fcgi">'
+                                         '\n    SetHandler cgi-script\n</Files>'))
+            for path in ("/teamboard-bin/teamboard.fcgi", "/teamboard-bin/teamboard-stream.fcgi",
+                         "/teamboard-bin/", "/api/v1/health", "/api/v1/boards/1/events"):
+                status, _, body = tbenv.http_get(other.base + path)
+                assert b"TEAMBOARD_CONF" not in body and not body.startswith(b"#!"), body[:300]
+                if not path.startswith("/api/"):
+                    assert status == 403, (customer_lines, path, status, body[:300])
+                    continue
+                # the API: without mod_rewrite it never reaches teamboard-bin/ (its JSON 500)
+                want = (403, "CGI") if rewrite == "with mod_rewrite" else (500, "mod_rewrite")
+                err = json.loads(body)["error"]
+                assert (status, err["code"]) == (want[0], "host_setup"), (path, status, body)
+                assert want[1] in err["message"], err
+        assert tbenv.http_get(other.base + "/")[0] == 200  # the static files are served
     finally:
         other.stop()
 
