@@ -394,19 +394,22 @@ def test_refuses_a_destination_that_is_a_symbolic_link(space, where):
 
 
 def test_a_planted_link_at_the_old_new_file_name_is_not_written_through(space):
-    # The new files were "<name>.teamboard-new", a name anyone could guess and plant a link at:
-    # cp and chmod followed it and wrote into (and opened up) the link's target.
+    # The new files were "<name>.teamboard-new", and the web root's template
+    # ".htaccess.template", names anyone could guess and plant a link at: cp, sed and chmod
+    # followed it and wrote into (and opened up) the link's target.
     www = space / "www"
     target = victim(space)
     for name in ("index.html", ".htaccess", "teamboard-bin/teamboard.fcgi", ".htteamboard-files",
-                 ".htaccess.template"):
+                 ".htaccess.template", ".htaccess.template.teamboard-new",
+                 ".htaccess.teamboard-new.block"):
         (www / name).parent.mkdir(exist_ok=True)
-        os.symlink(str(target), str(www / (name + ".teamboard-new")))
+        planted = name if "template" in name or "block" in name else name + ".teamboard-new"
+        os.symlink(str(target), str(www / planted))
     install(space)
     assert target.read_text() == VICTIM_TEXT
     assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o600
     assert (www / "index.html").read_bytes() == open(os.path.join(WEB, "index.html"), "rb").read()
-    assert not (www / ".htaccess.template").exists()
+    assert os.path.islink(str(www / ".htaccess.template"))  # not used any more: left alone
     assert not [p for p in www.rglob("*.htteamboard-new*")]
 
 
