@@ -914,13 +914,16 @@ static int read_pairs(const char *file, int64_t **boards, char ***tokens)
 	return n;
 }
 
-static void cmd_write(int group, const char *file, double interval, int conc, const char *tag, double wait, double live)
+/* Reads the writes' boards and tokens, resets the write state and the group's latencies, and
+ * connects the first writers; false (after printing the error) when the file is unreadable. */
+static bool write_setup(int group, const char *file, double interval, int conc, const char *tag, double wait,
+                        double live)
 {
 	memset(&W, 0, sizeof W);
 	W.n = read_pairs(file, &W.board, &W.token);
 	if (W.n <= 0) {
 		printf("{\"cmd\":\"write\",\"error\":\"cannot read %s\"}\n", file);
-		return;
+		return false;
 	}
 	W.group = group;
 	W.conc = conc < 1 ? 1 : conc;
@@ -953,6 +956,13 @@ static void cmd_write(int group, const char *file, double interval, int conc, co
 			break;
 		loop_once(2);
 	}
+	return true;
+}
+
+/* Sends the writes on schedule and waits until every stream of the group has every event it
+ * should, or W.wait after the last send (a minute if the writes themselves hang). */
+static void write_run(int group)
+{
 	W.active = true;
 	W.t0 = now_ms();
 	double last_send = 0;
@@ -991,7 +1001,12 @@ static void cmd_write(int group, const char *file, double interval, int conc, co
 		loop_once(next < 1 ? 1 : next > 5 ? 5 : (int)next);
 	}
 	W.active = false;
-	/* results */
+}
+
+/* Prints the write's JSON result line: write latencies, and per stream of the group what
+ * arrived, what was lost and how late. */
+static void write_report(int group, double live)
+{
 	size_t cap = 1024, ns = 0;
 	double *lat = xrealloc(NULL, sizeof *lat * cap);
 	long expected = 0, received = 0, lost = 0, dups = 0;
@@ -1046,6 +1061,14 @@ static void cmd_write(int group, const char *file, double interval, int conc, co
 	       expected, received, lost, dups, pct(lat, ns, .5), pct(lat, ns, .9), pct(lat, ns, .99), pct(lat, ns, 1));
 	free(lat);
 	free(wl);
+}
+
+static void cmd_write(int group, const char *file, double interval, int conc, const char *tag, double wait, double live)
+{
+	if (!write_setup(group, file, interval, conc, tag, wait, live))
+		return;
+	write_run(group);
+	write_report(group, live);
 	for (int k = 0; k < W.n; k++)
 		free(W.token[k]);
 	free(W.token);

@@ -2,16 +2,17 @@
 # tests/lint/lint.sh: the static checks of `make lint`: cppcheck and clang-tidy on the C sources,
 # ShellCheck on every shell script in the tree, the links and repository paths named in docs and
 # comments (tests/lint/links.py), the include/import cycles of lib/ and web/js/
-# (tests/lint/cycles.py, known ones in tests/lint/cycles-allowed) and the tests of those two
-# scripts (tests/lint/test_lint_tools.py). Clean means no finding beyond tests/lint/suppressions.
+# (tests/lint/cycles.py, known ones in tests/lint/cycles-allowed), no function of web/js/ over 150
+# lines (tests/lint/jsfnsize.py; clang-tidy holds C functions to 80, .clang-tidy) and the tests of
+# those scripts (tests/lint/test_lint_tools.py). Clean means no finding beyond tests/lint/suppressions.
 #
-#   lint.sh [--srcdir DIR] [--cflags "FLAGS"] [cppcheck|clang-tidy|shellcheck|links|cycles|selftest]...
+#   lint.sh [--srcdir DIR] [--cflags "FLAGS"] [cppcheck|clang-tidy|shellcheck|links|cycles|jsfnsize|selftest]...
 #
 # --cflags: preprocessor flags for clang-tidy (Makefile.am passes config.h's directory, the
 # pkg-config flags and AM_CPPFLAGS). With no tool named, all of them run. One line per check:
 # "PASS: <check>" or "FAIL: <check>" after its findings (cppcheck, clang-tidy, shellcheck; links
 # prints links-markdown, links-paths and links-outside; cycles prints cycles-lib and cycles-web;
-# selftest prints lint-selftest); exit status 0 when every check passed. A tool that is not
+# jsfnsize prints jsfnsize; selftest prints lint-selftest); exit status 0 when every check passed. A tool that is not
 # installed fails (dev.sh installs cppcheck, clang-tidy and shellcheck; the rest needs python3).
 set -euo pipefail
 
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- cppcheck clang-tidy shellcheck links cycles selftest
+[ $# -gt 0 ] || set -- cppcheck clang-tidy shellcheck links cycles jsfnsize selftest
 cd "$srcdir"
 supp=tests/lint/suppressions
 out=$(mktemp -d)
@@ -160,7 +161,7 @@ run_python() {
 	return "$rc"
 }
 
-# The unit tests of links.py and cycles.py, on small trees made in a temporary directory.
+# The unit tests of links.py, cycles.py and jsfnsize.py, on small trees made in a temporary directory.
 run_selftest() {
 	if ! need python3 python3; then
 		echo "FAIL: lint-selftest"
@@ -184,6 +185,7 @@ for tool in "$@"; do
 	shellcheck) run_shellcheck || rc=1 ;;
 	links) run_python links tests/lint/links.py --srcdir . || failed=1; continue ;;
 	cycles) run_python cycles tests/lint/cycles.py --srcdir . || failed=1; continue ;;
+	jsfnsize) run_python jsfnsize tests/lint/jsfnsize.py --srcdir . || failed=1; continue ;;
 	selftest) run_selftest || failed=1; continue ;;
 	*) echo "lint.sh: unknown tool $tool" >&2; exit 2 ;;
 	esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""tests/lint/test_lint_tools.py: tests of tests/lint/cycles.py and tests/lint/links.py on small
-trees written into a temporary directory (no git there: the scripts walk the files).
+"""tests/lint/test_lint_tools.py: tests of tests/lint/cycles.py, tests/lint/links.py and
+tests/lint/jsfnsize.py on small trees written into a temporary directory (no git there: the
+scripts walk the files).
 
 Run by tests/lint/lint.sh ("selftest", so by `make lint`):  python3 tests/lint/test_lint_tools.py
 """
@@ -16,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cycles  # noqa: E402
+import jsfnsize  # noqa: E402
 import links  # noqa: E402
 
 # Written in pieces so that links.py's check of this very file does not match them.
@@ -299,6 +301,55 @@ class Links(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("docs/d.md:2: fcgi/nothing.c: no such path", out)
         self.assertEqual(out.count("no such path"), 1, out)
+
+
+def body(n):
+    """n lines of code for a function's body."""
+    return "".join("  x%d();\n" % i for i in range(n))
+
+
+class JsFnSize(unittest.TestCase):
+    def sizes(self, text):
+        return [(name, n) for _line, name, n in jsfnsize.functions(jsfnsize.blank(text))]
+
+    def test_every_kind_of_function_is_measured(self):
+        text = ("function a() {\n" + body(3) + "}\n"
+                "const b = async (x, y) => {\n" + body(2) + "};\n"
+                "export function* c() {\n" + body(1) + "}\n"
+                "class K {\n  m(q) {\n" + body(4) + "  }\n  static async s() {\n" + body(2) + "  }\n}\n"
+                "const o = { p: function () {\n" + body(5) + "} };\n"
+                "arr.map((v) => {\n" + body(2) + "});\n")
+        self.assertEqual(sorted(self.sizes(text)),
+                         sorted([("a", 3), ("b", 2), ("c", 1), ("m", 4), ("s", 2), ("p", 5), ("(anonymous)", 2)]))
+
+    def test_control_statements_are_not_methods(self):
+        text = "function f() {\n  if (a) {\n" + body(2) + "  }\n  for (;;) {\n  }\n}\n"
+        self.assertEqual(self.sizes(text), [("f", 6)])
+
+    def test_braces_in_strings_comments_templates_and_regexes_count_for_nothing(self):
+        text = ("function f() {\n"
+                "  const s = \"}\" + '}' + `}${ {a: 1}.a }}` + `${`${'}'}`}`;  // }\n"
+                "  /* } */ const r = /[}/]}/g; const d = a / b / c;\n"
+                "  return s;\n"
+                "}\n"
+                "function g() {\n" + body(1) + "}\n")
+        self.assertEqual(self.sizes(text), [("f", 3), ("g", 1)])
+
+    def test_a_function_over_the_limit_fails_with_its_place(self):
+        t = Tree()
+        try:
+            t.write("web/js/ok.js", "function fine() {\n" + body(150) + "}\n")
+            t.write("web/js/board/big.js", "// one\nexport function render() {\n" + body(151) + "}\n")
+            out = io.StringIO()
+            old, sys.stdout = sys.stdout, out
+            try:
+                rc = jsfnsize.main(["--srcdir", t.root])
+            finally:
+                sys.stdout = old
+            self.assertEqual(rc, 1)
+            self.assertEqual(out.getvalue(), "web/js/board/big.js:2: render is 151 lines (limit 150)\nFAIL: jsfnsize\n")
+        finally:
+            t.remove()
 
 
 if __name__ == "__main__":
