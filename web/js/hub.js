@@ -22,6 +22,20 @@ const MAX_STREAMS = 4;
 // minute; a dropped tab that pings again is subscribed again).
 const PORT_TIMEOUT_MS = 90000;
 
+
+const BUSY_TRIES = 3;
+
+// One page of the event log. A 503 with Retry-After (the server's cap on large replies being
+// written to one address at once: a page of 1,000 events can be one) is waited out and asked
+// again, BUSY_TRIES times at most, at most 5 s each.
+async function fetchPage(url) {
+  for (let i = 1; ; i++) {
+    const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+    const wait = Number(r.headers.get("Retry-After"));
+    if (r.status !== 503 || !(wait >= 0) || i >= BUSY_TRIES) return r;
+    await new Promise((ok) => setTimeout(ok, 1000 * Math.min(wait || 1, 5)));
+  }
+}
 export class Hub {
   constructor() {
     this.boards = new Map();  // board id -> entry
@@ -145,13 +159,14 @@ export class Hub {
     setTimeout(() => this.promote(), 0);
   }
 
+  // Sends a tab that joins late what it missed: the log from `since` up to where the shared feed
+  // started, then the feed's buffer.
   async catchUp(port, e, since) {
     let after = since;
     const upTo = e.from;
     try {
       while (after < upTo) {
-        const r = await fetch(`${e.api}/boards/${e.board}/events?after=${after}&limit=1000`,
-          { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+        const r = await fetchPage(`${e.api}/boards/${e.board}/events?after=${after}&limit=1000`);
         if (r.status !== 200) break;
         const d = await r.json();
         if (!d.events || !d.events.length) break;
