@@ -277,13 +277,15 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
  * last start is not ended yet, sent_at when it went out). Other calls are answered 204 and send
  * nothing. Each statement returns (role, item on the board, notifications sent).
  *
- * The note's row is held FOR KEY SHARE to the commit: a deletion of the note (or its board) that
- * commits while the statement runs is waited for and then seen as no note (404), never a
- * foreign-key error; one that starts later waits for this statement. */
-#define EDITING_WITH                                                                                       \
-	"WITH it AS MATERIALIZED (SELECT i.id FROM items i WHERE i.id = $3::bigint AND i.board_id = $2::bigint" \
-	"                          FOR KEY SHARE),"                                                              \
-	" a AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role, EXISTS (SELECT 1 FROM it) AS item)," \
+ * The note's row is held FOR KEY SHARE to the commit (for a caller who can see the board): a
+ * deletion of the note (or its board) that commits while the statement runs is waited for and
+ * then seen as no note (404), never a foreign-key error; one that starts later waits for this
+ * statement. */
+#define EDITING_WITH                                                                                   \
+	"WITH r AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role),"                      \
+	" it AS MATERIALIZED (SELECT i.id FROM items i WHERE i.id = $3::bigint AND i.board_id = $2::bigint" \
+	"                       AND (SELECT r.role FROM r) IS NOT NULL FOR KEY SHARE),"                      \
+	" a AS MATERIALIZED (SELECT r.role, EXISTS (SELECT 1 FROM it) AS item FROM r),"                     \
 	" ok AS (SELECT 1 FROM a WHERE a.role IN ('owner', 'admin', 'editor') AND a.item),"
 
 static const char SQL_EDITING_START[] =
