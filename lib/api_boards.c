@@ -29,7 +29,7 @@ static const char SQL_LIST[] =
 void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char uid[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id)};
+	const char *params[] = {tb_i64(uid, req->user_id)};
 	tb_api_query_tagged(app, req, resp, 200, SQL_LIST, 1, params);
 }
 
@@ -55,11 +55,11 @@ void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp
 	tb_json_str(app->body_json, "title", &title);
 	int64_t team_id = 0;
 	char uid[24], tid[24];
-	tb_api_i64(uid, req->user_id);
-	const char *team = tb_json_int(app->body_json, "team_id", &team_id) ? tb_api_i64(tid, team_id) : NULL;
+	tb_i64(uid, req->user_id);
+	const char *team = tb_json_int(app->body_json, "team_id", &team_id) ? tb_i64(tid, team_id) : NULL;
 	const char *params[] = {uid, team, title};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_CREATE, 3, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_CREATE, 3, params, &r)))
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE) {
@@ -128,8 +128,8 @@ static bool items_cursor(struct tb_req *req, char z[24], char id[24], const char
 	const char *dot = err == TB_OK ? strchr(value, '.') : NULL;
 	int64_t zv, iv;
 	if (dot && parse_z(value, (size_t)(dot - value), &zv) && tb_parse_id(dot + 1, strlen(dot + 1), &iv)) {
-		*zp = tb_api_i64(z, zv);
-		*idp = tb_api_i64(id, iv);
+		*zp = tb_i64(z, zv);
+		*idp = tb_i64(id, iv);
 		ok = true;
 	}
 	free(value);
@@ -144,8 +144,8 @@ void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 		tb_resp_error(resp, 400, "bad_request", "items_after must be the items_next of a board page");
 		return;
 	}
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0]),
-	                        tb_api_i64(budget, (int64_t)app->cfg->max_reply), zp, idp};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]),
+	                        tb_i64(budget, (int64_t)app->cfg->max_reply), zp, idp};
 	struct tb_api_target t;
 	if (!tb_api_load(app, req, resp, SQL_GET, 5, params, TB_RANK_VIEWER, false, &t))
 		return;
@@ -174,11 +174,11 @@ static const char SQL_DELETE[] =
 static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
                            char uid[24], char bid[24], char ver[24])
 {
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0])};
 	struct tb_api_target t;
 	if (!tb_api_load(app, req, resp, SQL_LOAD, 2, params, min, true, &t))
 		return false;
-	tb_api_i64(ver, t.version);
+	tb_i64(ver, t.version);
 	free(t.json);
 	return true;
 }
@@ -203,7 +203,7 @@ void tb_api_boards_update(struct tb_app *app, struct tb_req *req, struct tb_resp
 	tb_json_str(app->body_json, "title", &title);
 	const char *params[] = {uid, bid, title, req->if_match ? ver : NULL};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_UPDATE, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_UPDATE, 4, params, &r)))
 		return;
 	if (PQntuples(r) == 1)
 		tb_api_reply_row(resp, 200, r, 1, 0);
@@ -219,7 +219,7 @@ void tb_api_boards_delete(struct tb_app *app, struct tb_req *req, struct tb_resp
 		return;
 	const char *params[] = {uid, bid, req->if_match ? ver : NULL};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_DELETE, 3, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_DELETE, 3, params, &r)))
 		return;
 	if (strcmp(PQcmdTuples(r), "0") != 0)
 		resp->status = 204;

@@ -130,7 +130,7 @@ static void set_location(struct tb_resp *resp, const char *bid, const char *iid)
 static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *params)
 {
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_KEY, 3 + N_FIELDS, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_KEY, 3 + N_FIELDS, params, &r)))
 		return true;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	bool done = true;
@@ -164,7 +164,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, true))
 		return;
 	char uid[24], bid[24];
-	const char *params[3 + N_FIELDS] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0])};
+	const char *params[3 + N_FIELDS] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0])};
 	field_params(app->body_json, params);
 	params[2 + N_FIELDS] = key;
 	if (key && replay(app, resp, params))
@@ -177,7 +177,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 			tb_resp_error(resp, 409, "conflict", "a request with this key changed while this one ran; retry");
 		return;
 	}
-	if (tb_api_failed(resp, err))
+	if (tb_resp_db_failed(resp, err))
 		return;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -198,8 +198,8 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 static bool load_item(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
                       bool if_match, struct tb_api_target *t, char uid[24], char bid[24], char iid[24])
 {
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0]),
-	                        tb_api_i64(iid, req->ids[1])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]),
+	                        tb_i64(iid, req->ids[1])};
 	return tb_api_load(app, req, resp, SQL_ITEM, 3, params, min, if_match, t);
 }
 
@@ -238,9 +238,9 @@ void tb_api_items_update(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	const char *params[4 + N_FIELDS] = {uid, bid};
 	field_params(app->body_json, params);
 	params[2 + N_FIELDS] = iid;
-	params[3 + N_FIELDS] = req->if_match ? tb_api_i64(ver, t.version) : NULL;
+	params[3 + N_FIELDS] = req->if_match ? tb_i64(ver, t.version) : NULL;
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_UPDATE, 4 + N_FIELDS, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_UPDATE, 4 + N_FIELDS, params, &r)))
 		return;
 	if (PQntuples(r) == 1)
 		tb_api_reply_row(resp, 200, r, 1, 0);
@@ -256,9 +256,9 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	if (!load_item(app, req, resp, TB_RANK_EDITOR, true, &t, uid, bid, iid))
 		return;
 	free(t.json);
-	const char *params[] = {uid, bid, iid, req->if_match ? tb_api_i64(ver, t.version) : NULL};
+	const char *params[] = {uid, bid, iid, req->if_match ? tb_i64(ver, t.version) : NULL};
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, SQL_DELETE, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_DELETE, 4, params, &r)))
 		return;
 	if (strcmp(PQcmdTuples(r), "0") != 0)
 		resp->status = 204;
@@ -312,11 +312,11 @@ void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp
 {
 	char uid[24], bid[24], iid[24], channel[TB_STREAM_CHANNEL_MAX];
 	tb_stream_channel(channel, req->ids[0]);
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(bid, req->ids[0]),
-	                        tb_api_i64(iid, req->ids[1]), channel};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]),
+	                        tb_i64(iid, req->ids[1]), channel};
 	const char *sql = req->method == TB_DELETE ? SQL_EDITING_END : SQL_EDITING_START;
 	PGresult *r = NULL;
-	if (tb_api_failed(resp, tb_db_query(&app->db, sql, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, sql, 4, params, &r)))
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE || strcmp(PQgetvalue(r, 0, 1), "t") != 0)

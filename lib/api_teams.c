@@ -42,7 +42,7 @@ void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	const char *name = NULL;
 	tb_json_str(app->body_json, "name", &name);
 	char uid[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id), name};
+	const char *params[] = {tb_i64(uid, req->user_id), name};
 	tb_api_query_reply(app, resp, 201, SQL_CREATE, 2, params);
 }
 
@@ -56,7 +56,7 @@ static const char SQL_LIST[] =
 void tb_api_teams_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char uid[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id)};
+	const char *params[] = {tb_i64(uid, req->user_id)};
 	tb_api_query_tagged(app, req, resp, 200, SQL_LIST, 1, params);
 }
 
@@ -68,7 +68,7 @@ static const char SQL_TEAM_TAGGED[] =
 void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	char uid[24], tid[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0])};
 	if (!tb_api_query_tagged(app, req, resp, 200, SQL_TEAM_TAGGED, 2, params))
 		tb_resp_error(resp, 404, "not_found", "no such resource");
 }
@@ -126,7 +126,7 @@ static void member_change(struct tb_app *app, struct tb_resp *resp, const struct
 		tb_resp_error(resp, 409, c->conflict_code, c->conflict_msg);
 		return;
 	}
-	if (tb_api_failed(resp, err))
+	if (tb_resp_db_failed(resp, err))
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE)
@@ -154,7 +154,7 @@ void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	tb_json_str(app->body_json, "name", &name);
 	tb_json_str(app->body_json, "role", &role);
 	char uid[24], tid[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0]), name, role};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]), name, role};
 	member_change(app, resp, &add, params);
 }
 
@@ -169,8 +169,8 @@ void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_res
 	const char *role = NULL;
 	tb_json_str(app->body_json, "role", &role);
 	char uid[24], tid[24], target[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0]),
-	                        tb_api_i64(target, req->ids[1]), role};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]),
+	                        tb_i64(target, req->ids[1]), role};
 	member_change(app, resp, &update, params);
 }
 
@@ -185,7 +185,7 @@ void tb_api_members_remove(struct tb_app *app, struct tb_req *req, struct tb_res
 	if (req->ids[1] == req->user_id)
 		c.min = TB_RANK_VIEWER;
 	char uid[24], tid[24], target[24];
-	const char *params[] = {tb_api_i64(uid, req->user_id), tb_api_i64(tid, req->ids[0]),
-	                        tb_api_i64(target, req->ids[1])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]),
+	                        tb_i64(target, req->ids[1])};
 	member_change(app, resp, &c, params);
 }

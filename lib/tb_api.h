@@ -16,10 +16,6 @@ struct tb_route;
 /* The API's route table for tb_app_init; *n gets its length. */
 const struct tb_route *tb_api_routes(size_t *n);
 
-/* Former names, kept until every handler uses tb_resp_db_failed and tb_i64 (issue 16). */
-#define tb_api_failed tb_resp_db_failed
-#define tb_api_i64 tb_i64
-
 /* Role ranks: a route names the lowest rank it accepts. */
 enum tb_rank { TB_RANK_NONE, TB_RANK_VIEWER, TB_RANK_EDITOR, TB_RANK_ADMIN, TB_RANK_OWNER };
 
