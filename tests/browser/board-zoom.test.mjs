@@ -1,7 +1,8 @@
 // Zoom and overview on the board (issue 17, navigation): Ctrl+wheel about the pointer, + - 0
 // keys, the buttons, zoom to fit, the minimap; board coordinates unchanged at any zoom (a remote
 // move lands in the right place, a double-click adds a note under the pointer); auto-pan near an
-// edge while dragging; new notes in free space; 1,000 notes pan and zoom at >= 55 fps.
+// edge while dragging; new notes in free space; far out notes are plain tiles (during a zoom
+// gesture the text comes back only once the view is still); 1,000 notes pan and zoom at >= 55 fps.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import os from "node:os";
@@ -163,6 +164,54 @@ describe("board: zoom and overview", () => {
       assert.ok(s.x > still + 150, `note carried past the edge: x=${s.x} (${still} without auto-pan)`);
       const nb = await note(page, a.id).boundingBox();
       assert.ok(nb.x + nb.width > cb.x && nb.x < cb.x + cb.width, "the note is still in view");
+    });
+  });
+
+  test("a Ctrl+wheel gesture: far out at once, the text back only once the view is still", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const { ctx } = await userContext(tr, browser, "lod");
+      const board = await apiOk(ctx, "POST", "/boards", { title: "Level of detail" });
+      const a = await apiOk(ctx, "POST", `/boards/${board.id}/items`, { text: "read me", x: 100, y: 100 });
+      await apiOk(ctx, "POST", `/boards/${board.id}/items`, { text: "far", x: 6000, y: 4000 });
+      const page = await open(ctx, board.id);
+      const far = () => page.getByTestId("canvas").evaluate((c) => c.classList.contains("zoom-far"));
+      const textShown = () => note(page, a.id).getByTestId("note-text").isVisible();
+      // n Ctrl+wheel steps, one a frame, about the middle of the canvas; the zoom and the look
+      // right after the last step (read in the same task: the gesture has not ended yet)
+      const wheel = (n, dy) => page.evaluate(async ([steps, d, id]) => {
+        const c = document.querySelector('[data-testid="canvas"]');
+        const r = c.getBoundingClientRect();
+        for (let i = 0; i < steps; i++) {
+          await new Promise((res) => requestAnimationFrame(res));
+          c.dispatchEvent(new WheelEvent("wheel", { deltaY: d, ctrlKey: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
+        }
+        const text = document.querySelector(`[data-id="${id}"] [data-testid="note-text"]`);
+        return { zoom: Number(c.dataset.zoom), far: c.classList.contains("zoom-far"), text: text.checkVisibility() };
+      }, [n, dy, a.id]);
+      assert.equal(await far(), false);
+      assert.equal(await textShown(), true);
+      // zooming out past 45 %: plain tiles at once, mid-gesture
+      const out = await wheel(12, 12);
+      assert.ok(out.zoom < 0.45, `zoomed far out: ${out.zoom}`);
+      assert.deepEqual([out.far, out.text], [true, false], "plain tiles while zooming out");
+      await page.waitForTimeout(400);
+      // zooming back in: still plain while the gesture goes on (the text would cost every note a
+      // layout mid-gesture) ...
+      const back = await wheel(12, -12);
+      assert.ok(back.zoom > 0.45, `zoomed back in: ${back.zoom}`);
+      assert.deepEqual([back.far, back.text], [true, false], "still plain tiles right after the last step");
+      const z2 = back.zoom;
+      // ... and the text is back once the view is still
+      await within(page, 2000, () => !document.querySelector('[data-testid="canvas"]').classList.contains("zoom-far"), null, "text back after the gesture");
+      assert.equal(await textShown(), true);
+      const label = await page.getByTestId("zoom-reset").textContent();
+      assert.ok(/^\d+%$/.test(label) && Math.abs(parseInt(label, 10) - z2 * 100) <= 1, `the zoom label follows: ${label} at ${z2}`);
+      // keys and buttons switch at once
+      await page.getByTestId("zoom-fit").click();
+      assert.equal(await far(), true);
+      await page.getByTestId("zoom-reset").click();
+      assert.equal(await far(), false);
+      assert.equal(await textShown(), true);
     });
   });
 

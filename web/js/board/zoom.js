@@ -3,12 +3,15 @@
 // wheel and a two-finger pinch zoom about the pointer; + / - / 0 keys and the buttons zoom about
 // the centre; "Fit" shows every note; the minimap shows the notes and the view, and a click or
 // drag on it moves the view there. install(B) adds applyPan, toBoard, zoomAt, zoomBy, zoomTo,
-// zoomFit, centreOn, viewRect, scheduleMinimap to the board context B.
+// zoomFit, centreOn, viewRect, revealNote, showPct, scheduleMinimap to the board context B
+// (applyPan({gesture: true}) and zoomAt(..., {gesture: true}) for each step of a gesture).
 import { h, icon } from "../ui.js";
 import { boundsOf, fitView, zoomAbout, ZOOM_MIN, ZOOM_MAX } from "./state.js";
 
 const MINI_W = 180;
 const MINI_H = 120;
+const FAR = 0.45;        // below this zoom notes are plain tiles (app.css: .zoom-far)
+const SETTLE_MS = 150;   // the view is still this long: shadows and text come back
 
 export function install(B) {
   Object.assign(B, { applyPan, toBoard, zoomAt, zoomBy, zoomTo, zoomFit, centreOn, viewRect, revealNote });
@@ -40,37 +43,58 @@ export function install(B) {
     return { x: -B.pan.x / B.zoom, y: -B.pan.y / B.zoom, w: r.width / B.zoom, h: r.height / B.zoom };
   }
 
-  function applyPan() {
-    world.style.transform = `translate(${B.pan.x}px, ${B.pan.y}px) scale(${B.zoom})`;
-    const far = B.zoom < 0.45;
-    if (!far) {  // far out the dots are not drawn (app.css): no need to move them
-      const g = 24 * B.zoom;
-      canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
-      canvas.style.backgroundSize = `${g}px ${g}px`;
-    }
-    canvas.dataset.zoom = String(Math.round(B.zoom * 1000) / 1000);
-    // far out, notes are drawn plain (no shadow, no text: unreadable at that size anyway)
+  // Far out, notes are drawn plain (no shadow, no text: unreadable at that size anyway). The
+  // switch costs a style and layout pass over every note, so during a zoom gesture (wheel,
+  // pinch) only the switch to the cheaper look is made at once; the text comes back when the
+  // view has been still for SETTLE_MS. Discrete zooms (keys, buttons, fit) switch at once.
+  function setFar(far) {
+    if (far === canvas.classList.contains("zoom-far")) return;
     canvas.classList.toggle("zoom-far", far);
-    // while the view moves, notes drop their shadows (cheaper frames); back 150 ms after
+    if (!far) drawDots();
+  }
+  function drawDots() {  // far out the dots are not drawn (app.css): no need to move them
+    const g = 24 * B.zoom;
+    canvas.style.backgroundPosition = `${B.pan.x}px ${B.pan.y}px`;
+    canvas.style.backgroundSize = `${g}px ${g}px`;
+  }
+  function settle() {
+    movingTimer = null;
+    canvas.classList.remove("view-moving");
+    setFar(B.zoom < FAR);
+  }
+
+  function applyPan({ gesture = false } = {}) {
+    world.style.transform = `translate(${B.pan.x}px, ${B.pan.y}px) scale(${B.zoom})`;
+    const far = B.zoom < FAR;
+    if (far || !gesture) setFar(far);
+    if (!canvas.classList.contains("zoom-far")) drawDots();
+    canvas.dataset.zoom = String(Math.round(B.zoom * 1000) / 1000);
+    // while the view moves, notes drop their shadows (cheaper frames); back SETTLE_MS after
     canvas.classList.add("view-moving");
     clearTimeout(movingTimer);
-    movingTimer = setTimeout(() => canvas.classList.remove("view-moving"), 150);
+    movingTimer = setTimeout(settle, SETTLE_MS);
+    // the label's new text costs a layout: during a gesture it follows with the minimap
+    if (!gesture) showPct();
+    if (B.onView) B.onView();
+    B.scheduleMinimap();
+  }
+
+  function showPct() {
     const p = `${Math.round(B.zoom * 100)}%`;
     if (pct.textContent !== p) {
       pct.textContent = p;
       pct.setAttribute("aria-label", `Zoom ${p}, reset to 100%`);
     }
-    if (B.onView) B.onView();
-    B.scheduleMinimap();
   }
+  B.showPct = showPct;
 
   // Zoom to z keeping the board point under client (cx, cy) where it is.
-  function zoomAt(z, cx, cy) {
+  function zoomAt(z, cx, cy, { gesture = false } = {}) {
     const r = canvas.getBoundingClientRect();
     const v = zoomAbout({ pan: B.pan, zoom: B.zoom }, z, cx - r.left, cy - r.top);
     B.pan = v.pan;
     B.zoom = v.zoom;
-    applyPan();
+    applyPan({ gesture });
   }
   function zoomBy(f) {
     const r = canvas.getBoundingClientRect();
@@ -118,7 +142,7 @@ export function install(B) {
   canvas.addEventListener("wheel", (e) => {
     e.preventDefault();
     if (e.ctrlKey || e.metaKey) {
-      zoomAt(B.zoom * Math.exp(-e.deltaY * 0.01), e.clientX, e.clientY);
+      zoomAt(B.zoom * Math.exp(-e.deltaY * 0.01), e.clientX, e.clientY, { gesture: true });
     } else {
       B.pan.x -= e.deltaX;
       B.pan.y -= e.deltaY;
@@ -161,7 +185,7 @@ function installPinch(B) {
     const z = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, start.zoom * (m.d / start.d)));
     B.zoom = z;
     B.pan = { x: m.x - r.left - bx * z, y: m.y - r.top - by * z };
-    B.applyPan();
+    B.applyPan({ gesture: true });
   };
   const up = (e) => {
     if (!pts.delete(e.pointerId)) return;
@@ -178,17 +202,24 @@ function installPinch(B) {
   };
 }
 
-// The minimap: the notes' bounds and the view, drawn at most once a frame.
+// The minimap (and the zoom label): the notes and the view, drawn at most once a frame, and
+// while the view keeps moving (a pan or zoom gesture) at most once every MINI_EVERY_MS (a
+// 1,000-note redraw every frame costs the gesture frames); the last change is always drawn.
+const MINI_EVERY_MS = 100;
 function installMinimap(B, mini) {
   const ctx = mini.getContext("2d");
   let queued = false;
+  let last = -Infinity;
   let frame = null;  // {x, y, s}: board -> minimap
   B.scheduleMinimap = () => {
     if (queued) return;
     queued = true;
-    requestAnimationFrame(() => { queued = false; draw(); });
+    const wait = last + MINI_EVERY_MS - performance.now();
+    const run = () => requestAnimationFrame(() => { queued = false; last = performance.now(); draw(); });
+    if (wait > 0) setTimeout(run, wait); else run();
   };
   function draw() {
+    B.showPct();
     const v = B.viewRect();
     const b = boundsOf(B.items.values()) || { x: v.x, y: v.y, w: v.w, h: v.h };
     const x0 = Math.min(b.x, v.x);
