@@ -25,9 +25,9 @@ const PORT_TIMEOUT_MS = 90000;
 
 const BUSY_TRIES = 3;
 
-// One page of the event log. A 503 with Retry-After (the server's cap on large replies being
-// written to one address at once: a page of 1,000 events can be one) is waited out and asked
-// again, BUSY_TRIES times at most, at most 5 s each.
+// One page of the event log. A 503 with Retry-After (a JSON poll counts against the stream
+// limits: 503 too_many_streams while this browser's other boards hold the places) is waited out
+// and asked again, BUSY_TRIES times at most, at most 5 s each.
 async function fetchPage(url) {
   for (let i = 1; ; i++) {
     const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
