@@ -54,6 +54,7 @@ static const struct key keys[] = {
 	{"login_max_failures", K_LONG, 0, 1000000, OFF(login_max_failures)},
 	{"login_window", K_LONG, 60, 7L * 24 * 3600, OFF(login_window)},
 	{"max_large_replies_per_address", K_LONG, 0, 1000000, OFF(max_large_replies_per_address)},
+	{"max_large_replies", K_LONG, 0, 1000000, OFF(max_large_replies)},
 	{"log_file", K_PATH, 0, 0, OFF(log_file)},
 };
 
@@ -81,6 +82,7 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->login_max_failures = 10;
 	cfg->login_window = 900;
 	cfg->max_large_replies_per_address = 2;
+	cfg->max_large_replies = 8;
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';

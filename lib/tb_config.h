@@ -45,6 +45,7 @@ struct tb_config {
 	long login_max_failures;  /* failed sign-ins per account or address in login_window; 0 = off */
 	long login_window;        /* seconds */
 	long max_large_replies_per_address; /* REST replies over 256 KiB in flight per address and host; 0 = no limit */
+	long max_large_replies;   /* REST replies over 256 KiB in flight on this host, all addresses; 0 = no limit */
 	/* logging */
 	char *log_file;           /* NULL: standard error (the web server's error log) */
 };

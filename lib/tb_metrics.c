@@ -31,14 +31,14 @@
 
 /* One process holding a stream, running a poll or writing a large reply. pid is written last when
  * claiming and is 0 in a free slot; a slot is only claimed under the file's flock, and released by
- * its owner alone (or found dead, or past its until_ms, by a claim under the flock). */
+ * its owner alone (or found dead, or a reply past its until_ms, by a claim under the flock). */
 struct held {
 	int32_t pid;
 	int32_t kind;
 	int64_t user_id;
 	union { /* the same place in the layout: a reply has no board */
 		int64_t board_id; /* a stream or poll */
-		int64_t until_ms; /* a reply: 0 while it is written; lingering, free after this (now_ms) */
+		int64_t until_ms; /* a reply: free after this (now_ms), set at its claim; 0: an older build's */
 	};
 	char addr[48]; /* REMOTE_ADDR (a reply: its address key), NUL-terminated */
 };
@@ -99,7 +99,7 @@ static const struct {
 	{"teamboard_streams_closed_total", "Event streams closed, by reason."},
 	{"teamboard_polls_total", "JSON polls of the event log."},
 	{"teamboard_large_replies_refused_total",
-	 "REST replies over 256 KiB refused with 503 busy (max_large_replies_per_address)."},
+	 "REST replies over 256 KiB refused with 503 busy (max_large_replies_per_address or max_large_replies)."},
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
@@ -268,10 +268,19 @@ static bool pid_alive(int32_t pid)
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH);
 }
 
-/* Whether slot h counts: its process exists and, for a lingering reply, its time has not passed. */
+/* Whether slot h (its pid read as pid) counts. A stream or poll: while its process exists. A
+ * reply: until its deadline, whatever its pid says (a process that died may leave the web server
+ * holding its client; a reused pid must neither keep nor free the slot); a deadline beyond any a
+ * claim sets is another boot's. A reply slot without one (until_ms 0: written by an older build
+ * still running during an upgrade) goes by its pid. */
 static bool slot_live(const struct held *h, int32_t pid, int64_t now)
 {
-	return pid_alive(pid) && !(h->kind == TB_HOLD_REPLY && h->until_ms != 0 && now >= h->until_ms);
+	if (pid == 0)
+		return false;
+	int64_t until = __atomic_load_n(&h->until_ms, __ATOMIC_ACQUIRE);
+	if (h->kind == TB_HOLD_REPLY && until != 0)
+		return now < until && until - now <= TB_HOLD_REPLY_MAX_MS;
+	return pid_alive(pid);
 }
 
 /* Streams and polls are one class, large replies another: each counts against its own limits. */
@@ -299,8 +308,10 @@ static bool room_for(const struct claim *c, int64_t *free_slot)
 	for (uint64_t i = 0; i < top && i < TB_HOLD_SLOTS; i++) {
 		struct held *h = &mapped->held[i];
 		int32_t pid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE);
-		if (pid != 0 && (pid == self || !slot_live(h, pid, now))) {
-			/* dead, past its lingering time, or ours from an earlier request */
+		if (pid != 0 && ((pid == self && h->kind != TB_HOLD_REPLY) || !slot_live(h, pid, now))) {
+			/* dead, a reply past its deadline, or a stream or poll of ours from an earlier request
+			 * (our reply slot is released by its index, my_slot: our pid in another reply slot
+			 * is a reused one, and that slot is not ours to free) */
 			__atomic_store_n(&h->pid, 0, __ATOMIC_RELEASE);
 			pid = 0;
 		}
@@ -321,6 +332,7 @@ static bool room_for(const struct claim *c, int64_t *free_slot)
 	       (c->per_address <= 0 || same_addr < c->per_address);
 }
 
+/* board_id: a stream's or poll's board; a reply's until_ms. */
 static enum tb_err claim(const struct claim *c, int64_t board_id)
 {
 	tb_metrics_unhold();
@@ -335,7 +347,7 @@ static enum tb_err claim(const struct claim *c, int64_t board_id)
 	struct held *h = &mapped->held[slot];
 	h->kind = (int32_t)c->kind;
 	h->user_id = c->user_id;
-	h->board_id = board_id; /* until_ms = 0 for a reply */
+	h->board_id = board_id; /* a reply's until_ms */
 	snprintf(h->addr, sizeof h->addr, "%s", c->addr ? c->addr : "");
 	__atomic_store_n(&h->pid, (int32_t)getpid(), __ATOMIC_RELEASE);
 	if ((uint64_t)slot >= mapped->held_top)
@@ -354,21 +366,26 @@ enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char 
 	return claim(&c, board_id);
 }
 
-enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host)
+enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host, int64_t hold_ms)
 {
 	/* LONG_MAX-like bounds stand for "no limit": TB_HOLD_SLOTS is more than can ever be live. */
 	const struct claim c = {TB_HOLD_REPLY, 0, addr_key, per_host > 0 ? per_host : TB_HOLD_SLOTS + 1,
 	                        TB_HOLD_SLOTS + 1, per_address};
-	return claim(&c, 0);
+	int64_t hold = hold_ms < 1 ? 1 : hold_ms > TB_HOLD_REPLY_MAX_MS ? TB_HOLD_REPLY_MAX_MS : hold_ms;
+	return claim(&c, now_ms() + hold);
 }
 
 void tb_metrics_linger(int64_t ms)
 {
 	if (mapped && my_slot >= 0 && __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid() &&
-	    mapped->held[my_slot].kind == TB_HOLD_REPLY)
-		__atomic_store_n(&mapped->held[my_slot].until_ms, now_ms() + (ms > 0 ? ms : 1), __ATOMIC_RELEASE);
-	else
+	    mapped->held[my_slot].kind == TB_HOLD_REPLY) {
+		/* shorter only: the claim's deadline already covers the longest the reply may take */
+		int64_t until = now_ms() + (ms > 0 ? ms : 1);
+		if (until < __atomic_load_n(&mapped->held[my_slot].until_ms, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&mapped->held[my_slot].until_ms, until, __ATOMIC_RELEASE);
+	} else {
 		tb_metrics_unhold();
+	}
 }
 
 void tb_metrics_unhold(void)

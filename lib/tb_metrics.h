@@ -30,7 +30,7 @@ enum tb_metric {
 	TB_M_CLOSED_ERROR,
 	TB_M_POLLS,              /* JSON polls of the event log */
 	TB_M_CLOSED_SLOW_CLIENT, /* a write to the client passed write_timeout (streams and polls) */
-	TB_M_LARGE_REPLIES_REFUSED, /* 503 busy: max_large_replies_per_address reached (tb_server.c) */
+	TB_M_LARGE_REPLIES_REFUSED, /* 503 busy: max_large_replies_per_address or max_large_replies (tb_server.c) */
 	TB_M__MAX
 };
 
@@ -58,9 +58,13 @@ bool tb_metrics_allowed(const char *allow, const char *addr);
 /* ---- held workers ----
  * A process holding a stream or running a JSON poll claims one slot (its pid, kind, user, client
  * address, board) in the shared file and releases it when done; so does a process writing a large
- * REST reply (TB_HOLD_REPLY). A slot whose pid no longer exists is free, so a killed worker (or a
- * CGI process: one per request) frees its slot by dying. The count is of processes really held,
- * whatever the stream registry in PostgreSQL says. A process holds at most one slot. */
+ * REST reply (TB_HOLD_REPLY). A stream or poll slot whose pid no longer exists is free, so a
+ * killed worker (or a CGI process: one per request) frees its slot by dying. A reply slot is
+ * different: time decides. It counts until the deadline set when it was claimed, unless its owner
+ * releases it sooner, whether its process is alive, dead or its pid reused: the web server may hold
+ * the client's connection (and mod_fcgid the process) after the program gave up or died. The count
+ * is of processes really held, whatever the stream registry in PostgreSQL says. A process holds at
+ * most one slot. */
 enum tb_hold_kind { TB_HOLD_STREAM, TB_HOLD_POLL, TB_HOLD_REPLY, TB_HOLD__MAX };
 
 /* Limits a new stream or poll is checked against; streams and polls count together, large
@@ -82,14 +86,22 @@ struct tb_hold_limits {
  * other way. */
 enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char *addr, int64_t board_id,
                             const struct tb_hold_limits *lim);
+/* The longest time a reply slot may count (hold_ms is cut to it). A deadline further off than this
+ * cannot come from a claim on this clock (a file of an earlier boot under /tmp): such a slot is
+ * free. */
+#define TB_HOLD_REPLY_MAX_MS ((int64_t)4 * 3600 * 1000)
+
 /* Claims a slot of kind TB_HOLD_REPLY for this process, as tb_metrics_hold does, when fewer than
  * per_address live reply slots have this addr_key (the client's address, an IPv6 one by its /64:
  * tb_auth_address_key) and fewer than per_host in all; 0 means no limit for either. Streams and
- * polls do not count. Same results as tb_metrics_hold. */
-enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host);
-/* Keeps this process's slot counted for ms more, then it is free by itself; the process's next
- * hold or unhold releases it sooner. For a reply whose client stopped reading: the web server may
- * keep the process busy after the program gave up (mod_fcgid until Apache's Timeout). */
+ * polls do not count. The slot counts for hold_ms (1 … TB_HOLD_REPLY_MAX_MS) from now, whatever
+ * becomes of this process, unless tb_metrics_unhold or tb_metrics_linger end it sooner. Same
+ * results as tb_metrics_hold. */
+enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host, int64_t hold_ms);
+/* Lets this process's reply slot count for at most ms more (it never outlasts its claim's
+ * deadline), then it is free by itself; the process's next hold or unhold releases it sooner. For
+ * a reply whose client stopped reading: the web server may keep the process busy after the program
+ * gave up (mod_fcgid until Apache's Timeout). A stream or poll slot is released at once. */
 void tb_metrics_linger(int64_t ms);
 /* Releases this process's slot (lingering or not); a no-op when it holds none. */
 void tb_metrics_unhold(void);

@@ -80,20 +80,26 @@ static bool send_resp(const struct tb_io *io, const struct tb_resp *resp)
 /* A REST reply over TB_SERVER_LARGE_REPLY may hold this process until the client has read it:
  * Apache + mod_fcgid passes replies on unbuffered (FcgidOutputBufferSize 0, which streams need),
  * and so does CGI. So at most max_large_replies_per_address of them are written at once per
- * client address (an IPv6 one by its /64) on this host, counted in the shared held table; one
- * more is answered 503 busy at once, without its body. True when a slot was claimed (the caller
+ * client address (an IPv6 one by its /64) on this host, and at most max_large_replies in all,
+ * counted in the shared held table; one more is answered 503 busy at once, without its body. The
+ * slot's deadline, set now, covers the longest send_resp may take (head, body and flush, each up
+ * to write_timeout) and TB_SERVER_REPLY_LINGER_MS after it: were the process killed meanwhile, or
+ * its pid reused, the slot still counts until then. True when a slot was claimed (the caller
  * releases it); without the shared table there is no cap. */
-static bool claim_large_reply(const struct tb_config *cfg, const struct tb_req *req, struct tb_resp *resp)
+static bool claim_large_reply(const struct tb_config *cfg, const struct tb_req *req, struct tb_resp *resp,
+                              const struct limits *lim)
 {
-	if (resp->streamed || resp->body.len <= TB_SERVER_LARGE_REPLY || cfg->max_large_replies_per_address <= 0)
+	if (resp->streamed || resp->body.len <= TB_SERVER_LARGE_REPLY ||
+	    (cfg->max_large_replies_per_address <= 0 && cfg->max_large_replies <= 0))
 		return false;
 	char key[64];
 	tb_auth_address_key(req->remote_addr, key, sizeof key);
-	enum tb_err err = tb_metrics_hold_reply(key, cfg->max_large_replies_per_address, 0);
+	enum tb_err err = tb_metrics_hold_reply(key, cfg->max_large_replies_per_address, cfg->max_large_replies,
+	                                        3 * lim->write_ms + TB_SERVER_REPLY_LINGER_MS);
 	if (err == TB_ERR_TOO_LARGE) {
 		tb_metrics_add(TB_M_LARGE_REPLIES_REFUSED, 1);
 		tb_resp_error(resp, 503, "busy",
-		              "too many large replies are being sent to this address; try again after Retry-After");
+		              "too many large replies are being sent at once; try again after Retry-After");
 		tb_resp_set_header(resp, "Retry-After", "1");
 	}
 	return err == TB_OK;
@@ -116,7 +122,7 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 		tb_resp_error(&resp, 408, "timeout", "the request body did not arrive within body_timeout");
 		tb_resp_set_header(&resp, "Connection", "close");
 	}
-	bool large = claim_large_reply(app->cfg, &req, &resp);
+	bool large = claim_large_reply(app->cfg, &req, &resp, lim);
 	if (resp.status >= 500)
 		TB_LOG(TB_LOG_WARN, "%s %s -> %d", req.method_name ? req.method_name : "?", req.path ? req.path : "?",
 		       resp.status);
@@ -130,9 +136,9 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 	}
 	bool written = send_resp(io, &resp);
 	if (large && !written)
-		tb_metrics_linger(lim->write_ms); /* mod_fcgid holds us until Apache's Timeout (docs/deploy.md) */
+		tb_metrics_linger(TB_SERVER_REPLY_LINGER_MS); /* Apache holds the client until its Timeout */
 	else if (large)
-		tb_metrics_unhold();
+		tb_metrics_unhold(); /* taken whole, or the client is gone */
 	tb_resp_free(&resp);
 	tb_req_free(&req);
 	tb_log_set_request(0);

@@ -45,6 +45,12 @@ PER_ADDRESS = 4
 NOTE = "\U0001F600" * 10000  # 10,000 four-byte characters: 40,000 bytes of UTF-8
 NOTES = 100
 LARGE_CAP = 2  # tb_config's default max_large_replies_per_address (REST replies over 256 KiB)
+# lib/tb_server.h's TB_SERVER_REPLY_LINGER_MS: a large reply whose client stopped reading within
+# write_timeout (or whose process died) still counts this long; and tb_config's write_timeout.
+REPLY_LINGER = 25
+WRITE_TIMEOUT = 10
+# The longest a large reply's slot can count: its deadline, set at its claim (lib/tb_server.c).
+REPLY_HOLD = 3 * WRITE_TIMEOUT + REPLY_LINGER
 
 # Each attack its own client address.
 _next_address = [1]
@@ -317,11 +323,19 @@ def test_non_reading_board_downloads_hold_no_rest_worker(server, big, victim):
             assert heads.count(200) <= LARGE_CAP and heads.count(503) == 4 - heads.count(200), heads
 
 
-# ---- large REST replies: max_large_replies_per_address ------------------------------------------
+# ---- large REST replies: max_large_replies_per_address, max_large_replies ----------------------
 # Behind Apache (mod_fcgid passes replies on unbuffered; so does CGI) a client that does not read a
 # REST reply holds the process writing it. The app writes at most max_large_replies_per_address
-# (default 2) replies over 256 KiB at once to one client address; one more gets 503 busy at once.
+# (default 2) replies over 256 KiB at once to one client address, and max_large_replies (default
+# 8) on the host in all; one more gets 503 busy at once. A reply slot counts until its deadline
+# even when its worker is restarted, so each test first waits (bounded) until none is left from an
+# earlier one.
 
+
+def no_held_replies(server):
+    """Waits until no large reply counts any more (an earlier test's may linger REPLY_HOLD s)."""
+    assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(REPLY_HOLD + 5)), (
+        "held reply slots left: %r" % held_replies(server))
 
 
 def held_replies(server):
@@ -390,6 +404,7 @@ def test_large_replies_over_the_cap_get_503_busy(server, big):
     teamboard_large_replies_refused_total. Once the two clients are gone, the address is served
     again at once."""
     attacker, board = big
+    no_held_replies(server)
     refused_before = refused_replies(server)
     with Hostile(server, attacker_address()) as h:
         for _ in range(LARGE_CAP):
@@ -412,12 +427,112 @@ def test_large_replies_over_the_cap_get_503_busy(server, big):
                            source=attacker_address(), timeout=tb.seconds(30))
         assert other.status == 200 and len(other.json()["items"]) == NOTES, other
         assert held_replies(server) == LARGE_CAP
-    # The clients are gone (reset): their workers' writes fail at once, and nothing lingers.
-    assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(5)), (
+    # The clients are gone (reset): their workers' writes fail at once and free the slots; a
+    # worker that had given up on its client already (write_timeout, on a slow machine) keeps its
+    # slot REPLY_LINGER s, for Apache may hold the connection that long.
+    assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(REPLY_LINGER + 5)), (
         "held reply slots after the clients left: %r" % held_replies(server))
     r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=h.source,
                    timeout=tb.seconds(30))
     assert r.status == 200 and len(r.json()["items"]) == NOTES, r
+
+
+def kill_workers(server):
+    """SIGKILLs every teamboard.fcgi process of this environment that the harness did not start
+    itself: the pools' workers (not their parents), the processes mod_fcgid spawned, the CGI
+    programs. The pools and mod_fcgid start others. Returns how many were killed."""
+    import os
+    import signal
+    killed = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open("/proc/%d/stat" % pid) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        if server.state_dir in cmd and ".fcgi" in cmd and ppid != os.getpid():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+def test_large_reply_slots_outlive_killed_workers(server, big):
+    """Two large replies held unread from one address, then every worker is killed (SIGKILL)
+    while writing them: the web server may still hold those clients, so the slots still count (a
+    third large reply to that address gets 503 busy), until the deadline set at their claim
+    (3 x write_timeout + REPLY_LINGER s), and not longer: then the address is served again."""
+    attacker, board = big
+    no_held_replies(server)
+    with Hostile(server, attacker_address()) as h:
+        for _ in range(LARGE_CAP):
+            hold_large_reply(server, h, board, attacker.token)
+        assert tb.wait_for(lambda: held_replies(server) == LARGE_CAP, timeout=tb.seconds(10)), (
+            "held reply slots: %r" % held_replies(server))
+        claimed = time.monotonic()
+        assert kill_workers(server) >= LARGE_CAP
+        time.sleep(1.0)  # the pools and mod_fcgid start new workers
+        assert held_replies(server) == LARGE_CAP
+        r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=h.source,
+                       timeout=BOUND + 5)
+        tb.assert_error(r, 503, "busy")
+    assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(REPLY_HOLD + 5)), (
+        "held reply slots %.0f s after their claim: %r" % (time.monotonic() - claimed,
+                                                          held_replies(server)))
+    r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=h.source,
+                   timeout=tb.seconds(30))
+    assert r.status == 200 and len(r.json()["items"]) == NOTES, r
+
+
+HOST_CAP = 2  # max_large_replies for the next test
+
+
+def test_large_replies_host_wide_cap_over_many_addresses(server, big):
+    """max_large_replies = 2: two large replies held unread, each from its own address (so no
+    address is at its max_large_replies_per_address of 2), and a third large reply from a third
+    address is refused at once with 503 busy and Retry-After: 1: many addresses cannot hold every
+    worker either. A small reply to that address is served; once the clients are gone, it gets
+    the large reply again."""
+    attacker, board = big
+    no_held_replies(server)
+    with tb.restarted(server, max_large_replies=HOST_CAP):
+        refused_before = refused_replies(server)
+        holders = [Hostile(server, attacker_address()) for _ in range(HOST_CAP)]
+        try:
+            for h in holders:
+                hold_large_reply(server, h, board, attacker.token)
+            assert tb.wait_for(lambda: held_replies(server) == HOST_CAP, timeout=tb.seconds(10)), (
+                "held reply slots: %r" % held_replies(server))
+            third = attacker_address()
+            started = time.monotonic()
+            r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=third,
+                           timeout=BOUND + 5)
+            took = time.monotonic() - started
+            tb.assert_error(r, 503, "busy")
+            assert r.header("Retry-After") == "1", r.headers.items()
+            assert len(r.body) < 1000, r
+            assert took <= BOUND, "503 busy after %.1f s" % took
+            assert refused_replies(server) == refused_before + 1
+            small = tb.request(server, "GET", "/boards", token=attacker.token, source=third,
+                               timeout=BOUND + 5)
+            assert small.status == 200, small
+            assert held_replies(server) == HOST_CAP
+        finally:
+            for h in holders:
+                h.close_all()
+        assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(REPLY_LINGER + 5)), (
+            "held reply slots after the clients left: %r" % held_replies(server))
+        r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=third,
+                       timeout=tb.seconds(30))
+        assert r.status == 200 and len(r.json()["items"]) == NOTES, r
 
 
 @pytest.mark.parametrize("limit_name", ["max_streams_per_user", "max_streams"])

@@ -42,6 +42,7 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(login_max_failures)
 	LONG_KEY(login_window)
 	LONG_KEY(max_large_replies_per_address)
+	LONG_KEY(max_large_replies)
 #undef LONG_KEY
 	if (strcmp(key, "max_body") == 0)
 		snprintf(buf, len, "%zu", cfg->max_body);
@@ -83,7 +84,7 @@ static const char *const all_keys[] = {
 	"event_retention_days", "event_retention_per_board", "replay_limit", "supervisor",
 	"metrics_allow", "host_name", "write_timeout", "body_timeout", "max_reply",
 	"max_streams_per_address", "login_max_failures", "login_window", "max_large_replies_per_address",
-	"log_file",
+	"max_large_replies", "log_file",
 };
 
 static bool check_key(const struct tb_config *cfg, const char *key, const char *want)
@@ -133,6 +134,7 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "login_max_failures", "10"},
 	{__LINE__, "login_window", "900"},
 	{__LINE__, "max_large_replies_per_address", "2"},
+	{__LINE__, "max_large_replies", "8"},
 	{__LINE__, "log_file", ""},
 };
 
@@ -244,6 +246,9 @@ static const struct good_case good_cases[] = {
 	{__LINE__, "log_file = /var/log/teamboard/teamboard.log  # beside the site's\n", "log_file",
 	 "/var/log/teamboard/teamboard.log", NULL, NULL},
 	{__LINE__, "max_large_replies_per_address = 0\n", "max_large_replies_per_address", "0", NULL, NULL},
+	{__LINE__, "max_large_replies = 0\n", "max_large_replies", "0", NULL, NULL},
+	{__LINE__, "max_large_replies = 1000000\n", "max_large_replies", "1000000", "max_large_replies_per_address",
+	 "2"},
 	/* a key left out keeps its default */
 	{__LINE__, "max_body = 100\n", "session_ttl", "1209600", "registration", "open"},
 };
@@ -378,6 +383,9 @@ static const struct bad_case bad_cases[] = {
 	{__LINE__, "log_file = teamboard.log\n", 1, "log_file: must be an absolute path"},
 	{__LINE__, "log_file = ./x.log\n", 1, "log_file: must be an absolute path"},
 	{__LINE__, "max_large_replies_per_address = -1\n", 1, "max_large_replies_per_address"},
+	{__LINE__, "max_large_replies = -1\n", 1, "max_large_replies"},
+	{__LINE__, "max_large_replies = 1000001\n", 1, "max_large_replies"},
+	{__LINE__, "max_large_replies = 2x\n", 1, "max_large_replies"},
 };
 
 static void test_parse_bad(void)

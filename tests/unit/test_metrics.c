@@ -1,6 +1,7 @@
 /* test_metrics: the shared counters of tb_metrics on temporary files (add/get, kept across a re-open,
  * shared with forked children that add concurrently, files of another layout or owner refused), the
- * held-workers table (limits per host, user and address claimed by racing children, dead pids free),
+ * held-workers table (limits per host, user and address claimed by racing children, dead pids free;
+ * a large reply's slot counts until the deadline of its claim, whatever its pid does),
  * the Prometheus names, the instance id (FNV-1a values computed independently), the metrics_allow
  * matcher (IPv4, IPv6, CIDRs, IPv4-mapped IPv6, junk) and the text exposition. Each table row
  * carries its __LINE__. */
@@ -195,14 +196,16 @@ static void test_refused_files(void)
 
 /* A child that claims a slot, reports the result on its pipe and holds it until release_fd reads
  * EOF (the parent closes its end, release_w here) or exits at once when die is set (without
- * releasing). alarm(): a child never outlives a broken test by long. */
+ * releasing). A reply slot's deadline is hold_ms after its claim. alarm(): a child never outlives
+ * a broken test by long. */
 struct holder {
 	pid_t pid;
 	int result_fd;
 };
 
-static struct holder spawn_holder(enum tb_hold_kind kind, int64_t user, const char *addr,
-                                  const struct tb_hold_limits *lim, int release_fd, int release_w, bool die)
+static struct holder spawn_holder_for(enum tb_hold_kind kind, int64_t user, const char *addr,
+                                      const struct tb_hold_limits *lim, int release_fd, int release_w, bool die,
+                                      int64_t hold_ms)
 {
 	int p[2];
 	struct holder h = {-1, -1};
@@ -217,7 +220,7 @@ static struct holder spawn_holder(enum tb_hold_kind kind, int64_t user, const ch
 		if (release_w >= 0)
 			close(release_w);
 		/* a large reply: per_address and per_host of lim, per_user unused */
-		char r = (char)(kind == TB_HOLD_REPLY ? tb_metrics_hold_reply(addr, lim->per_address, lim->per_host)
+		char r = (char)(kind == TB_HOLD_REPLY ? tb_metrics_hold_reply(addr, lim->per_address, lim->per_host, hold_ms)
 		                                      : tb_metrics_hold(kind, user, addr, 7, lim));
 		if (write(p[1], &r, 1) != 1)
 			_exit(2);
@@ -232,6 +235,13 @@ static struct holder spawn_holder(enum tb_hold_kind kind, int64_t user, const ch
 	close(p[1]);
 	h.result_fd = p[0];
 	return h;
+}
+
+/* A reply slot claimed there counts for at most a minute (hold_ms), unless released. */
+static struct holder spawn_holder(enum tb_hold_kind kind, int64_t user, const char *addr,
+                                  const struct tb_hold_limits *lim, int release_fd, int release_w, bool die)
+{
+	return spawn_holder_for(kind, user, addr, lim, release_fd, release_w, die, 60000);
 }
 
 /* The child's tb_metrics_hold result. */
@@ -434,12 +444,20 @@ static void test_hold(void)
 	unlink(temp_path("held"));
 }
 
-/* A child's tb_metrics_hold_reply(addr, per_address 1, no host bound): it exits at once. */
+/* A child's tb_metrics_hold_reply(addr, per_address 1, no host bound); it releases what it got
+ * and exits at once. */
 static enum tb_err reply_claim_elsewhere(const char *addr)
 {
 	const struct tb_hold_limits lim = {0, 0, 1};
-	struct holder h = spawn_holder(TB_HOLD_REPLY, 1, addr, &lim, -1, -1, true);
+	int rel[2];
+	if (pipe(rel) != 0) {
+		tb_fail("pipe: %s", strerror(errno));
+		return TB_ERR_IO;
+	}
+	struct holder h = spawn_holder(TB_HOLD_REPLY, 1, addr, &lim, rel[0], rel[1], false);
 	enum tb_err got = holder_result(&h);
+	close(rel[1]);
+	close(rel[0]);
 	reap(&h, 1);
 	return got;
 }
@@ -451,27 +469,71 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* A large reply whose client stopped reading keeps its slot a while (tb_metrics_linger): the web
- * server in front may hold the process after the program gave up. */
-static void test_linger(void)
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes slot 0 of the held table of the file at path, as another process would have claimed it:
+ * the layout of lib/tb_metrics.c (magic, held_top, 6 reserved words, 64 counters, then the slots:
+ * int32 pid, int32 kind, int64 user_id, int64 board_id / until_ms, char addr[48]). */
+static void plant_slot(const char *path, int32_t pid, int32_t kind, int64_t until_ms, const char *addr)
+{
+	struct {
+		int32_t pid, kind;
+		int64_t user_id, until_ms;
+		char addr[48];
+	} slot = {pid, kind, 1, until_ms, {0}};
+	snprintf(slot.addr, sizeof slot.addr, "%s", addr);
+	const uint64_t top = 1;
+	const off_t held = (off_t)sizeof(uint64_t) * (8 + 64);
+	int fd = open(path, O_RDWR);
+	tb_check(fd >= 0 && pwrite(fd, &slot, sizeof slot, held) == (ssize_t)sizeof slot &&
+	             pwrite(fd, &top, sizeof top, (off_t)sizeof(uint64_t)) == (ssize_t)sizeof top,
+	         "cannot plant a slot in %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A large reply's slot: time decides. It counts from its claim until the deadline set then
+ * (hold_ms), whether its process is alive, dead or its pid reused; the process may release it
+ * sooner (written whole, or its next request) or shorten it (tb_metrics_linger), never extend it:
+ * the web server in front may hold the client's connection after the program gave up or died. */
+static void test_reply_deadline(void)
 {
 	const char *path = temp_path("linger");
+	unlink(path);
 	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
 
-	tb_case(__FILE__, __LINE__, "a lingering reply slot counts until its time has passed, then is free by itself");
-	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0), TB_OK);
-	tb_metrics_linger(300);
-	tb_check_uint("held replies while lingering", held_of(TB_HOLD_REPLY), 1);
+	tb_case(__FILE__, __LINE__, "a reply slot counts until the deadline of its claim, its process alive, then is free");
+	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0, 300), TB_OK);
+	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 1);
 	tb_check_err("the same address meanwhile", reply_claim_elsewhere("10.0.0.9"), TB_ERR_TOO_LARGE);
 	tb_check_err("another address meanwhile", reply_claim_elsewhere("10.0.0.10"), TB_OK);
 	sleep_ms(400);
-	tb_check_uint("held replies after the time", held_of(TB_HOLD_REPLY), 0);
-	tb_check_err("the same address after the time", reply_claim_elsewhere("10.0.0.9"), TB_OK);
+	tb_check_uint("held replies after the deadline", held_of(TB_HOLD_REPLY), 0);
+	tb_check_err("the same address after the deadline", reply_claim_elsewhere("10.0.0.9"), TB_OK);
 	tb_metrics_unhold();
 	tb_end();
 
-	tb_case(__FILE__, __LINE__, "the process's next unhold (its next request) ends the lingering at once");
-	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0), TB_OK);
+	tb_case(__FILE__, __LINE__, "linger shortens a reply slot's time, never extends it past its claim's deadline");
+	tb_check_err("claim for a minute", tb_metrics_hold_reply("10.0.0.9", 1, 0, 60000), TB_OK);
+	tb_metrics_linger(300);
+	tb_check_uint("held replies while lingering", held_of(TB_HOLD_REPLY), 1);
+	tb_check_err("the same address meanwhile", reply_claim_elsewhere("10.0.0.9"), TB_ERR_TOO_LARGE);
+	sleep_ms(400);
+	tb_check_uint("held replies after the lingering", held_of(TB_HOLD_REPLY), 0);
+	tb_check_err("claim for 300 ms", tb_metrics_hold_reply("10.0.0.9", 1, 0, 300), TB_OK);
+	tb_metrics_linger(60000);
+	sleep_ms(400);
+	tb_check_uint("held replies after the claim's deadline", held_of(TB_HOLD_REPLY), 0);
+	tb_metrics_unhold();
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "the process's next unhold (its next request) ends the slot at once");
+	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0, 60000), TB_OK);
 	tb_metrics_linger(60000);
 	tb_check_err("the same address while lingering", reply_claim_elsewhere("10.0.0.9"), TB_ERR_TOO_LARGE);
 	tb_metrics_unhold();
@@ -479,11 +541,44 @@ static void test_linger(void)
 	tb_check_err("the same address after unhold", reply_claim_elsewhere("10.0.0.9"), TB_OK);
 	tb_end();
 
-	tb_case(__FILE__, __LINE__, "a lingering slot of a process that died is free");
+	tb_case(__FILE__, __LINE__, "a reply slot of a process that died counts until its deadline (the web server may "
+	                            "still hold the client)");
 	const struct tb_hold_limits lim = {0, 0, 1};
-	struct holder h = spawn_holder(TB_HOLD_REPLY, 1, "10.0.0.11", &lim, -1, -1, true);
+	struct holder h = spawn_holder_for(TB_HOLD_REPLY, 1, "10.0.0.11", &lim, -1, -1, true, 500);
 	tb_check_err("dead holder's claim", holder_result(&h), TB_OK);
 	reap(&h, 1);
+	tb_check_uint("held replies after its death", held_of(TB_HOLD_REPLY), 1);
+	tb_check_err("the same address after its death", reply_claim_elsewhere("10.0.0.11"), TB_ERR_TOO_LARGE);
+	sleep_ms(600);
+	tb_check_uint("held replies after the deadline", held_of(TB_HOLD_REPLY), 0);
+	tb_check_err("the same address after the deadline", reply_claim_elsewhere("10.0.0.11"), TB_OK);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a reused pid neither keeps nor frees a reply slot: our own pid in another's slot");
+	tb_metrics_close();
+	unlink(path);
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	plant_slot(path, (int32_t)getpid(), TB_HOLD_REPLY, monotonic_ms() + 60000, "10.0.0.12");
+	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 1);
+	tb_check_err("our claim for its address", tb_metrics_hold_reply("10.0.0.12", 1, 0, 60000), TB_ERR_TOO_LARGE);
+	tb_check_uint("held replies after our claim", held_of(TB_HOLD_REPLY), 1);
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a reused pid neither keeps nor frees a reply slot: a live pid past the deadline");
+	tb_metrics_close();
+	unlink(path);
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	plant_slot(path, 1, TB_HOLD_REPLY, monotonic_ms() - 1, "10.0.0.13"); /* pid 1 is always alive */
+	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 0);
+	tb_check_err("a claim for its address", tb_metrics_hold_reply("10.0.0.13", 1, 0, 60000), TB_OK);
+	tb_metrics_unhold();
+	tb_end();
+
+	tb_case(__FILE__, __LINE__, "a deadline further off than any claim sets (another boot's clock) is no deadline");
+	tb_metrics_close();
+	unlink(path);
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	plant_slot(path, 1, TB_HOLD_REPLY, monotonic_ms() + TB_HOLD_REPLY_MAX_MS + 60000, "10.0.0.14");
 	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 0);
 	tb_end();
 
@@ -503,7 +598,7 @@ static void test_linger(void)
 
 	tb_case(__FILE__, __LINE__, "without the shared file there is no reply table");
 	tb_metrics_close();
-	tb_check_err("hold_reply", tb_metrics_hold_reply("::1", 1, 0), TB_ERR_IO);
+	tb_check_err("hold_reply", tb_metrics_hold_reply("::1", 1, 0, 60000), TB_ERR_IO);
 	tb_metrics_linger(100); /* a no-op */
 	tb_end();
 	unlink(path);
@@ -721,7 +816,7 @@ int main(void)
 	test_counters();
 	test_refused_files();
 	test_hold();
-	test_linger();
+	test_reply_deadline();
 	test_instance_id();
 	test_allowed();
 	test_render();
