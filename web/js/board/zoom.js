@@ -69,8 +69,9 @@ export function install(B) {
     if (far || !gesture) setFar(far);
     if (!canvas.classList.contains("zoom-far")) drawDots();
     canvas.dataset.zoom = String(Math.round(B.zoom * 1000) / 1000);
-    // while the view moves, notes drop their shadows (cheaper frames); back SETTLE_MS after
-    canvas.classList.add("view-moving");
+    // while the view moves, notes drop their shadows (cheaper frames); back SETTLE_MS after.
+    // Far out they have none anyway: no class change, which would restyle every note.
+    if (!canvas.classList.contains("zoom-far")) canvas.classList.add("view-moving");
     clearTimeout(movingTimer);
     movingTimer = setTimeout(settle, SETTLE_MS);
     // the label's new text costs a layout: during a gesture it follows with the minimap
