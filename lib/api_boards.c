@@ -63,9 +63,9 @@ void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE) {
-		tb_resp_error(resp, 422, "invalid", "team_id: no such team");
+		tb_resp_fail(resp, TB_E_NO_SUCH_TEAM);
 	} else if (rank < TB_RANK_EDITOR || PQgetisnull(r, 0, 1)) {
-		tb_resp_error(resp, 403, "forbidden", "viewers cannot create boards in this team");
+		tb_resp_fail(resp, TB_E_VIEWER_CREATES_BOARD);
 	} else {
 		tb_api_reply_row(resp, 201, r, 3, 2);
 		char loc[64];
@@ -141,7 +141,7 @@ void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 	char uid[24], bid[24], budget[24], z[24], iid[24];
 	const char *zp, *idp;
 	if (!items_cursor(req, z, iid, &zp, &idp)) {
-		tb_resp_error(resp, 400, "bad_request", "items_after must be the items_next of a board page");
+		tb_resp_fail(resp, TB_E_BAD_ITEMS_AFTER);
 		return;
 	}
 	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]),
@@ -189,7 +189,7 @@ static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 {
 	char uid[24], bid[24], ver[24];
 	if (load_for_write(app, req, resp, min, uid, bid, ver))
-		tb_resp_error(resp, 409, "conflict", "the board changed while this request ran; retry");
+		tb_resp_fail(resp, TB_E_BOARD_CHANGED);
 }
 
 void tb_api_boards_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)

@@ -115,7 +115,7 @@ static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	enum tb_err e1 = poll_param(req->query, "after", 0, INT64_MAX, &after);
 	enum tb_err e2 = poll_param(req->query, "limit", 1, 1000, &limit);
 	if ((e1 && e1 != TB_ERR_NOT_FOUND) || (e2 && e2 != TB_ERR_NOT_FOUND)) {
-		tb_resp_error(resp, 400, "bad_request", "after must be an integer >= 0 and limit 1 to 1000");
+		tb_resp_fail(resp, TB_E_BAD_POLL);
 		return;
 	}
 	bool explicit_after = e1 == TB_OK, counted;
@@ -130,15 +130,14 @@ static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_POLL, 4, params, &r)))
 		goto out;
 	if (PQntuples(r) == 0) { /* deleted since may_view() */
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 		goto out;
 	}
 	tb_metrics_add(TB_M_POLLS, 1);
 	int64_t last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	int64_t min = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	if (explicit_after && (after > last || (after < last && (min < 0 || min > after + 1))))
-		tb_resp_error_with(resp, 410, "reset", "those events are no longer kept; reload the board",
-		                   "last_event_id", json_object_new_int64(last));
+		tb_resp_fail_with(resp, TB_E_RESET, "last_event_id", json_object_new_int64(last));
 	else
 		poll_page(app, r, after, last, resp);
 	write_reply(req, resp);

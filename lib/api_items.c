@@ -135,14 +135,13 @@ static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	bool done = true;
 	if (rank == TB_RANK_NONE) {
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 	} else if (rank < TB_RANK_EDITOR) {
-		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+		tb_resp_fail(resp, TB_E_FORBIDDEN);
 	} else if (PQgetisnull(r, 0, 1)) {
 		done = false;
 	} else if (strcmp(PQgetvalue(r, 0, 5), "t") != 0) {
-		tb_resp_error(resp, 422, "idempotency_key_reused",
-		              "Idempotency-Key was used with another body on this board; a new note needs a new key");
+		tb_resp_fail(resp, TB_E_IDEMPOTENCY_KEY_REUSED);
 	} else {
 		int status = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
 		tb_resp_json_text(resp, status, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
@@ -158,7 +157,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 {
 	const char *key = req->idempotency_key;
 	if (key && !key_ok(key)) {
-		tb_resp_error(resp, 400, "bad_request", "Idempotency-Key must be 1 to 64 of A-Z a-z 0-9 _ -");
+		tb_resp_fail(resp, TB_E_BAD_IDEMPOTENCY_KEY);
 		return;
 	}
 	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, true))
@@ -174,7 +173,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	                      : tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r);
 	if (err == TB_ERR_CONFLICT && key) { /* the same key, committed meanwhile */
 		if (!replay(app, resp, params))
-			tb_resp_error(resp, 409, "conflict", "a request with this key changed while this one ran; retry");
+			tb_resp_fail(resp, TB_E_KEY_RACE);
 		return;
 	}
 	if (tb_resp_db_failed(resp, err))
@@ -185,7 +184,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		struct tb_api_target t;
 		if (tb_api_load(app, req, resp, SQL_BOARD_ROLE, 2, params, TB_RANK_EDITOR, false, &t)) {
 			free(t.json);
-			tb_resp_error(resp, 409, "conflict", "your role on the board changed while this request ran; retry");
+			tb_resp_fail(resp, TB_E_ROLE_CHANGED);
 		}
 		return;
 	}
@@ -222,7 +221,7 @@ static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 	struct tb_api_target t;
 	if (load_item(app, req, resp, TB_RANK_EDITOR, true, &t, uid, bid, iid)) {
 		free(t.json);
-		tb_resp_error(resp, 409, "conflict", "the note changed while this request ran; retry");
+		tb_resp_fail(resp, TB_E_NOTE_CHANGED);
 	}
 }
 
@@ -320,9 +319,9 @@ void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE || strcmp(PQgetvalue(r, 0, 1), "t") != 0)
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 	else if (rank < TB_RANK_EDITOR)
-		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+		tb_resp_fail(resp, TB_E_FORBIDDEN);
 	else
 		resp->status = 204;
 	PQclear(r);

@@ -40,7 +40,7 @@ static void read_gauges(struct tb_app *app, struct tb_metrics_gauges *g)
 void tb_api_metrics(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	if (!tb_metrics_allowed(app->cfg->metrics_allow, req->remote_addr)) {
-		tb_resp_error(resp, 403, "forbidden", "metrics are not served to this address");
+		tb_resp_fail(resp, TB_E_METRICS_FORBIDDEN);
 		return;
 	}
 	/* Counters are still worth having while the database is down: serve them, without gauges

@@ -47,7 +47,7 @@ static bool throttled(struct tb_app *app, struct tb_resp *resp, const char *name
 	tb_resp_set_header(resp, "Retry-After", tb_i64(secs, wait));
 	/* The web page shows the message as it is. */
 	snprintf(msg, sizeof msg, "too many failed sign-ins; try again in %ld s", wait);
-	tb_resp_error(resp, 429, "too_many_attempts", msg);
+	tb_resp_fail_msg(resp, TB_E_TOO_MANY_ATTEMPTS, msg);
 	return true;
 }
 
@@ -107,7 +107,7 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	}
 	if (!ok) {
 		PQclear(r);
-		tb_resp_error(resp, 401, "invalid_credentials", "wrong name or password");
+		tb_resp_fail(resp, TB_E_INVALID_CREDENTIALS);
 		return;
 	}
 	char user_id[24], ttl[24], token[TB_TOKEN_HEX_LEN + 1];
@@ -116,7 +116,7 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	r = NULL;
 	succeeded(app, name, addr);
 	if (tb_auth_new_token(token) != TB_OK) {
-		tb_resp_error(resp, 500, "internal", "could not make a session token");
+		tb_resp_fail(resp, TB_E_TOKEN_FAILED);
 		return;
 	}
 	params[0] = token;
@@ -137,7 +137,7 @@ void tb_api_sessions_delete(struct tb_app *app, struct tb_req *req, struct tb_re
 	char *token = NULL;
 	bool by_cookie;
 	if (tb_auth_token(app->cfg, req, &token, &by_cookie) != TB_OK) {
-		tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
+		tb_resp_fail(resp, TB_E_UNAUTHORIZED);
 		return;
 	}
 	const char *params[] = {token};

@@ -70,7 +70,7 @@ void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 	char uid[24], tid[24];
 	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0])};
 	if (!tb_api_query_tagged(app, req, resp, 200, SQL_TEAM_TAGGED, 2, params))
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 }
 
 /* Member changes check the caller's role in the statement that changes the member:
@@ -106,15 +106,14 @@ static const char SQL_MEMBER_REMOVE[] =
 	" SELECT auth.role, (SELECT 'true' FROM m) FROM auth";
 
 /* Runs a member change (sql: one of the statements above) with params; answers 404 (not a
- * member), 403 (rank below min), 409 last_admin / already_member, or, when the change matched no
- * row, 404 / 422 with none_code and none_msg; else ok_status with the result. */
+ * member), 403 (rank below min), conflict (409 last_admin / already_member), or, when the change
+ * matched no row, none (404 / 422); else ok_status with the result. */
 struct member_change {
 	const char *sql;
 	int n_params;
 	enum tb_rank min;
 	int ok_status;
-	int none_status;
-	const char *none_code, *none_msg, *conflict_code, *conflict_msg;
+	enum tb_error_id none, conflict;
 };
 
 static void member_change(struct tb_app *app, struct tb_resp *resp, const struct member_change *c,
@@ -123,18 +122,18 @@ static void member_change(struct tb_app *app, struct tb_resp *resp, const struct
 	PGresult *r = NULL;
 	enum tb_err err = tb_db_query(&app->db, c->sql, c->n_params, params, &r);
 	if (err == TB_ERR_CONFLICT) {
-		tb_resp_error(resp, 409, c->conflict_code, c->conflict_msg);
+		tb_resp_fail(resp, c->conflict);
 		return;
 	}
 	if (tb_resp_db_failed(resp, err))
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE)
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 	else if (rank < c->min)
-		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+		tb_resp_fail(resp, TB_E_FORBIDDEN);
 	else if (PQgetisnull(r, 0, 1))
-		tb_resp_error(resp, c->none_status, c->none_code, c->none_msg);
+		tb_resp_fail(resp, c->none);
 	else if (c->ok_status == 204)
 		resp->status = 204;
 	else
@@ -145,8 +144,7 @@ static void member_change(struct tb_app *app, struct tb_resp *resp, const struct
 void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	static const struct member_change add = {
-		SQL_MEMBER_ADD, 4, TB_RANK_ADMIN, 201, 422, "invalid", "name: no such user",
-		"already_member", "that user is already a member",
+		SQL_MEMBER_ADD, 4, TB_RANK_ADMIN, 201, TB_E_NO_SUCH_USER, TB_E_ALREADY_MEMBER,
 	};
 	if (!tb_api_valid_body(app, resp, member_add_fields, 2, true))
 		return;
@@ -161,8 +159,7 @@ void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *
 void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	static const struct member_change update = {
-		SQL_MEMBER_UPDATE, 4, TB_RANK_ADMIN, 200, 404, "not_found", "no such member",
-		"last_admin", "a team keeps at least one admin",
+		SQL_MEMBER_UPDATE, 4, TB_RANK_ADMIN, 200, TB_E_NO_SUCH_MEMBER, TB_E_LAST_ADMIN,
 	};
 	if (!tb_api_valid_body(app, resp, member_patch_fields, 1, true))
 		return;
@@ -177,8 +174,7 @@ void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_res
 void tb_api_members_remove(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	static const struct member_change remove_other = {
-		SQL_MEMBER_REMOVE, 3, TB_RANK_ADMIN, 204, 404, "not_found", "no such member",
-		"last_admin", "a team keeps at least one admin",
+		SQL_MEMBER_REMOVE, 3, TB_RANK_ADMIN, 204, TB_E_NO_SUCH_MEMBER, TB_E_LAST_ADMIN,
 	};
 	/* Anyone may leave a team; removing someone else takes an admin. */
 	struct member_change c = remove_other;

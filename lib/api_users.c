@@ -35,7 +35,7 @@ static const char SQL_CREATE[] =
 void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	if (!app->cfg->registration_open) {
-		tb_resp_error(resp, 403, "registration_closed", "sign-up is closed on this server");
+		tb_resp_fail(resp, TB_E_REGISTRATION_CLOSED);
 		return;
 	}
 	if (!tb_api_valid_body(app, resp, credential_fields, 2, true))
@@ -45,14 +45,14 @@ void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	tb_json_str(app->body_json, "password", &password);
 	char hash[TB_PASSWORD_HASH_MAX];
 	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
-		tb_resp_error(resp, 500, "internal", "could not hash the password");
+		tb_resp_fail(resp, TB_E_HASH_FAILED);
 		return;
 	}
 	const char *params[] = {name, hash};
 	PGresult *r = NULL;
 	enum tb_err err = tb_db_query(&app->db, SQL_CREATE, 2, params, &r);
 	if (err == TB_ERR_CONFLICT) {
-		tb_resp_error(resp, 409, "name_taken", "that name is taken");
+		tb_resp_fail(resp, TB_E_NAME_TAKEN);
 		return;
 	}
 	if (tb_resp_db_failed(resp, err))
@@ -68,5 +68,5 @@ void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	char id[24];
 	const char *params[] = {tb_i64(id, req->user_id)};
 	if (!tb_api_query_reply(app, resp, 200, SQL_ME, 1, params))
-		tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
+		tb_resp_fail(resp, TB_E_UNAUTHORIZED);
 }

@@ -63,11 +63,11 @@ bool tb_api_valid_body(struct tb_app *app, struct tb_resp *resp, const struct tb
 {
 	char msg[160];
 	if (tb_json_validate(fields, n, app->body_json, require, msg, sizeof msg) != TB_OK) {
-		tb_resp_error(resp, 422, "invalid", msg);
+		tb_resp_fail_msg(resp, TB_E_INVALID, msg);
 		return false;
 	}
 	if (!require && json_object_object_length(app->body_json) == 0) {
-		tb_resp_error(resp, 422, "invalid", "body: no field to change");
+		tb_resp_fail(resp, TB_E_NO_FIELD);
 		return false;
 	}
 	return true;
@@ -82,16 +82,15 @@ bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, c
 	bool go_on = false;
 	enum tb_rank rank = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE) {
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 	} else if (rank < min_rank) {
-		tb_resp_error(resp, 403, "forbidden", "your role does not allow this");
+		tb_resp_fail(resp, TB_E_FORBIDDEN);
 	} else {
 		int64_t version = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 		const char *json = PQgetvalue(r, 0, 2);
 		if (check_if_match && !tb_if_match(req->if_match, version)) {
 			struct json_object *current = json_tokener_parse(json);
-			tb_resp_error_with(resp, 412, "version_mismatch", "changed by someone else since you read it",
-			                   "current", current);
+			tb_resp_fail_with(resp, TB_E_VERSION_MISMATCH, "current", current);
 			tb_resp_etag(resp, version);
 		} else {
 			t->rank = rank;

@@ -42,7 +42,7 @@ static bool guard_auth(struct tb_app *app, const struct tb_route *route, struct 
 		enum tb_err err = tb_auth_session(app->cfg, &app->db, req);
 		if (err == TB_ERR_NOT_FOUND) {
 			tb_resp_set_header(resp, "WWW-Authenticate", "Bearer realm=\"teamboard\"");
-			tb_resp_error(resp, 401, "unauthorized", "sign in first: no valid session");
+			tb_resp_fail(resp, TB_E_UNAUTHORIZED);
 			return false;
 		}
 		if (tb_resp_db_failed(resp, err))
@@ -52,7 +52,7 @@ static bool guard_auth(struct tb_app *app, const struct tb_route *route, struct 
 	 * sign-in) are checked when the browser says where they come from (login CSRF). */
 	bool check = req->auth_by_cookie || (!(route->flags & TB_ROUTE_AUTH) && (req->origin || req->referer));
 	if (unsafe(req->method) && check && !tb_auth_origin_allowed(app->cfg, req)) {
-		tb_resp_error(resp, 403, "bad_origin", "cross-origin write refused (Origin is not allowed)");
+		tb_resp_fail(resp, TB_E_BAD_ORIGIN);
 		return false;
 	}
 	return true;
@@ -63,32 +63,32 @@ static bool guard_body(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 {
 	size_t max = app->cfg->max_body;
 	if (req->content_length_bad) {
-		tb_resp_error(resp, 400, "bad_request", "Content-Length is not a number");
+		tb_resp_fail(resp, TB_E_BAD_LENGTH);
 		return false;
 	}
 	if (req->has_content_length && req->content_length > max) {
-		tb_resp_error(resp, 413, "too_large", "request body is over the size limit");
+		tb_resp_fail(resp, TB_E_TOO_LARGE);
 		return false;
 	}
 	if (!tb_content_type_is_json(req->content_type)) {
-		tb_resp_error(resp, 415, "unsupported_media_type", "send the body as application/json");
+		tb_resp_fail(resp, TB_E_UNSUPPORTED_MEDIA_TYPE);
 		return false;
 	}
 	enum tb_err err = tb_req_read_body(req, max);
 	if (err == TB_ERR_TOO_LARGE) {
-		tb_resp_error(resp, 413, "too_large", "request body is over the size limit");
+		tb_resp_fail(resp, TB_E_TOO_LARGE);
 		return false;
 	}
 	if (err == TB_ERR_TIMEOUT) {
-		tb_resp_error(resp, 408, "timeout", "the request body did not arrive within body_timeout");
+		tb_resp_fail(resp, TB_E_TIMEOUT);
 		return false;
 	}
 	if (err) {
-		tb_resp_error(resp, 400, "bad_request", "the request body could not be read");
+		tb_resp_fail(resp, TB_E_BODY_UNREADABLE);
 		return false;
 	}
 	if (tb_json_parse(req->body.data, req->body.len, TB_JSON_MAX_DEPTH, &app->body_json) != TB_OK) {
-		tb_resp_error(resp, 400, "bad_json", "the body is not valid JSON");
+		tb_resp_fail(resp, TB_E_BAD_JSON);
 		return false;
 	}
 	return true;
@@ -102,11 +102,11 @@ void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	char allow[64];
 	switch (tb_route_match(app->routes, app->n_routes, req, &route, allow, sizeof allow)) {
 	case TB_ROUTE_NO_PATH:
-		tb_resp_error(resp, 404, "not_found", "no such resource");
+		tb_resp_fail(resp, TB_E_NOT_FOUND);
 		return;
 	case TB_ROUTE_NO_METHOD:
 		tb_resp_set_header(resp, "Allow", allow);
-		tb_resp_error(resp, 405, "method_not_allowed", "this resource does not take that method");
+		tb_resp_fail(resp, TB_E_METHOD_NOT_ALLOWED);
 		return;
 	case TB_ROUTE_FOUND:
 		break;

@@ -112,15 +112,79 @@ void tb_resp_error(struct tb_resp *resp, int status, const char *code, const cha
 	tb_resp_error_with(resp, status, code, message, NULL, NULL);
 }
 
+static const struct tb_error errors[] = {
+	[TB_E_NOT_FOUND] = {404, "not_found", "no such resource"},
+	[TB_E_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "this resource does not take that method"},
+	[TB_E_UNAUTHORIZED] = {401, "unauthorized", "sign in first: no valid session"},
+	[TB_E_BAD_ORIGIN] = {403, "bad_origin", "cross-origin write refused (Origin is not allowed)"},
+	[TB_E_BAD_LENGTH] = {400, "bad_request", "Content-Length is not a number"},
+	[TB_E_TOO_LARGE] = {413, "too_large", "request body is over the size limit"},
+	[TB_E_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type", "send the body as application/json"},
+	[TB_E_TIMEOUT] = {408, "timeout", "the request body did not arrive within body_timeout"},
+	[TB_E_BODY_UNREADABLE] = {400, "bad_request", "the request body could not be read"},
+	[TB_E_BAD_JSON] = {400, "bad_json", "the body is not valid JSON"},
+	[TB_E_INVALID] = {422, "invalid", "the body does not fit this route"},
+	[TB_E_NO_FIELD] = {422, "invalid", "body: no field to change"},
+	[TB_E_FORBIDDEN] = {403, "forbidden", "your role does not allow this"},
+	[TB_E_VERSION_MISMATCH] = {412, "version_mismatch", "changed by someone else since you read it"},
+	[TB_E_DB_UNAVAILABLE] = {503, "db_unavailable", "the database is unavailable; try again shortly"},
+	[TB_E_INTERNAL] = {500, "internal", "internal error"},
+	[TB_E_REGISTRATION_CLOSED] = {403, "registration_closed", "sign-up is closed on this server"},
+	[TB_E_NAME_TAKEN] = {409, "name_taken", "that name is taken"},
+	[TB_E_HASH_FAILED] = {500, "internal", "could not hash the password"},
+	[TB_E_INVALID_CREDENTIALS] = {401, "invalid_credentials", "wrong name or password"},
+	[TB_E_TOO_MANY_ATTEMPTS] = {429, "too_many_attempts", "too many failed sign-ins; try again later"},
+	[TB_E_TOKEN_FAILED] = {500, "internal", "could not make a session token"},
+	[TB_E_NO_SUCH_USER] = {422, "invalid", "name: no such user"},
+	[TB_E_NO_SUCH_MEMBER] = {404, "not_found", "no such member"},
+	[TB_E_ALREADY_MEMBER] = {409, "already_member", "that user is already a member"},
+	[TB_E_LAST_ADMIN] = {409, "last_admin", "a team keeps at least one admin"},
+	[TB_E_NO_SUCH_TEAM] = {422, "invalid", "team_id: no such team"},
+	[TB_E_VIEWER_CREATES_BOARD] = {403, "forbidden", "viewers cannot create boards in this team"},
+	[TB_E_BAD_ITEMS_AFTER] = {400, "bad_request", "items_after must be the items_next of a board page"},
+	[TB_E_BOARD_CHANGED] = {409, "conflict", "the board changed while this request ran; retry"},
+	[TB_E_BAD_IDEMPOTENCY_KEY] = {400, "bad_request", "Idempotency-Key must be 1 to 64 of A-Z a-z 0-9 _ -"},
+	[TB_E_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused",
+	                                 "Idempotency-Key was used with another body on this board; a new note needs a new key"},
+	[TB_E_KEY_RACE] = {409, "conflict", "a request with this key changed while this one ran; retry"},
+	[TB_E_ROLE_CHANGED] = {409, "conflict", "your role on the board changed while this request ran; retry"},
+	[TB_E_NOTE_CHANGED] = {409, "conflict", "the note changed while this request ran; retry"},
+	[TB_E_BAD_POLL] = {400, "bad_request", "after must be an integer >= 0 and limit 1 to 1000"},
+	[TB_E_RESET] = {410, "reset", "those events are no longer kept; reload the board"},
+	[TB_E_METRICS_FORBIDDEN] = {403, "forbidden", "metrics are not served to this address"},
+};
+_Static_assert(sizeof errors / sizeof errors[0] == TB_E__COUNT, "a row for every enum tb_error_id");
+
+const struct tb_error *tb_resp_errors(size_t *n)
+{
+	*n = TB_E__COUNT;
+	return errors;
+}
+
+void tb_resp_fail_with(struct tb_resp *resp, enum tb_error_id e, const char *key, struct json_object *extra)
+{
+	tb_resp_error_with(resp, errors[e].status, errors[e].code, errors[e].message, key, extra);
+}
+
+void tb_resp_fail_msg(struct tb_resp *resp, enum tb_error_id e, const char *message)
+{
+	tb_resp_error(resp, errors[e].status, errors[e].code, message);
+}
+
+void tb_resp_fail(struct tb_resp *resp, enum tb_error_id e)
+{
+	tb_resp_error(resp, errors[e].status, errors[e].code, errors[e].message);
+}
+
 bool tb_resp_db_failed(struct tb_resp *resp, enum tb_err err)
 {
 	if (err == TB_OK)
 		return false;
 	if (err == TB_ERR_DB_DOWN) {
 		tb_resp_set_header(resp, "Retry-After", "5");
-		tb_resp_error(resp, 503, "db_unavailable", "the database is unavailable; try again shortly");
+		tb_resp_fail(resp, TB_E_DB_UNAVAILABLE);
 	} else {
-		tb_resp_error(resp, 500, "internal", "internal error");
+		tb_resp_fail(resp, TB_E_INTERNAL);
 	}
 	return true;
 }

@@ -1,6 +1,8 @@
 /* tb_resp: struct tb_resp, the response a handler builds and the transport drains: status, a short
  * list of headers and a body. Header values are checked for CR/LF here, so nothing a client sent can
- * split a header. Every error reply is made by tb_resp_error. */
+ * split a header. Every error reply is made by tb_resp_error; the API's are rows of one table
+ * (enum tb_error_id, answered by tb_resp_fail), which tests/unit/test_resp.c holds against
+ * docs/api.md's error table and web/js/errors.js. */
 #ifndef TB_RESP_H
 #define TB_RESP_H
 
@@ -47,6 +49,72 @@ void tb_resp_error(struct tb_resp *resp, int status, const char *code, const cha
 /* As tb_resp_error, with "key": extra (ownership of extra passes to the response) beside "error". */
 void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message,
                         const char *key, struct json_object *extra);
+/* The API's error replies: {status, code, message} each. A code may have several rows, one per
+ * message (clients go by the code; the message is for people). Replies made elsewhere with
+ * tb_resp_error: tb_stream.c (too_many_streams and the stream's own), tb_server.c (busy and the
+ * transport's own). */
+enum tb_error_id {
+	/* the pipeline (tb_app.c) */
+	TB_E_NOT_FOUND,
+	TB_E_METHOD_NOT_ALLOWED,
+	TB_E_UNAUTHORIZED,
+	TB_E_BAD_ORIGIN,
+	TB_E_BAD_LENGTH,
+	TB_E_TOO_LARGE,
+	TB_E_UNSUPPORTED_MEDIA_TYPE,
+	TB_E_TIMEOUT,
+	TB_E_BODY_UNREADABLE,
+	TB_E_BAD_JSON,
+	TB_E_INVALID, /* its message names the field: always answered with tb_resp_fail_msg */
+	TB_E_NO_FIELD,
+	/* shared by the handlers */
+	TB_E_FORBIDDEN,
+	TB_E_VERSION_MISMATCH,
+	TB_E_DB_UNAVAILABLE,
+	TB_E_INTERNAL,
+	/* users and sessions */
+	TB_E_REGISTRATION_CLOSED,
+	TB_E_NAME_TAKEN,
+	TB_E_HASH_FAILED,
+	TB_E_INVALID_CREDENTIALS,
+	TB_E_TOO_MANY_ATTEMPTS, /* its message gives the seconds: answered with tb_resp_fail_msg */
+	TB_E_TOKEN_FAILED,
+	/* teams */
+	TB_E_NO_SUCH_USER,
+	TB_E_NO_SUCH_MEMBER,
+	TB_E_ALREADY_MEMBER,
+	TB_E_LAST_ADMIN,
+	/* boards and notes */
+	TB_E_NO_SUCH_TEAM,
+	TB_E_VIEWER_CREATES_BOARD,
+	TB_E_BAD_ITEMS_AFTER,
+	TB_E_BOARD_CHANGED,
+	TB_E_BAD_IDEMPOTENCY_KEY,
+	TB_E_IDEMPOTENCY_KEY_REUSED,
+	TB_E_KEY_RACE,
+	TB_E_ROLE_CHANGED,
+	TB_E_NOTE_CHANGED,
+	/* events and metrics */
+	TB_E_BAD_POLL,
+	TB_E_RESET,
+	TB_E_METRICS_FORBIDDEN,
+	TB_E__COUNT
+};
+
+struct tb_error {
+	int status;
+	const char *code;
+	const char *message;
+};
+
+/* The table, indexed by enum tb_error_id; *n gets TB_E__COUNT. */
+const struct tb_error *tb_resp_errors(size_t *n);
+/* Answers error e (as tb_resp_error: status, code, message). */
+void tb_resp_fail(struct tb_resp *resp, enum tb_error_id e);
+/* Answers error e's status and code with another message (a field's, or one with a number). */
+void tb_resp_fail_msg(struct tb_resp *resp, enum tb_error_id e, const char *message);
+/* Answers error e with "key": extra beside "error", as tb_resp_error_with. */
+void tb_resp_fail_with(struct tb_resp *resp, enum tb_error_id e, const char *key, struct json_object *extra);
 /* Answers a failed database call: TB_ERR_DB_DOWN is 503 db_unavailable with Retry-After: 5,
  * anything else 500 internal. Returns true when err != TB_OK (and then has answered). */
 bool tb_resp_db_failed(struct tb_resp *resp, enum tb_err err);

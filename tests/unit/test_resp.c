@@ -1,6 +1,9 @@
 /* test_resp: struct tb_resp as handlers build it: header values refused with CR/LF, headers
  * replaced, the one error body shape {"error":{"code","message"}} (read back with json-c), the
- * extra key of tb_resp_error_with, ETag, the CGI response head and the reason phrases. */
+ * extra key of tb_resp_error_with, ETag, the CGI response head and the reason phrases; the API's
+ * error table (tb_resp_errors) held against docs/api.md's error table and web/js/errors.js's
+ * SENTENCES: every row's status and code documented and worded for people, every documented code
+ * answered by a row or listed below as answered elsewhere. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -313,6 +316,164 @@ static void test_error_with(void)
 	}
 }
 
+/* ---- the error table (tb_resp_errors, tb_resp_fail) against docs/api.md and web/js/errors.js ---- */
+
+/* Codes the API answers with tb_resp_error outside the table (tb_resp.h says where). */
+static const struct tb_error elsewhere[] = {
+	{503, "too_many_streams", "tb_stream.c"},
+	{503, "busy", "tb_server.c"},
+};
+
+#define MAX_DOC 64
+
+struct doc_row {
+	int status;
+	char code[40];
+};
+
+/* path under the source tree ($srcdir, which automake's test harness sets; else "."). */
+static FILE *open_source(const char *path)
+{
+	const char *dir = getenv("srcdir");
+	char full[1024];
+	snprintf(full, sizeof full, "%s/%s", dir && *dir ? dir : ".", path);
+	FILE *f = fopen(full, "r");
+	if (!f) {
+		tb_bail(full);
+		exit(1);
+	}
+	return f;
+}
+
+/* The "| 404 | `not_found` | ... |" rows under docs/api.md's "## Errors". */
+static size_t read_doc(struct doc_row *rows)
+{
+	FILE *f = open_source("docs/api.md");
+	char line[2048];
+	bool in = false;
+	size_t n = 0;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "## ", 3) == 0)
+			in = strncmp(line, "## Errors", 9) == 0;
+		int status;
+		char code[40];
+		if (in && n < MAX_DOC && sscanf(line, "| %d | `%39[a-z_]` |", &status, code) == 2) {
+			rows[n].status = status;
+			snprintf(rows[n].code, sizeof rows[n].code, "%s", code);
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* web/js/errors.js's SENTENCES object, from "const SENTENCES = {" to "};", into text. */
+static void read_sentences(char *text, size_t len)
+{
+	FILE *f = open_source("web/js/errors.js");
+	char line[1024];
+	bool in = false;
+	size_t used = 0;
+	text[0] = '\0';
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "const SENTENCES = {", 19) == 0)
+			in = true;
+		else if (in && strncmp(line, "};", 2) == 0)
+			break;
+		else if (in && used + strlen(line) < len)
+			used += (size_t)snprintf(text + used, len - used, "%s", line);
+	}
+	fclose(f);
+}
+
+/* True when errors.js's SENTENCES (text) has a key "  code:" at the start of a line. */
+static bool has_sentence(const char *text, const char *code)
+{
+	char key[64];
+	snprintf(key, sizeof key, "\n  %s:", code);
+	return strstr(text, key) != NULL || (strncmp(text, key + 1, strlen(key + 1)) == 0);
+}
+
+static bool in_table(const struct tb_error *t, size_t n, int status, const char *code)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].status == status && strcmp(t[i].code, code) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool in_doc(const struct doc_row *rows, size_t n, int status, const char *code)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].status == status && strcmp(rows[i].code, code) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void test_error_table(void)
+{
+	size_t n;
+	const struct tb_error *t = tb_resp_errors(&n);
+	struct doc_row doc[MAX_DOC];
+	size_t n_doc = read_doc(doc);
+	static char js[16384];
+	read_sentences(js, sizeof js);
+	tb_case(__FILE__, __LINE__, "docs/api.md has an error table, errors.js a SENTENCES object");
+	tb_check(n_doc >= 20, "%zu rows under ## Errors", n_doc);
+	tb_check(strlen(js) > 100, "SENTENCES is %zu bytes", strlen(js));
+	tb_end();
+	for (size_t i = 0; i < n; i++) {
+		tb_case(__FILE__, __LINE__, "error %zu: %d %s %s", i, t[i].status, t[i].code, tb_q(t[i].message));
+		tb_check(t[i].code && t[i].message && *t[i].message, "a row without code or message");
+		tb_check(strcmp(tb_status_text(t[i].status), "Unknown") != 0, "status %d has no reason phrase",
+		         t[i].status);
+		tb_check(in_doc(doc, n_doc, t[i].status, t[i].code), "docs/api.md has no row | %d | `%s` |",
+		         t[i].status, t[i].code);
+		tb_check(has_sentence(js, t[i].code), "web/js/errors.js has no sentence for %s", t[i].code);
+		struct tb_resp resp;
+		tb_resp_init(&resp);
+		tb_resp_fail(&resp, (enum tb_error_id)i);
+		tb_check_int("status", resp.status, t[i].status);
+		check_error_body(&resp.body, t[i].code, t[i].message, NULL, NULL);
+		tb_resp_free(&resp);
+		tb_end();
+	}
+	for (size_t i = 0; i < N_ELEMS(elsewhere); i++) {
+		tb_case(__FILE__, __LINE__, "answered in %s: %d %s", elsewhere[i].message, elsewhere[i].status,
+		        elsewhere[i].code);
+		tb_check(in_doc(doc, n_doc, elsewhere[i].status, elsewhere[i].code), "docs/api.md has no row for it");
+		tb_check(!in_table(t, n, elsewhere[i].status, elsewhere[i].code), "it is in the table: not elsewhere");
+		tb_check(has_sentence(js, elsewhere[i].code), "web/js/errors.js has no sentence for it");
+		tb_end();
+	}
+	for (size_t i = 0; i < n_doc; i++) {
+		tb_case(__FILE__, __LINE__, "docs/api.md: %d %s", doc[i].status, doc[i].code);
+		tb_check(in_table(t, n, doc[i].status, doc[i].code) ||
+		                 in_table(elsewhere, N_ELEMS(elsewhere), doc[i].status, doc[i].code),
+		         "no row of the C error table (tb_resp.c) answers it, nor is it answered elsewhere");
+		tb_end();
+	}
+}
+
+static void test_fail_msg(void)
+{
+	struct tb_resp resp;
+	tb_resp_init(&resp);
+	tb_case(__FILE__, __LINE__, "tb_resp_fail_msg, tb_resp_fail_with");
+	tb_resp_set_header(&resp, "ETag", "\"3\"");
+	tb_resp_fail_msg(&resp, TB_E_INVALID, "x: must be an integer");
+	tb_check_int("status", resp.status, 422);
+	check_error_body(&resp.body, "invalid", "x: must be an integer", NULL, NULL);
+	tb_check_str("ETag", tb_resp_get_header(&resp, "ETag"), NULL);
+	tb_resp_fail_with(&resp, TB_E_RESET, "last_event_id", json_object_new_int64(7));
+	tb_check_int("status", resp.status, 410);
+	check_error_body(&resp.body, "reset", "those events are no longer kept; reload the board", "last_event_id", "7");
+	tb_resp_free(&resp);
+	tb_end();
+}
+
 /* ---- tb_resp_json, tb_resp_json_text ---- */
 
 static void test_json_body(void)
@@ -487,6 +648,8 @@ int main(void)
 	test_get_header();
 	test_error();
 	test_error_with();
+	test_error_table();
+	test_fail_msg();
 	test_json_body();
 	test_etag();
 	test_head();

@@ -1,4 +1,5 @@
-// Error codes (docs/api-contract.txt, docs/events-contract.txt) as sentences for people.
+// Error codes (docs/api.md, "Errors") as sentences for people. tests/unit/test_resp.c fails when a
+// code the server answers has no sentence here.
 const SENTENCES = {
   network: "Can't reach the Teamboard server. Check your connection and try again.",
   unauthorized: "Your session has ended. Please sign in again.",
@@ -22,6 +23,11 @@ const SENTENCES = {
   too_many_streams: "The server is busy; live updates will arrive a little slower.",
   busy: "The server is busy; try again in a moment.",
   reset: "This board changed too much while you were away; it has been reloaded.",
+  invalid: "That value isn't accepted.",
+  conflict: "Someone else changed this at the same moment. Please try again.",
+  idempotency_key_reused: "The browser sent a different note under an old request key. Please try again.",
+  too_many_attempts: "Too many failed sign-ins. Please wait a moment and try again.",
+  timeout: "The request took too long to reach the server. Please try again.",
 };
 
 // Field names in 422 messages ("x: must be an integer ...") in words.
@@ -42,7 +48,7 @@ const FIELDS = {
 
 function invalidSentence(message) {
   const m = /^([a-z_]+): (.*)$/.exec(message || "");
-  if (!m) return message ? capitalize(message) + "." : "That value isn't accepted.";
+  if (!m) return message ? capitalize(message) + "." : SENTENCES.invalid;
   const field = FIELDS[m[1]] || capitalize(m[1].replace(/_/g, " "));
   let rest = m[2].replace(/\.$/, "");
   if (m[1] === "name" && rest === "no such user") return "There is no user with that name.";
