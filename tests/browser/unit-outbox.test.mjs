@@ -165,6 +165,46 @@ test("an update sent while the first is in flight is sent after it, with the ver
   assert.equal(calls[1].headers["If-Match"], '"3"');
 });
 
+test("after our own move (no If-Match) saves, a queued change based on the version before it follows it", async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  let n = 0;
+  server = async (m, url, init) => {
+    n++;
+    if (n === 1) await gate;
+    return json(200, { id: 5, version: 5 + n, ...JSON.parse(init.body) });
+  };
+  box.start(1);
+  // F (bring to front, last-writer-wins: no version) then C (colour, based on version 5) quickly
+  const p1 = box.send({ boardId: 3, itemId: 5, kind: "update", fields: { z: 9 } });
+  await until(() => box.pending(3)[0]?.state === "sending");
+  const p2 = box.send({ boardId: 3, itemId: 5, kind: "update", fields: { color: "#ffffff" }, version: 5 });
+  release();
+  await Promise.all([p1, p2]);
+  assert.equal(calls.length, 2);
+  assert.equal(calls[0].headers["If-Match"], undefined);
+  assert.equal(calls[1].headers["If-Match"], '"6"');  // our move made version 6 from 5: no 412
+});
+
+test("after our own move saves, a queued change based on an older version than the one before it stays (someone else's change in between)", async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  let n = 0;
+  server = async (m, url, init) => {
+    n++;
+    if (n === 1) await gate;
+    return json(200, { id: 5, version: 6 + n, ...JSON.parse(init.body) });  // 7: someone else made 6
+  };
+  box.start(1);
+  const p1 = box.send({ boardId: 3, itemId: 5, kind: "update", fields: { z: 9 } });
+  await until(() => box.pending(3)[0]?.state === "sending");
+  const p2 = box.send({ boardId: 3, itemId: 5, kind: "update", fields: { color: "#ffffff" }, version: 5 });
+  release();
+  await p1;
+  await p2;
+  assert.equal(calls[1].headers["If-Match"], '"5"');  // the server decides: a conflict if 6 was not ours
+});
+
 test("tmp-<key>: follow-ups of a note created offline go to its real id; the queue survives a reload", async () => {
   server = netDown;
   box.start(42);

@@ -334,6 +334,13 @@ class Outbox {
       for (const f of this.queue) {
         if (f.itemId === e.itemId && f.version !== undefined && f.version <= e.version) f.version = reply.version;
       }
+    } else if (e.kind === "update" && reply.version !== undefined) {
+      // Our own last-writer-wins write (a move, a resize, bring to front) moved the version on by
+      // one: changes based on the version just before it follow it. Based on an older one, someone
+      // else's change came between, and the server decides (a conflict if it touched the same).
+      for (const f of this.queue) {
+        if (f !== e && f.itemId === e.itemId && f.version === reply.version - 1) f.version = reply.version;
+      }
     }
   }
 
