@@ -23,7 +23,8 @@
 //     others' (a reload sends them all; a create's key and the 412 rule above make a change
 //     sent by two tabs count once).
 //   - After an update saves, later queued changes of that item based on the version it was
-//     sent with are sent with the new version (our own write is no conflict).
+//     sent with are sent with the new version (our own write is no conflict); after one sent
+//     without a version (last-writer-wins), those based on the version just before its reply's.
 import { request, ApiError, isTransient, reachability } from "./api.js";
 
 const FIRST_DELAY_MS = 1000;
