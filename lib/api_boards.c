@@ -17,6 +17,8 @@ static const struct tb_field create_fields[] = {
 static const struct tb_field patch_fields[] = {
 	{"title", TB_FIELD_STRING, 1, 200, false, false, NULL, NULL},
 };
+const struct tb_fields tb_api_board_fields = TB_FIELDS(create_fields);
+const struct tb_fields tb_api_board_patch_fields = TB_FIELDS(patch_fields);
 
 /* (body, md5 of body): the list and its ETag (clients poll it with If-None-Match). */
 static const char SQL_LIST[] =
@@ -49,8 +51,6 @@ static const char SQL_CREATE[] =
 
 void tb_api_boards_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	if (!tb_api_valid_body(app, resp, create_fields, 2, true))
-		return;
 	const char *title = NULL;
 	tb_json_str(app->body_json, "title", &title);
 	int64_t team_id = 0;
@@ -194,8 +194,6 @@ static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 
 void tb_api_boards_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	if (!tb_api_valid_body(app, resp, patch_fields, 1, false))
-		return;
 	char uid[24], bid[24], ver[24];
 	if (!load_for_write(app, req, resp, TB_RANK_EDITOR, uid, bid, ver))
 		return;

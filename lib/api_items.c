@@ -30,6 +30,7 @@ static const struct tb_field fields[] = {
 	{"z", TB_FIELD_INT, -1000000, 1000000, false, false, NULL, NULL},
 };
 enum { N_FIELDS = sizeof fields / sizeof fields[0] };
+const struct tb_fields tb_api_item_fields = TB_FIELDS(fields);
 
 /* params[2 + i] = text of field i, or NULL (SQL NULL: keep / default) when absent. */
 static void field_params(struct json_object *body, const char **params)
@@ -153,15 +154,17 @@ static bool replay(struct tb_app *app, struct tb_resp *resp, const char *const *
 	return done;
 }
 
+bool tb_api_items_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (!req->idempotency_key || key_ok(req->idempotency_key))
+		return true;
+	tb_resp_fail(resp, TB_E_BAD_IDEMPOTENCY_KEY);
+	return false;
+}
+
 void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	const char *key = req->idempotency_key;
-	if (key && !key_ok(key)) {
-		tb_resp_fail(resp, TB_E_BAD_IDEMPOTENCY_KEY);
-		return;
-	}
-	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, true))
-		return;
+	const char *key = req->idempotency_key; /* well-formed: tb_api_items_admit */
 	char uid[24], bid[24];
 	const char *params[3 + N_FIELDS] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0])};
 	field_params(app->body_json, params);
@@ -227,8 +230,6 @@ static void lost_race(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 
 void tb_api_items_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	if (!tb_api_valid_body(app, resp, fields, N_FIELDS, false))
-		return;
 	char uid[24], bid[24], iid[24], ver[24];
 	struct tb_api_target t;
 	if (!load_item(app, req, resp, TB_RANK_EDITOR, true, &t, uid, bid, iid))

@@ -25,6 +25,9 @@ static const struct tb_field member_add_fields[] = {
 static const struct tb_field member_patch_fields[] = {
 	ROLE_FIELD(true),
 };
+const struct tb_fields tb_api_team_fields = TB_FIELDS(team_fields);
+const struct tb_fields tb_api_member_fields = TB_FIELDS(member_add_fields);
+const struct tb_fields tb_api_member_role_fields = TB_FIELDS(member_patch_fields);
 
 static const char SQL_CREATE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
@@ -37,8 +40,6 @@ static const char SQL_CREATE[] =
 
 void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	if (!tb_api_valid_body(app, resp, team_fields, 1, true))
-		return;
 	const char *name = NULL;
 	tb_json_str(app->body_json, "name", &name);
 	char uid[24];
@@ -146,8 +147,6 @@ void tb_api_members_add(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	static const struct member_change add = {
 		SQL_MEMBER_ADD, 4, TB_RANK_ADMIN, 201, TB_E_NO_SUCH_USER, TB_E_ALREADY_MEMBER,
 	};
-	if (!tb_api_valid_body(app, resp, member_add_fields, 2, true))
-		return;
 	const char *name = NULL, *role = NULL;
 	tb_json_str(app->body_json, "name", &name);
 	tb_json_str(app->body_json, "role", &role);
@@ -161,8 +160,6 @@ void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_res
 	static const struct member_change update = {
 		SQL_MEMBER_UPDATE, 4, TB_RANK_ADMIN, 200, TB_E_NO_SUCH_MEMBER, TB_E_LAST_ADMIN,
 	};
-	if (!tb_api_valid_body(app, resp, member_patch_fields, 1, true))
-		return;
 	const char *role = NULL;
 	tb_json_str(app->body_json, "role", &role);
 	char uid[24], tid[24], target[24];

@@ -23,23 +23,27 @@ static const struct tb_field credential_fields[] = {
 	{"password", TB_FIELD_TEXT, 8, 100, true, false, NULL, NULL},
 };
 
+const struct tb_fields tb_api_credentials = TB_FIELDS(credential_fields);
+
 const struct tb_field *tb_api_credential_fields(size_t *n)
 {
-	*n = sizeof credential_fields / sizeof credential_fields[0];
-	return credential_fields;
+	*n = tb_api_credentials.n;
+	return tb_api_credentials.v;
 }
 
 static const char SQL_CREATE[] =
 	"INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING user_json(users)";
 
+bool tb_api_users_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	if (app->cfg->registration_open)
+		return true;
+	tb_resp_fail(resp, TB_E_REGISTRATION_CLOSED);
+	return false;
+}
+
 void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	if (!app->cfg->registration_open) {
-		tb_resp_fail(resp, TB_E_REGISTRATION_CLOSED);
-		return;
-	}
-	if (!tb_api_valid_body(app, resp, credential_fields, 2, true))
-		return;
 	const char *name = NULL, *password = NULL;
 	tb_json_str(app->body_json, "name", &name);
 	tb_json_str(app->body_json, "password", &password);

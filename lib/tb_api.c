@@ -1,5 +1,7 @@
-/* tb_api: the route table of /api/v1 (which handler serves each method and path, and which guards
- * tb_app runs before it) and the helpers the handlers (api_*.c, tb_stream.c) share. */
+/* tb_api: the route table of /api/v1, which is its request policy (which handler serves each
+ * method and path, and what tb_app checks before it: a session, a body and the body's fields,
+ * a check of the request before those fields), and the helpers the handlers (api_*.c,
+ * tb_stream.c) share. */
 #include "tb_api.h"
 
 #include <stdio.h>
@@ -10,34 +12,39 @@
 #include "tb_route.h"
 
 #define P TB_API_PREFIX
-enum { AUTH = TB_ROUTE_AUTH, BODY = TB_ROUTE_BODY };
+enum { AUTH = TB_ROUTE_AUTH };
+#define FULL TB_BODY_FULL
+#define PATCH TB_BODY_PATCH
+#define NO_BODY TB_BODY_NONE, NULL, NULL
 
+/* {method, path, handler, flags, body, the body's fields, admit}; the fields live beside their
+ * handlers (api_*.c), which read the validated body. */
 static const struct tb_route routes[] = {
-	{TB_GET, P "/health", tb_api_health, 0},
-	{TB_GET, P "/metrics", tb_api_metrics, 0},
-	{TB_POST, P "/users", tb_api_users_create, BODY},
-	{TB_GET, P "/me", tb_api_me, AUTH},
-	{TB_POST, P "/sessions", tb_api_sessions_create, BODY},
-	{TB_DELETE, P "/sessions/current", tb_api_sessions_delete, AUTH},
-	{TB_GET, P "/teams", tb_api_teams_list, AUTH},
-	{TB_POST, P "/teams", tb_api_teams_create, AUTH | BODY},
-	{TB_GET, P "/teams/:id", tb_api_teams_get, AUTH},
-	{TB_POST, P "/teams/:id/members", tb_api_members_add, AUTH | BODY},
-	{TB_PATCH, P "/teams/:id/members/:id", tb_api_members_update, AUTH | BODY},
-	{TB_DELETE, P "/teams/:id/members/:id", tb_api_members_remove, AUTH},
-	{TB_GET, P "/boards", tb_api_boards_list, AUTH},
-	{TB_POST, P "/boards", tb_api_boards_create, AUTH | BODY},
-	{TB_GET, P "/boards/:id", tb_api_boards_get, AUTH},
-	{TB_PATCH, P "/boards/:id", tb_api_boards_update, AUTH | BODY},
-	{TB_DELETE, P "/boards/:id", tb_api_boards_delete, AUTH},
-	{TB_POST, P "/boards/:id/items", tb_api_items_create, AUTH | BODY},
-	{TB_GET, P "/boards/:id/items/:id", tb_api_items_get, AUTH},
-	{TB_PATCH, P "/boards/:id/items/:id", tb_api_items_update, AUTH | BODY},
-	{TB_DELETE, P "/boards/:id/items/:id", tb_api_items_delete, AUTH},
-	{TB_POST, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH},
-	{TB_DELETE, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH},
-	{TB_GET, P "/boards/:id/events", tb_api_events, AUTH},
-	{TB_GET, P "/boards/:id/viewers", tb_api_viewers, AUTH},
+	{TB_GET, P "/health", tb_api_health, 0, NO_BODY},
+	{TB_GET, P "/metrics", tb_api_metrics, 0, NO_BODY},
+	{TB_POST, P "/users", tb_api_users_create, 0, FULL, &tb_api_credentials, tb_api_users_admit},
+	{TB_GET, P "/me", tb_api_me, AUTH, NO_BODY},
+	{TB_POST, P "/sessions", tb_api_sessions_create, 0, FULL, &tb_api_credentials, NULL},
+	{TB_DELETE, P "/sessions/current", tb_api_sessions_delete, AUTH, NO_BODY},
+	{TB_GET, P "/teams", tb_api_teams_list, AUTH, NO_BODY},
+	{TB_POST, P "/teams", tb_api_teams_create, AUTH, FULL, &tb_api_team_fields, NULL},
+	{TB_GET, P "/teams/:id", tb_api_teams_get, AUTH, NO_BODY},
+	{TB_POST, P "/teams/:id/members", tb_api_members_add, AUTH, FULL, &tb_api_member_fields, NULL},
+	{TB_PATCH, P "/teams/:id/members/:id", tb_api_members_update, AUTH, FULL, &tb_api_member_role_fields, NULL},
+	{TB_DELETE, P "/teams/:id/members/:id", tb_api_members_remove, AUTH, NO_BODY},
+	{TB_GET, P "/boards", tb_api_boards_list, AUTH, NO_BODY},
+	{TB_POST, P "/boards", tb_api_boards_create, AUTH, FULL, &tb_api_board_fields, NULL},
+	{TB_GET, P "/boards/:id", tb_api_boards_get, AUTH, NO_BODY},
+	{TB_PATCH, P "/boards/:id", tb_api_boards_update, AUTH, PATCH, &tb_api_board_patch_fields, NULL},
+	{TB_DELETE, P "/boards/:id", tb_api_boards_delete, AUTH, NO_BODY},
+	{TB_POST, P "/boards/:id/items", tb_api_items_create, AUTH, FULL, &tb_api_item_fields, tb_api_items_admit},
+	{TB_GET, P "/boards/:id/items/:id", tb_api_items_get, AUTH, NO_BODY},
+	{TB_PATCH, P "/boards/:id/items/:id", tb_api_items_update, AUTH, PATCH, &tb_api_item_fields, NULL},
+	{TB_DELETE, P "/boards/:id/items/:id", tb_api_items_delete, AUTH, NO_BODY},
+	{TB_POST, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH, NO_BODY},
+	{TB_DELETE, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/events", tb_api_events, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/viewers", tb_api_viewers, AUTH, NO_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)
@@ -56,21 +63,6 @@ enum tb_rank tb_api_rank(const char *role)
 			return (enum tb_rank)i;
 	}
 	return TB_RANK_NONE;
-}
-
-bool tb_api_valid_body(struct tb_app *app, struct tb_resp *resp, const struct tb_field *fields, size_t n,
-                       bool require)
-{
-	char msg[160];
-	if (tb_json_validate(fields, n, app->body_json, require, msg, sizeof msg) != TB_OK) {
-		tb_resp_fail_msg(resp, TB_E_INVALID, msg);
-		return false;
-	}
-	if (!require && json_object_object_length(app->body_json) == 0) {
-		tb_resp_fail(resp, TB_E_NO_FIELD);
-		return false;
-	}
-	return true;
 }
 
 bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql, int n,

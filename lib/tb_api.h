@@ -1,6 +1,7 @@
-/* tb_api: the REST handlers (one api_<resource>.c each) and the helpers they share: mapping
- * database errors to replies, role ranks, body validation, and loading a resource with the
- * caller's role so that 404 / 403 / 412 are decided in one place. */
+/* tb_api: the REST handlers (one api_<resource>.c each), the fields of their bodies (which the
+ * route table names and tb_app validates before a handler runs) and the helpers they share:
+ * role ranks, loading a resource with the caller's role so that 404 / 403 / 412 are decided in
+ * one place, and replies from database rows. */
 #ifndef TB_API_H
 #define TB_API_H
 
@@ -21,10 +22,6 @@ enum tb_rank { TB_RANK_NONE, TB_RANK_VIEWER, TB_RANK_EDITOR, TB_RANK_ADMIN, TB_R
 
 /* The rank of a role name ("viewer" ... "owner"); TB_RANK_NONE for NULL, "" or others. */
 enum tb_rank tb_api_rank(const char *role);
-/* Validates app->body_json against fields; answers 422 and returns false when it does not fit.
- * With a patch (require false) an object with no member is refused too. */
-bool tb_api_valid_body(struct tb_app *app, struct tb_resp *resp, const struct tb_field *fields, size_t n,
-                       bool require);
 
 /* A resource as loaded for a request: the caller's rank, its version and its JSON. */
 struct tb_api_target {
@@ -51,8 +48,23 @@ bool tb_api_query_tagged(struct tb_app *app, struct tb_req *req, struct tb_resp 
 /* Answers with the JSON text of column col of row 0 of r (and ETag from column etag_col when >= 0). */
 void tb_api_reply_row(struct tb_resp *resp, int status, PGresult *r, int col, int etag_col);
 
-/* The {name, password} fields of sign-up and sign-in (api_users.c). */
+/* The fields of the request bodies, beside the handlers that read them (api_<resource>.c). */
+extern const struct tb_fields tb_api_credentials;        /* {name, password}: sign-up, sign-in */
+extern const struct tb_fields tb_api_team_fields;        /* POST /teams */
+extern const struct tb_fields tb_api_member_fields;      /* POST /teams/:id/members */
+extern const struct tb_fields tb_api_member_role_fields; /* PATCH /teams/:id/members/:id */
+extern const struct tb_fields tb_api_board_fields;       /* POST /boards */
+extern const struct tb_fields tb_api_board_patch_fields; /* PATCH /boards/:id */
+extern const struct tb_fields tb_api_item_fields;        /* POST and PATCH of a note */
+
+/* The {name, password} fields of sign-up and sign-in (tb_api_credentials' table, for tb_admin). */
 const struct tb_field *tb_api_credential_fields(size_t *n);
+
+/* Checks before the body's fields (the route table's admit): false after answering. Sign-up:
+ * 403 registration_closed unless registration is open. A note's create: 400 for a malformed
+ * Idempotency-Key. */
+bool tb_api_users_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+bool tb_api_items_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
 void tb_api_health(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);

@@ -1,7 +1,8 @@
 /* tb_app: the request pipeline over a route table it is given (the API's is tb_api_routes in
- * tb_api.c). Guards run in one fixed order for every route: route (404/405), authentication (401),
- * CSRF origin (403), body size (413), media type (415), JSON syntax (400); field validation (422)
- * and authorization (404/403) follow in the handler, which knows its fields and its resource. */
+ * tb_api.c), which is the request policy. Guards run in one fixed order for every route: route
+ * (404/405), authentication (401), CSRF origin (403), body size (413), media type (415), JSON
+ * syntax (400), the route's admit check, the body against the route's fields (422); authorization
+ * (404/403) follows in the handler, which knows its resource. */
 #include "tb_app.h"
 
 #include <stdio.h>
@@ -94,6 +95,25 @@ static bool guard_body(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 	return true;
 }
 
+/* The body against the route's fields: false after answering 422 invalid. A full body must have
+ * every required field; a patch at least one field. */
+static bool guard_fields(struct tb_app *app, const struct tb_route *route, struct tb_resp *resp)
+{
+	char msg[160];
+	bool full = route->body == TB_BODY_FULL;
+	const struct tb_field *v = route->fields ? route->fields->v : NULL;
+	size_t n = route->fields ? route->fields->n : 0;
+	if (tb_json_validate(v, n, app->body_json, full, msg, sizeof msg) != TB_OK) {
+		tb_resp_fail_msg(resp, TB_E_INVALID, msg);
+		return false;
+	}
+	if (!full && json_object_object_length(app->body_json) == 0) {
+		tb_resp_fail(resp, TB_E_NO_FIELD);
+		return false;
+	}
+	return true;
+}
+
 void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
 	tb_resp_set_header(resp, "Cache-Control", "no-store");
@@ -113,7 +133,12 @@ void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	}
 	if (!guard_auth(app, route, req, resp))
 		return;
-	if ((route->flags & TB_ROUTE_BODY) && !guard_body(app, req, resp))
+	bool body = route->body != TB_BODY_NONE;
+	if (body && !guard_body(app, req, resp))
+		goto out;
+	if (route->admit && !route->admit(app, req, resp))
+		goto out;
+	if (body && !guard_fields(app, route, resp))
 		goto out;
 	route->handler(app, req, resp);
 out:

@@ -1,6 +1,7 @@
 /* tb_app: one worker's application state (config, route table, database connection) and the
- * request pipeline: route, authenticate, check CSRF, check body limits and type, parse JSON, then
- * the handler. The guards run in that fixed order for every route. */
+ * request pipeline: route, authenticate, check CSRF, check body limits and type, parse JSON, the
+ * route's admit check, validate the body against the route's fields, then the handler. The guards
+ * run in that fixed order for every route. */
 #ifndef TB_APP_H
 #define TB_APP_H
 
@@ -18,7 +19,7 @@ struct tb_app {
 	const struct tb_route *routes; /* the table tb_app_handle dispatches on */
 	size_t n_routes;
 	struct tb_db db;
-	struct json_object *body_json; /* the parsed body of the current request, for TB_ROUTE_BODY */
+	struct json_object *body_json; /* the parsed, validated body of the current request (a route with a body) */
 };
 
 /* Starts an application over cfg (kept, not copied) answering from routes (n_routes rows, kept:

@@ -39,6 +39,14 @@ struct tb_field {
 	const char *hint;                /* what valid() expects, for the message */
 };
 
+/* A field table and its length, as a route names the fields of its body (tb_route.h). */
+struct tb_fields {
+	const struct tb_field *v;
+	size_t n;
+};
+/* A struct tb_fields initializer over an array: the compiler counts its rows. */
+#define TB_FIELDS(array) {(array), sizeof(array) / sizeof((array)[0])}
+
 /* Checks obj against fields. obj must be an object; every member must be a listed field of the
  * right type and bounds; with require, every required field must be present. On failure returns
  * TB_ERR_INVALID and writes a message naming the field into msg. */

@@ -1,11 +1,17 @@
-/* test_route: tb_route_match over a table shaped like the API's (docs/api-contract.txt, ROUTES):
- * which row matches, the ids taken from ":id" segments, 404 (NO_PATH) for unknown paths and bad
- * ids, 405 (NO_METHOD) with the Allow list in table order; tb_method_parse and tb_method_name. */
+/* test_route: tb_route_match over a table shaped like the API's (docs/api.md, Routes): which row
+ * matches, the ids taken from ":id" segments, 404 (NO_PATH) for unknown paths and bad ids, 405
+ * (NO_METHOD) with the Allow list in table order; tb_method_parse and tb_method_name. Then the
+ * route table as the request policy: tb_app_handle checks a body against the row's fields (a full
+ * body, a patch) and runs the row's admit check before them, all before the handler; and every
+ * row of the API's table (tb_api_routes) that takes a body names its fields. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "tb_api.h"
+#include "tb_app.h"
+#include "tb_config.h"
 #include "tb_request.h"
 #include "tb_route.h"
 #include "tb_test.h"
@@ -17,29 +23,29 @@ static void h_dummy(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 
 /* The handler is the same everywhere: a match is identified by its row index. */
 static const struct tb_route routes[] = {
-	/* 0 */ {TB_GET, "/health", h_dummy, 0},
-	/* 1 */ {TB_POST, "/api/v1/users", h_dummy, TB_ROUTE_BODY},
-	/* 2 */ {TB_POST, "/api/v1/sessions", h_dummy, TB_ROUTE_BODY},
-	/* 3 */ {TB_DELETE, "/api/v1/sessions/current", h_dummy, TB_ROUTE_AUTH},
-	/* 4 */ {TB_GET, "/api/v1/me", h_dummy, TB_ROUTE_AUTH},
-	/* 5 */ {TB_GET, "/api/v1/boards", h_dummy, TB_ROUTE_AUTH},
-	/* 6 */ {TB_POST, "/api/v1/boards", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 7 */ {TB_GET, "/api/v1/boards/:id", h_dummy, TB_ROUTE_AUTH},
-	/* 8 */ {TB_PATCH, "/api/v1/boards/:id", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 9 */ {TB_DELETE, "/api/v1/boards/:id", h_dummy, TB_ROUTE_AUTH},
-	/* 10 */ {TB_POST, "/api/v1/boards/:id/items", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 11 */ {TB_GET, "/api/v1/boards/:id/items/:id", h_dummy, TB_ROUTE_AUTH},
-	/* 12 */ {TB_PATCH, "/api/v1/boards/:id/items/:id", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 13 */ {TB_DELETE, "/api/v1/boards/:id/items/:id", h_dummy, TB_ROUTE_AUTH},
-	/* 14 */ {TB_GET, "/api/v1/boards/:id/events", h_dummy, TB_ROUTE_AUTH},
+	/* 0 */ {TB_GET, "/health", h_dummy, 0, TB_BODY_NONE, NULL, NULL},
+	/* 1 */ {TB_POST, "/api/v1/users", h_dummy, 0, TB_BODY_FULL, NULL, NULL},
+	/* 2 */ {TB_POST, "/api/v1/sessions", h_dummy, 0, TB_BODY_FULL, NULL, NULL},
+	/* 3 */ {TB_DELETE, "/api/v1/sessions/current", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 4 */ {TB_GET, "/api/v1/me", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 5 */ {TB_GET, "/api/v1/boards", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 6 */ {TB_POST, "/api/v1/boards", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 7 */ {TB_GET, "/api/v1/boards/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 8 */ {TB_PATCH, "/api/v1/boards/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 9 */ {TB_DELETE, "/api/v1/boards/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 10 */ {TB_POST, "/api/v1/boards/:id/items", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 11 */ {TB_GET, "/api/v1/boards/:id/items/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 12 */ {TB_PATCH, "/api/v1/boards/:id/items/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 13 */ {TB_DELETE, "/api/v1/boards/:id/items/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 14 */ {TB_GET, "/api/v1/boards/:id/events", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
 	/* Table order differs from enum order here: Allow must follow the table. */
-	/* 15 */ {TB_DELETE, "/api/v1/teams/:id/members/:id", h_dummy, TB_ROUTE_AUTH},
-	/* 16 */ {TB_PATCH, "/api/v1/teams/:id/members/:id", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 17 */ {TB_POST, "/api/v1/teams/:id/members", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 18 */ {TB_GET, "/api/v1/teams/:id", h_dummy, TB_ROUTE_AUTH},
-	/* 19 */ {TB_POST, "/api/v1/teams", h_dummy, TB_ROUTE_AUTH | TB_ROUTE_BODY},
-	/* 20 */ {TB_GET, "/api/v1/teams", h_dummy, TB_ROUTE_AUTH},
-	/* 21 */ {TB_GET, "/api/v1/a/:id/b/:id/c/:id/d/:id", h_dummy, 0}, /* TB_REQ_MAX_IDS ids */
+	/* 15 */ {TB_DELETE, "/api/v1/teams/:id/members/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 16 */ {TB_PATCH, "/api/v1/teams/:id/members/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 17 */ {TB_POST, "/api/v1/teams/:id/members", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 18 */ {TB_GET, "/api/v1/teams/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 19 */ {TB_POST, "/api/v1/teams", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
+	/* 20 */ {TB_GET, "/api/v1/teams", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
+	/* 21 */ {TB_GET, "/api/v1/a/:id/b/:id/c/:id/d/:id", h_dummy, 0, TB_BODY_NONE, NULL, NULL}, /* TB_REQ_MAX_IDS ids */
 };
 
 #define NO_ROW (-1)
@@ -296,8 +302,158 @@ static void test_method_name(void)
 	}
 }
 
+/* ---- tb_app_handle: a row's body, fields and admit check, before the handler ---- */
+
+static int handled; /* calls of h_record */
+
+static void h_record(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	(void)app, (void)req;
+	handled++;
+	resp->status = 204;
+}
+
+static bool admit_no(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	(void)app, (void)req;
+	tb_resp_error(resp, 403, "admit", "refused before the fields");
+	return false;
+}
+
+static const struct tb_field ab_fields[] = {
+	{"a", TB_FIELD_INT, 0, 9, true, false, NULL, NULL},
+	{"b", TB_FIELD_STRING, 1, 5, false, false, NULL, NULL},
+};
+static const struct tb_fields ab = TB_FIELDS(ab_fields);
+
+static const struct tb_route policy_routes[] = {
+	{TB_POST, "/full", h_record, 0, TB_BODY_FULL, &ab, NULL},
+	{TB_PATCH, "/patch", h_record, 0, TB_BODY_PATCH, &ab, NULL},
+	{TB_POST, "/admit", h_record, 0, TB_BODY_FULL, &ab, admit_no},
+	{TB_POST, "/none", h_record, 0, TB_BODY_NONE, NULL, NULL},
+};
+
+struct policy_case {
+	int line;
+	enum tb_method method;
+	const char *path, *type, *body;
+	int status;       /* 204: the handler ran */
+	const char *code; /* of the error */
+	const char *message;
+};
+
+static const struct policy_case policy_cases[] = {
+	{__LINE__, TB_POST, "/full", "application/json", "{\"a\":1}", 204, NULL, NULL},
+	{__LINE__, TB_POST, "/full", "application/json", "{\"a\":1,\"b\":\"xy\"}", 204, NULL, NULL},
+	{__LINE__, TB_POST, "/full", "application/json", "{}", 422, "invalid", "a: is required"},
+	{__LINE__, TB_POST, "/full", "application/json", "{\"b\":\"xy\"}", 422, "invalid", "a: is required"},
+	{__LINE__, TB_POST, "/full", "application/json", "{\"a\":1,\"c\":2}", 422, "invalid", "c: unknown field"},
+	{__LINE__, TB_POST, "/full", "application/json", "[1]", 422, "invalid", "body: must be a JSON object"},
+	{__LINE__, TB_POST, "/full", "application/json", "{\"a\":1", 400, "bad_json", "the body is not valid JSON"},
+	{__LINE__, TB_POST, "/full", "text/plain", "{\"a\":1}", 415, "unsupported_media_type", NULL},
+	{__LINE__, TB_PATCH, "/patch", "application/json", "{\"b\":\"xy\"}", 204, NULL, NULL},
+	{__LINE__, TB_PATCH, "/patch", "application/json", "{\"a\":3}", 204, NULL, NULL},
+	{__LINE__, TB_PATCH, "/patch", "application/json", "{}", 422, "invalid", "body: no field to change"},
+	{__LINE__, TB_PATCH, "/patch", "application/json", "{\"b\":\"\"}", 422, "invalid", NULL},
+	{__LINE__, TB_PATCH, "/patch", "application/json", "null", 422, "invalid", "body: must be a JSON object"},
+	/* admit runs after the JSON syntax and before the fields */
+	{__LINE__, TB_POST, "/admit", "application/json", "{}", 403, "admit", "refused before the fields"},
+	{__LINE__, TB_POST, "/admit", "application/json", "{\"a\":1}", 403, "admit", NULL},
+	{__LINE__, TB_POST, "/admit", "application/json", "{", 400, "bad_json", NULL},
+	/* no body: none is read, none is checked */
+	{__LINE__, TB_POST, "/none", "text/plain", "not json", 204, NULL, NULL},
+};
+
+struct mem_io {
+	const char *p;
+	size_t left;
+};
+
+static ssize_t mem_read(void *ctx, char *buf, size_t len)
+{
+	struct mem_io *m = ctx;
+	size_t n = len < m->left ? len : m->left;
+	memcpy(buf, m->p, n);
+	m->p += n;
+	m->left -= n;
+	return (ssize_t)n;
+}
+
+/* The "error" member's code and message of an error reply. */
+static void check_error(const struct tb_resp *resp, const char *code, const char *message)
+{
+	struct json_object *top = json_tokener_parse(resp->body.data ? resp->body.data : ""), *err, *v;
+	if (!json_object_object_get_ex(top, "error", &err)) {
+		tb_fail("no error object in the reply");
+	} else {
+		if (json_object_object_get_ex(err, "code", &v))
+			tb_check_str("code", json_object_get_string(v), code);
+		if (message && json_object_object_get_ex(err, "message", &v))
+			tb_check_str("message", json_object_get_string(v), message);
+	}
+	json_object_put(top);
+}
+
+static void test_policy(void)
+{
+	struct tb_config cfg;
+	tb_config_defaults(&cfg);
+	for (size_t i = 0; i < N_ELEMS(policy_cases); i++) {
+		const struct policy_case *c = &policy_cases[i];
+		tb_case(__FILE__, c->line, "tb_app_handle(%s %s, %s)", tb_method_name(c->method), c->path, tb_q(c->body));
+		struct tb_app app;
+		tb_app_init(&app, &cfg, policy_routes, N_ELEMS(policy_routes));
+		struct mem_io m = {c->body, strlen(c->body)};
+		struct tb_req req;
+		memset(&req, 0, sizeof req);
+		char path[32];
+		snprintf(path, sizeof path, "%s", c->path);
+		req.method = c->method;
+		req.path = path;
+		req.query = path + strlen(path);
+		req.content_type = c->type;
+		req.has_content_length = true;
+		req.content_length = m.left;
+		req.io.ctx = &m;
+		req.io.read = mem_read;
+		req.io.client_fd = -1;
+		struct tb_resp resp;
+		tb_resp_init(&resp);
+		handled = 0;
+		tb_app_handle(&app, &req, &resp);
+		tb_check_int("status", resp.status, c->status);
+		tb_check_int("handler calls", handled, c->status == 204);
+		if (c->code)
+			check_error(&resp, c->code, c->message);
+		tb_resp_free(&resp);
+		tb_buf_free(&req.body);
+		tb_app_free(&app);
+		tb_config_free(&cfg);
+		tb_config_defaults(&cfg);
+		tb_end();
+	}
+	tb_config_free(&cfg);
+}
+
+/* Every row of the API's table that takes a body names its fields, and only those. */
+static void test_api_table(void)
+{
+	size_t n;
+	const struct tb_route *r = tb_api_routes(&n);
+	for (size_t i = 0; i < n; i++) {
+		tb_case(__FILE__, __LINE__, "tb_api_routes: %s %s", tb_method_name(r[i].method), r[i].pattern);
+		if (r[i].body == TB_BODY_NONE)
+			tb_check(r[i].fields == NULL && r[i].admit == NULL, "fields or admit without a body");
+		else
+			tb_check(r[i].fields && r[i].fields->n > 0 && r[i].fields->v, "a body without fields");
+		tb_end();
+	}
+}
+
 int main(void)
 {
+	test_policy();
+	test_api_table();
 	test_match();
 	test_allow_len();
 	test_method_parse();
