@@ -15,7 +15,7 @@ static void stub(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 
 /* A row with more ":id" segments than req->ids holds, matched after the API's own table. */
 static const struct tb_route extra[] = {
-	{TB_GET, "/:id/:id/:id/:id/:id", stub, 0},
+	{TB_GET, "/:id/:id/:id/:id/:id", stub, 0, TB_BODY_NONE, NULL, NULL},
 };
 
 /* Matches req against n rows of routes (the handlers never run) and checks what it says. */
