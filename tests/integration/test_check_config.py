@@ -56,10 +56,11 @@ def test_sample_is_valid_and_prints_every_setting():
             assert k.strip() in got, k
     assert got["max_body"] == "65536"
     assert got["max_large_replies_per_address"] == "2"
+    assert got["max_large_replies"] == "8"
     assert got["log_file"] is None
     assert got["allowed_origins"] is None
     assert got["database"] == "user=teamboard_app dbname=teamboard host=/var/run/postgresql"
-    assert len(got) == 25
+    assert len(got) == 26
 
 
 def test_comments_after_values_and_masked_password(conf):
