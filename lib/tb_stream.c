@@ -1,6 +1,9 @@
 /* tb_stream: the stream holder. Order matters for "no gap, no duplicate": LISTEN first, then
  * replay seq > N from the log, then live notifications, dropping any whose seq was already sent.
- * seq order is commit order (sql/002_events.sql), so live events arrive in seq order too. */
+ * seq order is commit order (sql/002_events.sql), so live events arrive in seq order too. This is
+ * the blocking driver (one stream per worker, over the worker's own connection): it runs the
+ * queries and the I/O in that order, and asks tb_stream_core what each answer means and which
+ * bytes to write. */
 #include "tb_stream.h"
 
 #include <errno.h>
@@ -17,15 +20,7 @@
 #include "tb_log.h"
 #include "tb_metrics.h"
 #include "tb_sse.h"
-
-enum close_reason {
-	CLOSE_CLIENT_GONE,
-	CLOSE_LIFETIME,
-	CLOSE_REVOKED,
-	CLOSE_RECYCLED,
-	CLOSE_ERROR,
-	CLOSE_SLOW_CLIENT, /* a write did not drain within write_timeout (the transport's ETIMEDOUT) */
-};
+#include "tb_stream_core.h"
 
 struct stream {
 	struct tb_app *app;
@@ -36,10 +31,9 @@ struct stream {
 	int64_t last_sent;                 /* highest seq written to the client */
 	time_t deadline;                   /* 0: no lifetime */
 	time_t last_heard;                 /* last notification or heartbeat from PostgreSQL */
-	int64_t presence_read_ms;          /* when we last read the viewers ourselves (a "ref") */
-	int64_t presence_due_ms;           /* 0, or when we owe the client the viewers read afresh */
+	struct tb_presence_throttle presence; /* the viewers we read ourselves (a "ref") */
 	struct tb_buf out;
-	enum close_reason reason;
+	enum tb_stream_close reason;
 	bool done;
 };
 
@@ -57,13 +51,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A viewers list too long for NOTIFY ("ref") is read from the database by every holder of the
- * board, once per change: when hundreds of people open a board at once that is a query per holder
- * per arrival, and the holders fall behind their heartbeats (measured with bench/: 500 viewers
- * joining at 20/s recycled 400 streams). So a holder reads the list at most once per this many
- * milliseconds; changes within the interval are answered by one read at its end, which sees them all. */
-#define PRESENCE_READ_INTERVAL_MS 1000
-
 /* Writes and flushes what is buffered; a failure means the client is gone, or did not read in
  * time (the transport gives each write a deadline, write_timeout, and says ETIMEDOUT). */
 static bool flush_out(struct stream *s)
@@ -73,7 +60,7 @@ static bool flush_out(struct stream *s)
 	tb_buf_reset(&s->out);
 	if (!ok && !s->done) {
 		s->done = true;
-		s->reason = err == ETIMEDOUT ? CLOSE_SLOW_CLIENT : CLOSE_CLIENT_GONE;
+		s->reason = err == ETIMEDOUT ? TB_CLOSE_SLOW_CLIENT : TB_CLOSE_CLIENT_GONE;
 	}
 	return ok;
 }
@@ -162,7 +149,7 @@ static PGresult *query(struct stream *s, const char *sql, int n, const char *con
 	enum tb_err err = tb_db_query(&s->app->db, sql, n, params, &r);
 	if (err) {
 		s->done = true;
-		s->reason = CLOSE_ERROR;
+		s->reason = TB_CLOSE_ERROR;
 		return NULL;
 	}
 	return r;
@@ -193,25 +180,13 @@ static void replay(struct stream *s)
 
 /* ---- live notifications ---- */
 
-static int64_t member_user(struct json_object *ev)
+static void revoke_stream(struct stream *s, enum tb_stream_revoke why)
 {
-	struct json_object *m, *u;
-	if (json_object_object_get_ex(ev, "member", &m) && json_object_object_get_ex(m, "user_id", &u) &&
-	    json_object_is_type(u, json_type_int))
-		return json_object_get_int64(u);
-	return 0;
-}
-
-static void revoke_stream(struct stream *s, const char *why)
-{
-	struct tb_buf data = {0};
-	tb_buf_printf(&data, "{\"reason\":\"%s\"}", why); /* why is one of our literals */
-	tb_sse_event(&s->out, -1, "revoked", data.data, data.len);
-	tb_buf_free(&data);
+	tb_stream_frame_revoked(&s->out, why);
 	flush_out(s);
 	if (!s->done) {
 		s->done = true;
-		s->reason = CLOSE_REVOKED;
+		s->reason = TB_CLOSE_REVOKED;
 	}
 }
 
@@ -231,7 +206,7 @@ static bool access_gone(struct stream *s)
 static void recheck_access(struct stream *s)
 {
 	if (access_gone(s))
-		revoke_stream(s, "access_removed");
+		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
 }
 
 static void heartbeat(struct stream *s)
@@ -245,10 +220,10 @@ static void heartbeat(struct stream *s)
 	if (r && PQntuples(r) == 0) {
 		/* Our registry row is gone: the supervisor took us for dead. Let the client reconnect. */
 		s->done = true;
-		s->reason = CLOSE_RECYCLED;
+		s->reason = TB_CLOSE_RECYCLED;
 	} else if (r && strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
 		PQclear(r);
-		revoke_stream(s, "session_ended");
+		revoke_stream(s, TB_REVOKE_SESSION_ENDED);
 		return;
 	}
 	PQclear(r);
@@ -257,8 +232,7 @@ static void heartbeat(struct stream *s)
 /* Reads the viewers afresh and sends them (the answer to a "ref"). */
 static void presence_read(struct stream *s)
 {
-	s->presence_due_ms = 0;
-	s->presence_read_ms = now_ms();
+	tb_presence_reading(&s->presence, now_ms());
 	const char *params[] = {s->board};
 	PGresult *r = query(s, SQL_PRESENCE_NOW, 1, params);
 	if (r && PQntuples(r) == 1) {
@@ -269,144 +243,84 @@ static void presence_read(struct stream *s)
 }
 
 /* Forwards a presence change; a list too long for NOTIFY ("ref") is read here, at most once per
- * PRESENCE_READ_INTERVAL_MS (live() reads a postponed one when it is due). */
+ * TB_PRESENCE_READ_INTERVAL_MS (live() reads a postponed one when it is due). */
 static void presence(struct stream *s, const char *payload, bool ref)
 {
 	if (!ref) {
-		s->presence_due_ms = 0; /* newer than any list we still owe */
+		tb_presence_list_came(&s->presence); /* newer than any list we still owe */
 		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
 		flush_out(s);
 		return;
 	}
-	int64_t next = s->presence_read_ms + PRESENCE_READ_INTERVAL_MS;
-	if (s->presence_read_ms == 0 || now_ms() >= next)
+	if (tb_presence_ref_came(&s->presence, now_ms()))
 		presence_read(s);
-	else if (s->presence_due_ms == 0)
-		s->presence_due_ms = next;
 }
 
-bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1],
-                             const char **json)
+/* Reads one change from the log (its NOTIFY had no room for it) and writes it. */
+static void fetch_one(struct stream *s, int64_t seq, const char *type)
 {
-	size_t k = strcspn(payload, " ");
-	int64_t v;
-	if (payload[k] != ' ' || !tb_parse_id(payload, k, &v))
-		return false; /* seq is an id: no sign, no leading zero, fits int64_t */
-	const char *p = payload + k + 1;
-	size_t n = 0, dot = 0;
-	for (; p[n] != '\0' && p[n] != ' '; n++) {
-		if (n >= TB_STREAM_TYPE_MAX)
-			return false;
-		if (p[n] == '.' && dot == 0 && n > 0)
-			dot = n;
-		else if (!((p[n] >= 'a' && p[n] <= 'z') || p[n] == '_'))
-			return false;
-	}
-	if (dot == 0 || dot + 1 == n || (p[n] == ' ' && p[n + 1] == '\0'))
-		return false; /* "<word>.<word>", and a space only before JSON */
-	memcpy(type, p, n);
-	type[n] = '\0';
-	*seq = v;
-	*json = p[n] == ' ' ? p + n + 1 : NULL;
-	return true;
-}
-
-/* Whether a member.* event may concern this stream's user: when it names them, or when the event
- * is not at hand (too large for NOTIFY: one access check costs less than reading it from the log).
- * Parsed here, as the only events a holder parses: membership changes are rare. */
-static bool member_concerns(struct stream *s, const char *json)
-{
-	if (json == NULL)
-		return true;
-	struct json_object *ev = json_tokener_parse(json);
-	bool mine = ev == NULL || member_user(ev) == s->req->user_id;
-	json_object_put(ev);
-	return mine;
+	char n[24];
+	const char *params[] = {s->board, tb_i64(n, seq)};
+	PGresult *r = query(s, SQL_ONE, 2, params);
+	if (r && PQntuples(r) == 1)
+		write_event(s, seq, type, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+	PQclear(r);
 }
 
 /* One change event: json as it came in the notification, or NULL when it has to be read from the
- * log (too large for NOTIFY). A member.* event about this user re-checks access even when its seq
- * was sent already: the replay may have sent it before the removal's own notification came. */
+ * log (too large for NOTIFY). The steps and their order are tb_stream_plan_change's: a member.*
+ * event about this user re-checks access even when its seq was sent already (the replay may have
+ * sent it before the removal's own notification came); a gap is replayed before the event. */
 static void on_event(struct stream *s, int64_t seq, const char *type, const char *json)
 {
-	if (seq <= s->last_sent) {
-		if (strncmp(type, "member.", 7) == 0 && member_concerns(s, json))
-			recheck_access(s);
-		return;
-	}
-	bool deleted = strcmp(type, "board.deleted") == 0;
-	if (!deleted && seq > s->last_sent + 1)
-		replay(s); /* never a gap: fetch what is missing from the log first */
-	if (!s->done && seq > s->last_sent) {
-		if (json == NULL) {
-			char n[24];
-			const char *params[] = {s->board, tb_i64(n, seq)};
-			PGresult *r = query(s, SQL_ONE, 2, params);
-			if (r && PQntuples(r) == 1)
-				write_event(s, seq, type, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-			PQclear(r);
-		} else {
+	unsigned steps = tb_stream_plan_change(seq, type, json, s->last_sent, s->req->user_id);
+	if (steps & TB_STEP_REPLAY_GAP)
+		replay(s);
+	if (!s->done && (steps & (TB_STEP_FORWARD | TB_STEP_FETCH)) && tb_stream_is_new(seq, s->last_sent)) {
+		if (steps & TB_STEP_FETCH)
+			fetch_one(s, seq, type);
+		else
 			write_event(s, seq, type, json, strlen(json));
-		}
 		if (!s->done)
 			tb_metrics_add(TB_M_EVENTS_SENT, 1);
 	}
-	if (!s->done && deleted)
-		revoke_stream(s, "board_deleted");
-	else if (!s->done && strncmp(type, "member.", 7) == 0 && member_concerns(s, json))
+	if (!s->done && (steps & TB_STEP_REVOKE))
+		revoke_stream(s, TB_REVOKE_BOARD_DELETED);
+	else if (!s->done && (steps & TB_STEP_RECHECK))
 		recheck_access(s);
 }
 
-/* Control events that are not changes: an editing announcement (api_items.c) comes as the
- * NOTIFY "<type> <JSON>" and is forwarded as it came, without id: (it is not a resume point, never
- * in the log, never replayed), to every stream of the board: the announcer's access was checked
- * when it was sent, and this stream's access is its own. True when payload was one. */
-static bool ephemeral(struct stream *s, const char *payload)
-{
-	static const char *const types[] = {"editing", "editing.end"};
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-		size_t n = strlen(types[i]);
-		if (strncmp(payload, types[i], n) == 0 && payload[n] == ' ' && payload[n + 1] == '{') {
-			tb_sse_event(&s->out, -1, types[i], payload + n + 1, strlen(payload + n + 1));
-			flush_out(s);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Handles one notification payload from the board's channel: a change with its header (forwarded
- * without being parsed: with hundreds of holders per board that parse was most of their work), an
- * ephemeral control event, or a JSON object: a heartbeat, presence, or a change from a
- * record_event older than sql/009. */
+/* Handles one notification payload from the board's channel, as tb_stream_notice_parse reads it:
+ * a change with its header (forwarded without being parsed: with hundreds of holders per board
+ * that parse was most of their work), an editing announcement, or a JSON object: a heartbeat,
+ * presence, or a change from a record_event older than sql/009. */
 static void on_notify(struct stream *s, const char *payload)
 {
-	int64_t seq = 0;
-	if (ephemeral(s, payload))
-		return;
-	if (payload[0] != '{') {
-		char type[TB_STREAM_TYPE_MAX + 1];
-		const char *json;
-		if (tb_stream_notify_header(payload, &seq, type, &json))
-			on_event(s, seq, type, json);
-		else
-			TB_LOG(TB_LOG_WARN, "ignoring a malformed notification on board %s", s->board);
-		return;
-	}
-	struct json_object *ev = json_tokener_parse(payload), *v;
-	const char *type = NULL;
-	if (ev == NULL || !tb_json_str(ev, "type", &type)) {
+	struct tb_stream_notice n;
+	tb_stream_notice_parse(payload, &n);
+	switch (n.kind) {
+	case TB_NOTICE_MALFORMED:
 		TB_LOG(TB_LOG_WARN, "ignoring a malformed notification on board %s", s->board);
-	} else if (strcmp(type, "hb") == 0) {
-		heartbeat(s);
-	} else if (strcmp(type, "presence") == 0) {
-		presence(s, payload, json_object_object_get_ex(ev, "ref", &v));
-	} else if (!tb_json_int(ev, "seq", &seq)) {
+		break;
+	case TB_NOTICE_NO_SEQ:
 		TB_LOG(TB_LOG_WARN, "ignoring a notification without seq on board %s", s->board);
-	} else {
-		on_event(s, seq, type, json_object_object_get_ex(ev, "ref", &v) ? NULL : payload);
+		break;
+	case TB_NOTICE_EDITING:
+		tb_sse_event(&s->out, -1, n.type, n.data, strlen(n.data));
+		flush_out(s);
+		break;
+	case TB_NOTICE_CHANGE:
+		on_event(s, n.seq, n.type, n.data);
+		break;
+	case TB_NOTICE_HEARTBEAT:
+		heartbeat(s);
+		break;
+	case TB_NOTICE_PRESENCE:
+	case TB_NOTICE_PRESENCE_REF:
+		presence(s, n.data, n.kind == TB_NOTICE_PRESENCE_REF);
+		break;
 	}
-	json_object_put(ev);
+	tb_stream_notice_free(&n);
 }
 
 /* After losing the connection: the supervisor recycled us (pg_terminate_backend) when the
@@ -447,7 +361,7 @@ static void on_db_readable(struct stream *s)
 		tb_db_disconnect(&s->app->db);
 		s->app->db.pinned = false; /* ending: a new connection may ask about our row */
 		s->done = true;
-		s->reason = was_recycled(s) ? CLOSE_RECYCLED : CLOSE_ERROR;
+		s->reason = was_recycled(s) ? TB_CLOSE_RECYCLED : TB_CLOSE_ERROR;
 		return;
 	}
 	drain(s);
@@ -477,33 +391,29 @@ static void live(struct stream *s)
 		if (s->deadline && s->deadline < wake)
 			wake = s->deadline;
 		int timeout = wake > now ? (int)(wake - now) * 1000 : 0;
-		if (s->presence_due_ms) {
-			int64_t left = s->presence_due_ms - now_ms();
-			if (left < timeout)
-				timeout = left > 0 ? (int)left : 0;
-		}
+		timeout = tb_presence_timeout(&s->presence, now_ms(), timeout);
 		struct pollfd p[2] = {{PQsocket(s->app->db.conn), POLLIN, 0}, {cfd, s->req->io.client_events, 0}};
 		int rc = poll(p, cfd >= 0 ? 2 : 1, timeout);
 		if (rc < 0 && errno != EINTR) {
 			s->done = true;
-			s->reason = CLOSE_ERROR;
+			s->reason = TB_CLOSE_ERROR;
 			break;
 		}
 		if (rc > 0 && p[1].revents && client_gone(s, p[1].revents)) {
 			s->done = true;
-			s->reason = CLOSE_CLIENT_GONE;
+			s->reason = TB_CLOSE_CLIENT_GONE;
 			break;
 		}
 		if (rc > 0 && p[0].revents)
 			on_db_readable(s);
-		if (!s->done && s->presence_due_ms && now_ms() >= s->presence_due_ms)
+		if (!s->done && tb_presence_due(&s->presence, now_ms()))
 			presence_read(s);
 		now = now_s();
 		if (!s->done && s->deadline && now >= s->deadline) {
-			tb_sse_event(&s->out, -1, "bye", "{\"reason\":\"lifetime\"}", 21);
+			tb_stream_frame_bye(&s->out);
 			flush_out(s);
 			s->done = true;
-			s->reason = CLOSE_LIFETIME;
+			s->reason = TB_CLOSE_LIFETIME;
 		} else if (!s->done && now >= s->last_heard + 2 * hb) {
 			tb_sse_comment(&s->out, "keep-alive");
 			if (flush_out(s))
@@ -514,42 +424,6 @@ static void live(struct stream *s)
 }
 
 /* ---- set-up and tear-down ---- */
-
-/* The resume point: Last-Event-ID, else ?last_event_id; -1 when neither; -2 when malformed (a
- * bad %-escape in the query too: "?last_event_id=%zz" is not an absent one). */
-static int64_t resume_point(const struct tb_req *req)
-{
-	char *q = NULL;
-	const char *v = req->last_event_id;
-	if (v == NULL) {
-		enum tb_err err = tb_query_get(req->query, "last_event_id", &q);
-		if (err != TB_OK && err != TB_ERR_NOT_FOUND)
-			return -2;
-		v = q;
-	}
-	int64_t n = -1;
-	if (v && strcmp(v, "0") == 0)
-		n = 0;
-	else if (v && !tb_parse_id(v, strlen(v), &n))
-		n = -2;
-	free(q);
-	return n;
-}
-
-/* Appends the stream's head (200, text/event-stream, no buffering) and the retry hint to s->out. */
-static void write_head(struct stream *s)
-{
-	struct tb_resp head;
-	tb_resp_init(&head);
-	head.status = 200;
-	tb_resp_header(&head, "Content-Type", "text/event-stream; charset=utf-8");
-	tb_resp_header(&head, "Cache-Control", "no-store");
-	tb_resp_header(&head, "X-Accel-Buffering", "no");
-	tb_resp_header(&head, "X-Content-Type-Options", "nosniff");
-	tb_resp_head(&head, &s->out);
-	tb_resp_free(&head);
-	tb_sse_retry(&s->out, 2000);
-}
 
 void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id)
 {
@@ -579,22 +453,6 @@ static bool listen_board(struct stream *s, bool on)
 	return err == TB_OK;
 }
 
-static void hello(struct stream *s, int64_t resume, const char *viewers)
-{
-	const struct tb_config *cfg = s->app->cfg;
-	struct json_object *h = json_object_new_object();
-	json_object_object_add(h, "board_id", json_object_new_int64(s->board_id));
-	json_object_object_add(h, "last_event_id", json_object_new_int64(resume));
-	json_object_object_add(h, "heartbeat", json_object_new_int64(cfg->heartbeat_interval));
-	json_object_object_add(h, "lifetime", json_object_new_int64(cfg->stream_max_seconds));
-	json_object_object_add(h, "viewers", json_tokener_parse(viewers));
-	size_t len;
-	const char *text = json_object_to_json_string_length(h, JSON_C_TO_STRING_PLAIN, &len);
-	/* id: so that a browser that drops before the first event still resumes from here. */
-	tb_sse_event(&s->out, resume, "hello", text, len);
-	json_object_put(h);
-}
-
 /* Sends `reset` (the client must reload the board) when the log cannot bring it up to date. */
 static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
 {
@@ -603,7 +461,7 @@ static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
 	PGresult *r = query(s, SQL_STATE, 2, params);
 	if (r == NULL || PQntuples(r) != 1) {
 		s->done = true;
-		s->reason = r ? CLOSE_REVOKED : CLOSE_ERROR; /* no row: deleted since the access check */
+		s->reason = r ? TB_CLOSE_REVOKED : TB_CLOSE_ERROR; /* no row: deleted since the access check */
 		PQclear(r);
 		return false;
 	}
@@ -611,20 +469,12 @@ static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
 	int64_t min = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	int64_t backlog = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
 	PQclear(r);
-	if (resume < 0)
-		return false;
-	return resume > *last_seq || (resume < *last_seq && (min < 0 || min > resume + 1)) ||
-	       backlog > s->app->cfg->replay_limit;
+	return tb_stream_needs_reset(resume, *last_seq, min, backlog, s->app->cfg->replay_limit);
 }
 
 static void unregister(struct stream *s)
 {
-	static const enum tb_metric by_reason[] = {
-		[CLOSE_CLIENT_GONE] = TB_M_CLOSED_CLIENT_GONE, [CLOSE_LIFETIME] = TB_M_CLOSED_LIFETIME,
-		[CLOSE_REVOKED] = TB_M_CLOSED_REVOKED,         [CLOSE_RECYCLED] = TB_M_CLOSED_RECYCLED,
-		[CLOSE_ERROR] = TB_M_CLOSED_ERROR,             [CLOSE_SLOW_CLIENT] = TB_M_CLOSED_SLOW_CLIENT,
-	};
-	tb_metrics_add(by_reason[s->reason], 1);
+	tb_metrics_add(tb_stream_close_metric(s->reason), 1);
 	/* After a lost connection this reconnects; if the database is still away, the row goes
 	 * with this worker's next stream, or the supervisor's next round. */
 	s->app->db.pinned = false;
@@ -642,9 +492,7 @@ static void unregister(struct stream *s)
 		if (tb_db_query(&s->app->db, SQL_PRESENCE, 3, p2, &r) == TB_OK)
 			PQclear(r);
 	}
-	static const char *const names[] = {"client_gone", "lifetime", "revoked",    "recycled",
-	                                    "error",       "reset",    "slow_client"};
-	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, names[s->reason]);
+	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, tb_stream_close_name(s->reason));
 }
 
 /* A stream request has no body, but one may come (Apache passes a GET's on; the shipped Apache
@@ -756,7 +604,7 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
  * *resume and *last_seq set; false after answering. */
 static bool prepare(struct stream *s, struct tb_resp *resp, int64_t *resume, int64_t *last_seq)
 {
-	*resume = resume_point(s->req);
+	*resume = tb_stream_resume_point(s->req->last_event_id, s->req->query);
 	if (*resume == -2) {
 		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
 		return false;
@@ -770,15 +618,13 @@ static bool prepare(struct stream *s, struct tb_resp *resp, int64_t *resume, int
 	}
 	if (needs_reset(s, *resume, last_seq)) {
 		resp->streamed = true;
-		write_head(s);
-		char data[64];
-		snprintf(data, sizeof data, "{\"last_event_id\":%" PRId64 "}", *last_seq);
-		tb_sse_event(&s->out, -1, "reset", data, strlen(data));
+		tb_stream_frame_head(&s->out);
+		tb_stream_frame_reset(&s->out, *last_seq);
 		flush_out(s);
 		return false;
 	}
 	if (s->done) {
-		if (s->reason == CLOSE_REVOKED)
+		if (s->reason == TB_CLOSE_REVOKED)
 			tb_resp_error(resp, 404, "not_found", "no such resource");
 		else
 			tb_resp_db_failed(resp, s->app->db.conn ? TB_ERR_DB : TB_ERR_DB_DOWN);
@@ -795,26 +641,28 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 	s->app->db.pinned = true;
 	if (!listen_board(s, true)) {
 		s->done = true;
-		s->reason = CLOSE_ERROR;
+		s->reason = TB_CLOSE_ERROR;
 	}
 	/* The request's access check ran before the LISTEN: a removal that committed in between
 	 * reached no one, so look again now that any later one will arrive as an event. */
 	bool gone = !s->done && access_gone(s);
 	const char *params[] = {s->board, s->user, "1"};
 	PGresult *r = s->done || gone ? NULL : query(s, SQL_PRESENCE, 3, params);
-	write_head(s);
+	tb_stream_frame_head(&s->out);
 	if (gone) {
-		revoke_stream(s, "access_removed");
+		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
 	} else if (r != NULL) {
 		s->last_sent = resume < 0 ? last_seq : resume;
-		hello(s, s->last_sent, PQgetvalue(r, 0, 0));
+		const struct tb_config *cfg = s->app->cfg;
+		tb_stream_frame_hello(&s->out, s->board_id, s->last_sent, cfg->heartbeat_interval, cfg->stream_max_seconds,
+		                      PQgetvalue(r, 0, 0));
 		PQclear(r);
 		if (flush_out(s))
 			replay(s);
 		/* A removal that committed after the check above may have been replayed, and its
 		 * notification is then a duplicate: look once more, now that the replay is done. */
 		if (!s->done && access_gone(s))
-			revoke_stream(s, "access_removed");
+			revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
 		long max = s->app->cfg->stream_max_seconds;
 		s->last_heard = now_s();
 		s->deadline = max ? s->last_heard + max : 0;

@@ -10,6 +10,7 @@
 
 #include "tb_app.h"
 #include "tb_metrics.h"
+#include "tb_stream_core.h" /* tb_stream_notify_header, TB_STREAM_TYPE_MAX */
 
 /* Serves GET /boards/:id/events as text/event-stream for a caller who may view board_id. The
  * resume point comes from Last-Event-ID or ?last_event_id. Writes the response itself
@@ -38,16 +39,5 @@ void tb_stream_refuse(struct tb_resp *resp);
 /* Writes len bytes and flushes them; false when that failed, with *err = errno (ETIMEDOUT: the
  * transport's write_timeout passed, the client does not read). */
 bool tb_stream_write_all(const struct tb_io *io, const char *data, size_t len, int *err);
-
-/* The longest event type a notification may name ("member.removed" and the like). */
-#define TB_STREAM_TYPE_MAX 32
-
-/* Reads the header a change's NOTIFY starts with (sql/009_notify_header.sql): "<seq> <type> <event
- * JSON>", or "<seq> <type>" when the event was too large and must be read from the log. seq is a
- * positive decimal int64, type is "<word>.<word>" of a-z and '_' (at most TB_STREAM_TYPE_MAX
- * bytes). On success sets *seq, type (NUL-terminated) and *json (NULL for the read-from-log form,
- * else the rest of the payload, not parsed) and returns true; false for anything else. */
-bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1],
-                             const char **json);
 
 #endif
