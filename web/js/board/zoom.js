@@ -246,6 +246,9 @@ function installMinimap(B, mini) {
   mini.addEventListener("pointerdown", (e) => {
     e.preventDefault();
     mini.setPointerCapture(e.pointerId);
+    // a redraw still waiting (the view changed in the last MINI_EVERY_MS): the click goes by
+    // the minimap as it is about to look, not by the frame of a view that is gone
+    if (queued) draw();
     go(e);
     const f = frame;  // keep the scale while dragging, else the view chases itself
     const move = (ev) => { frame = f; go(ev); };
