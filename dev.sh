@@ -39,15 +39,15 @@ VALGRIND=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-ki
 PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq-dev
           libjson-c-dev libcrypt-dev postgresql-15 lighttpd apache2 libapache2-mod-fcgid
           python3 python3-psycopg2 python3-pytest curl valgrind wrk
-          clang libclang-rt-14-dev clang-tidy cppcheck shellcheck git)
+          clang libclang-rt-14-dev clang-tidy clang-format cppcheck shellcheck git)
 # The suites "./dev.sh test" runs when TB_SUITES is not set. "setups" is the integration subset
 # behind Apache (apache-fcgid, apache-htaccess, apache-htaccess-cpanel, apache-cgi); each can also
 # be named alone.
 # "browser" is tests/browser/run.sh (the web client in headless Chromium); "bench" is the
 # benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
-# "lint" is make lint (cppcheck, clang-tidy, shellcheck, tests/lint/links.py and cycles.py: one
+# "lint" is make lint (cppcheck, clang-tidy, clang-format, shellcheck, tests/lint/links.py and cycles.py: one
 # test each); "fuzz" builds build-fuzz/ with --enable-fuzz (clang, libFuzzer) and runs make
-# fuzz-smoke (each harness 60 s, two at a time: one test each).
+# fuzz-smoke (each harness 30 s, two at a time: one test each).
 DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint fuzz"
 FUZZ_CONFIGURE_ARGS=(--enable-fuzz)
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).

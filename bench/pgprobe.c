@@ -80,8 +80,9 @@ static void report(const char *what, const char *extra, double *v, int n)
 static void make_table(PGconn *c)
 {
 	exec_or_die(c, "SET client_min_messages = warning");
-	exec_or_die(c, "CREATE TABLE IF NOT EXISTS pgprobe_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-	               " payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
+	exec_or_die(c,
+	            "CREATE TABLE IF NOT EXISTS pgprobe_insert (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	            " payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
 }
 
 static int probe_notify(const char *ci, int n, int with_insert)
@@ -247,7 +248,8 @@ int main(int argc, char **argv)
 		return probe_fanout(argv[2], n, nl, ms);
 	}
 	if (argc != 4) {
-		fprintf(stderr, "usage: pgprobe notify|event|insert CONNINFO N | fanout CONNINFO N LISTENERS INTERVAL_MS\n");
+		fprintf(stderr,
+		        "usage: pgprobe notify|event|insert CONNINFO N | fanout CONNINFO N LISTENERS INTERVAL_MS\n");
 		return 2;
 	}
 	int n = atoi(argv[3]);

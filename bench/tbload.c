@@ -72,7 +72,7 @@ struct conn {
 	/* HTTP/1.1 response */
 	int status;
 	bool chunked;
-	long long body_left; /* writer: Content-Length still to read; -1 unknown */
+	long long body_left;  /* writer: Content-Length still to read; -1 unknown */
 	long long chunk_left; /* -1: expecting a size line; -2: expecting the CRLF after data */
 	/* SSE */
 	struct buf line, data;
@@ -92,7 +92,7 @@ struct conn {
 	int r_got, r_dup, r_missed;
 	double t_last;
 	/* writer */
-	int w_idx;      /* write in flight, -1 none */
+	int w_idx; /* write in flight, -1 none */
 	double t_sent;
 };
 
@@ -171,7 +171,8 @@ static struct {
 
 static void set_events(struct conn *c)
 {
-	struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP | (c->out.len || c->state == S_CONNECTING ? EPOLLOUT : 0),
+	struct epoll_event e = {.events =
+	                                EPOLLIN | EPOLLRDHUP | (c->out.len || c->state == S_CONNECTING ? EPOLLOUT : 0),
 	                        .data.ptr = c};
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
 }
@@ -249,9 +250,10 @@ static void conn_send(struct conn *c, const void *p, size_t n)
 
 static void h2_frame(struct conn *c, int type, int flags, uint32_t stream, const void *payload, size_t n)
 {
-	unsigned char h[9] = {(unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n, (unsigned char)type,
-	                      (unsigned char)flags,     (unsigned char)(stream >> 24), (unsigned char)(stream >> 16),
-	                      (unsigned char)(stream >> 8), (unsigned char)stream};
+	unsigned char h[9] = {
+		(unsigned char)(n >> 16),      (unsigned char)(n >> 8),      (unsigned char)n,
+		(unsigned char)type,           (unsigned char)flags,         (unsigned char)(stream >> 24),
+		(unsigned char)(stream >> 16), (unsigned char)(stream >> 8), (unsigned char)stream};
 	buf_add(&c->out, h, 9);
 	if (n)
 		buf_add(&c->out, payload, n);
@@ -309,8 +311,8 @@ static void h2_start(struct conn *c, const char *path, const char *token, int64_
 	buf_add(&hb, fixed, 2);
 	char auth[96], bearer[160], lid[32];
 	snprintf(auth, sizeof auth, "%s:%d", host, port);
-	hp_field(&hb, 4, NULL, path);  /* :path */
-	hp_field(&hb, 1, NULL, auth);  /* :authority */
+	hp_field(&hb, 4, NULL, path);                 /* :path */
+	hp_field(&hb, 1, NULL, auth);                 /* :authority */
 	hp_field(&hb, 19, NULL, "text/event-stream"); /* accept */
 	snprintf(bearer, sizeof bearer, "Bearer %s", token);
 	hp_field(&hb, 23, NULL, bearer); /* authorization */
@@ -531,7 +533,7 @@ static void h2_input(struct conn *c)
 			break;
 		int type = p[off + 3], flags = p[off + 4];
 		uint32_t sid = ((uint32_t)(p[off + 5] & 0x7f) << 24) | ((uint32_t)p[off + 6] << 16) |
-		               ((uint32_t)p[off + 7] << 8) | p[off + 8];
+			((uint32_t)p[off + 7] << 8) | p[off + 8];
 		const unsigned char *pl = p + off + 9;
 		size_t pad = 0, skip = 0;
 		if ((type == 0 || type == 1) && (flags & 0x8)) {
@@ -637,7 +639,9 @@ static void on_event(struct conn *c, uint32_t ev)
 					W.done_resp++;
 					c->w_idx = -1;
 				}
-				conn_fail(c, n == 0 ? (c->state == S_HEAD ? "eof_before_head" : "stream_ended") : "recv_error");
+				conn_fail(c,
+				          n == 0 ? (c->state == S_HEAD ? "eof_before_head" : "stream_ended")
+				                 : "recv_error");
 			}
 			return;
 		}
@@ -684,10 +688,11 @@ static struct conn *stream_open(int group, enum proto proto, int64_t board, cons
 		char req[512], lid[64] = "";
 		if (last_id >= 0)
 			snprintf(lid, sizeof lid, "Last-Event-ID: %" PRId64 "\r\n", last_id);
-		int n = snprintf(req, sizeof req,
-		                 "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
-		                 "Authorization: Bearer %s\r\n%s\r\n",
-		                 path, host, port, token, lid);
+		int n = snprintf(
+			req, sizeof req,
+			"GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
+			"Authorization: Bearer %s\r\n%s\r\n",
+			path, host, port, token, lid);
 		buf_add(&c->out, req, (size_t)n);
 	}
 	return c;
@@ -844,7 +849,8 @@ static void writer_send(struct conn *c, int k)
 	char body[96], req[512];
 	int bl = snprintf(body, sizeof body, "{\"text\":\"%s%d\"}", W.tag, k);
 	int n = snprintf(req, sizeof req,
-	                 "POST /api/v1/boards/%" PRId64 "/items HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+	                 "POST /api/v1/boards/%" PRId64
+	                 "/items HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
 	                 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 	                 W.board[k], host, port, W.token[k], bl, body);
 	c->w_idx = k;
@@ -1057,8 +1063,9 @@ static void write_report(int group, double live)
 	       "\"duration_ms\":%.1f,\"streams\":%d,\"streams_live\":%d,\"streams_dead\":%d,"
 	       "\"expected\":%ld,\"received\":%ld,\"lost\":%ld,\"dup\":%ld,"
 	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-	       W.n, werr, pct(wl, (size_t)nw, .5), pct(wl, (size_t)nw, .99), now_ms() - W.t0, streams, live_streams, dead,
-	       expected, received, lost, dups, pct(lat, ns, .5), pct(lat, ns, .9), pct(lat, ns, .99), pct(lat, ns, 1));
+	       W.n, werr, pct(wl, (size_t)nw, .5), pct(wl, (size_t)nw, .99), now_ms() - W.t0, streams, live_streams,
+	       dead, expected, received, lost, dups, pct(lat, ns, .5), pct(lat, ns, .9), pct(lat, ns, .99),
+	       pct(lat, ns, 1));
 	free(lat);
 	free(wl);
 }
@@ -1203,8 +1210,8 @@ static enum proto proto_of(const char *s)
 static bool run(char *line)
 {
 	char a[8][256] = {{0}};
-	int n = sscanf(line, "%255s %255s %255s %255s %255s %255s %255s %255s", a[0], a[1], a[2], a[3], a[4], a[5], a[6],
-	               a[7]);
+	int n = sscanf(line, "%255s %255s %255s %255s %255s %255s %255s %255s", a[0], a[1], a[2], a[3], a[4], a[5],
+	               a[6], a[7]);
 	if (n <= 0)
 		return true;
 	if (strcmp(a[0], "quit") == 0)
@@ -1217,7 +1224,8 @@ static bool run(char *line)
 		plan.n = read_pairs(a[1], &plan.board, &plan.token);
 		printf("{\"cmd\":\"load\",\"pairs\":%d}\n", plan.n);
 	} else if (strcmp(a[0], "open") == 0 && (n == 7 || n == 8)) {
-		cmd_open(atoi(a[1]), atoi(a[2]), atoi(a[3]), proto_of(a[4]), atof(a[5]), atof(a[6]), n == 8 ? atoi(a[7]) : 0);
+		cmd_open(atoi(a[1]), atoi(a[2]), atoi(a[3]), proto_of(a[4]), atof(a[5]), atof(a[6]),
+		         n == 8 ? atoi(a[7]) : 0);
 	} else if (strcmp(a[0], "settle") == 0 && n == 3) {
 		cmd_settle(atof(a[1]), atof(a[2]));
 	} else if (strcmp(a[0], "write") == 0 && n == 8) {
@@ -1227,7 +1235,8 @@ static bool run(char *line)
 	} else if (strcmp(a[0], "drop") == 0 && n == 2) {
 		cmd_drop(atoi(a[1]));
 	} else if (strcmp(a[0], "resume") == 0 && n == 7) {
-		cmd_resume(strtoll(a[1], NULL, 10), a[2], strtoll(a[3], NULL, 10), atoi(a[4]), atof(a[5]), proto_of(a[6]));
+		cmd_resume(strtoll(a[1], NULL, 10), a[2], strtoll(a[3], NULL, 10), atoi(a[4]), atof(a[5]),
+		           proto_of(a[6]));
 	} else if (strcmp(a[0], "status") == 0 && n == 2) {
 		cmd_status(atoi(a[1]));
 	} else {

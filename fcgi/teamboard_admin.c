@@ -10,20 +10,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: teamboard-admin [--config FILE] [--database CONNINFO] COMMAND\n"
-	           "  --database CONNINFO  connect with this libpq connection string instead of the config's\n"
-	           "                       database (migrate: as the owner role; no password= here, it would\n"
-	           "                       show in ps: use peer authentication, ~/.pgpass or PGPASSWORD)\n"
-	           "commands:\n"
-	           "  migrate [--sql-dir DIR] [--runtime-role ROLE] [--accept-edited FILE]...\n"
-	           "      in one transaction: apply the new migrations of DIR, run the function files of\n"
-	           "      DIR/functions again, and give the runtime role its privileges: ROLE, else the user\n"
-	           "      of the config's database (none when that is the role migrate connects as: one\n"
-	           "      role for everything). DIR: $TEAMBOARD_SQL_DIR, else\n"
-	           "      %s\n"
-	           "      An applied migration whose file changed is refused; --accept-edited FILE (an\n"
-	           "      emergency: the edit changes nothing applied) records its new checksum instead\n"
-	           "  create-user NAME         create a user; the password is read from the first line of stdin\n",
+	fprintf(f,
+	        "usage: teamboard-admin [--config FILE] [--database CONNINFO] COMMAND\n"
+	        "  --database CONNINFO  connect with this libpq connection string instead of the config's\n"
+	        "                       database (migrate: as the owner role; no password= here, it would\n"
+	        "                       show in ps: use peer authentication, ~/.pgpass or PGPASSWORD)\n"
+	        "commands:\n"
+	        "  migrate [--sql-dir DIR] [--runtime-role ROLE] [--accept-edited FILE]...\n"
+	        "      in one transaction: apply the new migrations of DIR, run the function files of\n"
+	        "      DIR/functions again, and give the runtime role its privileges: ROLE, else the user\n"
+	        "      of the config's database (none when that is the role migrate connects as: one\n"
+	        "      role for everything). DIR: $TEAMBOARD_SQL_DIR, else\n"
+	        "      %s\n"
+	        "      An applied migration whose file changed is refused; --accept-edited FILE (an\n"
+	        "      emergency: the edit changes nothing applied) records its new checksum instead\n"
+	        "  create-user NAME         create a user; the password is read from the first line of stdin\n",
 	        TB_SQLDIR);
 }
 
@@ -35,7 +36,8 @@ static void report(void *ctx, enum tb_migrate_event what, const char *file)
 	} lines[] = {
 		[TB_MIGRATE_APPLIED] = {"applied ", ""},
 		[TB_MIGRATE_ADOPTED] = {"recorded the checksum of ", " (applied before migrate kept checksums)"},
-		[TB_MIGRATE_ACCEPTED] = {"accepted the edited ", ": its new checksum is recorded (it did not run again)"},
+		[TB_MIGRATE_ACCEPTED] = {"accepted the edited ",
+	                                 ": its new checksum is recorded (it did not run again)"},
 	};
 	if (what == TB_MIGRATE_FUNCTIONS)
 		++*(int *)ctx;
@@ -45,8 +47,7 @@ static void report(void *ctx, enum tb_migrate_event what, const char *file)
 
 /* The runtime role into out: --runtime-role, else the user the workers' database setting names, else
  * (when migrate connects with that very setting) "": the connection's own user, one role. */
-static bool runtime_role(const char *option, const struct tb_config *cfg, bool own_database, char *out,
-                         size_t outlen)
+static bool runtime_role(const char *option, const struct tb_config *cfg, bool own_database, char *out, size_t outlen)
 {
 	char err[512] = "";
 	if (option != NULL) {

@@ -28,13 +28,14 @@ static const char *env_param(void *ctx, const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: teamboard.fcgi [--config FILE] [--listen SOCKET --workers N]\n"
-	           "       teamboard.fcgi --check-config FILE\n"
-	           "  --config FILE   configuration (default: $TEAMBOARD_CONF, else %s/teamboard.conf)\n"
-	           "  --listen SOCKET run a prefork FastCGI pool on this Unix socket\n"
-	           "  --workers N     number of workers in the pool, 1 to 10000 (default 4)\n"
-	           "  --check-config FILE  check FILE, print the settings in effect (passwords masked)\n"
-	           "                  and exit: 0 valid, 1 not (file:line: message on stderr)\n",
+	fprintf(f,
+	        "usage: teamboard.fcgi [--config FILE] [--listen SOCKET --workers N]\n"
+	        "       teamboard.fcgi --check-config FILE\n"
+	        "  --config FILE   configuration (default: $TEAMBOARD_CONF, else %s/teamboard.conf)\n"
+	        "  --listen SOCKET run a prefork FastCGI pool on this Unix socket\n"
+	        "  --workers N     number of workers in the pool, 1 to 10000 (default 4)\n"
+	        "  --check-config FILE  check FILE, print the settings in effect (passwords masked)\n"
+	        "                  and exit: 0 valid, 1 not (file:line: message on stderr)\n",
 	        TB_SYSCONFDIR);
 }
 
@@ -86,12 +87,9 @@ struct args {
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"workers", required_argument, NULL, 'w'},
-		{"check-config", required_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},  {"listen", required_argument, NULL, 'l'},
+		{"workers", required_argument, NULL, 'w'}, {"check-config", required_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	*a = (struct args){.conf = getenv("TEAMBOARD_CONF"), .workers = 4};
 	int c;

@@ -20,10 +20,11 @@ static void on_stop(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: teamboard-supervisor [--config FILE] [--once]\n"
-	           "  --config FILE   configuration (default: $TEAMBOARD_CONF, else %s/teamboard.conf)\n"
-	           "  --once          run one cycle and exit: 0 done as leader, 3 another supervisor leads,\n"
-	           "                  1 database error\n",
+	fprintf(f,
+	        "usage: teamboard-supervisor [--config FILE] [--once]\n"
+	        "  --config FILE   configuration (default: $TEAMBOARD_CONF, else %s/teamboard.conf)\n"
+	        "  --once          run one cycle and exit: 0 done as leader, 3 another supervisor leads,\n"
+	        "                  1 database error\n",
 	        TB_SYSCONFDIR);
 }
 

@@ -171,8 +171,8 @@ static const char SQL_DELETE[] =
 	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin')";
 
 /* Loads the board for a write by a caller of at least min rank, honouring If-Match. */
-static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
-                           char uid[24], char bid[24], char ver[24])
+static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min, char uid[24],
+                           char bid[24], char ver[24])
 {
 	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0])};
 	struct tb_api_target t;

@@ -124,8 +124,7 @@ static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	if (!tb_stream_hold(app, req, TB_HOLD_POLL, req->ids[0], resp, &counted))
 		return;
 	char a[24], l[24], m[24];
-	const char *params[] = {bid, tb_i64(a, after), tb_i64(l, limit),
-	                        tb_i64(m, (int64_t)poll_budget(app->cfg))};
+	const char *params[] = {bid, tb_i64(a, after), tb_i64(l, limit), tb_i64(m, (int64_t)poll_budget(app->cfg))};
 	PGresult *r = NULL;
 	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_POLL, 4, params, &r)))
 		goto out;

@@ -53,15 +53,15 @@ static const char SQL_ITEM[] =
  *
  * A create inserts only for an editor of the board: the role check is part of the one round
  * trip, and a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
-#define CREATE_WITH                                                                                 \
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))," \
-	" i AS (INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"                   \
+#define CREATE_WITH                                                                                         \
+	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"     \
+	" i AS (INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"                        \
 	"       SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0)," \
-	"              coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"          \
-	"              coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items"   \
-	"                                  WHERE board_id = $2::bigint)),"                             \
-	"              $1::bigint FROM actor"                                                           \
-	"        WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"       \
+	"              coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"               \
+	"              coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items"        \
+	"                                  WHERE board_id = $2::bigint)),"                                  \
+	"              $1::bigint FROM actor"                                                               \
+	"        WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"           \
 	"       RETURNING items.id, items.version, item_json(items) AS json)"
 
 static const char SQL_CREATE[] = CREATE_WITH " SELECT id, version, json FROM i";
@@ -69,15 +69,15 @@ static const char SQL_CREATE[] = CREATE_WITH " SELECT id, version, json FROM i";
 /* The request a key stands for: the sha256 of the fields $3..$9 as read (a value or null each, in
  * the order of fields[]), so neither their order in the body nor the JSON's spacing and escapes
  * count (sql/015). */
-#define REQUEST_HASH                                                                                \
-	"sha256(convert_to(json_build_array($3::text, $4::text, $5::int, $6::int, $7::int, $8::int,"    \
+#define REQUEST_HASH                                                                                 \
+	"sha256(convert_to(json_build_array($3::text, $4::text, $5::int, $6::int, $7::int, $8::int," \
 	" $9::int)::text, 'UTF8'))"
 
 /* With an Idempotency-Key ($10) the key's row is inserted by the same statement as the note, so
  * a concurrent request with the same key fails on the key's primary key (after waiting for this
  * one's commit) and its own note is rolled back with it (sql/014). */
-static const char SQL_CREATE_KEYED[] =
-	CREATE_WITH ", k AS (INSERT INTO idempotency_keys (user_id, board_id, key, item_id, version, status, body,"
+static const char SQL_CREATE_KEYED[] = CREATE_WITH
+	", k AS (INSERT INTO idempotency_keys (user_id, board_id, key, item_id, version, status, body,"
 	"                                      request_hash)"
 	"               SELECT $1::bigint, $2::bigint, $10, i.id, i.version, 201, i.json::text, " REQUEST_HASH
 	"                 FROM i)"
@@ -173,7 +173,7 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 		return;
 	PGresult *r = NULL;
 	enum tb_err err = key ? tb_db_query(&app->db, SQL_CREATE_KEYED, 3 + N_FIELDS, params, &r)
-	                      : tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r);
+			      : tb_db_query(&app->db, SQL_CREATE, 2 + N_FIELDS, params, &r);
 	if (err == TB_ERR_CONFLICT && key) { /* the same key, committed meanwhile */
 		if (!replay(app, resp, params))
 			tb_resp_fail(resp, TB_E_KEY_RACE);
@@ -197,11 +197,10 @@ void tb_api_items_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 }
 
 /* Loads the item (board, item) = req->ids for a caller of at least min rank. */
-static bool load_item(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min,
-                      bool if_match, struct tb_api_target *t, char uid[24], char bid[24], char iid[24])
+static bool load_item(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min, bool if_match,
+                      struct tb_api_target *t, char uid[24], char bid[24], char iid[24])
 {
-	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]),
-	                        tb_i64(iid, req->ids[1])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]), tb_i64(iid, req->ids[1])};
 	return tb_api_load(app, req, resp, SQL_ITEM, 3, params, min, if_match, t);
 }
 
@@ -281,15 +280,14 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
  * deletion of the note (or its board) that commits while the statement runs is waited for and
  * then seen as no note (404), never a foreign-key error; one that starts later waits for this
  * statement. */
-#define EDITING_WITH                                                                                   \
-	"WITH r AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role),"                      \
+#define EDITING_WITH                                                                                        \
+	"WITH r AS MATERIALIZED (SELECT board_role($1::bigint, $2::bigint) AS role),"                       \
 	" it AS MATERIALIZED (SELECT i.id FROM items i WHERE i.id = $3::bigint AND i.board_id = $2::bigint" \
-	"                       AND (SELECT r.role FROM r) IS NOT NULL FOR KEY SHARE),"                      \
+	"                       AND (SELECT r.role FROM r) IS NOT NULL FOR KEY SHARE),"                     \
 	" a AS MATERIALIZED (SELECT r.role, EXISTS (SELECT 1 FROM it) AS item FROM r),"                     \
 	" ok AS (SELECT 1 FROM a WHERE a.role IN ('owner', 'admin', 'editor') AND a.item),"
 
-static const char SQL_EDITING_START[] =
-	EDITING_WITH
+static const char SQL_EDITING_START[] = EDITING_WITH
 	" s AS (INSERT INTO editing_announcements AS e (user_id, item_id, editing, sent_at)"
 	"       SELECT $1::bigint, $3::bigint, true, now() FROM ok"
 	"       ON CONFLICT (user_id, item_id) DO UPDATE SET editing = true, sent_at = EXCLUDED.sent_at"
@@ -300,8 +298,7 @@ static const char SQL_EDITING_START[] =
 	"                 to_json(u.name)::text)) FROM s, users u WHERE u.id = $1::bigint) n)"
 	" FROM a";
 
-static const char SQL_EDITING_END[] =
-	EDITING_WITH
+static const char SQL_EDITING_END[] = EDITING_WITH
 	" s AS (UPDATE editing_announcements e SET editing = false FROM ok"
 	"        WHERE e.user_id = $1::bigint AND e.item_id = $3::bigint AND e.editing RETURNING 1)"
 	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing.end ' ||"
@@ -312,8 +309,7 @@ void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp
 {
 	char uid[24], bid[24], iid[24], channel[TB_STREAM_CHANNEL_MAX];
 	tb_stream_channel(channel, req->ids[0]);
-	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]),
-	                        tb_i64(iid, req->ids[1]), channel};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]), tb_i64(iid, req->ids[1]), channel};
 	const char *sql = req->method == TB_DELETE ? SQL_EDITING_END : SQL_EDITING_START;
 	PGresult *r = NULL;
 	if (tb_resp_db_failed(resp, tb_db_query(&app->db, sql, 4, params, &r)))

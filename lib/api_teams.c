@@ -13,7 +13,10 @@ static bool role_ok(const char *s)
 	return strcmp(s, "viewer") == 0 || strcmp(s, "editor") == 0 || strcmp(s, "admin") == 0;
 }
 
-#define ROLE_FIELD(required) {"role", TB_FIELD_STRING, 1, 16, required, false, role_ok, "viewer, editor or admin"}
+#define ROLE_FIELD(required)                                                                        \
+	{                                                                                           \
+		"role", TB_FIELD_STRING, 1, 16, required, false, role_ok, "viewer, editor or admin" \
+	}
 
 static const struct tb_field team_fields[] = {
 	{"name", TB_FIELD_STRING, 1, 100, true, false, NULL, NULL},
@@ -163,8 +166,7 @@ void tb_api_members_update(struct tb_app *app, struct tb_req *req, struct tb_res
 	const char *role = NULL;
 	tb_json_str(app->body_json, "role", &role);
 	char uid[24], tid[24], target[24];
-	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]),
-	                        tb_i64(target, req->ids[1]), role};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]), tb_i64(target, req->ids[1]), role};
 	member_change(app, resp, &update, params);
 }
 
@@ -178,7 +180,6 @@ void tb_api_members_remove(struct tb_app *app, struct tb_req *req, struct tb_res
 	if (req->ids[1] == req->user_id)
 		c.min = TB_RANK_VIEWER;
 	char uid[24], tid[24], target[24];
-	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]),
-	                        tb_i64(target, req->ids[1])};
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(tid, req->ids[0]), tb_i64(target, req->ids[1])};
 	member_change(app, resp, &c, params);
 }

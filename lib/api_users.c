@@ -31,8 +31,7 @@ const struct tb_field *tb_api_credential_fields(size_t *n)
 	return tb_api_credentials.v;
 }
 
-static const char SQL_CREATE[] =
-	"INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING user_json(users)";
+static const char SQL_CREATE[] = "INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING user_json(users)";
 
 bool tb_api_users_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {

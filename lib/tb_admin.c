@@ -145,7 +145,7 @@ static bool checksums(PGconn *conn, struct plan *p, char *errbuf, size_t errlen)
 		PGresult *r = PQexecParams(conn, "SELECT encode(sha256($1::bytea), 'hex')", 1, NULL, values, lengths,
 		                           formats, 0);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-		          strlen(PQgetvalue(r, 0, 0)) == SUM_LEN;
+			strlen(PQgetvalue(r, 0, 0)) == SUM_LEN;
 		if (ok)
 			memcpy(f->sum, PQgetvalue(r, 0, 0), SUM_LEN + 1);
 		else
@@ -268,8 +268,8 @@ static bool apply_new(PGconn *conn, struct plan *p, char *errbuf, size_t errlen)
 		if (f->recorded)
 			continue;
 		if (!run(conn, tb_buf_str(&f->sql), 0, NULL, errbuf, errlen, f->name) ||
-		    !run(conn, "INSERT INTO teamboard.schema_migrations (version, checksum) VALUES ($1, $2)", 2,
-		         params, errbuf, errlen, f->name))
+		    !run(conn, "INSERT INTO teamboard.schema_migrations (version, checksum) VALUES ($1, $2)", 2, params,
+		         errbuf, errlen, f->name))
 			return false;
 		f->event = TB_MIGRATE_APPLIED;
 	}
@@ -348,8 +348,8 @@ static enum tb_err transaction(PGconn *conn, const struct tb_migrate_opts *o, st
 		return err;
 	bool ok = run(conn, "ALTER TABLE teamboard.schema_migrations ALTER COLUMN checksum SET NOT NULL", 0, NULL,
 	              errbuf, errlen, "schema_migrations") &&
-	          apply_new(conn, p, errbuf, errlen) && apply_functions(conn, p, errbuf, errlen) &&
-	          grant(conn, o->runtime_role, errbuf, errlen) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, "commit");
+		apply_new(conn, p, errbuf, errlen) && apply_functions(conn, p, errbuf, errlen) &&
+		grant(conn, o->runtime_role, errbuf, errlen) && run(conn, "COMMIT", 0, NULL, errbuf, errlen, "commit");
 	return ok ? TB_OK : TB_ERR_DB;
 }
 
@@ -378,8 +378,9 @@ enum tb_err tb_admin_migrate(PGconn *conn, const struct tb_migrate_opts *opts, c
 		err = load_dir(tb_buf_str(&fdir), function_filter, &p.funcs, &p.n_funcs, errbuf, errlen);
 	if (err != TB_OK && p.funcs == NULL && p.migs != NULL) {
 		size_t len = strlen(errbuf);
-		snprintf(errbuf + len, errlen - len, " (a sql/ directory older than this teamboard-admin? give it "
-		                                     "the sql/ of its own tree)");
+		snprintf(errbuf + len, errlen - len,
+		         " (a sql/ directory older than this teamboard-admin? give it "
+		         "the sql/ of its own tree)");
 	}
 	tb_buf_free(&fdir);
 	if (err == TB_OK &&
@@ -428,8 +429,7 @@ enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outle
 	return err;
 }
 
-enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf,
-                                 size_t errlen)
+enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen)
 {
 	/* The same field rules as sign-up, applied to the same JSON shape. */
 	struct json_object *obj = json_object_new_object();
@@ -447,8 +447,8 @@ enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *pas
 		return TB_ERR_INVALID;
 	}
 	const char *params[] = {name, hash};
-	PGresult *r = PQexecParams(conn, "INSERT INTO teamboard.users (name, password_hash) VALUES ($1, $2)", 2,
-	                           NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, "INSERT INTO teamboard.users (name, password_hash) VALUES ($1, $2)", 2, NULL,
+	                           params, NULL, NULL, 0);
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	if (PQresultStatus(r) == PGRES_COMMAND_OK)
 		err = TB_OK;

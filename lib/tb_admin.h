@@ -21,8 +21,8 @@ enum tb_migrate_event {
 typedef void (*tb_admin_report_fn)(void *ctx, enum tb_migrate_event what, const char *file);
 
 struct tb_migrate_opts {
-	const char *dir;          /* NNN_name.sql here, function files in dir/functions */
-	const char *runtime_role; /* NULL: one role owns and runs everything, nothing is granted */
+	const char *dir;                  /* NNN_name.sql here, function files in dir/functions */
+	const char *runtime_role;         /* NULL: one role owns and runs everything, nothing is granted */
 	const char *const *accept_edited; /* names of applied migrations whose edit is accepted */
 	size_t n_accept_edited;
 	tb_admin_report_fn report; /* may be NULL */
@@ -46,7 +46,6 @@ enum tb_err tb_admin_migrate(PGconn *conn, const struct tb_migrate_opts *opts, c
 enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outlen, char *errbuf, size_t errlen);
 /* Creates a user with the same name and password rules as sign-up. TB_ERR_INVALID (errbuf
  * says why), TB_ERR_CONFLICT when the name is taken. */
-enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf,
-                                 size_t errlen);
+enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen);
 
 #endif

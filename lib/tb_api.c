@@ -72,7 +72,8 @@ bool tb_api_load(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, c
 	if (tb_resp_db_failed(resp, tb_db_query(&app->db, sql, n, params, &r)))
 		return false;
 	bool go_on = false;
-	enum tb_rank rank = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	enum tb_rank rank =
+		PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE) {
 		tb_resp_fail(resp, TB_E_NOT_FOUND);
 	} else if (rank < min_rank) {

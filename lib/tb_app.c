@@ -121,15 +121,12 @@ void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	const struct tb_route *route = NULL;
 	char allow[64];
 	switch (tb_route_match(app->routes, app->n_routes, req, &route, allow, sizeof allow)) {
-	case TB_ROUTE_NO_PATH:
-		tb_resp_fail(resp, TB_E_NOT_FOUND);
-		return;
+	case TB_ROUTE_NO_PATH: tb_resp_fail(resp, TB_E_NOT_FOUND); return;
 	case TB_ROUTE_NO_METHOD:
 		tb_resp_set_header(resp, "Allow", allow);
 		tb_resp_fail(resp, TB_E_METHOD_NOT_ALLOWED);
 		return;
-	case TB_ROUTE_FOUND:
-		break;
+	case TB_ROUTE_FOUND: break;
 	}
 	if (!guard_auth(app, route, req, resp))
 		return;

@@ -15,7 +15,14 @@
 #include "tb_buf.h"
 
 enum key_type {
-	K_STRING, K_LONG, K_SIZE, K_BOOL, K_ORIGINS, K_REGISTRATION, K_LOG_LEVEL, K_SUPERVISOR,
+	K_STRING,
+	K_LONG,
+	K_SIZE,
+	K_BOOL,
+	K_ORIGINS,
+	K_REGISTRATION,
+	K_LOG_LEVEL,
+	K_SUPERVISOR,
 	K_CONNINFO, /* a string libpq can parse */
 	K_PATH,     /* an absolute path */
 };
@@ -139,7 +146,8 @@ static bool origin_well_formed(const char *s)
 		return false;
 	for (size_t i = 0; i < host_len; i++) {
 		char c = rest[i];
-		if (c == '/' || c == '?' || c == '#' || c == '@' || (unsigned char)c <= ' ' || (c == ':' && rest[0] != '['))
+		if (c == '/' || c == '?' || c == '#' || c == '@' || (unsigned char)c <= ' ' ||
+		    (c == ':' && rest[0] != '['))
 			return false;
 	}
 	if (colon) {
@@ -166,7 +174,6 @@ static bool set_origins(struct tb_config *cfg, char *value, const char **why)
 	}
 	return true;
 }
-
 
 static void set_string(char **slot, const char *value)
 {
@@ -209,9 +216,7 @@ static bool set_value(struct tb_config *cfg, const struct key *k, char *value, c
 		}
 		set_string((char **)(base + k->offset), value);
 		return true;
-	case K_STRING:
-		set_string((char **)(base + k->offset), value);
-		return true;
+	case K_STRING: set_string((char **)(base + k->offset), value); return true;
 	case K_LONG:
 	case K_SIZE:
 		if (!parse_long(value, k->min, k->max, &n)) {
@@ -233,8 +238,7 @@ static bool set_value(struct tb_config *cfg, const struct key *k, char *value, c
 			return false;
 		}
 		return true;
-	case K_ORIGINS:
-		return set_origins(cfg, value, why);
+	case K_ORIGINS: return set_origins(cfg, value, why);
 	case K_REGISTRATION:
 		if (strcmp(value, "open") != 0 && strcmp(value, "closed") != 0) {
 			*why = "must be open or closed";
@@ -299,8 +303,7 @@ static enum tb_err fail(char *errbuf, size_t errlen, const char *name, int line,
 	return TB_ERR_INVALID;
 }
 
-enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char *text, char *errbuf,
-                            size_t errlen)
+enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char *text, char *errbuf, size_t errlen)
 {
 	enum { N_KEYS = sizeof keys / sizeof keys[0] };
 	bool seen[N_KEYS] = {false};
@@ -421,8 +424,7 @@ static void show_origins(const struct tb_config *cfg, char *buf, size_t len)
 	}
 }
 
-const char *tb_config_show(const struct tb_config *cfg, const char *key, bool mask_password, char *buf,
-                           size_t len)
+const char *tb_config_show(const struct tb_config *cfg, const char *key, bool mask_password, char *buf, size_t len)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	const struct key *k = NULL;
@@ -434,37 +436,20 @@ const char *tb_config_show(const struct tb_config *cfg, const char *key, bool ma
 	const char *base = (const char *)cfg;
 	const char *s;
 	switch (k->type) {
-	case K_CONNINFO:
-		show_conninfo(*(char *const *)(base + k->offset), mask_password, buf, len);
-		return buf;
+	case K_CONNINFO: show_conninfo(*(char *const *)(base + k->offset), mask_password, buf, len); return buf;
 	case K_STRING:
 	case K_PATH:
 		s = *(char *const *)(base + k->offset);
 		snprintf(buf, len, "%s", s ? s : "");
 		return buf;
-	case K_LONG:
-		snprintf(buf, len, "%ld", *(const long *)(base + k->offset));
-		return buf;
-	case K_SIZE:
-		snprintf(buf, len, "%zu", *(const size_t *)(base + k->offset));
-		return buf;
-	case K_BOOL:
-		s = *(const bool *)(base + k->offset) ? "true" : "false";
-		break;
-	case K_ORIGINS:
-		show_origins(cfg, buf, len);
-		return buf;
-	case K_REGISTRATION:
-		s = cfg->registration_open ? "open" : "closed";
-		break;
-	case K_LOG_LEVEL:
-		s = (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?";
-		break;
-	case K_SUPERVISOR:
-		s = cfg->supervisor == TB_SUPERVISOR_AUTO ? "auto" : "off";
-		break;
-	default:
-		return NULL;
+	case K_LONG: snprintf(buf, len, "%ld", *(const long *)(base + k->offset)); return buf;
+	case K_SIZE: snprintf(buf, len, "%zu", *(const size_t *)(base + k->offset)); return buf;
+	case K_BOOL: s = *(const bool *)(base + k->offset) ? "true" : "false"; break;
+	case K_ORIGINS: show_origins(cfg, buf, len); return buf;
+	case K_REGISTRATION: s = cfg->registration_open ? "open" : "closed"; break;
+	case K_LOG_LEVEL: s = (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?"; break;
+	case K_SUPERVISOR: s = cfg->supervisor == TB_SUPERVISOR_AUTO ? "auto" : "off"; break;
+	default: return NULL;
 	}
 	snprintf(buf, len, "%s", s);
 	return buf;

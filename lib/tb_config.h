@@ -18,44 +18,43 @@
 enum tb_supervisor_mode { TB_SUPERVISOR_OFF, TB_SUPERVISOR_AUTO };
 
 struct tb_config {
-	char *database;          /* libpq conninfo */
-	size_t max_body;         /* bytes */
-	long session_ttl;        /* seconds */
+	char *database;   /* libpq conninfo */
+	size_t max_body;  /* bytes */
+	long session_ttl; /* seconds */
 	bool cookie_secure;
 	char *allowed_origins[TB_CONFIG_MAX_ORIGINS]; /* "scheme://host[:port]", NULL-terminated */
 	size_t n_allowed_origins;
 	bool registration_open;
 	enum tb_log_level log_level;
 	/* live boards */
-	long heartbeat_interval;  /* seconds */
-	long stream_max_seconds;  /* 0 = unlimited */
-	long max_streams;         /* per host */
+	long heartbeat_interval; /* seconds */
+	long stream_max_seconds; /* 0 = unlimited */
+	long max_streams;        /* per host */
 	long max_streams_per_user;
 	long event_retention_days;
 	long event_retention_per_board;
 	long replay_limit;
 	enum tb_supervisor_mode supervisor;
-	char *metrics_allow;      /* space-separated addresses or CIDRs */
-	char *host_name;          /* this host in the stream registry (default: gethostname) */
+	char *metrics_allow; /* space-separated addresses or CIDRs */
+	char *host_name;     /* this host in the stream registry (default: gethostname) */
 	/* hostile and slow clients */
-	long write_timeout;       /* seconds a write to the client may block in all */
-	long body_timeout;        /* seconds to read a whole request body (else 408) */
-	size_t max_reply;         /* bytes: a poll page or a board's items stop before this */
-	long max_streams_per_address; /* open streams and polls per client address and host; 0 = no limit */
-	long login_max_failures;  /* failed sign-ins per account or address in login_window; 0 = off */
-	long login_window;        /* seconds */
+	long write_timeout;                 /* seconds a write to the client may block in all */
+	long body_timeout;                  /* seconds to read a whole request body (else 408) */
+	size_t max_reply;                   /* bytes: a poll page or a board's items stop before this */
+	long max_streams_per_address;       /* open streams and polls per client address and host; 0 = no limit */
+	long login_max_failures;            /* failed sign-ins per account or address in login_window; 0 = off */
+	long login_window;                  /* seconds */
 	long max_large_replies_per_address; /* REST replies over 256 KiB in flight per address and host; 0 = no limit */
-	long max_large_replies;   /* REST replies over 256 KiB in flight on this host, all addresses; 0 = no limit */
+	long max_large_replies; /* REST replies over 256 KiB in flight on this host, all addresses; 0 = no limit */
 	/* logging */
-	char *log_file;           /* NULL: standard error (the web server's error log) */
+	char *log_file; /* NULL: standard error (the web server's error log) */
 };
 
 /* Fills cfg with the defaults (caller frees with tb_config_free). */
 void tb_config_defaults(struct tb_config *cfg);
 /* Parses text as a config file named name, on top of what cfg holds. On error returns
  * TB_ERR_INVALID and writes "name:line: message" into errbuf; cfg may be partly updated. */
-enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char *text, char *errbuf,
-                            size_t errlen);
+enum tb_err tb_config_parse(struct tb_config *cfg, const char *name, const char *text, char *errbuf, size_t errlen);
 /* Reads and parses the file at path (defaults first). Errors as for tb_config_parse. */
 enum tb_err tb_config_load(struct tb_config *cfg, const char *path, char *errbuf, size_t errlen);
 void tb_config_free(struct tb_config *cfg);
@@ -67,7 +66,6 @@ const char *tb_config_key_name(size_t i);
 /* The value of key in cfg as a config file would spell it, written into buf (truncated to len):
  * "" for an unset string (log_file) or no origins. With mask_password, a password in database is
  * shown as ******** (database is shown in libpq's keyword = value form). NULL for an unknown key. */
-const char *tb_config_show(const struct tb_config *cfg, const char *key, bool mask_password, char *buf,
-                           size_t len);
+const char *tb_config_show(const struct tb_config *cfg, const char *key, bool mask_password, char *buf, size_t len);
 
 #endif

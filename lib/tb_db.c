@@ -34,8 +34,9 @@ void tb_db_free(struct tb_db *db)
 
 static bool setup_session(PGconn *conn)
 {
-	PGresult *r = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'teamboard', false),"
-	                           " pg_catalog.set_config('TimeZone', 'UTC', false)");
+	PGresult *r = PQexec(conn,
+	                     "SELECT pg_catalog.set_config('search_path', 'teamboard', false),"
+	                     " pg_catalog.set_config('TimeZone', 'UTC', false)");
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok)
 		TB_LOG(TB_LOG_ERROR, "session set-up failed: %s", PQerrorMessage(conn));
@@ -61,8 +62,7 @@ enum tb_err tb_db_ensure(struct tb_db *db)
 	db->last_attempt = now;
 	/* Earlier keywords are overridden by what the conninfo says (it is expanded last). */
 	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-	const char *const vals[] = {"3", db->application_name ? db->application_name : "teamboard", db->conninfo,
-	                            NULL};
+	const char *const vals[] = {"3", db->application_name ? db->application_name : "teamboard", db->conninfo, NULL};
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
 		TB_LOG(TB_LOG_ERROR, "cannot connect to the database: %s",

@@ -21,8 +21,8 @@ struct tb_db {
 	time_t last_attempt;
 	const char *stmts[TB_DB_MAX_STMTS]; /* prepared on this connection, named "s<index>" */
 	size_t n_stmts;
-	char sqlstate[6];                   /* of the last failed query, "" otherwise */
-	bool pinned;                        /* never reconnect: the session holds state (LISTEN) */
+	char sqlstate[6]; /* of the last failed query, "" otherwise */
+	bool pinned;      /* never reconnect: the session holds state (LISTEN) */
 };
 
 /* Sets db up for conninfo (copied); does not connect yet. */

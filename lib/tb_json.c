@@ -38,7 +38,8 @@ static bool utf8_valid(const unsigned char *p, size_t len)
 				return false;
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
 			return false;
 		i += n + 1;
 	}
@@ -48,7 +49,7 @@ static bool utf8_valid(const unsigned char *p, size_t len)
 /* Members of each object in document order, to catch a name given twice: json-c keeps only the
  * last value and says nothing, so the parsed object then has fewer members than the text. */
 struct member_counts {
-	size_t *n;   /* per object, in the order the objects open */
+	size_t *n; /* per object, in the order the objects open */
 	size_t used, cap;
 };
 
@@ -118,7 +119,8 @@ static bool counts_match(struct json_object *v, const struct member_counts *mc, 
 	if (json_object_is_type(v, json_type_object)) {
 		if (*k >= mc->used || (size_t)json_object_object_length(v) != mc->n[(*k)++])
 			return false;
-		json_object_object_foreach(v, key, val) {
+		json_object_object_foreach(v, key, val)
+		{
 			(void)key;
 			if (!counts_match(val, mc, k))
 				return false;
@@ -244,8 +246,8 @@ static enum tb_err check_field(const struct tb_field *f, struct json_object *v, 
 			return TB_ERR_INVALID;
 		}
 		if ((int64_t)chars < f->min || (int64_t)chars > f->max) {
-			snprintf(msg, msg_len, "%s: must be %" PRId64 " to %" PRId64 " characters long", f->name, f->min,
-			         f->max);
+			snprintf(msg, msg_len, "%s: must be %" PRId64 " to %" PRId64 " characters long", f->name,
+			         f->min, f->max);
 			return TB_ERR_INVALID;
 		}
 		if (f->valid && !f->valid(s)) {
@@ -263,7 +265,8 @@ static enum tb_err check_field(const struct tb_field *f, struct json_object *v, 
 			if (f->type == TB_FIELD_ID)
 				snprintf(msg, msg_len, "%s: must be a positive integer id", f->name);
 			else
-				snprintf(msg, msg_len, "%s: must be an integer from %" PRId64 " to %" PRId64, f->name, min, max);
+				snprintf(msg, msg_len, "%s: must be an integer from %" PRId64 " to %" PRId64, f->name,
+				         min, max);
 			return TB_ERR_INVALID;
 		}
 		return TB_OK;
@@ -272,21 +275,21 @@ static enum tb_err check_field(const struct tb_field *f, struct json_object *v, 
 		if (json_object_is_type(v, json_type_boolean))
 			return TB_OK;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	snprintf(msg, msg_len, "%s: must be %s", f->name, type_name(f->type));
 	return TB_ERR_INVALID;
 }
 
-enum tb_err tb_json_validate(const struct tb_field *fields, size_t n_fields, struct json_object *obj,
-                             bool require, char *msg, size_t msg_len)
+enum tb_err tb_json_validate(const struct tb_field *fields, size_t n_fields, struct json_object *obj, bool require,
+                             char *msg, size_t msg_len)
 {
 	if (!json_object_is_type(obj, json_type_object)) {
 		snprintf(msg, msg_len, "body: must be a JSON object");
 		return TB_ERR_INVALID;
 	}
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		size_t i = 0;
 		while (i < n_fields && strcmp(fields[i].name, key) != 0)
 			i++;

@@ -32,11 +32,11 @@ enum tb_field_type {
 struct tb_field {
 	const char *name;
 	enum tb_field_type type;
-	int64_t min, max;                /* INT: value bounds; STRING/TEXT: length in characters */
-	bool required;                   /* must be present (on create; PATCH passes false) */
-	bool nullable;                   /* JSON null accepted */
-	bool (*valid)(const char *s);    /* further check for strings, or NULL */
-	const char *hint;                /* what valid() expects, for the message */
+	int64_t min, max;             /* INT: value bounds; STRING/TEXT: length in characters */
+	bool required;                /* must be present (on create; PATCH passes false) */
+	bool nullable;                /* JSON null accepted */
+	bool (*valid)(const char *s); /* further check for strings, or NULL */
+	const char *hint;             /* what valid() expects, for the message */
 };
 
 /* A field table and its length, as a route names the fields of its body (tb_route.h). */
@@ -45,13 +45,16 @@ struct tb_fields {
 	size_t n;
 };
 /* A struct tb_fields initializer over an array: the compiler counts its rows. */
-#define TB_FIELDS(array) {(array), sizeof(array) / sizeof((array)[0])}
+#define TB_FIELDS(array)                                    \
+	{                                                   \
+		(array), sizeof(array) / sizeof((array)[0]) \
+	}
 
 /* Checks obj against fields. obj must be an object; every member must be a listed field of the
  * right type and bounds; with require, every required field must be present. On failure returns
  * TB_ERR_INVALID and writes a message naming the field into msg. */
-enum tb_err tb_json_validate(const struct tb_field *fields, size_t n_fields, struct json_object *obj,
-                             bool require, char *msg, size_t msg_len);
+enum tb_err tb_json_validate(const struct tb_field *fields, size_t n_fields, struct json_object *obj, bool require,
+                             char *msg, size_t msg_len);
 
 /* Number of Unicode code points in a valid UTF-8 string of len bytes. */
 size_t tb_utf8_length(const char *s, size_t len);

@@ -23,7 +23,7 @@ static unsigned long request_id;
 static const char *program = "teamboard";
 
 static struct {
-	int fd;               /* -1: stderr */
+	int fd; /* -1: stderr */
 	char *path;
 	time_t checked;       /* CLOCK_MONOTONIC seconds of the last check of the name */
 	bool reopen_reported; /* a failed reopen said so on stderr already */
@@ -67,8 +67,12 @@ static time_t monotonic_seconds(void)
 /* What a path that is not a regular file is, for the notice. */
 static const char *kind_of(mode_t mode)
 {
-	return S_ISLNK(mode) ? "a symbolic link" : S_ISFIFO(mode) ? "a FIFO" : S_ISDIR(mode) ? "a directory"
-	       : S_ISSOCK(mode) ? "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device" : "not a file";
+	return S_ISLNK(mode)                     ? "a symbolic link"
+		: S_ISFIFO(mode)                 ? "a FIFO"
+		: S_ISDIR(mode)                  ? "a directory"
+		: S_ISSOCK(mode)                 ? "a socket"
+		: S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+						 : "not a file";
 }
 
 /* Opens the log file for appending: a regular file only. O_NOFOLLOW, so a symlink planted at the
@@ -152,8 +156,8 @@ static void check_rotation(void)
 		return;
 	file.checked = now;
 	struct stat by_name, open_now;
-	if (stat(file.path, &by_name) == 0 && fstat(file.fd, &open_now) == 0 &&
-	    by_name.st_ino == open_now.st_ino && by_name.st_dev == open_now.st_dev)
+	if (stat(file.path, &by_name) == 0 && fstat(file.fd, &open_now) == 0 && by_name.st_ino == open_now.st_ino &&
+	    by_name.st_dev == open_now.st_dev)
 		return;
 	const char *refused;
 	int fd = open_log(file.path, &refused);
@@ -185,10 +189,10 @@ void tb_log_write(enum tb_log_level level, const char *file_name, int line, cons
 	gmtime_r(&tv.tv_sec, &tm);
 	const char *base = strrchr(file_name, '/');
 	base = base ? base + 1 : file_name;
-	int n = snprintf(out, 320, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %.64s[%ld] req=%lu %.64s:%d: ",
-	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                 (long)(tv.tv_usec / 1000), level_names[level], program, (long)getpid(),
-	                 request_id, base, line);
+	int n = snprintf(out, 320,
+	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %.64s[%ld] req=%lu %.64s:%d: ", tm.tm_year + 1900,
+	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000),
+	                 level_names[level], program, (long)getpid(), request_id, base, line);
 	size_t len = n < 0 ? 0 : (size_t)n >= 320 ? 319 : (size_t)n;
 	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
 		if (*p < 0x20 || *p >= 0x7f || *p == '\\')

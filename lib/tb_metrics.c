@@ -36,7 +36,7 @@ struct held {
 	int32_t pid;
 	int32_t kind;
 	int64_t user_id;
-	union { /* the same place in the layout: a reply has no board */
+	union {                   /* the same place in the layout: a reply has no board */
 		int64_t board_id; /* a stream or poll */
 		int64_t until_ms; /* a reply: free after this (now_ms), set at its claim; 0: an older build's */
 	};
@@ -95,11 +95,11 @@ static const struct {
 	{"teamboard_heartbeats_total", "Heartbeats and keep-alives written to event streams."},
 	{"teamboard_streams_opened_total", "Event streams opened."},
 	{"teamboard_streams_refused_total",
-	 "Event streams and polls refused with 503 (max_streams, max_streams_per_user or max_streams_per_address)."},
+         "Event streams and polls refused with 503 (max_streams, max_streams_per_user or max_streams_per_address)."},
 	{"teamboard_streams_closed_total", "Event streams closed, by reason."},
 	{"teamboard_polls_total", "JSON polls of the event log."},
 	{"teamboard_large_replies_refused_total",
-	 "REST replies over 256 KiB refused with 503 busy (max_large_replies_per_address or max_large_replies)."},
+         "REST replies over 256 KiB refused with 503 busy (max_large_replies_per_address or max_large_replies)."},
 };
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t len)
@@ -329,7 +329,7 @@ static bool room_for(const struct claim *c, int64_t *free_slot)
 	if (*free_slot < 0 && top < TB_HOLD_SLOTS)
 		*free_slot = (int64_t)top;
 	return *free_slot >= 0 && all < c->per_host && user < c->per_user &&
-	       (c->per_address <= 0 || same_addr < c->per_address);
+		(c->per_address <= 0 || same_addr < c->per_address);
 }
 
 /* board_id: a stream's or poll's board; a reply's until_ms. */
@@ -369,7 +369,7 @@ enum tb_err tb_metrics_hold(enum tb_hold_kind kind, int64_t user_id, const char 
 enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long per_host, int64_t hold_ms)
 {
 	/* LONG_MAX-like bounds stand for "no limit": TB_HOLD_SLOTS is more than can ever be live. */
-	const struct claim c = {TB_HOLD_REPLY, 0, addr_key, per_host > 0 ? per_host : TB_HOLD_SLOTS + 1,
+	const struct claim c = {TB_HOLD_REPLY,     0,          addr_key, per_host > 0 ? per_host : TB_HOLD_SLOTS + 1,
 	                        TB_HOLD_SLOTS + 1, per_address};
 	int64_t hold = hold_ms < 1 ? 1 : hold_ms > TB_HOLD_REPLY_MAX_MS ? TB_HOLD_REPLY_MAX_MS : hold_ms;
 	return claim(&c, now_ms() + hold);
@@ -377,7 +377,8 @@ enum tb_err tb_metrics_hold_reply(const char *addr_key, long per_address, long p
 
 void tb_metrics_linger(int64_t ms)
 {
-	if (mapped && my_slot >= 0 && __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid() &&
+	if (mapped && my_slot >= 0 &&
+	    __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid() &&
 	    mapped->held[my_slot].kind == TB_HOLD_REPLY) {
 		/* shorter only: the claim's deadline already covers the longest the reply may take */
 		int64_t until = now_ms() + (ms > 0 ? ms : 1);
@@ -391,7 +392,8 @@ void tb_metrics_linger(int64_t ms)
 void tb_metrics_unhold(void)
 {
 	/* No lock needed: only a claim under the lock makes a slot busy, and a free slot counts less. */
-	if (mapped && my_slot >= 0 && __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid())
+	if (mapped && my_slot >= 0 &&
+	    __atomic_load_n(&mapped->held[my_slot].pid, __ATOMIC_ACQUIRE) == (int32_t)getpid())
 		__atomic_store_n(&mapped->held[my_slot].pid, 0, __ATOMIC_RELEASE);
 	my_slot = -1;
 }
@@ -496,8 +498,8 @@ bool tb_metrics_allowed(const char *allow, const char *addr)
 		struct net rule;
 		if (!parse_net(tok, len, true, &rule)) {
 			if (!logged_bad)
-				TB_LOG(TB_LOG_WARN, "metrics_allow: ignoring '%.*s' (not an address or CIDR)", (int)(len > 64 ? 64 : len),
-				       tok);
+				TB_LOG(TB_LOG_WARN, "metrics_allow: ignoring '%.*s' (not an address or CIDR)",
+				       (int)(len > 64 ? 64 : len), tok);
 			logged_bad = true;
 			continue;
 		}
@@ -592,15 +594,17 @@ void tb_metrics_render(struct tb_buf *out, const char *host, const struct tb_met
 	}
 	if (g->have_held) { /* from shared memory: served with or without the database */
 		static const char name[] = "teamboard_workers_held";
-		put_family(out, name, strlen(name), "gauge",
-		           "Processes of this host holding an event stream, running a poll or writing a REST reply over "
-		           "256 KiB (shared memory).");
+		put_family(
+			out, name, strlen(name), "gauge",
+			"Processes of this host holding an event stream, running a poll or writing a REST reply over "
+			"256 KiB (shared memory).");
 		put_sample(out, name, strlen(name), "kind=\"stream\"}", h, g->held[TB_HOLD_STREAM]);
 		put_sample(out, name, strlen(name), "kind=\"poll\"}", h, g->held[TB_HOLD_POLL]);
 		put_sample(out, name, strlen(name), "kind=\"reply\"}", h, g->held[TB_HOLD_REPLY]);
 	}
-	put_gauge(out, "teamboard_database_up", "1 when PostgreSQL answered this scrape (else the gauges below are left out).",
-	          h, g->have_db ? 1 : 0);
+	put_gauge(out, "teamboard_database_up",
+	          "1 when PostgreSQL answered this scrape (else the gauges below are left out).", h,
+	          g->have_db ? 1 : 0);
 	if (!g->have_db)
 		return;
 	put_gauge(out, "teamboard_streams_open", "Event streams open on this host (stream registry).", h,

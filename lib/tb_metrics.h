@@ -18,18 +18,18 @@ struct tb_req;
 struct tb_resp;
 
 enum tb_metric {
-	TB_M_EVENTS_SENT,        /* events written to streams (live) */
-	TB_M_EVENTS_REPLAYED,    /* events written to streams from the log on resume */
-	TB_M_HEARTBEATS,         /* heartbeats and keep-alives written to streams */
+	TB_M_EVENTS_SENT,     /* events written to streams (live) */
+	TB_M_EVENTS_REPLAYED, /* events written to streams from the log on resume */
+	TB_M_HEARTBEATS,      /* heartbeats and keep-alives written to streams */
 	TB_M_STREAMS_OPENED,
-	TB_M_STREAMS_REFUSED,    /* 503: max_streams, max_streams_per_user or _per_address reached */
+	TB_M_STREAMS_REFUSED, /* 503: max_streams, max_streams_per_user or _per_address reached */
 	TB_M_CLOSED_CLIENT_GONE,
 	TB_M_CLOSED_LIFETIME,
 	TB_M_CLOSED_REVOKED,
 	TB_M_CLOSED_RECYCLED,
 	TB_M_CLOSED_ERROR,
-	TB_M_POLLS,              /* JSON polls of the event log */
-	TB_M_CLOSED_SLOW_CLIENT, /* a write to the client passed write_timeout (streams and polls) */
+	TB_M_POLLS,                 /* JSON polls of the event log */
+	TB_M_CLOSED_SLOW_CLIENT,    /* a write to the client passed write_timeout (streams and polls) */
 	TB_M_LARGE_REPLIES_REFUSED, /* 503 busy: max_large_replies_per_address or max_large_replies (tb_server.c) */
 	TB_M__MAX
 };
@@ -110,11 +110,11 @@ bool tb_metrics_held(uint64_t held[TB_HOLD__MAX]);
 
 /* The gauges read from PostgreSQL when the metrics are served. */
 struct tb_metrics_gauges {
-	bool have_db;             /* false: the database did not answer; the gauges are left out */
-	int64_t streams_open;     /* registry rows of this host */
-	int64_t streams_open_all; /* registry rows of all hosts */
-	bool leader;              /* the supervisor that reported within two intervals runs on this host */
-	bool have_held;           /* the held-slot gauges below come from the shared file */
+	bool have_db;                /* false: the database did not answer; the gauges are left out */
+	int64_t streams_open;        /* registry rows of this host */
+	int64_t streams_open_all;    /* registry rows of all hosts */
+	bool leader;                 /* the supervisor that reported within two intervals runs on this host */
+	bool have_held;              /* the held-slot gauges below come from the shared file */
 	uint64_t held[TB_HOLD__MAX]; /* processes holding a stream / running a poll / writing a large reply */
 };
 /* Appends the Prometheus text exposition (format 0.0.4) of every counter and of g to out, each

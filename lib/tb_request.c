@@ -10,7 +10,7 @@
 #include <strings.h>
 
 static const char *const method_names[TB_METHOD__MAX] = {
-	[TB_GET] = "GET", [TB_POST] = "POST", [TB_PATCH] = "PATCH", [TB_DELETE] = "DELETE",
+	[TB_GET] = "GET", [TB_POST] = "POST", [TB_PATCH] = "PATCH",     [TB_DELETE] = "DELETE",
 	[TB_PUT] = "PUT", [TB_HEAD] = "HEAD", [TB_OPTIONS] = "OPTIONS", [TB_METHOD_OTHER] = "OTHER",
 };
 
@@ -210,8 +210,7 @@ enum tb_err tb_query_int(const char *query, const char *name, int64_t min, int64
 	errno = 0;
 	char *end;
 	long long n = strtoll(v, &end, 10);
-	bool ok = *v && (isdigit((unsigned char)*v) || *v == '-') && *end == '\0' && errno == 0 && n >= min &&
-	          n <= max;
+	bool ok = *v && (isdigit((unsigned char)*v) || *v == '-') && *end == '\0' && errno == 0 && n >= min && n <= max;
 	free(v);
 	if (!ok)
 		return TB_ERR_RANGE;
@@ -296,7 +295,8 @@ bool tb_content_type_is_json(const char *ct)
 				v++;
 				vlen -= 2;
 			}
-			if (!((vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) || (vlen == 4 && strncasecmp(v, "utf8", 4) == 0)))
+			if (!((vlen == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+			      (vlen == 4 && strncasecmp(v, "utf8", 4) == 0)))
 				return false;
 		}
 		p += len;

@@ -42,8 +42,8 @@ typedef const char *(*tb_param_fn)(void *ctx, const char *name);
 struct tb_req {
 	enum tb_method method;
 	const char *method_name;
-	char *path;         /* decoded-free path of REQUEST_URI, without the query */
-	char *query;        /* raw query string, "" when none */
+	char *path;  /* decoded-free path of REQUEST_URI, without the query */
+	char *query; /* raw query string, "" when none */
 	const char *content_type, *cookie, *authorization, *origin, *referer, *host;
 	const char *accept, *if_match, *last_event_id, *remote_addr;
 	const char *if_none_match;   /* If-None-Match, NULL when absent or empty */
@@ -59,7 +59,7 @@ struct tb_req {
 	int64_t ids[TB_REQ_MAX_IDS];
 	size_t n_ids;
 	/* filled by authentication */
-	int64_t user_id;     /* 0: anonymous */
+	int64_t user_id; /* 0: anonymous */
 	char *user_name;
 	bool auth_by_cookie;
 };

@@ -85,12 +85,13 @@ void tb_resp_json_text(struct tb_resp *resp, int status, const char *text, size_
 void tb_resp_json(struct tb_resp *resp, int status, struct json_object *obj)
 {
 	size_t len;
-	const char *text = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	const char *text =
+		json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	tb_resp_json_text(resp, status, text, len);
 }
 
-void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message,
-                        const char *key, struct json_object *extra)
+void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message, const char *key,
+                        struct json_object *extra)
 {
 	struct json_object *err = json_object_new_object(), *top = json_object_new_object();
 	json_object_object_add(err, "code", json_object_new_string(code));
@@ -144,8 +145,9 @@ static const struct tb_error errors[] = {
 	[TB_E_BAD_ITEMS_AFTER] = {400, "bad_request", "items_after must be the items_next of a board page"},
 	[TB_E_BOARD_CHANGED] = {409, "conflict", "the board changed while this request ran; retry"},
 	[TB_E_BAD_IDEMPOTENCY_KEY] = {400, "bad_request", "Idempotency-Key must be 1 to 64 of A-Z a-z 0-9 _ -"},
-	[TB_E_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused",
-	                                 "Idempotency-Key was used with another body on this board; a new note needs a new key"},
+	[TB_E_IDEMPOTENCY_KEY_REUSED] =
+		{422, "idempotency_key_reused",
+                 "Idempotency-Key was used with another body on this board; a new note needs a new key"},
 	[TB_E_KEY_RACE] = {409, "conflict", "a request with this key changed while this one ran; retry"},
 	[TB_E_ROLE_CHANGED] = {409, "conflict", "your role on the board changed while this request ran; retry"},
 	[TB_E_NOTE_CHANGED] = {409, "conflict", "the note changed while this request ran; retry"},

@@ -47,8 +47,8 @@ void tb_resp_json_text(struct tb_resp *resp, int status, const char *text, size_
 /* Status + {"error":{"code":code,"message":message}}; discards any body, ETag and Location set before. */
 void tb_resp_error(struct tb_resp *resp, int status, const char *code, const char *message);
 /* As tb_resp_error, with "key": extra (ownership of extra passes to the response) beside "error". */
-void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message,
-                        const char *key, struct json_object *extra);
+void tb_resp_error_with(struct tb_resp *resp, int status, const char *code, const char *message, const char *key,
+                        struct json_object *extra);
 /* The API's error replies: {status, code, message} each. A code may have several rows, one per
  * message (clients go by the code; the message is for people). Replies made elsewhere with
  * tb_resp_error: tb_stream.c (too_many_streams and the stream's own), tb_server.c (busy and the

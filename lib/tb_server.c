@@ -41,14 +41,14 @@ static int64_t now_ms(void)
 struct limits {
 	int64_t body_deadline; /* now_ms() clock */
 	int64_t write_ms;
-	bool read_timed_out;   /* the answer becomes 408 */
-	bool write_failed;     /* nothing more is written: the output may end inside a record */
+	bool read_timed_out; /* the answer becomes 408 */
+	bool write_failed;   /* nothing more is written: the output may end inside a record */
 };
 
 static void limits_start(struct limits *lim, const struct tb_config *cfg)
 {
-	*lim = (struct limits){now_ms() + (int64_t)cfg->body_timeout * 1000, (int64_t)cfg->write_timeout * 1000,
-	                       false, false};
+	*lim = (struct limits){now_ms() + (int64_t)cfg->body_timeout * 1000, (int64_t)cfg->write_timeout * 1000, false,
+	                       false};
 }
 
 /* Milliseconds left until deadline; 0 when it has passed. */
@@ -351,7 +351,7 @@ static ssize_t cgi_write(void *ctx, const char *buf, size_t len)
 	size_t done = 0;
 	while (done < len) {
 		ssize_t n = c->out_is_socket ? send(c->out, buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL)
-		                             : write(c->out, buf + done, len - done);
+					     : write(c->out, buf + done, len - done);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;

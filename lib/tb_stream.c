@@ -26,11 +26,11 @@ struct stream {
 	struct tb_app *app;
 	struct tb_req *req;
 	int64_t board_id;
-	char board[24], user[24], row[24]; /* decimal texts for query parameters */
-	char *token;                       /* the request's session token: the stream lives on it */
-	int64_t last_sent;                 /* highest seq written to the client */
-	time_t deadline;                   /* 0: no lifetime */
-	time_t last_heard;                 /* last notification or heartbeat from PostgreSQL */
+	char board[24], user[24], row[24];    /* decimal texts for query parameters */
+	char *token;                          /* the request's session token: the stream lives on it */
+	int64_t last_sent;                    /* highest seq written to the client */
+	time_t deadline;                      /* 0: no lifetime */
+	time_t last_heard;                    /* last notification or heartbeat from PostgreSQL */
 	struct tb_presence_throttle presence; /* the viewers we read ourselves (a "ref") */
 	struct tb_buf out;
 	enum tb_stream_close reason;
@@ -166,8 +166,8 @@ static void replay(struct stream *s)
 			return;
 		int n = PQntuples(r);
 		for (int i = 0; i < n && !s->done; i++) {
-			tb_sse_event(&s->out, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			             (size_t)PQgetlength(r, i, 2));
+			tb_sse_event(&s->out, strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+			             PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
 			s->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		}
 		PQclear(r);
@@ -299,26 +299,16 @@ static void on_notify(struct stream *s, const char *payload)
 	struct tb_stream_notice n;
 	tb_stream_notice_parse(payload, &n);
 	switch (n.kind) {
-	case TB_NOTICE_MALFORMED:
-		TB_LOG(TB_LOG_WARN, "ignoring a malformed notification on board %s", s->board);
-		break;
-	case TB_NOTICE_NO_SEQ:
-		TB_LOG(TB_LOG_WARN, "ignoring a notification without seq on board %s", s->board);
-		break;
+	case TB_NOTICE_MALFORMED: TB_LOG(TB_LOG_WARN, "ignoring a malformed notification on board %s", s->board); break;
+	case TB_NOTICE_NO_SEQ: TB_LOG(TB_LOG_WARN, "ignoring a notification without seq on board %s", s->board); break;
 	case TB_NOTICE_EDITING:
 		tb_sse_event(&s->out, -1, n.type, n.data, strlen(n.data));
 		flush_out(s);
 		break;
-	case TB_NOTICE_CHANGE:
-		on_event(s, n.seq, n.type, n.data);
-		break;
-	case TB_NOTICE_HEARTBEAT:
-		heartbeat(s);
-		break;
+	case TB_NOTICE_CHANGE: on_event(s, n.seq, n.type, n.data); break;
+	case TB_NOTICE_HEARTBEAT: heartbeat(s); break;
 	case TB_NOTICE_PRESENCE:
-	case TB_NOTICE_PRESENCE_REF:
-		presence(s, n.data, n.kind == TB_NOTICE_PRESENCE_REF);
-		break;
+	case TB_NOTICE_PRESENCE_REF: presence(s, n.data, n.kind == TB_NOTICE_PRESENCE_REF); break;
 	}
 	tb_stream_notice_free(&n);
 }
@@ -583,11 +573,12 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
 {
 	const struct tb_config *cfg = s->app->cfg;
 	char pid[24], max[24], max_user[24];
-	const char *params[] = {cfg->host_name, tb_i64(pid, getpid()), s->board, s->user,
-	                        tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
+	const char *params[] = {
+		cfg->host_name, tb_i64(pid, getpid()),         s->board,
+		s->user,        tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
 	PGresult *r = NULL;
 	enum tb_err err = counted ? tb_db_query(&s->app->db, SQL_REGISTER_ROW, 4, params, &r)
-	                          : register_locked(&s->app->db, params, &r);
+				  : register_locked(&s->app->db, params, &r);
 	if (tb_resp_db_failed(resp, err))
 		return false;
 	bool ok = PQntuples(r) == 1;
@@ -654,8 +645,8 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 	} else if (r != NULL) {
 		s->last_sent = resume < 0 ? last_seq : resume;
 		const struct tb_config *cfg = s->app->cfg;
-		tb_stream_frame_hello(&s->out, s->board_id, s->last_sent, cfg->heartbeat_interval, cfg->stream_max_seconds,
-		                      PQgetvalue(r, 0, 0));
+		tb_stream_frame_hello(&s->out, s->board_id, s->last_sent, cfg->heartbeat_interval,
+		                      cfg->stream_max_seconds, PQgetvalue(r, 0, 0));
 		PQclear(r);
 		if (flush_out(s))
 			replay(s);

@@ -41,13 +41,12 @@ bool tb_stream_needs_reset(int64_t resume, int64_t last_seq, int64_t min_seq, in
 	if (resume < 0)
 		return false;
 	return resume > last_seq || (resume < last_seq && (min_seq < 0 || min_seq > resume + 1)) ||
-	       backlog > replay_limit;
+		backlog > replay_limit;
 }
 
 /* ---- notifications ---- */
 
-bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1],
-                             const char **json)
+bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1], const char **json)
 {
 	size_t k = strcspn(payload, " ");
 	int64_t v;
@@ -168,8 +167,7 @@ bool tb_stream_is_new(int64_t seq, int64_t last_sent)
 	return seq > last_sent;
 }
 
-unsigned tb_stream_plan_change(int64_t seq, const char *type, const char *json, int64_t last_sent,
-                               int64_t user_id)
+unsigned tb_stream_plan_change(int64_t seq, const char *type, const char *json, int64_t last_sent, int64_t user_id)
 {
 	bool recheck = is_member_event(type) && tb_stream_member_concerns(json, user_id);
 	if (!tb_stream_is_new(seq, last_sent))

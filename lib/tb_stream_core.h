@@ -46,17 +46,16 @@ bool tb_stream_needs_reset(int64_t resume, int64_t last_seq, int64_t min_seq, in
  * positive decimal int64, type is "<word>.<word>" of a-z and '_' (at most TB_STREAM_TYPE_MAX
  * bytes). On success sets *seq, type (NUL-terminated) and *json (NULL for the read-from-log form,
  * else the rest of the payload, not parsed) and returns true; false for anything else. */
-bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1],
-                             const char **json);
+bool tb_stream_notify_header(const char *payload, int64_t *seq, char type[TB_STREAM_TYPE_MAX + 1], const char **json);
 
 /* What a notification on a board's channel is. */
 enum tb_stream_notice_kind {
-	TB_NOTICE_MALFORMED, /* neither form below, or JSON without a string "type": logged, ignored */
-	TB_NOTICE_NO_SEQ,    /* a JSON change without an integer "seq": logged, ignored */
-	TB_NOTICE_EDITING,   /* "editing {..}" or "editing.end {..}": forwarded without id: */
-	TB_NOTICE_CHANGE,    /* a change: the header form, or JSON from a record_event older than 009 */
-	TB_NOTICE_HEARTBEAT, /* {"type":"hb"} from the supervisor */
-	TB_NOTICE_PRESENCE,  /* {"type":"presence",..}: the viewers, forwarded as they came */
+	TB_NOTICE_MALFORMED,    /* neither form below, or JSON without a string "type": logged, ignored */
+	TB_NOTICE_NO_SEQ,       /* a JSON change without an integer "seq": logged, ignored */
+	TB_NOTICE_EDITING,      /* "editing {..}" or "editing.end {..}": forwarded without id: */
+	TB_NOTICE_CHANGE,       /* a change: the header form, or JSON from a record_event older than 009 */
+	TB_NOTICE_HEARTBEAT,    /* {"type":"hb"} from the supervisor */
+	TB_NOTICE_PRESENCE,     /* {"type":"presence",..}: the viewers, forwarded as they came */
 	TB_NOTICE_PRESENCE_REF, /* presence with a "ref" key: the list was too large, read it */
 };
 
@@ -64,9 +63,9 @@ enum tb_stream_notice_kind {
  * while the payload is and until tb_stream_notice_free. */
 struct tb_stream_notice {
 	enum tb_stream_notice_kind kind;
-	int64_t seq;       /* CHANGE */
-	const char *type;  /* CHANGE and EDITING: the event type */
-	const char *data;  /* CHANGE: the event JSON, NULL when it must be read from the log;
+	int64_t seq;      /* CHANGE */
+	const char *type; /* CHANGE and EDITING: the event type */
+	const char *data; /* CHANGE: the event JSON, NULL when it must be read from the log;
 	                    * EDITING: the JSON to forward; PRESENCE: the whole payload */
 	char type_buf[TB_STREAM_TYPE_MAX + 1];
 	struct json_object *ev; /* the parsed JSON form, owned */
@@ -101,8 +100,7 @@ enum tb_stream_step {
  * change beyond the next seq replays the gap first. The write steps hold only while
  * tb_stream_is_new(seq, last_sent) after the replay; REVOKE and RECHECK only while the stream
  * lasts. */
-unsigned tb_stream_plan_change(int64_t seq, const char *type, const char *json, int64_t last_sent,
-                               int64_t user_id);
+unsigned tb_stream_plan_change(int64_t seq, const char *type, const char *json, int64_t last_sent, int64_t user_id);
 
 /* Whether seq has not been sent yet (seq > last_sent). */
 bool tb_stream_is_new(int64_t seq, int64_t last_sent);

@@ -346,8 +346,8 @@ static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_super
 	         "\"terminated\":%ld,\"dead\":%ld,\"presence\":%ld,\"pruned_age\":%ld,\"pruned_cap\":%ld,"
 	         "\"pruned_throttle\":%ld,\"pruned_idempotency\":%ld,\"pruned_editing\":%ld}",
 	         sv->cfg->heartbeat_interval, sv->heartbeats_since, rep->heartbeats, rep->recycled, rep->terminated,
-	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency,
-	         rep->pruned_editing);
+	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle,
+	         rep->pruned_idempotency, rep->pruned_editing);
 	const char *params[] = {sv->cfg->host_name, pid, sv->since, report};
 	return query_count(sv, SQL_STATUS, 4, params, NULL);
 }
@@ -355,13 +355,13 @@ static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_super
 static void log_cycle(const struct tb_supervisor_report *rep)
 {
 	bool busy = rep->recycled || rep->dead || rep->presence || rep->pruned_age || rep->pruned_cap ||
-	            rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing;
+		rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing;
 	TB_LOG(busy ? TB_LOG_INFO : TB_LOG_DEBUG,
 	       "supervisor: heartbeat to %ld boards; recycled %ld holders (%ld backends terminated); removed %ld dead rows; "
 	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap, %ld sign-in throttle rows, "
 	       "%ld idempotency keys, %ld editing rows%s",
-	       rep->heartbeats, rep->recycled, rep->terminated, rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap,
-	       rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing,
+	       rep->heartbeats, rep->recycled, rep->terminated, rep->dead, rep->presence, rep->pruned_age,
+	       rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing,
 	       rep->pruned_age == PRUNE_BATCH || rep->pruned_cap == PRUNE_BATCH ? " (more next cycle)" : "");
 }
 

@@ -24,26 +24,26 @@
 struct tb_supervisor {
 	const struct tb_config *cfg; /* borrowed; must outlive the supervisor */
 	struct tb_db db;
-	bool leader;                 /* held the lock at the end of the last cycle */
-	bool standby_logged;         /* "standing by" was logged since we last led */
-	char since[64];              /* when it last became leader (PostgreSQL timestamptz text) */
-	char heartbeats_since[64];   /* since when heartbeats have gone out without a gap (ditto) */
+	bool leader;               /* held the lock at the end of the last cycle */
+	bool standby_logged;       /* "standing by" was logged since we last led */
+	char since[64];            /* when it last became leader (PostgreSQL timestamptz text) */
+	char heartbeats_since[64]; /* since when heartbeats have gone out without a gap (ditto) */
 };
 
 /* What one cycle did (all zero for a standby). */
 struct tb_supervisor_report {
 	bool leader;
 	bool became_leader;
-	long heartbeats;      /* boards that got a heartbeat NOTIFY */
-	long recycled;        /* rows of holders that missed the heartbeats: removed, backend terminated */
-	long terminated;      /* of their backends, those pg_terminate_backend signalled */
-	long dead;            /* rows whose backend or (this host's) worker process was gone */
-	long presence;        /* boards that got a presence NOTIFY */
-	long pruned_age;      /* events older than event_retention_days */
-	long pruned_cap;      /* events past event_retention_per_board */
-	long pruned_throttle; /* sign-in throttle rows past login_window (sql/012) */
+	long heartbeats;         /* boards that got a heartbeat NOTIFY */
+	long recycled;           /* rows of holders that missed the heartbeats: removed, backend terminated */
+	long terminated;         /* of their backends, those pg_terminate_backend signalled */
+	long dead;               /* rows whose backend or (this host's) worker process was gone */
+	long presence;           /* boards that got a presence NOTIFY */
+	long pruned_age;         /* events older than event_retention_days */
+	long pruned_cap;         /* events past event_retention_per_board */
+	long pruned_throttle;    /* sign-in throttle rows past login_window (sql/012) */
 	long pruned_idempotency; /* Idempotency-Key rows older than 24 hours (sql/014) */
-	long pruned_editing;  /* editing announcements' rate rows older than an hour (sql/014) */
+	long pruned_editing;     /* editing announcements' rate rows older than an hour (sql/014) */
 };
 
 /* Sets sv up for cfg (borrowed); does not connect yet. */

@@ -14,12 +14,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A broken contract: say which, then abort (libFuzzer saves the input as a crash). */
-#define FUZZ_CHECK(cond)                                                                          \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
+#define FUZZ_CHECK(cond)                                                                            \
+	do {                                                                                        \
+		if (!(cond)) {                                                                      \
 			fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                  \
-		}                                                                                 \
+			abort();                                                                    \
+		}                                                                                   \
 	} while (0)
 
 /* data[0..size) as a NUL-terminated string (an embedded NUL ends it early); caller frees. */

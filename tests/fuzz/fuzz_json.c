@@ -10,7 +10,8 @@
 #include "tb_api.h"
 #include "tb_json.h"
 
-static const struct tb_field flag_fields[] = { /* no resource has one yet: TB_FIELD_BOOL */
+static const struct tb_field flag_fields[] = {
+	/* no resource has one yet: TB_FIELD_BOOL */
 	{"open", TB_FIELD_BOOL, 0, 0, false, true, NULL, NULL},
 };
 
@@ -46,14 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_object *obj = NULL;
 	if (tb_json_parse(text, size, TB_JSON_MAX_DEPTH, &obj) == TB_OK) {
 		const struct tb_fields tables[] = {
-			tb_api_credentials,
-			tb_api_team_fields,
-			tb_api_member_fields,
-			tb_api_member_role_fields,
-			tb_api_board_fields,
-			tb_api_board_patch_fields,
-			tb_api_item_fields,
-			TB_FIELDS(flag_fields),
+			tb_api_credentials,  tb_api_team_fields,        tb_api_member_fields, tb_api_member_role_fields,
+			tb_api_board_fields, tb_api_board_patch_fields, tb_api_item_fields,   TB_FIELDS(flag_fields),
 		};
 		for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 			validate(obj, tables[i]);

@@ -21,8 +21,8 @@ struct env {
 struct reader {
 	const uint8_t *body;
 	size_t len, off, chunk;
-	bool fail_at_end;   /* -1 (EIO) instead of EOF once the body is read */
-	bool fail_midway;   /* -1 (ETIMEDOUT, the transport's deadline) after half the body */
+	bool fail_at_end; /* -1 (EIO) instead of EOF once the body is read */
+	bool fail_midway; /* -1 (ETIMEDOUT, the transport's deadline) after half the body */
 };
 
 static const char *get(void *ctx, const char *name)

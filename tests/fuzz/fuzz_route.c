@@ -31,13 +31,9 @@ static void check(const struct tb_route *routes, size_t n, struct tb_req *req, c
 		for (size_t i = 0; i < req->n_ids; i++)
 			FUZZ_CHECK(req->ids[i] >= 1);
 		break;
-	case TB_ROUTE_NO_METHOD:
-		FUZZ_CHECK(allow_len == 0 || memchr(allow, '\0', allow_len) != NULL);
-		break;
-	case TB_ROUTE_NO_PATH:
-		break;
-	default:
-		FUZZ_CHECK(!"an unknown tb_route_result");
+	case TB_ROUTE_NO_METHOD: FUZZ_CHECK(allow_len == 0 || memchr(allow, '\0', allow_len) != NULL); break;
+	case TB_ROUTE_NO_PATH: break;
+	default: FUZZ_CHECK(!"an unknown tb_route_result");
 	}
 }
 

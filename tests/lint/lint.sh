@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # tests/lint/lint.sh: the static checks of `make lint`: cppcheck and clang-tidy on the C sources,
+# clang-format in check mode (.clang-format: the layout every C file and header already has),
 # ShellCheck on every shell script in the tree, the links and repository paths named in docs and
 # comments (tests/lint/links.py), the include/import cycles of lib/ and web/js/
 # (tests/lint/cycles.py, known ones in tests/lint/cycles-allowed), no function of web/js/ over 150
 # lines (tests/lint/jsfnsize.py; clang-tidy holds C functions to 80, .clang-tidy) and the tests of
 # those scripts (tests/lint/test_lint_tools.py). Clean means no finding beyond tests/lint/suppressions.
 #
-#   lint.sh [--srcdir DIR] [--cflags "FLAGS"] [cppcheck|clang-tidy|shellcheck|links|cycles|jsfnsize|selftest]...
+#   lint.sh [--srcdir DIR] [--cflags "FLAGS"] [cppcheck|clang-tidy|clang-format|shellcheck|links|cycles|jsfnsize|selftest]...
 #
 # --cflags: preprocessor flags for clang-tidy (Makefile.am passes config.h's directory, the
 # pkg-config flags and AM_CPPFLAGS). With no tool named, all of them run. One line per check:
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || set -- cppcheck clang-tidy shellcheck links cycles jsfnsize selftest
+[ $# -gt 0 ] || set -- cppcheck clang-tidy clang-format shellcheck links cycles jsfnsize selftest
 cd "$srcdir"
 supp=tests/lint/suppressions
 out=$(mktemp -d)
@@ -125,6 +126,17 @@ run_clang_tidy() {
 	return "$bad"
 }
 
+# Every C file and header laid out as .clang-format says: a file that is not gets clang-format's
+# replacements listed (fix: clang-format -i FILE).
+run_clang_format() {
+	need clang-format clang-format || return 1
+	{
+		c_sources
+		find lib fcgi tests/unit tests/fuzz bench -maxdepth 1 -name '*.h' 2>/dev/null | sort
+	} | xargs clang-format --dry-run --Werror 2>&1 | head -n 60
+	return "${PIPESTATUS[1]}"
+}
+
 run_shellcheck() {
 	need shellcheck shellcheck || return 1
 	local bad=0 f c ex used=()
@@ -182,6 +194,7 @@ for tool in "$@"; do
 	case $tool in
 	cppcheck) run_cppcheck || rc=1 ;;
 	clang-tidy) run_clang_tidy || rc=1 ;;
+	clang-format) run_clang_format || rc=1 ;;
 	shellcheck) run_shellcheck || rc=1 ;;
 	links) run_python links tests/lint/links.py --srcdir . || failed=1; continue ;;
 	cycles) run_python cycles tests/lint/cycles.py --srcdir . || failed=1; continue ;;

@@ -32,10 +32,10 @@ struct tb_test_state {
 	unsigned failed; /* of which not ok */
 	bool open;       /* between tb_case and tb_end */
 	const char *file;
-	int line;        /* __LINE__ of the table row */
+	int line; /* __LINE__ of the table row */
 	char desc[512];
-	char msg[2048];  /* failures of the open case, "; "-separated */
-	char q[8][512];  /* rotating buffers for tb_q/tb_qn */
+	char msg[2048]; /* failures of the open case, "; "-separated */
+	char q[8][512]; /* rotating buffers for tb_q/tb_qn */
 	unsigned qi;
 };
 
@@ -141,8 +141,7 @@ static inline bool tb_check_uint(const char *what, uintmax_t got, uintmax_t want
 
 static inline bool tb_check_bool(const char *what, bool got, bool want)
 {
-	return got == want ||
-	       tb_fail("%s: got %s, want %s", what, got ? "true" : "false", want ? "true" : "false");
+	return got == want || tb_fail("%s: got %s, want %s", what, got ? "true" : "false", want ? "true" : "false");
 }
 
 /* Compares strings; NULL equals only NULL. */
@@ -153,8 +152,7 @@ static inline bool tb_check_str(const char *what, const char *got, const char *w
 	return tb_fail("%s: got %s, want %s", what, tb_q(got), tb_q(want));
 }
 
-static inline bool tb_check_mem(const char *what, const char *got, size_t got_len, const char *want,
-                                size_t want_len)
+static inline bool tb_check_mem(const char *what, const char *got, size_t got_len, const char *want, size_t want_len)
 {
 	if (got_len == want_len && (want_len == 0 || (got && want && memcmp(got, want, want_len) == 0)))
 		return true;
@@ -179,8 +177,7 @@ static inline bool tb_check_err(const char *what, enum tb_err got, enum tb_err w
 {
 	if (got == want)
 		return true;
-	return tb_fail("%s: got %d (%s), want %d (%s)", what, (int)got, tb_err_str(got), (int)want,
-	               tb_err_str(want));
+	return tb_fail("%s: got %d (%s), want %d (%s)", what, (int)got, tb_err_str(got), (int)want, tb_err_str(want));
 }
 
 /* Writes text into a TAP line: '#' is escaped so a description never reads as a directive. */

@@ -15,7 +15,7 @@ static char sentinel_str[] = "untouched";
 
 struct token_case {
 	int line;
-	bool secure;                 /* cfg->cookie_secure */
+	bool secure; /* cfg->cookie_secure */
 	const char *cookie, *authorization;
 	enum tb_err err;
 	const char *want;
@@ -71,8 +71,8 @@ static void test_token(void)
 				/* what tb_stream reads again after tb_auth_session accepted the request */
 				char *again = NULL;
 				bool again_by_cookie = false;
-				if (tb_check_err("tb_auth_request_token", tb_auth_request_token(&req, &again, &again_by_cookie),
-				                 TB_OK))
+				if (tb_check_err("tb_auth_request_token",
+				                 tb_auth_request_token(&req, &again, &again_by_cookie), TB_OK))
 					tb_check_str("tb_auth_request_token's token", again, c->want);
 				free(again);
 				free(got);

@@ -23,10 +23,10 @@
 static const char *show(const struct tb_config *cfg, const char *key, char *buf, size_t len)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
-#define LONG_KEY(k)                                          \
-	if (strcmp(key, #k) == 0) {                              \
-		snprintf(buf, len, "%ld", cfg->k);                   \
-		return buf;                                          \
+#define LONG_KEY(k)                                \
+	if (strcmp(key, #k) == 0) {                \
+		snprintf(buf, len, "%ld", cfg->k); \
+		return buf;                        \
 	}
 	LONG_KEY(session_ttl)
 	LONG_KEY(heartbeat_interval)
@@ -62,9 +62,9 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 		snprintf(buf, len, "%s", cfg->registration_open ? "open" : "closed");
 	else if (strcmp(key, "supervisor") == 0)
 		snprintf(buf, len, "%s",
-		         cfg->supervisor == TB_SUPERVISOR_OFF ? "off"
-		         : cfg->supervisor == TB_SUPERVISOR_AUTO ? "auto"
-		                                                 : "?");
+		         cfg->supervisor == TB_SUPERVISOR_OFF            ? "off"
+		                 : cfg->supervisor == TB_SUPERVISOR_AUTO ? "auto"
+		                                                         : "?");
 	else if (strcmp(key, "log_level") == 0)
 		snprintf(buf, len, "%s", (unsigned)cfg->log_level < 4 ? levels[cfg->log_level] : "?");
 	else if (strcmp(key, "allowed_origins") == 0) {
@@ -79,12 +79,32 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 }
 
 static const char *const all_keys[] = {
-	"database", "max_body", "session_ttl", "cookie_secure", "allowed_origins", "registration",
-	"log_level", "heartbeat_interval", "stream_max_seconds", "max_streams", "max_streams_per_user",
-	"event_retention_days", "event_retention_per_board", "replay_limit", "supervisor",
-	"metrics_allow", "host_name", "write_timeout", "body_timeout", "max_reply",
-	"max_streams_per_address", "login_max_failures", "login_window", "max_large_replies_per_address",
-	"max_large_replies", "log_file",
+	"database",
+	"max_body",
+	"session_ttl",
+	"cookie_secure",
+	"allowed_origins",
+	"registration",
+	"log_level",
+	"heartbeat_interval",
+	"stream_max_seconds",
+	"max_streams",
+	"max_streams_per_user",
+	"event_retention_days",
+	"event_retention_per_board",
+	"replay_limit",
+	"supervisor",
+	"metrics_allow",
+	"host_name",
+	"write_timeout",
+	"body_timeout",
+	"max_reply",
+	"max_streams_per_address",
+	"login_max_failures",
+	"login_window",
+	"max_large_replies_per_address",
+	"max_large_replies",
+	"log_file",
 };
 
 static bool check_key(const struct tb_config *cfg, const char *key, const char *want)
@@ -177,7 +197,7 @@ struct good_case {
 	const char *key2, *want2;
 };
 
-#define ORIGINS_15                                                                                  \
+#define ORIGINS_15                                                                                   \
 	"http://h1 http://h2 http://h3 http://h4 http://h5 http://h6 http://h7 http://h8 http://h9 " \
 	"http://h10 http://h11 http://h12 http://h13 http://h14 http://h15"
 
@@ -194,27 +214,24 @@ static const struct good_case good_cases[] = {
 	{__LINE__, "   max_body   =   100   \n", "max_body", "100", NULL, NULL},
 	{__LINE__, "\tmax_body\t=\t100\t\n", "max_body", "100", NULL, NULL},
 	{__LINE__, "max_body = 100\r\nsession_ttl = 3600\r\n", "max_body", "100", "session_ttl", "3600"},
-	{__LINE__, "\n# c\n\nmax_body = 100\n\n# c\nreplay_limit = 7\n", "max_body", "100", "replay_limit",
-	 "7"},
+	{__LINE__, "\n# c\n\nmax_body = 100\n\n# c\nreplay_limit = 7\n", "max_body", "100", "replay_limit", "7"},
 	/* database: the value keeps its own '=' and spaces */
 	{__LINE__, "database = host=/run/postgresql dbname=tb user=tb\n", "database",
-	 "host=/run/postgresql dbname=tb user=tb", NULL, NULL},
+         "host=/run/postgresql dbname=tb user=tb", NULL, NULL},
 	{__LINE__, "database = postgresql://tb@localhost/tb?sslmode=disable\n", "database",
-	 "postgresql://tb@localhost/tb?sslmode=disable", NULL, NULL},
+         "postgresql://tb@localhost/tb?sslmode=disable", NULL, NULL},
 	{__LINE__, "database=dbname=x", "database", "dbname=x", NULL, NULL},
 	/* each key, a valid value */
 	{__LINE__, "max_body = 1048576\n", "max_body", "1048576", NULL, NULL},
 	{__LINE__, "session_ttl = 86400\n", "session_ttl", "86400", NULL, NULL},
 	{__LINE__, "cookie_secure = true\n", "cookie_secure", "true", NULL, NULL},
 	{__LINE__, "cookie_secure = false\n", "cookie_secure", "false", NULL, NULL},
-	{__LINE__, "allowed_origins = https://example.org\n", "allowed_origins", "https://example.org", NULL,
-	 NULL},
+	{__LINE__, "allowed_origins = https://example.org\n", "allowed_origins", "https://example.org", NULL, NULL},
 	{__LINE__, "allowed_origins = http://127.0.0.1:8080 http://localhost:8080\n", "allowed_origins",
-	 "http://127.0.0.1:8080 http://localhost:8080", NULL, NULL},
+         "http://127.0.0.1:8080 http://localhost:8080", NULL, NULL},
 	{__LINE__, "allowed_origins =   https://a.example    https://b.example:8443  \n", "allowed_origins",
-	 "https://a.example https://b.example:8443", NULL, NULL},
-	{__LINE__, "allowed_origins = http://[::1]:8080\n", "allowed_origins", "http://[::1]:8080", NULL,
-	 NULL},
+         "https://a.example https://b.example:8443", NULL, NULL},
+	{__LINE__, "allowed_origins = http://[::1]:8080\n", "allowed_origins", "http://[::1]:8080", NULL, NULL},
 	{__LINE__, "allowed_origins = " ORIGINS_15 "\n", "allowed_origins", ORIGINS_15, NULL, NULL},
 	{__LINE__, "registration = open\n", "registration", "open", NULL, NULL},
 	{__LINE__, "registration = closed\n", "registration", "closed", NULL, NULL},
@@ -239,16 +256,16 @@ static const struct good_case good_cases[] = {
 	{__LINE__, "max_body = 100 #bytes\n", "max_body", "100", NULL, NULL},
 	{__LINE__, "host_name = web#1\n", "host_name", "web#1", NULL, NULL},
 	{__LINE__, "database = dbname=x password=a#b # the password\n", "database", "dbname=x password=a#b", NULL,
-	 NULL},
+         NULL},
 	{__LINE__, "database = password=a#b\n", "database", "password=a#b", NULL, NULL},
 	{__LINE__, "database = postgresql://u@h/db?password=x#y\n", "database", "postgresql://u@h/db?password=x#y",
-	 NULL, NULL},
+         NULL, NULL},
 	{__LINE__, "log_file = /var/log/teamboard/teamboard.log  # beside the site's\n", "log_file",
-	 "/var/log/teamboard/teamboard.log", NULL, NULL},
+         "/var/log/teamboard/teamboard.log", NULL, NULL},
 	{__LINE__, "max_large_replies_per_address = 0\n", "max_large_replies_per_address", "0", NULL, NULL},
 	{__LINE__, "max_large_replies = 0\n", "max_large_replies", "0", NULL, NULL},
 	{__LINE__, "max_large_replies = 1000000\n", "max_large_replies", "1000000", "max_large_replies_per_address",
-	 "2"},
+         "2"},
 	/* a key left out keeps its default */
 	{__LINE__, "max_body = 100\n", "session_ttl", "1209600", "registration", "open"},
 };
@@ -378,7 +395,8 @@ static const struct bad_case bad_cases[] = {
 	/* database: what libpq cannot parse; log_file: not an absolute path */
 	{__LINE__, "max_body = 100\ndatabase = dbname\n", 2, "database: not a libpq connection string: missing \"=\""},
 	{__LINE__, "database = dbname='x\n", 1, "database: not a libpq connection string: unterminated"},
-	{__LINE__, "database = nosuchoption=1\n", 1, "database: not a libpq connection string: invalid connection option"},
+	{__LINE__, "database = nosuchoption=1\n", 1,
+         "database: not a libpq connection string: invalid connection option"},
 	{__LINE__, "database = postgresql://[::1\n", 1, "database: not a libpq connection string"},
 	{__LINE__, "log_file = teamboard.log\n", 1, "log_file: must be an absolute path"},
 	{__LINE__, "log_file = ./x.log\n", 1, "log_file: must be an absolute path"},
@@ -398,8 +416,7 @@ static void test_parse_bad(void)
 		tb_config_defaults(&cfg);
 		snprintf(prefix, sizeof prefix, NAME ":%d: ", c->err_line);
 		tb_case(__FILE__, c->line, "tb_config_parse(%s) fails at line %d", tb_q(c->text), c->err_line);
-		if (tb_check_err("result", tb_config_parse(&cfg, NAME, c->text, err, sizeof err),
-		                 TB_ERR_INVALID)) {
+		if (tb_check_err("result", tb_config_parse(&cfg, NAME, c->text, err, sizeof err), TB_ERR_INVALID)) {
 			tb_check_prefix("message", err, prefix);
 			if (c->contains)
 				tb_check_contains("message", err, c->contains);
@@ -475,13 +492,17 @@ static void test_parse_layers(void)
 	char err[256] = "";
 	tb_config_defaults(&cfg);
 	tb_case(__FILE__, __LINE__, "tb_config_parse twice: the second text overrides the first");
-	tb_check_err("first", tb_config_parse(&cfg, "a.conf", "max_body = 100\ndatabase = dbname=a\n"
-	                                                   "allowed_origins = http://a http://b\n",
-	                                      err, sizeof err),
+	tb_check_err("first",
+	             tb_config_parse(&cfg, "a.conf",
+	                             "max_body = 100\ndatabase = dbname=a\n"
+	                             "allowed_origins = http://a http://b\n",
+	                             err, sizeof err),
 	             TB_OK);
-	tb_check_err("second", tb_config_parse(&cfg, "b.conf", "max_body = 200\ndatabase = dbname=b\n"
-	                                                    "allowed_origins = http://c\n",
-	                                       err, sizeof err),
+	tb_check_err("second",
+	             tb_config_parse(&cfg, "b.conf",
+	                             "max_body = 200\ndatabase = dbname=b\n"
+	                             "allowed_origins = http://c\n",
+	                             err, sizeof err),
 	             TB_OK);
 	check_key(&cfg, "max_body", "200");
 	check_key(&cfg, "database", "dbname=b");
@@ -566,7 +587,7 @@ static const struct load_case load_cases[] = {
 	{__LINE__, "max_body = 4096\n\n# c\nlog_level = loud\n", 0, TB_ERR_INVALID, 4, NULL, NULL},
 	{__LINE__, "nope = 1", 0, TB_ERR_INVALID, 1, NULL, NULL},
 	/* a NUL byte would hide the rest of the file: refused, whatever the error */
-	{__LINE__, "max_body = 4096\n\0nope = 1\n", 27, (enum tb_err)-1, 0, NULL, NULL},
+	{__LINE__, "max_body = 4096\n\0nope = 1\n", 27, (enum tb_err) - 1, 0, NULL, NULL},
 };
 
 static void test_load(void)
@@ -584,7 +605,7 @@ static void test_load(void)
 		}
 		memset(&cfg, 0xff, sizeof cfg); /* defaults first: nothing in cfg is read */
 		enum tb_err e = tb_config_load(&cfg, path, err, sizeof err);
-		if (c->err == (enum tb_err)-1) {
+		if (c->err == (enum tb_err) - 1) {
 			if (tb_check(e != TB_OK, "result: got ok, want an error"))
 				tb_check_prefix("message", err, path);
 		} else if (tb_check_err("result", e, c->err) || tb_fail("message %s", tb_q(err))) {
@@ -710,9 +731,10 @@ static void test_key_table(void)
 /* tb_config_show spells every key as this test's show() does; database with its password masked. */
 static void test_show(void)
 {
-	static const char text[] = "max_body = 1000\nallowed_origins = http://a https://b:8443\n"
-	                           "registration = closed\nlog_level = debug\nsupervisor = auto\n"
-	                           "cookie_secure = on\nlog_file = /tmp/x.log\nhost_name = web1\n";
+	static const char text[] =
+		"max_body = 1000\nallowed_origins = http://a https://b:8443\n"
+		"registration = closed\nlog_level = debug\nsupervisor = auto\n"
+		"cookie_secure = on\nlog_file = /tmp/x.log\nhost_name = web1\n";
 	struct tb_config cfg;
 	char err[256] = "", a[2048], b[2048];
 	tb_config_defaults(&cfg);
@@ -732,13 +754,15 @@ static void test_show(void)
 		const char *value, *masked, *plain;
 	} dbs[] = {
 		{__LINE__, "dbname=teamboard", "dbname=teamboard", "dbname=teamboard"},
-		{__LINE__, "host=/run/pg dbname=tb user=app password=s3cret#1", "user=app password=******** dbname=tb host=/run/pg",
-		 "user=app password=s3cret#1 dbname=tb host=/run/pg"},
+		{__LINE__, "host=/run/pg dbname=tb user=app password=s3cret#1",
+	         "user=app password=******** dbname=tb host=/run/pg",
+	         "user=app password=s3cret#1 dbname=tb host=/run/pg"},
 		{__LINE__, "password='a b' dbname=x", "password=******** dbname=x", "password='a b' dbname=x"},
-		{__LINE__, "postgresql://app:pw@db.example.org:5433/tb", "user=app password=******** dbname=tb host=db.example.org port=5433",
-		 "user=app password=pw dbname=tb host=db.example.org port=5433"},
+		{__LINE__, "postgresql://app:pw@db.example.org:5433/tb",
+	         "user=app password=******** dbname=tb host=db.example.org port=5433",
+	         "user=app password=pw dbname=tb host=db.example.org port=5433"},
 		{__LINE__, "dbname='it\\'s' application_name='x\\\\y'", "dbname='it\\'s' application_name='x\\\\y'",
-		 "dbname='it\\'s' application_name='x\\\\y'"},
+	         "dbname='it\\'s' application_name='x\\\\y'"},
 	};
 	for (size_t i = 0; i < N_ELEMS(dbs); i++) {
 		char line[512];

@@ -22,10 +22,10 @@ static char sentinel_obj;
 struct parse_case {
 	int line;
 	const char *text;
-	size_t len;       /* 0: strlen(text) */
-	int depth;        /* 0: TB_JSON_MAX_DEPTH */
+	size_t len; /* 0: strlen(text) */
+	int depth;  /* 0: TB_JSON_MAX_DEPTH */
 	enum tb_err err;
-	json_type type;   /* of the result when TB_OK */
+	json_type type; /* of the result when TB_OK */
 };
 
 static const struct parse_case parse_cases[] = {
@@ -82,12 +82,12 @@ static const struct parse_case parse_cases[] = {
 	{__LINE__, "[\"\\u0000\",{\"a\":\"\\u0000\"}]", 0, 0, TB_OK, json_type_array},
 	/* invalid UTF-8 (RFC 3629), in values and in keys */
 	{__LINE__, "{\"a\":\"\xff\"}", 0, 0, TB_ERR_INVALID, 0},
-	{__LINE__, "{\"a\":\"\xc3\"}", 0, 0, TB_ERR_INVALID, 0},       /* truncated sequence */
-	{__LINE__, "{\"a\":\"\x80\"}", 0, 0, TB_ERR_INVALID, 0},       /* lone continuation byte */
+	{__LINE__, "{\"a\":\"\xc3\"}", 0, 0, TB_ERR_INVALID, 0}, /* truncated sequence */
+	{__LINE__, "{\"a\":\"\x80\"}", 0, 0, TB_ERR_INVALID, 0}, /* lone continuation byte */
 	{__LINE__, "{\"a\":\"\xe2\x82\"}", 0, 0, TB_ERR_INVALID, 0},
 	{__LINE__, "{\"\xfe\":1}", 0, 0, TB_ERR_INVALID, 0},
-	{__LINE__, "{\"a\":\"\xc0\xaf\"}", 0, 0, TB_ERR_INVALID, 0},   /* overlong "/" */
-	{__LINE__, "{\"a\":\"\xed\xa0\x80\"}", 0, 0, TB_ERR_INVALID, 0}, /* UTF-16 surrogate */
+	{__LINE__, "{\"a\":\"\xc0\xaf\"}", 0, 0, TB_ERR_INVALID, 0},         /* overlong "/" */
+	{__LINE__, "{\"a\":\"\xed\xa0\x80\"}", 0, 0, TB_ERR_INVALID, 0},     /* UTF-16 surrogate */
 	{__LINE__, "{\"a\":\"\xf4\x90\x80\x80\"}", 0, 0, TB_ERR_INVALID, 0}, /* above U+10FFFF */
 	/* not JSON (RFC 8259), whatever json-c's lenient mode takes */
 	{__LINE__, "{'a':1}", 0, 0, TB_ERR_INVALID, 0},
@@ -110,16 +110,15 @@ static const struct parse_case parse_cases[] = {
 	{__LINE__, "[[[]]]", 0, 2, TB_ERR_INVALID, 0},
 };
 
-static void check_parse(int line, const char *desc, const char *text, size_t len, int depth,
-                        enum tb_err want_err, json_type want_type)
+static void check_parse(int line, const char *desc, const char *text, size_t len, int depth, enum tb_err want_err,
+                        json_type want_type)
 {
 	struct json_object *obj = SENTINEL;
 	tb_case(__FILE__, line, "tb_json_parse(%s, depth %d)", desc, depth);
 	enum tb_err err = tb_json_parse(text, len, depth, &obj);
 	if (tb_check_err("result", err, want_err)) {
 		if (err == TB_OK)
-			tb_check(obj != SENTINEL && json_object_get_type(obj) == want_type,
-			         "type: got %s, want %s",
+			tb_check(obj != SENTINEL && json_object_get_type(obj) == want_type, "type: got %s, want %s",
 			         obj == SENTINEL ? "(not written)" : json_type_to_name(json_object_get_type(obj)),
 			         json_type_to_name(want_type));
 		else
@@ -135,8 +134,8 @@ static void test_parse(void)
 	for (size_t i = 0; i < N_ELEMS(parse_cases); i++) {
 		const struct parse_case *c = &parse_cases[i];
 		size_t len = c->len ? c->len : strlen(c->text);
-		check_parse(c->line, tb_qn(c->text, len), c->text, len, c->depth ? c->depth : TB_JSON_MAX_DEPTH,
-		            c->err, c->type);
+		check_parse(c->line, tb_qn(c->text, len), c->text, len, c->depth ? c->depth : TB_JSON_MAX_DEPTH, c->err,
+		            c->type);
 	}
 }
 
@@ -204,19 +203,19 @@ static const struct tb_field fields[] = {
 	{"password", TB_FIELD_TEXT, 8, 1024, true, false, NULL, NULL},
 };
 
-#define E_ACUTE "\xc3\xa9"              /* U+00E9, 2 bytes */
-#define EURO "\xe2\x82\xac"             /* U+20AC, 3 bytes */
-#define GRIN "\xf0\x9f\x98\x80"         /* U+1F600, 4 bytes */
+#define E_ACUTE "\xc3\xa9"      /* U+00E9, 2 bytes */
+#define EURO "\xe2\x82\xac"     /* U+20AC, 3 bytes */
+#define GRIN "\xf0\x9f\x98\x80" /* U+1F600, 4 bytes */
 
 struct validate_case {
 	int line;
-	const char *json;   /* with "%s" when rep is set */
-	const char *rep;    /* repeated count times into json's %s */
+	const char *json; /* with "%s" when rep is set */
+	const char *rep;  /* repeated count times into json's %s */
 	size_t count;
 	bool require;
 	enum tb_err err;
-	const char *field;  /* the message begins with this name */
-	const char *hint;   /* and contains this, or NULL */
+	const char *field; /* the message begins with this name */
+	const char *hint;  /* and contains this, or NULL */
 };
 
 static const struct validate_case validate_cases[] = {
@@ -303,10 +302,10 @@ static const struct validate_case validate_cases[] = {
 	{__LINE__, "{\"title\":\"%s\"}", "a", 1, false, TB_OK, NULL, NULL},
 	{__LINE__, "{\"title\":\"%s\"}", "a", 200, false, TB_OK, NULL, NULL},
 	{__LINE__, "{\"title\":\"%s\"}", "a", 201, false, TB_ERR_INVALID, "title", NULL},
-	{__LINE__, "{\"title\":\"%s\"}", E_ACUTE, 200, false, TB_OK, NULL, NULL},   /* 400 bytes */
+	{__LINE__, "{\"title\":\"%s\"}", E_ACUTE, 200, false, TB_OK, NULL, NULL}, /* 400 bytes */
 	{__LINE__, "{\"title\":\"%s\"}", E_ACUTE, 201, false, TB_ERR_INVALID, "title", NULL},
-	{__LINE__, "{\"title\":\"%s\"}", EURO, 200, false, TB_OK, NULL, NULL},      /* 600 bytes */
-	{__LINE__, "{\"title\":\"%s\"}", GRIN, 200, false, TB_OK, NULL, NULL},      /* 800 bytes */
+	{__LINE__, "{\"title\":\"%s\"}", EURO, 200, false, TB_OK, NULL, NULL}, /* 600 bytes */
+	{__LINE__, "{\"title\":\"%s\"}", GRIN, 200, false, TB_OK, NULL, NULL}, /* 800 bytes */
 	{__LINE__, "{\"title\":\"%s\"}", GRIN, 201, false, TB_ERR_INVALID, "title", NULL},
 	{__LINE__, "{\"title\":\"%s\"}", "\\u00e9", 200, false, TB_OK, NULL, NULL},
 	{__LINE__, "{\"title\":\"%s\"}", "\\ud83d\\ude00", 200, false, TB_OK, NULL, NULL},
@@ -356,11 +355,11 @@ static const struct validate_case validate_cases[] = {
 	{__LINE__, "{\"color\":\"#aabbccdd\"}", NULL, 0, false, TB_ERR_INVALID, "color", NULL},
 	{__LINE__, "{\"color\":7}", NULL, 0, false, TB_ERR_INVALID, "color", NULL},
 	/* several fields: every one is checked, the bad one is named */
-	{__LINE__, "{\"x\":1,\"width\":30,\"z\":5,\"text\":\"t\",\"color\":\"#000000\"}", NULL, 0, false, TB_OK,
-	 NULL, NULL},
+	{__LINE__, "{\"x\":1,\"width\":30,\"z\":5,\"text\":\"t\",\"color\":\"#000000\"}", NULL, 0, false, TB_OK, NULL,
+         NULL},
 	{__LINE__, "{\"x\":1,\"width\":3000,\"z\":5000000}", NULL, 0, false, TB_ERR_INVALID, "z", NULL},
-	{__LINE__, "{\"title\":\"ok\",\"width\":5,\"password\":\"12345678\"}", NULL, 0, true, TB_ERR_INVALID,
-	 "width", NULL},
+	{__LINE__, "{\"title\":\"ok\",\"width\":5,\"password\":\"12345678\"}", NULL, 0, true, TB_ERR_INVALID, "width",
+         NULL},
 	/* not an object */
 	{__LINE__, "[]", NULL, 0, false, TB_ERR_INVALID, NULL, NULL},
 	{__LINE__, "[{\"x\":1}]", NULL, 0, false, TB_ERR_INVALID, NULL, NULL},
@@ -444,8 +443,7 @@ static void test_validate_small_msg(void)
 		memset(msg, 'Z', sizeof msg);
 		struct json_object *obj = json_tokener_parse("{\"x\":\"a long enough message\"}");
 		tb_case(__FILE__, small_msg_cases[i].line, "tb_json_validate message in %zu bytes", len);
-		tb_check_err("result", tb_json_validate(fields, N_ELEMS(fields), obj, false, msg, len),
-		             TB_ERR_INVALID);
+		tb_check_err("result", tb_json_validate(fields, N_ELEMS(fields), obj, false, msg, len), TB_ERR_INVALID);
 		tb_check(memchr(msg, '\0', len) != NULL, "message not NUL-terminated within %zu bytes", len);
 		for (size_t j = len; j < sizeof msg; j++)
 			if (msg[j] != 'Z') {
@@ -469,12 +467,9 @@ struct getter_case {
 };
 
 static const struct getter_case getter_cases[] = {
-	{__LINE__, "s", false, true, "abc", 0},
-	{__LINE__, "e", false, true, "", 0},
-	{__LINE__, "nope", false, false, NULL, 0},
-	{__LINE__, "i", true, true, NULL, 42},
-	{__LINE__, "neg", true, true, NULL, -7},
-	{__LINE__, "max", true, true, NULL, INT64_MAX},
+	{__LINE__, "s", false, true, "abc", 0},    {__LINE__, "e", false, true, "", 0},
+	{__LINE__, "nope", false, false, NULL, 0}, {__LINE__, "i", true, true, NULL, 42},
+	{__LINE__, "neg", true, true, NULL, -7},   {__LINE__, "max", true, true, NULL, INT64_MAX},
 	{__LINE__, "nope", true, false, NULL, 0},
 };
 
@@ -543,7 +538,7 @@ static void test_utf8_length(void)
 struct control_case {
 	int line;
 	const char *s;
-	size_t len; /* SIZE_MAX: strlen(s) */
+	size_t len;     /* SIZE_MAX: strlen(s) */
 	bool want_line; /* allow_text false */
 	bool want_text; /* allow_text true */
 };
@@ -557,25 +552,25 @@ static const struct control_case control_cases[] = {
 	{__LINE__, "\t", SIZE_MAX, true, false},
 	{__LINE__, "\r\n", SIZE_MAX, true, false},
 	{__LINE__, "\x01", SIZE_MAX, true, true},
-	{__LINE__, "a\x0b", SIZE_MAX, true, true},  /* vertical tab */
-	{__LINE__, "a\x0c", SIZE_MAX, true, true},  /* form feed */
+	{__LINE__, "a\x0b", SIZE_MAX, true, true},   /* vertical tab */
+	{__LINE__, "a\x0c", SIZE_MAX, true, true},   /* form feed */
 	{__LINE__, "\x1b[0m", SIZE_MAX, true, true}, /* escape */
 	{__LINE__, "\x1f", SIZE_MAX, true, true},
-	{__LINE__, "\x7f", SIZE_MAX, true, true},   /* DEL */
+	{__LINE__, "\x7f", SIZE_MAX, true, true}, /* DEL */
 	{__LINE__, "a\0b", 3, true, true},
 	{__LINE__, "ab\0", 3, true, true},
 	{__LINE__, "\n\0", 2, true, true},
-	{__LINE__, "\xc2\x80", SIZE_MAX, true, true}, /* U+0080, C1 */
-	{__LINE__, "\xc2\x85", SIZE_MAX, true, true}, /* U+0085 NEL */
-	{__LINE__, "\xc2\x9f", SIZE_MAX, true, true}, /* U+009F */
+	{__LINE__, "\xc2\x80", SIZE_MAX, true, true},   /* U+0080, C1 */
+	{__LINE__, "\xc2\x85", SIZE_MAX, true, true},   /* U+0085 NEL */
+	{__LINE__, "\xc2\x9f", SIZE_MAX, true, true},   /* U+009F */
 	{__LINE__, "\xc2\xa0", SIZE_MAX, false, false}, /* U+00A0, not a control */
 	/* continuation bytes 0x80-0x9f inside other characters are not C1 controls */
-	{__LINE__, "\xc4\x85", SIZE_MAX, false, false},          /* U+0105 */
-	{__LINE__, EURO, SIZE_MAX, false, false},                 /* e2 82 ac */
-	{__LINE__, GRIN, SIZE_MAX, false, false},                 /* f0 9f 98 80 */
-	{__LINE__, "\xe2\x80\x8f", SIZE_MAX, false, false},       /* U+200F */
+	{__LINE__, "\xc4\x85", SIZE_MAX, false, false},     /* U+0105 */
+	{__LINE__, EURO, SIZE_MAX, false, false},           /* e2 82 ac */
+	{__LINE__, GRIN, SIZE_MAX, false, false},           /* f0 9f 98 80 */
+	{__LINE__, "\xe2\x80\x8f", SIZE_MAX, false, false}, /* U+200F */
 	{__LINE__, E_ACUTE "\x01", SIZE_MAX, true, true},
-	{__LINE__, "abc\x01", 3, false, false},                   /* past len */
+	{__LINE__, "abc\x01", 3, false, false}, /* past len */
 };
 
 static void test_has_control(void)

@@ -196,8 +196,10 @@ static void test_file_cannot_open(void)
 	snprintf(path, sizeof path, "%s/no/such/dir/x.log", tmpdir);
 	tb_case(__FILE__, __LINE__, "tb_log_open_file(in a missing directory): said once, lines on stderr");
 	char *err = stderr_of(open_missing_and_log, path);
-	tb_check(err && strstr(err, "log_file ") && strstr(err, "x.log: cannot open: No such file or directory; "
-	                                                 "logging to standard error\n"),
+	tb_check(err && strstr(err, "log_file ") &&
+	                 strstr(err,
+	                        "x.log: cannot open: No such file or directory; "
+	                        "logging to standard error\n"),
 	         "no notice: %s", tb_q(err ? err : "(null)"));
 	tb_check(err && strstr(err, ": first on stderr\n") && strstr(err, ": second on stderr\n"),
 	         "lines not on stderr: %s", tb_q(err ? err : "(null)"));
@@ -215,9 +217,10 @@ struct refused_case {
 };
 
 static const struct refused_case refused_cases[] = {
-	{__LINE__, "a symlink to a file", "link.log", "not a regular file (a symbolic link); logging to standard error\n"},
+	{__LINE__, "a symlink to a file", "link.log",
+         "not a regular file (a symbolic link); logging to standard error\n"},
 	{__LINE__, "a dangling symlink", "dangling.log",
-	 "not a regular file (a symbolic link); logging to standard error\n"},
+         "not a regular file (a symbolic link); logging to standard error\n"},
 	{__LINE__, "a FIFO without a reader", "fifo.log", "not a regular file (a FIFO); logging to standard error\n"},
 	{__LINE__, "a FIFO with a reader", "fifo-read.log", "not a regular file (a FIFO); logging to standard error\n"},
 	{__LINE__, "a directory", "dir.log", "not a regular file (a directory); logging to standard error\n"},
@@ -253,7 +256,8 @@ static void test_file_refused(void)
 		snprintf(path, sizeof path, "%s/%s", tmpdir, c->name);
 		snprintf(target, sizeof target, "%s/target.log", tmpdir);
 		snprintf(nowhere, sizeof nowhere, "%s/nowhere.log", tmpdir);
-		tb_case(__FILE__, c->line, "tb_log_open_file(%s): refused at once, said once, lines on stderr", c->what);
+		tb_case(__FILE__, c->line, "tb_log_open_file(%s): refused at once, said once, lines on stderr",
+		        c->what);
 		int reader;
 		make_refused(c->name, path, &reader);
 		alarm(20);
@@ -317,8 +321,7 @@ static void test_file_rotation(void)
 	char path[512], old[512];
 	snprintf(path, sizeof path, "%s/r.log", tmpdir);
 	snprintf(old, sizeof old, "%s/r.log.1", tmpdir);
-	tb_case(__FILE__, __LINE__, "log_file renamed away: opened again by name within %d s",
-	        TB_LOG_REOPEN_SECONDS);
+	tb_case(__FILE__, __LINE__, "log_file renamed away: opened again by name within %d s", TB_LOG_REOPEN_SECONDS);
 	if (tb_check(tb_log_open_file(path), "not opened")) {
 		TB_LOG(TB_LOG_INFO, "before rotation");
 		rename(path, old);

@@ -54,7 +54,7 @@ static const struct {
 	{__LINE__, TB_M_CLOSED_SLOW_CLIENT, "teamboard_streams_closed_total{reason=\"slow_client\"}"},
 	{__LINE__, TB_M_LARGE_REPLIES_REFUSED, "teamboard_large_replies_refused_total"},
 	{__LINE__, TB_M__MAX, "teamboard_unknown"},
-	{__LINE__, (enum tb_metric)-1, "teamboard_unknown"},
+	{__LINE__, (enum tb_metric) - 1, "teamboard_unknown"},
 };
 
 static void test_names(void)
@@ -91,7 +91,7 @@ static void test_counters(void)
 
 	tb_case(__FILE__, __LINE__, "out-of-range counters are ignored");
 	tb_metrics_add(TB_M__MAX, 5);
-	tb_metrics_add((enum tb_metric)-1, 5);
+	tb_metrics_add((enum tb_metric) - 1, 5);
 	tb_check_uint("get(__MAX)", tb_metrics_get(TB_M__MAX), 0);
 	tb_check_uint("events_sent", tb_metrics_get(TB_M_EVENTS_SENT), 7);
 	tb_end();
@@ -220,8 +220,9 @@ static struct holder spawn_holder_for(enum tb_hold_kind kind, int64_t user, cons
 		if (release_w >= 0)
 			close(release_w);
 		/* a large reply: per_address and per_host of lim, per_user unused */
-		char r = (char)(kind == TB_HOLD_REPLY ? tb_metrics_hold_reply(addr, lim->per_address, lim->per_host, hold_ms)
-		                                      : tb_metrics_hold(kind, user, addr, 7, lim));
+		char r = (char)(kind == TB_HOLD_REPLY
+		                        ? tb_metrics_hold_reply(addr, lim->per_address, lim->per_host, hold_ms)
+		                        : tb_metrics_hold(kind, user, addr, 7, lim));
 		if (write(p[1], &r, 1) != 1)
 			_exit(2);
 		if (!die) {
@@ -284,43 +285,80 @@ static const struct {
 		enum tb_err want;
 	} claims[8]; /* made one after another, each in its own process; user 0 ends the list */
 } hold_cases[] = {
-	{__LINE__, "per host: the third of any user is refused", {2, 10, 0},
-	 {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_STREAM, 2, "10.0.0.2", TB_OK},
-	  {TB_HOLD_STREAM, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
-	{__LINE__, "a poll counts like a stream", {2, 10, 0},
-	 {{TB_HOLD_POLL, 1, "10.0.0.1", TB_OK}, {TB_HOLD_STREAM, 2, "10.0.0.2", TB_OK},
-	  {TB_HOLD_POLL, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
-	{__LINE__, "per user, polls and streams together", {10, 2, 0},
-	 {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_POLL, 1, "10.0.0.2", TB_OK},
-	  {TB_HOLD_STREAM, 1, "10.0.0.3", TB_ERR_TOO_LARGE}, {TB_HOLD_POLL, 2, "10.0.0.3", TB_OK}}},
-	{__LINE__, "per address, whoever the user", {10, 10, 2},
-	 {{TB_HOLD_STREAM, 1, "::1", TB_OK}, {TB_HOLD_POLL, 2, "::1", TB_OK}, {TB_HOLD_STREAM, 3, "::1", TB_ERR_TOO_LARGE},
-	  {TB_HOLD_STREAM, 3, "::2", TB_OK}}},
-	{__LINE__, "per address 0: no limit", {10, 10, 0},
-	 {{TB_HOLD_STREAM, 1, "::1", TB_OK}, {TB_HOLD_STREAM, 2, "::1", TB_OK}, {TB_HOLD_STREAM, 3, "::1", TB_OK}}},
+	{__LINE__,
+         "per host: the third of any user is refused",
+         {2, 10, 0},
+         {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_STREAM, 2, "10.0.0.2", TB_OK},
+          {TB_HOLD_STREAM, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__,
+         "a poll counts like a stream",
+         {2, 10, 0},
+         {{TB_HOLD_POLL, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_STREAM, 2, "10.0.0.2", TB_OK},
+          {TB_HOLD_POLL, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__,
+         "per user, polls and streams together",
+         {10, 2, 0},
+         {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_POLL, 1, "10.0.0.2", TB_OK},
+          {TB_HOLD_STREAM, 1, "10.0.0.3", TB_ERR_TOO_LARGE},
+          {TB_HOLD_POLL, 2, "10.0.0.3", TB_OK}}},
+	{__LINE__,
+         "per address, whoever the user",
+         {10, 10, 2},
+         {{TB_HOLD_STREAM, 1, "::1", TB_OK},
+          {TB_HOLD_POLL, 2, "::1", TB_OK},
+          {TB_HOLD_STREAM, 3, "::1", TB_ERR_TOO_LARGE},
+          {TB_HOLD_STREAM, 3, "::2", TB_OK}}},
+	{__LINE__,
+         "per address 0: no limit",
+         {10, 10, 0},
+         {{TB_HOLD_STREAM, 1, "::1", TB_OK}, {TB_HOLD_STREAM, 2, "::1", TB_OK}, {TB_HOLD_STREAM, 3, "::1", TB_OK}}},
 	{__LINE__, "max_streams 0 refuses every hold", {0, 10, 0}, {{TB_HOLD_POLL, 1, "::1", TB_ERR_TOO_LARGE}}},
 	{__LINE__, "per user 0 refuses every hold", {10, 0, 0}, {{TB_HOLD_STREAM, 1, "::1", TB_ERR_TOO_LARGE}}},
-	{__LINE__, "no address: counted per host and user only", {10, 10, 1},
-	 {{TB_HOLD_STREAM, 1, NULL, TB_OK}, {TB_HOLD_STREAM, 2, NULL, TB_OK}, {TB_HOLD_STREAM, 3, "", TB_OK}}},
+	{__LINE__,
+         "no address: counted per host and user only",
+         {10, 10, 1},
+         {{TB_HOLD_STREAM, 1, NULL, TB_OK}, {TB_HOLD_STREAM, 2, NULL, TB_OK}, {TB_HOLD_STREAM, 3, "", TB_OK}}},
 	/* large replies (tb_metrics_hold_reply: per_address and per_host of the limits, 0 = none) */
-	{__LINE__, "large replies: the third of one address is refused, another address is not", {0, 0, 2},
-	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
-	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_ERR_TOO_LARGE}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
-	  {TB_HOLD_REPLY, 1, "2001:db8::/64", TB_OK}}},
-	{__LINE__, "large replies: per address 0 is no limit", {0, 0, 0},
-	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
-	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}}},
-	{__LINE__, "large replies: a host-wide bound, whatever the address", {2, 0, 5},
-	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
-	  {TB_HOLD_REPLY, 1, "10.0.0.3", TB_ERR_TOO_LARGE}}},
-	{__LINE__, "streams and polls do not count against large replies", {2, 2, 1},
-	 {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_POLL, 2, "10.0.0.2", TB_OK},
-	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
-	  {TB_HOLD_REPLY, 1, "10.0.0.1", TB_ERR_TOO_LARGE}}},
-	{__LINE__, "large replies do not count against streams and polls", {2, 2, 1},
-	 {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}, {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
-	  {TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK}, {TB_HOLD_POLL, 2, "10.0.0.2", TB_OK},
-	  {TB_HOLD_STREAM, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__,
+         "large replies: the third of one address is refused, another address is not",
+         {0, 0, 2},
+         {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_ERR_TOO_LARGE},
+          {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+          {TB_HOLD_REPLY, 1, "2001:db8::/64", TB_OK}}},
+	{__LINE__,
+         "large replies: per address 0 is no limit",
+         {0, 0, 0},
+         {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK}}},
+	{__LINE__,
+         "large replies: a host-wide bound, whatever the address",
+         {2, 0, 5},
+         {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.3", TB_ERR_TOO_LARGE}}},
+	{__LINE__,
+         "streams and polls do not count against large replies",
+         {2, 2, 1},
+         {{TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_POLL, 2, "10.0.0.2", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.1", TB_ERR_TOO_LARGE}}},
+	{__LINE__,
+         "large replies do not count against streams and polls",
+         {2, 2, 1},
+         {{TB_HOLD_REPLY, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_REPLY, 1, "10.0.0.2", TB_OK},
+          {TB_HOLD_STREAM, 1, "10.0.0.1", TB_OK},
+          {TB_HOLD_POLL, 2, "10.0.0.2", TB_OK},
+          {TB_HOLD_STREAM, 3, "10.0.0.3", TB_ERR_TOO_LARGE}}},
 };
 
 static void test_hold_cases(const char *path)
@@ -491,7 +529,7 @@ static void plant_slot(const char *path, int32_t pid, int32_t kind, int64_t unti
 	const off_t held = (off_t)sizeof(uint64_t) * (8 + 64);
 	int fd = open(path, O_RDWR);
 	tb_check(fd >= 0 && pwrite(fd, &slot, sizeof slot, held) == (ssize_t)sizeof slot &&
-	             pwrite(fd, &top, sizeof top, (off_t)sizeof(uint64_t)) == (ssize_t)sizeof top,
+	                 pwrite(fd, &top, sizeof top, (off_t)sizeof(uint64_t)) == (ssize_t)sizeof top,
 	         "cannot plant a slot in %s", path);
 	if (fd >= 0)
 		close(fd);
@@ -507,7 +545,8 @@ static void test_reply_deadline(void)
 	unlink(path);
 	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
 
-	tb_case(__FILE__, __LINE__, "a reply slot counts until the deadline of its claim, its process alive, then is free");
+	tb_case(__FILE__, __LINE__,
+	        "a reply slot counts until the deadline of its claim, its process alive, then is free");
 	tb_check_err("claim", tb_metrics_hold_reply("10.0.0.9", 1, 0, 300), TB_OK);
 	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 1);
 	tb_check_err("the same address meanwhile", reply_claim_elsewhere("10.0.0.9"), TB_ERR_TOO_LARGE);
@@ -541,8 +580,9 @@ static void test_reply_deadline(void)
 	tb_check_err("the same address after unhold", reply_claim_elsewhere("10.0.0.9"), TB_OK);
 	tb_end();
 
-	tb_case(__FILE__, __LINE__, "a reply slot of a process that died counts until its deadline (the web server may "
-	                            "still hold the client)");
+	tb_case(__FILE__, __LINE__,
+	        "a reply slot of a process that died counts until its deadline (the web server may "
+	        "still hold the client)");
 	const struct tb_hold_limits lim = {0, 0, 1};
 	struct holder h = spawn_holder_for(TB_HOLD_REPLY, 1, "10.0.0.11", &lim, -1, -1, true, 500);
 	tb_check_err("dead holder's claim", holder_result(&h), TB_OK);
@@ -582,7 +622,8 @@ static void test_reply_deadline(void)
 	tb_check_uint("held replies", held_of(TB_HOLD_REPLY), 0);
 	tb_end();
 
-	tb_case(__FILE__, __LINE__, "linger without a reply slot: a stream's slot is released, nothing held is a no-op");
+	tb_case(__FILE__, __LINE__,
+	        "linger without a reply slot: a stream's slot is released, nothing held is a no-op");
 	const struct tb_hold_limits many = {10, 10, 0};
 	tb_check_err("stream", tb_metrics_hold(TB_HOLD_STREAM, 1, "::1", 1, &many), TB_OK);
 	tb_metrics_linger(60000);
@@ -716,7 +757,8 @@ static void test_allowed(void)
 	for (size_t i = 0; i < N_ELEMS(allow_cases); i++) {
 		tb_case(__FILE__, allow_cases[i].line, "tb_metrics_allowed(%s, %s)", tb_q(allow_cases[i].allow),
 		        tb_q(allow_cases[i].addr));
-		tb_check_bool("allowed", tb_metrics_allowed(allow_cases[i].allow, allow_cases[i].addr), allow_cases[i].want);
+		tb_check_bool("allowed", tb_metrics_allowed(allow_cases[i].allow, allow_cases[i].addr),
+		              allow_cases[i].want);
 		tb_end();
 	}
 }
@@ -731,31 +773,32 @@ static const struct {
 	const char *absent[3];
 } render_cases[] = {
 	{__LINE__,
-	 "web1",
-	 true,
-	 {"# HELP teamboard_events_sent_total ", "# TYPE teamboard_events_sent_total counter\n"
-	                                          "teamboard_events_sent_total{host=\"web1\"} 5\n",
-	  "# TYPE teamboard_streams_closed_total counter\n"
-	  "teamboard_streams_closed_total{host=\"web1\",reason=\"client_gone\"} 0\n"
-	  "teamboard_streams_closed_total{host=\"web1\",reason=\"lifetime\"} 2\n",
-	  "# TYPE teamboard_streams_open gauge\nteamboard_streams_open{host=\"web1\"} 3\n",
-	  "# TYPE teamboard_streams_open_all gauge\nteamboard_streams_open_all 9\n",
-	  "# TYPE teamboard_supervisor_leader gauge\nteamboard_supervisor_leader{host=\"web1\"} 1\n",
-	  /* a counter added at the end of the enum still joins its family */
-	  "teamboard_streams_closed_total{host=\"web1\",reason=\"error\"} 0\n"
-	  "teamboard_streams_closed_total{host=\"web1\",reason=\"slow_client\"} 1\n",
-	  "# TYPE teamboard_workers_held gauge\nteamboard_workers_held{host=\"web1\",kind=\"stream\"} 4\n"
-	  "teamboard_workers_held{host=\"web1\",kind=\"poll\"} 1\n"
-	  "teamboard_workers_held{host=\"web1\",kind=\"reply\"} 2\n",
-	  "# TYPE teamboard_large_replies_refused_total counter\n"
-	  "teamboard_large_replies_refused_total{host=\"web1\"} 3\n"},
-	 {"teamboard_database_up{host=\"web1\"} 0", NULL, NULL}},
+         "web1",
+         true,
+         {"# HELP teamboard_events_sent_total ",
+          "# TYPE teamboard_events_sent_total counter\n"
+          "teamboard_events_sent_total{host=\"web1\"} 5\n",
+          "# TYPE teamboard_streams_closed_total counter\n"
+          "teamboard_streams_closed_total{host=\"web1\",reason=\"client_gone\"} 0\n"
+          "teamboard_streams_closed_total{host=\"web1\",reason=\"lifetime\"} 2\n",
+          "# TYPE teamboard_streams_open gauge\nteamboard_streams_open{host=\"web1\"} 3\n",
+          "# TYPE teamboard_streams_open_all gauge\nteamboard_streams_open_all 9\n",
+          "# TYPE teamboard_supervisor_leader gauge\nteamboard_supervisor_leader{host=\"web1\"} 1\n",
+          /* a counter added at the end of the enum still joins its family */
+          "teamboard_streams_closed_total{host=\"web1\",reason=\"error\"} 0\n"
+          "teamboard_streams_closed_total{host=\"web1\",reason=\"slow_client\"} 1\n",
+          "# TYPE teamboard_workers_held gauge\nteamboard_workers_held{host=\"web1\",kind=\"stream\"} 4\n"
+          "teamboard_workers_held{host=\"web1\",kind=\"poll\"} 1\n"
+          "teamboard_workers_held{host=\"web1\",kind=\"reply\"} 2\n",
+          "# TYPE teamboard_large_replies_refused_total counter\n"
+          "teamboard_large_replies_refused_total{host=\"web1\"} 3\n"},
+         {"teamboard_database_up{host=\"web1\"} 0", NULL, NULL}},
 	{__LINE__,
-	 "a\"b\\c\nd",
-	 false,
-	 {"teamboard_polls_total{host=\"a\\\"b\\\\c\\nd\"} 0\n", "teamboard_database_up{host=\"a\\\"b\\\\c\\nd\"} 0\n",
-	  "teamboard_workers_held{host=\"a\\\"b\\\\c\\nd\",kind=\"poll\"} 1\n", NULL},
-	 {"teamboard_streams_open{", "teamboard_supervisor_leader", "\nd\""}},
+         "a\"b\\c\nd",
+         false,
+         {"teamboard_polls_total{host=\"a\\\"b\\\\c\\nd\"} 0\n", "teamboard_database_up{host=\"a\\\"b\\\\c\\nd\"} 0\n",
+          "teamboard_workers_held{host=\"a\\\"b\\\\c\\nd\",kind=\"poll\"} 1\n", NULL},
+         {"teamboard_streams_open{", "teamboard_supervisor_leader", "\nd\""}},
 };
 
 /* Every line is a comment or "name[{labels}] value", and each family's HELP/TYPE come once. */
@@ -789,8 +832,8 @@ static void test_render(void)
 	for (size_t i = 0; i < N_ELEMS(render_cases); i++) {
 		struct tb_metrics_gauges g = {render_cases[i].have_db, 3, 9, true, true, {4, 1, 2}};
 		struct tb_buf out = {0};
-		tb_case(__FILE__, render_cases[i].line, "tb_metrics_render(host %s, have_db %d)", tb_q(render_cases[i].host),
-		        render_cases[i].have_db);
+		tb_case(__FILE__, render_cases[i].line, "tb_metrics_render(host %s, have_db %d)",
+		        tb_q(render_cases[i].host), render_cases[i].have_db);
 		tb_metrics_render(&out, render_cases[i].host, &g);
 		for (size_t k = 0; k < N_ELEMS(render_cases[i].contains) && render_cases[i].contains[k]; k++)
 			tb_check_contains("exposition", tb_buf_str(&out), render_cases[i].contains[k]);

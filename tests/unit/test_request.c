@@ -20,7 +20,7 @@
 #include "tb_server.h"
 #include "tb_test.h"
 
-#define ANY_ERR ((enum tb_err)-1) /* any error will do (NOT_FOUND or INVALID...), not TB_OK */
+#define ANY_ERR ((enum tb_err) - 1) /* any error will do (NOT_FOUND or INVALID...), not TB_OK */
 #define SENTINEL_U64 UINT64_C(0xdeadbeefdeadbeef)
 #define SENTINEL_I64 INT64_C(-777)
 
@@ -249,8 +249,8 @@ static void test_query_int(void)
 	for (size_t i = 0; i < N_ELEMS(query_int_cases); i++) {
 		const struct query_int_case *c = &query_int_cases[i];
 		int64_t got = SENTINEL_I64;
-		tb_case(__FILE__, c->line, "tb_query_int(%s, \"n\", %" PRId64 ", %" PRId64 ")",
-		        tb_q(c->query), c->min, c->max);
+		tb_case(__FILE__, c->line, "tb_query_int(%s, \"n\", %" PRId64 ", %" PRId64 ")", tb_q(c->query), c->min,
+		        c->max);
 		enum tb_err err = tb_query_int(c->query, "n", c->min, c->max, &got);
 		if (tb_check_err("result", err, c->err)) {
 			if (err == TB_OK)
@@ -333,8 +333,8 @@ static const struct bearer_case bearer_cases[] = {
 	{__LINE__, "bearer abc", TB_OK, "abc"},
 	{__LINE__, "BEARER abc", TB_OK, "abc"},
 	{__LINE__, "BeArEr abc", TB_OK, "abc"},
-	{__LINE__, "Bearer   abc", TB_OK, "abc"}, /* 1*SP (RFC 6750 2.1) */
-	{__LINE__, "Bearer abc ", TB_OK, "abc"},  /* trailing OWS is not part of the field value */
+	{__LINE__, "Bearer   abc", TB_OK, "abc"},               /* 1*SP (RFC 6750 2.1) */
+	{__LINE__, "Bearer abc ", TB_OK, "abc"},                /* trailing OWS is not part of the field value */
 	{__LINE__, "Bearer a-b._~+/c==", TB_OK, "a-b._~+/c=="}, /* b64token characters */
 	{__LINE__, "Bearer", ANY_ERR, NULL},
 	{__LINE__, "Bearer ", ANY_ERR, NULL},
@@ -562,41 +562,194 @@ struct init_case {
 };
 
 static const struct init_case init_cases[] = {
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/boards"}}},
-	 TB_OK, TB_GET, "GET", "/api/v1/boards", "", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/boards?after=5&x=1"}}},
-	 TB_OK, TB_GET, "GET", "/api/v1/boards", "after=5&x=1", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/boards?"}}},
-	 TB_OK, TB_GET, "GET", "/api/v1/boards", "", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/a?b?c"}}},
-	 TB_OK, TB_GET, "GET", "/a", "b?c", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/a%20b/%3F?q=%20"}}},
-	 TB_OK, TB_GET, "GET", "/a%20b/%3F", "q=%20", false, false, false, 0}, /* path not decoded */
-	{__LINE__, {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/api/v1/boards"}, {"CONTENT_LENGTH", "12"}}},
-	 TB_OK, TB_POST, "POST", "/api/v1/boards", "", false, true, false, 12},
-	{__LINE__, {{{"REQUEST_METHOD", "PATCH"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "0"}}},
-	 TB_OK, TB_PATCH, "PATCH", "/x", "", false, true, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "18446744073709551615"}}},
-	 TB_OK, TB_POST, "POST", "/x", "", false, true, false, UINT64_MAX},
-	{__LINE__, {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "abc"}}},
-	 TB_OK, TB_POST, "POST", "/x", "", false, true, true, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "-1"}}},
-	 TB_OK, TB_POST, "POST", "/x", "", false, true, true, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", " 5"}}},
-	 TB_OK, TB_POST, "POST", "/x", "", false, true, true, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "18446744073709551616"}}},
-	 TB_OK, TB_POST, "POST", "/x", "", false, true, true, 0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/boards"}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/api/v1/boards",
+         "",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/boards?after=5&x=1"}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/api/v1/boards",
+         "after=5&x=1",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/api/v1/boards?"}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/api/v1/boards",
+         "",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/a?b?c"}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/a",
+         "b?c",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/a%20b/%3F?q=%20"}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/a%20b/%3F",
+         "q=%20",
+         false,
+         false,
+         false,
+         0}, /* path not decoded */
+	{__LINE__,
+         {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/api/v1/boards"}, {"CONTENT_LENGTH", "12"}}},
+         TB_OK,
+         TB_POST,
+         "POST",
+         "/api/v1/boards",
+         "",
+         false,
+         true,
+         false,
+         12},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "PATCH"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "0"}}},
+         TB_OK,
+         TB_PATCH,
+         "PATCH",
+         "/x",
+         "",
+         false,
+         true,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "18446744073709551615"}}},
+         TB_OK,
+         TB_POST,
+         "POST",
+         "/x",
+         "",
+         false,
+         true,
+         false,
+         UINT64_MAX},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "abc"}}},
+         TB_OK,
+         TB_POST,
+         "POST",
+         "/x",
+         "",
+         false,
+         true,
+         true,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "-1"}}},
+         TB_OK,
+         TB_POST,
+         "POST",
+         "/x",
+         "",
+         false,
+         true,
+         true,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", " 5"}}},
+         TB_OK,
+         TB_POST,
+         "POST",
+         "/x",
+         "",
+         false,
+         true,
+         true,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", "18446744073709551616"}}},
+         TB_OK,
+         TB_POST,
+         "POST",
+         "/x",
+         "",
+         false,
+         true,
+         true,
+         0},
 	/* RFC 3875 4.1.2: an empty CONTENT_LENGTH means no body, like an absent one */
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", ""}}},
-	 TB_OK, TB_GET, "GET", "/x", "", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/x"}, {"HTTPS", "on"}}},
-	 TB_OK, TB_GET, "GET", "/x", "", true, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "DELETE"}, {"REQUEST_URI", "/x"}}},
-	 TB_OK, TB_DELETE, "DELETE", "/x", "", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "OPTIONS"}, {"REQUEST_URI", "*"}}},
-	 TB_OK, TB_OPTIONS, "OPTIONS", "*", "", false, false, false, 0},
-	{__LINE__, {{{"REQUEST_METHOD", "PROPFIND"}, {"REQUEST_URI", "/x"}}},
-	 TB_OK, TB_METHOD_OTHER, "PROPFIND", "/x", "", false, false, false, 0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/x"}, {"CONTENT_LENGTH", ""}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/x",
+         "",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/x"}, {"HTTPS", "on"}}},
+         TB_OK,
+         TB_GET,
+         "GET",
+         "/x",
+         "",
+         true,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "DELETE"}, {"REQUEST_URI", "/x"}}},
+         TB_OK,
+         TB_DELETE,
+         "DELETE",
+         "/x",
+         "",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "OPTIONS"}, {"REQUEST_URI", "*"}}},
+         TB_OK,
+         TB_OPTIONS,
+         "OPTIONS",
+         "*",
+         "",
+         false,
+         false,
+         false,
+         0},
+	{__LINE__,
+         {{{"REQUEST_METHOD", "PROPFIND"}, {"REQUEST_URI", "/x"}}},
+         TB_OK,
+         TB_METHOD_OTHER,
+         "PROPFIND",
+         "/x",
+         "",
+         false,
+         false,
+         false,
+         0},
 	{__LINE__, {{{"REQUEST_URI", "/x"}}}, TB_ERR_INVALID, 0, NULL, NULL, NULL, false, false, false, 0},
 	{__LINE__, {{{"REQUEST_METHOD", "GET"}}}, TB_ERR_INVALID, 0, NULL, NULL, NULL, false, false, false, 0},
 	{__LINE__, {{{"PATH_INFO", "/x"}}}, TB_ERR_INVALID, 0, NULL, NULL, NULL, false, false, false, 0},
@@ -727,25 +880,25 @@ struct body_case {
 	size_t max;
 	enum tb_err err;
 	const char *want;
-	size_t want_len;   /* 0: strlen(want) */
-	size_t max_pos;    /* most bytes the body may consume from the input; SIZE_MAX: no limit */
-	int fail_errno;    /* errno of the failed read (0: EIO) */
+	size_t want_len; /* 0: strlen(want) */
+	size_t max_pos;  /* most bytes the body may consume from the input; SIZE_MAX: no limit */
+	int fail_errno;  /* errno of the failed read (0: EIO) */
 };
 
 static const struct body_case body_cases[] = {
 	{__LINE__, "5", "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0},
-	{__LINE__, "5", "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5, 0},      /* 1 byte per read */
-	{__LINE__, "20", big_body, 0, 3, false, 100, TB_OK, big_body, 0, 20, 0},  /* short reads add up */
-	{__LINE__, "5", "hello", 0, 0, false, 5, TB_OK, "hello", 0, 5, 0},        /* exactly max */
+	{__LINE__, "5", "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5, 0},        /* 1 byte per read */
+	{__LINE__, "20", big_body, 0, 3, false, 100, TB_OK, big_body, 0, 20, 0},    /* short reads add up */
+	{__LINE__, "5", "hello", 0, 0, false, 5, TB_OK, "hello", 0, 5, 0},          /* exactly max */
 	{__LINE__, "5", "hello, world", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0}, /* no read past it */
 	{__LINE__, "0", "hello", 0, 0, false, 100, TB_OK, "", 0, 0, 0},
 	{__LINE__, "3", "a\0b", 3, 0, false, 100, TB_OK, "a\0b", 3, 3, 0},
-	{__LINE__, "10", "hello", 0, 0, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},  /* EOF early */
+	{__LINE__, "10", "hello", 0, 0, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0}, /* EOF early */
 	{__LINE__, "10", "hello", 0, 2, false, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},
-	{__LINE__, "10", "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0},   /* read fails */
-	{__LINE__, "6", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0, 0},  /* not a byte read */
+	{__LINE__, "10", "hello", 0, 0, true, 100, TB_ERR_IO, NULL, 0, SIZE_MAX, 0}, /* read fails */
+	{__LINE__, "6", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0, 0},   /* not a byte read */
 	{__LINE__, "18446744073709551615", "hello", 0, 0, false, 5, TB_ERR_TOO_LARGE, NULL, 0, 0, 0},
-	{__LINE__, NULL, "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0},     /* until EOF */
+	{__LINE__, NULL, "hello", 0, 0, false, 100, TB_OK, "hello", 0, 5, 0}, /* until EOF */
 	{__LINE__, NULL, "hello", 0, 1, false, 100, TB_OK, "hello", 0, 5, 0},
 	{__LINE__, NULL, "", 0, 0, false, 100, TB_OK, "", 0, 0, 0},
 	{__LINE__, NULL, "0123456789", 0, 0, false, 10, TB_OK, "0123456789", 0, SIZE_MAX, 0},
@@ -763,10 +916,14 @@ static void test_read_body(void)
 {
 	for (size_t i = 0; i < N_ELEMS(body_cases); i++) {
 		const struct body_case *c = &body_cases[i];
-		struct fake_io f = {.data = c->data, .len = c->data_len ? c->data_len : strlen(c->data),
-		                    .chunk = c->chunk, .fail = c->fail, .fail_errno = c->fail_errno};
+		struct fake_io f = {.data = c->data,
+		                    .len = c->data_len ? c->data_len : strlen(c->data),
+		                    .chunk = c->chunk,
+		                    .fail = c->fail,
+		                    .fail_errno = c->fail_errno};
 		struct tb_io io = {.ctx = &f, .read = fake_read, .client_fd = -1};
-		struct fake_env env = {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x"},
+		struct fake_env env = {{{"REQUEST_METHOD", "POST"},
+		                        {"REQUEST_URI", "/x"},
 		                        {c->content_length ? "CONTENT_LENGTH" : "X_NONE", c->content_length}}};
 		struct tb_req req;
 		memset(&req, 0, sizeof req);
@@ -785,8 +942,7 @@ static void test_read_body(void)
 			tb_check(wl == 0 || req.body.data[req.body.len] == '\0', "body not NUL-terminated");
 		}
 		if (c->max_pos != SIZE_MAX)
-			tb_check(f.pos <= c->max_pos, "consumed %zu input bytes, want at most %zu", f.pos,
-			         c->max_pos);
+			tb_check(f.pos <= c->max_pos, "consumed %zu input bytes, want at most %zu", f.pos, c->max_pos);
 		tb_req_free(&req);
 		tb_end();
 	}
@@ -829,8 +985,10 @@ static void test_cgi_body_deadline(void)
 	struct tb_config cfg;
 	tb_config_defaults(&cfg);
 	cfg.body_timeout = 1;
-	struct fake_env env = {{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/api/v1/sessions"},
-	                        {"CONTENT_TYPE", "application/json"}, {"CONTENT_LENGTH", "1000"}}};
+	struct fake_env env = {{{"REQUEST_METHOD", "POST"},
+	                        {"REQUEST_URI", "/api/v1/sessions"},
+	                        {"CONTENT_TYPE", "application/json"},
+	                        {"CONTENT_LENGTH", "1000"}}};
 	tb_check(write(in[1], "{\"name\":", 8) == 8, "write body");
 	/* 1 s for the body, then up to 2 s of draining what is left of it (the client is silent) */
 	double took = run_cgi(&cfg, &env, in[0], out[0]);

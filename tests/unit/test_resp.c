@@ -106,8 +106,7 @@ static void test_header_full(void)
 	struct tb_resp resp;
 	char name[32];
 	tb_resp_init(&resp);
-	tb_case(__FILE__, __LINE__, "tb_resp_header: %d headers fit, one more is refused",
-	        TB_RESP_MAX_HEADERS);
+	tb_case(__FILE__, __LINE__, "tb_resp_header: %d headers fit, one more is refused", TB_RESP_MAX_HEADERS);
 	for (int i = 0; i < TB_RESP_MAX_HEADERS; i++) {
 		snprintf(name, sizeof name, "X-H%d", i);
 		if (!tb_resp_header(&resp, name, "v")) {
@@ -131,7 +130,7 @@ struct set_case {
 	const char *first_name, *first_value; /* added with tb_resp_header first, or NULL */
 	const char *name, *value;             /* then tb_resp_set_header */
 	bool ok;
-	const char *want;                     /* tb_resp_get_header(name) afterwards */
+	const char *want; /* tb_resp_get_header(name) afterwards */
 	size_t n_headers;
 };
 
@@ -142,8 +141,7 @@ static const struct set_case set_cases[] = {
 	{__LINE__, "X-A", "1", "X-A", "", true, "", 1},
 	{__LINE__, "ETag", "\"1\"", "ETag", "\"2\"", true, "\"2\"", 1},
 	/* field names are case-insensitive (RFC 9110 5.1) */
-	{__LINE__, "Content-Type", "text/plain", "content-type", "application/json", true,
-	 "application/json", 1},
+	{__LINE__, "Content-Type", "text/plain", "content-type", "application/json", true, "application/json", 1},
 	{__LINE__, "X-A", "1", "X-A", "2\r\nX-B: 3", false, "1", 1},
 	{__LINE__, NULL, NULL, "X-A", "\n", false, NULL, 0},
 };
@@ -154,8 +152,8 @@ static void test_set_header(void)
 		const struct set_case *c = &set_cases[i];
 		struct tb_resp resp;
 		tb_resp_init(&resp);
-		tb_case(__FILE__, c->line, "tb_resp_set_header(%s, %s) after %s: %s", tb_q(c->name),
-		        tb_q(c->value), c->first_name ? c->first_name : "nothing", tb_q(c->first_value));
+		tb_case(__FILE__, c->line, "tb_resp_set_header(%s, %s) after %s: %s", tb_q(c->name), tb_q(c->value),
+		        c->first_name ? c->first_name : "nothing", tb_q(c->first_value));
 		if (c->first_name && !tb_resp_header(&resp, c->first_name, c->first_value))
 			tb_fail("tb_resp_header(%s) refused", c->first_name);
 		tb_check_bool("result", tb_resp_set_header(&resp, c->name, c->value), c->ok);
@@ -173,13 +171,8 @@ struct get_case {
 };
 
 static const struct get_case get_cases[] = {
-	{__LINE__, "X-A", "1"},
-	{__LINE__, "x-a", "1"},
-	{__LINE__, "X-A-B", "2"},
-	{__LINE__, "X-", NULL},
-	{__LINE__, "X-AB", NULL},
-	{__LINE__, "X", NULL},
-	{__LINE__, "", NULL},
+	{__LINE__, "X-A", "1"},   {__LINE__, "x-a", "1"}, {__LINE__, "X-A-B", "2"}, {__LINE__, "X-", NULL},
+	{__LINE__, "X-AB", NULL}, {__LINE__, "X", NULL},  {__LINE__, "", NULL},
 };
 
 static void test_get_header(void)
@@ -201,8 +194,8 @@ static void test_get_header(void)
 
 /* Checks that body is {"error":{"code":code,"message":message}} plus, when key is set,
  * "key": extra (compared as JSON text), and nothing else. */
-static void check_error_body(const struct tb_buf *body, const char *code, const char *message,
-                             const char *key, const char *extra)
+static void check_error_body(const struct tb_buf *body, const char *code, const char *message, const char *key,
+                             const char *extra)
 {
 	enum json_tokener_error jerr;
 	struct json_object *obj = json_tokener_parse_verbose(tb_buf_str(body), &jerr), *err, *v;
@@ -223,8 +216,8 @@ static void check_error_body(const struct tb_buf *body, const char *code, const 
 	else
 		tb_fail("no string \"code\"");
 	if (json_object_object_get_ex(err, "message", &v) && json_object_is_type(v, json_type_string))
-		tb_check_mem("message", json_object_get_string(v), (size_t)json_object_get_string_len(v),
-		             message, strlen(message));
+		tb_check_mem("message", json_object_get_string(v), (size_t)json_object_get_string_len(v), message,
+		             strlen(message));
 	else
 		tb_fail("no string \"message\"");
 	if (key) {
@@ -262,8 +255,8 @@ static void test_error(void)
 		const struct error_case *c = &error_cases[i];
 		struct tb_resp resp;
 		tb_resp_init(&resp);
-		tb_case(__FILE__, c->line, "tb_resp_error(%d, %s, %s)%s", c->status, tb_q(c->code),
-		        tb_q(c->message), c->before ? " after a body" : "");
+		tb_case(__FILE__, c->line, "tb_resp_error(%d, %s, %s)%s", c->status, tb_q(c->code), tb_q(c->message),
+		        c->before ? " after a body" : "");
 		if (c->before)
 			tb_resp_json_text(&resp, 200, c->before, strlen(c->before));
 		tb_resp_error(&resp, c->status, c->code, c->message);
@@ -298,8 +291,8 @@ static void test_error_with(void)
 		const struct error_with_case *c = &error_with_cases[i];
 		struct tb_resp resp;
 		tb_resp_init(&resp);
-		tb_case(__FILE__, c->line, "tb_resp_error_with(%d, %s, %s, %s)", c->status, tb_q(c->code),
-		        tb_q(c->key), tb_q(c->extra));
+		tb_case(__FILE__, c->line, "tb_resp_error_with(%d, %s, %s, %s)", c->status, tb_q(c->code), tb_q(c->key),
+		        tb_q(c->extra));
 		/* ownership of extra passes to the response: valgrind tells if it is leaked */
 		struct json_object *extra = json_tokener_parse(c->extra);
 		if (!tb_check(extra != NULL, "bad test row: extra does not parse")) {
@@ -469,7 +462,8 @@ static void test_fail_msg(void)
 	tb_check_str("ETag", tb_resp_get_header(&resp, "ETag"), NULL);
 	tb_resp_fail_with(&resp, TB_E_RESET, "last_event_id", json_object_new_int64(7));
 	tb_check_int("status", resp.status, 410);
-	check_error_body(&resp.body, "reset", "those events are no longer kept; reload the board", "last_event_id", "7");
+	check_error_body(&resp.body, "reset", "those events are no longer kept; reload the board", "last_event_id",
+	                 "7");
 	tb_resp_free(&resp);
 	tb_end();
 }
@@ -546,14 +540,22 @@ struct head_case {
 static const struct head_case head_cases[] = {
 	{__LINE__, 404, {{NULL}}, "Status: 404 Not Found\r\n\r\n"},
 	{__LINE__, 204, {{NULL}}, "Status: 204 No Content\r\n\r\n"},
-	{__LINE__, 200, {{"Content-Type", "application/json; charset=utf-8"}},
-	 "Status: 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"},
-	{__LINE__, 201, {{"Location", "/api/v1/boards/7"}, {"ETag", "\"1\""}},
-	 "Status: 201 Created\r\nLocation: /api/v1/boards/7\r\nETag: \"1\"\r\n\r\n"},
-	{__LINE__, 405, {{"Allow", "GET, PATCH, DELETE"}},
-	 "Status: 405 Method Not Allowed\r\nAllow: GET, PATCH, DELETE\r\n\r\n"},
-	{__LINE__, 503, {{"Retry-After", "5"}, {"X-Empty", ""}, {"Cache-Control", "no-store"}},
-	 "Status: 503 Service Unavailable\r\nRetry-After: 5\r\nX-Empty: \r\nCache-Control: no-store\r\n\r\n"},
+	{__LINE__,
+         200,
+         {{"Content-Type", "application/json; charset=utf-8"}},
+         "Status: 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n\r\n"},
+	{__LINE__,
+         201,
+         {{"Location", "/api/v1/boards/7"}, {"ETag", "\"1\""}},
+         "Status: 201 Created\r\nLocation: /api/v1/boards/7\r\nETag: \"1\"\r\n\r\n"},
+	{__LINE__,
+         405,
+         {{"Allow", "GET, PATCH, DELETE"}},
+         "Status: 405 Method Not Allowed\r\nAllow: GET, PATCH, DELETE\r\n\r\n"},
+	{__LINE__,
+         503,
+         {{"Retry-After", "5"}, {"X-Empty", ""}, {"Cache-Control", "no-store"}},
+         "Status: 503 Service Unavailable\r\nRetry-After: 5\r\nX-Empty: \r\nCache-Control: no-store\r\n\r\n"},
 };
 
 static void test_head(void)
@@ -595,7 +597,7 @@ static const struct status_case status_cases[] = {
 	{__LINE__, 405, "Method Not Allowed", NULL},
 	{__LINE__, 409, "Conflict", NULL},
 	{__LINE__, 412, "Precondition Failed", NULL},
-	{__LINE__, 413, "Content Too Large", "Payload Too Large"},     /* RFC 9110 / RFC 7231 */
+	{__LINE__, 413, "Content Too Large", "Payload Too Large"}, /* RFC 9110 / RFC 7231 */
 	{__LINE__, 415, "Unsupported Media Type", NULL},
 	{__LINE__, 422, "Unprocessable Content", "Unprocessable Entity"}, /* RFC 9110 / RFC 4918 */
 	{__LINE__, 500, "Internal Server Error", NULL},

@@ -45,7 +45,8 @@ static const struct tb_route routes[] = {
 	/* 18 */ {TB_GET, "/api/v1/teams/:id", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
 	/* 19 */ {TB_POST, "/api/v1/teams", h_dummy, TB_ROUTE_AUTH, TB_BODY_FULL, NULL, NULL},
 	/* 20 */ {TB_GET, "/api/v1/teams", h_dummy, TB_ROUTE_AUTH, TB_BODY_NONE, NULL, NULL},
-	/* 21 */ {TB_GET, "/api/v1/a/:id/b/:id/c/:id/d/:id", h_dummy, 0, TB_BODY_NONE, NULL, NULL}, /* TB_REQ_MAX_IDS ids */
+	/* 21 */
+	{TB_GET, "/api/v1/a/:id/b/:id/c/:id/d/:id", h_dummy, 0, TB_BODY_NONE, NULL, NULL}, /* TB_REQ_MAX_IDS ids */
 };
 
 #define NO_ROW (-1)
@@ -55,10 +56,10 @@ struct match_case {
 	enum tb_method method;
 	const char *path;
 	enum tb_route_result want;
-	int row;            /* FOUND: index in routes */
+	int row; /* FOUND: index in routes */
 	size_t n_ids;
 	int64_t ids[TB_REQ_MAX_IDS];
-	const char *allow;  /* NO_METHOD */
+	const char *allow; /* NO_METHOD */
 };
 
 static const struct match_case match_cases[] = {
@@ -96,14 +97,12 @@ static const struct match_case match_cases[] = {
 	{__LINE__, TB_HEAD, "/api/v1/boards", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "GET, POST"},
 	{__LINE__, TB_OPTIONS, "/api/v1/boards", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "GET, POST"},
 	{__LINE__, TB_METHOD_OTHER, "/api/v1/boards", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "GET, POST"},
-	{__LINE__, TB_POST, "/api/v1/boards/7/items/9", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0},
-	 "GET, PATCH, DELETE"},
+	{__LINE__, TB_POST, "/api/v1/boards/7/items/9", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "GET, PATCH, DELETE"},
 	{__LINE__, TB_GET, "/api/v1/boards/7/items", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "POST"},
 	{__LINE__, TB_GET, "/api/v1/sessions/current", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "DELETE"},
 	{__LINE__, TB_GET, "/api/v1/sessions", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "POST"},
 	{__LINE__, TB_POST, "/health", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "GET"},
-	{__LINE__, TB_GET, "/api/v1/teams/3/members/4", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0},
-	 "DELETE, PATCH"},
+	{__LINE__, TB_GET, "/api/v1/teams/3/members/4", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "DELETE, PATCH"},
 	{__LINE__, TB_DELETE, "/api/v1/teams", TB_ROUTE_NO_METHOD, NO_ROW, 0, {0}, "POST, GET"},
 	/* NO_PATH: bad ids */
 	{__LINE__, TB_GET, "/api/v1/boards/abc", TB_ROUTE_NO_PATH, NO_ROW, 0, {0}, NULL},
@@ -199,10 +198,7 @@ struct allow_len_case {
 };
 
 static const struct allow_len_case allow_len_cases[] = {
-	{__LINE__, 1},
-	{__LINE__, 4},
-	{__LINE__, 10},
-	{__LINE__, 18}, /* "GET, PATCH, DELETE" is 18 bytes + NUL */
+	{__LINE__, 1}, {__LINE__, 4}, {__LINE__, 10}, {__LINE__, 18}, /* "GET, PATCH, DELETE" is 18 bytes + NUL */
 };
 
 static void test_allow_len(void)
@@ -276,14 +272,9 @@ struct method_name_case {
 };
 
 static const struct method_name_case method_name_cases[] = {
-	{__LINE__, TB_GET, "GET"},
-	{__LINE__, TB_POST, "POST"},
-	{__LINE__, TB_PATCH, "PATCH"},
-	{__LINE__, TB_DELETE, "DELETE"},
-	{__LINE__, TB_PUT, "PUT"},
-	{__LINE__, TB_HEAD, "HEAD"},
-	{__LINE__, TB_OPTIONS, "OPTIONS"},
-	{__LINE__, TB_METHOD_OTHER, NULL}, /* any non-NULL name */
+	{__LINE__, TB_GET, "GET"},         {__LINE__, TB_POST, "POST"},       {__LINE__, TB_PATCH, "PATCH"},
+	{__LINE__, TB_DELETE, "DELETE"},   {__LINE__, TB_PUT, "PUT"},         {__LINE__, TB_HEAD, "HEAD"},
+	{__LINE__, TB_OPTIONS, "OPTIONS"}, {__LINE__, TB_METHOD_OTHER, NULL}, /* any non-NULL name */
 };
 
 static void test_method_name(void)
@@ -400,7 +391,8 @@ static void test_policy(void)
 	tb_config_defaults(&cfg);
 	for (size_t i = 0; i < N_ELEMS(policy_cases); i++) {
 		const struct policy_case *c = &policy_cases[i];
-		tb_case(__FILE__, c->line, "tb_app_handle(%s %s, %s)", tb_method_name(c->method), c->path, tb_q(c->body));
+		tb_case(__FILE__, c->line, "tb_app_handle(%s %s, %s)", tb_method_name(c->method), c->path,
+		        tb_q(c->body));
 		struct tb_app app;
 		tb_app_init(&app, &cfg, policy_routes, N_ELEMS(policy_routes));
 		struct mem_io m = {c->body, strlen(c->body)};

@@ -68,19 +68,19 @@ static const struct {
 	long limit;
 	bool want;
 } reset_cases[] = {
-	{__LINE__, -1, 10, 1, 10, 100, false},  /* no resume point: from last_seq */
-	{__LINE__, -1, 10, 9, 500, 1, false},   /* whatever the log holds */
+	{__LINE__, -1, 10, 1, 10, 100, false}, /* no resume point: from last_seq */
+	{__LINE__, -1, 10, 9, 500, 1, false},  /* whatever the log holds */
 	{__LINE__, -2, 10, 9, 500, 1, false},
-	{__LINE__, 0, 0, -1, 0, 100, false},    /* a new board: nothing to replay */
-	{__LINE__, 0, 10, 1, 10, 100, false},   /* the whole log, from its first event */
-	{__LINE__, 0, 10, 2, 9, 100, true},     /* the first event is gone */
-	{__LINE__, 5, 10, 6, 5, 100, false},    /* oldest kept = resume + 1 */
+	{__LINE__, 0, 0, -1, 0, 100, false},  /* a new board: nothing to replay */
+	{__LINE__, 0, 10, 1, 10, 100, false}, /* the whole log, from its first event */
+	{__LINE__, 0, 10, 2, 9, 100, true},   /* the first event is gone */
+	{__LINE__, 5, 10, 6, 5, 100, false},  /* oldest kept = resume + 1 */
 	{__LINE__, 5, 10, 5, 5, 100, false},
-	{__LINE__, 5, 10, 7, 4, 100, true},     /* oldest kept = resume + 2: a hole */
-	{__LINE__, 10, 10, -1, 0, 100, false},  /* at the head, the log pruned empty */
+	{__LINE__, 5, 10, 7, 4, 100, true},    /* oldest kept = resume + 2: a hole */
+	{__LINE__, 10, 10, -1, 0, 100, false}, /* at the head, the log pruned empty */
 	{__LINE__, 10, 10, 11, 0, 100, false},
-	{__LINE__, 9, 10, -1, 0, 100, true},    /* behind, the log empty */
-	{__LINE__, 11, 10, 1, 0, 100, true},    /* ahead of the board */
+	{__LINE__, 9, 10, -1, 0, 100, true}, /* behind, the log empty */
+	{__LINE__, 11, 10, 1, 0, 100, true}, /* ahead of the board */
 	{__LINE__, INT64_MAX, 10, 1, 0, 100, true},
 	{__LINE__, 0, 100, 1, 100, 100, false}, /* backlog = replay_limit */
 	{__LINE__, 0, 101, 1, 101, 100, true},  /* backlog = replay_limit + 1 */
@@ -95,8 +95,9 @@ static void test_needs_reset(void)
 		        (long long)reset_cases[i].resume, (long long)reset_cases[i].last_seq,
 		        (long long)reset_cases[i].min_seq, (long long)reset_cases[i].backlog, reset_cases[i].limit);
 		tb_check_bool("reset",
-		              tb_stream_needs_reset(reset_cases[i].resume, reset_cases[i].last_seq, reset_cases[i].min_seq,
-		                                    reset_cases[i].backlog, reset_cases[i].limit),
+		              tb_stream_needs_reset(reset_cases[i].resume, reset_cases[i].last_seq,
+		                                    reset_cases[i].min_seq, reset_cases[i].backlog,
+		                                    reset_cases[i].limit),
 		              reset_cases[i].want);
 		tb_end();
 	}
@@ -133,7 +134,7 @@ static const struct {
 	{__LINE__, PRES, TB_NOTICE_PRESENCE, 0, NULL, PRES},
 	{__LINE__, PRES_REF, TB_NOTICE_PRESENCE_REF, 0, NULL, PRES_REF},
 	{__LINE__, "{\"type\":\"presence\",\"ref\":false}", TB_NOTICE_PRESENCE_REF, 0, NULL,
-	 "{\"type\":\"presence\",\"ref\":false}"}, /* the key counts, not its value */
+         "{\"type\":\"presence\",\"ref\":false}"}, /* the key counts, not its value */
 	{__LINE__, OLD_CHANGE, TB_NOTICE_CHANGE, 3, "item.created", OLD_CHANGE},
 	{__LINE__, "{\"type\":\"item.created\",\"seq\":4,\"ref\":true}", TB_NOTICE_CHANGE, 4, "item.created", NULL},
 	{__LINE__, "{\"type\":\"item.created\"}", TB_NOTICE_NO_SEQ, 0, NULL, NULL},
@@ -208,12 +209,12 @@ static const struct {
 	int64_t last_sent;
 	unsigned want;
 } plan_cases[] = {
-	{__LINE__, 5, "item.created", "{}", 4, FWD},           /* the next one */
-	{__LINE__, 5, "item.created", NULL, 4, FETCH},         /* the next one, read from the log */
-	{__LINE__, 4, "item.created", "{}", 4, TB_STEP_DROP},  /* sent already: equal */
-	{__LINE__, 3, "item.created", "{}", 4, TB_STEP_DROP},  /* sent already: older */
+	{__LINE__, 5, "item.created", "{}", 4, FWD},          /* the next one */
+	{__LINE__, 5, "item.created", NULL, 4, FETCH},        /* the next one, read from the log */
+	{__LINE__, 4, "item.created", "{}", 4, TB_STEP_DROP}, /* sent already: equal */
+	{__LINE__, 3, "item.created", "{}", 4, TB_STEP_DROP}, /* sent already: older */
 	{__LINE__, 3, "item.created", NULL, 4, TB_STEP_DROP},
-	{__LINE__, 6, "item.created", "{}", 4, GAP | FWD},     /* one missing */
+	{__LINE__, 6, "item.created", "{}", 4, GAP | FWD}, /* one missing */
 	{__LINE__, 60, "item.created", NULL, 4, GAP | FETCH},
 	{__LINE__, 1, "item.created", "{}", 0, FWD},
 	{__LINE__, 2, "item.created", "{}", 0, GAP | FWD},
@@ -267,26 +268,26 @@ static const struct {
 	int line;
 	enum presence_op op;
 	int64_t now;
-	int arg;         /* P_TIMEOUT: the timeout passed in */
-	int want;        /* P_REF, P_DUE: bool; P_TIMEOUT: the timeout */
-	int64_t due_ms;  /* the owed read afterwards */
+	int arg;        /* P_TIMEOUT: the timeout passed in */
+	int want;       /* P_REF, P_DUE: bool; P_TIMEOUT: the timeout */
+	int64_t due_ms; /* the owed read afterwards */
 } presence_steps[] = {
 	{__LINE__, P_DUE, 100, 0, false, 0},
-	{__LINE__, P_TIMEOUT, 100, 30000, 30000, 0},  /* nothing owed: unchanged */
-	{__LINE__, P_REF, 5000, 0, true, 0},          /* the first ref: read now */
+	{__LINE__, P_TIMEOUT, 100, 30000, 30000, 0}, /* nothing owed: unchanged */
+	{__LINE__, P_REF, 5000, 0, true, 0},         /* the first ref: read now */
 	{__LINE__, P_READ, 5000, 0, 0, 0},
-	{__LINE__, P_REF, 5500, 0, false, 6000},      /* within the interval: owed at its end */
-	{__LINE__, P_REF, 5800, 0, false, 6000},      /* one read owed for both */
+	{__LINE__, P_REF, 5500, 0, false, 6000}, /* within the interval: owed at its end */
+	{__LINE__, P_REF, 5800, 0, false, 6000}, /* one read owed for both */
 	{__LINE__, P_TIMEOUT, 5500, 30000, 500, 6000},
-	{__LINE__, P_TIMEOUT, 5500, 200, 200, 6000},  /* a shorter timeout stays */
-	{__LINE__, P_TIMEOUT, 6500, 30000, 0, 6000},  /* overdue: never below 0 */
+	{__LINE__, P_TIMEOUT, 5500, 200, 200, 6000}, /* a shorter timeout stays */
+	{__LINE__, P_TIMEOUT, 6500, 30000, 0, 6000}, /* overdue: never below 0 */
 	{__LINE__, P_DUE, 5999, 0, false, 6000},
 	{__LINE__, P_DUE, 6000, 0, true, 6000},
 	{__LINE__, P_READ, 6000, 0, 0, 0},
 	{__LINE__, P_REF, 6999, 0, false, 7000},
-	{__LINE__, P_LIST, 6999, 0, 0, 0},            /* a list came: nothing owed */
+	{__LINE__, P_LIST, 6999, 0, 0, 0}, /* a list came: nothing owed */
 	{__LINE__, P_DUE, 8000, 0, false, 0},
-	{__LINE__, P_REF, 7000, 0, true, 0},          /* read_ms + interval exactly */
+	{__LINE__, P_REF, 7000, 0, true, 0}, /* read_ms + interval exactly */
 	{__LINE__, P_READ, 7000, 0, 0, 0},
 };
 
@@ -299,21 +300,16 @@ static void test_presence_throttle(void)
 		        (long long)presence_steps[i].now);
 		int64_t now = presence_steps[i].now;
 		switch (presence_steps[i].op) {
-		case P_REF:
-			tb_check_bool("read now", tb_presence_ref_came(&t, now), presence_steps[i].want);
-			break;
-		case P_LIST:
-			tb_presence_list_came(&t);
-			break;
+		case P_REF: tb_check_bool("read now", tb_presence_ref_came(&t, now), presence_steps[i].want); break;
+		case P_LIST: tb_presence_list_came(&t); break;
 		case P_READ:
 			tb_presence_reading(&t, now);
 			tb_check_int("read_ms", t.read_ms, now);
 			break;
-		case P_DUE:
-			tb_check_bool("due", tb_presence_due(&t, now), presence_steps[i].want);
-			break;
+		case P_DUE: tb_check_bool("due", tb_presence_due(&t, now), presence_steps[i].want); break;
 		case P_TIMEOUT:
-			tb_check_int("timeout", tb_presence_timeout(&t, now, presence_steps[i].arg), presence_steps[i].want);
+			tb_check_int("timeout", tb_presence_timeout(&t, now, presence_steps[i].arg),
+			             presence_steps[i].want);
 			break;
 		}
 		tb_check_int("due_ms", t.due_ms, presence_steps[i].due_ms);
