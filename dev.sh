@@ -47,7 +47,7 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq
 # benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
 # "lint" is make lint (cppcheck, clang-tidy, clang-format, shellcheck, tests/lint/links.py and cycles.py: one
 # test each); "fuzz" builds build-fuzz/ with --enable-fuzz (clang, libFuzzer) and runs make
-# fuzz-smoke (each harness 30 s, two at a time: one test each).
+# fuzz-smoke (each harness 60 s, two at a time: one test each).
 DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint fuzz"
 FUZZ_CONFIGURE_ARGS=(--enable-fuzz)
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).
