@@ -13,6 +13,14 @@
  *                                 per notification per listener the time from sending the NOTIFY
  *                                 to parsing it: PostgreSQL's own fan-out to L backends, the
  *                                 floor of the fan-out scenario (one process reads all L sockets)
+ *   pgprobe bystanders CONNINFO N B
+ *                                 B more connections LISTEN, each on a channel of its own (the
+ *                                 streams of other boards), and never hear anything; then as
+ *                                 notify: N round trips on pgprobe_channel. Adds the CPU time the
+ *                                 B bystanders' backends spent meanwhile (/proc, so PostgreSQL on
+ *                                 this machine), per notification: before PostgreSQL 19 a commit
+ *                                 with a NOTIFY signals every listening backend of the database,
+ *                                 whatever its channels, and each one reads the queue
  * Prints one JSON line: {"n":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,"max_ms":..,"mean_ms":..}. */
 #define _GNU_SOURCE
 #include <libpq-fe.h>
@@ -21,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ms(void)
 {
@@ -85,13 +94,10 @@ static void make_table(PGconn *c)
 	            " payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
 }
 
-static int probe_notify(const char *ci, int n, int with_insert)
+/* n round trips: s sends a NOTIFY (with an INSERT in its transaction when with_insert), l hears it;
+ * v[i] the time of each. 0, or 1 after a message on stderr. */
+static int notify_rtts(PGconn *l, PGconn *s, double *v, int n, int with_insert)
 {
-	PGconn *l = connect_or_die(ci), *s = connect_or_die(ci);
-	exec_or_die(l, "LISTEN pgprobe_channel");
-	if (with_insert)
-		make_table(s);
-	double *v = calloc((size_t)n, sizeof *v);
 	for (int i = 0; i < n; i++) {
 		char sql[192];
 		if (with_insert)
@@ -137,6 +143,18 @@ static int probe_notify(const char *ci, int n, int with_insert)
 			}
 		}
 	}
+	return 0;
+}
+
+static int probe_notify(const char *ci, int n, int with_insert)
+{
+	PGconn *l = connect_or_die(ci), *s = connect_or_die(ci);
+	exec_or_die(l, "LISTEN pgprobe_channel");
+	if (with_insert)
+		make_table(s);
+	double *v = calloc((size_t)n, sizeof *v);
+	if (notify_rtts(l, s, v, n, with_insert))
+		return 1;
 	if (with_insert)
 		exec_or_die(s, "DROP TABLE pgprobe_insert");
 	report(with_insert ? "event_rtt" : "notify_rtt", "", v, n);
@@ -238,8 +256,71 @@ static int probe_fanout(const char *ci, int n, int nl, double interval)
 	return lost ? 1 : 0;
 }
 
+/* CPU time (utime + stime, ms) of these processes, from /proc/PID/stat; -1 when one is unreadable. */
+static double cpu_ms(const int *pids, int n)
+{
+	double ticks = 0;
+	for (int i = 0; i < n; i++) {
+		char path[64], buf[1024];
+		snprintf(path, sizeof path, "/proc/%d/stat", pids[i]);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			return -1;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		const char *p = strrchr(buf, ')'); /* the command may hold spaces: fields count from here */
+		unsigned long ut = 0, st = 0;
+		if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+			return -1;
+		ticks += (double)(ut + st);
+	}
+	return ticks * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* N notify round trips while B other backends listen on channels of their own (see the top). */
+static int probe_bystanders(const char *ci, int n, int nb)
+{
+	PGconn **b = calloc((size_t)nb, sizeof *b);
+	int *pids = calloc((size_t)nb, sizeof *pids);
+	for (int i = 0; i < nb; i++) {
+		char sql[64];
+		b[i] = connect_or_die(ci);
+		snprintf(sql, sizeof sql, "LISTEN pgprobe_other_%d", i);
+		exec_or_die(b[i], sql);
+		pids[i] = PQbackendPID(b[i]);
+	}
+	PGconn *l = connect_or_die(ci), *s = connect_or_die(ci);
+	exec_or_die(l, "LISTEN pgprobe_channel");
+	double *v = calloc((size_t)n, sizeof *v);
+	double c0 = cpu_ms(pids, nb), t0 = now_ms();
+	int rc = notify_rtts(l, s, v, n, 0);
+	double c1 = cpu_ms(pids, nb), wall = now_ms() - t0;
+	if (rc == 0) {
+		char extra[160];
+		snprintf(extra, sizeof extra,
+		         "\"bystanders\":%d,\"bystander_cpu_ms_per_notify\":%.3f,\"wall_ms\":%.0f,", nb,
+		         c0 < 0 || c1 < 0 ? -1.0 : (c1 - c0) / n, wall);
+		report("bystanders", extra, v, n);
+	}
+	for (int i = 0; i < nb; i++)
+		PQfinish(b[i]);
+	PQfinish(l);
+	PQfinish(s);
+	free(b);
+	free(pids);
+	free(v);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "bystanders") == 0) {
+		int n = atoi(argv[3]), nb = atoi(argv[4]);
+		if (n < 1 || n > 100000 || nb < 0 || nb > 10000)
+			return 2;
+		return probe_bystanders(argv[2], n, nb);
+	}
 	if (argc == 6 && strcmp(argv[1], "fanout") == 0) {
 		int n = atoi(argv[3]), nl = atoi(argv[4]);
 		double ms = atof(argv[5]);
@@ -249,7 +330,8 @@ int main(int argc, char **argv)
 	}
 	if (argc != 4) {
 		fprintf(stderr,
-		        "usage: pgprobe notify|event|insert CONNINFO N | fanout CONNINFO N LISTENERS INTERVAL_MS\n");
+		        "usage: pgprobe notify|event|insert CONNINFO N | fanout CONNINFO N LISTENERS INTERVAL_MS\n"
+		        "       pgprobe bystanders CONNINFO N BYSTANDERS\n");
 		return 2;
 	}
 	int n = atoi(argv[3]);
