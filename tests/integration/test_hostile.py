@@ -224,27 +224,46 @@ def probe_round(server, victim, refusal_ok=False):
     return failures
 
 
-def warm_pool(server, victim, accounts=2):
-    """Under mod_fcgid a request that finds no idle process waits for a spawn, and mod_fcgid looks
-    for one once a second: 1-2 s (the CI machine: 2.01-2.06 s, over BOUND). A site in use has its
-    processes running; so does an attack test that restarted the app: PER_USER streams at once
-    of each of `accounts` fresh accounts (each from its own address, within the per-address
-    limit) and a probe round, then all released. Elsewhere it costs a second."""
+def warm_pool(server):
+    """Behind mod_fcgid (apache-fcgid) a request that finds no idle process waits for a spawn, and
+    mod_fcgid looks for one once a second: 1-2 s (CI: 2.01-2.06 s, over BOUND). A site in use has
+    its processes running; so does an attack test, after a restart of the app too: max_streams
+    streams held at once (accounts of at most PER_USER streams, each from its own address, within
+    the per-address limit), then the rest of the stream class at once (refused, but each needed a
+    process), then all released. The lighttpd pool is always whole, and plain CGI has no pool."""
+    if server.setup != "apache-fcgid":
+        return
+    size = server.stream_pool_size
+    hold = int(server.config.get("max_streams") or size - 2)
     clients = []
     try:
-        for _ in range(accounts):
+        while len(clients) < hold:
             user = tb.new_user(server, "warm")
             board = tb.create_board(server, user)["id"]
             source = attacker_address()
-            for _ in range(PER_USER):
+            for _ in range(min(PER_USER, hold - len(clients))):
                 c = sse.SSEClient(server, board, token=user.token, name="warm", source=source)
                 clients.append(c)
                 c.connect()
-        probe_round(server, victim)
+        extra = [sse.SSEClient(server, clients[0].board_id, token=clients[0].token, name="warm+",
+                               source=attacker_address()) for _ in range(size - hold)]
+        threads = [threading.Thread(target=_connect_quietly, args=(c,), daemon=True) for c in extra]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=BOUND + 10)
+        clients += extra
     finally:
         for c in clients:
             c.close()
-        settle(server, [c.board_id for c in clients])
+        settle(server, list({c.board_id for c in clients}))
+
+
+def _connect_quietly(client):
+    try:
+        client.connect()
+    except OSError:
+        pass
 
 
 def assert_served(server, victim, seconds, what, refusal_ok=False, min_rounds=2, state=None):
@@ -287,6 +306,7 @@ def victim(server):
     v = Victim(server)
     # Nothing left over from an earlier test holds the victim back.
     tb.assert_status(tb.request(server, "GET", "/health", timeout=BOUND + 0.5), 200)
+    warm_pool(server)
     return v
 
 
@@ -665,7 +685,7 @@ def test_recycled_streams_still_count_until_their_worker_is_free(server, big, vi
     attacker, board = big
     with supervised(server, heartbeat_interval=2, write_timeout=30,
                     max_streams_per_user=PER_USER, max_streams_per_address=PER_ADDRESS):
-        warm_pool(server, victim)
+        warm_pool(server)
         source = attacker_address()
         try:
             with Hostile(server, source) as h:
