@@ -89,6 +89,13 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
 /* POST (announce) and DELETE (end) /boards/:id/items/:id/editing, told apart by req->method. */
 void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* The trash (api_trash.c): GET /boards/:id/trash (a board's deleted notes, the newest
+ * TB_TRASH_LIMIT), POST /boards/:id/items/:id/restore, GET /trash, POST /boards/:id/restore. */
+#define TB_TRASH_LIMIT 100
+void tb_api_trash_notes(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_trash_restore_note(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_trash_boards(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_trash_restore_board(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
 #endif
