@@ -81,36 +81,61 @@ static const char SQL_NOTE_RESTORE[] =
 	"       RETURNING items.version, item_json(items) AS json)"
 	" SELECT version, json FROM i";
 
-/* Where a note or board is, as a state query names it (NULL, which libpq gives as "": none). */
-enum trash_state { STATE_NONE, STATE_LIVE, STATE_TRASH, STATE_PURGED };
-
-static enum trash_state state_of(PGresult *r, int col)
+enum tb_trash_state tb_trash_state(const char *name)
 {
 	static const char *const names[] = {"", "live", "trash", "purged"};
-	for (int i = STATE_LIVE; i <= STATE_PURGED; i++) {
-		if (strcmp(PQgetvalue(r, 0, col), names[i]) == 0)
-			return (enum trash_state)i;
+	for (int i = TB_TRASH_LIVE; i <= TB_TRASH_PURGED; i++) {
+		if (name && strcmp(name, names[i]) == 0)
+			return (enum tb_trash_state)i;
 	}
-	return STATE_NONE;
+	return TB_TRASH_NONE;
 }
 
-/* Answers a note's restore from its state (row of SQL_NOTE_STATE); returns true when the note is
- * in the trash and the caller may restore it (nothing answered). */
+enum tb_error_id tb_trash_note_verdict(enum tb_rank rank, enum tb_trash_state state)
+{
+	if (rank == TB_RANK_NONE || state == TB_TRASH_NONE)
+		return TB_E_NOT_FOUND;
+	if (rank < TB_RANK_EDITOR)
+		return TB_E_FORBIDDEN;
+	static const enum tb_error_id by_state[] = {
+		[TB_TRASH_LIVE] = TB_E_NOTE_NOT_DELETED,
+		[TB_TRASH_IN] = TB_E__COUNT,
+		[TB_TRASH_PURGED] = TB_E_NOTE_PURGED,
+	};
+	return by_state[state];
+}
+
+enum tb_error_id tb_trash_board_verdict(enum tb_rank rank, enum tb_trash_state state)
+{
+	if (rank == TB_RANK_NONE || state == TB_TRASH_NONE || (state != TB_TRASH_LIVE && rank < TB_RANK_ADMIN))
+		return TB_E_NOT_FOUND;
+	if (rank < TB_RANK_ADMIN)
+		return TB_E_FORBIDDEN;
+	static const enum tb_error_id by_state[] = {
+		[TB_TRASH_LIVE] = TB_E_BOARD_NOT_DELETED,
+		[TB_TRASH_IN] = TB_E__COUNT,
+		[TB_TRASH_PURGED] = TB_E_BOARD_PURGED,
+	};
+	return by_state[state];
+}
+
+/* Answers the verdict on a state row (role in column role_col, state in state_col): true when
+ * the restore may go on (nothing answered). */
+static bool answer(struct tb_resp *resp, PGresult *r, int role_col, int state_col,
+                   enum tb_error_id (*verdict)(enum tb_rank, enum tb_trash_state))
+{
+	enum tb_error_id e =
+		verdict(tb_api_rank(PQgetvalue(r, 0, role_col)), tb_trash_state(PQgetvalue(r, 0, state_col)));
+	if (e == TB_E__COUNT)
+		return true;
+	tb_resp_fail(resp, e);
+	return false;
+}
+
+/* A note's state row: (role, state). */
 static bool note_verdict(struct tb_resp *resp, PGresult *r)
 {
-	enum tb_rank rank = tb_api_rank(PQgetvalue(r, 0, 0));
-	enum trash_state state = state_of(r, 1);
-	if (rank == TB_RANK_NONE || state == STATE_NONE)
-		tb_resp_fail(resp, TB_E_NOT_FOUND);
-	else if (rank < TB_RANK_EDITOR)
-		tb_resp_fail(resp, TB_E_FORBIDDEN);
-	else if (state == STATE_LIVE)
-		tb_resp_fail(resp, TB_E_NOTE_NOT_DELETED);
-	else if (state == STATE_PURGED)
-		tb_resp_fail(resp, TB_E_NOTE_PURGED);
-	else
-		return true;
-	return false;
+	return answer(resp, r, 0, 1, tb_trash_note_verdict);
 }
 
 /* Runs a state query (one row) and its verdict; true when the restore may go on. */
@@ -198,24 +223,10 @@ static const char SQL_BOARD_RESTORE[] =
 	"  FROM actor, r WHERE b.id = $2::bigint AND b.deleted_at IS NOT NULL AND r.role IN ('owner', 'admin')"
 	" RETURNING b.version, board_json(b, r.role) || jsonb_build_object('last_event_id', b.last_seq + 1)";
 
-/* A board's restore from its state (row of SQL_BOARD_STATE): true when it is in the trash and the
- * caller may restore it. A board in the trash or purged is not seen by those who may not restore
- * it (404); a live one is seen by its members (403 below admin, else 409). */
+/* A board's state row: (state, role). */
 static bool board_verdict(struct tb_resp *resp, PGresult *r)
 {
-	enum tb_rank rank = tb_api_rank(PQgetvalue(r, 0, 1));
-	enum trash_state state = state_of(r, 0);
-	if (rank == TB_RANK_NONE || state == STATE_NONE || (state != STATE_LIVE && rank < TB_RANK_ADMIN))
-		tb_resp_fail(resp, TB_E_NOT_FOUND);
-	else if (rank < TB_RANK_ADMIN)
-		tb_resp_fail(resp, TB_E_FORBIDDEN);
-	else if (state == STATE_LIVE)
-		tb_resp_fail(resp, TB_E_BOARD_NOT_DELETED);
-	else if (state == STATE_PURGED)
-		tb_resp_fail(resp, TB_E_BOARD_PURGED);
-	else
-		return true;
-	return false;
+	return answer(resp, r, 1, 0, tb_trash_board_verdict);
 }
 
 void tb_api_trash_restore_board(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
