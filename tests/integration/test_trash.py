@@ -4,7 +4,8 @@ trash and item.deleted carries it whole; GET /boards/:id/trash lists it; POST
 item.created with "restored": true; a deleted board goes to the trash with its notes and its log,
 invisible everywhere, listed by GET /trash for those who may restore it; POST /boards/:id/restore
 brings it back with its history, and a stream resumes across it with Last-Event-ID; the supervisor
-purges both after trash_days, and a restore then answers 410. Every status of the four routes and
+purges both after trash_days, and a restore then answers 410, while the log of a live board is
+kept whatever its age (event_retention_days = 0). Every status of the four routes and
 their bad input. The authorization matrix has the roles (test_authz_matrix.py)."""
 
 import tbclient as tb
@@ -225,11 +226,17 @@ def test_restore_board_statuses_and_purge(server):
     for user in (stranger, u["viewer"], u["editor"]):
         tb.assert_error(req(server, user, "POST", path), 404, "not_found")
     # Purged: a tombstone; 410 for owner and admin, 404 for everyone else.
-    tb.create_board(server, owner)  # a board deleted just now is not purged
-    kept = tb.create_board(server, owner)
+    kept = tb.create_board(server, owner)  # deleted just now: not purged
     tb.assert_status(req(server, owner, "DELETE", "/boards/%d" % kept["id"]), 204)
+    # A live board's log is its history: by default no age or count prunes it.
+    live = tb.create_board(server, owner)["id"]
+    tb.create_item(server, owner, live)
+    server.sql("UPDATE teamboard.board_events SET created_at = now() - interval '1000 days'"
+               " WHERE board_id = %s", (live,))
     report = backdate_and_purge(server, board_id=bid)
     assert report["purged_boards"] >= 1, report
+    assert report["pruned_age"] == 0 and report["pruned_cap"] == 0, report
+    assert sse.log_seqs(server, live) == [1]
     assert server.sql("SELECT count(*) FROM teamboard.boards WHERE id = %s", (bid,)) == [(0,)]
     assert server.sql("SELECT count(*) FROM teamboard.board_events WHERE board_id = %s", (bid,)) == [(0,)]
     for user, status, code in ((owner, 410, "gone"), (u["admin"], 410, "gone"), (u["editor"], 404, "not_found"),
