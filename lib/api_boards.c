@@ -26,7 +26,7 @@ static const char SQL_LIST[] =
 	"          CASE WHEN b.team_id IS NULL THEN 'owner' ELSE team_board_role(b.owner_id = $1::bigint, m.role) END)"
 	"          ORDER BY b.id), '[]'::jsonb))::text AS j"
 	" FROM boards b LEFT JOIN team_members m ON m.team_id = b.team_id AND m.user_id = $1::bigint"
-	" WHERE (b.team_id IS NULL AND b.owner_id = $1::bigint) OR m.user_id IS NOT NULL) l";
+	" WHERE b.deleted_at IS NULL AND ((b.team_id IS NULL AND b.owner_id = $1::bigint) OR m.user_id IS NOT NULL)) l";
 
 void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
@@ -165,10 +165,16 @@ static const char SQL_UPDATE[] =
 	" RETURNING b.version, board_json(b, board_role($1::bigint, b.id))"
 	"           || jsonb_build_object('last_event_id', b.last_seq + 1)";
 
+/* A deletion puts the board in the trash (sql/016): its notes and its log stay, board_role sees no
+ * role on it any more, and boards_event logs board.deleted, which ends its streams. The supervisor
+ * purges it trash_days later; until then POST /boards/:id/restore brings it back (api_trash.c).
+ * Like a rename, it updates its row twice (deleted_at, then last_seq), so it takes the locks of
+ * board_role_for_rename. */
 static const char SQL_DELETE[] =
 	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
-	" DELETE FROM boards b USING actor WHERE b.id = $2::bigint AND ($3::bigint IS NULL OR b.version = $3::bigint)"
-	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin')";
+	" UPDATE boards b SET deleted_at = now(), deleted_by = $1::bigint, version = b.version + 1 FROM actor"
+	" WHERE b.id = $2::bigint AND b.deleted_at IS NULL AND ($3::bigint IS NULL OR b.version = $3::bigint)"
+	"   AND board_role_for_rename($1::bigint, $2::bigint) IN ('owner', 'admin')";
 
 /* Loads the board for a write by a caller of at least min rank, honouring If-Match. */
 static bool load_for_write(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, enum tb_rank min, char uid[24],

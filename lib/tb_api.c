@@ -45,6 +45,10 @@ static const struct tb_route routes[] = {
 	{TB_DELETE, P "/boards/:id/items/:id/editing", tb_api_items_editing, AUTH, NO_BODY},
 	{TB_GET, P "/boards/:id/events", tb_api_events, AUTH, NO_BODY},
 	{TB_GET, P "/boards/:id/viewers", tb_api_viewers, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/trash", tb_api_trash_notes, AUTH, NO_BODY},
+	{TB_POST, P "/boards/:id/items/:id/restore", tb_api_trash_restore_note, AUTH, NO_BODY},
+	{TB_GET, P "/trash", tb_api_trash_boards, AUTH, NO_BODY},
+	{TB_POST, P "/boards/:id/restore", tb_api_trash_restore_board, AUTH, NO_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)

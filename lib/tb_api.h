@@ -89,6 +89,26 @@ void tb_api_items_delete(struct tb_app *app, struct tb_req *req, struct tb_resp 
 /* POST (announce) and DELETE (end) /boards/:id/items/:id/editing, told apart by req->method. */
 void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* The trash (api_trash.c): GET /boards/:id/trash (a board's deleted notes, the newest
+ * TB_TRASH_LIMIT), POST /boards/:id/items/:id/restore, GET /trash, POST /boards/:id/restore. */
+#define TB_TRASH_LIMIT 100
+void tb_api_trash_notes(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_trash_restore_note(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_trash_boards(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_trash_restore_board(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* Where a note or a board is for a restore: on its board (live), in the trash, purged (a
+ * tombstone), or nowhere. tb_trash_state reads the names a state query gives ("live", "trash",
+ * "purged"; anything else, NULL too: TB_TRASH_NONE). */
+enum tb_trash_state { TB_TRASH_NONE, TB_TRASH_LIVE, TB_TRASH_IN, TB_TRASH_PURGED };
+enum tb_trash_state tb_trash_state(const char *name);
+/* What a restore answers for the caller's rank and the thing's state: the error, or TB_E__COUNT
+ * when it may go on (in the trash, and the rank may restore). A note (rank on its live board):
+ * 404 without a rank or a note, 403 below editor, then 409 live, 410 purged. A board (rank on it
+ * where it is; for a tombstone, the rank it would give): 404 without a rank or a board, and for
+ * one in the trash or purged below admin (it is not seen), 403 for a live one below admin, then
+ * 409 live, 410 purged. */
+enum tb_error_id tb_trash_note_verdict(enum tb_rank rank, enum tb_trash_state state);
+enum tb_error_id tb_trash_board_verdict(enum tb_rank rank, enum tb_trash_state state);
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
 #endif

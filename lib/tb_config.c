@@ -48,8 +48,9 @@ static const struct key keys[] = {
 	{"stream_max_seconds", K_LONG, 0, 7L * 24 * 3600, OFF(stream_max_seconds)},
 	{"max_streams", K_LONG, 0, 1000000, OFF(max_streams)},
 	{"max_streams_per_user", K_LONG, 0, 1000000, OFF(max_streams_per_user)},
-	{"event_retention_days", K_LONG, 1, 36500, OFF(event_retention_days)},
-	{"event_retention_per_board", K_LONG, 1, 100000000, OFF(event_retention_per_board)},
+	{"event_retention_days", K_LONG, 0, 36500, OFF(event_retention_days)},
+	{"event_retention_per_board", K_LONG, 0, 100000000, OFF(event_retention_per_board)},
+	{"trash_days", K_LONG, 0, 36500, OFF(trash_days)},
 	{"replay_limit", K_LONG, 1, 10000000, OFF(replay_limit)},
 	{"supervisor", K_SUPERVISOR, 0, 0, OFF(supervisor)},
 	{"metrics_allow", K_STRING, 0, 0, OFF(metrics_allow)},
@@ -77,8 +78,9 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->stream_max_seconds = 600;
 	cfg->max_streams = 200;
 	cfg->max_streams_per_user = 20;
-	cfg->event_retention_days = 30;
-	cfg->event_retention_per_board = 10000;
+	cfg->event_retention_days = 0;      /* the log is the board's history: kept for its life */
+	cfg->event_retention_per_board = 0; /* no cap */
+	cfg->trash_days = 30;
 	cfg->replay_limit = 5000;
 	cfg->supervisor = TB_SUPERVISOR_OFF;
 	cfg->metrics_allow = tb_xstrdup("127.0.0.1 ::1");

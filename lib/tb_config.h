@@ -31,8 +31,9 @@ struct tb_config {
 	long stream_max_seconds; /* 0 = unlimited */
 	long max_streams;        /* per host */
 	long max_streams_per_user;
-	long event_retention_days;
-	long event_retention_per_board;
+	long event_retention_days;      /* 0 = events are kept for the board's life */
+	long event_retention_per_board; /* 0 = no cap */
+	long trash_days;                /* deleted boards and notes are purged after this; 0 = never */
 	long replay_limit;
 	enum tb_supervisor_mode supervisor;
 	char *metrics_allow; /* space-separated addresses or CIDRs */

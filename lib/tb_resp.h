@@ -94,6 +94,11 @@ enum tb_error_id {
 	TB_E_KEY_RACE,
 	TB_E_ROLE_CHANGED,
 	TB_E_NOTE_CHANGED,
+	/* the trash */
+	TB_E_NOTE_NOT_DELETED,
+	TB_E_BOARD_NOT_DELETED,
+	TB_E_NOTE_PURGED,
+	TB_E_BOARD_PURGED,
 	/* events and metrics */
 	TB_E_BAD_POLL,
 	TB_E_RESET,

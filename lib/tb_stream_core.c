@@ -174,7 +174,7 @@ unsigned tb_stream_plan_change(int64_t seq, const char *type, const char *json, 
 		return recheck ? TB_STEP_RECHECK : TB_STEP_DROP;
 	unsigned steps = json == NULL ? TB_STEP_FETCH : TB_STEP_FORWARD;
 	if (strcmp(type, "board.deleted") == 0)
-		return steps | TB_STEP_REVOKE; /* written even after a gap: the board and its log are gone */
+		return steps | TB_STEP_REVOKE; /* even after a gap: the board is in the trash or gone */
 	if (seq > last_sent + 1)
 		steps |= TB_STEP_REPLAY_GAP; /* never a gap: fetch what is missing from the log first */
 	return recheck ? steps | TB_STEP_RECHECK : steps;

@@ -24,6 +24,8 @@
 /* Rows deleted per retention rule and cycle: a large backlog is worked off over several cycles
  * instead of in one long transaction. */
 #define PRUNE_BATCH 50000
+/* Boards purged from the trash per cycle: each deletes its notes and its log with it. */
+#define PURGE_BOARDS_BATCH 100
 
 /* $1 lock key, $2 our interval. held: we already hold the lock on this session
  * (pg_try_advisory_lock would stack another); have: we hold it now (CASE fixes the order: try only
@@ -88,20 +90,43 @@ static const char SQL_PRESENCE[] =
 	"                   WHERE NOT EXISTS (SELECT 1 FROM streams s WHERE s.board_id = r.b AND s.user_id = r.u)) c"
 	"         ) x) n";
 
-/* $1 days, $2 batch. */
+/* $1 days (0: events are kept for the board's life), $2 batch. */
 static const char SQL_PRUNE_AGE[] =
 	"WITH gone AS (DELETE FROM board_events WHERE (board_id, seq) IN"
 	"                (SELECT board_id, seq FROM board_events"
-	"                  WHERE created_at < now() - make_interval(days => $1::integer) LIMIT $2::integer)"
+	"                  WHERE $1::integer > 0 AND created_at < now() - make_interval(days => $1::integer)"
+	"                  LIMIT $2::integer)"
 	"              RETURNING 1)"
 	"SELECT count(*) FROM gone";
 
-/* $1 events kept per board (seq > last_seq - cap), $2 batch. */
+/* $1 events kept per board (seq > last_seq - cap; 0: no cap), $2 batch. */
 static const char SQL_PRUNE_CAP[] =
 	"WITH gone AS (DELETE FROM board_events WHERE (board_id, seq) IN"
 	"                (SELECT e.board_id, e.seq FROM boards b"
 	"                   JOIN board_events e ON e.board_id = b.id AND e.seq <= b.last_seq - $1::bigint"
-	"                  WHERE b.last_seq > $1::bigint LIMIT $2::integer)"
+	"                  WHERE $1::bigint > 0 AND b.last_seq > $1::bigint LIMIT $2::integer)"
+	"              RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
+/* $1 trash_days (0: never), $2 batch: boards in the trash for longer are deleted with their notes,
+ * trash and log (cascades), leaving a tombstone that answers a restore 410 (sql/016). A board a
+ * restore holds is skipped this cycle. */
+static const char SQL_PURGE_BOARDS[] =
+	"WITH p AS (SELECT id, owner_id, team_id, deleted_at FROM boards"
+	"            WHERE $1::integer > 0 AND deleted_at < now() - make_interval(days => $1::integer)"
+	"            ORDER BY deleted_at LIMIT $2::integer FOR UPDATE SKIP LOCKED),"
+	"     t AS (INSERT INTO board_tombstones (board_id, owner_id, team_id, deleted_at)"
+	"           SELECT id, owner_id, team_id, deleted_at FROM p ON CONFLICT DO NOTHING),"
+	"     gone AS (DELETE FROM boards b USING p WHERE b.id = p.id RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
+/* $1 trash_days (0: never), $2 batch: notes in the trash for longer lose their content; the row
+ * stays as a tombstone (item NULL) that answers a restore 410, until its board goes (sql/016). */
+static const char SQL_PURGE_NOTES[] =
+	"WITH gone AS (UPDATE items_trash SET item = NULL, purged_at = now() WHERE item_id IN"
+	"                (SELECT item_id FROM items_trash"
+	"                  WHERE $1::integer > 0 AND purged_at IS NULL"
+	"                    AND deleted_at < now() - make_interval(days => $1::integer) LIMIT $2::integer)"
 	"              RETURNING 1)"
 	"SELECT count(*) FROM gone";
 
@@ -304,50 +329,59 @@ static enum tb_err clean_registry(struct tb_supervisor *sv, struct tb_supervisor
 	return err;
 }
 
-/* Step e: retention by age and by the per-board cap; expired sign-in throttle rows, Idempotency-Key
- * rows and editing announcements' rate state. */
+/* Step e: retention by age and by the per-board cap (both off by default: the log is the board's
+ * history), the purge of the trash after trash_days; expired sign-in throttle rows, Idempotency-Key
+ * rows and editing announcements' rate state. Each is its own statement; a failed one is logged by
+ * query_count and the others still run, a lost connection ends the step. Boards are purged 100 at a
+ * time (each takes its notes and log with it), everything else PRUNE_BATCH rows at a time. */
 static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *rep)
 {
-	char days[24], cap[24], batch[24], window[24];
+	char days[24], cap[24], trash[24], batch[24], boards[24], window[24];
 	snprintf(days, sizeof days, "%ld", sv->cfg->event_retention_days);
 	snprintf(cap, sizeof cap, "%ld", sv->cfg->event_retention_per_board);
+	snprintf(trash, sizeof trash, "%ld", sv->cfg->trash_days);
 	snprintf(batch, sizeof batch, "%d", PRUNE_BATCH);
+	snprintf(boards, sizeof boards, "%d", PURGE_BOARDS_BATCH);
 	snprintf(window, sizeof window, "%ld", sv->cfg->login_window);
-	const char *pa[] = {days, batch}, *pc[] = {cap, batch}, *pt[] = {window, batch};
-	enum tb_err err = query_count(sv, SQL_PRUNE_AGE, 2, pa, &rep->pruned_age);
-	if (err == TB_ERR_DB_DOWN)
-		return err;
-	enum tb_err err2 = query_count(sv, SQL_PRUNE_CAP, 2, pc, &rep->pruned_cap);
-	if (err2 == TB_ERR_DB_DOWN)
-		return err2;
-	enum tb_err err3 = query_count(sv, SQL_PRUNE_THROTTLE, 2, pt, &rep->pruned_throttle);
-	if (err3 == TB_ERR_DB_DOWN)
-		return err3;
-	const char *pb[] = {batch};
-	enum tb_err err4 = query_count(sv, SQL_PRUNE_IDEMPOTENCY, 1, pb, &rep->pruned_idempotency);
-	if (err4 == TB_ERR_DB_DOWN)
-		return err4;
-	enum tb_err err5 = query_count(sv, SQL_PRUNE_EDITING, 1, pb, &rep->pruned_editing);
-	const enum tb_err all[] = {err, err2, err3, err4, err5};
-	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-		if (all[i])
-			return all[i];
-	return TB_OK;
+	const struct {
+		const char *sql;
+		int n;
+		const char *params[2];
+		long *out;
+	} steps[] = {
+		{SQL_PRUNE_AGE, 2, {days, batch}, &rep->pruned_age},
+		{SQL_PRUNE_CAP, 2, {cap, batch}, &rep->pruned_cap},
+		{SQL_PURGE_BOARDS, 2, {trash, boards}, &rep->purged_boards},
+		{SQL_PURGE_NOTES, 2, {trash, batch}, &rep->purged_notes},
+		{SQL_PRUNE_THROTTLE, 2, {window, batch}, &rep->pruned_throttle},
+		{SQL_PRUNE_IDEMPOTENCY, 1, {batch}, &rep->pruned_idempotency},
+		{SQL_PRUNE_EDITING, 1, {batch}, &rep->pruned_editing},
+	};
+	enum tb_err first = TB_OK;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		enum tb_err err = query_count(sv, steps[i].sql, steps[i].n, steps[i].params, steps[i].out);
+		if (err == TB_ERR_DB_DOWN)
+			return err;
+		if (first == TB_OK)
+			first = err;
+	}
+	return first;
 }
 
 /* Step f: supervisor_status row 1 says who leads, since when, and what the last cycle did. */
 static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_supervisor_report *rep)
 {
-	char pid[24], report[640];
+	char pid[24], report[768];
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	/* heartbeats_since is a timestamptz text from PostgreSQL: digits, '-', ':', '.', '+', ' ' */
 	snprintf(report, sizeof report,
 	         "{\"interval\":%ld,\"heartbeats_since\":\"%s\",\"heartbeats\":%ld,\"recycled\":%ld,"
 	         "\"terminated\":%ld,\"dead\":%ld,\"presence\":%ld,\"pruned_age\":%ld,\"pruned_cap\":%ld,"
-	         "\"pruned_throttle\":%ld,\"pruned_idempotency\":%ld,\"pruned_editing\":%ld}",
+	         "\"pruned_throttle\":%ld,\"pruned_idempotency\":%ld,\"pruned_editing\":%ld,"
+	         "\"purged_boards\":%ld,\"purged_notes\":%ld}",
 	         sv->cfg->heartbeat_interval, sv->heartbeats_since, rep->heartbeats, rep->recycled, rep->terminated,
 	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle,
-	         rep->pruned_idempotency, rep->pruned_editing);
+	         rep->pruned_idempotency, rep->pruned_editing, rep->purged_boards, rep->purged_notes);
 	const char *params[] = {sv->cfg->host_name, pid, sv->since, report};
 	return query_count(sv, SQL_STATUS, 4, params, NULL);
 }
@@ -355,13 +389,15 @@ static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_super
 static void log_cycle(const struct tb_supervisor_report *rep)
 {
 	bool busy = rep->recycled || rep->dead || rep->presence || rep->pruned_age || rep->pruned_cap ||
-		rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing;
+		rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing || rep->purged_boards ||
+		rep->purged_notes;
 	TB_LOG(busy ? TB_LOG_INFO : TB_LOG_DEBUG,
 	       "supervisor: heartbeat to %ld boards; recycled %ld holders (%ld backends terminated); removed %ld dead rows; "
 	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap, %ld sign-in throttle rows, "
-	       "%ld idempotency keys, %ld editing rows%s",
+	       "%ld idempotency keys, %ld editing rows; purged %ld boards and %ld notes from the trash%s",
 	       rep->heartbeats, rep->recycled, rep->terminated, rep->dead, rep->presence, rep->pruned_age,
-	       rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing,
+	       rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing, rep->purged_boards,
+	       rep->purged_notes,
 	       rep->pruned_age == PRUNE_BATCH || rep->pruned_cap == PRUNE_BATCH ? " (more next cycle)" : "");
 }
 

@@ -39,11 +39,13 @@ struct tb_supervisor_report {
 	long terminated;         /* of their backends, those pg_terminate_backend signalled */
 	long dead;               /* rows whose backend or (this host's) worker process was gone */
 	long presence;           /* boards that got a presence NOTIFY */
-	long pruned_age;         /* events older than event_retention_days */
-	long pruned_cap;         /* events past event_retention_per_board */
+	long pruned_age;         /* events older than event_retention_days (0: none) */
+	long pruned_cap;         /* events past event_retention_per_board (0: none) */
 	long pruned_throttle;    /* sign-in throttle rows past login_window (sql/012) */
 	long pruned_idempotency; /* Idempotency-Key rows older than 24 hours (sql/014) */
 	long pruned_editing;     /* editing announcements' rate rows older than an hour (sql/014) */
+	long purged_boards;      /* boards in the trash for longer than trash_days, deleted (sql/016) */
+	long purged_notes;       /* notes in the trash for longer than trash_days, emptied (sql/016) */
 };
 
 /* Sets sv up for cfg (borrowed); does not connect yet. */

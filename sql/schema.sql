@@ -94,7 +94,9 @@ CREATE TABLE teamboard.boards (
     version bigint DEFAULT 1 NOT NULL,
     last_seq bigint DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    deleted_by bigint
 );
 
 --
@@ -123,7 +125,7 @@ BEGIN
                         ELSE team_board_role(b.owner_id = p_user,
                                              (SELECT m.role FROM team_members m
                                                WHERE m.team_id = b.team_id AND m.user_id = p_user)) END
-              FROM boards b WHERE b.id = p_board);
+              FROM boards b WHERE b.id = p_board AND b.deleted_at IS NULL);
 END
 $$;
 
@@ -152,7 +154,7 @@ DECLARE
     v_owner bigint;
     v_role  text;
 BEGIN
-    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b WHERE b.id = p_board;
+    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b WHERE b.id = p_board AND b.deleted_at IS NULL;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
@@ -186,12 +188,18 @@ CREATE FUNCTION teamboard.boards_event() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'UPDATE' AND NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL THEN
+        PERFORM record_event(NEW.id, 'board.deleted',
+                             jsonb_build_object('board', jsonb_build_object('id', NEW.id, 'version', NEW.version)));
+    ELSIF TG_OP = 'UPDATE' AND NEW.deleted_at IS NULL AND OLD.deleted_at IS NOT NULL THEN
+        PERFORM record_event(NEW.id, 'board.restored',
+                             jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id'));
+    ELSIF TG_OP = 'UPDATE' THEN
         PERFORM record_event(NEW.id, 'board.updated',
                              jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id',
                                                 'changed', CASE WHEN NEW.title IS DISTINCT FROM OLD.title
                                                                 THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
-    ELSE
+    ELSIF OLD.deleted_at IS NULL THEN
         -- The board and its log are gone; holders still hear it (and end their streams).
         PERFORM pg_notify('board_' || OLD.id,
                           (OLD.last_seq + 1) || ' board.deleted ' ||
@@ -359,9 +367,14 @@ CREATE FUNCTION teamboard.items_event() RETURNS trigger
     AS $$
 DECLARE
     v_changed jsonb;
+    v_payload jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM record_event(NEW.board_id, 'item.created', jsonb_build_object('item', item_json(NEW)));
+        v_payload := jsonb_build_object('item', item_json(NEW));
+        IF NEW.id::text = current_setting('teamboard.restore_id', true) THEN
+            v_payload := v_payload || '{"restored": true}'::jsonb;
+        END IF;
+        PERFORM record_event(NEW.board_id, 'item.created', v_payload);
     ELSIF TG_OP = 'UPDATE' THEN
         SELECT coalesce(jsonb_agg(f), '[]'::jsonb) INTO v_changed FROM unnest(ARRAY[
             CASE WHEN NEW.text IS DISTINCT FROM OLD.text THEN 'text' END,
@@ -373,10 +386,12 @@ BEGIN
             CASE WHEN NEW.z IS DISTINCT FROM OLD.z THEN 'z' END]) AS f WHERE f IS NOT NULL;
         PERFORM record_event(NEW.board_id, 'item.updated',
                              jsonb_build_object('item', item_json(NEW), 'changed', v_changed));
-    ELSE
-        PERFORM record_event(OLD.board_id, 'item.deleted',
-                             jsonb_build_object('item', jsonb_build_object('id', OLD.id, 'board_id', OLD.board_id,
-                                                                           'version', OLD.version + 1)));
+    ELSIF record_event(OLD.board_id, 'item.deleted',
+                       jsonb_build_object('item', item_json(OLD) || jsonb_build_object('version', OLD.version + 1)))
+          IS NOT NULL THEN
+        INSERT INTO items_trash (item_id, board_id, item, deleted_by)
+        VALUES (OLD.id, OLD.board_id, item_json(OLD),
+                nullif(current_setting('teamboard.actor_id', true), '')::bigint);
     END IF;
     RETURN NULL;
 END
@@ -534,7 +549,7 @@ BEGIN
     SELECT jsonb_build_object('team_id', v_row.team_id, 'user_id', v_row.user_id, 'name', u.name,
                               'role', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE v_row.role END)
       INTO v_member FROM users u WHERE u.id = v_row.user_id;
-    FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id ORDER BY id LOOP
+    FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id AND deleted_at IS NULL ORDER BY id LOOP
         PERFORM record_event(v_board, v_type, jsonb_build_object('member', v_member));
     END LOOP;
     RETURN NULL;
@@ -582,6 +597,50 @@ END
 $$;
 
 --
+-- Name: trashed_board_role(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.trashed_board_role(p_user bigint, p_board bigint) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN b.team_id IS NULL
+                        THEN CASE WHEN b.owner_id = p_user THEN 'owner' END
+                        ELSE team_board_role(b.owner_id = p_user,
+                                             (SELECT m.role FROM team_members m
+                                               WHERE m.team_id = b.team_id AND m.user_id = p_user)) END
+              FROM boards b WHERE b.id = p_board AND b.deleted_at IS NOT NULL);
+END
+$$;
+
+--
+-- Name: trashed_board_role_locked(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.trashed_board_role_locked(p_user bigint, p_board bigint) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_team  bigint;
+    v_owner bigint;
+    v_role  text;
+BEGIN
+    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b
+     WHERE b.id = p_board AND b.deleted_at IS NOT NULL;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_team IS NULL THEN
+        RETURN CASE WHEN v_owner = p_user THEN 'owner' END;
+    END IF;
+    PERFORM 1 FROM teams t WHERE t.id = v_team FOR KEY SHARE;
+    SELECT m.role INTO v_role FROM team_members m
+     WHERE m.team_id = v_team AND m.user_id = p_user FOR SHARE;
+    RETURN team_board_role(v_owner = p_user, v_role);
+END
+$$;
+
+--
 -- Name: users; Type: TABLE; Schema: teamboard; Owner: -
 --
 
@@ -613,6 +672,18 @@ CREATE TABLE teamboard.board_events (
     actor_id bigint,
     payload jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: board_tombstones; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.board_tombstones (
+    board_id bigint NOT NULL,
+    owner_id bigint NOT NULL,
+    team_id bigint,
+    deleted_at timestamp with time zone NOT NULL,
+    purged_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
@@ -667,6 +738,20 @@ ALTER TABLE teamboard.items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+--
+-- Name: items_trash; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.items_trash (
+    item_id bigint NOT NULL,
+    board_id bigint NOT NULL,
+    item jsonb,
+    deleted_by bigint,
+    deleted_at timestamp with time zone DEFAULT now() NOT NULL,
+    purged_at timestamp with time zone,
+    CONSTRAINT items_trash_check CHECK (((item IS NULL) = (purged_at IS NOT NULL)))
 );
 
 --
@@ -804,6 +889,13 @@ ALTER TABLE ONLY teamboard.board_events
     ADD CONSTRAINT board_events_pkey PRIMARY KEY (board_id, seq);
 
 --
+-- Name: board_tombstones board_tombstones_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_tombstones
+    ADD CONSTRAINT board_tombstones_pkey PRIMARY KEY (board_id);
+
+--
 -- Name: boards boards_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
 --
 
@@ -830,6 +922,13 @@ ALTER TABLE ONLY teamboard.idempotency_keys
 
 ALTER TABLE ONLY teamboard.items
     ADD CONSTRAINT items_pkey PRIMARY KEY (id);
+
+--
+-- Name: items_trash items_trash_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.items_trash
+    ADD CONSTRAINT items_trash_pkey PRIMARY KEY (item_id);
 
 --
 -- Name: login_throttle login_throttle_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
@@ -906,6 +1005,12 @@ CREATE INDEX boards_owner_idx ON teamboard.boards USING btree (owner_id);
 CREATE INDEX boards_team_idx ON teamboard.boards USING btree (team_id);
 
 --
+-- Name: boards_trash_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX boards_trash_idx ON teamboard.boards USING btree (deleted_at) WHERE (deleted_at IS NOT NULL);
+
+--
 -- Name: editing_announcements_item_idx; Type: INDEX; Schema: teamboard; Owner: -
 --
 
@@ -940,6 +1045,18 @@ CREATE INDEX items_board_idx ON teamboard.items USING btree (board_id, id);
 --
 
 CREATE INDEX items_board_z_idx ON teamboard.items USING btree (board_id, z);
+
+--
+-- Name: items_trash_board_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX items_trash_board_idx ON teamboard.items_trash USING btree (board_id, deleted_at DESC, item_id DESC) WHERE (purged_at IS NULL);
+
+--
+-- Name: items_trash_deleted_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX items_trash_deleted_idx ON teamboard.items_trash USING btree (deleted_at) WHERE (purged_at IS NULL);
 
 --
 -- Name: login_throttle_expiry; Type: INDEX; Schema: teamboard; Owner: -
@@ -1033,6 +1150,13 @@ ALTER TABLE ONLY teamboard.board_events
     ADD CONSTRAINT board_events_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
 
 --
+-- Name: boards boards_deleted_by_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.boards
+    ADD CONSTRAINT boards_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES teamboard.users(id) ON DELETE SET NULL;
+
+--
 -- Name: boards boards_owner_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
 --
 
@@ -1087,6 +1211,20 @@ ALTER TABLE ONLY teamboard.items
 
 ALTER TABLE ONLY teamboard.items
     ADD CONSTRAINT items_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+
+--
+-- Name: items_trash items_trash_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.items_trash
+    ADD CONSTRAINT items_trash_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: items_trash items_trash_deleted_by_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.items_trash
+    ADD CONSTRAINT items_trash_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES teamboard.users(id) ON DELETE SET NULL;
 
 --
 -- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -

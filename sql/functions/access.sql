@@ -36,7 +36,9 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- A user's role on a board: 'owner', 'admin', 'editor', 'viewer', or NULL (no access: the API
--- answers 404, as if the board did not exist). A personal board (no team) is its owner's alone.
+-- answers 404, as if the board did not exist). A personal board (no team) is its owner's alone. A
+-- board in the trash (016_trash.sql) has no role for anyone: trashed_board_role says who may
+-- restore it.
 CREATE OR REPLACE FUNCTION board_role(p_user bigint, p_board bigint) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -45,7 +47,7 @@ BEGIN
                         ELSE team_board_role(b.owner_id = p_user,
                                              (SELECT m.role FROM team_members m
                                                WHERE m.team_id = b.team_id AND m.user_id = p_user)) END
-              FROM boards b WHERE b.id = p_board);
+              FROM boards b WHERE b.id = p_board AND b.deleted_at IS NULL);
 END
 $$;
 
@@ -59,7 +61,7 @@ DECLARE
     v_owner bigint;
     v_role  text;
 BEGIN
-    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b WHERE b.id = p_board;
+    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b WHERE b.id = p_board AND b.deleted_at IS NULL;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
@@ -120,5 +122,45 @@ BEGIN
     PERFORM 1 FROM teams WHERE id = p_team FOR KEY SHARE;
     SELECT role INTO v_role FROM team_members WHERE team_id = p_team AND user_id = p_user FOR SHARE;
     RETURN v_role;
+END
+$$;
+
+-- The role a user would have on a board that is in the trash (NULL when it is not in the trash,
+-- or for no role): GET /trash and POST /boards/:id/restore let 'owner' and 'admin' restore it and
+-- answer everyone else 404, as for any board they cannot see (api_trash.c).
+CREATE OR REPLACE FUNCTION trashed_board_role(p_user bigint, p_board bigint) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN b.team_id IS NULL
+                        THEN CASE WHEN b.owner_id = p_user THEN 'owner' END
+                        ELSE team_board_role(b.owner_id = p_user,
+                                             (SELECT m.role FROM team_members m
+                                               WHERE m.team_id = b.team_id AND m.user_id = p_user)) END
+              FROM boards b WHERE b.id = p_board AND b.deleted_at IS NOT NULL);
+END
+$$;
+
+-- trashed_board_role for the restore: the same answer with the locks of board_role_for_rename
+-- (the team row FOR KEY SHARE, then the caller's membership row FOR SHARE), since the restore
+-- updates its board row twice too (deleted_at, then last_seq for its event).
+CREATE OR REPLACE FUNCTION trashed_board_role_locked(p_user bigint, p_board bigint) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_team  bigint;
+    v_owner bigint;
+    v_role  text;
+BEGIN
+    SELECT b.team_id, b.owner_id INTO v_team, v_owner FROM boards b
+     WHERE b.id = p_board AND b.deleted_at IS NOT NULL;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_team IS NULL THEN
+        RETURN CASE WHEN v_owner = p_user THEN 'owner' END;
+    END IF;
+    PERFORM 1 FROM teams t WHERE t.id = v_team FOR KEY SHARE;
+    SELECT m.role INTO v_role FROM team_members m
+     WHERE m.team_id = v_team AND m.user_id = p_user FOR SHARE;
+    RETURN team_board_role(v_owner = p_user, v_role);
 END
 $$;

@@ -49,14 +49,23 @@ BEGIN
 END
 $$;
 
--- Note changes.
+-- Note changes. A deletion's event carries the note as it was, with the deletion's version (one
+-- past the note's last: what a client compares), and the note goes to the trash (items_trash,
+-- 016_trash.sql) with who deleted it, unless its board is going too (a purge: record_event finds
+-- no board). A restore (api_trash.c) inserts the note again with its id after setting
+-- teamboard.restore_id to that id: its item.created says "restored": true.
 CREATE OR REPLACE FUNCTION items_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     v_changed jsonb;
+    v_payload jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM record_event(NEW.board_id, 'item.created', jsonb_build_object('item', item_json(NEW)));
+        v_payload := jsonb_build_object('item', item_json(NEW));
+        IF NEW.id::text = current_setting('teamboard.restore_id', true) THEN
+            v_payload := v_payload || '{"restored": true}'::jsonb;
+        END IF;
+        PERFORM record_event(NEW.board_id, 'item.created', v_payload);
     ELSIF TG_OP = 'UPDATE' THEN
         SELECT coalesce(jsonb_agg(f), '[]'::jsonb) INTO v_changed FROM unnest(ARRAY[
             CASE WHEN NEW.text IS DISTINCT FROM OLD.text THEN 'text' END,
@@ -68,10 +77,12 @@ BEGIN
             CASE WHEN NEW.z IS DISTINCT FROM OLD.z THEN 'z' END]) AS f WHERE f IS NOT NULL;
         PERFORM record_event(NEW.board_id, 'item.updated',
                              jsonb_build_object('item', item_json(NEW), 'changed', v_changed));
-    ELSE
-        PERFORM record_event(OLD.board_id, 'item.deleted',
-                             jsonb_build_object('item', jsonb_build_object('id', OLD.id, 'board_id', OLD.board_id,
-                                                                           'version', OLD.version + 1)));
+    ELSIF record_event(OLD.board_id, 'item.deleted',
+                       jsonb_build_object('item', item_json(OLD) || jsonb_build_object('version', OLD.version + 1)))
+          IS NOT NULL THEN
+        INSERT INTO items_trash (item_id, board_id, item, deleted_by)
+        VALUES (OLD.id, OLD.board_id, item_json(OLD),
+                nullif(current_setting('teamboard.actor_id', true), '')::bigint);
     END IF;
     RETURN NULL;
 END
@@ -80,16 +91,26 @@ CREATE OR REPLACE TRIGGER items_event AFTER INSERT OR UPDATE OR DELETE ON items
     FOR EACH ROW EXECUTE FUNCTION items_event();
 
 -- Board changes. Bumping last_seq is itself an UPDATE of boards: the WHEN clause keeps that
--- from firing this trigger again.
+-- from firing this trigger again. DELETE /boards/:id puts the board in the trash (deleted_at,
+-- 016_trash.sql) and logs board.deleted, which ends every stream of it; POST /boards/:id/restore
+-- takes it out and logs board.restored. The row itself is deleted by the supervisor's purge of a
+-- board in the trash (no stream can be open: nothing to announce), or by a cascade from its owner
+-- or team while it is live (announced, as the log goes with it).
 CREATE OR REPLACE FUNCTION boards_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'UPDATE' AND NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL THEN
+        PERFORM record_event(NEW.id, 'board.deleted',
+                             jsonb_build_object('board', jsonb_build_object('id', NEW.id, 'version', NEW.version)));
+    ELSIF TG_OP = 'UPDATE' AND NEW.deleted_at IS NULL AND OLD.deleted_at IS NOT NULL THEN
+        PERFORM record_event(NEW.id, 'board.restored',
+                             jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id'));
+    ELSIF TG_OP = 'UPDATE' THEN
         PERFORM record_event(NEW.id, 'board.updated',
                              jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id',
                                                 'changed', CASE WHEN NEW.title IS DISTINCT FROM OLD.title
                                                                 THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
-    ELSE
+    ELSIF OLD.deleted_at IS NULL THEN
         -- The board and its log are gone; holders still hear it (and end their streams).
         PERFORM pg_notify('board_' || OLD.id,
                           (OLD.last_seq + 1) || ' board.deleted ' ||
@@ -106,7 +127,8 @@ CREATE OR REPLACE TRIGGER boards_updated AFTER UPDATE ON boards
 CREATE OR REPLACE TRIGGER boards_deleted AFTER DELETE ON boards
     FOR EACH ROW EXECUTE FUNCTION boards_event();
 
--- Membership changes reach every board of the team: access may have changed for a viewer.
+-- Membership changes reach every board of the team: access may have changed for a viewer. A board
+-- in the trash has no streams and no roles: it is left alone.
 CREATE OR REPLACE FUNCTION team_members_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -122,7 +144,7 @@ BEGIN
     SELECT jsonb_build_object('team_id', v_row.team_id, 'user_id', v_row.user_id, 'name', u.name,
                               'role', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE v_row.role END)
       INTO v_member FROM users u WHERE u.id = v_row.user_id;
-    FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id ORDER BY id LOOP
+    FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id AND deleted_at IS NULL ORDER BY id LOOP
         PERFORM record_event(v_board, v_type, jsonb_build_object('member', v_member));
     END LOOP;
     RETURN NULL;

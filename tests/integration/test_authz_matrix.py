@@ -39,6 +39,12 @@ MATRIX = {
     "PATCH /teams/:id/members/:user_id":        (401, 404, 403, 403, 200, 200),
     "DELETE /teams/:id/members/:user_id":       (401, 404, 403, 403, 204, 204),
     "DELETE /teams/:id/members/:self (leave)":  (401, 404, 204, 204, 204, 204),
+    "GET /boards/:id/trash":                    (401, 404, 200, 200, 200, 200),
+    "POST /boards/:id/items/:item_id/restore":  (401, 404, 403, 200, 200, 200),
+    "POST personal /boards/:id/items/:item_id/restore": (401, 404, 404, 404, 404, 200),
+    "GET /trash":                               (401, 200, 200, 200, 200, 200),
+    "POST /boards/:id/restore":                 (401, 404, 404, 404, 200, 200),
+    "POST personal /boards/:id/restore":        (401, 404, 404, 404, 404, 200),
 }
 
 BOARD_ROLE = {"viewer": "viewer", "editor": "editor", "admin": "admin", "owner": "owner"}
@@ -56,6 +62,8 @@ def world(server):
     w["item"] = tb.create_item(server, owner, w["board"]["id"], text="shared")
     w["personal"] = tb.create_board(server, owner)
     w["pitem"] = tb.create_item(server, owner, w["personal"]["id"], text="private")
+    w["trashed"] = tb.create_board(server, owner, team_id=w["team"]["id"])
+    tb.assert_status(req(server, owner, "DELETE", "/boards/%d" % w["trashed"]["id"]), 204)
     return w
 
 
@@ -64,7 +72,9 @@ def req(server, user, method, path, body=None):
 
 
 def board_state(server, board_id):
-    return server.sql("SELECT title, version FROM teamboard.boards WHERE id = %s", (board_id,))
+    """A live board's state ([] once it is in the trash or gone)."""
+    return server.sql("SELECT title, version FROM teamboard.boards WHERE id = %s AND deleted_at IS NULL",
+                      (board_id,))
 
 
 def item_state(server, item_id):
@@ -168,7 +178,28 @@ def board_actions(which):
         resp = req(server, user, "DELETE", "/boards/%d/items/%d" % (b["id"], fresh["id"]))
         return resp, check, lambda doc: item_state(server, fresh["id"]) == []
 
-    return get, patch, delete, create_item, get_item, patch_item, delete_item
+    def trash(server, w, user):
+        b = w[which]
+        resp = req(server, user, "GET", "/boards/%d/trash" % b["id"])
+        return resp, lambda: True, lambda doc: isinstance(doc["trash"], list) and doc["more"] is False
+
+    def restore_item(server, w, user):
+        b = w[which]
+        fresh = tb.create_item(server, w["owner"], b["id"])
+        tb.assert_status(req(server, w["owner"], "DELETE", "/boards/%d/items/%d" % (b["id"], fresh["id"])), 204)
+        check = watch(lambda: item_state(server, fresh["id"]))
+        resp = req(server, user, "POST", "/boards/%d/items/%d/restore" % (b["id"], fresh["id"]))
+        return resp, check, lambda doc: doc["id"] == fresh["id"] and item_state(server, fresh["id"]) != []
+
+    def restore(server, w, user):
+        fresh = tb.create_board(server, w["owner"],
+                                team_id=w["team"]["id"] if which == "board" else None)
+        tb.assert_status(req(server, w["owner"], "DELETE", "/boards/%d" % fresh["id"]), 204)
+        check = watch(lambda: board_state(server, fresh["id"]))
+        resp = req(server, user, "POST", "/boards/%d/restore" % fresh["id"])
+        return resp, check, lambda doc: doc["id"] == fresh["id"] and board_state(server, fresh["id"]) != []
+
+    return get, patch, delete, create_item, get_item, patch_item, delete_item, trash, restore_item, restore
 
 
 def actor_of(w, user):
@@ -176,6 +207,15 @@ def actor_of(w, user):
         if w[a] is user:
             return a
     raise AssertionError(user)
+
+
+def a_list_trash(server, w, user):
+    resp = req(server, user, "GET", "/trash")
+
+    def ok(doc):
+        listed = w["trashed"]["id"] in {b["id"] for b in doc["boards"]}
+        return listed == (actor_of(w, user) in ("admin", "owner"))
+    return resp, lambda: True, ok
 
 
 def a_list_teams(server, w, user):
@@ -266,6 +306,12 @@ ACTIONS = {
     "PATCH /teams/:id/members/:user_id": a_change_role,
     "DELETE /teams/:id/members/:user_id": a_remove_member,
     "DELETE /teams/:id/members/:self (leave)": a_leave,
+    "GET /boards/:id/trash": _team[7],
+    "POST /boards/:id/items/:item_id/restore": _team[8],
+    "POST personal /boards/:id/items/:item_id/restore": _personal[8],
+    "GET /trash": a_list_trash,
+    "POST /boards/:id/restore": _team[9],
+    "POST personal /boards/:id/restore": _personal[9],
 }
 
 CASES = [(route, actor, status) for route, statuses in MATRIX.items()

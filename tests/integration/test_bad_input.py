@@ -32,13 +32,14 @@ def world(server):
 
 
 def snapshot(server, user_id=None):
-    """What a refused request must not touch: every board, item and membership of the test's
-    users (by owner), and the counts of users and sessions."""
+    """What a refused request must not touch: every live board (a deleted one is in the trash,
+    sql/016), item and membership of the test's users (by owner), and the counts of users and
+    sessions."""
     boards = server.sql("SELECT id, title, version, team_id FROM teamboard.boards "
-                        "WHERE owner_id = %s ORDER BY id", (user_id,))
+                        "WHERE owner_id = %s AND deleted_at IS NULL ORDER BY id", (user_id,))
     items = server.sql("SELECT i.id, i.text, i.color, i.x, i.y, i.w, i.h, i.z, i.version "
                        "FROM teamboard.items i JOIN teamboard.boards b ON b.id = i.board_id "
-                       "WHERE b.owner_id = %s ORDER BY i.id", (user_id,))
+                       "WHERE b.owner_id = %s AND b.deleted_at IS NULL ORDER BY i.id", (user_id,))
     members = server.sql("SELECT m.team_id, m.user_id, m.role FROM teamboard.team_members m "
                          "JOIN teamboard.teams t ON t.id = m.team_id WHERE t.created_by = %s "
                          "ORDER BY 1, 2", (user_id,))

@@ -8,8 +8,9 @@ import tbclient as tb
 
 
 def board_row(server, board_id):
-    rows = server.sql("SELECT title, version, team_id, owner_id FROM teamboard.boards WHERE id = %s",
-                      (board_id,))
+    """The board's row while it is live (not in the trash: sql/016)."""
+    rows = server.sql("SELECT title, version, team_id, owner_id FROM teamboard.boards"
+                      " WHERE id = %s AND deleted_at IS NULL", (board_id,))
     return rows[0] if rows else None
 
 
@@ -226,14 +227,18 @@ def test_patch_board_invalid_422(server, body, field):
 
 # --- DELETE /boards/:id -------------------------------------------------------------------------
 
-def test_delete_board_204_and_items_gone(server):
+def test_delete_board_204_and_into_the_trash_with_its_items(server):
     owner = tb.new_user(server)
     board = tb.create_board(server, owner)
     item = tb.create_item(server, owner, board["id"], text="bye")
     resp = tb.request(server, "DELETE", "/boards/%d" % board["id"], token=owner.token)
     assert resp.status == 204 and resp.body == b"", resp
     assert board_row(server, board["id"]) is None
-    assert server.sql("SELECT count(*) FROM teamboard.items WHERE id = %s", (item["id"],)) == [(0,)]
+    # In the trash (test_trash.py has the rest): its notes are kept with it, out of sight.
+    assert server.sql("SELECT deleted_by FROM teamboard.boards WHERE id = %s", (board["id"],)) == [(owner.id,)]
+    assert server.sql("SELECT count(*) FROM teamboard.items WHERE id = %s", (item["id"],)) == [(1,)]
+    tb.assert_error(tb.request(server, "GET", "/boards/%d/items/%d" % (board["id"], item["id"]),
+                               token=owner.token), 404, "not_found")
     tb.assert_error(tb.request(server, "GET", "/boards/%d" % board["id"], token=owner.token),
                     404, "not_found")
     tb.assert_error(tb.request(server, "DELETE", "/boards/%d" % board["id"], token=owner.token),

@@ -243,8 +243,8 @@ def test_two_listeners_get_every_change_once_in_order(server, streams):
 
     tb.assert_status(tb.request(server, "DELETE", items_path(i2["id"]), token=editor.token), 204)
 
-    def deleted(d):
-        assert d["item"] == {"id": i2["id"], "board_id": bid, "version": u2["version"] + 1}, d
+    def deleted(d):  # the whole note as it was, with the deletion's version (issue 14)
+        assert d["item"] == dict(u2, version=u2["version"] + 1), d
     expect.append(("item.deleted", editor, deleted))
 
     log = sse.log_seqs(server, bid)

@@ -35,6 +35,7 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(max_streams_per_user)
 	LONG_KEY(event_retention_days)
 	LONG_KEY(event_retention_per_board)
+	LONG_KEY(trash_days)
 	LONG_KEY(replay_limit)
 	LONG_KEY(write_timeout)
 	LONG_KEY(body_timeout)
@@ -92,6 +93,7 @@ static const char *const all_keys[] = {
 	"max_streams_per_user",
 	"event_retention_days",
 	"event_retention_per_board",
+	"trash_days",
 	"replay_limit",
 	"supervisor",
 	"metrics_allow",
@@ -142,8 +144,9 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "stream_max_seconds", "600"},
 	{__LINE__, "max_streams", "200"},
 	{__LINE__, "max_streams_per_user", "20"},
-	{__LINE__, "event_retention_days", "30"},
-	{__LINE__, "event_retention_per_board", "10000"},
+	{__LINE__, "event_retention_days", "0"},      /* the log is kept for the board's life */
+	{__LINE__, "event_retention_per_board", "0"}, /* no cap */
+	{__LINE__, "trash_days", "30"},
 	{__LINE__, "replay_limit", "5000"},
 	{__LINE__, "supervisor", "off"},
 	{__LINE__, "metrics_allow", "127.0.0.1 ::1"},
@@ -245,6 +248,10 @@ static const struct good_case good_cases[] = {
 	{__LINE__, "max_streams_per_user = 3\n", "max_streams_per_user", "3", NULL, NULL},
 	{__LINE__, "event_retention_days = 7\n", "event_retention_days", "7", NULL, NULL},
 	{__LINE__, "event_retention_per_board = 500\n", "event_retention_per_board", "500", NULL, NULL},
+	{__LINE__, "event_retention_days = 0\n", "event_retention_days", "0", NULL, NULL},           /* forever */
+	{__LINE__, "event_retention_per_board = 0\n", "event_retention_per_board", "0", NULL, NULL}, /* no cap */
+	{__LINE__, "trash_days = 7\n", "trash_days", "7", NULL, NULL},
+	{__LINE__, "trash_days = 0\n", "trash_days", "0", NULL, NULL}, /* never purged */
 	{__LINE__, "replay_limit = 100\n", "replay_limit", "100", NULL, NULL},
 	{__LINE__, "supervisor = auto\n", "supervisor", "auto", NULL, NULL},
 	{__LINE__, "supervisor = off\n", "supervisor", "off", NULL, NULL},
@@ -357,6 +364,8 @@ static const struct bad_case bad_cases[] = {
 	{__LINE__, "heartbeat_interval = -15\n", 1, "heartbeat_interval"},
 	{__LINE__, "stream_max_seconds = -1\n", 1, "stream_max_seconds"},
 	{__LINE__, "max_streams = -1\n", 1, "max_streams"},
+	{__LINE__, "trash_days = -1\n", 1, "trash_days"},
+	{__LINE__, "trash_days = 30 days\n", 1, "trash_days"},
 	{__LINE__, "max_body = 99999999999999999999\n", 1, "max_body"},
 	{__LINE__, "session_ttl = 9223372036854775808\n", 1, "session_ttl"},
 	{__LINE__, "replay_limit = 18446744073709551617\n", 1, "replay_limit"},
@@ -442,8 +451,9 @@ static const struct bound_case bound_cases[] = {
 	{__LINE__, "stream_max_seconds", 0, 7L * 24 * 3600},
 	{__LINE__, "max_streams", 0, 1000000},
 	{__LINE__, "max_streams_per_user", 0, 1000000},
-	{__LINE__, "event_retention_days", 1, 36500},
-	{__LINE__, "event_retention_per_board", 1, 100000000},
+	{__LINE__, "event_retention_days", 0, 36500},
+	{__LINE__, "event_retention_per_board", 0, 100000000},
+	{__LINE__, "trash_days", 0, 36500},
 	{__LINE__, "replay_limit", 1, 10000000},
 	{__LINE__, "write_timeout", 1, 3600},
 	{__LINE__, "body_timeout", 1, 3600},

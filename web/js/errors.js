@@ -28,6 +28,8 @@ const SENTENCES = {
   idempotency_key_reused: "The browser sent a different note under an old request key. Please try again.",
   too_many_attempts: "Too many failed sign-ins. Please wait a moment and try again.",
   timeout: "The request took too long to reach the server. Please try again.",
+  not_deleted: "That isn't in the trash any more; it is back already.",
+  gone: "That was in the trash too long and has been removed for good.",
 };
 
 // Field names in 422 messages ("x: must be an integer ...") in words.
