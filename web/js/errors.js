@@ -28,6 +28,9 @@ const SENTENCES = {
   idempotency_key_reused: "The browser sent a different note under an old request key. Please try again.",
   too_many_attempts: "Too many failed sign-ins. Please wait a moment and try again.",
   timeout: "The request took too long to reach the server. Please try again.",
+  account_disabled: "This account is disabled. Ask an administrator to enable it.",
+  wrong_password: "That isn't your current password.",
+  gone: "This link has already been used or has expired. Ask an administrator for a new one.",
 };
 
 // Field names in 422 messages ("x: must be an integer ...") in words.
