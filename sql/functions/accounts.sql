@@ -73,7 +73,10 @@ BEGIN
     -- Lock order as a member change (teams, then members): the user's teams first.
     PERFORM 1 FROM teams t WHERE t.id IN (SELECT team_id FROM team_members WHERE user_id = p_user)
       ORDER BY t.id FOR UPDATE;
-    PERFORM 1 FROM users WHERE id = p_user AND password_hash = p_hash FOR UPDATE;
+    -- NO KEY UPDATE, as a password change takes: a note being written by the user meanwhile checks
+    -- its author (FOR KEY SHARE, at its commit) without waiting for this, and this waits for it
+    -- when it deletes the board (no deadlock); the user's row is deleted after that.
+    PERFORM 1 FROM users WHERE id = p_user AND password_hash = p_hash FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN 'changed';
     END IF;

@@ -126,6 +126,28 @@ def test_password_change_bad_bodies_422(server, body, field):
     tb.login(server, user.name, user.password)
 
 
+@pytest.mark.parametrize("body,field", [
+    ({}, "password"), ({"password": 12345678}, "password"), ({"password": ""}, "password"),
+    ({"password": "x", "really": True}, "really"),
+])
+def test_delete_account_bad_bodies_422(server, body, field):
+    user = tb.new_user(server, "ddb")
+    tb.assert_error(tb.request(server, "DELETE", "/users/me", body, token=user.token), 422, "invalid", field=field)
+    tb.assert_status(me(server, user.token), 200)
+
+
+def test_account_writes_check_the_origin(server):
+    user = tb.new_user(server, "dor")
+    evil = "http://evil.example"
+    for method, body in (("PATCH", {"password": {"current": user.password, "new": "long enough"}}),
+                         ("DELETE", {"password": user.password})):
+        resp = tb.request(server, method, "/users/me", body, cookie=user.token, origin=evil)
+        tb.assert_error(resp, 403, "bad_origin")
+    resp = tb.request(server, "POST", "/password-resets/" + "ef" * 32, {"password": "long enough"}, origin=evil)
+    tb.assert_error(resp, 403, "bad_origin")
+    tb.login(server, user.name, user.password)
+
+
 def test_users_me_without_session_401(server):
     for method, body in (("PATCH", {"password": {"current": "x", "new": "long enough"}}),
                          ("DELETE", {"password": "x"})):
