@@ -1,9 +1,11 @@
 /* teamboard-admin: the command-line tool for administrators: apply migrations (as the database's
- * owner role, giving the runtime role its privileges), create users. */
+ * owner role, giving the runtime role its privileges), and the accounts: create users, set a
+ * password or print a reset link, list, disable and enable users (docs/operations.md). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tb_admin.h"
 #include "tb_config.h"
@@ -24,7 +26,14 @@ static void usage(FILE *f)
 	        "      %s\n"
 	        "      An applied migration whose file changed is refused; --accept-edited FILE (an\n"
 	        "      emergency: the edit changes nothing applied) records its new checksum instead\n"
-	        "  create-user NAME         create a user; the password is read from the first line of stdin\n",
+	        "  create-user NAME         create a user; the password is read from the first line of stdin\n"
+	        "  reset-password NAME      with a password on the first line of stdin: set it; with nothing\n"
+	        "                           on stdin (empty, or a terminal): print a one-time link, valid\n"
+	        "                           for 1 hour, that lets the user choose one. Either way every\n"
+	        "                           session of the user ends\n"
+	        "  list-users               name, created, disabled, open sessions; one user a line\n"
+	        "  disable-user NAME        refuse the user's sign-in and end their sessions and streams\n"
+	        "  enable-user NAME         allow the user's sign-in again\n",
 	        TB_SQLDIR);
 }
 
@@ -122,6 +131,115 @@ static int create_user(PGconn *conn, const char *name)
 	return 0;
 }
 
+/* The first line of stdin into line, without its end: false when there is none (a terminal,
+ * end of file, or an empty line). */
+static bool stdin_line(char *line, size_t len)
+{
+	if (isatty(STDIN_FILENO) || fgets(line, (int)len, stdin) == NULL)
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return line[0] != '\0';
+}
+
+static int reset_password(PGconn *conn, const char *name, const struct tb_config *cfg)
+{
+	char line[2048], err[512];
+	if (stdin_line(line, sizeof line)) {
+		enum tb_err e = tb_admin_set_password(conn, name, line, err, sizeof err);
+		explicit_bzero(line, sizeof line);
+		if (e != TB_OK) {
+			fprintf(stderr, "teamboard-admin: reset-password: %s\n", err);
+			return 1;
+		}
+		printf("password of %s set; every session of %s ended\n", name, name);
+		return 0;
+	}
+	char token[65], expires[64];
+	if (tb_admin_reset_link(conn, name, token, expires, sizeof expires, err, sizeof err) != TB_OK) {
+		fprintf(stderr, "teamboard-admin: reset-password: %s\n", err);
+		return 1;
+	}
+	/* The site's address: the first of allowed_origins, else the user's browser must add it. */
+	const char *site = cfg->n_allowed_origins > 0 ? cfg->allowed_origins[0] : "";
+	printf("one-time reset link for %s, valid until %s:\n%s/#/reset-password/%s\n", name, expires, site, token);
+	if (*site == '\0')
+		printf("(allowed_origins names no site: put the site's address before the link)\n");
+	explicit_bzero(token, sizeof token);
+	return 0;
+}
+
+static int list_users(PGconn *conn, const char *unused, const struct tb_config *cfg)
+{
+	char err[512];
+	(void)unused, (void)cfg;
+	if (tb_admin_list_users(conn, stdout, err, sizeof err) == TB_OK)
+		return 0;
+	fprintf(stderr, "teamboard-admin: list-users: %s\n", err);
+	return 1;
+}
+
+static int set_disabled(PGconn *conn, const char *name, bool disabled)
+{
+	char err[512];
+	if (tb_admin_set_disabled(conn, name, disabled, err, sizeof err) != TB_OK) {
+		fprintf(stderr, "teamboard-admin: %s-user: %s\n", disabled ? "disable" : "enable", err);
+		return 1;
+	}
+	if (disabled)
+		printf("disabled %s; every session of %s ended\n", name, name);
+	else
+		printf("enabled %s\n", name);
+	return 0;
+}
+
+static int disable_user(PGconn *conn, const char *name, const struct tb_config *cfg)
+{
+	(void)cfg;
+	return set_disabled(conn, name, true);
+}
+
+static int enable_user(PGconn *conn, const char *name, const struct tb_config *cfg)
+{
+	(void)cfg;
+	return set_disabled(conn, name, false);
+}
+
+static int create_user_cmd(PGconn *conn, const char *name, const struct tb_config *cfg)
+{
+	(void)cfg;
+	return create_user(conn, name);
+}
+
+/* The account commands: name, whether it takes a NAME, what runs it. */
+static const struct {
+	const char *name;
+	bool takes_name;
+	int (*run)(PGconn *conn, const char *arg, const struct tb_config *cfg);
+} account_commands[] = {
+	{"create-user", true, create_user_cmd}, {"reset-password", true, reset_password},
+	{"list-users", false, list_users},      {"disable-user", true, disable_user},
+	{"enable-user", true, enable_user},
+};
+
+/* An account command: its exit status, or 2 (usage printed) when cmd and arg are none of them. */
+static int account_command(PGconn *conn, const char *cmd, const char *arg, const struct tb_config *cfg)
+{
+	for (size_t i = 0; i < sizeof account_commands / sizeof account_commands[0]; i++) {
+		if (strcmp(cmd, account_commands[i].name) != 0 || account_commands[i].takes_name != (arg != NULL))
+			continue;
+		PGresult *r = PQexec(conn, "SELECT pg_catalog.set_config('search_path', 'teamboard', false)");
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		if (!ok) {
+			fprintf(stderr, "teamboard-admin: %s: %s", cmd, PQerrorMessage(conn));
+			return 1;
+		}
+		return account_commands[i].run(conn, arg, cfg);
+	}
+	usage(stderr);
+	return 2;
+}
+
 /* The command line's options; each may come before or after the command. */
 struct args {
 	const char *conf, *sql_dir, *database, *role_option;
@@ -190,7 +308,6 @@ int main(int argc, char **argv)
 		tb_config_free(&cfg);
 		return 1;
 	}
-	rc = 2;
 	bool is_migrate = strcmp(cmd, "migrate") == 0 && arg == NULL;
 	char role[256] = "";
 	if ((a.role_option != NULL || a.accept.n > 0) && !is_migrate) {
@@ -208,10 +325,8 @@ int main(int argc, char **argv)
 		rc = 1;
 	} else if (is_migrate) {
 		rc = migrate(conn, a.sql_dir, role, &a.accept);
-	} else if (strcmp(cmd, "create-user") == 0 && arg != NULL) {
-		rc = create_user(conn, arg);
 	} else {
-		usage(stderr);
+		rc = account_command(conn, cmd, arg, &cfg);
 	}
 	PQfinish(conn);
 	tb_config_free(&cfg);

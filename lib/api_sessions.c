@@ -1,7 +1,9 @@
 /* api_sessions: sign-in (POST /sessions) and sign-out (DELETE /sessions/current). A session is
  * a random token given to the client twice: as the HttpOnly session cookie for the browser
  * (__Host-tb_session with cookie_secure, else tb_session), and in the body for scripts that send
- * it as a bearer token. Sign-in is throttled per account and per client address (sql/012). */
+ * it as a bearer token. Sign-in is throttled per account and per client address (sql/012); the
+ * throttle also counts the password checks of api_users.c and the reset links' tokens. A disabled
+ * account (sql/017) is refused after its password matched. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,8 @@
 #include "tb_auth.h"
 #include "tb_log.h"
 
-static const char SQL_FIND_USER[] = "SELECT id, password_hash FROM users WHERE lower(name) = lower($1)";
+static const char SQL_FIND_USER[] =
+	"SELECT id, password_hash, disabled_at IS NOT NULL FROM users WHERE lower(name) = lower($1)";
 
 /* Stores the token's hash, drops this user's expired sessions, answers with the body. */
 static const char SQL_CREATE[] =
@@ -27,9 +30,7 @@ static const char SQL_CREATE[] =
 static const char SQL_ATTEMPT[] = "SELECT login_attempt(lower($1), $2, $3::integer, $4::integer)";
 static const char SQL_SUCCEEDED[] = "SELECT login_succeeded(lower($1), $2)";
 
-/* Counts this attempt (login_attempt). False when it may go ahead; true after answering 429 with
- * Retry-After, or the database's error. Off when login_max_failures is 0. */
-static bool throttled(struct tb_app *app, struct tb_resp *resp, const char *name, const char *addr)
+bool tb_api_login_throttled(struct tb_app *app, struct tb_resp *resp, const char *name, const char *addr)
 {
 	if (app->cfg->login_max_failures <= 0)
 		return false;
@@ -51,9 +52,7 @@ static bool throttled(struct tb_app *app, struct tb_resp *resp, const char *name
 	return true;
 }
 
-/* Takes back the failure login_attempt counted in advance; a failure here only costs the
- * address one of its attempts, so it is logged and the sign-in goes on. */
-static void succeeded(struct tb_app *app, const char *name, const char *addr)
+void tb_api_login_succeeded(struct tb_app *app, const char *name, const char *addr)
 {
 	if (app->cfg->login_max_failures <= 0)
 		return;
@@ -65,10 +64,7 @@ static void succeeded(struct tb_app *app, const char *name, const char *addr)
 		TB_LOG(TB_LOG_WARN, "sign-in: could not clear the throttle counters");
 }
 
-/* Sets (or with max_age 0 clears) the session cookie. With cookie_secure it also clears a
- * tb_session left from before: next to __Host-tb_session it would keep every request from being
- * signed in by cookie (tb_auth_token). */
-static void set_cookie(struct tb_app *app, struct tb_resp *resp, const char *token, long max_age)
+void tb_api_session_cookie(struct tb_app *app, struct tb_resp *resp, const char *token, long max_age)
 {
 	bool secure = app->cfg->cookie_secure;
 	struct tb_buf c = {0};
@@ -88,7 +84,7 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	tb_json_str(app->body_json, "password", &password);
 	char addr[TB_ADDRESS_KEY_MAX];
 	tb_auth_address_key(req->remote_addr, addr, sizeof addr);
-	if (throttled(app, resp, name, addr))
+	if (tb_api_login_throttled(app, resp, name, addr))
 		return; /* before the password: a throttled guess costs no yescrypt */
 	const char *params[3] = {name};
 	PGresult *r = NULL;
@@ -108,9 +104,15 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	}
 	char user_id[24], ttl[24], token[TB_TOKEN_HEX_LEN + 1];
 	snprintf(user_id, sizeof user_id, "%s", PQgetvalue(r, 0, 0));
+	bool disabled = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
 	PQclear(r);
 	r = NULL;
-	succeeded(app, name, addr);
+	tb_api_login_succeeded(app, name, addr);
+	if (disabled) {
+		/* Only with the right password: a guess learns nothing about the account. */
+		tb_resp_fail(resp, TB_E_ACCOUNT_DISABLED);
+		return;
+	}
 	if (tb_auth_new_token(token) != TB_OK) {
 		tb_resp_fail(resp, TB_E_TOKEN_FAILED);
 		return;
@@ -122,7 +124,7 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 		return;
 	tb_api_reply_row(resp, 201, r, 0, -1);
 	PQclear(r);
-	set_cookie(app, resp, token, app->cfg->session_ttl);
+	tb_api_session_cookie(app, resp, token, app->cfg->session_ttl);
 	explicit_bzero(token, sizeof token);
 }
 
@@ -144,5 +146,5 @@ void tb_api_sessions_delete(struct tb_app *app, struct tb_req *req, struct tb_re
 		return;
 	PQclear(r);
 	resp->status = 204;
-	set_cookie(app, resp, "", 0);
+	tb_api_session_cookie(app, resp, "", 0);
 }

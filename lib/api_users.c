@@ -1,5 +1,12 @@
-/* api_users: sign-up (POST /users, when registration is open) and GET /me. */
+/* api_users: sign-up (POST /users, when registration is open), GET /me, the account's own changes
+ * (PATCH /users/me: the password; DELETE /users/me: the account) and the use of a reset link made
+ * by teamboard-admin (POST /password-resets/:token). Every password check here counts toward the
+ * sign-in throttle, so none of them is a way to guess; the writes are functions of
+ * sql/functions/accounts.sql that change nothing unless the password hash is still the one
+ * checked. */
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tb_api.h"
@@ -72,4 +79,162 @@ void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	const char *params[] = {tb_i64(id, req->user_id)};
 	if (!tb_api_query_reply(app, resp, 200, SQL_ME, 1, params))
 		tb_resp_fail(resp, TB_E_UNAUTHORIZED);
+}
+
+/* ---- PATCH and DELETE /users/me ---- */
+
+/* {"password": {"current", "new"}}: the new one has sign-up's limits, the current one any length a
+ * password may have (a wrong one is 403 wrong_password, not 422). */
+static const struct tb_field change_fields[] = {
+	{"current", TB_FIELD_TEXT, 1, 100, true, false, NULL, NULL},
+	{"new", TB_FIELD_TEXT, 8, 100, true, false, NULL, NULL},
+};
+static const struct tb_fields change_table = TB_FIELDS(change_fields);
+static const struct tb_field me_fields[] = {
+	{"password", TB_FIELD_OBJECT, 0, 0, false, false, NULL, NULL},
+};
+const struct tb_fields tb_api_me_fields = TB_FIELDS(me_fields);
+
+static const struct tb_field me_delete_fields[] = {
+	{"password", TB_FIELD_TEXT, 1, 100, true, false, NULL, NULL},
+};
+const struct tb_fields tb_api_me_delete_fields = TB_FIELDS(me_delete_fields);
+
+static const struct tb_field reset_fields[] = {
+	{"password", TB_FIELD_TEXT, 8, 100, true, false, NULL, NULL},
+};
+const struct tb_fields tb_api_reset_fields = TB_FIELDS(reset_fields);
+
+bool tb_api_me_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char msg[160];
+	if (tb_json_validate_member(&change_table, app->body_json, "password", msg, sizeof msg) == TB_OK)
+		return true;
+	tb_resp_fail_msg(resp, TB_E_INVALID, msg);
+	return false;
+}
+
+static const char SQL_HASH[] = "SELECT password_hash FROM users WHERE id = $1::bigint";
+
+/* The caller's password, through the sign-in throttle (their name and address): true when it
+ * matches, with the stored hash in hash; false after answering (429, 403 wrong_password, 401 for
+ * a user gone meanwhile, or the database's error). */
+static bool check_password(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *password,
+                           char hash[TB_PASSWORD_HASH_MAX])
+{
+	char addr[TB_ADDRESS_KEY_MAX], id[24];
+	tb_auth_address_key(req->remote_addr, addr, sizeof addr);
+	if (tb_api_login_throttled(app, resp, req->user_name, addr))
+		return false;
+	const char *params[] = {tb_i64(id, req->user_id)};
+	PGresult *r = NULL;
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_HASH, 1, params, &r)))
+		return false;
+	bool found = PQntuples(r) == 1 && (size_t)PQgetlength(r, 0, 0) < TB_PASSWORD_HASH_MAX;
+	bool ok = found && tb_auth_password_matches(password, PQgetvalue(r, 0, 0));
+	if (ok)
+		snprintf(hash, TB_PASSWORD_HASH_MAX, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!ok) {
+		tb_resp_fail(resp, found ? TB_E_WRONG_PASSWORD : TB_E_UNAUTHORIZED);
+		return false;
+	}
+	tb_api_login_succeeded(app, req->user_name, addr);
+	return true;
+}
+
+/* $1 user, $2 the hash checked, $3 the new hash, $4 the request's session token (it stays). */
+static const char SQL_CHANGE[] =
+	"SELECT CASE WHEN change_password($1::bigint, $2, $3, sha256(decode($4::text, 'hex')))"
+	" THEN (SELECT user_json(u) FROM users u WHERE u.id = $1::bigint) END";
+
+void tb_api_me_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	struct json_object *pw = NULL;
+	const char *current = NULL, *fresh = NULL;
+	json_object_object_get_ex(app->body_json, "password", &pw);
+	tb_json_str(pw, "current", &current);
+	tb_json_str(pw, "new", &fresh);
+	char old_hash[TB_PASSWORD_HASH_MAX], new_hash[TB_PASSWORD_HASH_MAX], id[24];
+	if (!check_password(app, req, resp, current, old_hash))
+		return;
+	if (tb_auth_hash_password(fresh, new_hash, sizeof new_hash) != TB_OK) {
+		tb_resp_fail(resp, TB_E_HASH_FAILED);
+		return;
+	}
+	char *token = NULL;
+	bool by_cookie;
+	if (tb_auth_request_token(req, &token, &by_cookie) != TB_OK) {
+		free(token);
+		tb_resp_fail(resp, TB_E_UNAUTHORIZED);
+		return;
+	}
+	const char *params[] = {tb_i64(id, req->user_id), old_hash, new_hash, token};
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_query(&app->db, SQL_CHANGE, 4, params, &r);
+	free(token);
+	if (tb_resp_db_failed(resp, err))
+		return;
+	if (PQgetisnull(r, 0, 0))
+		tb_resp_fail(resp, TB_E_PASSWORD_CHANGED);
+	else
+		tb_api_reply_row(resp, 200, r, 0, -1);
+	PQclear(r);
+}
+
+static const char SQL_DELETE_ACCOUNT[] = "SELECT delete_account($1::bigint, $2)";
+
+void tb_api_me_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	const char *password = NULL;
+	tb_json_str(app->body_json, "password", &password);
+	char hash[TB_PASSWORD_HASH_MAX], id[24];
+	if (!check_password(app, req, resp, password, hash))
+		return;
+	const char *params[] = {tb_i64(id, req->user_id), hash};
+	PGresult *r = NULL;
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_DELETE_ACCOUNT, 2, params, &r)))
+		return;
+	const char *outcome = PQgetvalue(r, 0, 0);
+	if (strcmp(outcome, "deleted") == 0) {
+		resp->status = 204;
+		tb_api_session_cookie(app, resp, "", 0);
+	} else {
+		tb_resp_fail(resp,
+		             strcmp(outcome, "last_admin") == 0 ? TB_E_LAST_ADMIN_ACCOUNT : TB_E_PASSWORD_CHANGED);
+	}
+	PQclear(r);
+}
+
+/* ---- POST /password-resets/:token ---- */
+
+static const char SQL_RESET[] = "SELECT use_password_reset(sha256(decode($1::text, 'hex')), $2)";
+
+void tb_api_password_reset(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	const char *password = NULL;
+	tb_json_str(app->body_json, "password", &password);
+	char addr[TB_ADDRESS_KEY_MAX], key[8 + TB_REQ_TOKEN_LEN], hash[TB_PASSWORD_HASH_MAX];
+	tb_auth_address_key(req->remote_addr, addr, sizeof addr);
+	/* Each guess names another token: what throttles guessing is the address's count. */
+	snprintf(key, sizeof key, "reset:%s", req->token);
+	if (tb_api_login_throttled(app, resp, key, addr))
+		return;
+	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+		tb_resp_fail(resp, TB_E_HASH_FAILED);
+		return;
+	}
+	const char *params[] = {req->token, hash};
+	PGresult *r = NULL;
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_RESET, 2, params, &r)))
+		return;
+	if (PQgetisnull(r, 0, 0)) {
+		tb_resp_fail(resp, TB_E_RESET_GONE);
+	} else {
+		tb_api_login_succeeded(app, key, addr);
+		/* The account may be blocked by failed sign-ins: its owner has just proven who they are. */
+		tb_api_login_succeeded(app, PQgetvalue(r, 0, 0), addr);
+		resp->status = 204;
+	}
+	PQclear(r);
 }

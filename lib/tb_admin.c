@@ -1,4 +1,4 @@
-/* tb_admin: migrations, the runtime role's grants and user creation for teamboard-admin. Migration
+/* tb_admin: migrations, the runtime role's grants and the account commands for teamboard-admin. Migration
  * and function files are trusted SQL shipped with Teamboard, run with the simple-query protocol
  * (several statements per file); nothing from a user is ever spliced into them (the runtime role's
  * name reaches grant_runtime as a parameter, which quotes it with format('%I')).
@@ -461,4 +461,105 @@ enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *pas
 	}
 	PQclear(r);
 	return err;
+}
+
+/* ---- account commands ---- */
+
+/* Runs sql with params; on failure errbuf gets the database's message and TB_ERR_DB. *out (when
+ * not NULL) gets the result of a query that returned rows. A statement that matched no user
+ * (no row, or a first column that is NULL) is TB_ERR_NOT_FOUND. */
+static enum tb_err user_query(PGconn *conn, const char *sql, int n, const char *const *params, const char *name,
+                              PGresult **out, char *errbuf, size_t errlen)
+{
+	PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	enum tb_err err = TB_OK;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(errbuf, errlen, "%s", PQresultErrorMessage(r));
+		err = TB_ERR_DB;
+	} else if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+		snprintf(errbuf, errlen, "no user named %s", name);
+		err = TB_ERR_NOT_FOUND;
+	}
+	if (err == TB_OK && out)
+		*out = r;
+	else
+		PQclear(r);
+	return err;
+}
+
+enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen)
+{
+	/* sign-up's password rule (the name is checked by the look-up) */
+	size_t n_fields;
+	const struct tb_field *fields = tb_api_credential_fields(&n_fields);
+	struct json_object *obj = json_object_new_object();
+	json_object_object_add(obj, "password", json_object_new_string(password));
+	enum tb_err err = tb_json_validate(fields + 1, 1, obj, true, errbuf, errlen);
+	json_object_put(obj);
+	if (err)
+		return err;
+	char hash[TB_PASSWORD_HASH_MAX];
+	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+		snprintf(errbuf, errlen, "could not hash the password");
+		return TB_ERR_INVALID;
+	}
+	const char *params[] = {name, hash};
+	return user_query(conn,
+	                  "WITH u AS (UPDATE users SET password_hash = $2 WHERE lower(name) = lower($1) RETURNING id)"
+	                  " SELECT end_sessions(u.id, NULL) FROM u",
+	                  2, params, name, NULL, errbuf, errlen);
+}
+
+enum tb_err tb_admin_reset_link(PGconn *conn, const char *name, char token[65], char *expires, size_t expires_len,
+                                char *errbuf, size_t errlen)
+{
+	if (tb_auth_new_token(token) != TB_OK) {
+		snprintf(errbuf, errlen, "could not make a token");
+		return TB_ERR_IO;
+	}
+	const char *params[] = {name, token};
+	PGresult *r = NULL;
+	enum tb_err err = user_query(
+		conn,
+		"WITH u AS (SELECT id FROM users WHERE lower(name) = lower($1)),"
+		" old AS (DELETE FROM password_resets WHERE user_id IN (SELECT id FROM u))"
+		" INSERT INTO password_resets (token_hash, user_id, expires_at)"
+		" SELECT sha256(decode($2::text, 'hex')), u.id, now() + interval '1 hour' FROM u RETURNING expires_at",
+		2, params, name, &r, errbuf, errlen);
+	if (err == TB_OK) {
+		snprintf(expires, expires_len, "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	return err;
+}
+
+enum tb_err tb_admin_list_users(PGconn *conn, FILE *out, char *errbuf, size_t errlen)
+{
+	PGresult *r = PQexec(conn,
+	                     "SELECT u.name, u.created_at, coalesce(u.disabled_at::text, '-'),"
+	                     " (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > now())"
+	                     " FROM users u ORDER BY lower(u.name)");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(errbuf, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return TB_ERR_DB;
+	}
+	fprintf(out, "name\tcreated\tdisabled\tsessions\n");
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(out, "%s\t%s\t%s\t%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		        PQgetvalue(r, i, 3));
+	PQclear(r);
+	return TB_OK;
+}
+
+enum tb_err tb_admin_set_disabled(PGconn *conn, const char *name, bool disabled, char *errbuf, size_t errlen)
+{
+	const char *params[] = {name, disabled ? "t" : "f"};
+	/* An account disabled before keeps the time it was disabled. */
+	return user_query(conn,
+	                  "WITH u AS (UPDATE users SET disabled_at = CASE WHEN $2::boolean"
+	                  "                                          THEN coalesce(disabled_at, now()) END"
+	                  "            WHERE lower(name) = lower($1) RETURNING id)"
+	                  " SELECT CASE WHEN $2::boolean THEN end_sessions(u.id, NULL) ELSE 0 END FROM u",
+	                  2, params, name, NULL, errbuf, errlen);
 }

@@ -1,10 +1,13 @@
 /* tb_admin: what teamboard-admin does: apply the migrations in sql/, re-create the functions of
- * sql/functions/, give the runtime role its privileges, and create users. sql/README.md describes
+ * sql/functions/, give the runtime role its privileges, and manage accounts (create, set a
+ * password or make a reset link, list, disable, enable). sql/README.md describes
  * the layout. */
 #ifndef TB_ADMIN_H
 #define TB_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -47,5 +50,23 @@ enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outle
 /* Creates a user with the same name and password rules as sign-up. TB_ERR_INVALID (errbuf
  * says why), TB_ERR_CONFLICT when the name is taken. */
 enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen);
+
+/* The account commands below run on a connection whose search_path is teamboard (the functions of
+ * sql/functions/accounts.sql name their tables without a schema). Each returns TB_ERR_NOT_FOUND
+ * (errbuf says so) when no user has that name (any case), TB_ERR_DB with the database's message. */
+
+/* Sets the password of the user name (sign-up's rules: TB_ERR_INVALID and why) and ends all the
+ * user's sessions; their open streams end at once with revoked session_ended. */
+enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen);
+/* Makes a one-time reset link for the user name, valid for an hour: its token (64 hex digits,
+ * stored only as its SHA-256) into token and its expiry into expires (expires_len bytes). The
+ * user's older links stop working. */
+enum tb_err tb_admin_reset_link(PGconn *conn, const char *name, char token[65], char *expires, size_t expires_len,
+                                char *errbuf, size_t errlen);
+/* Writes one line per user to out, by name: name, created, disabled (the time or "-"), the number
+ * of unexpired sessions; tab-separated under a header line. */
+enum tb_err tb_admin_list_users(PGconn *conn, FILE *out, char *errbuf, size_t errlen);
+/* Disables (disabled true: no sign-in, every session ends, streams at once) or enables the user. */
+enum tb_err tb_admin_set_disabled(PGconn *conn, const char *name, bool disabled, char *errbuf, size_t errlen);
 
 #endif

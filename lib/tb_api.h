@@ -56,6 +56,9 @@ extern const struct tb_fields tb_api_member_role_fields; /* PATCH /teams/:id/mem
 extern const struct tb_fields tb_api_board_fields;       /* POST /boards */
 extern const struct tb_fields tb_api_board_patch_fields; /* PATCH /boards/:id */
 extern const struct tb_fields tb_api_item_fields;        /* POST and PATCH of a note */
+extern const struct tb_fields tb_api_me_fields;          /* PATCH /users/me: {password: {current, new}} */
+extern const struct tb_fields tb_api_me_delete_fields;   /* DELETE /users/me: {password} */
+extern const struct tb_fields tb_api_reset_fields;       /* POST /password-resets/:token: {password} */
 
 /* The {name, password} fields of sign-up and sign-in (tb_api_credentials' table, for tb_admin). */
 const struct tb_field *tb_api_credential_fields(size_t *n);
@@ -65,10 +68,28 @@ const struct tb_field *tb_api_credential_fields(size_t *n);
  * Idempotency-Key. */
 bool tb_api_users_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 bool tb_api_items_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* PATCH /users/me: the members of "password" ({current, new}), 422 invalid naming
+ * "password.<field>"; the pipeline then checks the body's own fields. */
+bool tb_api_me_admit(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+
+/* The sign-in throttle (sql/012, api_sessions.c), also for the password checks of PATCH and
+ * DELETE /users/me and the tokens of reset links. throttled counts one attempt for the account
+ * key name (lower-cased) and the address key addr (tb_auth_address_key): false when it may go
+ * ahead; true after answering 429 with Retry-After, or the database's error. succeeded takes the
+ * attempt back (the account's count starts again). Both do nothing when login_max_failures is 0. */
+bool tb_api_login_throttled(struct tb_app *app, struct tb_resp *resp, const char *name, const char *addr);
+void tb_api_login_succeeded(struct tb_app *app, const char *name, const char *addr);
+/* Sets (or with max_age 0 clears) the session cookie. With cookie_secure it also clears a
+ * tb_session left from before: next to __Host-tb_session it would keep every request from being
+ * signed in by cookie (tb_auth_token). */
+void tb_api_session_cookie(struct tb_app *app, struct tb_resp *resp, const char *token, long max_age);
 
 void tb_api_health(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_me(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_me_update(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_me_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_password_reset(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_sessions_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);

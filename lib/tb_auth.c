@@ -90,7 +90,7 @@ bool tb_auth_token_well_formed(const char *s)
 
 static const char SQL_SESSION[] =
 	"SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id"
-	" WHERE s.token_hash = sha256(decode($1, 'hex')) AND s.expires_at > now()";
+	" WHERE s.token_hash = sha256(decode($1, 'hex')) AND s.expires_at > now() AND u.disabled_at IS NULL";
 
 static const char COOKIE_PLAIN[] = "tb_session", COOKIE_HOST[] = "__Host-tb_session";
 

@@ -211,6 +211,7 @@ static const char *type_name(enum tb_field_type t)
 	case TB_FIELD_INT: return "an integer";
 	case TB_FIELD_ID: return "an integer id";
 	case TB_FIELD_BOOL: return "true or false";
+	case TB_FIELD_OBJECT: return "an object";
 	default: return "valid";
 	}
 }
@@ -275,6 +276,10 @@ static enum tb_err check_field(const struct tb_field *f, struct json_object *v, 
 		if (json_object_is_type(v, json_type_boolean))
 			return TB_OK;
 		break;
+	case TB_FIELD_OBJECT:
+		if (json_object_is_type(v, json_type_object))
+			return TB_OK;
+		break;
 	default: break;
 	}
 	snprintf(msg, msg_len, "%s: must be %s", f->name, type_name(f->type));
@@ -316,6 +321,20 @@ enum tb_err tb_json_validate(const struct tb_field *fields, size_t n_fields, str
 		}
 	}
 	return TB_OK;
+}
+
+enum tb_err tb_json_validate_member(const struct tb_fields *fields, struct json_object *obj, const char *key, char *msg,
+                                    size_t msg_len)
+{
+	struct json_object *v;
+	if (!json_object_is_type(obj, json_type_object) || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_object))
+		return TB_OK;
+	char inner[160];
+	if (tb_json_validate(fields->v, fields->n, v, true, inner, sizeof inner) == TB_OK)
+		return TB_OK;
+	snprintf(msg, msg_len, "%s.%s", key, inner);
+	return TB_ERR_INVALID;
 }
 
 bool tb_json_str(struct json_object *obj, const char *key, const char **out)

@@ -26,6 +26,7 @@ enum tb_field_type {
 	TB_FIELD_INT,    /* a JSON integer in [min, max] */
 	TB_FIELD_ID,     /* a JSON integer in [1, INT64_MAX] */
 	TB_FIELD_BOOL,
+	TB_FIELD_OBJECT, /* a JSON object; its members are checked by the route (tb_json_validate_member) */
 	TB_FIELD_TYPE__MAX
 };
 
@@ -55,6 +56,12 @@ struct tb_fields {
  * TB_ERR_INVALID and writes a message naming the field into msg. */
 enum tb_err tb_json_validate(const struct tb_field *fields, size_t n_fields, struct json_object *obj, bool require,
                              char *msg, size_t msg_len);
+
+/* Checks the member key of obj, when it is an object, against fields with every required one
+ * present (as tb_json_validate with require); the message names the member "key.field". TB_OK when
+ * obj is not an object or has no such object member (tb_json_validate answers for those). */
+enum tb_err tb_json_validate_member(const struct tb_fields *fields, struct json_object *obj, const char *key, char *msg,
+                                    size_t msg_len);
 
 /* Number of Unicode code points in a valid UTF-8 string of len bytes. */
 size_t tb_utf8_length(const char *s, size_t len);

@@ -38,6 +38,8 @@ struct tb_io {
 typedef const char *(*tb_param_fn)(void *ctx, const char *name);
 
 #define TB_REQ_MAX_IDS 4
+/* A ":token" path segment: 64 lower-case hexadecimal digits (32 random bytes). */
+#define TB_REQ_TOKEN_LEN 64
 
 struct tb_req {
 	enum tb_method method;
@@ -58,6 +60,7 @@ struct tb_req {
 	/* filled by the router */
 	int64_t ids[TB_REQ_MAX_IDS];
 	size_t n_ids;
+	char token[TB_REQ_TOKEN_LEN + 1]; /* a ":token" segment, "" when the route has none */
 	/* filled by authentication */
 	int64_t user_id; /* 0: anonymous */
 	char *user_name;

@@ -136,6 +136,13 @@ static const struct tb_error errors[] = {
 	[TB_E_INVALID_CREDENTIALS] = {401, "invalid_credentials", "wrong name or password"},
 	[TB_E_TOO_MANY_ATTEMPTS] = {429, "too_many_attempts", "too many failed sign-ins; try again later"},
 	[TB_E_TOKEN_FAILED] = {500, "internal", "could not make a session token"},
+	[TB_E_ACCOUNT_DISABLED] = {403, "account_disabled", "this account is disabled; ask an administrator"},
+	[TB_E_WRONG_PASSWORD] = {403, "wrong_password", "the current password is wrong"},
+	[TB_E_PASSWORD_CHANGED] = {409, "conflict", "the password changed while this request ran; retry"},
+	[TB_E_LAST_ADMIN_ACCOUNT] = {409, "last_admin",
+                                     "you are the last admin of a team with other members: make one of them an admin "
+                                     "first"},
+	[TB_E_RESET_GONE] = {410, "gone", "this reset link is unknown, used or expired"},
 	[TB_E_NO_SUCH_USER] = {422, "invalid", "name: no such user"},
 	[TB_E_NO_SUCH_MEMBER] = {404, "not_found", "no such member"},
 	[TB_E_ALREADY_MEMBER] = {409, "already_member", "that user is already a member"},

@@ -79,6 +79,11 @@ enum tb_error_id {
 	TB_E_INVALID_CREDENTIALS,
 	TB_E_TOO_MANY_ATTEMPTS, /* its message gives the seconds: answered with tb_resp_fail_msg */
 	TB_E_TOKEN_FAILED,
+	TB_E_ACCOUNT_DISABLED,
+	TB_E_WRONG_PASSWORD,
+	TB_E_PASSWORD_CHANGED,
+	TB_E_LAST_ADMIN_ACCOUNT,
+	TB_E_RESET_GONE,
 	/* teams */
 	TB_E_NO_SUCH_USER,
 	TB_E_NO_SUCH_MEMBER,

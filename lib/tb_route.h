@@ -1,7 +1,8 @@
 /* tb_route: the route table, which is also the request policy: each row is {method, pattern,
  * handler, flags, body, fields, admit}, and tb_app runs the checks a row names (session, body,
  * the body's fields) before its handler. A pattern is a path whose ":id" segments match positive
- * decimal ids (stored in req->ids in order). Lookup tells apart "no such path" (404) from "path
+ * decimal ids (stored in req->ids in order) and whose ":token" segment (at most one) matches 64
+ * lower-case hex digits (stored in req->token). Lookup tells apart "no such path" (404) from "path
  * known, method not" (405 with the Allow list). */
 #ifndef TB_ROUTE_H
 #define TB_ROUTE_H
@@ -43,7 +44,8 @@ struct tb_route {
 
 enum tb_route_result { TB_ROUTE_FOUND, TB_ROUTE_NO_PATH, TB_ROUTE_NO_METHOD };
 
-/* Looks path and method up in routes[0..n). FOUND: *out is the row and req->ids holds the ids.
+/* Looks path and method up in routes[0..n). FOUND: *out is the row, req->ids holds the ids and
+ * req->token the token.
  * NO_METHOD: allow (of allow_len bytes) holds the methods the path accepts, "GET, POST". */
 enum tb_route_result tb_route_match(const struct tb_route *routes, size_t n, struct tb_req *req,
                                     const struct tb_route **out, char *allow, size_t allow_len);

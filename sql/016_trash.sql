@@ -37,7 +37,7 @@ CREATE INDEX items_trash_deleted_idx ON items_trash (deleted_at) WHERE purged_at
 -- this row to those who could have restored the board, 404 to everyone else.
 CREATE TABLE board_tombstones (
     board_id   bigint      PRIMARY KEY,
-    owner_id   bigint      NOT NULL,
+    owner_id   bigint,                 -- NULL: a team board whose creator deleted their account
     team_id    bigint,
     deleted_at timestamptz NOT NULL,
     purged_at  timestamptz NOT NULL DEFAULT now()

@@ -88,7 +88,7 @@ SET default_table_access_method = heap;
 
 CREATE TABLE teamboard.boards (
     id bigint NOT NULL,
-    owner_id bigint NOT NULL,
+    owner_id bigint,
     team_id bigint,
     title text NOT NULL,
     version bigint DEFAULT 1 NOT NULL,
@@ -96,7 +96,8 @@ CREATE TABLE teamboard.boards (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
-    deleted_by bigint
+    deleted_by bigint,
+    CONSTRAINT boards_personal_has_owner CHECK (((owner_id IS NOT NULL) OR (team_id IS NOT NULL)))
 );
 
 --
@@ -209,6 +210,82 @@ BEGIN
                                                                                     'version', OLD.version + 1)))::text);
     END IF;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: change_password(bigint, text, text, bytea); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.change_password(p_user bigint, p_old text, p_new text, p_keep bytea) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE users SET password_hash = p_new WHERE id = p_user AND password_hash = p_old;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    PERFORM end_sessions(p_user, p_keep);
+    RETURN true;
+END
+$$;
+
+--
+-- Name: delete_account(bigint, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.delete_account(p_user bigint, p_hash text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_team bigint;
+BEGIN
+    -- Lock order as a member change (teams, then members): the user's teams first.
+    PERFORM 1 FROM teams t WHERE t.id IN (SELECT team_id FROM team_members WHERE user_id = p_user)
+      ORDER BY t.id FOR UPDATE;
+    -- NO KEY UPDATE, as a password change takes: a note being written by the user meanwhile checks
+    -- its author (FOR KEY SHARE, at its commit) without waiting for this, and this waits for it
+    -- when it deletes the board (no deadlock); the user's row is deleted after that.
+    PERFORM 1 FROM users WHERE id = p_user AND password_hash = p_hash FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'changed';
+    END IF;
+    IF EXISTS (SELECT 1 FROM team_members m
+                WHERE m.user_id = p_user AND m.role = 'admin'
+                  AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> p_user)
+                  AND NOT EXISTS (SELECT 1 FROM team_members o
+                                   WHERE o.team_id = m.team_id AND o.user_id <> p_user AND o.role = 'admin')) THEN
+        RETURN 'last_admin';
+    END IF;
+    PERFORM set_config('teamboard.actor_id', p_user::text, true);
+    DELETE FROM boards WHERE owner_id = p_user AND team_id IS NULL;
+    FOR v_team IN SELECT m.team_id FROM team_members m WHERE m.user_id = p_user
+                     AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> p_user)
+                   ORDER BY m.team_id LOOP
+        DELETE FROM boards WHERE team_id = v_team; -- first: the members' removal then logs on no board
+        DELETE FROM teams WHERE id = v_team;
+    END LOOP;
+    DELETE FROM team_members WHERE user_id = p_user;
+    DELETE FROM users WHERE id = p_user;
+    RETURN 'deleted';
+END
+$$;
+
+--
+-- Name: end_sessions(bigint, bytea); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.end_sessions(p_user bigint, p_keep bytea) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_ended integer;
+BEGIN
+    DELETE FROM sessions WHERE user_id = p_user AND token_hash IS DISTINCT FROM p_keep;
+    GET DIAGNOSTICS v_ended = ROW_COUNT;
+    PERFORM pg_notify('board_' || b.board_id, '{"type":"hb"}')
+       FROM (SELECT DISTINCT board_id FROM streams WHERE user_id = p_user ORDER BY board_id) b;
+    RETURN v_ended;
 END
 $$;
 
@@ -641,6 +718,29 @@ END
 $$;
 
 --
+-- Name: use_password_reset(bytea, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.use_password_reset(p_token_hash bytea, p_new text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_user bigint;
+    v_name text;
+BEGIN
+    UPDATE password_resets SET used_at = now()
+     WHERE token_hash = p_token_hash AND used_at IS NULL AND expires_at > now()
+    RETURNING user_id INTO v_user;
+    IF v_user IS NULL THEN
+        RETURN NULL;
+    END IF;
+    UPDATE users SET password_hash = p_new WHERE id = v_user RETURNING lower(name) INTO v_name;
+    PERFORM end_sessions(v_user, NULL);
+    RETURN v_name;
+END
+$$;
+
+--
 -- Name: users; Type: TABLE; Schema: teamboard; Owner: -
 --
 
@@ -648,7 +748,8 @@ CREATE TABLE teamboard.users (
     id bigint NOT NULL,
     name text NOT NULL,
     password_hash text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone
 );
 
 --
@@ -680,7 +781,7 @@ CREATE TABLE teamboard.board_events (
 
 CREATE TABLE teamboard.board_tombstones (
     board_id bigint NOT NULL,
-    owner_id bigint NOT NULL,
+    owner_id bigint,
     team_id bigint,
     deleted_at timestamp with time zone NOT NULL,
     purged_at timestamp with time zone DEFAULT now() NOT NULL
@@ -767,6 +868,18 @@ CREATE TABLE teamboard.login_throttle (
     CONSTRAINT login_throttle_failures_check CHECK ((failures >= 0)),
     CONSTRAINT login_throttle_key_check CHECK ((octet_length(key) <= 200)),
     CONSTRAINT login_throttle_kind_check CHECK ((kind = ANY (ARRAY['account'::text, 'address'::text])))
+);
+
+--
+-- Name: password_resets; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.password_resets (
+    token_hash bytea NOT NULL,
+    user_id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone
 );
 
 --
@@ -938,6 +1051,13 @@ ALTER TABLE ONLY teamboard.login_throttle
     ADD CONSTRAINT login_throttle_pkey PRIMARY KEY (kind, key);
 
 --
+-- Name: password_resets password_resets_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.password_resets
+    ADD CONSTRAINT password_resets_pkey PRIMARY KEY (token_hash);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
 --
 
@@ -1065,6 +1185,12 @@ CREATE INDEX items_trash_deleted_idx ON teamboard.items_trash USING btree (delet
 CREATE INDEX login_throttle_expiry ON teamboard.login_throttle USING btree (GREATEST(window_start, blocked_until));
 
 --
+-- Name: password_resets_user_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX password_resets_user_idx ON teamboard.password_resets USING btree (user_id);
+
+--
 -- Name: sessions_expires_idx; Type: INDEX; Schema: teamboard; Owner: -
 --
 
@@ -1161,7 +1287,7 @@ ALTER TABLE ONLY teamboard.boards
 --
 
 ALTER TABLE ONLY teamboard.boards
-    ADD CONSTRAINT boards_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT boards_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES teamboard.users(id) ON DELETE SET NULL;
 
 --
 -- Name: boards boards_team_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
@@ -1225,6 +1351,13 @@ ALTER TABLE ONLY teamboard.items_trash
 
 ALTER TABLE ONLY teamboard.items_trash
     ADD CONSTRAINT items_trash_deleted_by_fkey FOREIGN KEY (deleted_by) REFERENCES teamboard.users(id) ON DELETE SET NULL;
+
+--
+-- Name: password_resets password_resets_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.password_resets
+    ADD CONSTRAINT password_resets_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
 
 --
 -- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -

@@ -1,9 +1,11 @@
-"""The authorization matrix: every board, item and team route for the actors anonymous, stranger,
-viewer, editor, admin and owner, with the status the contract's ROLES section gives each.
+"""The authorization matrix: every board, item, team and account route for the actors anonymous,
+stranger, viewer, editor, admin and owner, with the status the contract's ROLES section gives each.
 
 The owner creates a team (becoming its admin), adds viewer, editor and admin, and creates a board
 in that team with one item. The stranger is in no team of the owner's. Destructive actions get
 fresh objects for each case; a refused action is checked to have changed nothing."""
+
+import secrets
 
 import pytest
 
@@ -45,7 +47,15 @@ MATRIX = {
     "GET /trash":                               (401, 200, 200, 200, 200, 200),
     "POST /boards/:id/restore":                 (401, 404, 404, 404, 200, 200),
     "POST personal /boards/:id/restore":        (401, 404, 404, 404, 404, 200),
+    # The caller's own account: any signed-in role may; DELETE is refused to a team's last admin
+    # while the team has other members (the owner: the world's team).
+    "PATCH /users/me (password)":               (401, 200, 200, 200, 200, 200),
+    "DELETE /users/me":                         (401, 204, 204, 204, 204, 409),
+    # No session needed: the link's token is the credential; a session changes nothing.
+    "POST /password-resets/:token":             (204, 204, 204, 204, 204, 204),
 }
+# A route whose refusal has its own code.
+ROUTE_CODES = {("DELETE /users/me", 409): "last_admin"}
 
 BOARD_ROLE = {"viewer": "viewer", "editor": "editor", "admin": "admin", "owner": "owner"}
 
@@ -279,6 +289,46 @@ def a_leave(server, w, user):
     return resp, check, lambda doc: uid not in dict(members(server, tid))
 
 
+def a_change_password(server, w, user):
+    # The same password again: the world's users keep theirs (and their one session).
+    password = user.password if user else "any password"
+    hash_of = lambda: server.sql("SELECT password_hash FROM teamboard.users WHERE id = %s",
+                                 ((user or w["viewer"]).id,))
+    check = watch(hash_of)
+    resp = req(server, user, "PATCH", "/users/me", {"password": {"current": password, "new": password}})
+    return resp, check, lambda doc: doc["id"] == user.id and not check()
+
+
+def a_delete_account(server, w, user):
+    """A stand-in for the actor (the world's users stay): a fresh user with the actor's role in a
+    team of the owner's; for the owner, the only admin of a team with another member."""
+    a = "anonymous" if user is None else actor_of(w, user)
+    stand = tb.new_user(server, "del")
+    if a == "owner":
+        team = tb.create_team(server, stand)
+        tb.add_member(server, stand, team["id"], w["viewer"], "viewer")
+    elif a in ("viewer", "editor", "admin"):
+        tb.add_member(server, w["owner"], w["team"]["id"], stand, a)
+    exists = lambda: server.sql("SELECT count(*) FROM teamboard.users WHERE id = %s", (stand.id,))
+    check = watch(exists)
+    resp = tb.request(server, "DELETE", "/users/me", {"password": stand.password},
+                      token=stand.token if user else None)
+    return resp, check, lambda doc: exists() == [(0,)]
+
+
+def a_password_reset(server, w, user):
+    """A reset link of a fresh user (made as teamboard-admin makes one), used with the actor's
+    session or none."""
+    target = tb.new_user(server, "rst")
+    token = secrets.token_hex(32)
+    server.sql("INSERT INTO teamboard.password_resets (token_hash, user_id, expires_at)"
+               " VALUES (sha256(decode(%s, 'hex')), %s, now() + interval '1 hour')", (token, target.id))
+    resp = req(server, user, "POST", "/password-resets/" + token, {"password": "chosen by link"})
+    used = lambda: server.sql("SELECT used_at IS NOT NULL FROM teamboard.password_resets"
+                              " WHERE token_hash = sha256(decode(%s, 'hex'))", (token,))
+    return resp, lambda: used() == [(False,)], lambda doc: used() == [(True,)]
+
+
 _team = board_actions("board")
 _personal = board_actions("personal")
 ACTIONS = {
@@ -312,6 +362,9 @@ ACTIONS = {
     "GET /trash": a_list_trash,
     "POST /boards/:id/restore": _team[9],
     "POST personal /boards/:id/restore": _personal[9],
+    "PATCH /users/me (password)": a_change_password,
+    "DELETE /users/me": a_delete_account,
+    "POST /password-resets/:token": a_password_reset,
 }
 
 CASES = [(route, actor, status) for route, statuses in MATRIX.items()
@@ -328,7 +381,7 @@ def test_matrix_covers_every_route():
 def test_authz(server, world, route, actor, expected):
     resp, unchanged, succeeded = ACTIONS[route](server, world, world[actor])
     if expected >= 400:
-        tb.assert_error(resp, expected, ERROR_CODES[expected])
+        tb.assert_error(resp, expected, ROUTE_CODES.get((route, expected), ERROR_CODES[expected]))
         assert unchanged(), "refused request changed data"
     else:
         assert resp.status == expected, "expected %d, got %r" % (expected, resp)

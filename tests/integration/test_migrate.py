@@ -265,7 +265,7 @@ def test_a_changed_function_reaches_the_database_without_a_migration(scratch):
     r = scratch.migrate(db, sql_dir=d)
     assert r.returncode == 0, r.stdout
     assert scratch.q(db, "SELECT teamboard.user_json(u) ->> 'new' FROM (SELECT 1::bigint AS id, 'a'::text AS name,"
-                         " 'x'::text AS password_hash, now() AS created_at) s,"
+                         " 'x'::text AS password_hash, now() AS created_at, NULL::timestamptz AS disabled_at) s,"
                          " LATERAL (SELECT (s.*)::teamboard.users AS u) t") == [("true",)]
     assert scratch.recorded(db) == before
 

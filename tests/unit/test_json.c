@@ -187,6 +187,13 @@ static bool is_color(const char *s)
 	return true;
 }
 
+/* An object field's own table, shaped like PATCH /users/me's password change. */
+static const struct tb_field change_fields[] = {
+	{"current", TB_FIELD_TEXT, 1, 100, true, false, NULL, NULL},
+	{"new", TB_FIELD_TEXT, 8, 100, true, false, NULL, NULL},
+};
+static const struct tb_fields change_table = TB_FIELDS(change_fields);
+
 /* Shaped like the board's and item's tables (docs/api-contract.txt, FIELDS). */
 static const struct tb_field fields[] = {
 	{"title", TB_FIELD_STRING, 1, 200, true, false, NULL, NULL},
@@ -201,6 +208,7 @@ static const struct tb_field fields[] = {
 	{"done", TB_FIELD_BOOL, 0, 0, false, false, NULL, NULL},
 	{"note", TB_FIELD_TEXT, 0, 10, false, true, NULL, NULL},
 	{"password", TB_FIELD_TEXT, 8, 1024, true, false, NULL, NULL},
+	{"change", TB_FIELD_OBJECT, 0, 0, false, false, NULL, NULL},
 };
 
 #define E_ACUTE "\xc3\xa9"      /* U+00E9, 2 bytes */
@@ -227,6 +235,11 @@ static const struct validate_case validate_cases[] = {
 	{__LINE__, "{\"title\":\"a\",\"password\":\"12345678\"}", NULL, 0, true, TB_OK, NULL, NULL},
 	{__LINE__, "{\"title\":\"a\"}", NULL, 0, false, TB_OK, NULL, NULL},
 	{__LINE__, "{\"x\":1}", NULL, 0, false, TB_OK, NULL, NULL},
+	/* an object field: any object (its members are the route's: test_validate_member) */
+	{__LINE__, "{\"change\":{\"current\":\"a\"}}", NULL, 0, false, TB_OK, NULL, NULL},
+	{__LINE__, "{\"change\":\"12345678\"}", NULL, 0, false, TB_ERR_INVALID, "change", "an object"},
+	{__LINE__, "{\"change\":[]}", NULL, 0, false, TB_ERR_INVALID, "change", "an object"},
+	{__LINE__, "{\"change\":null}", NULL, 0, false, TB_ERR_INVALID, "change", "not null"},
 	/* unknown fields, whatever their value */
 	{__LINE__, "{\"nope\":1}", NULL, 0, false, TB_ERR_INVALID, "nope", NULL},
 	{__LINE__, "{\"x\":1,\"nope\":null}", NULL, 0, false, TB_ERR_INVALID, "nope", NULL},
@@ -585,8 +598,51 @@ static void test_has_control(void)
 	}
 }
 
+/* tb_json_validate_member: an object member against its own table, every required field, the
+ * message naming "key.field"; anything that is not an object member is left to tb_json_validate. */
+struct member_case {
+	int line;
+	const char *json;
+	enum tb_err err;
+	const char *msg_start; /* the message begins with this, or NULL */
+};
+
+static const struct member_case member_cases[] = {
+	{__LINE__, "{\"change\":{\"current\":\"a\",\"new\":\"12345678\"}}", TB_OK, NULL},
+	{__LINE__, "{\"change\":{\"current\":\"a\"}}", TB_ERR_INVALID, "change.new: is required"},
+	{__LINE__, "{\"change\":{}}", TB_ERR_INVALID, "change.current: is required"},
+	{__LINE__, "{\"change\":{\"current\":\"a\",\"new\":\"short\"}}", TB_ERR_INVALID,
+         "change.new: must be 8 to 100 characters"},
+	{__LINE__, "{\"change\":{\"current\":\"a\",\"new\":\"12345678\",\"x\":1}}", TB_ERR_INVALID,
+         "change.x: unknown field"},
+	{__LINE__, "{\"change\":{\"current\":1,\"new\":\"12345678\"}}", TB_ERR_INVALID,
+         "change.current: must be a string"},
+	{__LINE__, "{\"change\":\"x\"}", TB_OK, NULL},
+	{__LINE__, "{\"other\":{}}", TB_OK, NULL},
+	{__LINE__, "[]", TB_OK, NULL},
+};
+
+static void test_validate_member(void)
+{
+	for (size_t i = 0; i < N_ELEMS(member_cases); i++) {
+		const struct member_case *c = &member_cases[i];
+		struct json_object *obj = NULL;
+		char msg[160] = "";
+		tb_case(__FILE__, c->line, "tb_json_validate_member(%s)", tb_q(c->json));
+		if (tb_check_int("parse", tb_json_parse(c->json, strlen(c->json), 32, &obj), TB_OK)) {
+			enum tb_err err = tb_json_validate_member(&change_table, obj, "change", msg, sizeof msg);
+			if (tb_check_int("result", err, c->err) && c->msg_start)
+				tb_check(strncmp(msg, c->msg_start, strlen(c->msg_start)) == 0, "message %s",
+				         tb_q(msg));
+		}
+		json_object_put(obj);
+		tb_end();
+	}
+}
+
 int main(void)
 {
+	test_validate_member();
 	test_parse();
 	test_depth();
 	test_validate();

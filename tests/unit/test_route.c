@@ -442,8 +442,56 @@ static void test_api_table(void)
 	}
 }
 
+/* ":token": 64 lower-case hex digits, copied into req->token; anything else is no such path. */
+static const struct tb_route token_routes[] = {
+	{TB_POST, "/api/v1/password-resets/:token", h_dummy, 0, TB_BODY_FULL, NULL, NULL},
+};
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+struct token_case {
+	int line;
+	const char *path;
+	enum tb_route_result want;
+};
+
+static const struct token_case token_cases[] = {
+	{__LINE__, "/api/v1/password-resets/" HEX64, TB_ROUTE_FOUND},
+	{__LINE__, "/api/v1/password-resets/" HEX64 "0", TB_ROUTE_NO_PATH},
+	{__LINE__, "/api/v1/password-resets/" HEX64 "/", TB_ROUTE_NO_PATH},
+	{__LINE__, "/api/v1/password-resets/0123456789abcdef", TB_ROUTE_NO_PATH},
+	{__LINE__, "/api/v1/password-resets/", TB_ROUTE_NO_PATH},
+	{__LINE__, "/api/v1/password-resets/0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+         TB_ROUTE_NO_PATH},
+	{__LINE__, "/api/v1/password-resets/g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+         TB_ROUTE_NO_PATH},
+	{__LINE__, "/api/v1/password-resets/%30123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+         TB_ROUTE_NO_PATH},
+};
+
+static void test_token(void)
+{
+	for (size_t i = 0; i < N_ELEMS(token_cases); i++) {
+		const struct token_case *c = &token_cases[i];
+		struct tb_req req;
+		const struct tb_route *out = NULL;
+		char allow[64];
+		memset(&req, 0, sizeof req);
+		memset(req.token, 'Z', sizeof req.token - 1);
+		req.method = TB_POST;
+		req.path = (char *)c->path;
+		tb_case(__FILE__, c->line, "tb_route_match(POST %s)", tb_q(c->path));
+		enum tb_route_result r =
+			tb_route_match(token_routes, N_ELEMS(token_routes), &req, &out, allow, sizeof allow);
+		if (tb_check_int("result", r, c->want) && r == TB_ROUTE_FOUND)
+			tb_check_str("token", req.token, HEX64);
+		tb_end();
+	}
+}
+
 int main(void)
 {
+	test_token();
 	test_policy();
 	test_api_table();
 	test_match();

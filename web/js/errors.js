@@ -29,7 +29,9 @@ const SENTENCES = {
   too_many_attempts: "Too many failed sign-ins. Please wait a moment and try again.",
   timeout: "The request took too long to reach the server. Please try again.",
   not_deleted: "That isn't in the trash any more; it is back already.",
-  gone: "That was in the trash too long and has been removed for good.",
+  account_disabled: "This account is disabled. Ask an administrator to enable it.",
+  wrong_password: "That isn't your current password.",
+  gone: "That is gone for good: removed from the trash, or a link that was used or has expired.",
 };
 
 // Field names in 422 messages ("x: must be an integer ...") in words.
