@@ -112,7 +112,7 @@ static int migrate(PGconn *conn, const char *dir, const char *role, const struct
 	return 0;
 }
 
-static int create_user(PGconn *conn, const char *name)
+static int create_user(PGconn *conn, const char *name, const struct tb_config *cfg)
 {
 	char line[2048];
 	if (fgets(line, sizeof line, stdin) == NULL) {
@@ -121,7 +121,7 @@ static int create_user(PGconn *conn, const char *name)
 	}
 	line[strcspn(line, "\r\n")] = '\0';
 	char err[512];
-	enum tb_err e = tb_admin_create_user(conn, name, line, err, sizeof err);
+	enum tb_err e = tb_admin_create_user(conn, name, line, cfg->password_cost, err, sizeof err);
 	explicit_bzero(line, sizeof line);
 	if (e != TB_OK) {
 		fprintf(stderr, "teamboard-admin: create-user: %s\n", err);
@@ -145,7 +145,7 @@ static int reset_password(PGconn *conn, const char *name, const struct tb_config
 {
 	char line[2048], err[512];
 	if (stdin_line(line, sizeof line)) {
-		enum tb_err e = tb_admin_set_password(conn, name, line, err, sizeof err);
+		enum tb_err e = tb_admin_set_password(conn, name, line, cfg->password_cost, err, sizeof err);
 		explicit_bzero(line, sizeof line);
 		if (e != TB_OK) {
 			fprintf(stderr, "teamboard-admin: reset-password: %s\n", err);
@@ -206,8 +206,7 @@ static int enable_user(PGconn *conn, const char *name, const struct tb_config *c
 
 static int create_user_cmd(PGconn *conn, const char *name, const struct tb_config *cfg)
 {
-	(void)cfg;
-	return create_user(conn, name);
+	return create_user(conn, name, cfg);
 }
 
 /* The account commands: name, whether it takes a NAME, what runs it. */

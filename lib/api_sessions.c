@@ -94,7 +94,8 @@ void tb_api_sessions_create(struct tb_app *app, struct tb_req *req, struct tb_re
 	if (PQntuples(r) == 1) {
 		ok = tb_auth_password_matches(password, PQgetvalue(r, 0, 1));
 	} else {
-		tb_auth_burn_password(password); /* as slow as a real check: timing tells nothing */
+		tb_auth_burn_password(password,
+		                      app->cfg->password_cost); /* as slow as a real check: timing tells nothing */
 		ok = false;
 	}
 	if (!ok) {

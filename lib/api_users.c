@@ -54,7 +54,7 @@ void tb_api_users_create(struct tb_app *app, struct tb_req *req, struct tb_resp 
 	tb_json_str(app->body_json, "name", &name);
 	tb_json_str(app->body_json, "password", &password);
 	char hash[TB_PASSWORD_HASH_MAX];
-	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+	if (tb_auth_hash_password(password, app->cfg->password_cost, hash, sizeof hash) != TB_OK) {
 		tb_resp_fail(resp, TB_E_HASH_FAILED);
 		return;
 	}
@@ -158,7 +158,7 @@ void tb_api_me_update(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 	char old_hash[TB_PASSWORD_HASH_MAX], new_hash[TB_PASSWORD_HASH_MAX], id[24];
 	if (!check_password(app, req, resp, current, old_hash))
 		return;
-	if (tb_auth_hash_password(fresh, new_hash, sizeof new_hash) != TB_OK) {
+	if (tb_auth_hash_password(fresh, app->cfg->password_cost, new_hash, sizeof new_hash) != TB_OK) {
 		tb_resp_fail(resp, TB_E_HASH_FAILED);
 		return;
 	}
@@ -220,7 +220,7 @@ void tb_api_password_reset(struct tb_app *app, struct tb_req *req, struct tb_res
 	snprintf(key, sizeof key, "reset:%s", req->token);
 	if (tb_api_login_throttled(app, resp, key, addr))
 		return;
-	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+	if (tb_auth_hash_password(password, app->cfg->password_cost, hash, sizeof hash) != TB_OK) {
 		tb_resp_fail(resp, TB_E_HASH_FAILED);
 		return;
 	}

@@ -429,7 +429,8 @@ enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outle
 	return err;
 }
 
-enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen)
+enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, long cost, char *errbuf,
+                                 size_t errlen)
 {
 	/* The same field rules as sign-up, applied to the same JSON shape. */
 	struct json_object *obj = json_object_new_object();
@@ -442,7 +443,7 @@ enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *pas
 	if (err)
 		return err;
 	char hash[TB_PASSWORD_HASH_MAX];
-	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+	if (tb_auth_hash_password(password, cost, hash, sizeof hash) != TB_OK) {
 		snprintf(errbuf, errlen, "could not hash the password");
 		return TB_ERR_INVALID;
 	}
@@ -487,7 +488,8 @@ static enum tb_err user_query(PGconn *conn, const char *sql, int n, const char *
 	return err;
 }
 
-enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen)
+enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *password, long cost, char *errbuf,
+                                  size_t errlen)
 {
 	/* sign-up's password rule (the name is checked by the look-up) */
 	size_t n_fields;
@@ -499,7 +501,7 @@ enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *pa
 	if (err)
 		return err;
 	char hash[TB_PASSWORD_HASH_MAX];
-	if (tb_auth_hash_password(password, hash, sizeof hash) != TB_OK) {
+	if (tb_auth_hash_password(password, cost, hash, sizeof hash) != TB_OK) {
 		snprintf(errbuf, errlen, "could not hash the password");
 		return TB_ERR_INVALID;
 	}

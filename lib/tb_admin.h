@@ -47,17 +47,21 @@ enum tb_err tb_admin_migrate(PGconn *conn, const struct tb_migrate_opts *opts, c
  * out. TB_ERR_NOT_FOUND when it names none (libpq then uses the OS user), TB_ERR_INVALID (errbuf
  * says why) when it does not parse or the name does not fit. */
 enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outlen, char *errbuf, size_t errlen);
-/* Creates a user with the same name and password rules as sign-up. TB_ERR_INVALID (errbuf
- * says why), TB_ERR_CONFLICT when the name is taken. */
-enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen);
+/* Creates a user with the same name and password rules as sign-up, the hash of yescrypt cost cost
+ * (the config's password_cost). TB_ERR_INVALID (errbuf says why), TB_ERR_CONFLICT when the name is
+ * taken. */
+enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, long cost, char *errbuf,
+                                 size_t errlen);
 
 /* The account commands below run on a connection whose search_path is teamboard (the functions of
  * sql/functions/accounts.sql name their tables without a schema). Each returns TB_ERR_NOT_FOUND
  * (errbuf says so) when no user has that name (any case), TB_ERR_DB with the database's message. */
 
-/* Sets the password of the user name (sign-up's rules: TB_ERR_INVALID and why) and ends all the
- * user's sessions; their open streams end at once with revoked session_ended. */
-enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *password, char *errbuf, size_t errlen);
+/* Sets the password of the user name (sign-up's rules: TB_ERR_INVALID and why; a hash of yescrypt
+ * cost cost) and ends all the user's sessions; their open streams end at once with revoked
+ * session_ended. */
+enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *password, long cost, char *errbuf,
+                                  size_t errlen);
 /* Makes a one-time reset link for the user name, valid for an hour: its token (64 hex digits,
  * stored only as its SHA-256) into token and its expiry into expires (expires_len bytes). The
  * user's older links stop working. */

@@ -17,10 +17,10 @@
 #include "tb_log.h"
 #include "tb_request.h"
 
-enum tb_err tb_auth_hash_password(const char *password, char *out, size_t out_len)
+enum tb_err tb_auth_hash_password(const char *password, long cost, char *out, size_t out_len)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) == NULL)
+	if (crypt_gensalt_rn("$y$", (unsigned long)cost, NULL, 0, salt, sizeof salt) == NULL)
 		return TB_ERR_INVALID;
 	struct crypt_data *cd = tb_xcalloc(1, sizeof *cd);
 	const char *h = crypt_rn(password, salt, cd, sizeof *cd);
@@ -51,11 +51,14 @@ bool tb_auth_password_matches(const char *password, const char *hash)
 	return ok;
 }
 
-void tb_auth_burn_password(const char *password)
+void tb_auth_burn_password(const char *password, long cost)
 {
 	static char dummy[TB_PASSWORD_HASH_MAX];
-	if (dummy[0] == '\0' && tb_auth_hash_password("teamboard dummy password", dummy, sizeof dummy) != TB_OK)
+	static long dummy_cost;
+	if ((dummy[0] == '\0' || dummy_cost != cost) &&
+	    tb_auth_hash_password("teamboard dummy password", cost, dummy, sizeof dummy) != TB_OK)
 		return;
+	dummy_cost = cost;
 	(void)tb_auth_password_matches(password, dummy);
 }
 

@@ -18,13 +18,14 @@ struct tb_req;
 #define TB_PASSWORD_HASH_MAX 256
 #define TB_ADDRESS_KEY_MAX 64
 
-/* Hashes password with a fresh yescrypt salt into out. TB_ERR_INVALID if libcrypt fails. */
-enum tb_err tb_auth_hash_password(const char *password, char *out, size_t out_len);
+/* Hashes password with a fresh yescrypt salt of this cost (1 ... 11, the password_cost setting)
+ * into out. TB_ERR_INVALID if libcrypt fails. */
+enum tb_err tb_auth_hash_password(const char *password, long cost, char *out, size_t out_len);
 /* True when password matches hash (a crypt(3) string); compares in constant time. */
 bool tb_auth_password_matches(const char *password, const char *hash);
-/* Spends the time of one password check, so a login for an unknown name takes as long as one
- * for a known name. */
-void tb_auth_burn_password(const char *password);
+/* Spends the time of one password check of a hash of this cost, so a login for an unknown name
+ * takes as long as one for a known name. */
+void tb_auth_burn_password(const char *password, long cost);
 /* Writes 64 hex digits of 32 bytes from getrandom(2), NUL-terminated. */
 enum tb_err tb_auth_new_token(char out[TB_TOKEN_HEX_LEN + 1]);
 /* True when s has the form of a token (64 lower-case hex digits). */

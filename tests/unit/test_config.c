@@ -44,6 +44,7 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(login_window)
 	LONG_KEY(max_large_replies_per_address)
 	LONG_KEY(max_large_replies)
+	LONG_KEY(password_cost)
 #undef LONG_KEY
 	if (strcmp(key, "max_body") == 0)
 		snprintf(buf, len, "%zu", cfg->max_body);
@@ -107,6 +108,7 @@ static const char *const all_keys[] = {
 	"max_large_replies_per_address",
 	"max_large_replies",
 	"log_file",
+	"password_cost",
 };
 
 static bool check_key(const struct tb_config *cfg, const char *key, const char *want)
@@ -159,6 +161,7 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "max_large_replies_per_address", "2"},
 	{__LINE__, "max_large_replies", "8"},
 	{__LINE__, "log_file", ""},
+	{__LINE__, "password_cost", "5"},
 };
 
 /* host_name defaults to this machine's name (gethostname) */
@@ -461,6 +464,7 @@ static const struct bound_case bound_cases[] = {
 	{__LINE__, "max_streams_per_address", 0, 1000000},
 	{__LINE__, "login_max_failures", 0, 1000000},
 	{__LINE__, "login_window", 60, 7L * 24 * 3600},
+	{__LINE__, "password_cost", 1, 11},
 };
 
 static void check_bound(const struct bound_case *c, long v, bool ok)
