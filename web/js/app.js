@@ -51,9 +51,10 @@ function renderHeader(active) {
     h("a", { href: "#/teams", class: active === "teams" ? "active" : "", "aria-current": active === "teams" ? "page" : null }, icon("users"), h("span", null, "Teams")));
   const me = h("div", { class: "me" },
     h("a", { href: "#/account", class: `me-link${active === "account" ? " active" : ""}`, "data-testid": "account-link",
-      "aria-label": `Your account (${session.user.name})`, "aria-current": active === "account" ? "page" : null, title: "Your account" },
+      "aria-current": active === "account" ? "page" : null, title: "Your account" },
     avatar(session.user.name),
-    h("span", { class: "me-name", "data-testid": "me" }, session.user.name)),
+    h("span", { class: "me-name", "data-testid": "me" }, session.user.name),
+    h("span", { class: "sr-only" }, " (your account)")),
     h("button", { class: "btn btn-ghost btn-sm", type: "button", "data-testid": "signout", onclick: signOut, title: "Sign out" },
       icon("signout"), h("span", { class: "hide-narrow" }, "Sign out")));
   header.append(nav, me);

@@ -26,7 +26,7 @@ export function install(B) {
     h("p", { class: "muted trash-note" }, "Deleted notes of this board, the latest first."),
     status, body);
   B.trashBtn = h("button", {
-    type: "button", class: "btn btn-ghost btn-sm", "data-testid": "board-trash", "aria-expanded": "false", "aria-controls": panel.id,
+    type: "button", class: "btn btn-ghost btn-sm", "data-testid": "board-trash", "aria-label": "Trash", "aria-expanded": "false", "aria-controls": panel.id,
     onclick: () => toggleTrash(panel.hidden),
   }, icon("trash"), h("span", { class: "hide-narrow" }, "Trash"));
   B.deleteBtn.before(B.trashBtn);
