@@ -91,6 +91,7 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
     await page.getByTestId("board-trash").click();
     await page.getByTestId("trash-item").first().waitFor();
     await check(page, `${tag}board, trash panel`, found);
+    await shot(page, `${tag ? "31-phone" : "30"}-board-trash`);
     await page.getByTestId("trash-close").click();
     await note(page, w.items[0].id).dblclick();
     await page.getByTestId("note-input").waitFor();

@@ -42,6 +42,7 @@ export function install(B) {
     panel.hidden = !open;
     B.trashBtn.setAttribute("aria-expanded", String(open));
     if (!open) { B.trashBtn.focus(); return; }
+    panel.style.top = `${B.bar.offsetTop + B.bar.offsetHeight + 8}px`;  // below the bar (two rows on phones)
     clear(body).append(h("p", { class: "muted" }, "Loading…"));
     panel.querySelector("h2").focus();
     await read();
