@@ -1,6 +1,7 @@
-// axe-core (npm, injected into the page) on every screen: sign-in, sign-up, the boards list,
-// the teams list, a team page, a confirm dialog, a board with notes, a note's editor open, the
-// conflict box, the offline banner, and the same at phone size. Any serious or critical
+// axe-core (npm, injected into the page) on every screen: sign-in, sign-up, the reset link page,
+// the boards list, the teams list, a team page, the Trash page, the account page, a confirm
+// dialog, a board with notes, its trash panel, a note's editor open, the conflict box, the offline
+// banner, and the same at phone size. Any serious or critical
 // violation fails. Also: touch targets of the shell (header, lists, forms, dialogs) are at least
 // 44 x 44 px on a phone.
 import { describe, test, before, after } from "node:test";
@@ -34,10 +35,14 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
     await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
     const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Sprint retro", team_id: team.id });
     await apiOk(alice.ctx, "POST", "/boards", { title: "Personal notes" });
+    const old = await apiOk(alice.ctx, "POST", "/boards", { title: "Old plans" });
+    await apiOk(alice.ctx, "DELETE", `/boards/${old.id}`, undefined, { "If-Match": `"${old.version}"` });
     const items = [];
-    for (const [i, c] of ["#fff59d", "#b3e5fc", "#f8bbd0", "#c5e1a5"].entries()) {
+    for (const [i, c] of ["#fff59d", "#b3e5fc", "#f8bbd0", "#c5e1a5", "#ffcc80"].entries()) {
       items.push(await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: `Idea ${i + 1}`, x: 30 + 230 * (i % 2), y: 30 + 180 * Math.floor(i / 2), color: c }));
     }
+    const binned = items.pop();  // in the board's trash
+    await apiOk(alice.ctx, "DELETE", `/boards/${board.id}/items/${binned.id}`, undefined, { "If-Match": `"${binned.version}"` });
     return { alice, bob, team, board, items };
   }
 
@@ -53,6 +58,9 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
     await page.goto(`${BASE}#/signup`);
     await page.getByText("Create your account").waitFor();
     await check(page, `${tag}sign-up`, found);
+    await page.goto(`${BASE}#/reset-password/${"0".repeat(64)}`);
+    await page.getByTestId("reset-submit").waitFor();
+    await check(page, `${tag}reset link page`, found);
   }
 
   async function screensShell(page, w, found, tag) {
@@ -69,11 +77,22 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
     await page.goto(`${BASE}#/teams/${w.team.id}`);
     await page.getByTestId("member-list").waitFor();
     await check(page, `${tag}team page`, found);
+    await page.goto(`${BASE}#/trash`);
+    await page.getByTestId("trash-board").first().waitFor();
+    await check(page, `${tag}Trash page`, found);
+    await page.goto(`${BASE}#/account`);
+    await page.getByTestId("pw-form").waitFor();
+    await check(page, `${tag}account page`, found);
   }
 
   async function screensBoard(ctx, w, found, tag) {
     const page = await openBoard(ctx, w.board.id);
     await check(page, `${tag}board with notes`, found);
+    await page.getByTestId("board-trash").click();
+    await page.getByTestId("trash-item").first().waitFor();
+    await check(page, `${tag}board, trash panel`, found);
+    await shot(page, `${tag ? "31-phone" : "30"}-board-trash`);
+    await page.getByTestId("trash-close").click();
     await note(page, w.items[0].id).dblclick();
     await page.getByTestId("note-input").waitFor();
     await check(page, `${tag}board, a note's editor open`, found);
@@ -174,6 +193,12 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
       await page.getByTestId("member-list").waitFor();
       await measure("team page");
       await shot(page, "23-team-phone");
+      await page.goto(`${BASE}#/trash`);
+      await page.getByTestId("trash-board").first().waitFor();
+      await measure("Trash page");
+      await page.goto(`${BASE}#/account`);
+      await page.getByTestId("pw-form").waitFor();
+      await measure("account page");
       const ctx = await tr.newContext(browser, PHONE);
       const out = await ctx.newPage();
       await out.goto(`${BASE}#/signin`);

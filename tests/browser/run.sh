@@ -20,9 +20,10 @@
 # "./*.test.mjs ./unit/*.test.mjs").
 # The default list: the browser tests ./*.test.mjs, plus the node-only unit tests (no browser):
 # unit-outbox.test.mjs (web/js/outbox.js and api.js's busy retry) and unit/*.test.mjs (the
-# board's pure functions, web/js/board/). axe-core (npm, in package.json) is injected into pages
+# board's pure functions, web/js/board/, and the trash's words, web/js/trash.js). axe-core (npm, in package.json) is injected into pages
 # by a11y.test.mjs. With TB_BASE_URL, the tests that stop the REST pool (a 5xx) also need
-# TB_WEBCTL, else they are skipped; run.sh's own environment always sets it.
+# TB_WEBCTL, else they are skipped, and the reset link test TB_ADMIN (a command running the
+# environment's teamboard-admin); run.sh's own environment always sets both.
 # Output: node's spec report on stdout; artifacts/junit.xml (for tbcount.py junit) and the
 # screenshots in artifacts/. Exit status: node's (0 = all passed).
 set -euo pipefail
@@ -86,6 +87,10 @@ if [ -z "${TB_BASE_URL:-}" ]; then
 	export TB_PSQL="$PY $ROOT/tests/harness/tbenv.py psql --state-dir $STATE/env --user postgres --"
 	export TB_STREAM_LIMIT_PER_USER=$PER_USER TB_STREAM_LIFETIME=$LIFETIME
 	export TB_WEBCTL="$PY $HERE/webctl.py --state-dir $STATE/env"
+	# The environment's teamboard-admin as its service account (account.test.mjs makes reset links).
+	ADMIN_AS=""
+	[ "$(id -u)" != 0 ] || ADMIN_AS="runuser -u $(stat -c %U "$STATE/env/etc/teamboard.conf") --"
+	export TB_ADMIN="$ADMIN_AS $STATE/env/bin/teamboard-admin --config $STATE/env/etc/teamboard.conf"
 fi
 say "testing $TB_BASE_URL"
 

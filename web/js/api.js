@@ -167,6 +167,19 @@ export const api = {
   deleteItem: (boardId, itemId, version) =>
     request("DELETE", `/boards/${boardId}/items/${itemId}`, { version }),
   viewers: (boardId) => request("GET", `/boards/${boardId}/viewers`),
+
+  // The trash (docs/api.md, "Trash"): a board's deleted notes, the boards the caller may restore.
+  boardTrash: (boardId) => request("GET", `/boards/${boardId}/trash`),
+  restoreItem: (boardId, itemId) => request("POST", `/boards/${boardId}/items/${itemId}/restore`),
+  trash: () => request("GET", "/trash"),
+  restoreBoard: (id) => request("POST", `/boards/${id}/restore`),
+
+  // The account: password change (ends every other session), deletion, a reset link's password.
+  changePassword: (current, next) =>
+    request("PATCH", "/users/me", { body: { password: { current, new: next } } }),
+  deleteAccount: (password) => request("DELETE", "/users/me", { body: { password } }),
+  resetPassword: (token, password) =>
+    request("POST", `/password-resets/${token}`, { body: { password }, quiet401: true }),
 };
 
 // GET /boards/:id with all its items. A board whose reply would pass the server's max_reply comes

@@ -1,5 +1,5 @@
-// Teamboard web client: session, hash router (#/boards, #/boards/12, #/teams, #/teams/3,
-// #/signin, #/signup: static hosting needs no rewrite rules) and the page frame: the header, the
+// Teamboard web client: session, hash router (#/boards, #/boards/12, #/teams, #/teams/3, #/trash,
+// #/account, #/signin, #/signup, #/reset-password/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
 // offline banner (while the server is unreachable: the live feeds' states, the API's replies and
 // the outbox), the outbox's start and stop with the session, the link a signed-out visitor
 // opened (back there after sign-in) and focus on the page heading after each navigation.
@@ -11,6 +11,8 @@ import { renderAuth } from "./views/auth.js";
 import { renderBoards } from "./views/boards.js";
 import { renderTeams, renderTeam } from "./views/teams.js";
 import { renderBoard } from "./views/board.js";
+import { renderTrash } from "./views/trash.js";
+import { renderAccount, renderReset } from "./views/account.js";
 
 export const session = { user: null };
 let cleanup = null;        // the current view's teardown
@@ -48,8 +50,11 @@ function renderHeader(active) {
     h("a", { href: "#/boards", class: active === "boards" ? "active" : "", "aria-current": active === "boards" ? "page" : null }, icon("board"), h("span", null, "Boards")),
     h("a", { href: "#/teams", class: active === "teams" ? "active" : "", "aria-current": active === "teams" ? "page" : null }, icon("users"), h("span", null, "Teams")));
   const me = h("div", { class: "me" },
+    h("a", { href: "#/account", class: `me-link${active === "account" ? " active" : ""}`, "data-testid": "account-link",
+      "aria-current": active === "account" ? "page" : null, title: "Your account" },
     avatar(session.user.name),
     h("span", { class: "me-name", "data-testid": "me" }, session.user.name),
+    h("span", { class: "sr-only" }, " (your account)")),
     h("button", { class: "btn btn-ghost btn-sm", type: "button", "data-testid": "signout", onclick: signOut, title: "Sign out" },
       icon("signout"), h("span", { class: "hide-narrow" }, "Sign out")));
   header.append(nav, me);
@@ -65,12 +70,18 @@ async function signOut() {
       return;
     }
   }
+  signedOut("You are signed out.");
+}
+
+// The session is over on the server (signed out, the account deleted): forget it here, then
+// the sign-in page with message.
+function signedOut(message) {
   signOutAll();
   outbox.stop();
   forgetCached();
   session.user = null;
   setHint(false);
-  notice("You are signed out.", "info");
+  notice(message, "info");
   go("#/signin");
 }
 
@@ -141,6 +152,14 @@ async function route() {
   clear(main);
   document.body.dataset.page = page || "";
 
+  if (page === "reset-password") {
+    renderHeader(null);
+    main.append(view);
+    renderReset({ view }, id);
+    focusHeading(view, page);
+    document.body.dataset.ready = "1";
+    return;
+  }
   if (!session.user && page !== "signup") {
     if (page !== "signin") {
       if (n) pendingNotice = { message: n.textContent, kind: "warn" };
@@ -155,7 +174,7 @@ async function route() {
   }
   if (n) main.append(n);
   main.append(view);
-  const ctx = { view, setCleanup: (fn) => { cleanup = fn; } };
+  const ctx = { view, setCleanup: (fn) => { cleanup = fn; }, session, signedOut };
   try {
     if (page === "signin" || page === "signup") {
       renderHeader(null);
@@ -172,6 +191,12 @@ async function route() {
     } else if (page === "teams") {
       renderHeader("teams");
       await renderTeams(ctx);
+    } else if (page === "trash" && !id) {
+      renderHeader("boards");
+      await renderTrash(ctx);
+    } else if (page === "account" && !id) {
+      renderHeader("account");
+      renderAccount(ctx);
     } else {
       renderHeader(null);
       view.append(h("div", { class: "empty" }, h("h1", null, "Page not found"),

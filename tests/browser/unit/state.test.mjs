@@ -61,6 +61,14 @@ test("eventAction: newer items upsert, own/older/tombstoned/other boards do noth
   assert.equal(eventAction(st(m), "item.updated", null).op, "none");
 });
 
+test("eventAction: a note restored from the trash (item.created, restored, past its tomb) comes back", () => {
+  // deleted at version 3 (its item.deleted had 4): the restore has 5
+  const s = st(new Map(), { tombs: new Map([[7, 4]]) });
+  const restored = { item: item(7, { version: 5 }), actor: { name: "sam" }, restored: true };
+  assert.equal(eventAction(s, "item.created", restored).op, "upsert");
+  assert.equal(eventAction(s, "item.created", { ...restored, item: item(7, { version: 4 }) }).op, "none");
+});
+
 test("eventAction: board rename and my role", () => {
   const s = st(new Map());
   assert.equal(eventAction(s, "board.updated", { board: { version: 4, title: "x" } }).op, "board");

@@ -108,6 +108,7 @@ export function install(B) {
     try {
       await outbox.send({ boardId: B.board.id, itemId: id, kind: "delete", version: typeof id === "number" ? it.version : undefined });
       B.tombs.set(outbox.resolveId(id), it.version + 1);
+      B.deleting.delete(outbox.resolveId(id));  // saved: the tomb keeps older events out, a restore may bring it back
     } catch (e) {
       if (e.status === 412 && e.current && attempt < 3 && e.current.text === shown.text && e.current.color === shown.color) {
         // only position, size or stacking changed meanwhile (our own moves, or last-writer-wins

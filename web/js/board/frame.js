@@ -4,6 +4,7 @@
 // liveLogPush, renderPresence, startRename and deleteBoard.
 import { api } from "../api.js";
 import { h, clear, icon, toast, confirmDialog, avatar, errorLine, showError, ROLE_WORDS } from "../ui.js";
+import { toastBoardDeleted, deleteBoardQuestion } from "../trash.js";
 
 const LIVE_WORDS = {
   connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline",
@@ -126,12 +127,12 @@ export function install(B) {
 
   async function deleteBoard() {
     const { board } = B;
-    if (!(await confirmDialog(`Delete the board “${board.title}” and all its notes for everyone? This cannot be undone.`))) return;
+    if (!(await confirmDialog(deleteBoardQuestion(board.title)))) return;
     try {
       await api.deleteBoard(board.id, board.version);
       B.gone = true;
-      toast(`Board “${board.title}” deleted.`);
       B.go("#/boards");
+      toastBoardDeleted(board);
     } catch (e) {
       toast(e.code === "version_mismatch" ? "Someone changed this board just now; please try again." : e.message, "error");
       if (e.current) { B.board = { ...B.board, ...e.current, role: B.board.role }; renderFrame(); }

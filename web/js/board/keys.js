@@ -120,7 +120,7 @@ export function install(B) {
   ZOOM_KEYS["?"] = () => showShortcuts();
   B.root.addEventListener("keydown", (e) => {
     if (B.editing || e.ctrlKey || e.metaKey || e.altKey || !ZOOM_KEYS[e.key]) return;
-    if (e.target.closest("input, textarea, select, dialog, .note-palette")) return;
+    if (e.target.closest("input, textarea, select, dialog, .note-palette, .trash-panel")) return;
     e.preventDefault();
     ZOOM_KEYS[e.key]();
   });

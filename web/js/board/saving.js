@@ -90,7 +90,9 @@ export function install(B) {
 
   function onOutbox(msg) {
     if (B.gone || msg.boardId !== B.board.id) return;
-    if (msg.state === "saved" && msg.reply) {
+    if (msg.state === "saved" && msg.kind === "delete") {
+      B.deleting.delete(msg.itemId);  // saved (also one from before a reload): a restore may bring it back
+    } else if (msg.state === "saved" && msg.reply) {
       if (msg.kind === "create") swapId(`tmp-${msg.key}`, msg.reply);
       else B.upsert(msg.reply);
     } else if (msg.kind === "delete" && (msg.state === "conflict" || msg.state === "failed") && restored.delete(msg.key)) {

@@ -83,6 +83,7 @@ export function install(B) {
   function applyEvent(type, d) {
     const a = eventAction({ boardId: B.board.id, board: B.board, me: B.me, items: B.items, tombs: B.tombs }, type, d);
     APPLY[a.op](a);
+    if (B.onTrashEvent) B.onTrashEvent(type, d);
   }
 
   function onControl(type, d) {

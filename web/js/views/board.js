@@ -17,6 +17,7 @@
 //   editing.js   "being edited by X": announcing our editor, badges of others
 //   announce.js  remote changes read out (a polite live region)
 //   saving.js    the outbox on the notes: unsaved marks, temporary notes, drafts
+//   trash.js     the board's trash panel: deleted notes, restore
 import { api } from "../api.js";
 import { session, go, notice, sessionEnded } from "../app.js";
 import { toast } from "../ui.js";
@@ -35,6 +36,7 @@ import * as editing from "../board/editing.js";
 import * as announce from "../board/announce.js";
 import * as sync from "../board/sync.js";
 import * as saving from "../board/saving.js";
+import * as trash from "../board/trash.js";
 import { outbox } from "../outbox.js";
 
 export { COLORS };
@@ -64,7 +66,7 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";
 
   frame.build(B);
-  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync]) m.install(B);
+  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash]) m.install(B);
   view.classList.add("view-board");
   view.append(B.root);
 

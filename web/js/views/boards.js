@@ -4,6 +4,7 @@
 import { api, getCached } from "../api.js";
 import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, timeAgo, ROLE_WORDS } from "../ui.js";
 import { go } from "../app.js";
+import { toastBoardDeleted, deleteBoardQuestion } from "../trash.js";
 
 const REFRESH_MS = 15000;
 // localStorage "teamboard.refreshMs" overrides the period (the tests shorten it).
@@ -143,11 +144,11 @@ export function boardCard(b, teamName, onChange) {
     actions.append(h("button", {
       type: "button", class: "btn btn-ghost btn-sm btn-danger-text", "data-testid": "board-delete", "aria-label": `Delete ${b.title}`,
       onclick: async () => {
-        if (!(await confirmDialog(`Delete the board “${b.title}” and all its notes? This cannot be undone.`))) return;
+        if (!(await confirmDialog(deleteBoardQuestion(b.title)))) return;
         try {
           await api.deleteBoard(b.id, b.version);
-          toast(`Board “${b.title}” deleted.`);
           onChange();
+          toastBoardDeleted(b);
         } catch (ex) {
           toast(ex.code === "version_mismatch" ? "Someone changed this board just now; look again, then delete." : ex.message, "error");
           onChange();
@@ -214,7 +215,8 @@ function drawBoards(view, bl, tl) {
 
   view.append(h("div", { class: "page-head" },
     h("h1", null, "Boards"),
-    h("p", { class: "muted" }, "Your own boards and your teams' boards.")));
+    h("p", { class: "muted" }, "Your own boards and your teams' boards."),
+    h("a", { href: "#/trash", class: "btn btn-ghost btn-sm page-head-link", "data-testid": "trash-link" }, icon("trash"), "Trash")));
   view.append(createBoardForm(teams));
 
   const groups = new Map([[null, []]]);
