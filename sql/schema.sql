@@ -880,23 +880,29 @@ $$;
 CREATE FUNCTION teamboard.undo_step(p_user bigint, p_board bigint, p_redo boolean) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    v_below bigint := 9223372036854775807;
+    v_ev    record;
 BEGIN
-    IF p_redo THEN
-        RETURN (SELECT e.step FROM board_events e
-                 WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL
-                   AND e.item_id IS NOT NULL AND e.undo_of IS NOT NULL
-                   AND e.seq > coalesce((SELECT max(o.seq) FROM board_events o
-                                          WHERE o.board_id = p_board AND o.actor_id = p_user
-                                            AND o.step IS NOT NULL AND o.item_id IS NOT NULL
-                                            AND o.undo_of IS NULL AND o.redo_of IS NULL), 0)
-                   AND NOT EXISTS (SELECT 1 FROM board_events x WHERE x.board_id = p_board AND x.redo_of = e.seq)
-                 ORDER BY e.seq DESC LIMIT 1);
-    END IF;
-    RETURN (SELECT e.step FROM board_events e
-             WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL
-               AND e.item_id IS NOT NULL AND e.undo_of IS NULL
-               AND NOT EXISTS (SELECT 1 FROM board_events x WHERE x.board_id = p_board AND x.undo_of = e.seq)
-             ORDER BY e.seq DESC LIMIT 1);
+    LOOP
+        SELECT e.step, e.undo_of, e.redo_of INTO v_ev FROM board_events e
+         WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL AND e.item_id IS NOT NULL
+           AND e.seq < v_below
+         ORDER BY e.seq DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        ELSIF NOT p_redo AND v_ev.undo_of IS NULL THEN
+            RETURN v_ev.step;
+        ELSIF NOT p_redo THEN
+            v_below := v_ev.undo_of;
+        ELSIF v_ev.undo_of IS NOT NULL THEN
+            RETURN v_ev.step;
+        ELSIF v_ev.redo_of IS NULL THEN
+            RETURN NULL;
+        ELSE
+            v_below := v_ev.redo_of;
+        END IF;
+    END LOOP;
 END
 $$;
 

@@ -7,6 +7,7 @@
 --               undoes, newest first;
 --   redo stack  the caller's undos that no event redoes and that are newer than the caller's
 --               last ordinary note change on the board (a new change clears the redo stack).
+-- (018_undo.sql's unique indexes keep any event from being undone or redone twice.)
 --
 -- Undo reverses the newest step of the undo stack, redo the newest of the redo stack, each of its
 -- events newest first: an item.created is reversed by deleting the note (it goes to the trash), an
@@ -14,26 +15,40 @@
 -- its "before" values back. A redo reverses the undo's own event the same way.
 
 -- The step the caller would undo (p_redo false) or redo (true) on the board; NULL: nothing.
--- PL/pgSQL so that its plans are kept for the session.
+-- It walks the caller's note events down from the newest, one index probe each, and jumps over
+-- what is settled: undo and redo keep a stack discipline, so when an undo u took back s, every
+-- change of the caller between s and u had been undone already (s was the newest not undone),
+-- and when a redo r took back u, every undo between u and r had been redone (u was the newest
+-- not redone) and no ordinary change came between them (it would have cleared the redo). So:
+--   undo: an undo event jumps below the seq it undid; the first other event is the candidate;
+--   redo: a redo event jumps below the undo it redid; the first undo event is the candidate, an
+--         ordinary change ends the walk (it cleared the redo stack).
+-- The walk takes as many probes as there are such nested ranges on top, not as many events.
 CREATE OR REPLACE FUNCTION undo_step(p_user bigint, p_board bigint, p_redo boolean) RETURNS bigint
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_below bigint := 9223372036854775807;
+    v_ev    record;
 BEGIN
-    IF p_redo THEN
-        RETURN (SELECT e.step FROM board_events e
-                 WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL
-                   AND e.item_id IS NOT NULL AND e.undo_of IS NOT NULL
-                   AND e.seq > coalesce((SELECT max(o.seq) FROM board_events o
-                                          WHERE o.board_id = p_board AND o.actor_id = p_user
-                                            AND o.step IS NOT NULL AND o.item_id IS NOT NULL
-                                            AND o.undo_of IS NULL AND o.redo_of IS NULL), 0)
-                   AND NOT EXISTS (SELECT 1 FROM board_events x WHERE x.board_id = p_board AND x.redo_of = e.seq)
-                 ORDER BY e.seq DESC LIMIT 1);
-    END IF;
-    RETURN (SELECT e.step FROM board_events e
-             WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL
-               AND e.item_id IS NOT NULL AND e.undo_of IS NULL
-               AND NOT EXISTS (SELECT 1 FROM board_events x WHERE x.board_id = p_board AND x.undo_of = e.seq)
-             ORDER BY e.seq DESC LIMIT 1);
+    LOOP
+        SELECT e.step, e.undo_of, e.redo_of INTO v_ev FROM board_events e
+         WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL AND e.item_id IS NOT NULL
+           AND e.seq < v_below
+         ORDER BY e.seq DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        ELSIF NOT p_redo AND v_ev.undo_of IS NULL THEN
+            RETURN v_ev.step;
+        ELSIF NOT p_redo THEN
+            v_below := v_ev.undo_of;
+        ELSIF v_ev.undo_of IS NOT NULL THEN
+            RETURN v_ev.step;
+        ELSIF v_ev.redo_of IS NULL THEN
+            RETURN NULL;
+        ELSE
+            v_below := v_ev.redo_of;
+        END IF;
+    END LOOP;
 END
 $$;
 
