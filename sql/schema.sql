@@ -177,6 +177,7 @@ CREATE FUNCTION teamboard.board_undo(p_user bigint, p_board bigint, p_redo boole
     AS $$
 DECLARE
     v_step   bigint;
+    v_now    bigint;
     v_events board_events[];
     v_ev     board_events;
     v_new    bigint[] := '{}';
@@ -205,6 +206,16 @@ BEGIN
             RETURN;
         END IF;
     END LOOP;
+    -- The board row's lock, which record_event takes for every event (after the notes', as every
+    -- writer does): from here to the commit no other change of the board commits, so the caller's
+    -- stack cannot change under the undo (a change of theirs committing in between would land
+    -- inside the range the undo settles). One look more: a change that came before the lock.
+    PERFORM 1 FROM boards b WHERE b.id = p_board FOR NO KEY UPDATE;
+    v_now := undo_step(p_user, p_board, p_redo);
+    IF v_now IS DISTINCT FROM v_step THEN
+        outcome := CASE WHEN v_now IS NULL THEN 'empty' ELSE 'conflict' END;
+        RETURN;
+    END IF;
     SELECT c.outcome, c.body INTO outcome, body FROM undo_check(p_user, p_board, v_events) c;
     IF outcome <> 'ok' THEN
         RETURN;

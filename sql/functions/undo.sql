@@ -135,13 +135,15 @@ $$;
 --               undo_check), or two undos of the caller kept taking the same step; nothing written;
 --   'purged'    the note to bring back was purged from the trash; nothing written.
 -- The notes of the step are locked (FOR UPDATE, in id order: items, then items_trash, as a PATCH
--- and a restore take them) before the check, so a concurrent change of one either committed
--- first (and is seen: 409) or waits for the undo and then applies on top of it: never lost.
+-- and a restore take them), then the board row (as record_event does after them), before the
+-- check, so a concurrent change of one either committed first (and is seen: 409) or waits for
+-- the undo and then applies on top of it: never lost.
 CREATE OR REPLACE FUNCTION board_undo(p_user bigint, p_board bigint, p_redo boolean,
                                       OUT role text, OUT outcome text, OUT body text)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_step   bigint;
+    v_now    bigint;
     v_events board_events[];
     v_ev     board_events;
     v_new    bigint[] := '{}';
@@ -170,6 +172,16 @@ BEGIN
             RETURN;
         END IF;
     END LOOP;
+    -- The board row's lock, which record_event takes for every event (after the notes', as every
+    -- writer does): from here to the commit no other change of the board commits, so the caller's
+    -- stack cannot change under the undo (a change of theirs committing in between would land
+    -- inside the range the undo settles). One look more: a change that came before the lock.
+    PERFORM 1 FROM boards b WHERE b.id = p_board FOR NO KEY UPDATE;
+    v_now := undo_step(p_user, p_board, p_redo);
+    IF v_now IS DISTINCT FROM v_step THEN
+        outcome := CASE WHEN v_now IS NULL THEN 'empty' ELSE 'conflict' END;
+        RETURN;
+    END IF;
     SELECT c.outcome, c.body INTO outcome, body FROM undo_check(p_user, p_board, v_events) c;
     IF outcome <> 'ok' THEN
         RETURN;

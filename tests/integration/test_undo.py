@@ -303,3 +303,34 @@ def test_undo_costs_no_more_than_a_patch(server):
     item = tb.assert_status(get_item(server, owner, bid, note["id"]), 200)
     assert (item["x"], item["y"]) == (0, 0), item
     assert q <= 3 * p + 0.005 and d <= 3 * p + 0.005, (p, q, d)
+
+
+def test_two_undos_of_one_person_at_once_take_two_steps_or_one_is_409(server):
+    """Two clients of one person press undo at the same moment: each change is undone at most
+    once; the second takes the next step, or answers 409 conflict (retry)."""
+    owner, board, _ = team_board(server)
+    bid = board["id"]
+    second, _ = tb.login(server, owner.name, owner.password)
+    for rnd in range(3):
+        a = tb.create_item(server, owner, bid, x=rnd)
+        patch(server, owner, bid, a["id"], x=100 + rnd)
+        start, got = threading.Barrier(2), []
+
+        def press(token):
+            start.wait(10)
+            got.append(undo(server, owner, bid, token=token))
+
+        threads = [threading.Thread(target=press, args=(t,)) for t in (owner.token, second["token"])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        statuses = sorted(r.status for r in got)
+        assert statuses in ([200, 200], [200, 409]), got
+        undone = [s for r in got if r.status == 200 for s in tb.assert_json(r)["undone"]]
+        assert len(undone) == len(set(undone)), got
+        if statuses == [200, 200]:  # the patch, then the create: the note is in the trash
+            tb.assert_error(get_item(server, owner, bid, a["id"]), 404, "not_found")
+        else:
+            tb.assert_error([r for r in got if r.status == 409][0], 409, "conflict")
+            assert tb.assert_status(get_item(server, owner, bid, a["id"]), 200)["x"] == rnd
