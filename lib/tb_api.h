@@ -130,6 +130,13 @@ enum tb_trash_state tb_trash_state(const char *name);
  * 409 live, 410 purged. */
 enum tb_error_id tb_trash_note_verdict(enum tb_rank rank, enum tb_trash_state state);
 enum tb_error_id tb_trash_board_verdict(enum tb_rank rank, enum tb_trash_state state);
+/* Undo and redo (api_undo.c): POST /boards/:id/undo and POST /boards/:id/redo. tb_undo_verdict is what they answer for the caller's rank and the outcome the database
+ * gave ("ok", "empty", "conflict", "purged"; NULL below editor): the error, or TB_E__COUNT for
+ * 200. 404 without a rank, 403 below editor, 409 nothing_to_undo / nothing_to_redo for "empty",
+ * 409 conflict, 410 gone for "purged"; an unknown outcome is 500 internal. */
+void tb_api_undo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_redo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+enum tb_error_id tb_undo_verdict(enum tb_rank rank, const char *outcome, bool redo);
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
 #endif

@@ -104,6 +104,11 @@ enum tb_error_id {
 	TB_E_BOARD_NOT_DELETED,
 	TB_E_NOTE_PURGED,
 	TB_E_BOARD_PURGED,
+	/* undo and redo */
+	TB_E_NOTHING_TO_UNDO,
+	TB_E_NOTHING_TO_REDO,
+	TB_E_UNDO_CONFLICT,
+	TB_E_REDO_CONFLICT,
 	/* events and metrics */
 	TB_E_BAD_POLL,
 	TB_E_RESET,

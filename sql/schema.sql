@@ -169,6 +169,70 @@ END
 $$;
 
 --
+-- Name: board_undo(bigint, bigint, boolean); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_undo(p_user bigint, p_board bigint, p_redo boolean, OUT role text, OUT outcome text, OUT body text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_step   bigint;
+    v_now    bigint;
+    v_events board_events[];
+    v_ev     board_events;
+    v_new    bigint[] := '{}';
+BEGIN
+    PERFORM set_config('teamboard.actor_id', p_user::text, true);
+    role := board_role_locked(p_user, p_board);
+    IF role IS NULL OR role NOT IN ('owner', 'admin', 'editor') THEN
+        RETURN;
+    END IF;
+    FOR i IN 1..3 LOOP
+        v_step := undo_step(p_user, p_board, p_redo);
+        IF v_step IS NULL THEN
+            outcome := 'empty';
+            RETURN;
+        END IF;
+        SELECT array_agg(e ORDER BY e.seq DESC) INTO v_events FROM board_events e
+         WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step = v_step AND e.item_id IS NOT NULL
+           AND (e.undo_of IS NOT NULL) = p_redo;
+        PERFORM 1 FROM items i WHERE i.id IN (SELECT x.item_id FROM unnest(v_events) x) ORDER BY i.id FOR UPDATE;
+        PERFORM 1 FROM items_trash t WHERE t.item_id IN (SELECT x.item_id FROM unnest(v_events) x)
+          ORDER BY t.item_id FOR UPDATE;
+        -- Another undo of the caller may have taken this step while we waited: take the next.
+        EXIT WHEN undo_step(p_user, p_board, p_redo) = v_step;
+        IF i = 3 THEN
+            outcome := 'conflict';
+            RETURN;
+        END IF;
+    END LOOP;
+    -- The board row's lock, which record_event takes for every event (after the notes', as every
+    -- writer does): from here to the commit no other change of the board commits, so the caller's
+    -- stack cannot change under the undo (a change of theirs committing in between would land
+    -- inside the range the undo settles). One look more: a change that came before the lock.
+    PERFORM 1 FROM boards b WHERE b.id = p_board FOR NO KEY UPDATE;
+    v_now := undo_step(p_user, p_board, p_redo);
+    IF v_now IS DISTINCT FROM v_step THEN
+        outcome := CASE WHEN v_now IS NULL THEN 'empty' ELSE 'conflict' END;
+        RETURN;
+    END IF;
+    SELECT c.outcome, c.body INTO outcome, body FROM undo_check(p_user, p_board, v_events) c;
+    IF outcome <> 'ok' THEN
+        RETURN;
+    END IF;
+    FOREACH v_ev IN ARRAY v_events LOOP
+        v_new := v_new || undo_reverse(p_board, v_ev, CASE WHEN p_redo THEN 'teamboard.redo_of'
+                                                          ELSE 'teamboard.undo_of' END);
+    END LOOP;
+    body := jsonb_build_object(CASE WHEN p_redo THEN 'redone' ELSE 'undone' END,
+                               (SELECT jsonb_agg(x.seq ORDER BY x.seq) FROM unnest(v_events) x),
+                               'events', (SELECT jsonb_agg(event_json(e.board_id, e.seq, e.type, e.actor_id,
+                                                                      e.created_at, e.payload) ORDER BY e.seq)
+                                            FROM board_events e WHERE e.board_id = p_board AND e.seq = ANY (v_new)))::text;
+END
+$$;
+
+--
 -- Name: board_viewers(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -444,16 +508,21 @@ CREATE FUNCTION teamboard.items_event() RETURNS trigger
     AS $$
 DECLARE
     v_changed jsonb;
+    v_before  jsonb;
     v_payload jsonb;
+    v_tags    jsonb := jsonb_strip_nulls(jsonb_build_object(
+                  'undo_of', nullif(current_setting('teamboard.undo_of', true), '')::bigint,
+                  'redo_of', nullif(current_setting('teamboard.redo_of', true), '')::bigint));
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        v_payload := jsonb_build_object('item', item_json(NEW));
+        v_payload := jsonb_build_object('item', item_json(NEW)) || v_tags;
         IF NEW.id::text = current_setting('teamboard.restore_id', true) THEN
             v_payload := v_payload || '{"restored": true}'::jsonb;
         END IF;
         PERFORM record_event(NEW.board_id, 'item.created', v_payload);
     ELSIF TG_OP = 'UPDATE' THEN
-        SELECT coalesce(jsonb_agg(f), '[]'::jsonb) INTO v_changed FROM unnest(ARRAY[
+        SELECT coalesce(jsonb_agg(f), '[]'::jsonb), coalesce(jsonb_object_agg(f, item_json(OLD) -> f), '{}'::jsonb)
+          INTO v_changed, v_before FROM unnest(ARRAY[
             CASE WHEN NEW.text IS DISTINCT FROM OLD.text THEN 'text' END,
             CASE WHEN NEW.color IS DISTINCT FROM OLD.color THEN 'color' END,
             CASE WHEN NEW.x IS DISTINCT FROM OLD.x THEN 'x' END,
@@ -462,9 +531,11 @@ BEGIN
             CASE WHEN NEW.h IS DISTINCT FROM OLD.h THEN 'height' END,
             CASE WHEN NEW.z IS DISTINCT FROM OLD.z THEN 'z' END]) AS f WHERE f IS NOT NULL;
         PERFORM record_event(NEW.board_id, 'item.updated',
-                             jsonb_build_object('item', item_json(NEW), 'changed', v_changed));
+                             jsonb_build_object('item', item_json(NEW), 'changed', v_changed, 'before', v_before)
+                             || v_tags);
     ELSIF record_event(OLD.board_id, 'item.deleted',
-                       jsonb_build_object('item', item_json(OLD) || jsonb_build_object('version', OLD.version + 1)))
+                       jsonb_build_object('item', item_json(OLD) || jsonb_build_object('version', OLD.version + 1))
+                       || v_tags)
           IS NOT NULL THEN
         INSERT INTO items_trash (item_id, board_id, item, deleted_by)
         VALUES (OLD.id, OLD.board_id, item_json(OLD),
@@ -548,8 +619,10 @@ BEGIN
     IF v_seq IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO board_events (board_id, seq, type, actor_id, payload)
-    VALUES (p_board, v_seq, p_type, v_actor, p_payload);
+    INSERT INTO board_events (board_id, seq, type, actor_id, payload, step, item_id, undo_of, redo_of)
+    VALUES (p_board, v_seq, p_type, v_actor, p_payload, pg_current_xact_id()::text::bigint,
+            CASE WHEN p_type LIKE 'item.%' THEN (p_payload -> 'item' ->> 'id')::bigint END,
+            (p_payload ->> 'undo_of')::bigint, (p_payload ->> 'redo_of')::bigint);
     v_text := event_json(p_board, v_seq, p_type, v_actor, now(), p_payload)::text;
     IF octet_length(v_text) > 7000 THEN
         v_text := v_seq || ' ' || p_type;
@@ -718,6 +791,133 @@ END
 $$;
 
 --
+-- Name: board_events; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.board_events (
+    board_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    type text NOT NULL,
+    actor_id bigint,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    step bigint,
+    item_id bigint,
+    undo_of bigint,
+    redo_of bigint
+);
+
+--
+-- Name: undo_check(bigint, bigint, teamboard.board_events[]); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.undo_check(p_user bigint, p_board bigint, p_events teamboard.board_events[], OUT outcome text, OUT body text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_ev    board_events;
+    v_other board_events;
+BEGIN
+    outcome := 'ok';
+    FOREACH v_ev IN ARRAY p_events LOOP
+        SELECT e.* INTO v_other FROM board_events e
+         WHERE e.board_id = p_board AND e.item_id = v_ev.item_id AND e.seq > v_ev.seq
+           AND e.actor_id IS DISTINCT FROM p_user
+         ORDER BY e.seq DESC LIMIT 1;
+        IF FOUND THEN
+            outcome := 'conflict';
+            body := jsonb_build_object('event', event_json(p_board, v_other.seq, v_other.type, v_other.actor_id,
+                                                           v_other.created_at, v_other.payload))::text;
+            RETURN;
+        END IF;
+        IF v_ev.type = 'item.deleted' THEN
+            IF NOT EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = v_ev.item_id AND t.board_id = p_board) THEN
+                outcome := 'conflict';
+            ELSIF EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = v_ev.item_id AND t.purged_at IS NOT NULL) THEN
+                outcome := 'purged';
+            END IF;
+        ELSIF NOT EXISTS (SELECT 1 FROM items i WHERE i.id = v_ev.item_id AND i.board_id = p_board) THEN
+            outcome := 'conflict';
+        END IF;
+        IF outcome <> 'ok' THEN
+            RETURN;
+        END IF;
+    END LOOP;
+END
+$$;
+
+--
+-- Name: undo_reverse(bigint, teamboard.board_events, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.undo_reverse(p_board bigint, p_ev teamboard.board_events, p_tag text) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_before jsonb := p_ev.payload -> 'before';
+BEGIN
+    PERFORM set_config(p_tag, p_ev.seq::text, true);
+    IF p_ev.type = 'item.created' THEN
+        DELETE FROM items WHERE id = p_ev.item_id AND board_id = p_board;
+    ELSIF p_ev.type = 'item.deleted' THEN
+        -- As POST .../restore (api_trash.c): same id, last content, a version past the deletion's.
+        PERFORM set_config('teamboard.restore_id', p_ev.item_id::text, true);
+        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_ev.item_id AND t.board_id = p_board
+                      AND t.purged_at IS NULL RETURNING t.item)
+        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT p_ev.item_id, p_board, t.item ->> 'text', t.item ->> 'color', (t.item ->> 'x')::int,
+               (t.item ->> 'y')::int, (t.item ->> 'width')::int, (t.item ->> 'height')::int, (t.item ->> 'z')::int,
+               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
+               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
+          FROM t;
+        PERFORM set_config('teamboard.restore_id', '', true);
+    ELSE
+        UPDATE items i SET text = coalesce(v_before ->> 'text', i.text), color = coalesce(v_before ->> 'color', i.color),
+               x = coalesce((v_before ->> 'x')::int, i.x), y = coalesce((v_before ->> 'y')::int, i.y),
+               w = coalesce((v_before ->> 'width')::int, i.w), h = coalesce((v_before ->> 'height')::int, i.h),
+               z = coalesce((v_before ->> 'z')::int, i.z), version = i.version + 1, updated_at = now()
+         WHERE i.id = p_ev.item_id AND i.board_id = p_board;
+    END IF;
+    PERFORM set_config(p_tag, '', true);
+    RETURN (SELECT b.last_seq FROM boards b WHERE b.id = p_board);
+END
+$$;
+
+--
+-- Name: undo_step(bigint, bigint, boolean); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.undo_step(p_user bigint, p_board bigint, p_redo boolean) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_below bigint := 9223372036854775807;
+    v_ev    record;
+BEGIN
+    LOOP
+        SELECT e.step, e.undo_of, e.redo_of INTO v_ev FROM board_events e
+         WHERE e.board_id = p_board AND e.actor_id = p_user AND e.step IS NOT NULL AND e.item_id IS NOT NULL
+           AND e.seq < v_below
+         ORDER BY e.seq DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        ELSIF NOT p_redo AND v_ev.undo_of IS NULL THEN
+            RETURN v_ev.step;
+        ELSIF NOT p_redo THEN
+            v_below := v_ev.undo_of;
+        ELSIF v_ev.undo_of IS NOT NULL THEN
+            RETURN v_ev.step;
+        ELSIF v_ev.redo_of IS NULL THEN
+            RETURN NULL;
+        ELSE
+            v_below := v_ev.redo_of;
+        END IF;
+    END LOOP;
+END
+$$;
+
+--
 -- Name: use_password_reset(bytea, text); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -761,19 +961,6 @@ CREATE FUNCTION teamboard.user_json(u teamboard.users) RETURNS jsonb
     AS $$
     SELECT jsonb_build_object('id', u.id, 'name', u.name, 'created_at', u.created_at)
 $$;
-
---
--- Name: board_events; Type: TABLE; Schema: teamboard; Owner: -
---
-
-CREATE TABLE teamboard.board_events (
-    board_id bigint NOT NULL,
-    seq bigint NOT NULL,
-    type text NOT NULL,
-    actor_id bigint,
-    payload jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
-);
 
 --
 -- Name: board_tombstones; Type: TABLE; Schema: teamboard; Owner: -
@@ -1107,10 +1294,34 @@ ALTER TABLE ONLY teamboard.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
 --
+-- Name: board_events_actor_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX board_events_actor_idx ON teamboard.board_events USING btree (board_id, actor_id, seq) WHERE ((step IS NOT NULL) AND (item_id IS NOT NULL));
+
+--
 -- Name: board_events_created_idx; Type: INDEX; Schema: teamboard; Owner: -
 --
 
 CREATE INDEX board_events_created_idx ON teamboard.board_events USING btree (created_at);
+
+--
+-- Name: board_events_item_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX board_events_item_idx ON teamboard.board_events USING btree (board_id, item_id, seq) WHERE (item_id IS NOT NULL);
+
+--
+-- Name: board_events_redo_of_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE UNIQUE INDEX board_events_redo_of_idx ON teamboard.board_events USING btree (board_id, redo_of) WHERE (redo_of IS NOT NULL);
+
+--
+-- Name: board_events_undo_of_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE UNIQUE INDEX board_events_undo_of_idx ON teamboard.board_events USING btree (board_id, undo_of) WHERE (undo_of IS NOT NULL);
 
 --
 -- Name: boards_owner_idx; Type: INDEX; Schema: teamboard; Owner: -

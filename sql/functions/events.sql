@@ -23,7 +23,9 @@ $$;
 
 -- Appends one event to a board's log and announces it. seq comes from boards.last_seq under the
 -- board row's lock, so seq order is commit order and a reader of "seq > N" never skips an event
--- that commits late. The actor is the setting teamboard.actor_id of the transaction. Returns the
+-- that commits late. The actor is the setting teamboard.actor_id of the transaction. The step
+-- (the request that made the event: its transaction), the note and the undo_of / redo_of of the
+-- payload go into their columns for undo and redo (018_undo.sql, functions/undo.sql). Returns the
 -- seq, or NULL when the board is gone (a cascade).
 CREATE OR REPLACE FUNCTION record_event(p_board bigint, p_type text, p_payload jsonb) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -36,8 +38,10 @@ BEGIN
     IF v_seq IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO board_events (board_id, seq, type, actor_id, payload)
-    VALUES (p_board, v_seq, p_type, v_actor, p_payload);
+    INSERT INTO board_events (board_id, seq, type, actor_id, payload, step, item_id, undo_of, redo_of)
+    VALUES (p_board, v_seq, p_type, v_actor, p_payload, pg_current_xact_id()::text::bigint,
+            CASE WHEN p_type LIKE 'item.%' THEN (p_payload -> 'item' ->> 'id')::bigint END,
+            (p_payload ->> 'undo_of')::bigint, (p_payload ->> 'redo_of')::bigint);
     v_text := event_json(p_board, v_seq, p_type, v_actor, now(), p_payload)::text;
     IF octet_length(v_text) > 7000 THEN
         v_text := v_seq || ' ' || p_type;
@@ -53,21 +57,29 @@ $$;
 -- past the note's last: what a client compares), and the note goes to the trash (items_trash,
 -- 016_trash.sql) with who deleted it, unless its board is going too (a purge: record_event finds
 -- no board). A restore (api_trash.c) inserts the note again with its id after setting
--- teamboard.restore_id to that id: its item.created says "restored": true.
+-- teamboard.restore_id to that id: its item.created says "restored": true. An update's event
+-- carries "before", the changed fields' values before it, which an undo sets back. An undo or redo
+-- (functions/undo.sql) sets teamboard.undo_of / teamboard.redo_of to the seq it reverses before
+-- its write, and the event carries it.
 CREATE OR REPLACE FUNCTION items_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     v_changed jsonb;
+    v_before  jsonb;
     v_payload jsonb;
+    v_tags    jsonb := jsonb_strip_nulls(jsonb_build_object(
+                  'undo_of', nullif(current_setting('teamboard.undo_of', true), '')::bigint,
+                  'redo_of', nullif(current_setting('teamboard.redo_of', true), '')::bigint));
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        v_payload := jsonb_build_object('item', item_json(NEW));
+        v_payload := jsonb_build_object('item', item_json(NEW)) || v_tags;
         IF NEW.id::text = current_setting('teamboard.restore_id', true) THEN
             v_payload := v_payload || '{"restored": true}'::jsonb;
         END IF;
         PERFORM record_event(NEW.board_id, 'item.created', v_payload);
     ELSIF TG_OP = 'UPDATE' THEN
-        SELECT coalesce(jsonb_agg(f), '[]'::jsonb) INTO v_changed FROM unnest(ARRAY[
+        SELECT coalesce(jsonb_agg(f), '[]'::jsonb), coalesce(jsonb_object_agg(f, item_json(OLD) -> f), '{}'::jsonb)
+          INTO v_changed, v_before FROM unnest(ARRAY[
             CASE WHEN NEW.text IS DISTINCT FROM OLD.text THEN 'text' END,
             CASE WHEN NEW.color IS DISTINCT FROM OLD.color THEN 'color' END,
             CASE WHEN NEW.x IS DISTINCT FROM OLD.x THEN 'x' END,
@@ -76,9 +88,11 @@ BEGIN
             CASE WHEN NEW.h IS DISTINCT FROM OLD.h THEN 'height' END,
             CASE WHEN NEW.z IS DISTINCT FROM OLD.z THEN 'z' END]) AS f WHERE f IS NOT NULL;
         PERFORM record_event(NEW.board_id, 'item.updated',
-                             jsonb_build_object('item', item_json(NEW), 'changed', v_changed));
+                             jsonb_build_object('item', item_json(NEW), 'changed', v_changed, 'before', v_before)
+                             || v_tags);
     ELSIF record_event(OLD.board_id, 'item.deleted',
-                       jsonb_build_object('item', item_json(OLD) || jsonb_build_object('version', OLD.version + 1)))
+                       jsonb_build_object('item', item_json(OLD) || jsonb_build_object('version', OLD.version + 1))
+                       || v_tags)
           IS NOT NULL THEN
         INSERT INTO items_trash (item_id, board_id, item, deleted_by)
         VALUES (OLD.id, OLD.board_id, item_json(OLD),

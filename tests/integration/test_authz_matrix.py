@@ -47,6 +47,11 @@ MATRIX = {
     "GET /trash":                               (401, 200, 200, 200, 200, 200),
     "POST /boards/:id/restore":                 (401, 404, 404, 404, 200, 200),
     "POST personal /boards/:id/restore":        (401, 404, 404, 404, 404, 200),
+    # The caller's own last change (made just before, when they may make one).
+    "POST /boards/:id/undo":                    (401, 404, 403, 200, 200, 200),
+    "POST /boards/:id/redo":                    (401, 404, 403, 200, 200, 200),
+    "POST personal /boards/:id/undo":           (401, 404, 404, 404, 404, 200),
+    "POST personal /boards/:id/redo":           (401, 404, 404, 404, 404, 200),
     # The caller's own account: any signed-in role may; DELETE is refused to a team's last admin
     # while the team has other members (the owner: the world's team).
     "PATCH /users/me (password)":               (401, 200, 200, 200, 200, 200),
@@ -89,6 +94,10 @@ def board_state(server, board_id):
 
 def item_state(server, item_id):
     return server.sql("SELECT text, x, version FROM teamboard.items WHERE id = %s", (item_id,))
+
+
+def board_seq(server, board_id):
+    return server.sql("SELECT last_seq FROM teamboard.boards WHERE id = %s", (board_id,))
 
 
 def members(server, team_id):
@@ -209,7 +218,22 @@ def board_actions(which):
         resp = req(server, user, "POST", "/boards/%d/restore" % fresh["id"])
         return resp, check, lambda doc: doc["id"] == fresh["id"] and board_state(server, fresh["id"]) != []
 
-    return get, patch, delete, create_item, get_item, patch_item, delete_item, trash, restore_item, restore
+    def undo_redo(route):
+        def action(server, w, user):
+            b = w[which]
+            note = None
+            if user is w["owner"] or (which == "board" and user in (w["editor"], w["admin"])):
+                note = tb.create_item(server, user, b["id"])
+                if route == "redo":
+                    tb.assert_status(req(server, user, "POST", "/boards/%d/undo" % b["id"]), 200)
+            check = watch(lambda: board_seq(server, b["id"]))
+            resp = req(server, user, "POST", "/boards/%d/%s" % (b["id"], route))
+            gone = route == "undo"  # an undo of the create deletes the note, its redo brings it back
+            return resp, check, lambda doc: note is not None and (item_state(server, note["id"]) == []) == gone
+        return action
+
+    return (get, patch, delete, create_item, get_item, patch_item, delete_item, trash, restore_item, restore,
+            undo_redo("undo"), undo_redo("redo"))
 
 
 def actor_of(w, user):
@@ -362,6 +386,10 @@ ACTIONS = {
     "GET /trash": a_list_trash,
     "POST /boards/:id/restore": _team[9],
     "POST personal /boards/:id/restore": _personal[9],
+    "POST /boards/:id/undo": _team[10],
+    "POST /boards/:id/redo": _team[11],
+    "POST personal /boards/:id/undo": _personal[10],
+    "POST personal /boards/:id/redo": _personal[11],
     "PATCH /users/me (password)": a_change_password,
     "DELETE /users/me": a_delete_account,
     "POST /password-resets/:token": a_password_reset,

@@ -31,6 +31,8 @@ const SENTENCES = {
   not_deleted: "That isn't in the trash any more; it is back already.",
   account_disabled: "This account is disabled. Ask an administrator to enable it.",
   wrong_password: "That isn't your current password.",
+  nothing_to_undo: "There is nothing of yours to undo on this board.",
+  nothing_to_redo: "There is nothing to redo.",
   gone: "That is gone for good: removed from the trash, or a link that was used or has expired.",
 };
 
