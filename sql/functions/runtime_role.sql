@@ -53,7 +53,8 @@ BEGIN
         RAISE EXCEPTION 'runtime role "%" is, or is a member of, the owner of schema teamboard', p_role
             USING HINT = 'The runtime role must be a role of its own, not a member of the owner.';
     END IF;
-    SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid), ', ') INTO v_bad
+    SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid), ', '
+                      ORDER BY pg_describe_object(d.classid, d.objid, d.objsubid)) INTO v_bad
       FROM pg_shdepend d
      WHERE d.refclassid = 'pg_authid'::regclass AND d.refobjid = v_role AND d.deptype = 'o'
        AND (d.dbid = v_db OR (d.classid = 'pg_database'::regclass AND d.objid = v_db));

@@ -342,7 +342,9 @@ def test_migrate_refuses_a_runtime_role_that_owns_something(scratch):
     scratch.q("ALTER TABLE teamboard.streams OWNER TO %s" % role)
     r = scratch.migrate("--runtime-role", role)
     assert r.returncode == 1, r.stdout
-    assert "owns table teamboard.streams" in r.stdout and "REASSIGN OWNED BY" in r.stdout
+    # The table and its identity sequence, in name order (sequence ..., table ...).
+    assert ('owns sequence teamboard.streams_id_seq, table teamboard.streams' in r.stdout
+            and "REASSIGN OWNED BY" in r.stdout), r.stdout
 
 
 def test_migrate_refuses_a_security_definer_function_without_a_fixed_search_path(scratch):
