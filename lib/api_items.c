@@ -53,17 +53,17 @@ static const char SQL_ITEM[] =
  *
  * A create inserts only for an editor of the board: the role check is part of the one round
  * trip, and a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
-#define CREATE_WITH                                                                                                 \
-	TB_SQL_WITH_ACTOR                                                                                           \
-		","                                                                                                 \
-		" i AS (INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"                        \
-		"       SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0)," \
-		"              coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"               \
-		"              coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items"        \
-		"                                  WHERE board_id = $2::bigint)),"                                  \
-		"              $1::bigint FROM actor"                                                               \
-		"        WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"           \
-		"       RETURNING items.id, items.version, item_json(items) AS json)"
+#define CREATE_WITH                                                                                         \
+	TB_SQL_WITH_ACTOR                                                                                   \
+	","                                                                                                 \
+	" i AS (INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"                        \
+	"       SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0)," \
+	"              coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"               \
+	"              coalesce($9::int, (SELECT least(coalesce(max(z) + 1, 0), 1000000) FROM items"        \
+	"                                  WHERE board_id = $2::bigint)),"                                  \
+	"              $1::bigint FROM actor"                                                               \
+	"        WHERE board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"           \
+	"       RETURNING items.id, items.version, item_json(items) AS json)"
 
 static const char SQL_CREATE[] = CREATE_WITH " SELECT id, version, json FROM i";
 
