@@ -39,8 +39,8 @@ void tb_api_boards_list(struct tb_app *app, struct tb_req *req, struct tb_resp *
  * the new board, which is inserted only for an editor or admin. team_role_for_board (sql/011)
  * holds the caller's membership row FOR SHARE to the commit, so a removal or demotion either
  * waits for the new board (and then sees it) or is seen by this check. */
-static const char SQL_CREATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+static const char SQL_CREATE[] = TB_SQL_WITH_ACTOR
+	","
 	" auth AS MATERIALIZED (SELECT CASE WHEN $2::bigint IS NULL THEN 'owner'"
 	"                                   ELSE team_role_for_board($1::bigint, $2::bigint) END AS role),"
 	" b AS (INSERT INTO boards (owner_id, team_id, title) SELECT $1::bigint, $2::bigint, $3 FROM actor, auth"
@@ -157,8 +157,7 @@ void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 /* RETURNING sees the row before boards_updated records the rename (AFTER triggers run at the
  * end of the statement), so the reply's last_event_id is that event's seq: one past last_seq, which
  * no other writer can move while this UPDATE holds the row. */
-static const char SQL_UPDATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+static const char SQL_UPDATE[] = TB_SQL_WITH_ACTOR
 	" UPDATE boards b SET title = $3, version = b.version + 1, updated_at = now() FROM actor"
 	" WHERE b.id = $2::bigint AND ($4::bigint IS NULL OR b.version = $4::bigint)"
 	"   AND board_role_for_rename($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
@@ -170,8 +169,7 @@ static const char SQL_UPDATE[] =
  * purges it trash_days later; until then POST /boards/:id/restore brings it back (api_trash.c).
  * Like a rename, it updates its row twice (deleted_at, then last_seq), so it takes the locks of
  * board_role_for_rename. */
-static const char SQL_DELETE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+static const char SQL_DELETE[] = TB_SQL_WITH_ACTOR
 	" UPDATE boards b SET deleted_at = now(), deleted_by = $1::bigint, version = b.version + 1 FROM actor"
 	" WHERE b.id = $2::bigint AND b.deleted_at IS NULL AND ($3::bigint IS NULL OR b.version = $3::bigint)"
 	"   AND board_role_for_rename($1::bigint, $2::bigint) IN ('owner', 'admin')";

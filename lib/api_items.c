@@ -54,7 +54,8 @@ static const char SQL_ITEM[] =
  * A create inserts only for an editor of the board: the role check is part of the one round
  * trip, and a caller who may not write (no row) is told why by SQL_BOARD_ROLE afterwards. */
 #define CREATE_WITH                                                                                         \
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"     \
+	TB_SQL_WITH_ACTOR                                                                                   \
+	","                                                                                                 \
 	" i AS (INSERT INTO items (board_id, text, color, x, y, w, h, z, author_id)"                        \
 	"       SELECT $2::bigint, coalesce($3, ''), coalesce(lower($4), '#fff59d'), coalesce($5::int, 0)," \
 	"              coalesce($6::int, 0), coalesce($7::int, 200), coalesce($8::int, 150),"               \
@@ -93,8 +94,7 @@ static const char SQL_KEY[] =
 	" FROM (SELECT board_role($1::bigint, $2::bigint) AS role) r"
 	" LEFT JOIN idempotency_keys k ON k.user_id = $1::bigint AND k.board_id = $2::bigint AND k.key = $10";
 
-static const char SQL_UPDATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+static const char SQL_UPDATE[] = TB_SQL_WITH_ACTOR
 	" UPDATE items i SET text = coalesce($3, i.text), color = coalesce(lower($4), i.color),"
 	"        x = coalesce($5::int, i.x), y = coalesce($6::int, i.y), w = coalesce($7::int, i.w),"
 	"        h = coalesce($8::int, i.h), z = coalesce($9::int, i.z), version = i.version + 1, updated_at = now()"
@@ -103,8 +103,7 @@ static const char SQL_UPDATE[] =
 	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
 	" RETURNING i.version, item_json(i)";
 
-static const char SQL_DELETE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true))"
+static const char SQL_DELETE[] = TB_SQL_WITH_ACTOR
 	" DELETE FROM items i USING actor WHERE i.id = $3::bigint AND i.board_id = $2::bigint"
 	"   AND ($4::bigint IS NULL OR i.version = $4::bigint)"
 	"   AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')";
@@ -293,7 +292,7 @@ static const char SQL_EDITING_START[] = EDITING_WITH
 	"       ON CONFLICT (user_id, item_id) DO UPDATE SET editing = true, sent_at = EXCLUDED.sent_at"
 	"        WHERE NOT e.editing OR e.sent_at <= EXCLUDED.sent_at - interval '1 second'"
 	"       RETURNING 1)"
-	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing ' ||"
+	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify(board_channel($2::bigint), 'editing ' ||"
 	"          format('{\"item_id\":%s,\"user_id\":%s,\"name\":%s,\"ttl\":30}', $3::bigint, $1::bigint,"
 	"                 to_json(u.name)::text)) FROM s, users u WHERE u.id = $1::bigint) n)"
 	" FROM a";
@@ -301,18 +300,17 @@ static const char SQL_EDITING_START[] = EDITING_WITH
 static const char SQL_EDITING_END[] = EDITING_WITH
 	" s AS (UPDATE editing_announcements e SET editing = false FROM ok"
 	"        WHERE e.user_id = $1::bigint AND e.item_id = $3::bigint AND e.editing RETURNING 1)"
-	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify($4, 'editing.end ' ||"
+	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify(board_channel($2::bigint), 'editing.end ' ||"
 	"          format('{\"item_id\":%s,\"user_id\":%s}', $3::bigint, $1::bigint)) FROM s) n)"
 	" FROM a";
 
 void tb_api_items_editing(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	char uid[24], bid[24], iid[24], channel[TB_STREAM_CHANNEL_MAX];
-	tb_stream_channel(channel, req->ids[0]);
-	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]), tb_i64(iid, req->ids[1]), channel};
+	char uid[24], bid[24], iid[24];
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]), tb_i64(iid, req->ids[1])};
 	const char *sql = req->method == TB_DELETE ? SQL_EDITING_END : SQL_EDITING_START;
 	PGresult *r = NULL;
-	if (tb_resp_db_failed(resp, tb_db_query(&app->db, sql, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, sql, 3, params, &r)))
 		return;
 	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
 	if (rank == TB_RANK_NONE || strcmp(PQgetvalue(r, 0, 1), "t") != 0)

@@ -8,13 +8,14 @@
 #include "tb_log.h"
 #include "tb_metrics.h"
 
-/* $1 host, $2 our heartbeat_interval. The leader must have reported within two of its own
- * intervals (the supervisor writes its interval into the report; ours is the fallback). */
+/* $1 host, $2 our heartbeat_interval, $3 TB_HEARTBEAT_MISSED. The leader must have reported within
+ * that many of its own intervals (the supervisor writes its interval into the report; ours is the
+ * fallback). */
 static const char SQL_GAUGES[] =
 	"SELECT (SELECT count(*) FROM streams WHERE host = $1),"
 	"       (SELECT count(*) FROM streams),"
 	"       EXISTS (SELECT 1 FROM supervisor_status"
-	"                WHERE host = $1 AND last_run > now() - make_interval(secs => 2 * coalesce("
+	"                WHERE host = $1 AND last_run > now() - make_interval(secs => $3::int * coalesce("
 	"                      CASE WHEN jsonb_typeof(report -> 'interval') = 'number'"
 	"                           THEN (report ->> 'interval')::double precision END,"
 	"                      $2::double precision)))";
@@ -22,11 +23,11 @@ static const char SQL_GAUGES[] =
 /* Fills g from the database; g->have_db stays false when it does not answer (logged by tb_db). */
 static void read_gauges(struct tb_app *app, struct tb_metrics_gauges *g)
 {
-	char secs[32];
+	char secs[32], missed[24];
 	tb_i64(secs, (int64_t)app->cfg->heartbeat_interval);
-	const char *params[] = {app->cfg->host_name, secs};
+	const char *params[] = {app->cfg->host_name, secs, tb_i64(missed, TB_HEARTBEAT_MISSED)};
 	PGresult *r = NULL;
-	if (tb_db_query(&app->db, SQL_GAUGES, 2, params, &r) != TB_OK)
+	if (tb_db_query(&app->db, SQL_GAUGES, 3, params, &r) != TB_OK)
 		return;
 	if (PQntuples(r) == 1) {
 		g->streams_open = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -32,8 +32,8 @@ const struct tb_fields tb_api_team_fields = TB_FIELDS(team_fields);
 const struct tb_fields tb_api_member_fields = TB_FIELDS(member_add_fields);
 const struct tb_fields tb_api_member_role_fields = TB_FIELDS(member_patch_fields);
 
-static const char SQL_CREATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+static const char SQL_CREATE[] = TB_SQL_WITH_ACTOR
+	","
 	" t AS (INSERT INTO teams (name, created_by) SELECT $2, $1::bigint FROM actor RETURNING *),"
 	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT t.id, $1::bigint, 'admin' FROM t"
 	"       RETURNING team_id)"
@@ -82,8 +82,8 @@ void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *re
  * caller's membership row FOR SHARE, so member changes of a team run one at a time and a change
  * never passes on a role its caller has just lost. Each statement returns (caller's role, result)
  * whatever it changed, so the reply is decided from one consistent look. */
-static const char SQL_MEMBER_ADD[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+static const char SQL_MEMBER_ADD[] = TB_SQL_WITH_ACTOR
+	","
 	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
 	" u AS (SELECT id, name FROM users WHERE lower(name) = lower($3)),"
 	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT $2::bigint, u.id, $4 FROM u, actor, auth"
@@ -91,8 +91,8 @@ static const char SQL_MEMBER_ADD[] =
 	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
 	"                      FROM m, u) FROM auth";
 
-static const char SQL_MEMBER_UPDATE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+static const char SQL_MEMBER_UPDATE[] = TB_SQL_WITH_ACTOR
+	","
 	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
 	" m AS (UPDATE team_members m SET role = $4 FROM actor, auth"
 	"       WHERE auth.role = 'admin' AND m.team_id = $2::bigint AND m.user_id = $3::bigint"
@@ -101,8 +101,8 @@ static const char SQL_MEMBER_UPDATE[] =
 	"                      FROM m JOIN users u ON u.id = m.user_id) FROM auth";
 
 /* An admin removes anyone; any member may remove themself (leave the team). */
-static const char SQL_MEMBER_REMOVE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+static const char SQL_MEMBER_REMOVE[] = TB_SQL_WITH_ACTOR
+	","
 	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
 	" m AS (DELETE FROM team_members m USING actor, auth"
 	"       WHERE (auth.role = 'admin' OR (auth.role IS NOT NULL AND $3::bigint = $1::bigint))"

@@ -64,7 +64,7 @@ static const char SQL_NOTE_STATE[] =
  * (items_event, sql/functions/events.sql). An author who is gone since is NULL, as their notes
  * are. (version, json) of the note, or no row. */
 static const char SQL_NOTE_RESTORE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true),"
+	"WITH actor AS MATERIALIZED (SELECT set_actor($1::bigint),"
 	"                                   set_config('teamboard.restore_id', $3::bigint::text, true)),"
 	" t AS (DELETE FROM items_trash t USING actor"
 	"        WHERE t.item_id = $3::bigint AND t.board_id = $2::bigint AND t.purged_at IS NULL"
@@ -216,8 +216,8 @@ static const char SQL_BOARD_STATE[] =
 
 /* Takes the board out of the trash: a new version, and boards_event logs board.restored. (version,
  * json) of the board as GET /boards lists it, with last_event_id the restore's own event. */
-static const char SQL_BOARD_RESTORE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_config('teamboard.actor_id', $1::bigint::text, true)),"
+static const char SQL_BOARD_RESTORE[] = TB_SQL_WITH_ACTOR
+	","
 	" r AS MATERIALIZED (SELECT trashed_board_role_locked($1::bigint, $2::bigint) AS role)"
 	" UPDATE boards b SET deleted_at = NULL, deleted_by = NULL, version = b.version + 1, updated_at = now()"
 	"  FROM actor, r WHERE b.id = $2::bigint AND b.deleted_at IS NOT NULL AND r.role IN ('owner', 'admin')"

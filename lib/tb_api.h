@@ -13,6 +13,11 @@
 
 #define TB_API_PREFIX "/api/v1"
 
+/* The first CTE of every writing statement: the caller ($1) becomes the transaction's acting
+ * user, whom the event log's triggers record (set_actor, sql/functions/common.sql). MATERIALIZED:
+ * it runs once, before the writes that reference it (... USING actor, or FROM actor). */
+#define TB_SQL_WITH_ACTOR "WITH actor AS MATERIALIZED (SELECT set_actor($1::bigint))"
+
 struct tb_route;
 /* The API's route table for tb_app_init; *n gets its length. */
 const struct tb_route *tb_api_routes(size_t *n);

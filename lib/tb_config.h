@@ -52,6 +52,19 @@ struct tb_config {
 	char *log_file; /* NULL: standard error (the web server's error log) */
 };
 
+/* Heartbeats: the supervisor NOTIFYs every board with an open stream each heartbeat_interval.
+ * Silence counts as lost after TB_HEARTBEAT_MISSED intervals: a stream then writes its own
+ * keep-alive (tb_stream.c), the supervisor recycles a holder that answered none of that many
+ * (tb_supervisor.c, with 2 s more for the answer's own way), and the metrics call a supervisor
+ * down that reported in none of that many of its own intervals (api_metrics.c). */
+#define TB_HEARTBEAT_MISSED 2
+
+/* The seconds of silence after which heartbeats count as lost: TB_HEARTBEAT_MISSED intervals. */
+static inline long tb_heartbeat_window(const struct tb_config *cfg)
+{
+	return TB_HEARTBEAT_MISSED * cfg->heartbeat_interval;
+}
+
 /* Fills cfg with the defaults (caller frees with tb_config_free). */
 void tb_config_defaults(struct tb_config *cfg);
 /* Parses text as a config file named name, on top of what cfg holds. On error returns

@@ -370,14 +370,14 @@ static bool client_gone(struct stream *s, short revents)
 
 static void live(struct stream *s)
 {
-	long hb = s->app->cfg->heartbeat_interval;
+	long hb_window = tb_heartbeat_window(s->app->cfg);
 	int cfd = s->req->io.client_fd;
 	while (!s->done) {
 		drain(s);
 		if (s->done)
 			break;
 		time_t now = now_s();
-		time_t wake = s->last_heard + 2 * hb; /* our own keep-alive when the supervisor is silent */
+		time_t wake = s->last_heard + hb_window; /* our own keep-alive when the supervisor is silent */
 		if (s->deadline && s->deadline < wake)
 			wake = s->deadline;
 		int timeout = wake > now ? (int)(wake - now) * 1000 : 0;
@@ -404,7 +404,7 @@ static void live(struct stream *s)
 			flush_out(s);
 			s->done = true;
 			s->reason = TB_CLOSE_LIFETIME;
-		} else if (!s->done && now >= s->last_heard + 2 * hb) {
+		} else if (!s->done && now >= s->last_heard + hb_window) {
 			tb_sse_comment(&s->out, "keep-alive");
 			if (flush_out(s))
 				tb_metrics_add(TB_M_HEARTBEATS, 1);

@@ -23,8 +23,8 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 
 /* The size of a board's channel name with its NUL. */
 #define TB_STREAM_CHANNEL_MAX 32
-/* Writes the name of board_id's NOTIFY channel, "board_<id>", the one its streams LISTEN on (the
- * triggers of sql/ name it the same way: 'board_' || id). */
+/* Writes the name of board_id's NOTIFY channel, "board_<id>", the one its streams LISTEN on:
+ * C's copy of board_channel() (sql/functions/common.sql), which names it for every sender. */
 void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id);
 
 /* Claims this worker's place among the streams and polls of this host (tb_metrics_hold against

@@ -48,7 +48,7 @@ static const char SQL_LOCK[] =
 /* One NOTIFY per board with an open stream; pg_notify is volatile, so the subquery is not
  * optimised away. */
 static const char SQL_HEARTBEAT[] =
-	"SELECT count(*) FROM (SELECT pg_notify('board_' || b.board_id, '{\"type\":\"hb\"}')"
+	"SELECT count(*) FROM (SELECT pg_notify(board_channel(b.board_id), '{\"type\":\"hb\"}')"
 	"                        FROM (SELECT DISTINCT board_id FROM streams) b) n";
 
 /* $1: seconds without a heartbeat answer after which a holder is recycled; $2: since when
@@ -78,17 +78,13 @@ static const char SQL_DEAD[] =
 	" RETURNING board_id, user_id";
 
 /* $1, $2: board and user of each removed row. A board's viewers changed when a removed user has no
- * stream left on it. Presence over NOTIFY's size limit goes out as a reference, like record_event. */
+ * stream left on it: announce_presence (sql/functions/presence.sql) tells them, as a stream's own
+ * opening and closing do. */
 static const char SQL_PRESENCE[] =
 	"SELECT count(*) FROM ("
-	"  SELECT pg_notify('board_' || x.b, CASE WHEN octet_length(x.p::text) > 7000"
-	"                     THEN jsonb_build_object('type', 'presence', 'board_id', x.b, 'ref', true)"
-	"                     ELSE x.p END::text)"
-	"    FROM (SELECT c.b, jsonb_build_object('type', 'presence', 'board_id', c.b,"
-	"                                         'viewers', board_viewers(c.b)) AS p"
-	"            FROM (SELECT DISTINCT r.b FROM unnest($1::bigint[], $2::bigint[]) AS r (b, u)"
-	"                   WHERE NOT EXISTS (SELECT 1 FROM streams s WHERE s.board_id = r.b AND s.user_id = r.u)) c"
-	"         ) x) n";
+	"  SELECT announce_presence(c.b)"
+	"    FROM (SELECT DISTINCT r.b FROM unnest($1::bigint[], $2::bigint[]) AS r (b, u)"
+	"           WHERE NOT EXISTS (SELECT 1 FROM streams s WHERE s.board_id = r.b AND s.user_id = r.u)) c) n";
 
 /* $1 days (0: events are kept for the board's life), $2 batch. */
 static const char SQL_PRUNE_AGE[] =
@@ -240,7 +236,7 @@ static enum tb_err recycle(struct tb_supervisor *sv, struct tb_supervisor_report
                            struct tb_buf *users)
 {
 	char secs[32];
-	snprintf(secs, sizeof secs, "%ld", 2 * sv->cfg->heartbeat_interval + 2);
+	snprintf(secs, sizeof secs, "%ld", tb_heartbeat_window(sv->cfg) + 2);
 	const char *params[] = {secs, sv->heartbeats_since};
 	PGresult *r = NULL;
 	enum tb_err err = tb_db_query(&sv->db, SQL_STALE, 2, params, &r);

@@ -34,13 +34,21 @@ DECLARE
     v_text    text := jsonb_build_object('type', 'presence', 'board_id', p_board,
                                          'viewers', v_viewers)::text;
 BEGIN
-    IF octet_length(v_text) > 7000 THEN
+    IF octet_length(v_text) > notify_limit() THEN
         v_text := jsonb_build_object('type', 'presence', 'board_id', p_board, 'ref', true)::text;
     END IF;
-    PERFORM pg_notify('board_' || p_board, v_text);
+    PERFORM pg_notify(board_channel(p_board), v_text);
     RETURN v_viewers;
 END
 $$;
+
+--
+-- Name: board_channel(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_channel(p_board bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 'board_' || p_board $$;
 
 --
 -- Name: board_items_page(bigint, integer, bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
@@ -182,7 +190,7 @@ DECLARE
     v_ev     board_events;
     v_new    bigint[] := '{}';
 BEGIN
-    PERFORM set_config('teamboard.actor_id', p_user::text, true);
+    PERFORM set_actor(p_user);
     role := board_role_locked(p_user, p_board);
     IF role IS NULL OR role NOT IN ('owner', 'admin', 'editor') THEN
         RETURN;
@@ -266,10 +274,10 @@ BEGIN
                                                                 THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
     ELSIF OLD.deleted_at IS NULL THEN
         -- The board and its log are gone; holders still hear it (and end their streams).
-        PERFORM pg_notify('board_' || OLD.id,
+        PERFORM pg_notify(board_channel(OLD.id),
                           (OLD.last_seq + 1) || ' board.deleted ' ||
                           event_json(OLD.id, OLD.last_seq + 1, 'board.deleted',
-                                     nullif(current_setting('teamboard.actor_id', true), '')::bigint, now(),
+                                     current_actor(), now(),
                                      jsonb_build_object('board', jsonb_build_object('id', OLD.id,
                                                                                     'version', OLD.version + 1)))::text);
     END IF;
@@ -293,6 +301,14 @@ BEGIN
     RETURN true;
 END
 $$;
+
+--
+-- Name: current_actor(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.current_actor() RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT nullif(current_setting('teamboard.actor_id', true), '')::bigint $$;
 
 --
 -- Name: delete_account(bigint, text); Type: FUNCTION; Schema: teamboard; Owner: -
@@ -321,7 +337,7 @@ BEGIN
                                    WHERE o.team_id = m.team_id AND o.user_id <> p_user AND o.role = 'admin')) THEN
         RETURN 'last_admin';
     END IF;
-    PERFORM set_config('teamboard.actor_id', p_user::text, true);
+    PERFORM set_actor(p_user);
     DELETE FROM boards WHERE owner_id = p_user AND team_id IS NULL;
     FOR v_team IN SELECT m.team_id FROM team_members m WHERE m.user_id = p_user
                      AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> p_user)
@@ -347,7 +363,7 @@ DECLARE
 BEGIN
     DELETE FROM sessions WHERE user_id = p_user AND token_hash IS DISTINCT FROM p_keep;
     GET DIAGNOSTICS v_ended = ROW_COUNT;
-    PERFORM pg_notify('board_' || b.board_id, '{"type":"hb"}')
+    PERFORM pg_notify(board_channel(b.board_id), '{"type":"hb"}')
        FROM (SELECT DISTINCT board_id FROM streams WHERE user_id = p_user ORDER BY board_id) b;
     RETURN v_ended;
 END
@@ -540,7 +556,7 @@ BEGIN
           IS NOT NULL THEN
         INSERT INTO items_trash (item_id, board_id, item, deleted_by)
         VALUES (OLD.id, OLD.board_id, item_json(OLD),
-                nullif(current_setting('teamboard.actor_id', true), '')::bigint);
+                current_actor());
     END IF;
     RETURN NULL;
 END
@@ -605,6 +621,14 @@ CREATE FUNCTION teamboard.login_succeeded(p_account text, p_address text) RETURN
 $$;
 
 --
+-- Name: notify_limit(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.notify_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 7000 $$;
+
+--
 -- Name: record_event(bigint, text, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -613,7 +637,7 @@ CREATE FUNCTION teamboard.record_event(p_board bigint, p_type text, p_payload js
     AS $$
 DECLARE
     v_seq   bigint;
-    v_actor bigint := nullif(current_setting('teamboard.actor_id', true), '')::bigint;
+    v_actor bigint := current_actor();
     v_text  text;
 BEGIN
     UPDATE boards SET last_seq = last_seq + 1 WHERE id = p_board RETURNING last_seq INTO v_seq;
@@ -625,15 +649,23 @@ BEGIN
             CASE WHEN p_type LIKE 'item.%' THEN (p_payload -> 'item' ->> 'id')::bigint END,
             (p_payload ->> 'undo_of')::bigint, (p_payload ->> 'redo_of')::bigint);
     v_text := event_json(p_board, v_seq, p_type, v_actor, now(), p_payload)::text;
-    IF octet_length(v_text) > 7000 THEN
+    IF octet_length(v_text) > notify_limit() THEN
         v_text := v_seq || ' ' || p_type;
     ELSE
         v_text := v_seq || ' ' || p_type || ' ' || v_text;
     END IF;
-    PERFORM pg_notify('board_' || p_board, v_text);
+    PERFORM pg_notify(board_channel(p_board), v_text);
     RETURN v_seq;
 END
 $$;
+
+--
+-- Name: set_actor(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.set_actor(p_user bigint) RETURNS text
+    LANGUAGE sql
+    AS $$ SELECT set_config('teamboard.actor_id', p_user::text, true) $$;
 
 --
 -- Name: team_board_role(boolean, text); Type: FUNCTION; Schema: teamboard; Owner: -

@@ -14,7 +14,7 @@ DECLARE
 BEGIN
     DELETE FROM sessions WHERE user_id = p_user AND token_hash IS DISTINCT FROM p_keep;
     GET DIAGNOSTICS v_ended = ROW_COUNT;
-    PERFORM pg_notify('board_' || b.board_id, '{"type":"hb"}')
+    PERFORM pg_notify(board_channel(b.board_id), '{"type":"hb"}')
        FROM (SELECT DISTINCT board_id FROM streams WHERE user_id = p_user ORDER BY board_id) b;
     RETURN v_ended;
 END
@@ -87,7 +87,7 @@ BEGIN
                                    WHERE o.team_id = m.team_id AND o.user_id <> p_user AND o.role = 'admin')) THEN
         RETURN 'last_admin';
     END IF;
-    PERFORM set_config('teamboard.actor_id', p_user::text, true);
+    PERFORM set_actor(p_user);
     DELETE FROM boards WHERE owner_id = p_user AND team_id IS NULL;
     FOR v_team IN SELECT m.team_id FROM team_members m WHERE m.user_id = p_user
                      AND NOT EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> p_user)

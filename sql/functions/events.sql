@@ -31,7 +31,7 @@ CREATE OR REPLACE FUNCTION record_event(p_board bigint, p_type text, p_payload j
 LANGUAGE plpgsql AS $$
 DECLARE
     v_seq   bigint;
-    v_actor bigint := nullif(current_setting('teamboard.actor_id', true), '')::bigint;
+    v_actor bigint := current_actor();
     v_text  text;
 BEGIN
     UPDATE boards SET last_seq = last_seq + 1 WHERE id = p_board RETURNING last_seq INTO v_seq;
@@ -43,12 +43,12 @@ BEGIN
             CASE WHEN p_type LIKE 'item.%' THEN (p_payload -> 'item' ->> 'id')::bigint END,
             (p_payload ->> 'undo_of')::bigint, (p_payload ->> 'redo_of')::bigint);
     v_text := event_json(p_board, v_seq, p_type, v_actor, now(), p_payload)::text;
-    IF octet_length(v_text) > 7000 THEN
+    IF octet_length(v_text) > notify_limit() THEN
         v_text := v_seq || ' ' || p_type;
     ELSE
         v_text := v_seq || ' ' || p_type || ' ' || v_text;
     END IF;
-    PERFORM pg_notify('board_' || p_board, v_text);
+    PERFORM pg_notify(board_channel(p_board), v_text);
     RETURN v_seq;
 END
 $$;
@@ -96,7 +96,7 @@ BEGIN
           IS NOT NULL THEN
         INSERT INTO items_trash (item_id, board_id, item, deleted_by)
         VALUES (OLD.id, OLD.board_id, item_json(OLD),
-                nullif(current_setting('teamboard.actor_id', true), '')::bigint);
+                current_actor());
     END IF;
     RETURN NULL;
 END
@@ -126,10 +126,10 @@ BEGIN
                                                                 THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
     ELSIF OLD.deleted_at IS NULL THEN
         -- The board and its log are gone; holders still hear it (and end their streams).
-        PERFORM pg_notify('board_' || OLD.id,
+        PERFORM pg_notify(board_channel(OLD.id),
                           (OLD.last_seq + 1) || ' board.deleted ' ||
                           event_json(OLD.id, OLD.last_seq + 1, 'board.deleted',
-                                     nullif(current_setting('teamboard.actor_id', true), '')::bigint, now(),
+                                     current_actor(), now(),
                                      jsonb_build_object('board', jsonb_build_object('id', OLD.id,
                                                                                     'version', OLD.version + 1)))::text);
     END IF;

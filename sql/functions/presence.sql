@@ -19,10 +19,10 @@ DECLARE
     v_text    text := jsonb_build_object('type', 'presence', 'board_id', p_board,
                                          'viewers', v_viewers)::text;
 BEGIN
-    IF octet_length(v_text) > 7000 THEN
+    IF octet_length(v_text) > notify_limit() THEN
         v_text := jsonb_build_object('type', 'presence', 'board_id', p_board, 'ref', true)::text;
     END IF;
-    PERFORM pg_notify('board_' || p_board, v_text);
+    PERFORM pg_notify(board_channel(p_board), v_text);
     RETURN v_viewers;
 END
 $$;

@@ -148,7 +148,7 @@ DECLARE
     v_ev     board_events;
     v_new    bigint[] := '{}';
 BEGIN
-    PERFORM set_config('teamboard.actor_id', p_user::text, true);
+    PERFORM set_actor(p_user);
     role := board_role_locked(p_user, p_board);
     IF role IS NULL OR role NOT IN ('owner', 'admin', 'editor') THEN
         RETURN;
