@@ -174,6 +174,10 @@ export const api = {
   trash: () => request("GET", "/trash"),
   restoreBoard: (id) => request("POST", `/boards/${id}/restore`),
 
+  // Undo and redo (docs/api.md, "Undo and redo"): the caller's own note changes on a board.
+  undo: (boardId) => request("POST", `/boards/${boardId}/undo`),
+  redo: (boardId) => request("POST", `/boards/${boardId}/redo`),
+
   // The account: password change (ends every other session), deletion, a reset link's password.
   changePassword: (current, next) =>
     request("PATCH", "/users/me", { body: { password: { current, new: next } } }),

@@ -22,6 +22,8 @@ export const SHORTCUTS = [
     ["0", "Zoom to 100%"],
     ["Shift+1 (!)", "Zoom to fit every note"],
     ["Tab", "Go to the notes"],
+    ["Ctrl+Z or ⌘+Z", "Undo your last change of a note on this board (not while editing a note's text)"],
+    ["Ctrl+Shift+Z, Ctrl+Y or ⌘+Shift+Z", "Redo what you undid"],
     ["?", "This list"],
   ]],
   ["On a note", [

@@ -1,14 +1,15 @@
 // The board kept live: messages of the shared feed (live.js) — the connection state, presence,
 // events (applied through state.js's eventAction) and control messages (revoked, reset,
 // unauthorized) — and reloading the board when its resume point is gone. install(B) adds
-// onLive, leave, reload and load to the board context B.
+// onLive, applyEvent (an event from elsewhere: an undo's reply), leave, reload and load to the
+// board context B.
 import { api } from "../api.js";
 import { toast, ROLE_WORDS } from "../ui.js";
 import { subscribe } from "../live.js";
 import { eventAction, mergeItems } from "./state.js";
 
 export function install(B) {
-  Object.assign(B, { onLive, leave, reload, load, subscribeLive, showAway });
+  Object.assign(B, { onLive, applyEvent, leave, reload, load, subscribeLive, showAway });
 
   // "While you were away: N changes" after an outage (the feed's "resumed"), the changed notes
   // highlighted for a few seconds.
@@ -84,6 +85,7 @@ export function install(B) {
     const a = eventAction({ boardId: B.board.id, board: B.board, me: B.me, items: B.items, tombs: B.tombs }, type, d);
     APPLY[a.op](a);
     if (B.onTrashEvent) B.onTrashEvent(type, d);
+    if (B.onUndoEvent) B.onUndoEvent(type, d);
   }
 
   function onControl(type, d) {
@@ -132,6 +134,7 @@ export function install(B) {
       const fresh = await api.board(B.board.id);
       B.board = fresh;
       load(fresh.items || []);
+      if (B.undoUnknown) B.undoUnknown();  // the events before the new resume point were not all seen
       B.renderFrame();
       subscribeLive();
     } catch (e) {

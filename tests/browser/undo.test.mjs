@@ -1,0 +1,171 @@
+// Undo and redo in the browser (docs/api.md, "Undo and redo"): Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y
+// and the bar's Undo / Redo buttons, their disabled states (what this user can undo or redo on the
+// board, followed from the board's events; unknown after load until a 409 nothing_to_undo), the
+// result at once here and live at the others', the conflict message naming who changed the note,
+// the text editor's own Ctrl+Z left alone, no buttons for a viewer (following a role change live).
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, withTracker, apiOk, userContext, openBoard, note, noteBox, within } from "./lib.mjs";
+
+const SECOND = 1000;
+
+describe("undo and redo in the browser", () => {
+  let browser;
+  before(async () => { browser = await launch(); });
+  after(async () => { await browser?.close(); });
+
+  // alice owns a team board; bob is an editor of the team, carol a viewer; bob made the note.
+  async function world(tr, { carol = false } = {}) {
+    const alice = await userContext(tr, browser, "alice");
+    const bob = await userContext(tr, browser, "bob");
+    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
+    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
+    let c = null;
+    if (carol) {
+      c = await userContext(tr, browser, "carol");
+      c.member = await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: c.name, role: "viewer" });
+    }
+    const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Retro", team_id: team.id });
+    const it = await apiOk(bob.ctx, "POST", `/boards/${board.id}/items`, { text: "Idea 5", x: 40, y: 40 });
+    return { alice, bob, carol: c, team, board, it };
+  }
+
+  const disabled = (page, id) => page.getByTestId(id).evaluate((b) => b.disabled);
+  const waitDisabled = (page, id, want, msg) =>
+    within(page, 5 * SECOND, ([i, w]) => document.querySelector(`[data-testid="${i}"]`)?.disabled === w, [id, want], msg || `${id} disabled=${want}`);
+  const waitX = (page, id, x, msg) =>
+    within(page, 5 * SECOND, ([i, v]) => parseInt(document.querySelector(`[data-testid="note"][data-id="${i}"]`)?.style.left, 10) === v, [id, x], msg);
+
+  test("Alt+arrow move, Ctrl+Z puts it back (live at bob's), Ctrl+Shift+Z and Ctrl+Y redo; the buttons follow", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      tr.allow(/status of 409/);
+      const w = await world(tr);
+      const pa = await openBoard(w.alice.ctx, w.board.id);
+      const pb = await openBoard(w.bob.ctx, w.board.id);
+      // fresh for alice: what she could undo is unknown after load; a 409 says there is nothing
+      if (!(await disabled(pa, "board-undo"))) {
+        await pa.getByTestId("board-undo").click();
+        await waitDisabled(pa, "board-undo", true, "Undo disabled after nothing_to_undo");
+      }
+      if (!(await disabled(pa, "board-redo"))) {
+        await pa.getByTestId("board-redo").click();
+        await waitDisabled(pa, "board-redo", true, "Redo disabled after nothing_to_redo");
+      }
+      assert.equal(await pa.getByTestId("toast").count(), 0, "a 409 nothing_to_* is quiet");
+      // alice moves the note with the keyboard (one save after a pause)
+      await note(pa, w.it.id).focus();
+      await pa.keyboard.press("Alt+ArrowRight");
+      await waitX(pb, w.it.id, 50, "bob sees the move");
+      await waitDisabled(pa, "board-undo", false, "Undo enabled after a change");
+      assert.equal(await disabled(pa, "board-redo"), true);
+      // Ctrl+Z: back at once here and live at bob's, read out
+      await pa.keyboard.press("Control+z");
+      await waitX(pa, w.it.id, 40, "undone at alice's");
+      await waitX(pb, w.it.id, 40, "undone live at bob's");
+      await within(pa, 5 * SECOND, () => /Undone: moved 'Idea 5'/.test(document.querySelector('[data-testid="board-announcer"]').textContent), null, "announced");
+      await waitDisabled(pa, "board-undo", true, "everything undone: Undo disabled");
+      await waitDisabled(pa, "board-redo", false, "Redo enabled after an undo");
+      // Ctrl+Shift+Z redoes
+      await pa.keyboard.press("Control+Shift+Z");
+      await waitX(pa, w.it.id, 50, "redone at alice's");
+      await waitX(pb, w.it.id, 50, "redone live at bob's");
+      await waitDisabled(pa, "board-redo", true, "nothing left to redo");
+      await waitDisabled(pa, "board-undo", false, "the redo can be undone");
+      // undo again with the button, redo with Ctrl+Y
+      await pa.getByTestId("board-undo").click();
+      await waitX(pb, w.it.id, 40, "undone again");
+      await pa.keyboard.press("Control+y");
+      await waitX(pb, w.it.id, 50, "Ctrl+Y redoes");
+      // an undo, then a new change of alice's: the redo is cleared
+      await pa.keyboard.press("Control+z");
+      await waitX(pa, w.it.id, 40);
+      await waitDisabled(pa, "board-redo", false);
+      await note(pa, w.it.id).focus();
+      await pa.keyboard.press("Alt+ArrowDown");
+      await waitDisabled(pa, "board-redo", true, "a new change clears Redo");
+      await waitDisabled(pa, "board-undo", false);
+      const server = await apiOk(w.alice.ctx, "GET", `/boards/${w.board.id}/items/${w.it.id}`);
+      assert.deepEqual([server.x, server.y], [40, 50]);
+    });
+  });
+
+  test("undo of a delete brings the note back, here and at bob's", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const w = await world(tr);
+      const pa = await openBoard(w.alice.ctx, w.board.id);
+      const pb = await openBoard(w.bob.ctx, w.board.id);
+      await note(pa, w.it.id).focus();
+      await pa.keyboard.press("Delete");
+      await pa.getByTestId("confirm-ok").click();
+      await within(pb, 5 * SECOND, (i) => !document.querySelector(`[data-testid="note"][data-id="${i}"]`), w.it.id, "gone at bob's");
+      await waitDisabled(pa, "board-undo", false);
+      await pa.getByTestId("board-undo").click();
+      for (const p of [pa, pb]) {
+        await note(p, w.it.id).waitFor({ timeout: 5 * SECOND });
+        assert.equal(await note(p, w.it.id).getByTestId("note-text").textContent(), "Idea 5");
+      }
+      await within(pa, 5 * SECOND, () => /Undone: deleted 'Idea 5'/.test(document.querySelector('[data-testid="board-announcer"]').textContent), null, "announced");
+    });
+  });
+
+  test("someone else changed the note since: the message names them and nothing changes", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      tr.allow(/status of 409/);
+      const w = await world(tr);
+      const pa = await openBoard(w.alice.ctx, w.board.id);
+      const moved = await apiOk(w.alice.ctx, "PATCH", `/boards/${w.board.id}/items/${w.it.id}`, { x: 300 });
+      await waitX(pa, w.it.id, 300, "alice's move shown");
+      await apiOk(w.bob.ctx, "PATCH", `/boards/${w.board.id}/items/${w.it.id}`, { text: "Bob's idea" }, { "If-Match": `"${moved.version}"` });
+      await within(pa, 5 * SECOND, (i) => document.querySelector(`[data-testid="note"][data-id="${i}"] [data-testid="note-text"]`)?.textContent === "Bob's idea", w.it.id, "bob's text shown");
+      await pa.getByTestId("canvas").focus();
+      await pa.keyboard.press("Control+z");
+      const msg = pa.getByTestId("toast").filter({ hasText: w.bob.name });
+      await msg.waitFor({ timeout: 5 * SECOND });
+      assert.match(await msg.textContent(), /Can't undo/);
+      const box = await noteBox(pa, w.it.id);
+      assert.deepEqual([box.x, box.text], [300, "Bob's idea"], "nothing changed on the board");
+      const server = await apiOk(w.alice.ctx, "GET", `/boards/${w.board.id}/items/${w.it.id}`);
+      assert.deepEqual([server.x, server.text], [300, "Bob's idea"], "nothing changed on the server");
+      assert.equal(await disabled(pa, "board-undo"), false, "the change stays undoable");
+    });
+  });
+
+  test("Ctrl+Z in an open text editor undoes the typing, not a board change", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const w = await world(tr);
+      await apiOk(w.alice.ctx, "PATCH", `/boards/${w.board.id}/items/${w.it.id}`, { x: 200 });  // something alice could undo
+      const pa = await openBoard(w.alice.ctx, w.board.id);
+      const undos = [];
+      pa.on("request", (r) => { if (/\/(undo|redo)$/.test(r.url())) undos.push(r.url()); });
+      await note(pa, w.it.id).focus();
+      await pa.keyboard.press("Enter");
+      const input = pa.getByTestId("note-input");
+      await input.waitFor();
+      await pa.keyboard.press("End");
+      await pa.keyboard.type(" plus");
+      assert.equal(await input.inputValue(), "Idea 5 plus");
+      await pa.keyboard.press("Control+z");
+      await within(pa, 2 * SECOND, () => !document.querySelector('[data-testid="note-input"]').value.endsWith(" plus"), null, "the typing undone");
+      assert.deepEqual(undos, [], "no board undo sent");
+      assert.equal((await noteBox(pa, w.it.id)).x, 200, "the move stays");
+      await pa.keyboard.press("Escape");
+    });
+  });
+
+  test("a viewer has no Undo / Redo (nor Ctrl+Z); made editor live, they appear", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const w = await world(tr, { carol: true });
+      const pc = await openBoard(w.carol.ctx, w.board.id);
+      assert.equal(await pc.getByTestId("board-undo").isHidden(), true);
+      assert.equal(await pc.getByTestId("board-redo").isHidden(), true);
+      const undos = [];
+      pc.on("request", (r) => { if (/\/(undo|redo)$/.test(r.url())) undos.push(r.url()); });
+      await pc.getByTestId("canvas").focus();
+      await pc.keyboard.press("Control+z");
+      await apiOk(w.alice.ctx, "PATCH", `/teams/${w.team.id}/members/${w.carol.user.id}`, { role: "editor" });
+      await pc.getByTestId("board-undo").waitFor({ state: "visible", timeout: 5 * SECOND });
+      await pc.getByTestId("board-redo").waitFor({ state: "visible" });
+      assert.deepEqual(undos, [], "a viewer's Ctrl+Z sends nothing");
+    });
+  });
+});
