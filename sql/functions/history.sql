@@ -15,9 +15,10 @@
 --                                updated_at it had after N, "last_event_id" and "seq" N, "last_seq"
 --                                L and "items": each note's latest event at or before N unless
 --                                that is its deletion, in z, then id order.
--- The notes come from the index (board_id, item_id, seq) (018_undo.sql): the latest seq of each
--- note at or before N from the index alone, then one event per note; the board's own events
--- from board_events_board_idx (019_history.sql). 100,000 events: docs/performance.md.
+-- The notes come from the index (board_id, item_id, seq) (018_undo.sql): the board's notes by a
+-- skip scan, then each one's latest event at or before N, two index probes per note whatever the
+-- number of events; the board's own events from board_events_board_idx (019_history.sql).
+-- 100,000 events: docs/performance.md.
 CREATE OR REPLACE FUNCTION board_history(p_user bigint, p_board bigint, p_seq bigint, p_at timestamptz,
                                          OUT role text, OUT outcome text, OUT body text)
 LANGUAGE plpgsql STABLE AS $$
@@ -67,13 +68,19 @@ BEGIN
                             b.title);
     END IF;
 
-    SELECT coalesce(jsonb_agg(e.payload -> 'item' ORDER BY (e.payload -> 'item' ->> 'z')::bigint, e.item_id),
-                    '[]'::jsonb)
+    -- Each note's latest event at or before N: the notes of the log by a skip scan of the index
+    -- (board_id, item_id, seq) (one probe per note, not one row per event), then one probe each.
+    WITH RECURSIVE ids(id) AS (
+        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id IS NOT NULL)
+        UNION ALL
+        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id > ids.id)
+          FROM ids WHERE ids.id IS NOT NULL)
+    SELECT coalesce(jsonb_agg(l.item ORDER BY (l.item ->> 'z')::bigint, l.id), '[]'::jsonb)
       INTO v_items
-      FROM (SELECT x.item_id, max(x.seq) AS seq FROM board_events x
-             WHERE x.board_id = p_board AND x.item_id IS NOT NULL AND x.seq <= v_seq GROUP BY x.item_id) m
-      JOIN board_events e ON e.board_id = p_board AND e.seq = m.seq
-     WHERE e.type <> 'item.deleted';
+      FROM ids CROSS JOIN LATERAL (SELECT e.item_id AS id, e.type, e.payload -> 'item' AS item FROM board_events e
+                                    WHERE e.board_id = p_board AND e.item_id = ids.id AND e.seq <= v_seq
+                                    ORDER BY e.seq DESC LIMIT 1) l
+     WHERE l.type <> 'item.deleted';
 
     outcome := 'ok';
     body := (board_json(b, role)
