@@ -178,12 +178,13 @@ def test_time_travel_equals_the_board_after_each_change(server):
     tb.add_member(server, owner, team["id"], other, "editor")
     bid = tb.create_board(server, owner, team_id=team["id"])["id"]
     states = {0: board(server, owner, bid)}
-    trashed = []
+    trashed, done = [], set()
     for step in range(60):
         user = rng.choice((owner, owner, other))
         live = states[max(states)]["items"]
         op = rng.choice(("create", "update", "update", "update", "delete", "restore", "undo", "redo", "rename"))
         if op == "create" or not live and op in ("update", "delete"):
+            op = "create"
             resp = req(server, user, "POST", "/boards/%d/items" % bid,
                        {"text": "n%d" % step, "x": rng.randint(-50, 50), "z": rng.randint(-3, 3)})
         elif op == "update":
@@ -201,12 +202,16 @@ def test_time_travel_equals_the_board_after_each_change(server):
         elif op in ("undo", "redo"):
             resp = req(server, user, "POST", "/boards/%d/%s" % (bid, op))
         else:
+            op = "rename" if op == "rename" else "rename (for %s)" % op
             resp = req(server, user, "PATCH", "/boards/%d" % bid, {"title": "title %d" % step})
         assert resp.status in (200, 201, 204, 409), resp
+        if resp.status < 300:
+            done.add(op)
         now = board(server, owner, bid)
         states[now["last_event_id"]] = now
         trashed = [t for t in trashed if t not in {i["id"] for i in now["items"]}]
     last = max(states)
+    assert done >= {"create", "update", "delete", "restore", "undo", "redo", "rename"}, done
     assert last >= 40, "too few changes logged: %d" % last
     for seq, want in sorted(states.items()):
         got = at_seq(server, owner, bid, seq)
