@@ -54,6 +54,7 @@ static const struct tb_route routes[] = {
 	{TB_POST, P "/boards/:id/restore", tb_api_trash_restore_board, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/undo", tb_api_undo, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/redo", tb_api_redo, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/history", tb_api_history, AUTH, NO_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)

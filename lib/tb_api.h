@@ -143,5 +143,17 @@ void tb_api_undo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_redo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 enum tb_error_id tb_undo_verdict(enum tb_rank rank, const char *outcome, bool redo);
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* Time travel (api_history.c): GET /boards/:id/history?seq=N or ?at=<time>, the board as it was
+ * after event N (docs/api.md). tb_history_params reads the query: true when exactly one of seq
+ * ("0" or an id-like decimal, no sign or leading zero: *seq, at "") and at (a time that
+ * tb_history_parse_at takes: *seq -1) is given; false for both, neither, or a malformed one.
+ * tb_history_parse_at takes an ISO 8601 time with its offset, YYYY-MM-DDTHH:MM[:SS[.f{1,6}]]
+ * followed by Z or +HH[[:]MM] / -HH[[:]MM] (a space for the '+': an unescaped '+' in a query),
+ * a real date and time (no leap second, no 24:00), and writes it out as
+ * "YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM" for PostgreSQL; false for anything else. */
+#define TB_HISTORY_AT_LEN 64
+void tb_api_history(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+bool tb_history_params(const char *query, int64_t *seq, char at[TB_HISTORY_AT_LEN]);
+bool tb_history_parse_at(const char *s, char out[TB_HISTORY_AT_LEN]);
 
 #endif

@@ -168,6 +168,10 @@ static const struct tb_error errors[] = {
 	[TB_E_REDO_CONFLICT] = {409, "conflict", "someone else changed that note since; nothing was redone"},
 	[TB_E_BAD_POLL] = {400, "bad_request", "after must be an integer >= 0 and limit 1 to 1000"},
 	[TB_E_RESET] = {410, "reset", "those events are no longer kept; reload the board"},
+	[TB_E_BAD_HISTORY] = {400, "bad_request",
+                              "give exactly one of seq (an integer >= 0) and at (an ISO 8601 time with its offset)"},
+	[TB_E_HISTORY_BEYOND] = {400, "bad_request", "seq is past the board's last event"},
+	[TB_E_HISTORY_PRUNED] = {410, "reset", "the board's early events are no longer kept: its history is not whole"},
 	[TB_E_METRICS_FORBIDDEN] = {403, "forbidden", "metrics are not served to this address"},
 };
 _Static_assert(sizeof errors / sizeof errors[0] == TB_E__COUNT, "a row for every enum tb_error_id");

@@ -112,6 +112,9 @@ enum tb_error_id {
 	/* events and metrics */
 	TB_E_BAD_POLL,
 	TB_E_RESET,
+	TB_E_BAD_HISTORY,
+	TB_E_HISTORY_BEYOND,
+	TB_E_HISTORY_PRUNED,
 	TB_E_METRICS_FORBIDDEN,
 	TB_E__COUNT
 };

@@ -104,7 +104,8 @@ $$;
 CREATE OR REPLACE TRIGGER items_event AFTER INSERT OR UPDATE OR DELETE ON items
     FOR EACH ROW EXECUTE FUNCTION items_event();
 
--- Board changes. Bumping last_seq is itself an UPDATE of boards: the WHEN clause keeps that
+-- Board changes. A rename's board.updated carries "before": {"title": <the old title>}, so time
+-- travel (functions/history.sql) knows the title before a board's first rename. Bumping last_seq is itself an UPDATE of boards: the WHEN clause keeps that
 -- from firing this trigger again. DELETE /boards/:id puts the board in the trash (deleted_at,
 -- 016_trash.sql) and logs board.deleted, which ends every stream of it; POST /boards/:id/restore
 -- takes it out and logs board.restored. The row itself is deleted by the supervisor's purge of a
@@ -123,7 +124,10 @@ BEGIN
         PERFORM record_event(NEW.id, 'board.updated',
                              jsonb_build_object('board', board_json(NEW, NULL) - 'role' - 'last_event_id',
                                                 'changed', CASE WHEN NEW.title IS DISTINCT FROM OLD.title
-                                                                THEN '["title"]'::jsonb ELSE '[]'::jsonb END));
+                                                                THEN '["title"]'::jsonb ELSE '[]'::jsonb END,
+                                                'before', CASE WHEN NEW.title IS DISTINCT FROM OLD.title
+                                                               THEN jsonb_build_object('title', OLD.title)
+                                                               ELSE '{}'::jsonb END));
     ELSIF OLD.deleted_at IS NULL THEN
         -- The board and its log are gone; holders still hear it (and end their streams).
         PERFORM pg_notify(board_channel(OLD.id),

@@ -52,6 +52,10 @@ MATRIX = {
     "POST /boards/:id/redo":                    (401, 404, 403, 200, 200, 200),
     "POST personal /boards/:id/undo":           (401, 404, 404, 404, 404, 200),
     "POST personal /boards/:id/redo":           (401, 404, 404, 404, 404, 200),
+    # Time travel: any role on a live board; a board in the trash is 404 to everyone.
+    "GET /boards/:id/history":                  (401, 404, 200, 200, 200, 200),
+    "GET personal /boards/:id/history":         (401, 404, 404, 404, 404, 200),
+    "GET trashed /boards/:id/history":          (401, 404, 404, 404, 404, 404),
     # The caller's own account: any signed-in role may; DELETE is refused to a team's last admin
     # while the team has other members (the owner: the world's team).
     "PATCH /users/me (password)":               (401, 200, 200, 200, 200, 200),
@@ -232,8 +236,18 @@ def board_actions(which):
             return resp, check, lambda doc: note is not None and (item_state(server, note["id"]) == []) == gone
         return action
 
+    def history(server, w, user):
+        b = w[which]
+        resp = req(server, user, "GET", "/boards/%d/history?seq=1" % b["id"])
+        return resp, lambda: True, lambda doc: doc["id"] == b["id"] and doc["seq"] == 1 and len(doc["items"]) == 1
+
     return (get, patch, delete, create_item, get_item, patch_item, delete_item, trash, restore_item, restore,
-            undo_redo("undo"), undo_redo("redo"))
+            undo_redo("undo"), undo_redo("redo"), history)
+
+
+def a_trashed_history(server, w, user):
+    resp = req(server, user, "GET", "/boards/%d/history?seq=0" % w["trashed"]["id"])
+    return resp, lambda: True, lambda doc: False
 
 
 def actor_of(w, user):
@@ -390,6 +404,9 @@ ACTIONS = {
     "POST /boards/:id/redo": _team[11],
     "POST personal /boards/:id/undo": _personal[10],
     "POST personal /boards/:id/redo": _personal[11],
+    "GET /boards/:id/history": _team[12],
+    "GET personal /boards/:id/history": _personal[12],
+    "GET trashed /boards/:id/history": a_trashed_history,
     "PATCH /users/me (password)": a_change_password,
     "DELETE /users/me": a_delete_account,
     "POST /password-resets/:token": a_password_reset,
