@@ -1,12 +1,14 @@
-// Teamboard web client: session, hash router (#/boards, #/boards/12, #/teams, #/teams/3, #/trash,
+// Teamboard web client: hash router (#/boards, #/boards/12, #/teams, #/teams/3, #/trash,
 // #/account, #/signin, #/signup, #/reset-password/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
 // offline banner (while the server is unreachable: the live feeds' states, the API's replies and
 // the outbox), the outbox's start and stop with the session, the link a signed-out visitor
-// opened (back there after sign-in) and focus on the page heading after each navigation.
+// opened (back there after sign-in, kept in shell.js with the session) and focus on the page
+// heading after each navigation.
 import { api, setUnauthorizedHandler, reachability, forgetCached } from "./api.js";
 import { h, clear, icon, avatar, toast } from "./ui.js";
 import { signOutAll, watchStates } from "./live.js";
 import { outbox } from "./outbox.js";
+import { session, go, notice, takeNotice, setRouter, setHint, hasHint, rememberReturn, sessionEnded } from "./shell.js";
 import { renderAuth } from "./views/auth.js";
 import { renderBoards } from "./views/boards.js";
 import { renderTeams, renderTeam } from "./views/teams.js";
@@ -14,29 +16,10 @@ import { renderBoard } from "./views/board.js";
 import { renderTrash } from "./views/trash.js";
 import { renderAccount, renderReset } from "./views/account.js";
 
-export const session = { user: null };
 let cleanup = null;        // the current view's teardown
-let pendingNotice = null;  // a message to show on the next page (e.g. "removed from board")
 
 const main = document.getElementById("main");
 const header = document.getElementById("app-header");
-
-export function go(hash) {
-  if (location.hash === hash) route();
-  else location.hash = hash;
-}
-
-// A message shown at the top of the next page (survives one navigation).
-export function notice(message, kind = "warn") {
-  pendingNotice = { message, kind };
-}
-
-function takeNotice() {
-  const n = pendingNotice;
-  pendingNotice = null;
-  if (!n) return null;
-  return h("div", { class: `notice notice-${n.kind}`, role: "alert", "data-testid": "notice" }, n.message);
-}
 
 function renderHeader(active) {
   clear(header);
@@ -85,57 +68,8 @@ function signedOut(message) {
   go("#/signin");
 }
 
-// A hint (not the session: that is the HttpOnly cookie) that this browser has signed in, so that
-// a visitor who never did is shown the sign-in page without a request that can only fail.
-const HINT = "teamboard.signedIn";
-function setHint(on) {
-  try {
-    if (on) localStorage.setItem(HINT, "1");
-    else localStorage.removeItem(HINT);
-  } catch (_) { /* private mode: always ask the server */ }
-}
-function hasHint() {
-  try { return localStorage.getItem(HINT) !== "0" && localStorage.getItem(HINT) !== null; } catch (_) { return true; }
-}
-
-export function signedIn(user) {
-  session.user = user;
-  setHint(true);
-  outbox.start(user.id);
-}
-
-// ---- the link a signed-out visitor opened: sign-in (and sign-up) lead back there.
-const RETURN = "teamboard.returnTo";
-const RETURNABLE = /^#\/(boards|teams)(\/[0-9]{1,18})?$/;
-function rememberReturn(hash) {
-  try {
-    if (RETURNABLE.test(hash) && hash !== "#/boards") sessionStorage.setItem(RETURN, hash);
-  } catch (_) { /* private mode: the boards list it is */ }
-}
-// Where to go after sign-in: the remembered link (once), else the boards list.
-export function afterSignIn() {
-  let to = null;
-  try {
-    to = sessionStorage.getItem(RETURN);
-    sessionStorage.removeItem(RETURN);
-  } catch (_) { to = null; }
-  return to && RETURNABLE.test(to) ? to : "#/boards";
-}
-
-// The session is gone (signed out in another tab, expired): back to sign-in, with a word.
-export function sessionEnded() {
-  if (!session.user) return;
-  session.user = null;
-  setHint(false);
-  signOutAll();
-  outbox.stop();
-  forgetCached();
-  rememberReturn(location.hash);
-  notice("Your session has ended. Please sign in again.");
-  go("#/signin");
-}
-
 setUnauthorizedHandler(sessionEnded);
+setRouter(route);
 
 async function route() {
   if (cleanup) {
@@ -162,7 +96,7 @@ async function route() {
   }
   if (!session.user && page !== "signup") {
     if (page !== "signin") {
-      if (n) pendingNotice = { message: n.textContent, kind: "warn" };
+      if (n) notice(n.textContent, "warn");
       rememberReturn(hash);
       go("#/signin");
       return;

@@ -1,7 +1,7 @@
 // Sign in / sign up.
 import { api } from "../api.js";
 import { h, field, errorLine, showError } from "../ui.js";
-import { go, signedIn, afterSignIn } from "../app.js";
+import { go, signedIn, afterSignIn } from "../shell.js";
 
 export function renderAuth({ view }, page) {
   const isSignup = page === "signup";

@@ -20,7 +20,7 @@
 //   trash.js     the board's trash panel: deleted notes, restore
 //   undo.js      undo and redo: the bar's buttons, Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y
 import { api } from "../api.js";
-import { session, go, notice, sessionEnded } from "../app.js";
+import { session, go, notice, sessionEnded } from "../shell.js";
 import { toast } from "../ui.js";
 import { liveMode } from "../live.js";
 import { COLORS, initialPan } from "../board/state.js";
@@ -62,7 +62,7 @@ export async function renderBoard({ view, setCleanup }, boardId) {
     gone: false,
     viewers: [],
     resets: [],
-    go, notice, sessionEnded,  // the shell's, passed in (board/*.js do not import app.js)
+    go, notice, sessionEnded,  // the shell's, passed in (board/*.js do not import the shell)
   };
   B.canEdit = () => B.board.role !== "viewer";
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";

@@ -3,7 +3,7 @@
 // visible and at once when it gets focus, with If-None-Match (a 304 costs the server little).
 import { api, getCached } from "../api.js";
 import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, timeAgo, ROLE_WORDS } from "../ui.js";
-import { go } from "../app.js";
+import { go } from "../shell.js";
 import { toastBoardDeleted, deleteBoardQuestion } from "../trash.js";
 
 const REFRESH_MS = 15000;

@@ -3,7 +3,7 @@
 // boards.js: re-read every 15 s while visible and at once on focus, with If-None-Match).
 import { api } from "../api.js";
 import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, avatar, ROLE_WORDS } from "../ui.js";
-import { go, session, notice } from "../app.js";
+import { go, session, notice } from "../shell.js";
 import { createBoardForm, boardCard, keepFresh, readAll, busyIn, redrawKeepingFocus } from "./boards.js";
 
 // Draws with drawFn(view, ...data) now and again whenever the data of paths change (not while
