@@ -387,6 +387,24 @@ def test_auth_is_checked_before_size(server):
     tb.assert_error(resp, 401, "unauthorized")
 
 
+def test_post_without_content_length(server, world):
+    """A body-less POST sent without Content-Length (`curl -X POST URL`): lighttpd refuses it
+    itself with 411 and its own HTML page, before any worker (docs/api.md, Conventions); Apache
+    reads it as an empty body, so the route answers (here: a valid session, a board that is not
+    there: 404). With Content-Length: 0 it reaches the route behind both."""
+    user = world["owner"]
+    head = ("POST /api/v1/boards/999999999/undo HTTP/1.1\r\nHost: %s:%d\r\n"
+            "Authorization: Bearer %s\r\nConnection: close\r\n" % (server.host, server.port, user.token))
+    bare = tb.raw_exchange(server, (head + "\r\n").encode(), timeout=tb.seconds(5.0))
+    if server.setup == "lighttpd":
+        assert bare.status == 411, (bare.status, bare.body[:200])
+    else:
+        tb.assert_error(bare, 404, "not_found")
+    zero = tb.raw_exchange(server, (head + "Content-Length: 0\r\n\r\n").encode(),
+                           timeout=tb.seconds(5.0))
+    tb.assert_error(zero, 404, "not_found")
+
+
 def test_max_body_is_configurable(server, world):
     owner = tb.new_user(server)
     try:
