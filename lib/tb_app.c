@@ -59,18 +59,27 @@ static bool guard_auth(struct tb_app *app, const struct tb_route *route, struct 
 	return true;
 }
 
-/* Body limits, media type and JSON syntax: false after answering. */
-static bool guard_body(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+/* The declared size, on every route (a body-less one reads no body, but refuses one over the
+ * limit as every other route does, docs/api.md): a Content-Length that is not a number is 400,
+ * one over max_body 413, before a byte is read. False after answering. */
+static bool guard_size(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
-	size_t max = app->cfg->max_body;
 	if (req->content_length_bad) {
 		tb_resp_fail(resp, TB_E_BAD_LENGTH);
 		return false;
 	}
-	if (req->has_content_length && req->content_length > max) {
+	if (req->has_content_length && req->content_length > app->cfg->max_body) {
 		tb_resp_fail(resp, TB_E_TOO_LARGE);
 		return false;
 	}
+	return true;
+}
+
+/* Media type, the body within max_body and JSON syntax (after guard_size): false after
+ * answering. */
+static bool guard_body(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	size_t max = app->cfg->max_body;
 	if (!tb_content_type_is_json(req->content_type)) {
 		tb_resp_fail(resp, TB_E_UNSUPPORTED_MEDIA_TYPE);
 		return false;
@@ -129,6 +138,8 @@ void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	case TB_ROUTE_FOUND: break;
 	}
 	if (!guard_auth(app, route, req, resp))
+		return;
+	if (!guard_size(app, req, resp))
 		return;
 	bool body = route->body != TB_BODY_NONE;
 	if (body && !guard_body(app, req, resp))

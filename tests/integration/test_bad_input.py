@@ -419,9 +419,20 @@ def test_max_body_is_configurable(server, world):
             tb.assert_error(resp, 413, "too_large")
             ok = tb.request(server, "POST", "/boards", raw=padded_board(1024), token=owner.token)
             tb.assert_status(ok, 201)
+            # A route that takes no body refuses one over max_body all the same (docs/api.md,
+            # "How a request is checked", 4), and does nothing: the board is still there.
+            board_id = ok.json()["id"]
+            path = "/api/v1/boards/%d" % board_id
+            head = ("DELETE %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 1025\r\nConnection: close\r\n\r\n"
+                    % (path, server.host, server.port, owner.token))
+            resp = tb.raw_exchange(server, head.encode() + b" " * 1025, timeout=tb.seconds(5.0))
+            tb.assert_error(resp, 413, "too_large")
+            tb.assert_status(tb.request(server, "GET", "/boards/%d" % board_id, token=owner.token), 200)
     finally:
         world["pids"] = worker_pids(server)  # the restarts replaced the workers
-    assert server.sql("SELECT count(*) FROM teamboard.boards WHERE owner_id = %s", (owner.id,)) == [(1,)]
+    assert server.sql("SELECT count(*) FROM teamboard.boards WHERE owner_id = %s AND deleted_at IS NULL",
+                      (owner.id,)) == [(1,)]
 
 
 # --- 415 unsupported_media_type ------------------------------------------------------------------
