@@ -5,11 +5,33 @@
  * statement, board_undo() (sql/functions/undo.sql): it checks and holds the caller's role as
  * every write does, locks the notes of the step, refuses (and writes nothing) when someone else
  * changed one of them since, and otherwise makes the reversing changes, each an ordinary change
- * whose event carries "undo_of" / "redo_of". Its row (role, outcome, body) is answered here. */
+ * whose event carries "undo_of" / "redo_of". Its row (role, outcome, body) is answered here.
+ * GET /boards/:id/undo says whether each would find something, so that a client just opened knows
+ * whether to offer them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tb_api.h"
+
+/* (role, 0, body): the caller's role on the board and, for a role, whether an undo and a redo
+ * would find a step (undo_step, the walk board_undo starts with); false below editor. */
+static const char SQL_UNDO_STATE[] =
+	"SELECT r.role, 0, CASE WHEN r.role IS NOT NULL THEN jsonb_build_object("
+	"  'can_undo', r.role IN ('owner', 'admin', 'editor') AND undo_step($1::bigint, $2::bigint, false) IS NOT NULL,"
+	"  'can_redo', r.role IN ('owner', 'admin', 'editor') AND undo_step($1::bigint, $2::bigint, true) IS NOT NULL"
+	")::text END"
+	" FROM (SELECT board_role($1::bigint, $2::bigint) AS role OFFSET 0) r";
+
+void tb_api_undo_state(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	char uid[24], bid[24];
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0])};
+	struct tb_api_target t;
+	if (!tb_api_load(app, req, resp, SQL_UNDO_STATE, 2, params, TB_RANK_VIEWER, false, &t))
+		return;
+	tb_resp_json_text(resp, 200, t.json, strlen(t.json));
+	free(t.json);
+}
 
 static const char SQL_UNDO[] = "SELECT role, outcome, body FROM board_undo($1::bigint, $2::bigint, $3::boolean)";
 

@@ -52,6 +52,7 @@ static const struct tb_route routes[] = {
 	{TB_POST, P "/boards/:id/items/:id/restore", tb_api_trash_restore_note, AUTH, NO_BODY},
 	{TB_GET, P "/trash", tb_api_trash_boards, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/restore", tb_api_trash_restore_board, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/undo", tb_api_undo_state, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/undo", tb_api_undo, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/redo", tb_api_redo, AUTH, NO_BODY},
 	{TB_GET, P "/boards/:id/history", tb_api_history, AUTH, NO_BODY},

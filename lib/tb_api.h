@@ -139,6 +139,8 @@ enum tb_error_id tb_trash_board_verdict(enum tb_rank rank, enum tb_trash_state s
  * gave ("ok", "empty", "conflict", "purged"; NULL below editor): the error, or TB_E__COUNT for
  * 200. 404 without a rank, 403 below editor, 409 nothing_to_undo / nothing_to_redo for "empty",
  * 409 conflict, 410 gone for "purged"; an unknown outcome is 500 internal. */
+/* GET /boards/:id/undo: {"can_undo", "can_redo"} for the caller (any role; false below editor). */
+void tb_api_undo_state(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_undo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_redo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 enum tb_error_id tb_undo_verdict(enum tb_rank rank, const char *outcome, bool redo);

@@ -1,6 +1,6 @@
 // Undo and redo in the browser (docs/api.md, "Undo and redo"): Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y
 // and the bar's Undo / Redo buttons, their disabled states (what this user can undo or redo on the
-// board, followed from the board's events; unknown after load until a 409 nothing_to_undo), the
+// board: asked of the server at load, then followed from the board's events), the
 // result at once here and live at the others', the conflict message naming who changed the note,
 // the text editor's own Ctrl+Z left alone, no buttons for a viewer (following a role change live).
 import { describe, test, before, after } from "node:test";
@@ -42,16 +42,14 @@ describe("undo and redo in the browser", () => {
       const w = await world(tr);
       const pa = await openBoard(w.alice.ctx, w.board.id);
       const pb = await openBoard(w.bob.ctx, w.board.id);
-      // fresh for alice: what she could undo is unknown after load; a 409 says there is nothing
-      if (!(await disabled(pa, "board-undo"))) {
-        await pa.getByTestId("board-undo").click();
-        await waitDisabled(pa, "board-undo", true, "Undo disabled after nothing_to_undo");
-      }
-      if (!(await disabled(pa, "board-redo"))) {
-        await pa.getByTestId("board-redo").click();
-        await waitDisabled(pa, "board-redo", true, "Redo disabled after nothing_to_redo");
-      }
-      assert.equal(await pa.getByTestId("toast").count(), 0, "a 409 nothing_to_* is quiet");
+      // Fresh for alice: the board asks the server (GET /boards/:id/undo) what she can undo from
+      // before she opened it: nothing, so both buttons are disabled without a click. bob made
+      // the note before he opened the board: his Undo is enabled, his Redo not.
+      await waitDisabled(pa, "board-undo", true, "alice: nothing to undo from before, disabled at load");
+      await waitDisabled(pa, "board-redo", true, "alice: nothing to redo, disabled at load");
+      await waitDisabled(pb, "board-undo", false, "bob made the note: Undo enabled at load");
+      await waitDisabled(pb, "board-redo", true, "bob: nothing to redo, disabled at load");
+      assert.equal(await pa.getByTestId("toast").count(), 0);
       // alice moves the note with the keyboard (one save after a pause)
       await note(pa, w.it.id).focus();
       await pa.keyboard.press("Alt+ArrowRight");

@@ -52,6 +52,8 @@ MATRIX = {
     "POST /boards/:id/redo":                    (401, 404, 403, 200, 200, 200),
     "POST personal /boards/:id/undo":           (401, 404, 404, 404, 404, 200),
     "POST personal /boards/:id/redo":           (401, 404, 404, 404, 404, 200),
+    # Whether an undo (redo) would find something: any role on the board may ask.
+    "GET /boards/:id/undo":                     (401, 404, 200, 200, 200, 200),
     # Time travel: any role on a live board; a board in the trash is 404 to everyone.
     "GET /boards/:id/history":                  (401, 404, 200, 200, 200, 200),
     "GET personal /boards/:id/history":         (401, 404, 404, 404, 404, 200),
@@ -245,6 +247,11 @@ def board_actions(which):
             undo_redo("undo"), undo_redo("redo"), history)
 
 
+def a_undo_state(server, w, user):
+    resp = req(server, user, "GET", "/boards/%d/undo" % w["board"]["id"])
+    return resp, lambda: True, lambda doc: set(doc) == {"can_undo", "can_redo"}
+
+
 def a_trashed_history(server, w, user):
     resp = req(server, user, "GET", "/boards/%d/history?seq=0" % w["trashed"]["id"])
     return resp, lambda: True, lambda doc: False
@@ -404,6 +411,7 @@ ACTIONS = {
     "POST /boards/:id/redo": _team[11],
     "POST personal /boards/:id/undo": _personal[10],
     "POST personal /boards/:id/redo": _personal[11],
+    "GET /boards/:id/undo": a_undo_state,
     "GET /boards/:id/history": _team[12],
     "GET personal /boards/:id/history": _personal[12],
     "GET trashed /boards/:id/history": a_trashed_history,

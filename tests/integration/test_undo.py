@@ -334,3 +334,26 @@ def test_two_undos_of_one_person_at_once_take_two_steps_or_one_is_409(server):
         else:
             tb.assert_error([r for r in got if r.status == 409][0], 409, "conflict")
             assert tb.assert_status(get_item(server, owner, bid, a["id"]), 200)["x"] == rnd
+
+
+def undo_state(server, user, bid):
+    return tb.assert_status(req(server, user, "GET", "/boards/%d/undo" % bid), 200)
+
+
+def test_undo_state_says_what_undo_and_redo_would_find(server):
+    """GET /boards/:id/undo: a board just opened knows whether to offer Undo and Redo (the
+    caller's own steps, made from any client); a viewer never can; a stranger gets 404."""
+    owner, board, users = team_board(server, viewer=1, editor=1)
+    bid = board["id"]
+    assert undo_state(server, owner, bid) == {"can_undo": False, "can_redo": False}
+    note = tb.create_item(server, users["editor"], bid, text="mine")
+    assert undo_state(server, users["editor"], bid) == {"can_undo": True, "can_redo": False}
+    assert undo_state(server, owner, bid) == {"can_undo": False, "can_redo": False}  # not theirs
+    tb.assert_status(undo(server, users["editor"], bid), 200)
+    assert undo_state(server, users["editor"], bid) == {"can_undo": False, "can_redo": True}
+    tb.assert_status(redo(server, users["editor"], bid), 200)
+    assert undo_state(server, users["editor"], bid) == {"can_undo": True, "can_redo": False}
+    patch(server, users["editor"], bid, note["id"], x=40)
+    assert undo_state(server, users["viewer"], bid) == {"can_undo": False, "can_redo": False}
+    tb.assert_error(req(server, tb.new_user(server, "unx"), "GET", "/boards/%d/undo" % bid), 404, "not_found")
+    tb.assert_error(req(server, None, "GET", "/boards/%d/undo" % bid), 401, "unauthorized")

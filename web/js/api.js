@@ -175,6 +175,7 @@ export const api = {
   restoreBoard: (id) => request("POST", `/boards/${id}/restore`),
 
   // Undo and redo (docs/api.md, "Undo and redo"): the caller's own note changes on a board.
+  undoState: (boardId) => request("GET", `/boards/${boardId}/undo`),
   undo: (boardId) => request("POST", `/boards/${boardId}/undo`),
   redo: (boardId) => request("POST", `/boards/${boardId}/redo`),
 

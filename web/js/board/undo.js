@@ -10,8 +10,9 @@
 // events (onUndoEvent, called by sync.js for every event): a note change of this user's counts one
 // more undo step and clears the redo (the server's rule); an undo of theirs (undo_of) moves one
 // step from undo to redo, a redo (redo_of) back. What came before the board was loaded (or
-// reloaded after a reset) is unknown, and there is no route to ask: then the button stays enabled
-// and a 409 nothing_to_undo / nothing_to_redo disables it quietly. (One event counts one step:
+// reloaded after a reset) is asked of the server (GET /boards/:id/undo): nothing there disables
+// the button; something there keeps it enabled without a count (the answer says whether, not how
+// many), and a 409 nothing_to_undo / nothing_to_redo disables it quietly once it is used up. (One event counts one step:
 // true while every request changes one note; a batch request will need its events grouped.)
 // install(B) adds undo, redo, onUndoEvent and undoUnknown to the board context B.
 import { api } from "../api.js";
@@ -80,10 +81,26 @@ export function install(B) {
     render();
   }
 
-  // The board was reloaded (its events since were not all seen): unknown again.
+  // The board was reloaded (its events since were not all seen): unknown again, until asked.
   function undoUnknown() {
     st.undoUnknown = true;
     st.redoUnknown = true;
+    render();
+    ask();
+  }
+
+  // What the server has for this user from before: "nothing" ends the unknown (the counts of
+  // the events seen meanwhile stand); "something" leaves it, so the button stays enabled.
+  async function ask() {
+    let r;
+    try {
+      r = await api.undoState(B.board.id);
+    } catch (_) {
+      return;  // unknown it stays: enabled, and a 409 settles it
+    }
+    if (B.gone) return;
+    if (!r.can_undo) st.undoUnknown = false;
+    if (!r.can_redo) st.redoUnknown = false;
     render();
   }
 
@@ -163,4 +180,5 @@ export function install(B) {
   }
   document.addEventListener("keydown", onKey);
   render();
+  ask();
 }
