@@ -1,5 +1,5 @@
 // Teamboard web client: session, hash router (#/boards, #/boards/12, #/teams, #/teams/3, #/trash,
-// #/account, #/signin, #/signup, #/reset-password/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
+// #/account, #/signin, #/signup, #/reset-password/<token>, #/invite/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
 // offline banner (while the server is unreachable: the live feeds' states, the API's replies and
 // the outbox), the outbox's start and stop with the session, the link a signed-out visitor
 // opened (back there after sign-in) and focus on the page heading after each navigation.
@@ -13,6 +13,7 @@ import { renderTeams, renderTeam } from "./views/teams.js";
 import { renderBoard } from "./views/board.js";
 import { renderTrash } from "./views/trash.js";
 import { renderAccount, renderReset } from "./views/account.js";
+import { renderInvite } from "./views/invite.js";
 
 export const session = { user: null };
 let cleanup = null;        // the current view's teardown
@@ -106,7 +107,7 @@ export function signedIn(user) {
 
 // ---- the link a signed-out visitor opened: sign-in (and sign-up) lead back there.
 const RETURN = "teamboard.returnTo";
-const RETURNABLE = /^#\/(boards|teams)(\/[0-9]{1,18})?$/;
+const RETURNABLE = /^#\/(boards|teams)(\/[0-9]{1,18})?$|^#\/invite\/[0-9a-f]{64}$/;
 function rememberReturn(hash) {
   try {
     if (RETURNABLE.test(hash) && hash !== "#/boards") sessionStorage.setItem(RETURN, hash);
@@ -157,6 +158,15 @@ async function route() {
     main.append(view);
     renderReset({ view }, id);
     focusHeading(view, page);
+    document.body.dataset.ready = "1";
+    return;
+  }
+  if (page === "invite") {
+    // Signed in or not: the page says who may join and how.
+    renderHeader(null);
+    main.append(view);
+    await renderInvite({ view, session, go, rememberReturn }, id);
+    if (hash === location.hash) focusHeading(view, page);
     document.body.dataset.ready = "1";
     return;
   }
