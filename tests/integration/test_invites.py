@@ -85,6 +85,11 @@ def test_create_defaults_list_without_tokens_and_revoke(server):
     tb.assert_error(show(server, inv["token"]), 410, "gone")
     tb.assert_error(tb.request(server, "DELETE", "/teams/%d/invites/%d" % (team["id"], inv["id"]),
                                token=admin.token), 404, "not_found")
+    # A malformed invite id is no such path; a team that does not exist is 404 as one not seen.
+    tb.assert_error(tb.request(server, "DELETE", "/teams/%d/invites/x1" % team["id"], token=admin.token),
+                    404, "not_found")
+    tb.assert_error(create(server, admin, 2 ** 62), 404, "not_found")
+    tb.assert_error(tb.request(server, "GET", "/teams/%d/invites" % 2 ** 62, token=admin.token), 404, "not_found")
     # Another team's invite id is not this team's.
     elsewhere = tb.create_team(server, admin)
     tb.assert_error(tb.request(server, "DELETE", "/teams/%d/invites/%d" % (elsewhere["id"], other["id"]),
