@@ -56,6 +56,11 @@ static const struct tb_route routes[] = {
 	{TB_POST, P "/boards/:id/undo", tb_api_undo, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/redo", tb_api_redo, AUTH, NO_BODY},
 	{TB_GET, P "/boards/:id/history", tb_api_history, AUTH, NO_BODY},
+	{TB_POST, P "/teams/:id/invites", tb_api_invites_create, AUTH, FULL, &tb_api_invite_fields, NULL},
+	{TB_GET, P "/teams/:id/invites", tb_api_invites_list, AUTH, NO_BODY},
+	{TB_DELETE, P "/teams/:id/invites/:id", tb_api_invites_revoke, AUTH, NO_BODY},
+	{TB_GET, P "/invites/:token", tb_api_invite_show, 0, NO_BODY},
+	{TB_POST, P "/invites/:token/accept", tb_api_invite_accept, AUTH, NO_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)

@@ -64,6 +64,7 @@ extern const struct tb_fields tb_api_item_fields;        /* POST and PATCH of a 
 extern const struct tb_fields tb_api_me_fields;          /* PATCH /users/me: {password: {current, new}} */
 extern const struct tb_fields tb_api_me_delete_fields;   /* DELETE /users/me: {password} */
 extern const struct tb_fields tb_api_reset_fields;       /* POST /password-resets/:token: {password} */
+extern const struct tb_fields tb_api_invite_fields;      /* POST /teams/:id/invites */
 
 /* The {name, password} fields of sign-up and sign-in (tb_api_credentials' table, for tb_admin). */
 const struct tb_field *tb_api_credential_fields(size_t *n);
@@ -157,5 +158,14 @@ void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 void tb_api_history(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 bool tb_history_params(const char *query, int64_t *seq, char at[TB_HISTORY_AT_LEN]);
 bool tb_history_parse_at(const char *s, char out[TB_HISTORY_AT_LEN]);
+/* Invite links (api_invites.c; docs/api.md, "Invite links"): a team admin's POST, GET and DELETE
+ * of /teams/:id/invites[/:id]; GET /invites/:token (no session: the team's name and the role) and
+ * POST /invites/:token/accept (joins the team). Lookups by token count toward the sign-in
+ * throttle (429); an unknown, expired, used up or revoked link is 410 gone. */
+void tb_api_invites_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_invites_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_invites_revoke(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_invite_show(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_invite_accept(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
 #endif

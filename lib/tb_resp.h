@@ -89,6 +89,11 @@ enum tb_error_id {
 	TB_E_NO_SUCH_MEMBER,
 	TB_E_ALREADY_MEMBER,
 	TB_E_LAST_ADMIN,
+	/* invite links (api_invites.c) */
+	TB_E_TOO_MANY_INVITES,
+	TB_E_NO_SUCH_INVITE,
+	TB_E_INVITE_GONE,
+	TB_E_ALREADY_IN_TEAM,
 	/* boards and notes */
 	TB_E_NO_SUCH_TEAM,
 	TB_E_VIEWER_CREATES_BOARD,

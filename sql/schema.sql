@@ -23,6 +23,41 @@ SET row_security = off;
 CREATE SCHEMA teamboard;
 
 --
+-- Name: accept_invite(bigint, bytea); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.accept_invite(p_user bigint, p_token_hash bytea) RETURNS TABLE(outcome text, team_id bigint, team jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_team bigint;
+    v_role text;
+BEGIN
+    SELECT i.team_id INTO v_team FROM team_invites i
+     WHERE i.token_hash = p_token_hash AND i.expires_at > now() AND i.uses < i.max_uses;
+    IF v_team IS NULL THEN
+        RETURN QUERY SELECT 'gone'::text, NULL::bigint, NULL::jsonb;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM teams t WHERE t.id = v_team FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = v_team AND m.user_id = p_user) THEN
+        RETURN QUERY SELECT 'member'::text, v_team, NULL::jsonb;
+        RETURN;
+    END IF;
+    UPDATE team_invites i SET uses = i.uses + 1
+     WHERE i.token_hash = p_token_hash AND i.expires_at > now() AND i.uses < i.max_uses
+    RETURNING i.role INTO v_role;
+    IF v_role IS NULL THEN
+        RETURN QUERY SELECT 'gone'::text, NULL::bigint, NULL::jsonb;
+        RETURN;
+    END IF;
+    PERFORM set_actor(p_user);
+    INSERT INTO team_members (team_id, user_id, role) VALUES (v_team, p_user, v_role);
+    RETURN QUERY SELECT 'joined'::text, v_team, team_json(v_team, v_role);
+END
+$$;
+
+--
 -- Name: announce_presence(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -551,6 +586,37 @@ BEGIN
     END IF;
 END
 $_$;
+
+--
+-- Name: team_invites; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.team_invites (
+    id bigint NOT NULL,
+    team_id bigint NOT NULL,
+    token_hash bytea NOT NULL,
+    role text NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    max_uses integer NOT NULL,
+    uses integer DEFAULT 0 NOT NULL,
+    CONSTRAINT team_invites_check CHECK (((uses >= 0) AND (uses <= max_uses))),
+    CONSTRAINT team_invites_max_uses_check CHECK (((max_uses >= 1) AND (max_uses <= 1000))),
+    CONSTRAINT team_invites_role_check CHECK ((role = ANY (ARRAY['viewer'::text, 'editor'::text, 'admin'::text])))
+);
+
+--
+-- Name: invite_json(teamboard.team_invites); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.invite_json(i teamboard.team_invites) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('id', i.id, 'team_id', i.team_id, 'role', i.role, 'created_at', i.created_at,
+                              'created_by', i.created_by, 'expires_at', i.expires_at,
+                              'max_uses', i.max_uses, 'uses', i.uses)
+$$;
 
 --
 -- Name: items; Type: TABLE; Schema: teamboard; Owner: -
@@ -1246,6 +1312,19 @@ CREATE TABLE teamboard.supervisor_status (
 );
 
 --
+-- Name: team_invites_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.team_invites ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.team_invites_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: team_members; Type: TABLE; Schema: teamboard; Owner: -
 --
 
@@ -1384,6 +1463,20 @@ ALTER TABLE ONLY teamboard.streams
 
 ALTER TABLE ONLY teamboard.supervisor_status
     ADD CONSTRAINT supervisor_status_pkey PRIMARY KEY (id);
+
+--
+-- Name: team_invites team_invites_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_invites
+    ADD CONSTRAINT team_invites_pkey PRIMARY KEY (id);
+
+--
+-- Name: team_invites team_invites_token_hash_key; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_invites
+    ADD CONSTRAINT team_invites_token_hash_key UNIQUE (token_hash);
 
 --
 -- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
@@ -1551,6 +1644,12 @@ CREATE INDEX streams_host_idx ON teamboard.streams USING btree (host);
 CREATE INDEX streams_user_idx ON teamboard.streams USING btree (user_id);
 
 --
+-- Name: team_invites_team_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX team_invites_team_idx ON teamboard.team_invites USING btree (team_id);
+
+--
 -- Name: team_members_user_idx; Type: INDEX; Schema: teamboard; Owner: -
 --
 
@@ -1709,6 +1808,20 @@ ALTER TABLE ONLY teamboard.streams
 
 ALTER TABLE ONLY teamboard.streams
     ADD CONSTRAINT streams_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
+
+--
+-- Name: team_invites team_invites_created_by_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_invites
+    ADD CONSTRAINT team_invites_created_by_fkey FOREIGN KEY (created_by) REFERENCES teamboard.users(id) ON DELETE SET NULL;
+
+--
+-- Name: team_invites team_invites_team_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.team_invites
+    ADD CONSTRAINT team_invites_team_id_fkey FOREIGN KEY (team_id) REFERENCES teamboard.teams(id) ON DELETE CASCADE;
 
 --
 -- Name: team_members team_members_team_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -

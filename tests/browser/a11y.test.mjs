@@ -1,5 +1,6 @@
 // axe-core (npm, injected into the page) on every screen: sign-in, sign-up, the reset link page,
-// the boards list, the teams list, a team page, the Trash page, the account page, a confirm
+// the boards list, the teams list, a team page (with a new invite link too), an invite link page
+// (signed out), the Trash page, the account page, a confirm
 // dialog, a board with notes, its trash panel, a note's editor open, the conflict box, the offline
 // banner, and the same at phone size. Any serious or critical
 // violation fails. Also: touch targets of the shell (header, lists, forms, dialogs) are at least
@@ -76,13 +77,27 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
     await check(page, `${tag}teams list`, found);
     await page.goto(`${BASE}#/teams/${w.team.id}`);
     await page.getByTestId("member-list").waitFor();
+    await page.getByTestId("invite-none").waitFor();
     await check(page, `${tag}team page`, found);
+    await page.getByTestId("invite-create").click();
+    const inviteUrl = await page.getByTestId("invite-url").inputValue();
+    await page.getByTestId("invite-row").waitFor();
+    await check(page, `${tag}team page with a new invite link`, found);
     await page.goto(`${BASE}#/trash`);
     await page.getByTestId("trash-board").first().waitFor();
     await check(page, `${tag}Trash page`, found);
     await page.goto(`${BASE}#/account`);
     await page.getByTestId("pw-form").waitFor();
     await check(page, `${tag}account page`, found);
+    return inviteUrl;
+  }
+
+  // The page of an invite link (made in screensShell), signed out.
+  async function screenInvite(tr, found, opts, tag, url) {
+    const page = await (await tr.newContext(browser, opts)).newPage();
+    await page.goto(url);
+    await page.getByTestId("invite-signup").waitFor();
+    await check(page, `${tag}invite link page`, found);
   }
 
   async function screensBoard(ctx, w, found, tag) {
@@ -116,7 +131,7 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
       await screensSignedOut(tr, found, LAPTOP, "");
       const w = await world(tr, LAPTOP);
       const page = await w.alice.ctx.newPage();
-      await screensShell(page, w, found, "");
+      await screenInvite(tr, found, LAPTOP, "", await screensShell(page, w, found, ""));
       await screensBoard(w.alice.ctx, w, found, "");
       assert.deepEqual(found, []);
     });
@@ -129,7 +144,7 @@ describe("accessibility: axe-core on every screen, touch targets", () => {
       await screensSignedOut(tr, found, PHONE, "phone ");
       const w = await world(tr, PHONE);
       const page = await w.alice.ctx.newPage();
-      await screensShell(page, w, found, "phone ");
+      await screenInvite(tr, found, PHONE, "phone ", await screensShell(page, w, found, "phone "));
       await screensBoard(w.alice.ctx, w, found, "phone ");
       assert.deepEqual(found, []);
     });

@@ -64,9 +64,16 @@ MATRIX = {
     "DELETE /users/me":                         (401, 204, 204, 204, 204, 409),
     # No session needed: the link's token is the credential; a session changes nothing.
     "POST /password-resets/:token":             (204, 204, 204, 204, 204, 204),
+    # Invite links: a team admin manages them; the link's token is the credential to read one, and
+    # accepting takes a session (a fresh team of the same shape: every member but the stranger is in).
+    "POST /teams/:id/invites":                  (401, 404, 403, 403, 201, 201),
+    "GET /teams/:id/invites":                   (401, 404, 403, 403, 200, 200),
+    "DELETE /teams/:id/invites/:invite_id":     (401, 404, 403, 403, 204, 204),
+    "GET /invites/:token":                      (200, 200, 200, 200, 200, 200),
+    "POST /invites/:token/accept":              (401, 201, 409, 409, 409, 409),
 }
 # A route whose refusal has its own code.
-ROUTE_CODES = {("DELETE /users/me", 409): "last_admin"}
+ROUTE_CODES = {("DELETE /users/me", 409): "last_admin", ("POST /invites/:token/accept", 409): "already_member"}
 
 BOARD_ROLE = {"viewer": "viewer", "editor": "editor", "admin": "admin", "owner": "owner"}
 
@@ -374,6 +381,52 @@ def a_password_reset(server, w, user):
     return resp, lambda: used() == [(False,)], lambda doc: used() == [(True,)]
 
 
+def invites_of(server, team_id):
+    return server.sql("SELECT id, uses FROM teamboard.team_invites WHERE team_id = %s ORDER BY id", (team_id,))
+
+
+def new_invite(server, w, team_id, role="viewer"):
+    resp = req(server, w["owner"], "POST", "/teams/%d/invites" % team_id, {"role": role, "max_uses": 5})
+    return tb.assert_status(resp, 201)
+
+
+def a_create_invite(server, w, user):
+    tid = w["team"]["id"]
+    check = watch(lambda: invites_of(server, tid))
+    resp = req(server, user, "POST", "/teams/%d/invites" % tid, {"role": "editor"})
+    return resp, check, lambda doc: doc["role"] == "editor" and doc["team_id"] == tid and len(doc["token"]) == 64
+
+
+def a_list_invites(server, w, user):
+    tid = w["team"]["id"]
+    inv = new_invite(server, w, tid)
+    resp = req(server, user, "GET", "/teams/%d/invites" % tid)
+    return resp, lambda: True, lambda doc: inv["id"] in {i["id"] for i in doc["invites"]}
+
+
+def a_revoke_invite(server, w, user):
+    tid = w["team"]["id"]
+    inv = new_invite(server, w, tid)
+    check = watch(lambda: invites_of(server, tid))
+    resp = req(server, user, "DELETE", "/teams/%d/invites/%d" % (tid, inv["id"]))
+    return resp, check, lambda doc: inv["id"] not in dict(invites_of(server, tid))
+
+
+def a_show_invite(server, w, user):
+    inv = new_invite(server, w, w["team"]["id"], "editor")
+    resp = req(server, user, "GET", "/invites/" + inv["token"])
+    return resp, lambda: True, lambda doc: doc["team"]["id"] == w["team"]["id"] and doc["role"] == "editor"
+
+
+def a_accept_invite(server, w, user):
+    team = fresh_team(server, w)
+    tid = team["id"]
+    inv = new_invite(server, w, tid)
+    check = watch(lambda: (members(server, tid), invites_of(server, tid)))
+    resp = req(server, user, "POST", "/invites/%s/accept" % inv["token"])
+    return resp, check, lambda doc: doc["id"] == tid and dict(members(server, tid)).get(user.id) == "viewer"
+
+
 _team = board_actions("board")
 _personal = board_actions("personal")
 ACTIONS = {
@@ -418,6 +471,11 @@ ACTIONS = {
     "PATCH /users/me (password)": a_change_password,
     "DELETE /users/me": a_delete_account,
     "POST /password-resets/:token": a_password_reset,
+    "POST /teams/:id/invites": a_create_invite,
+    "GET /teams/:id/invites": a_list_invites,
+    "DELETE /teams/:id/invites/:invite_id": a_revoke_invite,
+    "GET /invites/:token": a_show_invite,
+    "POST /invites/:token/accept": a_accept_invite,
 }
 
 CASES = [(route, actor, status) for route, statuses in MATRIX.items()

@@ -151,6 +151,12 @@ export const api = {
   setRole: (teamId, userId, role) =>
     request("PATCH", `/teams/${teamId}/members/${userId}`, { body: { role } }),
   removeMember: (teamId, userId) => request("DELETE", `/teams/${teamId}/members/${userId}`),
+  // Invite links (docs/api.md, "Invite links"): a team admin's, and the link holder's.
+  invites: (teamId) => request("GET", `/teams/${teamId}/invites`),
+  createInvite: (teamId, fields) => request("POST", `/teams/${teamId}/invites`, { body: fields }),
+  revokeInvite: (teamId, inviteId) => request("DELETE", `/teams/${teamId}/invites/${inviteId}`),
+  invite: (token) => request("GET", `/invites/${token}`, { quiet401: true }),
+  acceptInvite: (token) => request("POST", `/invites/${token}/accept`),
 
   boards: () => request("GET", "/boards"),
   board: (id) => loadBoard(id),

@@ -1,5 +1,5 @@
 // Teamboard web client: hash router (#/boards, #/boards/12, #/teams, #/teams/3, #/trash,
-// #/account, #/signin, #/signup, #/reset-password/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
+// #/account, #/signin, #/signup, #/reset-password/<token>, #/invite/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
 // offline banner (while the server is unreachable: the live feeds' states, the API's replies and
 // the outbox), the outbox's start and stop with the session, the link a signed-out visitor
 // opened (back there after sign-in, kept in shell.js with the session) and focus on the page
@@ -15,6 +15,7 @@ import { renderTeams, renderTeam } from "./views/teams.js";
 import { renderBoard } from "./views/board.js";
 import { renderTrash } from "./views/trash.js";
 import { renderAccount, renderReset } from "./views/account.js";
+import { renderInvite } from "./views/invite.js";
 
 let cleanup = null;        // the current view's teardown
 
@@ -91,6 +92,15 @@ async function route() {
     main.append(view);
     renderReset({ view }, id);
     focusHeading(view, page);
+    document.body.dataset.ready = "1";
+    return;
+  }
+  if (page === "invite") {
+    // Signed in or not: the page says who may join and how.
+    renderHeader(null);
+    main.append(view);
+    await renderInvite({ view, session, go, rememberReturn }, id);
+    if (hash === location.hash) focusHeading(view, page);
     document.body.dataset.ready = "1";
     return;
   }

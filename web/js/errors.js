@@ -33,6 +33,7 @@ const SENTENCES = {
   wrong_password: "That isn't your current password.",
   nothing_to_undo: "There is nothing of yours to undo on this board.",
   nothing_to_redo: "There is nothing to redo.",
+  too_many_invites: "This team has 100 open invite links. Revoke one first.",
   gone: "That is gone for good: removed from the trash, or a link that was used or has expired.",
 };
 

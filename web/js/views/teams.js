@@ -1,9 +1,10 @@
 // Teams: list and create; a team's page: members (add by name with a role, change a role,
-// remove, leave) and the team's boards. Both pages stay current by themselves (keepFresh in
+// remove, leave), invite links for admins (invite.js) and the team's boards. Both pages stay current by themselves (keepFresh in
 // boards.js: re-read every 15 s while visible and at once on focus, with If-None-Match).
 import { api } from "../api.js";
 import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, avatar, ROLE_WORDS } from "../ui.js";
 import { go, session, notice } from "../shell.js";
+import { inviteSection } from "./invite.js";
 import { createBoardForm, boardCard, keepFresh, readAll, busyIn, redrawKeepingFocus } from "./boards.js";
 
 // Draws with drawFn(view, ...data) now and again whenever the data of paths change (not while
@@ -69,7 +70,15 @@ function drawTeams(view, { teams }) {
 }
 
 export function renderTeam(ctx, teamId) {
-  return live(ctx, [`/teams/${teamId}`, "/boards", "/teams"], (view, team, bl, tl) => drawTeam(view, teamId, team, bl, tl), (e) => {
+  // One "Invite people" section for the page's life: a new link stays shown when the page redraws.
+  let invites = null;
+  const withInvites = (team) => {
+    if (team.role !== "admin") return null;
+    if (invites) invites.refresh();
+    else invites = inviteSection(teamId);
+    return invites;
+  };
+  return live(ctx, [`/teams/${teamId}`, "/boards", "/teams"], (view, team, bl, tl) => drawTeam(view, teamId, team, bl, tl, withInvites(team)), (e) => {
     if (e.status === 404 || e.status === 403) {
       notice("You are no longer a member of that team.", "warn");
       go("#/teams");
@@ -77,7 +86,7 @@ export function renderTeam(ctx, teamId) {
   });
 }
 
-function drawTeam(view, teamId, team, bl, tl) {
+function drawTeam(view, teamId, team, bl, tl, invites) {
   const isAdmin = team.role === "admin";
   const me = session.user;
   const reload = () => go(`#/teams/${teamId}`);
@@ -164,6 +173,7 @@ function drawTeam(view, teamId, team, bl, tl) {
     section.append(form);
   }
   view.append(section);
+  if (invites) view.append(invites);
 
   // ---- the team's boards
   const boards = (bl.boards || []).filter((b) => b.team_id === teamId);
