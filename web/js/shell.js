@@ -54,7 +54,7 @@ export function signedIn(user) {
 
 // ---- the link a signed-out visitor opened: sign-in (and sign-up) lead back there.
 const RETURN = "teamboard.returnTo";
-const RETURNABLE = /^#\/(boards|teams)(\/[0-9]{1,18})?$/;
+const RETURNABLE = /^#\/(boards|teams)(\/[0-9]{1,18})?$|^#\/invite\/[0-9a-f]{64}$/;
 export function rememberReturn(hash) {
   try {
     if (RETURNABLE.test(hash) && hash !== "#/boards") sessionStorage.setItem(RETURN, hash);
