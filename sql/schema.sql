@@ -43,6 +43,18 @@ END
 $$;
 
 --
+-- Name: board_author_names(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_author_names(p_board bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'display_name', u.display_name) ORDER BY u.id),
+                    '[]'::jsonb)
+      FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
+$$;
+
+--
 -- Name: board_authors(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 

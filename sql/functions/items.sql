@@ -86,3 +86,12 @@ LANGUAGE sql STABLE AS $$
                               ORDER BY u.id), '[]'::jsonb)
       FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
 $$;
+
+-- The same for what must show people by display name only (public read-only links, issue 15 item
+-- 2): one {"id", "display_name"} per author, by id; no login names.
+CREATE OR REPLACE FUNCTION board_author_names(p_board bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'display_name', u.display_name) ORDER BY u.id),
+                    '[]'::jsonb)
+      FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
+$$;

@@ -118,9 +118,13 @@ def test_the_database_keeps_the_rules_too(server):
     server.sql("SELECT set_config('search_path', 'teamboard', false)")
     try:
         shown = server.sql("SELECT user_display(NULL), user_display(%s)", (user.id,))
+        bid = tb.create_board(server, user)["id"]
+        tb.create_item(server, user, bid, text="x")
+        public = server.sql("SELECT board_author_names(%s)", (bid,))
     finally:
         server.sql("SELECT set_config('search_path', '\"$user\", public', false)")
     assert shown == [("deleted user", user.name)]
+    assert public == [([{"id": user.id, "display_name": user.name}],)]
 
 
 def test_others_see_the_display_name_beside_the_login_name(server):
