@@ -4,7 +4,7 @@
 // the outbox), the outbox's start and stop with the session, the link a signed-out visitor
 // opened (back there after sign-in) and focus on the page heading after each navigation.
 import { api, setUnauthorizedHandler, reachability, forgetCached } from "./api.js";
-import { h, clear, icon, avatar, toast } from "./ui.js";
+import { h, clear, icon, avatar, toast, shownName, personTitle } from "./ui.js";
 import { signOutAll, watchStates } from "./live.js";
 import { outbox } from "./outbox.js";
 import { renderAuth } from "./views/auth.js";
@@ -52,8 +52,8 @@ function renderHeader(active) {
   const me = h("div", { class: "me" },
     h("a", { href: "#/account", class: `me-link${active === "account" ? " active" : ""}`, "data-testid": "account-link",
       "aria-current": active === "account" ? "page" : null, title: "Your account" },
-    avatar(session.user.name),
-    h("span", { class: "me-name", "data-testid": "me" }, session.user.name),
+    avatar(shownName(session.user)),
+    h("span", { class: "me-name", "data-testid": "me", title: personTitle(session.user) }, shownName(session.user)),
     h("span", { class: "sr-only" }, " (your account)")),
     h("button", { class: "btn btn-ghost btn-sm", type: "button", "data-testid": "signout", onclick: signOut, title: "Sign out" },
       icon("signout"), h("span", { class: "hide-narrow" }, "Sign out")));
@@ -196,7 +196,8 @@ async function route() {
       await renderTrash(ctx);
     } else if (page === "account" && !id) {
       renderHeader("account");
-      renderAccount(ctx);
+      // A new display name shows in the header at once.
+      renderAccount({ ...ctx, renamed: (user) => { session.user = user; renderHeader("account"); } });
     } else {
       renderHeader(null);
       view.append(h("div", { class: "empty" }, h("h1", null, "Page not found"),
