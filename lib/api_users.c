@@ -29,14 +29,21 @@ static bool name_ok(const char *s)
 
 /* ---- display names ---- */
 
-/* The code point at s (valid UTF-8: tb_json_parse checked the body) and its length in bytes. */
+/* The code point at s and its length in bytes. The body is valid UTF-8 (tb_json_parse checked
+ * it); should a sequence still be cut short, it ends at the first byte that does not continue it
+ * (the terminating NUL at the latest), so a read never passes the string's end. */
 static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 {
 	static const unsigned char masks[] = {0x7f, 0x1f, 0x0f, 0x07};
 	size_t n = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
 	uint32_t v = s[0] & masks[n - 1];
-	for (size_t i = 1; i < n; i++)
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return i;
+		}
 		v = (v << 6) | (s[i] & 0x3fu);
+	}
 	*cp = v;
 	return n;
 }
