@@ -293,8 +293,9 @@ static const char SQL_EDITING_START[] = EDITING_WITH
 	"        WHERE NOT e.editing OR e.sent_at <= EXCLUDED.sent_at - interval '1 second'"
 	"       RETURNING 1)"
 	" SELECT a.role, a.item, (SELECT count(*) FROM (SELECT pg_notify(board_channel($2::bigint), 'editing ' ||"
-	"          format('{\"item_id\":%s,\"user_id\":%s,\"name\":%s,\"ttl\":30}', $3::bigint, $1::bigint,"
-	"                 to_json(u.name)::text)) FROM s, users u WHERE u.id = $1::bigint) n)"
+	"          format('{\"item_id\":%s,\"user_id\":%s,\"name\":%s,\"display_name\":%s,\"ttl\":30}',"
+	"                 $3::bigint, $1::bigint, to_json(u.name)::text, to_json(u.display_name)::text))"
+	"          FROM s, users u WHERE u.id = $1::bigint) n)"
 	" FROM a";
 
 static const char SQL_EDITING_END[] = EDITING_WITH

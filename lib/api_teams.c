@@ -38,7 +38,8 @@ static const char SQL_CREATE[] = TB_SQL_WITH_ACTOR
 	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT t.id, $1::bigint, 'admin' FROM t"
 	"       RETURNING team_id)"
 	" SELECT jsonb_build_object('id', t.id, 'name', t.name, 'role', 'admin', 'created_at', t.created_at,"
-	"          'members', jsonb_build_array(jsonb_build_object('user_id', u.id, 'name', u.name, 'role', 'admin')))"
+	"          'members', jsonb_build_array(jsonb_build_object('user_id', u.id, 'name', u.name,"
+	"                                                'display_name', u.display_name, 'role', 'admin')))"
 	" FROM t, m, users u WHERE u.id = $1::bigint";
 
 void tb_api_teams_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
@@ -85,10 +86,11 @@ void tb_api_teams_get(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 static const char SQL_MEMBER_ADD[] = TB_SQL_WITH_ACTOR
 	","
 	" auth AS MATERIALIZED (SELECT team_role_locked($1::bigint, $2::bigint) AS role),"
-	" u AS (SELECT id, name FROM users WHERE lower(name) = lower($3)),"
+	" u AS (SELECT id, name, display_name FROM users WHERE lower(name) = lower($3)),"
 	" m AS (INSERT INTO team_members (team_id, user_id, role) SELECT $2::bigint, u.id, $4 FROM u, actor, auth"
 	"       WHERE auth.role = 'admin' RETURNING user_id, role)"
-	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
+	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name,"
+	"                                         'display_name', u.display_name, 'role', m.role)"
 	"                      FROM m, u) FROM auth";
 
 static const char SQL_MEMBER_UPDATE[] = TB_SQL_WITH_ACTOR
@@ -97,7 +99,8 @@ static const char SQL_MEMBER_UPDATE[] = TB_SQL_WITH_ACTOR
 	" m AS (UPDATE team_members m SET role = $4 FROM actor, auth"
 	"       WHERE auth.role = 'admin' AND m.team_id = $2::bigint AND m.user_id = $3::bigint"
 	"       RETURNING m.user_id, m.role)"
-	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name, 'role', m.role)"
+	" SELECT auth.role, (SELECT jsonb_build_object('user_id', m.user_id, 'name', u.name,"
+	"                                         'display_name', u.display_name, 'role', m.role)"
 	"                      FROM m JOIN users u ON u.id = m.user_id) FROM auth";
 
 /* An admin removes anyone; any member may remove themself (leave the team). */

@@ -22,7 +22,7 @@ enum { AUTH = TB_ROUTE_AUTH };
 static const struct tb_route routes[] = {
 	{TB_GET, P "/health", tb_api_health, 0, NO_BODY},
 	{TB_GET, P "/metrics", tb_api_metrics, 0, NO_BODY},
-	{TB_POST, P "/users", tb_api_users_create, 0, FULL, &tb_api_credentials, tb_api_users_admit},
+	{TB_POST, P "/users", tb_api_users_create, 0, FULL, &tb_api_register_fields, tb_api_users_admit},
 	{TB_GET, P "/me", tb_api_me, AUTH, NO_BODY},
 	{TB_PATCH, P "/users/me", tb_api_me_update, AUTH, PATCH, &tb_api_me_fields, tb_api_me_admit},
 	{TB_DELETE, P "/users/me", tb_api_me_delete, AUTH, FULL, &tb_api_me_delete_fields, NULL},

@@ -54,14 +54,15 @@ bool tb_api_query_tagged(struct tb_app *app, struct tb_req *req, struct tb_resp 
 void tb_api_reply_row(struct tb_resp *resp, int status, PGresult *r, int col, int etag_col);
 
 /* The fields of the request bodies, beside the handlers that read them (api_<resource>.c). */
-extern const struct tb_fields tb_api_credentials;        /* {name, password}: sign-up, sign-in */
+extern const struct tb_fields tb_api_credentials;        /* {name, password}: sign-in */
+extern const struct tb_fields tb_api_register_fields;    /* POST /users: {name, password, display_name} */
 extern const struct tb_fields tb_api_team_fields;        /* POST /teams */
 extern const struct tb_fields tb_api_member_fields;      /* POST /teams/:id/members */
 extern const struct tb_fields tb_api_member_role_fields; /* PATCH /teams/:id/members/:id */
 extern const struct tb_fields tb_api_board_fields;       /* POST /boards */
 extern const struct tb_fields tb_api_board_patch_fields; /* PATCH /boards/:id */
 extern const struct tb_fields tb_api_item_fields;        /* POST and PATCH of a note */
-extern const struct tb_fields tb_api_me_fields;          /* PATCH /users/me: {password: {current, new}} */
+extern const struct tb_fields tb_api_me_fields;          /* PATCH /users/me: {password: {...}}, {display_name} */
 extern const struct tb_fields tb_api_me_delete_fields;   /* DELETE /users/me: {password} */
 extern const struct tb_fields tb_api_reset_fields;       /* POST /password-resets/:token: {password} */
 extern const struct tb_fields tb_api_invite_fields;      /* POST /teams/:id/invites */

@@ -78,6 +78,30 @@ END
 $$;
 
 --
+-- Name: board_author_names(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_author_names(p_board bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'display_name', u.display_name) ORDER BY u.id),
+                    '[]'::jsonb)
+      FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
+$$;
+
+--
+-- Name: board_authors(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_authors(p_board bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'display_name', u.display_name)
+                              ORDER BY u.id), '[]'::jsonb)
+      FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
+$$;
+
+--
 -- Name: board_channel(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -359,9 +383,10 @@ $$;
 CREATE FUNCTION teamboard.board_viewers(p_board bigint) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', v.id, 'name', v.name) ORDER BY lower(v.name)),
+    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', v.id, 'name', v.name, 'display_name', v.display_name)
+                              ORDER BY lower(v.name)),
                     '[]'::jsonb)
-      FROM (SELECT DISTINCT u.id, u.name FROM streams s JOIN users u ON u.id = s.user_id
+      FROM (SELECT DISTINCT u.id, u.name, u.display_name FROM streams s JOIN users u ON u.id = s.user_id
              WHERE s.board_id = p_board) v
 $$;
 
@@ -493,7 +518,8 @@ CREATE FUNCTION teamboard.event_json(p_board bigint, p_seq bigint, p_type text, 
     AS $$
 BEGIN
     RETURN jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
-                              'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                              'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name,
+                                                                  'display_name', u.display_name)
                                           FROM users u WHERE u.id = p_actor))
            || p_payload;
 END
@@ -814,6 +840,26 @@ CREATE FUNCTION teamboard.set_actor(p_user bigint) RETURNS text
     AS $$ SELECT set_config('teamboard.actor_id', p_user::text, true) $$;
 
 --
+-- Name: set_display_name(bigint, text); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.set_display_name(p_user bigint, p_name text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_user users;
+BEGIN
+    UPDATE users SET display_name = p_name WHERE id = p_user RETURNING * INTO v_user;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM announce_presence(b.board_id)
+       FROM (SELECT DISTINCT board_id FROM streams WHERE user_id = p_user ORDER BY board_id) b;
+    RETURN user_json(v_user);
+END
+$$;
+
+--
 -- Name: team_board_role(boolean, text); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -832,6 +878,7 @@ CREATE FUNCTION teamboard.team_json(p_team bigint, p_role text) RETURNS jsonb
     AS $$
     SELECT jsonb_build_object('id', t.id, 'name', t.name, 'role', p_role, 'created_at', t.created_at,
                'members', (SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', u.id, 'name', u.name,
+                                                                        'display_name', u.display_name,
                                                                         'role', m.role)
                                                      ORDER BY lower(u.name)), '[]'::jsonb)
                              FROM team_members m JOIN users u ON u.id = m.user_id
@@ -876,6 +923,7 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT jsonb_build_object('team_id', v_row.team_id, 'user_id', v_row.user_id, 'name', u.name,
+                              'display_name', u.display_name,
                               'role', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE v_row.role END)
       INTO v_member FROM users u WHERE u.id = v_row.user_id;
     FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id AND deleted_at IS NULL ORDER BY id LOOP
@@ -1120,6 +1168,16 @@ END
 $$;
 
 --
+-- Name: user_display(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.user_display(p_user bigint) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce((SELECT u.display_name FROM users u WHERE u.id = p_user), 'deleted user')
+$$;
+
+--
 -- Name: users; Type: TABLE; Schema: teamboard; Owner: -
 --
 
@@ -1128,7 +1186,9 @@ CREATE TABLE teamboard.users (
     name text NOT NULL,
     password_hash text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    disabled_at timestamp with time zone
+    disabled_at timestamp with time zone,
+    display_name text NOT NULL,
+    CONSTRAINT users_display_name_check CHECK ((((char_length(display_name) >= 1) AND (char_length(display_name) <= 100)) AND (display_name = btrim(display_name)) AND (display_name !~ '[\x01-\x1f\x7f]'::text)))
 );
 
 --
@@ -1138,7 +1198,21 @@ CREATE TABLE teamboard.users (
 CREATE FUNCTION teamboard.user_json(u teamboard.users) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-    SELECT jsonb_build_object('id', u.id, 'name', u.name, 'created_at', u.created_at)
+    SELECT jsonb_build_object('id', u.id, 'name', u.name, 'display_name', u.display_name,
+                              'created_at', u.created_at)
+$$;
+
+--
+-- Name: users_display_name(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.users_display_name() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.display_name := coalesce(NEW.display_name, NEW.name);
+    RETURN NEW;
+END
 $$;
 
 --
@@ -1696,6 +1770,12 @@ CREATE TRIGGER team_members_event AFTER INSERT OR DELETE OR UPDATE ON teamboard.
 --
 
 CREATE TRIGGER team_members_keep_admin AFTER DELETE OR UPDATE ON teamboard.team_members FOR EACH ROW EXECUTE FUNCTION teamboard.team_keeps_admin();
+
+--
+-- Name: users users_display_name; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER users_display_name BEFORE INSERT ON teamboard.users FOR EACH ROW EXECUTE FUNCTION teamboard.users_display_name();
 
 --
 -- Name: board_events board_events_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -

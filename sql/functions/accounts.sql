@@ -100,3 +100,34 @@ BEGIN
     RETURN 'deleted';
 END
 $$;
+
+-- A new user without a display name gets their login name (023_display_name.sql): POST /users
+-- without display_name, teamboard-admin create-user.
+CREATE OR REPLACE FUNCTION users_display_name() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.display_name := coalesce(NEW.display_name, NEW.name);
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER users_display_name BEFORE INSERT ON users
+    FOR EACH ROW EXECUTE FUNCTION users_display_name();
+
+-- Sets the user's display name (PATCH /users/me, already checked and trimmed by lib/api_users.c)
+-- and returns the user's JSON, or NULL for a user that is gone. The boards where the user has an
+-- open stream get their presence again (announce_presence), so the people there see the new name
+-- at once; elsewhere it shows the next time a board is read or an event names the user.
+CREATE OR REPLACE FUNCTION set_display_name(p_user bigint, p_name text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_user users;
+BEGIN
+    UPDATE users SET display_name = p_name WHERE id = p_user RETURNING * INTO v_user;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM announce_presence(b.board_id)
+       FROM (SELECT DISTINCT board_id FROM streams WHERE user_id = p_user ORDER BY board_id) b;
+    RETURN user_json(v_user);
+END
+$$;

@@ -1,7 +1,7 @@
 -- common: the facts every other file of functions/ and the C code rely on, each defined here
 -- once (issue 16): the name of a board's NOTIFY channel, the size above which a notification
--- carries only a reference (PostgreSQL refuses payloads of 8000 bytes and more), and the acting
--- user of a transaction, whom the event log records.
+-- carries only a reference (PostgreSQL refuses payloads of 8000 bytes and more), the acting
+-- user of a transaction, whom the event log records, and how a user is shown to others.
 
 -- The channel a board's events are announced on and its streams LISTEN on. The LISTEN is C's
 -- (lib/tb_stream.c, tb_stream_channel: the one other place that spells it); were the two to
@@ -22,3 +22,12 @@ LANGUAGE sql AS $$ SELECT set_config('teamboard.actor_id', p_user::text, true) $
 -- The acting user, or NULL (a change made outside the API: an admin in psql, the supervisor).
 CREATE OR REPLACE FUNCTION current_actor() RETURNS bigint
 LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('teamboard.actor_id', true), '')::bigint $$;
+
+-- How a user is shown to other people: their display name (023_display_name.sql), or "deleted
+-- user" for NULL (the author of a note whose account was deleted) and for an id with no user. For
+-- what must not show login names (public read-only links): the display name only.
+CREATE OR REPLACE FUNCTION user_display(p_user bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT u.display_name FROM users u WHERE u.id = p_user), 'deleted user')
+$$;
+

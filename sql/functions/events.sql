@@ -15,7 +15,8 @@ CREATE OR REPLACE FUNCTION event_json(p_board bigint, p_seq bigint, p_type text,
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
-                              'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name)
+                              'actor', (SELECT jsonb_build_object('id', u.id, 'name', u.name,
+                                                                  'display_name', u.display_name)
                                           FROM users u WHERE u.id = p_actor))
            || p_payload;
 END
@@ -160,6 +161,7 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT jsonb_build_object('team_id', v_row.team_id, 'user_id', v_row.user_id, 'name', u.name,
+                              'display_name', u.display_name,
                               'role', CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE v_row.role END)
       INTO v_member FROM users u WHERE u.id = v_row.user_id;
     FOR v_board IN SELECT id FROM boards WHERE team_id = v_row.team_id AND deleted_at IS NULL ORDER BY id LOOP

@@ -74,3 +74,24 @@ BEGIN
     items := array_to_string(v_parts, ', ');
 END
 $$;
+
+-- The people who wrote a board's notes, for GET /boards/:id (docs/api.md, "authors"): one
+-- {"id", "name", "display_name"} per distinct author_id of the board's live notes, by id. A note
+-- carries only author_id (its JSON is stored, and a display name changes without touching the
+-- note), so a client shows its author from this list; a note whose author_id is null, or not
+-- here, shows "deleted user" (user_display, common.sql).
+CREATE OR REPLACE FUNCTION board_authors(p_board bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name, 'display_name', u.display_name)
+                              ORDER BY u.id), '[]'::jsonb)
+      FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
+$$;
+
+-- The same for what must show people by display name only (public read-only links, issue 15 item
+-- 2): one {"id", "display_name"} per author, by id; no login names.
+CREATE OR REPLACE FUNCTION board_author_names(p_board bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'display_name', u.display_name) ORDER BY u.id),
+                    '[]'::jsonb)
+      FROM users u WHERE u.id IN (SELECT i.author_id FROM items i WHERE i.board_id = p_board)
+$$;

@@ -3,13 +3,15 @@
 
 CREATE OR REPLACE FUNCTION user_json(u users) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('id', u.id, 'name', u.name, 'created_at', u.created_at)
+    SELECT jsonb_build_object('id', u.id, 'name', u.name, 'display_name', u.display_name,
+                              'created_at', u.created_at)
 $$;
 
 CREATE OR REPLACE FUNCTION team_json(p_team bigint, p_role text) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', t.id, 'name', t.name, 'role', p_role, 'created_at', t.created_at,
                'members', (SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', u.id, 'name', u.name,
+                                                                        'display_name', u.display_name,
                                                                         'role', m.role)
                                                      ORDER BY lower(u.name)), '[]'::jsonb)
                              FROM team_members m JOIN users u ON u.id = m.user_id

@@ -4,9 +4,10 @@
 -- The users viewing a board now (distinct, by name).
 CREATE OR REPLACE FUNCTION board_viewers(p_board bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', v.id, 'name', v.name) ORDER BY lower(v.name)),
+    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', v.id, 'name', v.name, 'display_name', v.display_name)
+                              ORDER BY lower(v.name)),
                     '[]'::jsonb)
-      FROM (SELECT DISTINCT u.id, u.name FROM streams s JOIN users u ON u.id = s.user_id
+      FROM (SELECT DISTINCT u.id, u.name, u.display_name FROM streams s JOIN users u ON u.id = s.user_id
              WHERE s.board_id = p_board) v
 $$;
 

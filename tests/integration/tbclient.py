@@ -365,18 +365,20 @@ def is_int(v):
 
 def check_user(obj):
     assert isinstance(obj, dict), obj
-    assert set(obj) == {"id", "name", "created_at"}, obj
+    assert set(obj) == {"id", "name", "display_name", "created_at"}, obj
     assert is_int(obj["id"]) and obj["id"] >= 1, obj
     assert isinstance(obj["name"], str), obj
+    assert isinstance(obj["display_name"], str) and obj["display_name"], obj
     parse_time(obj["created_at"])
     return obj
 
 
 def check_member(obj):
     assert isinstance(obj, dict), obj
-    assert set(obj) == {"user_id", "name", "role"}, obj
+    assert set(obj) == {"user_id", "name", "display_name", "role"}, obj
     assert is_int(obj["user_id"]) and obj["user_id"] >= 1, obj
     assert isinstance(obj["name"], str), obj
+    assert isinstance(obj["display_name"], str) and obj["display_name"], obj
     assert obj["role"] in ("viewer", "editor", "admin"), obj
     return obj
 
@@ -414,7 +416,7 @@ def check_item(obj):
 def check_board(obj, items=True):
     assert isinstance(obj, dict), obj
     keys = {"id", "title", "team_id", "owner_id", "role", "version", "last_event_id",
-            "created_at", "updated_at"} | ({"items"} if items else set())
+            "created_at", "updated_at"} | ({"items", "authors"} if items else set())
     assert set(obj) == keys, obj
     for key in ("id", "owner_id", "version", "last_event_id"):
         assert is_int(obj[key]), (key, obj)
@@ -427,6 +429,9 @@ def check_board(obj, items=True):
         assert isinstance(obj["items"], list), obj
         for it in obj["items"]:
             check_item(it)
+        assert isinstance(obj["authors"], list), obj
+        for a in obj["authors"]:
+            assert set(a) == {"id", "name", "display_name"} and is_int(a["id"]), obj
     return obj
 
 

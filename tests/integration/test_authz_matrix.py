@@ -61,6 +61,7 @@ MATRIX = {
     # The caller's own account: any signed-in role may; DELETE is refused to a team's last admin
     # while the team has other members (the owner: the world's team).
     "PATCH /users/me (password)":               (401, 200, 200, 200, 200, 200),
+    "PATCH /users/me (display_name)":           (401, 200, 200, 200, 200, 200),
     "DELETE /users/me":                         (401, 204, 204, 204, 204, 409),
     # No session needed: the link's token is the credential; a session changes nothing.
     "POST /password-resets/:token":             (204, 204, 204, 204, 204, 204),
@@ -351,6 +352,16 @@ def a_change_password(server, w, user):
     return resp, check, lambda doc: doc["id"] == user.id and not check()
 
 
+def a_set_display_name(server, w, user):
+    # The display name it has: the world's users keep theirs.
+    name_of = lambda: server.sql("SELECT display_name FROM teamboard.users WHERE id = %s",
+                                 ((user or w["viewer"]).id,))
+    current = name_of()[0][0]
+    check = watch(name_of)
+    resp = req(server, user, "PATCH", "/users/me", {"display_name": current})
+    return resp, check, lambda doc: doc["id"] == user.id and doc["display_name"] == current and check()
+
+
 def a_delete_account(server, w, user):
     """A stand-in for the actor (the world's users stay): a fresh user with the actor's role in a
     team of the owner's; for the owner, the only admin of a team with another member."""
@@ -469,6 +480,7 @@ ACTIONS = {
     "GET personal /boards/:id/history": _personal[12],
     "GET trashed /boards/:id/history": a_trashed_history,
     "PATCH /users/me (password)": a_change_password,
+    "PATCH /users/me (display_name)": a_set_display_name,
     "DELETE /users/me": a_delete_account,
     "POST /password-resets/:token": a_password_reset,
     "POST /teams/:id/invites": a_create_invite,

@@ -63,7 +63,7 @@ def test_announcement_reaches_every_stream_and_ends(server, streams, team_board)
     assert r.status == 204 and r.body == b"", r
     ev = sb.wait_type("editing")
     assert not ev.explicit_id, "an editing event has no id: line: %r" % ev
-    assert ev.json == {"item_id": iid, "user_id": a.id, "name": a.name, "ttl": 30}, ev
+    assert ev.json == {"item_id": iid, "user_id": a.id, "name": a.name, "display_name": a.name, "ttl": 30}, ev
     # The announcer's own streams get it too (the client ignores its own user_id).
     own = sa.wait_type("editing")
     assert own.json == ev.json

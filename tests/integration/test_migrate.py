@@ -258,14 +258,16 @@ def test_a_changed_function_reaches_the_database_without_a_migration(scratch):
     path = os.path.join(d, "functions", "json.sql")
     with open(path) as f:
         text = f.read()
-    assert "jsonb_build_object('id', u.id, 'name', u.name, 'created_at', u.created_at)" in text
+    assert "jsonb_build_object('id', u.id, 'name', u.name, 'display_name', u.display_name," in text
+    assert text.count("'created_at', u.created_at)") == 1
     with open(path, "w") as f:
         f.write(text.replace("'created_at', u.created_at)", "'created_at', u.created_at, 'new', true)"))
     before = scratch.recorded(db)
     r = scratch.migrate(db, sql_dir=d)
     assert r.returncode == 0, r.stdout
     assert scratch.q(db, "SELECT teamboard.user_json(u) ->> 'new' FROM (SELECT 1::bigint AS id, 'a'::text AS name,"
-                         " 'x'::text AS password_hash, now() AS created_at, NULL::timestamptz AS disabled_at) s,"
+                         " 'x'::text AS password_hash, now() AS created_at, NULL::timestamptz AS disabled_at,"
+                         " 'a'::text AS display_name) s,"
                          " LATERAL (SELECT (s.*)::teamboard.users AS u) t") == [("true",)]
     assert scratch.recorded(db) == before
 

@@ -49,7 +49,7 @@ def test_change_notifies_seq_type_then_the_event(server):
         assert (seq, type_) == (1, "item.created")
         ev = json.loads(rest)
         assert ev["seq"] == 1 and ev["type"] == "item.created" and ev["item"]["id"] == item["id"]
-        assert ev["actor"] == {"id": owner.id, "name": owner.name}
+        assert ev["actor"] == {"id": owner.id, "name": owner.name, "display_name": owner.name}
 
         # Too large for NOTIFY: seq and type only, the holder reads the log.
         tb.assert_status(tb.request(server, "PATCH", "/boards/%d/items/%d" % (bid, item["id"]),

@@ -41,7 +41,7 @@ def check_event(ev, board_id, actor=None):
     assert d["board_id"] == board_id, ev
     tb.parse_time(d["at"])
     if actor is not None:
-        assert d["actor"] == {"id": actor.id, "name": actor.name}, ev
+        assert d["actor"] == {"id": actor.id, "name": actor.name, "display_name": actor.name}, ev
     return d
 
 
@@ -86,9 +86,9 @@ def test_hello_first_with_headers_and_resume_point(server, streams):
     assert h["board_id"] == bid and h["last_event_id"] == last, h
     assert h["heartbeat"] == int(server.config["heartbeat_interval"]), h
     assert h["lifetime"] == int(server.config["stream_max_seconds"]), h
-    assert {"user_id": owner.id, "name": owner.name} in h["viewers"], h
+    assert {"user_id": owner.id, "name": owner.name, "display_name": owner.name} in h["viewers"], h
     for v in h["viewers"]:
-        assert set(v) == {"user_id", "name"}, h
+        assert set(v) == {"user_id", "name", "display_name"}, h
 
     # No resume point given: nothing is replayed; the next change comes live and next.
     time.sleep(0.5)
@@ -231,7 +231,8 @@ def test_two_listeners_get_every_change_once_in_order(server, streams):
     expect.append(("board.updated", editor, board_upd))
 
     def member(d, user, role):
-        assert d["member"] == {"team_id": tid, "user_id": user.id, "name": user.name, "role": role}, d
+        assert d["member"] == {"team_id": tid, "user_id": user.id, "name": user.name, "display_name": user.name,
+                               "role": role}, d
     tb.add_member(server, owner, tid, extra, "viewer")
     expect.append(("member.added", owner, lambda d: member(d, extra, "viewer")))
     tb.assert_status(tb.request(server, "PATCH", "/teams/%d/members/%d" % (tid, extra.id), {"role": "editor"},
@@ -324,7 +325,7 @@ def test_polling_after_limit_more_reset_and_bad_values(server):
     assert doc["more"] is False
     for e in doc["events"]:
         assert EVENT_KEYS <= set(e) and e["type"] == "item.created" and e["board_id"] == bid, e
-        assert e["actor"] == {"id": owner.id, "name": owner.name}, e
+        assert e["actor"] == {"id": owner.id, "name": owner.name, "display_name": owner.name}, e
         assert e["item"]["version"] == 1, e
 
     doc = tb.assert_status(poll(server, owner, bid, "limit=2"), 200)
@@ -370,7 +371,7 @@ def viewers(server, user, bid):
     doc = tb.assert_status(tb.request(server, "GET", "/boards/%d/viewers" % bid, token=user.token), 200)
     assert set(doc) == {"viewers"}, doc
     for v in doc["viewers"]:
-        assert set(v) == {"user_id", "name"}, doc
+        assert set(v) == {"user_id", "name", "display_name"}, doc
     return doc["viewers"]
 
 
@@ -380,8 +381,8 @@ def test_viewers_and_presence(server, streams):
     stranger = tb.new_user(server, "press")
     tid = team_with(server, owner, viewer=[member])
     bid = tb.create_board(server, owner, team_id=tid)["id"]
-    me_owner = {"user_id": owner.id, "name": owner.name}
-    me_member = {"user_id": member.id, "name": member.name}
+    me_owner = {"user_id": owner.id, "name": owner.name, "display_name": owner.name}
+    me_member = {"user_id": member.id, "name": member.name, "display_name": member.name}
 
     assert viewers(server, member, bid) == []
     tb.assert_error(tb.request(server, "GET", "/boards/%d/viewers" % bid), 401, "unauthorized")
@@ -393,7 +394,7 @@ def test_viewers_and_presence(server, streams):
     mark = len(a.snapshot())
 
     b = streams.open(bid, member)
-    assert {"user_id": member.id, "name": member.name} in b.events[0].json["viewers"], b.describe()
+    assert {"user_id": member.id, "name": member.name, "display_name": member.name} in b.events[0].json["viewers"], b.describe()
     assert me_owner in b.events[0].json["viewers"], b.describe()
     pres = a.wait_for(lambda e: e.type == "presence" and me_member in e.json.get("viewers", []),
                       timeout=10, start=mark, what="presence with the member")

@@ -181,7 +181,7 @@ def test_deleting_the_board_revokes_every_stream(server, streams):
         d = gone.json
         assert d["type"] == "board.deleted" and d["seq"] == gone.seq and d["board_id"] == bid, d
         assert d["board"] == {"id": bid, "version": board["version"] + 1}, d
-        assert d["actor"] == {"id": owner.id, "name": owner.name}, d
+        assert d["actor"] == {"id": owner.id, "name": owner.name, "display_name": owner.name}, d
         rv = c.wait_type("revoked", timeout=10)
         assert rv.json == {"reason": "board_deleted"}, rv
         assert rv.index == gone.index + 1, c.describe()

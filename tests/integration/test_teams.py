@@ -17,7 +17,7 @@ def test_create_team_201_creator_is_admin(server):
     resp = tb.request(server, "POST", "/teams", {"name": name}, token=owner.token)
     team = tb.check_team(tb.assert_status(resp, 201))
     assert team["name"] == name and team["role"] == "admin"
-    assert team["members"] == [{"user_id": owner.id, "name": owner.name, "role": "admin"}]
+    assert team["members"] == [{"user_id": owner.id, "name": owner.name, "display_name": owner.name, "role": "admin"}]
     assert members_of(server, team["id"]) == {owner.id: "admin"}
 
 
@@ -107,7 +107,7 @@ def test_add_member_201(server, role):
     resp = tb.request(server, "POST", "/teams/%d/members" % team["id"],
                       {"name": new.name, "role": role}, token=owner.token)
     member = tb.check_member(tb.assert_status(resp, 201))
-    assert member == {"user_id": new.id, "name": new.name, "role": role}
+    assert member == {"user_id": new.id, "name": new.name, "display_name": new.name, "role": role}
     assert members_of(server, team["id"]) == {owner.id: "admin", new.id: role}
     got = tb.assert_status(tb.request(server, "GET", "/teams/%d" % team["id"], token=new.token), 200)
     assert got["role"] == role
@@ -186,7 +186,7 @@ def test_change_role_200(server):
     tb.add_member(server, owner, team["id"], m, "viewer")
     resp = tb.request(server, "PATCH", "/teams/%d/members/%d" % (team["id"], m.id),
                       {"role": "editor"}, token=owner.token)
-    assert tb.check_member(tb.assert_status(resp, 200)) == {"user_id": m.id, "name": m.name,
+    assert tb.check_member(tb.assert_status(resp, 200)) == {"user_id": m.id, "name": m.name, "display_name": m.name,
                                                              "role": "editor"}
     assert members_of(server, team["id"])[m.id] == "editor"
 

@@ -71,7 +71,7 @@ def test_a_deleted_note_is_in_the_trash_and_its_event_carries_it(server):
     assert trash["more"] is False and len(trash["trash"]) == 1, trash
     entry = trash["trash"][0]
     assert entry["item"] == changed, entry
-    assert entry["deleted_by"] == {"id": u["editor"].id, "name": u["editor"].name}, entry
+    assert entry["deleted_by"] == {"id": u["editor"].id, "name": u["editor"].name, "display_name": u["editor"].name}, entry
     tb.parse_time(entry["deleted_at"])
 
 
@@ -107,7 +107,7 @@ def test_restore_reaches_a_streaming_viewer_as_item_created(server, streams):
     assert back["version"] == note["version"] + 2
     ev = watcher.wait_type("item.created", timeout=10)
     assert ev.json["restored"] is True and ev.json["item"] == back, ev
-    assert ev.json["actor"] == {"id": u["editor"].id, "name": u["editor"].name}
+    assert ev.json["actor"] == {"id": u["editor"].id, "name": u["editor"].name, "display_name": u["editor"].name}
     # On the board again, out of the trash; a second restore: 409.
     items = tb.assert_status(req(server, owner, "GET", "/boards/%d" % bid), 200)["items"]
     assert items == [back]
@@ -181,7 +181,7 @@ def test_a_deleted_board_is_invisible_everywhere_until_restored(server, streams)
         assert bool(got) == listed, (user, doc)
     entry = [x for x in tb.assert_status(req(server, u["admin"], "GET", "/trash"), 200)["boards"]
              if x["id"] == bid][0]
-    assert entry["role"] == "admin" and entry["deleted_by"] == {"id": owner.id, "name": owner.name}, entry
+    assert entry["role"] == "admin" and entry["deleted_by"] == {"id": owner.id, "name": owner.name, "display_name": owner.name}, entry
     assert entry["version"] == board["version"] + 1
     assert tb.parse_time(entry["purge_at"]) > tb.parse_time(entry["deleted_at"])
 

@@ -68,7 +68,7 @@ def test_undo_of_an_update_sets_back_only_its_fields_and_redo_applies_it_again(s
     assert done["undone"] == [seq] and len(done["events"]) == 1, done
     back = done["events"][0]
     assert back["type"] == "item.updated" and back["undo_of"] == seq and back["changed"] == ["y"], back
-    assert back["actor"] == {"id": owner.id, "name": owner.name} and back["seq"] == seq + 1
+    assert back["actor"] == {"id": owner.id, "name": owner.name, "display_name": owner.name} and back["seq"] == seq + 1
     item = tb.assert_status(get_item(server, owner, bid, note["id"]), 200)
     assert (item["x"], item["y"], item["text"], item["version"]) == (10, 2, "a", moved["version"] + 1)
     assert back["item"] == item
@@ -128,7 +128,7 @@ def test_someone_elses_change_since_is_409_with_it_and_nothing_is_written(server
     resp = undo(server, owner, bid)
     tb.assert_error(resp, 409, "conflict")
     other = tb.assert_json(resp)["event"]
-    assert other["type"] == "item.updated" and other["actor"] == {"id": bob.id, "name": bob.name}, other
+    assert other["type"] == "item.updated" and other["actor"] == {"id": bob.id, "name": bob.name, "display_name": bob.name}, other
     assert other["seq"] == before[0] and other["item"]["color"] == "#112233"
     assert (last_seq(server, bid), tb.assert_status(get_item(server, owner, bid, note["id"]), 200)) == before
     # Per person: Bob's undo takes back Bob's change only, never the owner's.

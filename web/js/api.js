@@ -138,7 +138,8 @@ export function forgetCached() {
 
 export const api = {
   me: () => request("GET", "/me", { quiet401: true }),
-  signUp: (name, password) => request("POST", "/users", { body: { name, password } }),
+  signUp: (name, password, displayName) =>
+    request("POST", "/users", { body: displayName ? { name, password, display_name: displayName } : { name, password } }),
   signIn: (name, password) =>
     request("POST", "/sessions", { body: { name, password }, quiet401: true }),
   signOut: () => request("DELETE", "/sessions/current", { quiet401: true }),
@@ -188,6 +189,7 @@ export const api = {
   // The account: password change (ends every other session), deletion, a reset link's password.
   changePassword: (current, next) =>
     request("PATCH", "/users/me", { body: { password: { current, new: next } } }),
+  setDisplayName: (displayName) => request("PATCH", "/users/me", { body: { display_name: displayName } }),
   deleteAccount: (password) => request("DELETE", "/users/me", { body: { password } }),
   resetPassword: (token, password) =>
     request("POST", `/password-resets/${token}`, { body: { password }, quiet401: true }),

@@ -5,7 +5,7 @@
 // opened (back there after sign-in, kept in shell.js with the session) and focus on the page
 // heading after each navigation.
 import { api, setUnauthorizedHandler, reachability, forgetCached } from "./api.js";
-import { h, clear, icon, avatar, toast } from "./ui.js";
+import { h, clear, icon, avatar, toast, shownName, personTitle } from "./ui.js";
 import { signOutAll, watchStates } from "./live.js";
 import { outbox } from "./outbox.js";
 import { session, go, notice, takeNotice, setRouter, setHint, hasHint, rememberReturn, sessionEnded } from "./shell.js";
@@ -36,8 +36,8 @@ function renderHeader(active) {
   const me = h("div", { class: "me" },
     h("a", { href: "#/account", class: `me-link${active === "account" ? " active" : ""}`, "data-testid": "account-link",
       "aria-current": active === "account" ? "page" : null, title: "Your account" },
-    avatar(session.user.name),
-    h("span", { class: "me-name", "data-testid": "me" }, session.user.name),
+    avatar(shownName(session.user)),
+    h("span", { class: "me-name", "data-testid": "me", title: personTitle(session.user) }, shownName(session.user)),
     h("span", { class: "sr-only" }, " (your account)")),
     h("button", { class: "btn btn-ghost btn-sm", type: "button", "data-testid": "signout", onclick: signOut, title: "Sign out" },
       icon("signout"), h("span", { class: "hide-narrow" }, "Sign out")));
@@ -140,7 +140,8 @@ async function route() {
       await renderTrash(ctx);
     } else if (page === "account" && !id) {
       renderHeader("account");
-      renderAccount(ctx);
+      // A new display name shows in the header at once.
+      renderAccount({ ...ctx, renamed: (user) => { session.user = user; renderHeader("account"); } });
     } else {
       renderHeader(null);
       view.append(h("div", { class: "empty" }, h("h1", null, "Page not found"),

@@ -106,14 +106,25 @@ export function timeAgo(iso) {
   return new Date(t).toLocaleDateString();
 }
 
+// How a person is shown to others: their display name (the login name when the reply has none:
+// an older server). personTitle adds the login name for a tooltip: "Mira Müller (@mira)".
+export function shownName(p) {
+  return (p && (p.display_name || p.name)) || "Someone";
+}
+export function personTitle(p) {
+  const shown = shownName(p);
+  return p && p.name && p.name !== shown ? `${shown} (@${p.name})` : shown;
+}
+
 // White initials on each of these reach a contrast of 4.5:1 at least (WCAG AA; axe-core checks it).
 const AVATAR_COLORS = ["#3f51b5", "#00796b", "#b45309", "#8e24aa", "#2e7d32", "#c62828", "#00697a", "#6d4c41"];
 export function avatar(name, extraClass = "") {
   let hsh = 0;
   for (const ch of name) hsh = (hsh * 31 + ch.codePointAt(0)) >>> 0;
-  const words = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  let initials = (words[0] || "?")[0];
-  if (words[1] && /^[A-Za-z]/.test(words[1])) initials += words[1][0];
+  // Letters and digits of any script: "Zoë 山田" is "Z山".
+  const words = name.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  let initials = [...(words[0] || "?")][0];
+  if (words[1] && /^\p{L}/u.test(words[1])) initials += [...words[1]][0];
   initials = initials.toUpperCase();
   return h("span", {
     class: `avatar ${extraClass}`, title: name, style: { background: AVATAR_COLORS[hsh % AVATAR_COLORS.length] },

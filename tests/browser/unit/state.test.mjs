@@ -57,7 +57,7 @@ test("eventAction: newer items upsert, own/older/tombstoned/other boards do noth
   assert.equal(eventAction(st(m, { tombs: new Map([[4, 1]]) }), "item.created", ev(item(4))).op, "none");
   assert.equal(eventAction(st(m), "item.created", ev(item(4))).flash, false);
   assert.deepEqual(eventAction(st(m), "item.deleted", ev(item(1, { version: 3 }))),
-    { op: "remove", id: 1, version: 3, actor: "sam", held: true });
+    { op: "remove", id: 1, version: 3, actor: "sam", mine: false, held: true });
   assert.equal(eventAction(st(m), "item.updated", null).op, "none");
 });
 

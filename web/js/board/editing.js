@@ -5,7 +5,7 @@
 // repeat, on editing.end, and when that person leaves the board's presence list. install(B)
 // adds announce, unannounce, onEditing and editorsLeft to the board context B.
 import { request } from "../api.js";
-import { h } from "../ui.js";
+import { h, shownName } from "../ui.js";
 
 const REPEAT_MS = 10000;
 
@@ -48,7 +48,7 @@ export function install(B) {
     const old = m.get(uid);
     if (old) clearTimeout(old.timer);
     const ttl = Math.min(Math.max(Number(d.ttl) || 30, 1), 300);
-    m.set(uid, { name: String(d.name || "Someone"), timer: setTimeout(() => drop(id, uid), ttl * 1000) });
+    m.set(uid, { name: String(d.name || ""), shown: shownName(d), timer: setTimeout(() => drop(id, uid), ttl * 1000) });
     renderEditors(id);
   }
 
@@ -71,7 +71,7 @@ export function install(B) {
     const el = B.els.get(id);
     if (!el) return;
     const m = others.get(id);
-    const names = m ? [...m.values()].map((e) => e.name) : [];
+    const names = m ? [...m.values()].map((e) => e.shown) : [];
     if (!names.length) {
       if (el._editors) { el._editors.remove(); el._editors = null; }
       delete el.dataset.editedBy;
@@ -84,6 +84,6 @@ export function install(B) {
     const text = `${names.join(", ")} ${names.length === 1 ? "is" : "are"} editing`;
     el._editors.textContent = `✎ ${text}`;
     el._editors.title = text;
-    el.dataset.editedBy = names.join(",");
+    el.dataset.editedBy = [...m.values()].map((e) => e.name).join(",");
   }
 }

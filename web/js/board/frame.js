@@ -3,7 +3,7 @@
 // and puts them on B (root, canvas, world, ...); install(B) adds renderFrame, setLive,
 // liveLogPush, renderPresence, startRename and deleteBoard.
 import { api } from "../api.js";
-import { h, clear, icon, toast, confirmDialog, avatar, errorLine, showError, ROLE_WORDS } from "../ui.js";
+import { h, clear, icon, toast, confirmDialog, avatar, shownName, personTitle, errorLine, showError, ROLE_WORDS } from "../ui.js";
 import { toastBoardDeleted, deleteBoardQuestion } from "../trash.js";
 
 const LIVE_WORDS = {
@@ -88,11 +88,12 @@ export function install(B) {
     const seen = new Set();
     const list = B.viewers.filter((v) => !seen.has(v.user_id) && seen.add(v.user_id));
     for (const v of list.slice(0, 6)) {
-      el.append(h("li", { "data-testid": "viewer", "data-name": v.name, title: v.user_id === B.me.id ? `${v.name} (you)` : v.name },
-        avatar(v.name), h("span", { class: "sr-only" }, v.name)));
+      const title = v.user_id === B.me.id ? `${personTitle(v)} (you)` : personTitle(v);
+      el.append(h("li", { "data-testid": "viewer", "data-name": v.name, "data-display-name": shownName(v), title },
+        avatar(shownName(v)), h("span", { class: "sr-only" }, shownName(v))));
     }
-    if (list.length > 6) el.append(h("li", { class: "presence-more", title: list.slice(6).map((v) => v.name).join(", ") }, `+${list.length - 6}`));
-    el.setAttribute("aria-label", list.length ? `Viewing now: ${list.map((v) => v.name).join(", ")}` : "Nobody else is viewing");
+    if (list.length > 6) el.append(h("li", { class: "presence-more", title: list.slice(6).map(personTitle).join(", ") }, `+${list.length - 6}`));
+    el.setAttribute("aria-label", list.length ? `Viewing now: ${list.map(shownName).join(", ")}` : "Nobody else is viewing");
   }
 
   function startRename() {

@@ -1,13 +1,40 @@
 // A note's DOM: the element (text, resize handle; its actions are in the one floating toolbar,
 // toolbar.js), drawing it from the item as last known with the outbox's queued changes on top,
-// stacking, adding and removing notes (the conflict box is conflict.js).
-// install(B) adds makeNote, renderNote, restack, upsert and removeNote to the board context B
-// (views/board.js).
-import { h } from "../ui.js";
+// stacking, adding and removing notes (the conflict box is conflict.js), and its author shown by
+// display name in its tooltip. install(B) adds makeNote, renderNote, restack, upsert, removeNote
+// and learnPeople to the board context B (views/board.js).
+import { h, personTitle, shownName } from "../ui.js";
 import { isDark, noteLabel, stackOrder } from "./state.js";
 
+// People named by a board reply (all: every one is an author), an event's actor or presence
+// ({id | user_id, name, display_name}): the authors among them show by their current name.
+function learnAuthors(B, list, all) {
+  let changed = false;
+  for (const p of list || []) {
+    const id = p.id !== undefined ? p.id : p.user_id;
+    const prev = B.authors.get(id);
+    if ((!all && !prev) || (prev && prev.name === p.name && prev.display_name === p.display_name)) continue;
+    B.authors.set(id, { id, name: p.name, display_name: p.display_name });
+    changed = true;
+  }
+  if (changed) for (const [id, el] of B.els) renderAuthor(B, el, B.view(id));
+}
+
+// "By Mira Müller (@mira)" as the note's tooltip; "deleted user" once the author's account is
+// gone (author_id null).
+function renderAuthor(B, el, it) {
+  if (!it) return;
+  const a = it.author_id == null ? { name: "deleted user" }
+    : B.authors.get(it.author_id) || (it.author_id === B.me.id ? B.me : null);
+  el.title = a ? `By ${personTitle(a)}` : "";
+  el.dataset.author = a ? shownName(a) : "";
+}
+
 export function install(B) {
-  Object.assign(B, { makeNote, renderNote, restack, upsert, removeNote });
+  const learnPeople = (list, all) => learnAuthors(B, list, all);
+  Object.assign(B, { makeNote, renderNote, restack, upsert, removeNote, learnPeople });
+  // id -> {id, name, display_name}: the board reply's "authors", kept current by learnPeople.
+  B.authors = new Map((B.board.authors || []).map((a) => [a.id, a]));
 
   function makeNote(id) {
     const text = h("div", { class: "note-text", "data-testid": "note-text" });
@@ -51,6 +78,7 @@ export function install(B) {
     el.classList.toggle("note-dark", isDark(it.color));
     el.dataset.version = it.version;
     el.dataset.color = it.color;
+    renderAuthor(B, el, it);
     const draft = B.drafts.get(id);
     if (!(B.editing && B.editing.id === id)) el._text.textContent = draft ? draft.text : it.text;
     el.setAttribute("aria-label", noteLabel(draft ? { ...it, text: draft.text } : it) + (draft ? ", draft not saved" : ""));

@@ -77,19 +77,21 @@ export function frontZ(items, id) {
 // tombs}; it is read, never changed (the caller records tombs).
 export function eventAction(state, type, d) {
   if (!d) return { op: "none" };
-  const actor = d.actor && d.actor.name;
+  // actor: how the one who made the change is shown (display name); mine: it was this user.
+  const actor = d.actor && (d.actor.display_name || d.actor.name);
+  const mine = !!d.actor && d.actor.name === state.me.name;
   if (type === "item.created" || type === "item.updated") {
     const it = d.item;
     if (!it || it.board_id !== state.boardId) return { op: "none" };
     if ((state.tombs.get(it.id) || 0) >= it.version) return { op: "none" };
     const local = state.items.get(it.id);
     if (local && local.version >= it.version) return { op: "none" };  // our own change, or older
-    return { op: "upsert", item: it, actor, flash: !!local && actor !== state.me.name };
+    return { op: "upsert", item: it, actor, mine, flash: !!local && !mine };
   }
   if (type === "item.deleted") {
     const it = d.item;
     if (!it) return { op: "none" };
-    return { op: "remove", id: it.id, version: it.version || 0, actor, held: state.items.has(it.id) };
+    return { op: "remove", id: it.id, version: it.version || 0, actor, mine, held: state.items.has(it.id) };
   }
   if (type === "board.updated") {
     const b = d.board;

@@ -38,7 +38,7 @@ export function install(B) {
     if (B.gone) return;
     if (msg.kind === "state") B.setLive(msg.state, msg.mode);
     else if (msg.kind === "rotated") B.liveLogPush("bye");
-    else if (msg.kind === "presence") { B.viewers = msg.viewers || []; B.renderPresence(); B.editorsLeft(B.viewers); }
+    else if (msg.kind === "presence") { B.viewers = msg.viewers || []; B.learnPeople(B.viewers, false); B.renderPresence(); B.editorsLeft(B.viewers); }
     else if (msg.kind === "event") applyEvent(msg.type, msg.data);
     else if (msg.kind === "control") onControl(msg.type, msg.data || {});
   }
@@ -48,12 +48,12 @@ export function install(B) {
       if (a.actor) B.lastActor.set(a.item.id, a.actor);
       const old = B.items.get(a.item.id);
       B.upsert(a.item, { flash: a.flash });
-      if (a.actor && a.actor !== B.me.name) B.announceChange(a.actor, old, a.item);
+      if (a.actor && !a.mine) B.announceChange(a.actor, old, a.item);
     },
     remove(a) {
       B.tombs.set(a.id, Math.max(B.tombs.get(a.id) || 0, a.version));
       if (!a.held) return;
-      if (a.actor && a.actor !== B.me.name) B.announceChange(a.actor, B.items.get(a.id), null, "deleted");
+      if (a.actor && !a.mine) B.announceChange(a.actor, B.items.get(a.id), null, "deleted");
       if (B.editing && B.editing.id === a.id) {
         const text = B.editing.textarea.value;
         const base = B.editing.base;
@@ -82,6 +82,8 @@ export function install(B) {
   };
 
   function applyEvent(type, d) {
+    // A new note's author is its creator; any actor may be an author with a new display name.
+    if (d && d.actor) B.learnPeople([d.actor], type === "item.created" && d.item && d.item.author_id === d.actor.id);
     const a = eventAction({ boardId: B.board.id, board: B.board, me: B.me, items: B.items, tombs: B.tombs }, type, d);
     APPLY[a.op](a);
     if (B.onTrashEvent) B.onTrashEvent(type, d);
@@ -133,6 +135,7 @@ export function install(B) {
     try {
       const fresh = await api.board(B.board.id);
       B.board = fresh;
+      B.learnPeople(fresh.authors, true);
       load(fresh.items || []);
       if (B.undoUnknown) B.undoUnknown();  // the events before the new resume point were not all seen
       B.renderFrame();

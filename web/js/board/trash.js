@@ -6,7 +6,7 @@
 // item.created re-read the list (onTrashEvent, called by sync.js). install(B) adds toggleTrash and
 // onTrashEvent to the board context B.
 import { api } from "../api.js";
-import { h, clear, icon, toast, timeAgo } from "../ui.js";
+import { h, clear, icon, toast, timeAgo, shownName } from "../ui.js";
 import { shortText, COLOR_NAME } from "./state.js";
 
 export function install(B) {
@@ -82,7 +82,7 @@ export function install(B) {
   function row(e) {
     const it = e.item;
     const text = shortText(it);
-    const who = e.deleted_by ? e.deleted_by.name : "a deleted user";
+    const who = e.deleted_by ? shownName(e.deleted_by) : "a deleted user";
     const li = h("li", { class: "trash-item", "data-testid": "trash-item", "data-id": it.id },
       h("span", { class: "trash-swatch", style: { background: it.color }, title: COLOR_NAME.get(it.color) || "custom color", "aria-hidden": "true" }),
       h("div", { class: "trash-text" },

@@ -16,7 +16,7 @@
 // true while every request changes one note; a batch request will need its events grouped.)
 // install(B) adds undo, redo, onUndoEvent and undoUnknown to the board context B.
 import { api } from "../api.js";
-import { h, icon, toast } from "../ui.js";
+import { h, icon, toast, shownName } from "../ui.js";
 import { outbox } from "../outbox.js";
 import { shortText } from "./state.js";
 import { changeWords } from "./announce.js";
@@ -154,7 +154,7 @@ export function install(B) {
       render();
     } else if (e.status === 409 && e.code === "conflict") {
       const ev = e.body && e.body.event;
-      const who = ev && ev.actor ? ev.actor.name : "someone else";
+      const who = ev && ev.actor ? shownName(ev.actor) : "someone else";
       const it = (ev && ev.item) || {};
       const name = shortText(it) ? `the note '${shortText(it)}'` : "that note";
       toast(`Can't ${kind}: ${who} changed ${name} since. Nothing was changed.`, "warn", 8000);

@@ -1,6 +1,7 @@
 // The account page (#/account, the user's name in the header) and the reset link's page
 // (#/reset-password/<token>, the link `teamboard-admin reset-password` prints).
-//   account: change the password (PATCH /users/me: every other session of the user ends, which
+//   account: change the display name (PATCH /users/me {display_name}: what others see; the login
+//            name stays), change the password (PATCH /users/me: every other session of the user ends, which
 //            the page says) and delete the account (DELETE /users/me, confirmed with the password;
 //            409 last_admin explained; then back to sign-in).
 //   reset:   a new password for the link (POST /password-resets/:token: 204 set, 410 used or
@@ -8,7 +9,7 @@
 // 403 wrong_password and 429 too_many_attempts (with Retry-After) are shown at the form. Imports
 // nothing from app.js (no cycle): the shell passes session, signedOut in ctx.
 import { api } from "../api.js";
-import { h, field, errorLine, showError, confirmDialog } from "../ui.js";
+import { h, field, errorLine, showError, confirmDialog, shownName } from "../ui.js";
 
 const TOKEN = /^[0-9a-f]{64}$/;
 
@@ -32,10 +33,45 @@ function okLine(testid) {
 
 export function renderAccount(ctx) {
   const { view, session } = ctx;
-  view.append(h("div", { class: "page-head" },
-    h("h1", null, "Your account"),
-    h("p", { class: "muted" }, `Signed in as ${session.user.name}.`)));
-  view.append(passwordForm(), deleteForm(ctx));
+  const who = h("p", { class: "muted", "data-testid": "account-who" });
+  const sayWho = (u) => { who.textContent = `Signed in as ${u.name}${shownName(u) !== u.name ? `, shown to others as ${shownName(u)}` : ""}.`; };
+  sayWho(session.user);
+  view.append(h("div", { class: "page-head" }, h("h1", null, "Your account"), who));
+  view.append(displayNameForm(ctx, sayWho), passwordForm(), deleteForm(ctx));
+}
+
+// The display name: 1 to 100 characters of any script, trimmed by the server (which counts
+// characters, not bytes: a maxlength counts UTF-16 units, so the server has the last word).
+function displayNameForm({ session, renamed }, sayWho) {
+  const input = h("input", { value: shownName(session.user), required: true, maxlength: 200, autocomplete: "nickname", "data-testid": "dn-input" });
+  const err = errorLine();
+  const ok = okLine("dn-ok");
+  const btn = h("button", { type: "submit", class: "btn btn-primary", "data-testid": "dn-submit" }, "Save name");
+  const form = h("form", { class: "card account-form", novalidate: true, "aria-labelledby": "dn-h", "data-testid": "dn-form" },
+    h("h2", { id: "dn-h" }, "Display name"),
+    field("Display name", input, `What others see on boards and in teams. You still sign in as ${session.user.name}.`),
+    err, ok, btn);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    showError(err, "");
+    ok.textContent = "";
+    if (!input.value.trim()) return showError(err, "Please enter a name."), input.focus();
+    btn.disabled = true;
+    try {
+      const user = await api.setDisplayName(input.value);
+      input.value = user.display_name;
+      sayWho(user);
+      if (renamed) renamed(user);
+      ok.textContent = `Others now see you as ${user.display_name}.`;
+    } catch (ex) {
+      if (ex.status === 401) return;
+      showError(err, ex.message);
+      input.focus();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return form;
 }
 
 function passwordForm() {

@@ -2,7 +2,7 @@
 // remove, leave), invite links for admins (invite.js) and the team's boards. Both pages stay current by themselves (keepFresh in
 // boards.js: re-read every 15 s while visible and at once on focus, with If-None-Match).
 import { api } from "../api.js";
-import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, avatar, ROLE_WORDS } from "../ui.js";
+import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, avatar, shownName, personTitle, ROLE_WORDS } from "../ui.js";
 import { go, session, notice } from "../shell.js";
 import { inviteSection } from "./invite.js";
 import { createBoardForm, boardCard, keepFresh, readAll, busyIn, redrawKeepingFocus } from "./boards.js";
@@ -99,17 +99,20 @@ function drawTeam(view, teamId, team, bl, tl, invites) {
   // ---- members
   const members = h("ul", { class: "member-list", "data-testid": "member-list" });
   for (const m of team.members) {
-    const row = h("li", { class: "member", "data-testid": "member", "data-name": m.name },
-      avatar(m.name), h("span", { class: "member-name" }, m.name, m.user_id === me.id ? h("span", { class: "muted" }, " (you)") : null));
+    const shown = shownName(m);
+    const row = h("li", { class: "member", "data-testid": "member", "data-name": m.name, "data-display-name": shown, title: personTitle(m) },
+      avatar(shown), h("span", { class: "member-name" }, shown,
+        shown !== m.name ? h("span", { class: "muted member-login" }, ` @${m.name}`) : null,
+        m.user_id === me.id ? h("span", { class: "muted" }, " (you)") : null));
     if (isAdmin) {
-      const sel = h("select", { "aria-label": `Role of ${m.name}`, "data-testid": "member-role" },
+      const sel = h("select", { "aria-label": `Role of ${shown}`, "data-testid": "member-role" },
         ROLES.map((r) => h("option", { value: r, selected: r === m.role }, ROLE_WORDS[r])));
       sel.addEventListener("change", async () => {
         const prev = m.role;
         try {
           const nm = await api.setRole(teamId, m.user_id, sel.value);
           m.role = nm.role;
-          toast(`${m.name} is now ${ROLE_WORDS[nm.role].toLowerCase()}.`);
+          toast(`${shown} is now ${ROLE_WORDS[nm.role].toLowerCase()}.`);
           if (m.user_id === me.id) reload();
         } catch (ex) {
           sel.value = prev;
@@ -124,10 +127,10 @@ function drawTeam(view, teamId, team, bl, tl, invites) {
       const leaving = m.user_id === me.id;
       row.append(h("button", {
         type: "button", class: "btn btn-ghost btn-sm btn-danger-text", "data-testid": leaving ? "member-leave" : "member-remove",
-        "aria-label": leaving ? "Leave this team" : `Remove ${m.name}`,
+        "aria-label": leaving ? "Leave this team" : `Remove ${shown}`,
         onclick: async () => {
           const q = leaving ? `Leave the team “${team.name}”? You lose access to its boards.`
-            : `Remove ${m.name} from “${team.name}”? They lose access to the team's boards at once.`;
+            : `Remove ${shown} from “${team.name}”? They lose access to the team's boards at once.`;
           if (!(await confirmDialog(q, { ok: leaving ? "Leave" : "Remove" }))) return;
           try {
             await api.removeMember(teamId, m.user_id);
@@ -135,7 +138,7 @@ function drawTeam(view, teamId, team, bl, tl, invites) {
               toast(`You left “${team.name}”.`);
               go("#/teams");
             } else {
-              toast(`${m.name} was removed.`);
+              toast(`${shown} was removed.`);
               reload();
             }
           } catch (ex) {
@@ -163,8 +166,8 @@ function drawTeam(view, teamId, team, bl, tl, invites) {
       const n = name.value.trim();
       if (!n) return showError(err, "Please enter the person's user name."), name.focus();
       try {
-        await api.addMember(teamId, n, role.value);
-        toast(`${n} added as ${ROLE_WORDS[role.value].toLowerCase()}.`);
+        const added = await api.addMember(teamId, n, role.value);
+        toast(`${added ? personTitle(added) : n} added as ${ROLE_WORDS[role.value].toLowerCase()}.`);
         reload();
       } catch (ex) {
         showError(err, ex.message);

@@ -3,7 +3,7 @@
 // purged and a Restore button (POST /boards/:id/restore), after which it is back in the boards
 // list. Imports nothing from app.js (no cycle): the shell passes what it needs in ctx.
 import { api } from "../api.js";
-import { h, clear, icon, toast, timeAgo, ROLE_WORDS } from "../ui.js";
+import { h, clear, icon, toast, timeAgo, shownName, ROLE_WORDS } from "../ui.js";
 import { keptFor } from "../trash.js";
 
 export async function renderTrash({ view }) {
@@ -30,7 +30,7 @@ function emptyTrash() {
 }
 
 function trashedBoard(b, list, status, view) {
-  const who = b.deleted_by ? b.deleted_by.name : "a deleted user";
+  const who = b.deleted_by ? shownName(b.deleted_by) : "a deleted user";
   const btn = h("button", { type: "button", class: "btn btn-primary btn-sm", "data-testid": "trash-restore", "aria-label": `Restore ${b.title}` },
     icon("back"), "Restore");
   const li = h("li", { class: "trash-row card", "data-testid": "trash-board", "data-board-id": b.id },
