@@ -55,6 +55,9 @@ static const struct tb_route routes[] = {
 	{TB_POST, P "/boards/:id/undo", tb_api_undo, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/redo", tb_api_redo, AUTH, NO_BODY},
 	{TB_GET, P "/boards/:id/history", tb_api_history, AUTH, NO_BODY},
+	{TB_POST, P "/boards/:id/history/restore", tb_api_history_restore, AUTH, FULL, &tb_api_seq_fields, NULL},
+	{TB_GET, P "/boards/:id/visit", tb_api_visit_get, AUTH, NO_BODY},
+	{TB_POST, P "/boards/:id/visit", tb_api_visit_report, AUTH, FULL, &tb_api_seq_fields, NULL},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)
