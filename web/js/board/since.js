@@ -1,18 +1,19 @@
 // "Since your last visit" (docs/api.md, "GET /boards/:id/visit"): when the board opens, the seq
 // this user last saw on it is read (GET /boards/:id/visit), then the board's last_event_id is
 // reported as seen (POST), and afterwards the seq of the live events shown, at most every
-// REPORT_MS: the server keeps what this person saw, live changes included, without a write per
-// event. The changes others made after the stored seq (the JSON poll of GET /boards/:id/events,
-// one page) mark their notes on the board ("changed since your last visit") and are listed in the
-// history panel (history.js), each with who and when; the History button counts them. A first
-// visit (nothing stored) marks nothing. "Clear marks" takes the marks away. install(B) must come
-// after history.js's: it adds its part to the panel's body (B.historyBody) and follows the events
+// REPORT_MS while the board is open: the server keeps what this person saw, live changes included,
+// without a write per event (what came in the last REPORT_MS before leaving is not reported). The
+// changes others made after the stored seq (the JSON poll of GET /boards/:id/events, one page)
+// mark their notes on the board ("changed since your last visit") and are listed in the history
+// panel (history.js), each with who and when; the History button counts them. A first visit
+// (nothing stored) marks nothing. "Clear marks" takes the marks away. install(B) must come after
+// history.js's: it adds its part to the panel's body (B.historyBody) and follows the events
 // through B.onHistoryEvent.
 import { api } from "../api.js";
 import { h, clear } from "../ui.js";
 import { eventLine } from "./history.js";
 
-const REPORT_MS = 5000;  // a visit report at most this often
+const REPORT_MS = 3000;  // a visit report at most this often
 const LIST_MAX = 50;     // changes listed in the panel
 
 // The changes others made since seq `seen`, among the events given (oldest first): the events of
@@ -91,11 +92,12 @@ function clearMarks(S) {
   S.B.historyBtn.setAttribute("aria-label", "History");
 }
 
-// The seq shown now: reported at most every REPORT_MS (after leaving the board too: it was seen).
+// The seq shown now: reported at most every REPORT_MS while the board is open (a board left
+// because it was deleted or access was lost would answer 404).
 function onEvent(S, type, d) {
-  if (!d || !d.seq || d.seq <= S.latest) return;
+  if (!d || !d.seq || d.seq <= S.latest || type === "board.deleted") return;
   S.latest = d.seq;
-  if (!S.timer) S.timer = setTimeout(() => { S.timer = null; report(S, S.latest); }, REPORT_MS);
+  if (!S.timer) S.timer = setTimeout(() => { S.timer = null; if (!S.B.gone) report(S, S.latest); }, REPORT_MS);
 }
 
 function report(S, seq) {
