@@ -5,8 +5,11 @@ POST /boards/:id/history/restore {"seq": N} brings the board's notes back to the
 event N in one transaction: notes created since are deleted (to the trash), notes deleted since come
 back with their id and their fields at N, changed notes get their fields at N back. Every change is
 an ordinary event, live for everyone, and the whole restore is one undo step of the caller. Bad
-seq values have exact statuses. GET/POST /boards/:id/visit keep the last seq the caller's browser
+seq values have exact statuses; a change that commits while the restore waits is restored over, a
+note created meanwhile makes it 409 with nothing written. GET/POST /boards/:id/visit keep the last seq the caller's browser
 reported having shown (it only grows). The roles are in test_authz_matrix.py."""
+
+import threading
 
 import tbclient as tb
 from sse import streams  # noqa: F401  (fixture)
@@ -184,3 +187,56 @@ def test_visit_keeps_the_last_seq_reported_and_only_raises_it(server):
     tb.assert_error(req(server, stranger, "GET", path), 404, "not_found")
     tb.assert_error(req(server, stranger, "POST", path, {"seq": 0}), 404, "not_found")
     assert server.sql("SELECT count(*) FROM teamboard.board_visits WHERE user_id = %s", (stranger.id,)) == [(0,)]
+
+
+def blocked_on_lock(server, pattern):
+    return server.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                      " AND query LIKE %s", ("%" + pattern + "%",))[0][0] > 0
+
+
+def restore_while(server, user, bid, seq, sql, params):
+    """Runs sql in a transaction, then the restore (in a thread) until it waits for that
+    transaction's lock, then commits: returns the restore's response."""
+    conn = server.connect()
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL search_path TO teamboard")
+            cur.execute(sql, params)
+        out = {}
+        th = threading.Thread(target=lambda: out.update(resp=restore(server, user, bid, {"seq": seq})))
+        th.start()
+        tb.wait_for(lambda: blocked_on_lock(server, "board_restore_version"), timeout=10)
+        conn.commit()
+        th.join(20)
+        assert not th.is_alive()
+        return out["resp"]
+    finally:
+        conn.close()
+
+
+def test_a_change_that_commits_while_the_restore_waits_is_restored_over_never_lost_unseen(server):
+    owner, board, _ = team_board(server)
+    bid = board["id"]
+    n, kept, changed, deleted, created = shaped(server, owner, bid)
+    # Another writer holds the note's row: the restore waits, then sees its change and sets it back.
+    resp = restore_while(server, owner, bid, n, "UPDATE teamboard.items SET x = 999, version = version + 1 WHERE id = %s",
+                         (changed["id"],))
+    done = tb.assert_status(resp, 200)
+    upd = next(e for e in done["events"] if e["type"] == "item.updated")
+    assert upd["before"]["x"] == 999 and upd["item"]["x"] == 1, upd
+    assert notes(server, owner, bid) == notes_at(server, owner, bid, n)
+
+
+def test_a_note_created_while_the_restore_takes_its_locks_is_409_and_nothing_is_written(server):
+    owner, board, _ = team_board(server)
+    bid = board["id"]
+    n, kept, changed, deleted, created = shaped(server, owner, bid)
+    # The insert holds the board row (its event's seq) until it commits; the restore, waiting for
+    # it, then finds a note it did not lock: 409, retry.
+    resp = restore_while(server, owner, bid, n, "INSERT INTO teamboard.items (board_id, text) VALUES (%s, 'racer')", (bid,))
+    tb.assert_error(resp, 409, "conflict")
+    before = (last_seq(server, bid), notes(server, owner, bid))
+    assert "racer" in [v[0] for v in before[1].values()]
+    again = tb.assert_status(restore(server, owner, bid, {"seq": n}), 200)
+    assert len(again["events"]) == 4 and notes(server, owner, bid) == notes_at(server, owner, bid, n)
