@@ -5,7 +5,7 @@
 // marks the notes others changed since this user last had the board open and lists the changes.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, openBoard, note, noteBox, within, waitUntil, shot } from "./lib.mjs";
+import { launch, withTracker, apiOk, userContext, openBoard, note, noteBox, within, waitUntil, shot, axeViolations } from "./lib.mjs";
 
 const SECOND = 1000;
 
@@ -89,7 +89,7 @@ describe("history: time travel in the browser", () => {
     });
   });
 
-  test("a viewer sees the history but no 'Restore this version'", async (t) => {
+  test("a viewer sees the history (accessible) but no 'Restore this version'", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const w = await world(tr);
       const carol = await userContext(tr, browser, "carol");
@@ -100,6 +100,7 @@ describe("history: time travel in the browser", () => {
       await slideTo(pc, w.n);
       await within(pc, 5 * SECOND, (n) => document.querySelectorAll('[data-testid="history-note"]').length === n, 2, "two notes then");
       assert.equal(await pc.getByTestId("history-restore").isHidden(), true);
+      assert.deepEqual(await axeViolations(pc), [], "the open panel and the past board: no serious or critical axe violation");
       await pc.keyboard.press("Escape");
       await liveMode(pc, true, "closing the panel shows the live board");
       assert.equal(await note(pc, w.added.id).isVisible(), true);

@@ -26,7 +26,7 @@ export function sinceChanges(events, seen, me) {
 }
 
 export function install(B) {
-  const S = { B, reported: 0, latest: B.board.last_event_id || 0, timer: null, ids: new Set() };
+  const S = { B, reported: -1, latest: B.board.last_event_id || 0, timer: null, ids: new Set() };
   S.count = h("span", { class: "history-count", "data-testid": "since-count", hidden: true });
   if (B.historyBtn) B.historyBtn.append(S.count);
   S.list = h("ul", { class: "trash-items since-list", "data-testid": "since-list" });
@@ -103,5 +103,5 @@ function onEvent(S, type, d) {
 function report(S, seq) {
   if (seq <= S.reported) return;
   S.reported = seq;
-  api.reportVisit(S.B.board.id, seq).catch(() => { S.reported = 0; });
+  api.reportVisit(S.B.board.id, seq).catch(() => { S.reported = -1; });
 }
