@@ -410,13 +410,8 @@ BEGIN
     IF role IS NULL THEN
         RETURN;
     END IF;
-    IF p_seq > v_last THEN
-        outcome := 'beyond';
-        body := v_last::text;
-        RETURN;
-    END IF;
     IF p_seq IS NOT NULL THEN
-        INSERT INTO board_visits AS x (user_id, board_id, seq) VALUES (p_user, p_board, p_seq)
+        INSERT INTO board_visits AS x (user_id, board_id, seq) VALUES (p_user, p_board, least(p_seq, v_last))
         ON CONFLICT (user_id, board_id) DO UPDATE SET seq = excluded.seq, seen_at = now() WHERE x.seq < excluded.seq;
     END IF;
     SELECT * INTO v FROM board_visits x WHERE x.user_id = p_user AND x.board_id = p_board;

@@ -210,12 +210,12 @@ $$;
 
 -- GET /boards/:id/visit (p_seq NULL) and POST /boards/:id/visit {"seq": N} ("since your last
 -- visit", 024_visits.sql): the last seq the caller's browser reported having shown on the board.
--- role is the caller's role (viewers and up; NULL: 404, nothing written). outcome 'beyond' (body:
--- last_seq) when N is past the board's last event; else 'ok' and body {"seq": S, "seen_at": time
--- or null, "last_event_id": the board's last seq}, S the stored seq after the report (it only
--- grows; 0 and null when the caller never reported one). A report is one upsert that writes only
--- when it raises the seq, and logs no event: it is the caller's own bookmark, not a change of the
--- board.
+-- role is the caller's role (viewers and up; NULL: 404, nothing written). outcome 'ok' and body
+-- {"seq": S, "seen_at": time or null, "last_event_id": the board's last seq}, S the stored seq
+-- after the report (it only grows; 0 and null when the caller never reported one). A seq past the
+-- board's last event is taken as the last one (a browser may hold a resume point from before a
+-- database restore: its report is not an error). A report is one upsert that writes only when it
+-- raises the seq, and logs no event: it is the caller's own bookmark, not a change of the board.
 CREATE OR REPLACE FUNCTION board_visit(p_user bigint, p_board bigint, p_seq bigint,
                                        OUT role text, OUT outcome text, OUT body text)
 LANGUAGE plpgsql AS $$
@@ -228,13 +228,8 @@ BEGIN
     IF role IS NULL THEN
         RETURN;
     END IF;
-    IF p_seq > v_last THEN
-        outcome := 'beyond';
-        body := v_last::text;
-        RETURN;
-    END IF;
     IF p_seq IS NOT NULL THEN
-        INSERT INTO board_visits AS x (user_id, board_id, seq) VALUES (p_user, p_board, p_seq)
+        INSERT INTO board_visits AS x (user_id, board_id, seq) VALUES (p_user, p_board, least(p_seq, v_last))
         ON CONFLICT (user_id, board_id) DO UPDATE SET seq = excluded.seq, seen_at = now() WHERE x.seq < excluded.seq;
     END IF;
     SELECT * INTO v FROM board_visits x WHERE x.user_id = p_user AND x.board_id = p_board;
