@@ -92,7 +92,7 @@ describe("history: time travel in the browser", () => {
   test("a viewer sees the history (accessible) but no 'Restore this version'", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const w = await world(tr);
-      const carol = await userContext(tr, browser, "carol");
+      const carol = await userContext(tr, browser, "carol", { bypassCSP: true });  // axe-core is injected
       const team = (await apiOk(w.alice.ctx, "GET", `/boards/${w.board.id}`)).team_id;
       await apiOk(w.alice.ctx, "POST", `/teams/${team}/members`, { name: carol.name, role: "viewer" });
       const pc = await openBoard(carol.ctx, w.board.id);
