@@ -115,6 +115,8 @@ async function toggle(H, open) {
     B.historyBtn.focus();
     return;
   }
+  const trash = B.root.querySelector('[data-testid="trash-panel"]');
+  if (trash && !trash.hidden && B.toggleTrash) B.toggleTrash(false);  // one panel at a time: same place
   H.panel.style.top = `${B.bar.offsetTop + B.bar.offsetHeight + 8}px`;
   H.panel.querySelector("h2").focus();
   H.last = Math.max(H.last, B.board.last_event_id || 0);
