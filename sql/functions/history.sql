@@ -176,7 +176,7 @@ END
 $$;
 
 -- The writes of board_restore_version, under its locks: p_then is {note id: its JSON at N},
--- p_now the ids of the notes on the board. Deletions, then restores, then updates, each in id order.
+-- p_now the ids of the notes on the board. Deletions, then restores (in id order), then updates.
 CREATE OR REPLACE FUNCTION restore_version_write(p_board bigint, p_then jsonb, p_now bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
