@@ -4,7 +4,12 @@
  * title and every note with its fields then, in GET /boards/:id's shape, plus "seq" and
  * "last_seq". The work is one statement, board_history() (sql/functions/history.sql), which reads
  * each note's latest event at or before N from the log. Here: the query's parameters (pure, unit
- * tested in tests/unit/test_history.c) and the answer for the outcome. Viewers and up. */
+ * tested in tests/unit/test_history.c) and the answer for the outcome. Viewers and up.
+ * POST /boards/:id/history/restore {"seq": N} ("restore this version", editors and up) brings the
+ * notes back to their state after N in one statement, board_restore_version(): one undo step,
+ * every change an ordinary event. GET and POST /boards/:id/visit ("since your last visit",
+ * viewers and up) read and raise the last seq the caller's browser reported having shown
+ * (board_visit(), sql/024_visits.sql). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,4 +143,74 @@ void tb_api_history(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 		tb_resp_fail(resp, TB_E_INTERNAL);
 	}
 	PQclear(r);
+}
+
+static const struct tb_field seq_fields[] = {
+	{"seq", TB_FIELD_INT, 0, INT64_MAX, true, false, NULL, NULL},
+};
+const struct tb_fields tb_api_seq_fields = TB_FIELDS(seq_fields);
+
+static const char SQL_RESTORE[] =
+	"SELECT role, outcome, body FROM board_restore_version($1::bigint, $2::bigint, $3::bigint)";
+static const char SQL_VISIT[] = "SELECT role, outcome, body FROM board_visit($1::bigint, $2::bigint, $3::bigint)";
+
+enum tb_error_id tb_history_verdict(enum tb_rank rank, enum tb_rank min, const char *outcome)
+{
+	if (rank == TB_RANK_NONE)
+		return TB_E_NOT_FOUND;
+	if (rank < min)
+		return TB_E_FORBIDDEN;
+	static const struct {
+		const char *outcome;
+		enum tb_error_id e;
+	} table[] = {
+		{"ok", TB_E__COUNT},          {"beyond", TB_E_HISTORY_BEYOND}, {"pruned", TB_E_HISTORY_PRUNED},
+		{"purged", TB_E_NOTE_PURGED}, {"changed", TB_E_BOARD_CHANGED},
+	};
+	for (size_t i = 0; outcome && i < sizeof table / sizeof table[0]; i++) {
+		if (strcmp(outcome, table[i].outcome) == 0)
+			return table[i].e;
+	}
+	return TB_E_INTERNAL;
+}
+
+/* Runs sql (role, outcome, body) with the caller, the board and seq (NULL: none) and answers it:
+ * 200 with the body, or the verdict's error; "beyond" and "pruned" carry "last_event_id" (the
+ * body). min is the rank the route needs. */
+static void seq_route(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql, enum tb_rank min)
+{
+	int64_t seq = -1;
+	char uid[24], bid[24], sq[24];
+	bool with_seq = app->body_json && tb_json_int(app->body_json, "seq", &seq);
+	const char *params[] = {tb_i64(uid, req->user_id), tb_i64(bid, req->ids[0]), with_seq ? tb_i64(sq, seq) : NULL};
+	PGresult *r = NULL;
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, sql, 3, params, &r)))
+		return;
+	enum tb_rank rank = PQntuples(r) == 1 ? tb_api_rank(PQgetvalue(r, 0, 0)) : TB_RANK_NONE;
+	const char *outcome = PQntuples(r) == 1 && !PQgetisnull(r, 0, 1) ? PQgetvalue(r, 0, 1) : NULL;
+	enum tb_error_id e = tb_history_verdict(rank, min, outcome);
+	if (e == TB_E__COUNT) {
+		tb_api_reply_row(resp, 200, r, 2, -1);
+	} else if (e == TB_E_HISTORY_BEYOND || e == TB_E_HISTORY_PRUNED) {
+		tb_resp_fail_with(resp, e, "last_event_id",
+		                  json_object_new_int64(strtoll(PQgetvalue(r, 0, 2), NULL, 10)));
+	} else {
+		tb_resp_fail(resp, e);
+	}
+	PQclear(r);
+}
+
+void tb_api_history_restore(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	seq_route(app, req, resp, SQL_RESTORE, TB_RANK_EDITOR);
+}
+
+void tb_api_visit_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	seq_route(app, req, resp, SQL_VISIT, TB_RANK_VIEWER);
+}
+
+void tb_api_visit_report(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
+{
+	seq_route(app, req, resp, SQL_VISIT, TB_RANK_VIEWER);
 }

@@ -159,6 +159,22 @@ void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp
 void tb_api_history(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 bool tb_history_params(const char *query, int64_t *seq, char at[TB_HISTORY_AT_LEN]);
 bool tb_history_parse_at(const char *s, char out[TB_HISTORY_AT_LEN]);
+/* "Restore this version": POST /boards/:id/history/restore {"seq": N} (editor and up) makes the
+ * changes that bring the board's notes back to their state after event N, in one transaction: one
+ * undo step of the caller, every change an ordinary event. "Since your last visit":
+ * GET /boards/:id/visit and POST /boards/:id/visit {"seq": N} (viewer and up), the last seq the
+ * caller's browser reported having shown. tb_history_verdict is what they answer for the caller's
+ * rank, the rank the route needs (min) and the outcome of board_restore_version() or board_visit()
+ * (sql/functions/history.sql: "ok", "beyond", "pruned", "purged", "changed"; NULL below editor):
+ * the error, or TB_E__COUNT for 200. 404 without a rank, 403 below min, 400 for "beyond", 410
+ * reset for "pruned", 410 gone for "purged", 409 conflict for "changed"; an unknown outcome is
+ * 500 internal. */
+extern const struct tb_fields tb_api_seq_fields; /* {seq}: the restore's and the visit's body */
+void tb_api_history_restore(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_visit_get(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_visit_report(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+enum tb_error_id tb_history_verdict(enum tb_rank rank, enum tb_rank min, const char *outcome);
+
 /* Invite links (api_invites.c; docs/api.md, "Invite links"): a team admin's POST, GET and DELETE
  * of /teams/:id/invites[/:id]; GET /invites/:token (no session: the team's name and the role) and
  * POST /invites/:token/accept (joins the team). Lookups by token count toward the sign-in

@@ -162,19 +162,8 @@ BEGIN
                             b.title);
     END IF;
 
-    -- Each note's latest event at or before N: the notes of the log by a skip scan of the index
-    -- (board_id, item_id, seq) (one probe per note, not one row per event), then one probe each.
-    WITH RECURSIVE ids(id) AS (
-        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id IS NOT NULL)
-        UNION ALL
-        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id > ids.id)
-          FROM ids WHERE ids.id IS NOT NULL)
-    SELECT coalesce(jsonb_agg(l.item ORDER BY (l.item ->> 'z')::bigint, l.id), '[]'::jsonb)
-      INTO v_items
-      FROM ids CROSS JOIN LATERAL (SELECT e.item_id AS id, e.type, e.payload -> 'item' AS item FROM board_events e
-                                    WHERE e.board_id = p_board AND e.item_id = ids.id AND e.seq <= v_seq
-                                    ORDER BY e.seq DESC LIMIT 1) l
-     WHERE l.type <> 'item.deleted';
+    SELECT coalesce(jsonb_agg(n.item ORDER BY (n.item ->> 'z')::bigint, n.id), '[]'::jsonb)
+      INTO v_items FROM board_notes_at(p_board, v_seq) n;
 
     outcome := 'ok';
     body := (board_json(b, role)
@@ -255,6 +244,81 @@ CREATE FUNCTION teamboard.board_json(b teamboard.boards, p_role text) RETURNS js
                               'owner_id', b.owner_id, 'role', p_role, 'version', b.version,
                               'last_event_id', b.last_seq,
                               'created_at', b.created_at, 'updated_at', b.updated_at)
+$$;
+
+--
+-- Name: board_notes_at(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_notes_at(p_board bigint, p_seq bigint) RETURNS TABLE(id bigint, item jsonb)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH RECURSIVE ids(id) AS (
+        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id IS NOT NULL)
+        UNION ALL
+        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id > ids.id)
+          FROM ids WHERE ids.id IS NOT NULL)
+    SELECT l.id, l.item
+      FROM ids CROSS JOIN LATERAL (SELECT e.item_id AS id, e.type, e.payload -> 'item' AS item FROM board_events e
+                                    WHERE e.board_id = p_board AND e.item_id = ids.id AND e.seq <= p_seq
+                                    ORDER BY e.seq DESC LIMIT 1) l
+     WHERE l.type <> 'item.deleted'
+$$;
+
+--
+-- Name: board_restore_version(bigint, bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_restore_version(p_user bigint, p_board bigint, p_seq bigint, OUT role text, OUT outcome text, OUT body text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_last   bigint;
+    v_then   jsonb;
+    v_locked bigint[];
+BEGIN
+    PERFORM set_actor(p_user);
+    role := board_role_locked(p_user, p_board);
+    IF role IS NULL OR role NOT IN ('owner', 'admin', 'editor') THEN
+        RETURN;
+    END IF;
+    SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
+    IF p_seq > v_last THEN
+        outcome := 'beyond';
+    ELSIF v_last > 0 AND coalesce((SELECT min(e.seq) FROM board_events e WHERE e.board_id = p_board), 0) <> 1 THEN
+        outcome := 'pruned';
+    END IF;
+    IF outcome IS NOT NULL THEN
+        body := v_last::text;
+        RETURN;
+    END IF;
+    SELECT coalesce(jsonb_object_agg(n.id::text, n.item), '{}'::jsonb) INTO v_then FROM board_notes_at(p_board, p_seq) n;
+    SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') INTO v_locked
+      FROM (SELECT i.id FROM items i WHERE i.board_id = p_board ORDER BY i.id FOR UPDATE) l;
+    PERFORM 1 FROM items_trash t
+     WHERE t.item_id IN (SELECT k::bigint FROM jsonb_object_keys(v_then) k) AND t.item_id <> ALL (v_locked)
+     ORDER BY t.item_id FOR UPDATE;
+    PERFORM 1 FROM boards b WHERE b.id = p_board FOR NO KEY UPDATE;
+    IF (SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') FROM items i WHERE i.board_id = p_board) <> v_locked THEN
+        outcome := 'changed';
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_object_keys(v_then) k
+                WHERE k::bigint <> ALL (v_locked)
+                  AND NOT EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = k::bigint AND t.board_id = p_board
+                                     AND t.purged_at IS NULL)) THEN
+        outcome := 'purged';
+        RETURN;
+    END IF;
+    SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
+    PERFORM restore_version_write(p_board, v_then, v_locked);
+    outcome := 'ok';
+    body := jsonb_build_object('restored', p_seq,
+                               'events', (SELECT coalesce(jsonb_agg(event_json(e.board_id, e.seq, e.type, e.actor_id,
+                                                                               e.created_at, e.payload) ORDER BY e.seq),
+                                                          '[]'::jsonb)
+                                            FROM board_events e WHERE e.board_id = p_board AND e.seq > v_last))::text;
+END
 $$;
 
 --
@@ -388,6 +452,32 @@ CREATE FUNCTION teamboard.board_viewers(p_board bigint) RETURNS jsonb
                     '[]'::jsonb)
       FROM (SELECT DISTINCT u.id, u.name, u.display_name FROM streams s JOIN users u ON u.id = s.user_id
              WHERE s.board_id = p_board) v
+$$;
+
+--
+-- Name: board_visit(bigint, bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_visit(p_user bigint, p_board bigint, p_seq bigint, OUT role text, OUT outcome text, OUT body text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_last bigint;
+    v      board_visits;
+BEGIN
+    SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board AND b.deleted_at IS NULL;
+    role := CASE WHEN v_last IS NOT NULL THEN board_role(p_user, p_board) END;
+    IF role IS NULL THEN
+        RETURN;
+    END IF;
+    IF p_seq IS NOT NULL THEN
+        INSERT INTO board_visits AS x (user_id, board_id, seq) VALUES (p_user, p_board, least(p_seq, v_last))
+        ON CONFLICT (user_id, board_id) DO UPDATE SET seq = excluded.seq, seen_at = now() WHERE x.seq < excluded.seq;
+    END IF;
+    SELECT * INTO v FROM board_visits x WHERE x.user_id = p_user AND x.board_id = p_board;
+    outcome := 'ok';
+    body := jsonb_build_object('seq', coalesce(v.seq, 0), 'seen_at', v.seen_at, 'last_event_id', v_last)::text;
+END
 $$;
 
 --
@@ -832,6 +922,42 @@ END
 $$;
 
 --
+-- Name: restore_version_write(bigint, jsonb, bigint[]); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.restore_version_write(p_board bigint, p_then jsonb, p_now bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
+    FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
+        PERFORM set_config('teamboard.restore_id', v_id::text, true);
+        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = v_id AND t.board_id = p_board AND t.purged_at IS NULL
+                   RETURNING t.item),
+             n AS (SELECT p_then -> v_id::text AS item)
+        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT v_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+               (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
+               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
+               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
+          FROM t, n;
+    END LOOP;
+    PERFORM set_config('teamboard.restore_id', '', true);
+    UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
+           y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
+           z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
+      FROM (SELECT k::bigint AS id, p_then -> k AS item FROM jsonb_object_keys(p_then) k) n
+     WHERE i.id = n.id AND i.board_id = p_board
+       AND (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
+           (n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+            (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int);
+END
+$$;
+
+--
 -- Name: set_actor(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1228,6 +1354,18 @@ CREATE TABLE teamboard.board_tombstones (
 );
 
 --
+-- Name: board_visits; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.board_visits (
+    user_id bigint NOT NULL,
+    board_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT board_visits_seq_check CHECK ((seq >= 0))
+);
+
+--
 -- Name: boards_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
 --
 
@@ -1462,6 +1600,13 @@ ALTER TABLE ONLY teamboard.board_tombstones
     ADD CONSTRAINT board_tombstones_pkey PRIMARY KEY (board_id);
 
 --
+-- Name: board_visits board_visits_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_visits
+    ADD CONSTRAINT board_visits_pkey PRIMARY KEY (user_id, board_id);
+
+--
 -- Name: boards boards_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
 --
 
@@ -1608,6 +1753,12 @@ CREATE UNIQUE INDEX board_events_redo_of_idx ON teamboard.board_events USING btr
 --
 
 CREATE UNIQUE INDEX board_events_undo_of_idx ON teamboard.board_events USING btree (board_id, undo_of) WHERE (undo_of IS NOT NULL);
+
+--
+-- Name: board_visits_board_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX board_visits_board_idx ON teamboard.board_visits USING btree (board_id);
 
 --
 -- Name: boards_owner_idx; Type: INDEX; Schema: teamboard; Owner: -
@@ -1783,6 +1934,20 @@ CREATE TRIGGER users_display_name BEFORE INSERT ON teamboard.users FOR EACH ROW 
 
 ALTER TABLE ONLY teamboard.board_events
     ADD CONSTRAINT board_events_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: board_visits board_visits_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_visits
+    ADD CONSTRAINT board_visits_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: board_visits board_visits_user_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_visits
+    ADD CONSTRAINT board_visits_user_id_fkey FOREIGN KEY (user_id) REFERENCES teamboard.users(id) ON DELETE CASCADE;
 
 --
 -- Name: boards boards_deleted_by_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -

@@ -19,6 +19,24 @@
 -- skip scan, then each one's latest event at or before N, two index probes per note whatever the
 -- number of events; the board's own events from board_events_board_idx (019_history.sql).
 -- 100,000 events: docs/performance.md.
+-- The notes on the board after event N, each as its latest event at or before N carries it
+-- (item.created, item.updated: the note after the change; a note whose latest is its deletion is
+-- not there). The notes of the log by a skip scan of the index (board_id, item_id, seq) (one probe
+-- per note, not one row per event), then one probe each for its latest event at or before N.
+CREATE OR REPLACE FUNCTION board_notes_at(p_board bigint, p_seq bigint) RETURNS TABLE (id bigint, item jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE ids(id) AS (
+        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id IS NOT NULL)
+        UNION ALL
+        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id > ids.id)
+          FROM ids WHERE ids.id IS NOT NULL)
+    SELECT l.id, l.item
+      FROM ids CROSS JOIN LATERAL (SELECT e.item_id AS id, e.type, e.payload -> 'item' AS item FROM board_events e
+                                    WHERE e.board_id = p_board AND e.item_id = ids.id AND e.seq <= p_seq
+                                    ORDER BY e.seq DESC LIMIT 1) l
+     WHERE l.type <> 'item.deleted'
+$$;
+
 CREATE OR REPLACE FUNCTION board_history(p_user bigint, p_board bigint, p_seq bigint, p_at timestamptz,
                                          OUT role text, OUT outcome text, OUT body text)
 LANGUAGE plpgsql STABLE AS $$
@@ -68,19 +86,8 @@ BEGIN
                             b.title);
     END IF;
 
-    -- Each note's latest event at or before N: the notes of the log by a skip scan of the index
-    -- (board_id, item_id, seq) (one probe per note, not one row per event), then one probe each.
-    WITH RECURSIVE ids(id) AS (
-        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id IS NOT NULL)
-        UNION ALL
-        SELECT (SELECT min(x.item_id) FROM board_events x WHERE x.board_id = p_board AND x.item_id > ids.id)
-          FROM ids WHERE ids.id IS NOT NULL)
-    SELECT coalesce(jsonb_agg(l.item ORDER BY (l.item ->> 'z')::bigint, l.id), '[]'::jsonb)
-      INTO v_items
-      FROM ids CROSS JOIN LATERAL (SELECT e.item_id AS id, e.type, e.payload -> 'item' AS item FROM board_events e
-                                    WHERE e.board_id = p_board AND e.item_id = ids.id AND e.seq <= v_seq
-                                    ORDER BY e.seq DESC LIMIT 1) l
-     WHERE l.type <> 'item.deleted';
+    SELECT coalesce(jsonb_agg(n.item ORDER BY (n.item ->> 'z')::bigint, n.id), '[]'::jsonb)
+      INTO v_items FROM board_notes_at(p_board, v_seq) n;
 
     outcome := 'ok';
     body := (board_json(b, role)
@@ -89,5 +96,144 @@ BEGIN
                                    'updated_at', coalesce(v_titled -> 'updated_at', to_jsonb(b.created_at)),
                                    'last_event_id', v_seq, 'seq', v_seq, 'last_seq', b.last_seq,
                                    'items', v_items))::text;
+END
+$$;
+
+-- POST /boards/:id/history/restore ("restore this version", lib/api_history.c): makes the changes
+-- that bring the board's notes back to their state after event N, in one transaction, so they are
+-- one undo step of the caller (undo.sql: a step is a transaction) and each is an ordinary change
+-- with its event, live for everyone. For each note:
+--   on the board now, not at N (created after N, or restored after a deletion before N): deleted
+--     (to the trash, as DELETE does);
+--   at N, not on the board now (deleted since): restored from the trash with its id, with its
+--     fields as they were at N and a version past its deletion's ("restored": true, as
+--     POST .../restore); purged from the trash: 'purged', nothing written;
+--   on the board now and at N with other fields: text, color, position, size and z set back (an
+--     item.updated whose "before" is what the undo sets back).
+-- The board's title is left as it is: a rename is not a note change and no undo step.
+-- role is the caller's role, checked and held like every write's (board_role_locked); below
+-- editor nothing more happens (outcome NULL). Otherwise outcome is
+--   'ok'        body {"restored": N, "events": [the new events, in seq order]} ([] when the notes
+--               are as they were at N: nothing written, no undo step);
+--   'beyond'    N is past the board's last event (body: last_seq);
+--   'pruned'    the log no longer starts at seq 1, so the state at N is not known (body: last_seq);
+--   'purged'    a note to bring back was purged from the trash;
+--   'changed'   a note was created or restored while the restore took its locks: nothing written,
+--               retry.
+-- Locks in the order of every writer (undo.sql): the board's notes FOR UPDATE in id order, then
+-- the trash rows of the notes to bring back, then the board row (as record_event does), so a
+-- concurrent PATCH or DELETE either committed before (and is seen) or applies after the restore.
+CREATE OR REPLACE FUNCTION board_restore_version(p_user bigint, p_board bigint, p_seq bigint,
+                                                 OUT role text, OUT outcome text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_last   bigint;
+    v_then   jsonb;
+    v_locked bigint[];
+BEGIN
+    PERFORM set_actor(p_user);
+    role := board_role_locked(p_user, p_board);
+    IF role IS NULL OR role NOT IN ('owner', 'admin', 'editor') THEN
+        RETURN;
+    END IF;
+    SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
+    IF p_seq > v_last THEN
+        outcome := 'beyond';
+    ELSIF v_last > 0 AND coalesce((SELECT min(e.seq) FROM board_events e WHERE e.board_id = p_board), 0) <> 1 THEN
+        outcome := 'pruned';
+    END IF;
+    IF outcome IS NOT NULL THEN
+        body := v_last::text;
+        RETURN;
+    END IF;
+    SELECT coalesce(jsonb_object_agg(n.id::text, n.item), '{}'::jsonb) INTO v_then FROM board_notes_at(p_board, p_seq) n;
+    SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') INTO v_locked
+      FROM (SELECT i.id FROM items i WHERE i.board_id = p_board ORDER BY i.id FOR UPDATE) l;
+    PERFORM 1 FROM items_trash t
+     WHERE t.item_id IN (SELECT k::bigint FROM jsonb_object_keys(v_then) k) AND t.item_id <> ALL (v_locked)
+     ORDER BY t.item_id FOR UPDATE;
+    PERFORM 1 FROM boards b WHERE b.id = p_board FOR NO KEY UPDATE;
+    IF (SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') FROM items i WHERE i.board_id = p_board) <> v_locked THEN
+        outcome := 'changed';
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_object_keys(v_then) k
+                WHERE k::bigint <> ALL (v_locked)
+                  AND NOT EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = k::bigint AND t.board_id = p_board
+                                     AND t.purged_at IS NULL)) THEN
+        outcome := 'purged';
+        RETURN;
+    END IF;
+    SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
+    PERFORM restore_version_write(p_board, v_then, v_locked);
+    outcome := 'ok';
+    body := jsonb_build_object('restored', p_seq,
+                               'events', (SELECT coalesce(jsonb_agg(event_json(e.board_id, e.seq, e.type, e.actor_id,
+                                                                               e.created_at, e.payload) ORDER BY e.seq),
+                                                          '[]'::jsonb)
+                                            FROM board_events e WHERE e.board_id = p_board AND e.seq > v_last))::text;
+END
+$$;
+
+-- The writes of board_restore_version, under its locks: p_then is {note id: its JSON at N},
+-- p_now the ids of the notes on the board. Deletions, then restores (in id order), then updates.
+CREATE OR REPLACE FUNCTION restore_version_write(p_board bigint, p_then jsonb, p_now bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
+    FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
+        PERFORM set_config('teamboard.restore_id', v_id::text, true);
+        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = v_id AND t.board_id = p_board AND t.purged_at IS NULL
+                   RETURNING t.item),
+             n AS (SELECT p_then -> v_id::text AS item)
+        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
+        OVERRIDING SYSTEM VALUE
+        SELECT v_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+               (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
+               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
+               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
+          FROM t, n;
+    END LOOP;
+    PERFORM set_config('teamboard.restore_id', '', true);
+    UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
+           y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
+           z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
+      FROM (SELECT k::bigint AS id, p_then -> k AS item FROM jsonb_object_keys(p_then) k) n
+     WHERE i.id = n.id AND i.board_id = p_board
+       AND (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
+           (n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+            (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int);
+END
+$$;
+
+-- GET /boards/:id/visit (p_seq NULL) and POST /boards/:id/visit {"seq": N} ("since your last
+-- visit", 024_visits.sql): the last seq the caller's browser reported having shown on the board.
+-- role is the caller's role (viewers and up; NULL: 404, nothing written). outcome 'ok' and body
+-- {"seq": S, "seen_at": time or null, "last_event_id": the board's last seq}, S the stored seq
+-- after the report (it only grows; 0 and null when the caller never reported one). A seq past the
+-- board's last event is taken as the last one (a browser may hold a resume point from before a
+-- database restore: its report is not an error). A report is one upsert that writes only when it
+-- raises the seq, and logs no event: it is the caller's own bookmark, not a change of the board.
+CREATE OR REPLACE FUNCTION board_visit(p_user bigint, p_board bigint, p_seq bigint,
+                                       OUT role text, OUT outcome text, OUT body text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_last bigint;
+    v      board_visits;
+BEGIN
+    SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board AND b.deleted_at IS NULL;
+    role := CASE WHEN v_last IS NOT NULL THEN board_role(p_user, p_board) END;
+    IF role IS NULL THEN
+        RETURN;
+    END IF;
+    IF p_seq IS NOT NULL THEN
+        INSERT INTO board_visits AS x (user_id, board_id, seq) VALUES (p_user, p_board, least(p_seq, v_last))
+        ON CONFLICT (user_id, board_id) DO UPDATE SET seq = excluded.seq, seen_at = now() WHERE x.seq < excluded.seq;
+    END IF;
+    SELECT * INTO v FROM board_visits x WHERE x.user_id = p_user AND x.board_id = p_board;
+    outcome := 'ok';
+    body := jsonb_build_object('seq', coalesce(v.seq, 0), 'seen_at', v.seen_at, 'last_event_id', v_last)::text;
 END
 $$;

@@ -58,6 +58,11 @@ MATRIX = {
     "GET /boards/:id/history":                  (401, 404, 200, 200, 200, 200),
     "GET personal /boards/:id/history":         (401, 404, 404, 404, 404, 200),
     "GET trashed /boards/:id/history":          (401, 404, 404, 404, 404, 404),
+    # Restore this version: editors and up; since your last visit: any role.
+    "POST /boards/:id/history/restore":         (401, 404, 403, 200, 200, 200),
+    "POST personal /boards/:id/history/restore": (401, 404, 404, 404, 404, 200),
+    "GET /boards/:id/visit":                    (401, 404, 200, 200, 200, 200),
+    "POST /boards/:id/visit":                   (401, 404, 200, 200, 200, 200),
     # The caller's own account: any signed-in role may; DELETE is refused to a team's last admin
     # while the team has other members (the owner: the world's team).
     "PATCH /users/me (password)":               (401, 200, 200, 200, 200, 200),
@@ -263,6 +268,33 @@ def a_undo_state(server, w, user):
 def a_trashed_history(server, w, user):
     resp = req(server, user, "GET", "/boards/%d/history?seq=0" % w["trashed"]["id"])
     return resp, lambda: True, lambda doc: False
+
+
+def a_restore_version(personal):
+    def action(server, w, user):
+        fresh = tb.create_board(server, w["owner"], team_id=None if personal else w["team"]["id"])
+        tb.create_item(server, w["owner"], fresh["id"])
+        seq = board_seq(server, fresh["id"])[0][0]
+        later = tb.create_item(server, w["owner"], fresh["id"])
+        check = watch(lambda: board_seq(server, fresh["id"]))
+        resp = req(server, user, "POST", "/boards/%d/history/restore" % fresh["id"], {"seq": seq})
+        return resp, check, lambda doc: doc["restored"] == seq and item_state(server, later["id"]) == []
+    return action
+
+
+def visits(server, user):
+    return server.sql("SELECT board_id, seq FROM teamboard.board_visits WHERE user_id = %s",
+                      (user.id if user else 0,))
+
+
+def a_visit(method):
+    def action(server, w, user):
+        b = w["board"]
+        check = watch(lambda: visits(server, user))
+        resp = req(server, user, method, "/boards/%d/visit" % b["id"], {"seq": 1} if method == "POST" else None)
+        return resp, check, lambda doc: (doc["last_event_id"] == board_seq(server, b["id"])[0][0] and
+                                         doc["seq"] == (1 if method == "POST" else doc["seq"]))
+    return action
 
 
 def actor_of(w, user):
@@ -479,6 +511,10 @@ ACTIONS = {
     "GET /boards/:id/history": _team[12],
     "GET personal /boards/:id/history": _personal[12],
     "GET trashed /boards/:id/history": a_trashed_history,
+    "POST /boards/:id/history/restore": a_restore_version(False),
+    "POST personal /boards/:id/history/restore": a_restore_version(True),
+    "GET /boards/:id/visit": a_visit("GET"),
+    "POST /boards/:id/visit": a_visit("POST"),
     "PATCH /users/me (password)": a_change_password,
     "PATCH /users/me (display_name)": a_set_display_name,
     "DELETE /users/me": a_delete_account,

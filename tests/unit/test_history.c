@@ -1,6 +1,7 @@
 /* test_history: the query of GET /boards/:id/history (lib/api_history.c; docs/api.md, "GET
  * /boards/:id/history"): exactly one of seq and at, seq as an id-like decimal or 0, at an ISO 8601
- * time with its offset, written out for PostgreSQL. Each table row carries its __LINE__.
+ * time with its offset, written out for PostgreSQL; what "restore this version" and the visit
+ * answer for a rank and an outcome (tb_history_verdict). Each table row carries its __LINE__.
  * tests/integration/test_history.py drives the same inputs through the real stack. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,8 +75,40 @@ static void test_params(void)
 	}
 }
 
+/* What the restore and the visit answer for a rank, the rank the route needs and an outcome. */
+static const struct {
+	int line;
+	enum tb_rank rank, min;
+	const char *outcome;
+	enum tb_error_id e;
+} verdicts[] = {
+	{__LINE__, TB_RANK_NONE, TB_RANK_EDITOR, NULL, TB_E_NOT_FOUND},
+	{__LINE__, TB_RANK_NONE, TB_RANK_VIEWER, NULL, TB_E_NOT_FOUND},
+	{__LINE__, TB_RANK_VIEWER, TB_RANK_EDITOR, NULL, TB_E_FORBIDDEN},
+	{__LINE__, TB_RANK_VIEWER, TB_RANK_VIEWER, "ok", TB_E__COUNT},
+	{__LINE__, TB_RANK_EDITOR, TB_RANK_EDITOR, "ok", TB_E__COUNT},
+	{__LINE__, TB_RANK_OWNER, TB_RANK_EDITOR, "beyond", TB_E_HISTORY_BEYOND},
+	{__LINE__, TB_RANK_ADMIN, TB_RANK_EDITOR, "pruned", TB_E_HISTORY_PRUNED},
+	{__LINE__, TB_RANK_EDITOR, TB_RANK_EDITOR, "purged", TB_E_NOTE_PURGED},
+	{__LINE__, TB_RANK_EDITOR, TB_RANK_EDITOR, "changed", TB_E_BOARD_CHANGED},
+	{__LINE__, TB_RANK_EDITOR, TB_RANK_EDITOR, "what", TB_E_INTERNAL},
+	{__LINE__, TB_RANK_EDITOR, TB_RANK_EDITOR, NULL, TB_E_INTERNAL},
+};
+
+static void test_verdicts(void)
+{
+	for (size_t i = 0; i < N_ELEMS(verdicts); i++) {
+		tb_case(__FILE__, verdicts[i].line, "tb_history_verdict(%d, %d, %s)", (int)verdicts[i].rank,
+		        (int)verdicts[i].min, verdicts[i].outcome ? verdicts[i].outcome : "NULL");
+		tb_check_int("error", tb_history_verdict(verdicts[i].rank, verdicts[i].min, verdicts[i].outcome),
+		             verdicts[i].e);
+		tb_end();
+	}
+}
+
 int main(void)
 {
 	test_params();
+	test_verdicts();
 	return tb_done();
 }

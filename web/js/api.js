@@ -186,6 +186,14 @@ export const api = {
   undo: (boardId) => request("POST", `/boards/${boardId}/undo`),
   redo: (boardId) => request("POST", `/boards/${boardId}/redo`),
 
+  // Time travel (docs/api.md, "GET /boards/:id/history" and after): a past state, restoring it,
+  // a page of the event log (the JSON poll), and the seq this user last saw ("since your last visit").
+  boardHistory: (boardId, seq) => request("GET", `/boards/${boardId}/history?seq=${seq}`),
+  restoreVersion: (boardId, seq) => request("POST", `/boards/${boardId}/history/restore`, { body: { seq } }),
+  boardEvents: (boardId, after, limit) => request("GET", `/boards/${boardId}/events?after=${after}&limit=${limit}`),
+  visit: (boardId) => request("GET", `/boards/${boardId}/visit`),
+  reportVisit: (boardId, seq) => request("POST", `/boards/${boardId}/visit`, { body: { seq } }),
+
   // The account: password change (ends every other session), deletion, a reset link's password.
   changePassword: (current, next) =>
     request("PATCH", "/users/me", { body: { password: { current, new: next } } }),

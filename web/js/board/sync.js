@@ -88,6 +88,7 @@ export function install(B) {
     APPLY[a.op](a);
     if (B.onTrashEvent) B.onTrashEvent(type, d);
     if (B.onUndoEvent) B.onUndoEvent(type, d);
+    if (B.onHistoryEvent) B.onHistoryEvent(type, d);
   }
 
   function onControl(type, d) {

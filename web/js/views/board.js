@@ -19,6 +19,8 @@
 //   saving.js    the outbox on the notes: unsaved marks, temporary notes, drafts
 //   trash.js     the board's trash panel: deleted notes, restore
 //   undo.js      undo and redo: the bar's buttons, Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y
+//   history.js   the history panel: the slider, the board read-only as it was, play, restore
+//   since.js     "since your last visit": the marks on changed notes and their list in the panel
 import { api } from "../api.js";
 import { session, go, notice, sessionEnded } from "../shell.js";
 import { toast } from "../ui.js";
@@ -39,6 +41,8 @@ import * as sync from "../board/sync.js";
 import * as saving from "../board/saving.js";
 import * as trash from "../board/trash.js";
 import * as undo from "../board/undo.js";
+import * as history from "../board/history.js";
+import * as since from "../board/since.js";
 import { outbox } from "../outbox.js";
 
 export { COLORS };
@@ -68,7 +72,7 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";
 
   frame.build(B);
-  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash, undo]) m.install(B);
+  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash, undo, history, since]) m.install(B);
   view.classList.add("view-board");
   view.append(B.root);
 
