@@ -14,6 +14,8 @@ test("an event in words: notes, the board, members, undos", () => {
   assert.equal(eventWords({ type: "item.deleted", item: { ...it, text: "" } }), "deleted a note");
   assert.equal(eventWords({ type: "board.updated", board: { title: "Q3" }, changed: ["title"] }), "renamed the board to 'Q3'");
   assert.equal(eventWords({ type: "member.added", member: { name: "sam", role: "editor" } }), "added sam to the team");
+  assert.equal(eventWords({ type: "member.added", member: { name: "sam", display_name: "Sam Ödegaard", role: "editor" } }),
+    "added Sam Ödegaard to the team");
   assert.equal(eventWords({ type: "item.deleted", item: it, undo_of: 7 }), "deleted 'Idea 5' (an undo)");
   assert.equal(eventWords({ type: "item.created", item: it, redo_of: 8 }), "added 'Idea 5' (a redo)");
 });

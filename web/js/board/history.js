@@ -12,7 +12,7 @@
 // visit" part of the panel is since.js. install(B) adds toggleHistory, onHistoryEvent and
 // historyBody (the panel's body, where since.js puts its list) to the board context B.
 import { api } from "../api.js";
-import { h, clear, icon, toast, timeAgo, confirmDialog } from "../ui.js";
+import { h, clear, icon, toast, timeAgo, confirmDialog, shownName } from "../ui.js";
 import { shortText, noteLabel, isDark } from "./state.js";
 import { changeWords } from "./announce.js";
 
@@ -32,9 +32,9 @@ export function eventWords(d) {
     "item.deleted": () => `deleted ${name}`,
     "board.updated": () => ((d.changed || []).includes("title") ? `renamed the board to '${(d.board || {}).title}'` : "changed the board"),
     "board.restored": () => "restored the board from the trash",
-    "member.added": () => `added ${m.name} to the team`,
-    "member.updated": () => `made ${m.name} ${m.role}`,
-    "member.removed": () => `removed ${m.name} from the team`,
+    "member.added": () => `added ${shownName(m)} to the team`,
+    "member.updated": () => `made ${shownName(m)} ${m.role}`,
+    "member.removed": () => `removed ${shownName(m)} from the team`,
   }[d.type];
   const w = words ? words() : d.type;
   return d.undo_of ? `${w} (an undo)` : d.redo_of ? `${w} (a redo)` : w;
@@ -42,7 +42,7 @@ export function eventWords(d) {
 
 // "alice moved 'Idea 5', 3 min ago".
 export function eventLine(d) {
-  return `${d.actor ? d.actor.name : "Someone"} ${eventWords(d)}, ${timeAgo(d.at)}`;
+  return `${shownName(d.actor)} ${eventWords(d)}, ${timeAgo(d.at)}`;
 }
 
 export function install(B) {
