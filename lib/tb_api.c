@@ -55,6 +55,9 @@ static const struct tb_route routes[] = {
 	{TB_POST, P "/boards/:id/undo", tb_api_undo, AUTH, NO_BODY},
 	{TB_POST, P "/boards/:id/redo", tb_api_redo, AUTH, NO_BODY},
 	{TB_GET, P "/boards/:id/history", tb_api_history, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/export", tb_api_export, AUTH, NO_BODY},
+	/* its body is read piece by piece by the handler, within max_import (api_import.c) */
+	{TB_POST, P "/boards/import", tb_api_import, AUTH, NO_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)
