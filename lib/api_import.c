@@ -196,6 +196,7 @@ static const char *const arrays[] = {"notes", "events", NULL};
 struct import {
 	struct tb_app *app;
 	char uid[24], team[24], bid[24]; /* team "": a personal board */
+	int64_t user_id, team_id;        /* team_id 0: a personal board */
 	int stage;                       /* members[stage] comes next */
 	enum tb_error_id err;            /* TB_E__COUNT: none */
 	enum tb_err db_err;              /* a database failure (answered as such) */
@@ -332,7 +333,7 @@ static bool check(struct import *im, const char *where, const struct tb_field *f
 	return refuse(im, dotted, msg);
 }
 
-#define CHECK(im, where, table, obj) check(im, where, table, sizeof table / sizeof table[0], obj, true)
+#define CHECK(im, where, table, obj) check(im, where, table, sizeof(table) / sizeof((table)[0]), obj, true)
 
 /* The board member: the new board, in the team when one was given. */
 static bool board_member(struct import *im, struct json_object *b)
@@ -452,11 +453,12 @@ static bool event_parts(struct import *im, const char *where, const struct event
 	char sub[96];
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		bool has = json_object_object_get_ex(ev, parts[i].key, NULL);
-		snprintf(sub, sizeof sub, ".%s", parts[i].key);
-		if (has && !(t->parts & parts[i].bit))
-			return refuse(im, where, strcat(sub, ": not part of this type of event"));
-		if (!has && (t->parts & 7) == parts[i].bit)
-			return refuse(im, where, strcat(sub, ": is required"));
+		const char *wrong = has && !(t->parts & parts[i].bit) ? "not part of this type of event"
+			: !has && (t->parts & 7) == parts[i].bit      ? "is required"
+								      : NULL;
+		snprintf(sub, sizeof sub, ".%s: %s", parts[i].key, wrong ? wrong : "");
+		if (wrong)
+			return refuse(im, where, sub);
 	}
 	if (changed && !(t->parts & P_CHANGED))
 		return refuse(im, where, ".changed: not part of this type of event");
@@ -559,10 +561,13 @@ static struct json_object *event_row(struct import *im, struct json_object *ev, 
 		json_object_object_add(board, "id", json_object_new_int64(im->board_id));
 		if (json_object_object_length(v) > 1) {
 			json_object_object_add(board, "team_id",
-			                       im->team[0] ? json_object_new_int64(atoll(im->team)) : NULL);
-			json_object_object_add(board, "owner_id", json_object_new_int64(atoll(im->uid)));
+			                       im->team_id ? json_object_new_int64(im->team_id) : NULL);
+			json_object_object_add(board, "owner_id", json_object_new_int64(im->user_id));
 		}
-		json_object_object_foreach(v, key, val) json_object_object_add(board, key, json_object_get(val));
+		json_object_object_foreach(v, key, val)
+		{
+			json_object_object_add(board, key, json_object_get(val));
+		}
 		json_object_object_add(payload, "board", board);
 	} else if (json_object_object_get_ex(ev, "member", &v)) {
 		json_object_object_add(payload, "member", json_object_get(v));
@@ -712,6 +717,7 @@ static bool admit(struct import *im, struct tb_req *req, struct tb_resp *resp)
 	} else {
 		if (team_id)
 			tb_i64(im->team, team_id);
+		im->team_id = team_id;
 		return true;
 	}
 	return false;
@@ -760,6 +766,7 @@ void tb_api_import(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	im->app = app;
 	im->err = TB_E__COUNT;
 	tb_i64(im->uid, req->user_id);
+	im->user_id = req->user_id;
 	PGresult *r = NULL;
 	if (!admit(im, req, resp) || tb_resp_db_failed(resp, tb_db_exec(&app->db, "BEGIN", 0, NULL, &r))) {
 		free(im);
