@@ -112,6 +112,8 @@ static bool value(struct tb_jscan *s, int c)
 	tb_buf_reset(&s->piece);
 	if (c < 0)
 		return c == END ? fail(s, TB_ERR_INVALID), false : false;
+	if (strchr(",:]}", c)) /* no value begins so (NUL included) */
+		return fail(s, TB_ERR_INVALID), false;
 	if (!keep(s, c))
 		return false;
 	if (c == '"')
