@@ -34,7 +34,8 @@ def import_doc(server, user, doc, query=""):
 
 def busy_board(server, user, other):
     """A team board with a history of every kind: notes made, changed, deleted, restored, undone,
-    redone by two people, a rename, a member added; texts with commas, quotes and newlines."""
+    redone by two people, a rename, a member added, the board deleted and restored; texts with
+    commas, quotes and newlines."""
     team = tb.create_team(server, user)
     tb.add_member(server, user, team["id"], other, "editor")
     bid = tb.create_board(server, user, title="Retro, \"Q4\"", team_id=team["id"])["id"]
@@ -51,6 +52,8 @@ def busy_board(server, user, other):
     tb.assert_status(req(server, user, "PATCH", "/boards/%d" % bid, {"title": "Retro Q4"}), 200)
     tb.create_item(server, other, bid, text="last", width=400, height=300)
     tb.add_member(server, user, team["id"], tb.new_user(server, "ex"), "viewer")
+    tb.assert_status(req(server, user, "DELETE", "/boards/%d" % bid), 204)      # board.deleted
+    tb.assert_status(req(server, user, "POST", "/boards/%d/restore" % bid), 200)  # board.restored
     return bid, team
 
 
@@ -73,8 +76,9 @@ def test_round_trip_is_byte_identical_apart_from_ids_and_times(server):
     doc = json.loads(first)
     assert doc["format"] == "teamboard-export" and doc["version"] == 1
     assert [e["seq"] for e in doc["events"]] == list(range(1, doc["board"]["last_seq"] + 1))
-    assert {e["type"] for e in doc["events"]} >= {"item.created", "item.updated", "item.deleted",
-                                                  "board.updated", "member.added"}
+    assert {e["type"] for e in doc["events"]} == {"item.created", "item.updated", "item.deleted",
+                                                  "board.updated", "member.added", "board.deleted",
+                                                  "board.restored"}
     assert doc["notes"][0]["author"] == owner.name
     created = tb.assert_status(import_raw(server, owner, first), 201)
     assert created["imported"] == {"notes": len(doc["notes"]), "events": len(doc["events"])}
