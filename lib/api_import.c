@@ -2,8 +2,8 @@
  * for a board of their own; with ?team_id=N an editor or admin of team N for a board of the team.
  * The body is an export document (api_export.c) of version TB_EXPORT_VERSION; the answer is the
  * new board (201), with the document's notes and its whole history: the same seqs, types, times
- * and contents, the notes with new ids (in the old ids' order, so (z, id) order is kept), every
- * person by name where a user of that name exists here, else null.
+ * and contents, the notes with new ids (increasing in the document's (z, id) order, so that order
+ * is kept), every person by name where a user of that name exists here, else null.
  *
  * The body has its own limit, max_import (not max_body), and is never held whole: tb_jscan hands
  * over one member or one note or event at a time (at most PIECE_MAX bytes), each is parsed with
