@@ -16,6 +16,7 @@ enum { AUTH = TB_ROUTE_AUTH };
 #define FULL TB_BODY_FULL
 #define PATCH TB_BODY_PATCH
 #define NO_BODY TB_BODY_NONE, NULL, NULL
+#define OWN_BODY TB_BODY_OWN, NULL, NULL
 
 /* {method, path, handler, flags, body, the body's fields, admit}; the fields live beside their
  * handlers (api_*.c), which read the validated body. */
@@ -64,6 +65,9 @@ static const struct tb_route routes[] = {
 	{TB_DELETE, P "/teams/:id/invites/:id", tb_api_invites_revoke, AUTH, NO_BODY},
 	{TB_GET, P "/invites/:token", tb_api_invite_show, 0, NO_BODY},
 	{TB_POST, P "/invites/:token/accept", tb_api_invite_accept, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/export", tb_api_export, AUTH, NO_BODY},
+	/* its body is read piece by piece by the handler, within max_import (api_import.c) */
+	{TB_POST, P "/boards/import", tb_api_import, AUTH, OWN_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)

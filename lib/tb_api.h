@@ -185,4 +185,26 @@ void tb_api_invites_revoke(struct tb_app *app, struct tb_req *req, struct tb_res
 void tb_api_invite_show(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_invite_accept(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 
+/* Export and import (api_export.c, api_import.c; docs/export-format.md): GET /boards/:id/export
+ * (viewers and up: the board, its notes and its whole history as one JSON document, streamed; the
+ * notes as CSV for an Accept naming text/csv) and POST /boards/import (a new board of the caller's,
+ * or of team ?team_id= for its editors and admins, from such a document of at most max_import
+ * bytes). */
+#define TB_EXPORT_FORMAT "teamboard-export"
+#define TB_EXPORT_VERSION 1
+void tb_api_export(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_import(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* True when an Accept header lists the media type text/csv (parameters and q ignored). */
+bool tb_export_wants_csv(const char *accept);
+/* A note of the export from a note's JSON (items.json or an event's "item"): its members in the
+ * format's order, author_id replaced by "author" (the name given, or null); members item lacks
+ * are left out. Caller puts it. */
+struct json_object *tb_export_note(struct json_object *item, const char *author);
+/* Appends s as one CSV field (RFC 4180: quoted when it holds a comma, quote, CR or LF, quotes
+ * doubled). With guard, a field that a spreadsheet would read as a formula (it begins with =, +,
+ * -, @, tab or CR) is quoted with a ' before it (OWASP's CSV injection advice). */
+void tb_export_csv_field(struct tb_buf *out, const char *s, bool guard);
+/* Appends one CSV line (CRLF) of a note's JSON: text, color, x, y, width, height, author, updated. */
+void tb_export_csv_line(struct tb_buf *out, struct json_object *item, const char *author);
+
 #endif

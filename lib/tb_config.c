@@ -65,6 +65,7 @@ static const struct key keys[] = {
 	{"max_large_replies", K_LONG, 0, 1000000, OFF(max_large_replies)},
 	{"log_file", K_PATH, 0, 0, OFF(log_file)},
 	{"password_cost", K_LONG, 1, 11, OFF(password_cost)},
+	{"max_import", K_SIZE, 1024, 1024L * 1024 * 1024, OFF(max_import)},
 };
 
 void tb_config_defaults(struct tb_config *cfg)
@@ -88,6 +89,7 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->write_timeout = 10;
 	cfg->body_timeout = 30;
 	cfg->max_reply = (size_t)4 << 20;
+	cfg->max_import = (size_t)16 << 20;
 	cfg->max_streams_per_address = 50;
 	cfg->login_max_failures = 10;
 	cfg->login_window = 900;

@@ -48,6 +48,7 @@ struct tb_config {
 	long max_large_replies_per_address; /* REST replies over 256 KiB in flight per address and host; 0 = no limit */
 	long max_large_replies; /* REST replies over 256 KiB in flight on this host, all addresses; 0 = no limit */
 	long password_cost;     /* yescrypt's cost for new password hashes: 1 (fastest) ... 11; each step doubles */
+	size_t max_import;      /* bytes: the largest body of POST /boards/import (its own limit, not max_body) */
 	/* logging */
 	char *log_file; /* NULL: standard error (the web server's error log) */
 };

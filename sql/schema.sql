@@ -793,7 +793,9 @@ DECLARE
                   'undo_of', nullif(current_setting('teamboard.undo_of', true), '')::bigint,
                   'redo_of', nullif(current_setting('teamboard.redo_of', true), '')::bigint));
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' AND NEW.board_id::text = current_setting('teamboard.importing', true) THEN
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
         v_payload := jsonb_build_object('item', item_json(NEW)) || v_tags;
         IF NEW.id::text = current_setting('teamboard.restore_id', true) THEN
             v_payload := v_payload || '{"restored": true}'::jsonb;

@@ -61,7 +61,9 @@ $$;
 -- teamboard.restore_id to that id: its item.created says "restored": true. An update's event
 -- carries "before", the changed fields' values before it, which an undo sets back. An undo or redo
 -- (functions/undo.sql) sets teamboard.undo_of / teamboard.redo_of to the seq it reverses before
--- its write, and the event carries it.
+-- its write, and the event carries it. An import (lib/api_import.c) writes the notes and their
+-- history itself: it sets teamboard.importing to the new board's id, and that board's notes log
+-- nothing here.
 CREATE OR REPLACE FUNCTION items_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,7 +74,9 @@ DECLARE
                   'undo_of', nullif(current_setting('teamboard.undo_of', true), '')::bigint,
                   'redo_of', nullif(current_setting('teamboard.redo_of', true), '')::bigint));
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' AND NEW.board_id::text = current_setting('teamboard.importing', true) THEN
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
         v_payload := jsonb_build_object('item', item_json(NEW)) || v_tags;
         IF NEW.id::text = current_setting('teamboard.restore_id', true) THEN
             v_payload := v_payload || '{"restored": true}'::jsonb;

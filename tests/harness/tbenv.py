@@ -1224,7 +1224,8 @@ class Env:
                        "TB_SERVER_NAME": "127.0.0.1", "TB_VHOST": "127.0.0.1:%d" % self.port,
                        "TB_STREAM_PROCS": str(self.stream_pool_size),
                        "TB_REST_PROCS": str(self.workers),
-                       "TB_MAX_BODY": str(self.config.get("max_body") or 65536)}
+                       "TB_MAX_BODY": str(self.config.get("max_body") or 65536),
+                       "TB_MAX_IMPORT": str(self.config.get("max_import") or 16777216)}
             site_text = "\n".join("Define %s %s" % kv for kv in defines.items())
             site_text += "\nInclude %s\n" % site
         elif self.setup == "apache-htaccess-cpanel":

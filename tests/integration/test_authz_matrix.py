@@ -63,6 +63,12 @@ MATRIX = {
     "POST personal /boards/:id/history/restore": (401, 404, 404, 404, 404, 200),
     "GET /boards/:id/visit":                    (401, 404, 200, 200, 200, 200),
     "POST /boards/:id/visit":                   (401, 404, 200, 200, 200, 200),
+    # Export: any role on a live board; import: a board of one's own, or a team editor's and up.
+    "GET /boards/:id/export":                   (401, 404, 200, 200, 200, 200),
+    "GET personal /boards/:id/export":          (401, 404, 404, 404, 404, 200),
+    "GET trashed /boards/:id/export":           (401, 404, 404, 404, 404, 404),
+    "POST /boards/import (personal)":           (401, 201, 201, 201, 201, 201),
+    "POST /boards/import (team_id)":            (401, 422, 403, 201, 201, 201),
     # The caller's own account: any signed-in role may; DELETE is refused to a team's last admin
     # while the team has other members (the owner: the world's team).
     "PATCH /users/me (password)":               (401, 200, 200, 200, 200, 200),
@@ -297,6 +303,36 @@ def a_visit(method):
     return action
 
 
+def an_export(which):
+    def action(server, w, user):
+        resp = req(server, user, "GET", "/boards/%d/export" % w[which]["id"])
+        return resp, lambda: True, lambda doc: doc["format"] == "teamboard-export" and doc["version"] == 1
+
+    return action
+
+
+IMPORT_NOTE = {"id": 1, "text": "imported", "color": "#fff59d", "x": 0, "y": 0, "width": 200, "height": 150,
+               "z": 0, "author": None, "version": 1, "created_at": "2026-12-04T10:00:00+00:00",
+               "updated_at": "2026-12-04T10:00:00+00:00"}
+IMPORT_DOC = {"format": "teamboard-export", "version": 1, "exported_at": "2026-12-04T10:00:00+00:00",
+              "board": {"title": "imported", "version": 1, "last_seq": 1, "created_at": "2026-12-04T10:00:00+00:00",
+                        "updated_at": "2026-12-04T10:00:00+00:00"},
+              "notes": [IMPORT_NOTE],
+              "events": [{"seq": 1, "type": "item.created", "at": "2026-12-04T10:00:00+00:00", "actor": None,
+                          "step": 1, "item": IMPORT_NOTE}]}
+
+
+def an_import(team):
+    def action(server, w, user):
+        team_id = w["team"]["id"] if team else None
+        check = watch(lambda: server.sql("SELECT count(*) FROM teamboard.boards"))
+        resp = req(server, user, "POST", "/boards/import" + ("?team_id=%d" % team_id if team else ""), IMPORT_DOC)
+        return resp, check, lambda doc: (doc["title"] == "imported" and doc["team_id"] == team_id
+                                         and doc["imported"] == {"notes": 1, "events": 1})
+
+    return action
+
+
 def actor_of(w, user):
     for a in ACTORS:
         if w[a] is user:
@@ -515,6 +551,11 @@ ACTIONS = {
     "POST personal /boards/:id/history/restore": a_restore_version(True),
     "GET /boards/:id/visit": a_visit("GET"),
     "POST /boards/:id/visit": a_visit("POST"),
+    "GET /boards/:id/export": an_export("board"),
+    "GET personal /boards/:id/export": an_export("personal"),
+    "GET trashed /boards/:id/export": an_export("trashed"),
+    "POST /boards/import (personal)": an_import(False),
+    "POST /boards/import (team_id)": an_import(True),
     "PATCH /users/me (password)": a_change_password,
     "PATCH /users/me (display_name)": a_set_display_name,
     "DELETE /users/me": a_delete_account,

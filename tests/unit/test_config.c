@@ -50,6 +50,8 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 		snprintf(buf, len, "%zu", cfg->max_body);
 	else if (strcmp(key, "max_reply") == 0)
 		snprintf(buf, len, "%zu", cfg->max_reply);
+	else if (strcmp(key, "max_import") == 0)
+		snprintf(buf, len, "%zu", cfg->max_import);
 	else if (strcmp(key, "database") == 0)
 		snprintf(buf, len, "%s", cfg->database ? cfg->database : "");
 	else if (strcmp(key, "metrics_allow") == 0)
@@ -109,6 +111,7 @@ static const char *const all_keys[] = {
 	"max_large_replies",
 	"log_file",
 	"password_cost",
+	"max_import",
 };
 
 static bool check_key(const struct tb_config *cfg, const char *key, const char *want)
@@ -155,6 +158,7 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "write_timeout", "10"},
 	{__LINE__, "body_timeout", "30"},
 	{__LINE__, "max_reply", "4194304"},
+	{__LINE__, "max_import", "16777216"},
 	{__LINE__, "max_streams_per_address", "50"},
 	{__LINE__, "login_max_failures", "10"},
 	{__LINE__, "login_window", "900"},

@@ -5,6 +5,7 @@ import { api, getCached } from "../api.js";
 import { h, clear, icon, field, errorLine, showError, toast, confirmDialog, timeAgo, ROLE_WORDS } from "../ui.js";
 import { go } from "../shell.js";
 import { toastBoardDeleted, deleteBoardQuestion } from "../trash.js";
+import { exportMenu, importButton } from "./export.js";
 
 const REFRESH_MS = 15000;
 // localStorage "teamboard.refreshMs" overrides the period (the tests shorten it).
@@ -134,6 +135,7 @@ export function boardCard(b, teamName, onChange) {
         h("span", { class: "muted" }, `Updated ${timeAgo(b.updated_at)}`))),
     actions);
 
+  actions.append(exportMenu(b));
   if (canRename(b)) {
     actions.append(h("button", {
       type: "button", class: "btn btn-ghost btn-sm", "data-testid": "board-rename", "aria-label": `Rename ${b.title}`,
@@ -216,7 +218,8 @@ function drawBoards(view, bl, tl) {
   view.append(h("div", { class: "page-head" },
     h("h1", null, "Boards"),
     h("p", { class: "muted" }, "Your own boards and your teams' boards."),
-    h("a", { href: "#/trash", class: "btn btn-ghost btn-sm page-head-link", "data-testid": "trash-link" }, icon("trash"), "Trash")));
+    h("a", { href: "#/trash", class: "btn btn-ghost btn-sm page-head-link", "data-testid": "trash-link" }, icon("trash"), "Trash"),
+    importButton()));
   view.append(createBoardForm(teams));
 
   const groups = new Map([[null, []]]);
