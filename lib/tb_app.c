@@ -59,8 +59,8 @@ static bool guard_auth(struct tb_app *app, const struct tb_route *route, struct 
 	return true;
 }
 
-/* The declared size, on every route (a body-less one reads no body, but refuses one over the
- * limit as every other route does, docs/api.md): a Content-Length that is not a number is 400,
+/* The declared size, on every route but one that reads its body itself (TB_BODY_OWN: a body-less
+ * one reads no body, but refuses one over the limit as every other route does, docs/api.md): a Content-Length that is not a number is 400,
  * one over max_body 413, before a byte is read. False after answering. */
 static bool guard_size(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {
@@ -139,9 +139,9 @@ void tb_app_handle(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	}
 	if (!guard_auth(app, route, req, resp))
 		return;
-	if (!guard_size(app, req, resp))
+	if (route->body != TB_BODY_OWN && !guard_size(app, req, resp))
 		return;
-	bool body = route->body != TB_BODY_NONE;
+	bool body = route->body == TB_BODY_FULL || route->body == TB_BODY_PATCH;
 	if (body && !guard_body(app, req, resp))
 		goto out;
 	if (route->admit && !route->admit(app, req, resp))

@@ -30,6 +30,8 @@ enum tb_route_body {
 	TB_BODY_NONE,  /* no body is read */
 	TB_BODY_FULL,  /* a JSON object with every required field (a create, or a PATCH of one field) */
 	TB_BODY_PATCH, /* a JSON object with at least one of the fields, none required */
+	TB_BODY_OWN,   /* read by the handler itself, within its own limit (POST /boards/import:
+	                * max_import); the pipeline checks nothing of it, not even max_body */
 };
 
 struct tb_route {
