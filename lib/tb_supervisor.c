@@ -152,6 +152,26 @@ static const char SQL_PRUNE_EDITING[] =
 	"              RETURNING 1)"
 	"SELECT count(*) FROM gone";
 
+/* $1 batch: invite links that expired or were used up (sql/020; revoking one deletes it at once).
+ * Such a link answers 410 gone as an unknown token does (GET /invites/:token, accept_invite), the
+ * team's list shows open links only and nothing else reads the row, so it goes at the next cycle
+ * rather than after a grace period: deleting it changes no answer. */
+static const char SQL_PRUNE_INVITES[] =
+	"WITH gone AS (DELETE FROM team_invites WHERE id IN"
+	"                (SELECT id FROM team_invites"
+	"                  WHERE expires_at <= now() OR uses >= max_uses LIMIT $1::integer)"
+	"              RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
+/* $1 batch: password reset links that were used or expired (sql/017). As for invites, such a link
+ * answers 410 gone as an unknown token does (use_password_reset) and nothing else reads it. */
+static const char SQL_PRUNE_RESETS[] =
+	"WITH gone AS (DELETE FROM password_resets WHERE token_hash IN"
+	"                (SELECT token_hash FROM password_resets"
+	"                  WHERE used_at IS NOT NULL OR expires_at <= now() LIMIT $1::integer)"
+	"              RETURNING 1)"
+	"SELECT count(*) FROM gone";
+
 /* $1 host, $2 pid, $3 since, $4 report. */
 static const char SQL_STATUS[] =
 	"INSERT INTO supervisor_status (id, host, pid, since, last_run, report)"
@@ -327,9 +347,10 @@ static enum tb_err clean_registry(struct tb_supervisor *sv, struct tb_supervisor
 
 /* Step e: retention by age and by the per-board cap (both off by default: the log is the board's
  * history), the purge of the trash after trash_days; expired sign-in throttle rows, Idempotency-Key
- * rows and editing announcements' rate state. Each is its own statement; a failed one is logged by
- * query_count and the others still run, a lost connection ends the step. Boards are purged 100 at a
- * time (each takes its notes and log with it), everything else PRUNE_BATCH rows at a time. */
+ * rows, editing announcements' rate state, and invite and reset links that no longer work. Each is
+ * its own statement; a failed one is logged by query_count and the others still run, a lost
+ * connection ends the step. Boards are purged 100 at a time (each takes its notes and log with it),
+ * everything else PRUNE_BATCH rows at a time. */
 static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *rep)
 {
 	char days[24], cap[24], trash[24], batch[24], boards[24], window[24];
@@ -352,6 +373,8 @@ static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *
 		{SQL_PRUNE_THROTTLE, 2, {window, batch}, &rep->pruned_throttle},
 		{SQL_PRUNE_IDEMPOTENCY, 1, {batch}, &rep->pruned_idempotency},
 		{SQL_PRUNE_EDITING, 1, {batch}, &rep->pruned_editing},
+		{SQL_PRUNE_INVITES, 1, {batch}, &rep->pruned_invites},
+		{SQL_PRUNE_RESETS, 1, {batch}, &rep->pruned_resets},
 	};
 	enum tb_err first = TB_OK;
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -367,17 +390,18 @@ static enum tb_err prune(struct tb_supervisor *sv, struct tb_supervisor_report *
 /* Step f: supervisor_status row 1 says who leads, since when, and what the last cycle did. */
 static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_supervisor_report *rep)
 {
-	char pid[24], report[768];
+	char pid[24], report[1024];
 	snprintf(pid, sizeof pid, "%ld", (long)getpid());
 	/* heartbeats_since is a timestamptz text from PostgreSQL: digits, '-', ':', '.', '+', ' ' */
 	snprintf(report, sizeof report,
 	         "{\"interval\":%ld,\"heartbeats_since\":\"%s\",\"heartbeats\":%ld,\"recycled\":%ld,"
 	         "\"terminated\":%ld,\"dead\":%ld,\"presence\":%ld,\"pruned_age\":%ld,\"pruned_cap\":%ld,"
 	         "\"pruned_throttle\":%ld,\"pruned_idempotency\":%ld,\"pruned_editing\":%ld,"
-	         "\"purged_boards\":%ld,\"purged_notes\":%ld}",
+	         "\"pruned_invites\":%ld,\"pruned_resets\":%ld,\"purged_boards\":%ld,\"purged_notes\":%ld}",
 	         sv->cfg->heartbeat_interval, sv->heartbeats_since, rep->heartbeats, rep->recycled, rep->terminated,
 	         rep->dead, rep->presence, rep->pruned_age, rep->pruned_cap, rep->pruned_throttle,
-	         rep->pruned_idempotency, rep->pruned_editing, rep->purged_boards, rep->purged_notes);
+	         rep->pruned_idempotency, rep->pruned_editing, rep->pruned_invites, rep->pruned_resets,
+	         rep->purged_boards, rep->purged_notes);
 	const char *params[] = {sv->cfg->host_name, pid, sv->since, report};
 	return query_count(sv, SQL_STATUS, 4, params, NULL);
 }
@@ -385,15 +409,16 @@ static enum tb_err record_status(struct tb_supervisor *sv, const struct tb_super
 static void log_cycle(const struct tb_supervisor_report *rep)
 {
 	bool busy = rep->recycled || rep->dead || rep->presence || rep->pruned_age || rep->pruned_cap ||
-		rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing || rep->purged_boards ||
-		rep->purged_notes;
+		rep->pruned_throttle || rep->pruned_idempotency || rep->pruned_editing || rep->pruned_invites ||
+		rep->pruned_resets || rep->purged_boards || rep->purged_notes;
 	TB_LOG(busy ? TB_LOG_INFO : TB_LOG_DEBUG,
 	       "supervisor: heartbeat to %ld boards; recycled %ld holders (%ld backends terminated); removed %ld dead rows; "
 	       "presence to %ld boards; pruned %ld events by age, %ld by per-board cap, %ld sign-in throttle rows, "
-	       "%ld idempotency keys, %ld editing rows; purged %ld boards and %ld notes from the trash%s",
+	       "%ld idempotency keys, %ld editing rows, %ld invite links, %ld reset links; purged %ld boards and %ld "
+	       "notes from the trash%s",
 	       rep->heartbeats, rep->recycled, rep->terminated, rep->dead, rep->presence, rep->pruned_age,
-	       rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing, rep->purged_boards,
-	       rep->purged_notes,
+	       rep->pruned_cap, rep->pruned_throttle, rep->pruned_idempotency, rep->pruned_editing, rep->pruned_invites,
+	       rep->pruned_resets, rep->purged_boards, rep->purged_notes,
 	       rep->pruned_age == PRUNE_BATCH || rep->pruned_cap == PRUNE_BATCH ? " (more next cycle)" : "");
 }
 

@@ -3,8 +3,8 @@
  * every heartbeat_interval, NOTIFYs a heartbeat on each board with open streams, recycles holders
  * that missed the last heartbeats, removes registry rows of workers that are gone, announces the
  * presence changes that caused, prunes the event log, expired sign-in throttle rows, Idempotency-Key
- * rows older than 24 hours and old editing announcements' rate rows, and
- * records itself in supervisor_status.
+ * rows older than 24 hours, old editing announcements' rate rows and the invite and password reset
+ * links that no longer work, and records itself in supervisor_status.
  * Runs as teamboard-supervisor, or inside a worker with supervisor = auto (a forked child). */
 #ifndef TB_SUPERVISOR_H
 #define TB_SUPERVISOR_H
@@ -44,6 +44,8 @@ struct tb_supervisor_report {
 	long pruned_throttle;    /* sign-in throttle rows past login_window (sql/012) */
 	long pruned_idempotency; /* Idempotency-Key rows older than 24 hours (sql/014) */
 	long pruned_editing;     /* editing announcements' rate rows older than an hour (sql/014) */
+	long pruned_invites;     /* invite links expired or used up (sql/020) */
+	long pruned_resets;      /* password reset links used or expired (sql/017) */
 	long purged_boards;      /* boards in the trash for longer than trash_days, deleted (sql/016) */
 	long purged_notes;       /* notes in the trash for longer than trash_days, emptied (sql/016) */
 };

@@ -1,7 +1,7 @@
 """The supervisor (fcgi/teamboard-supervisor, lib/tb_supervisor.c) against the session's real
 PostgreSQL: leader election and takeover, heartbeat NOTIFYs, recycling of holders that stopped
-answering, removal of dead registry rows, presence after a cleanup, event-log retention, the
-supervisor_status row, and GET /api/v1/metrics.
+answering, removal of dead registry rows, presence after a cleanup, event-log retention, the pruning
+of invite and reset links that no longer work, the supervisor_status row, and GET /api/v1/metrics.
 
 The supervisors are started here (not by the harness) from $TB_BUILD_DIR/fcgi/teamboard-supervisor,
 as the service account, with their own teamboard.conf pointing at the session's database and a
@@ -16,6 +16,7 @@ test_prunes_* use a small per-board cap; the long-running supervisors keep the d
 import json
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
@@ -27,12 +28,14 @@ import uuid
 import psycopg2
 import pytest
 
+import tbclient as tb
 import tbenv
 
 INTERVAL = 1                        # heartbeat_interval of the supervisors started here
 LOCK_KEY = 0x5442535550455256       # TB_SUPERVISOR_LOCK_KEY
 TEST_HOST = "tbsup-test-host"       # host_name of the supervisors started here
 NO_BACKEND = 2147483000             # a backend pid that cannot exist (above any pid_max)
+LINKS_SOURCE = "127.0.0.71"         # the client address of the 410s of test_prunes_invite_and_reset_links_*
 
 LOCK_HOLDERS_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
                     " AND classid = %s AND objid = %s AND objsubid = 1")
@@ -468,6 +471,54 @@ def test_prunes_sign_in_throttle_rows_whose_window_and_block_ran_out(server, sup
     report = server.sql("SELECT report FROM teamboard.supervisor_status")[0][0]
     assert report["pruned_throttle"] >= 2, report
     server.sql("DELETE FROM teamboard.login_throttle WHERE key LIKE %s", (tag + "%",))
+
+
+def test_prunes_invite_and_reset_links_that_no_longer_work(server, supervisors):
+    # An expired or used-up invite (sql/020) and a used or expired reset link (sql/017) answer 410
+    # gone exactly as an unknown token does, so nothing needs their rows: the next cycle deletes
+    # them. Links that still work stay. The 410s come from their own address, cleaned up after.
+    user = tb.new_user(server, "svlinks")
+    team = tb.create_team(server, user)["id"]
+    tokens = {name: secrets.token_hex(32) for name in (
+        "inv-open", "inv-expired", "inv-used-up", "res-open", "res-used", "res-expired")}
+    invites = {"inv-open": ("now() + interval '1 hour'", 1, 0),
+               "inv-expired": ("now() - interval '1 second'", 5, 1),
+               "inv-used-up": ("now() + interval '1 hour'", 2, 2)}
+    for name, (expires, max_uses, uses) in invites.items():
+        server.sql("INSERT INTO teamboard.team_invites (team_id, token_hash, role, created_by, expires_at,"
+                   " max_uses, uses) VALUES (%%s, sha256(decode(%%s, 'hex')), 'viewer', %%s, %s, %%s, %%s)"
+                   % expires, (team, tokens[name], user.id, max_uses, uses))
+    resets = {"res-open": ("now() + interval '1 hour'", "NULL"),
+              "res-used": ("now() + interval '1 hour'", "now() - interval '1 minute'"),
+              "res-expired": ("now() - interval '1 second'", "NULL")}
+    for name, (expires, used) in resets.items():
+        server.sql("INSERT INTO teamboard.password_resets (token_hash, user_id, expires_at, used_at)"
+                   " VALUES (sha256(decode(%%s, 'hex')), %%s, %s, %s)" % (expires, used), (tokens[name], user.id))
+
+    def left(table):
+        return sorted(n for n, t in tokens.items() if server.sql(
+            "SELECT count(*) FROM teamboard.%s WHERE token_hash = sha256(decode(%%s, 'hex'))" % table,
+            (t,))[0][0])
+    assert left("team_invites") == ["inv-expired", "inv-open", "inv-used-up"]
+    assert left("password_resets") == ["res-expired", "res-open", "res-used"]
+    sup = supervisors()
+    sup.once()
+    assert left("team_invites") == ["inv-open"]
+    assert left("password_resets") == ["res-open"]
+    report = server.sql("SELECT report FROM teamboard.supervisor_status")[0][0]
+    assert report["pruned_invites"] >= 2 and report["pruned_resets"] >= 2, report
+    logged = re.findall(r"pruned .* (\d+) invite links, (\d+) reset links; purged", sup.log())
+    assert logged == [(str(report["pruned_invites"]), str(report["pruned_resets"]))], sup.log()
+    # The answers are those the rows gave (test_invites, test_accounts): 410 gone; the open link works.
+    try:
+        for name in ("inv-expired", "inv-used-up"):
+            tb.assert_error(tb.request(server, "GET", "/invites/" + tokens[name], source=LINKS_SOURCE), 410, "gone")
+        tb.assert_error(tb.request(server, "POST", "/password-resets/" + tokens["res-used"],
+                                   {"password": "chosen via link"}, source=LINKS_SOURCE), 410, "gone")
+        tb.assert_status(tb.request(server, "GET", "/invites/" + tokens["inv-open"]), 200)
+    finally:
+        server.sql("DELETE FROM teamboard.login_throttle WHERE key = %s OR key LIKE 'invite:%%'"
+                   " OR key LIKE 'reset:%%'", (LINKS_SOURCE,))
 
 
 # ---- supervisor = auto --------------------------------------------------------------------------
