@@ -94,6 +94,7 @@ struct conn {
 	int64_t deadline, last_heard; /* s, monotonic; deadline 0: no lifetime */
 	struct tb_presence_throttle presence;
 	bool busy, registered, done, dead;
+	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_seen, want_presence;
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
@@ -757,7 +758,7 @@ static void opened(struct host *h, struct conn *c, struct job *j)
 			conn_end(h, c, TB_CLOSE_CLIENT_GONE, true);
 		return;
 	}
-	c->registered = true;
+	c->registered = c->stream = true;
 	c->token = j->token_out;
 	j->token_out = NULL;
 	c->user_id = j->user_id;
@@ -1193,6 +1194,8 @@ static void tick_conn(struct host *h, struct conn *c, int64_t ms)
 			TB_LOG(TB_LOG_INFO,
 			       "stream %s on board %" PRId64 ": nothing written for write_timeout, dropped", c->row,
 			       c->board_id);
+		if (stuck && !c->stream)
+			tb_metrics_add(TB_M_CLOSED_SLOW_CLIENT, 1); /* a poll's reply, as tb_server counts it */
 		conn_end(h, c, TB_CLOSE_SLOW_CLIENT, true);
 	}
 	if (c->state != CS_LIVE || c->done)
@@ -1356,6 +1359,8 @@ int tb_host_run(const struct tb_config *cfg, int listen_fd)
 	size_t n_routes;
 	const struct tb_route *routes = tb_api_routes(&n_routes);
 	tb_app_init(&h->papp, cfg, routes, n_routes);
+	tb_db_free(&h->papp.db); /* both connections named for pg_stat_activity */
+	tb_db_init(&h->papp.db, cfg->database, "teamboard-streamhost");
 	h->papp.stream_serve = host_open;
 	tb_db_init(&h->ldb, cfg->database, "teamboard-streamhost");
 	int rc = 1;
