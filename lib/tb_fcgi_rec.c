@@ -118,6 +118,12 @@ const char *tb_fcgi_param(const struct tb_fcgi_parser *p, const char *name)
 	return NULL;
 }
 
+void tb_fcgi_forget_params(struct tb_fcgi_parser *p)
+{
+	tb_buf_free(&p->params);
+	p->n_params = 0;
+}
+
 /* ---- records ---- */
 
 /* A whole header: checks what may come now and sets up the record. */

@@ -99,6 +99,10 @@ size_t tb_fcgi_feed(struct tb_fcgi_parser *p, const char *in, size_t len, struct
  * several of one name counts). */
 const char *tb_fcgi_param(const struct tb_fcgi_parser *p, const char *name);
 
+/* Frees the parameters once they are no longer read (a held stream keeps no copy of them):
+ * tb_fcgi_param finds none afterwards. */
+void tb_fcgi_forget_params(struct tb_fcgi_parser *p);
+
 /* Whether the parser is inside a record (a connection closing now cut one short). */
 bool tb_fcgi_mid_record(const struct tb_fcgi_parser *p);
 

@@ -778,6 +778,8 @@ static void job_done(struct host *h, struct job *j)
 	struct conn *c = j->c;
 	c->busy = false;
 	if (j->kind == JOB_OPEN) {
+		tb_fcgi_forget_params(&c->fp); /* the request was read: nothing keeps a copy of it */
+		tb_buf_free(&c->body);
 		opened(h, c, j);
 	} else if (j->kind == JOB_CLOSE) {
 		c->registered = false;

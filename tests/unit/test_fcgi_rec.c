@@ -358,6 +358,29 @@ static void test_after_error(void)
 	tb_end();
 }
 
+/* A held stream forgets its request's parameters. */
+static void test_forget(void)
+{
+	tb_case(__FILE__, __LINE__, "tb_fcgi_forget_params");
+	struct rec recs[] = {BEGIN(1), PARAMS(1, PAIRS), PARAMS_END(1), END};
+	struct tb_buf in = {0};
+	encode(recs, &in);
+	struct tb_fcgi_parser p;
+	tb_fcgi_init(&p, &limits);
+	struct tb_fcgi_event ev;
+	size_t used = 0;
+	do
+		used += tb_fcgi_feed(&p, in.data + used, in.len - used, &ev);
+	while (ev.kind != TB_FCGI_PARAMS_END && ev.kind != TB_FCGI_ERROR && used < in.len);
+	tb_check_int("kind", ev.kind, TB_FCGI_PARAMS_END);
+	tb_check_str("before", tb_fcgi_param(&p, "REQUEST_METHOD"), "GET");
+	tb_fcgi_forget_params(&p);
+	tb_check_str("after", tb_fcgi_param(&p, "REQUEST_METHOD"), NULL);
+	tb_fcgi_free(&p);
+	tb_buf_free(&in);
+	tb_end();
+}
+
 static void test_encode(void)
 {
 	struct tb_buf out = {0};
@@ -392,6 +415,7 @@ int main(void)
 	test_records();
 	test_params_max();
 	test_after_error();
+	test_forget();
 	test_encode();
 	return tb_done();
 }
