@@ -150,7 +150,9 @@ void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	char uid[24], bid[24];
 	if (!may_view(app, req, resp, uid, bid))
 		return;
-	if (tb_sse_accepts(req->accept))
+	if (tb_sse_accepts(req->accept) && app->stream_serve)
+		app->stream_serve(app, req, resp, req->ids[0]);
+	else if (tb_sse_accepts(req->accept))
 		tb_stream_serve(app, req, resp, req->ids[0]);
 	else
 		poll_events(app, req, resp, bid);

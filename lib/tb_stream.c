@@ -83,7 +83,7 @@ static void write_event(struct stream *s, int64_t seq, const char *type, const c
 
 /* ---- queries ---- */
 
-static const char SQL_STATE[] =
+const char TB_STREAM_SQL_STATE[] =
 	"SELECT b.last_seq, (SELECT min(seq) FROM board_events e WHERE e.board_id = b.id),"
 	"       (SELECT count(*) FROM board_events e WHERE e.board_id = b.id AND e.seq > $2::bigint)"
 	" FROM boards b WHERE b.id = $1::bigint";
@@ -99,9 +99,9 @@ static const char SQL_REGISTER_ROW[] =
 	" RETURNING id";
 
 /* Without shared memory the registry is the count: SQL_REGISTER runs in a transaction after
- * SQL_LOCK_REGISTRY, so its snapshot (taken after the locks) sees every registration that went
+ * TB_STREAM_SQL_LOCK_REGISTRY, so its snapshot (taken after the locks) sees every registration that went
  * before it on this host and of this user, and count-then-insert cannot race. */
-static const char SQL_LOCK_REGISTRY[] =
+const char TB_STREAM_SQL_LOCK_REGISTRY[] =
 	"SELECT pg_advisory_xact_lock(hashtext('teamboard.streams.host'), hashtext($1::text)),"
 	"       pg_advisory_xact_lock(hashtext('teamboard.streams.user'), hashtext($2::text))";
 
@@ -115,14 +115,14 @@ static const char SQL_REGISTER[] =
 
 /* Announces the viewers when this user's streams on the board number $3 after the change (1
  * after opening the first, 0 after closing the last): the set of people changed only then. */
-static const char SQL_PRESENCE[] =
+const char TB_STREAM_SQL_PRESENCE[] =
 	"SELECT CASE WHEN (SELECT count(*) FROM streams WHERE board_id = $1::bigint AND user_id = $2::bigint) = $3::bigint"
 	"            THEN announce_presence($1::bigint) ELSE board_viewers($1::bigint) END";
 
-static const char SQL_PRESENCE_NOW[] =
+const char TB_STREAM_SQL_PRESENCE_NOW[] =
 	"SELECT jsonb_build_object('type', 'presence', 'board_id', $1::bigint, 'viewers', board_viewers($1::bigint))::text";
 
-static const char SQL_REPLAY[] =
+const char TB_STREAM_SQL_REPLAY[] =
 	"SELECT seq, type, event_json(board_id, seq, type, actor_id, created_at, payload)::text"
 	" FROM board_events WHERE board_id = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT 500";
 
@@ -131,16 +131,16 @@ static const char SQL_ONE[] =
 	" FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint";
 
 /* No row: the supervisor recycled us. false: the session ended (logout, expiry, its user gone). */
-static const char SQL_SEEN[] =
+const char TB_STREAM_SQL_SEEN[] =
 	"UPDATE streams SET last_seen = now() WHERE id = $1::bigint"
 	" RETURNING EXISTS (SELECT 1 FROM sessions"
 	"                    WHERE token_hash = sha256(decode($2, 'hex')) AND expires_at > now())";
 
 static const char SQL_ROW[] = "SELECT 1 FROM streams WHERE id = $1::bigint";
 
-static const char SQL_UNREGISTER[] = "DELETE FROM streams WHERE id = $1::bigint";
+const char TB_STREAM_SQL_UNREGISTER[] = "DELETE FROM streams WHERE id = $1::bigint";
 
-static const char SQL_ROLE[] = "SELECT board_role($1::bigint, $2::bigint)";
+const char TB_STREAM_SQL_ROLE[] = "SELECT board_role($1::bigint, $2::bigint)";
 
 /* Runs a query for the stream; on failure ends the stream (error) and returns NULL. */
 static PGresult *query(struct stream *s, const char *sql, int n, const char *const *params)
@@ -161,7 +161,7 @@ static void replay(struct stream *s)
 	while (!s->done) {
 		char after[24];
 		const char *params[] = {s->board, tb_i64(after, s->last_sent)};
-		PGresult *r = query(s, SQL_REPLAY, 2, params);
+		PGresult *r = query(s, TB_STREAM_SQL_REPLAY, 2, params);
 		if (r == NULL)
 			return;
 		int n = PQntuples(r);
@@ -194,7 +194,7 @@ static void revoke_stream(struct stream *s, enum tb_stream_revoke why)
 static bool access_gone(struct stream *s)
 {
 	const char *params[] = {s->user, s->board};
-	PGresult *r = query(s, SQL_ROLE, 2, params);
+	PGresult *r = query(s, TB_STREAM_SQL_ROLE, 2, params);
 	if (r == NULL)
 		return false;
 	bool gone = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
@@ -216,7 +216,7 @@ static void heartbeat(struct stream *s)
 		return;
 	tb_metrics_add(TB_M_HEARTBEATS, 1);
 	const char *params[] = {s->row, s->token};
-	PGresult *r = query(s, SQL_SEEN, 2, params);
+	PGresult *r = query(s, TB_STREAM_SQL_SEEN, 2, params);
 	if (r && PQntuples(r) == 0) {
 		/* Our registry row is gone: the supervisor took us for dead. Let the client reconnect. */
 		s->done = true;
@@ -234,7 +234,7 @@ static void presence_read(struct stream *s)
 {
 	tb_presence_reading(&s->presence, now_ms());
 	const char *params[] = {s->board};
-	PGresult *r = query(s, SQL_PRESENCE_NOW, 1, params);
+	PGresult *r = query(s, TB_STREAM_SQL_PRESENCE_NOW, 1, params);
 	if (r && PQntuples(r) == 1) {
 		tb_sse_event(&s->out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 		flush_out(s);
@@ -448,7 +448,7 @@ static bool needs_reset(struct stream *s, int64_t resume, int64_t *last_seq)
 {
 	char n[24];
 	const char *params[] = {s->board, tb_i64(n, resume < 0 ? 0 : resume)};
-	PGresult *r = query(s, SQL_STATE, 2, params);
+	PGresult *r = query(s, TB_STREAM_SQL_STATE, 2, params);
 	if (r == NULL || PQntuples(r) != 1) {
 		s->done = true;
 		s->reason = r ? TB_CLOSE_REVOKED : TB_CLOSE_ERROR; /* no row: deleted since the access check */
@@ -475,11 +475,11 @@ static void unregister(struct stream *s)
 		PQfreemem(n);
 	const char *params[] = {s->row};
 	PGresult *r = NULL;
-	if (tb_db_query(&s->app->db, SQL_UNREGISTER, 1, params, &r) == TB_OK) {
+	if (tb_db_query(&s->app->db, TB_STREAM_SQL_UNREGISTER, 1, params, &r) == TB_OK) {
 		PQclear(r);
 		r = NULL;
 		const char *p2[] = {s->board, s->user, "0"};
-		if (tb_db_query(&s->app->db, SQL_PRESENCE, 3, p2, &r) == TB_OK)
+		if (tb_db_query(&s->app->db, TB_STREAM_SQL_PRESENCE, 3, p2, &r) == TB_OK)
 			PQclear(r);
 	}
 	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, tb_stream_close_name(s->reason));
@@ -539,9 +539,8 @@ bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_k
 	return true;
 }
 
-/* The registration without shared memory: count and insert in one transaction after the
- * advisory locks (SQL_LOCK_REGISTRY). On TB_OK *out is SQL_REGISTER's result. */
-static enum tb_err register_locked(struct tb_db *db, const char *const *params, PGresult **out)
+/* The registration without shared memory (tb_stream.h): a worker's runs SQL_REGISTER. */
+enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, const char *const *params, PGresult **out)
 {
 	PGresult *r = NULL, *end = NULL;
 	enum tb_err err = tb_db_exec(db, "BEGIN", 0, NULL, &r);
@@ -550,11 +549,11 @@ static enum tb_err register_locked(struct tb_db *db, const char *const *params, 
 	if (err)
 		return err;
 	const char *keys[] = {params[0], params[3]};
-	err = tb_db_query(db, SQL_LOCK_REGISTRY, 2, keys, &r);
+	err = tb_db_query(db, TB_STREAM_SQL_LOCK_REGISTRY, 2, keys, &r);
 	PQclear(r);
 	r = NULL;
 	if (!err)
-		err = tb_db_query(db, SQL_REGISTER, 6, params, &r);
+		err = tb_db_query(db, sql, 6, params, &r);
 	enum tb_err end_err = tb_db_exec(db, err ? "ROLLBACK" : "COMMIT", 0, NULL, &end);
 	PQclear(end);
 	if (!err && end_err)
@@ -578,7 +577,7 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
 		s->user,        tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
 	PGresult *r = NULL;
 	enum tb_err err = counted ? tb_db_query(&s->app->db, SQL_REGISTER_ROW, 4, params, &r)
-				  : register_locked(&s->app->db, params, &r);
+				  : tb_stream_register_locked(&s->app->db, SQL_REGISTER, params, &r);
 	if (tb_resp_db_failed(resp, err))
 		return false;
 	bool ok = PQntuples(r) == 1;
@@ -638,7 +637,7 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 	 * reached no one, so look again now that any later one will arrive as an event. */
 	bool gone = !s->done && access_gone(s);
 	const char *params[] = {s->board, s->user, "1"};
-	PGresult *r = s->done || gone ? NULL : query(s, SQL_PRESENCE, 3, params);
+	PGresult *r = s->done || gone ? NULL : query(s, TB_STREAM_SQL_PRESENCE, 3, params);
 	tb_stream_frame_head(&s->out);
 	if (gone) {
 		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);

@@ -40,4 +40,21 @@ void tb_stream_refuse(struct tb_resp *resp);
  * transport's write_timeout passed, the client does not read). */
 bool tb_stream_write_all(const struct tb_io *io, const char *data, size_t len, int *err);
 
+/* The registration without shared memory: count and insert in one transaction after the
+ * advisory locks (TB_STREAM_SQL_LOCK_REGISTRY on params[0], the host, and params[3], the user).
+ * sql takes the six params (host, pid, board, user, max_streams, max_streams_per_user) and
+ * returns the new row's id, or no row when a limit is reached. On TB_OK *out is its result. */
+enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, const char *const *params, PGresult **out);
+
+/* The statements of a stream, shared by this worker and the stream host (lib/tb_host.c):
+ * STATE ($1 board, $2 resume: last_seq, oldest kept seq, events after resume), LOCK_REGISTRY
+ * ($1 host, $2 user), PRESENCE ($1 board, $2 user, $3 the user's streams on the board after the
+ * change: the viewers, announced when that is 1 or 0), PRESENCE_NOW ($1 board: a presence
+ * payload), REPLAY ($1 board, $2 after: seq, type, event JSON, at most 500), SEEN ($1 row, $2
+ * token: no row when the row is gone, else whether the session lasts), UNREGISTER ($1 row), ROLE
+ * ($1 user, $2 board: the role, NULL when none). */
+extern const char TB_STREAM_SQL_STATE[], TB_STREAM_SQL_LOCK_REGISTRY[], TB_STREAM_SQL_PRESENCE[],
+	TB_STREAM_SQL_PRESENCE_NOW[], TB_STREAM_SQL_REPLAY[], TB_STREAM_SQL_SEEN[], TB_STREAM_SQL_UNREGISTER[],
+	TB_STREAM_SQL_ROLE[];
+
 #endif

@@ -61,6 +61,9 @@ Environment read by Env.from_environ() (and so by the test fixture):
   TB_WORKERS          processes in the REST pool (default 4; Apache: the REST class's limit)
   TB_STREAM_WORKERS   processes in the stream pool (default 8; Apache: the stream class's
                       limit); max_streams defaults to 2 fewer
+  TB_STREAM_MODE      worker (default) or host: who holds the streams in the lighttpd set-up,
+                      the pool of teamboard.fcgi workers or one teamboard-streamhost process
+                      (issue 13), on the same run/stream.sock; max_streams is the same
   TB_KEEP_STATE=1     keep the temporary state dir after the run (its path is printed)
   TB_ASAN_DETECT_LEAKS  0 or 1 (default 1): LeakSanitizer in the workers and children
   TB_SUPERVISOR=1     also run teamboard-supervisor (else tests start it with start_supervisor())
@@ -319,10 +322,13 @@ class Env:
     def __init__(self, state_dir=None, persistent=False, build_dir=None, port=None, db_port=None,
                  workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
                  asan_detect_leaks=True, app=True, supervisor=None, setup="lighttpd",
-                 stream_workers=8, db_env=None, lighttpd_conf="dev", host=None):
+                 stream_workers=8, db_env=None, lighttpd_conf="dev", host=None, stream_mode="worker"):
         if setup not in SETUPS:
             raise TbEnvError("unknown set-up %r (one of %s)" % (setup, ", ".join(SETUPS)))
+        if stream_mode not in ("worker", "host") or (stream_mode == "host" and setup != "lighttpd"):
+            raise TbEnvError("TB_STREAM_MODE %r: worker, or host with the lighttpd set-up" % stream_mode)
         self.setup = setup
+        self.stream_mode = stream_mode
         # A shared host's own settings (the web space set-ups), to model hosts that lack
         # something (tests of conf/shared-hosting/check-webspace.sh): "allow_override" (default
         # "FileInfo Options=ExecCGI"), "without_modules" (e.g. ("rewrite",)), "output_buffer"
@@ -397,6 +403,7 @@ class Env:
         kw.setdefault("wrapper", env.get("TB_WORKER_WRAPPER") or None)
         kw.setdefault("workers", int(env.get("TB_WORKERS") or 4))
         kw.setdefault("stream_workers", int(env.get("TB_STREAM_WORKERS") or 8))
+        kw.setdefault("stream_mode", env.get("TB_STREAM_MODE") or "worker")
         kw.setdefault("keep_state", env.get("TB_KEEP_STATE", "") not in ("", "0"))
         kw.setdefault("asan_detect_leaks", env.get("TB_ASAN_DETECT_LEAKS", "1") != "0")
         sv = env.get("TB_SUPERVISOR", "")
@@ -414,6 +421,8 @@ class Env:
         kw.setdefault("asan_detect_leaks", self.asan_detect_leaks)
         kw.setdefault("workers", self.workers)
         kw.setdefault("stream_workers", self.stream_workers)
+        if setup == "lighttpd":
+            kw.setdefault("stream_mode", self.stream_mode)
         kw.setdefault("supervisor", False)
         other = Env(setup=setup, config=cfg, db_env=self, src_dir=self.src_dir, **kw)
         self._hosts.append(other)
@@ -570,7 +579,10 @@ class Env:
             else:
                 os.makedirs(self.path(name))
         if self.with_app:
-            for prog in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor"):
+            progs = ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor")
+            if self.stream_mode == "host":
+                progs += ("teamboard-streamhost",)
+            for prog in progs:
                 src = os.path.join(self.build_dir, "fcgi", prog)
                 if prog == "teamboard-supervisor" and not os.path.isfile(src):
                     if self.with_supervisor:
@@ -995,7 +1007,10 @@ class Env:
         return max(self.stream_workers, ms + 2)
 
     def _worker_cmd(self, pool="workers"):
-        if pool == "streams":
+        if pool == "streams" and self.stream_mode == "host":
+            cmd = [self.path("bin", "teamboard-streamhost"), "--config", self.stream_config_file,
+                   "--listen", self.stream_socket]
+        elif pool == "streams":
             cmd = [self.path("bin", "teamboard.fcgi"), "--config", self.stream_config_file,
                    "--listen", self.stream_socket, "--workers", str(self.stream_pool_size)]
         else:

@@ -1,0 +1,1410 @@
+/* tb_host: the stream host's event loop (see tb_host.h). The choices, measured in the spike of
+ * issue 13 and written down in docs/design.md ("Stream host (first slice)"):
+ * - one thread, one epoll, the FastCGI records spoken here (tb_fcgi_rec) on non-blocking sockets:
+ *   lighttpd opens one backend connection per request (request id 1, no keep-conn) and closes it
+ *   instead of sending ABORT, so a connection is a stream and its end is the stream's end;
+ * - ONE PostgreSQL connection LISTENs for the process, its socket in the same epoll. Its commands
+ *   (LISTEN on a board's first local stream, UNLISTEN on its last) are sent asynchronously one at
+ *   a time from a queue, never with a blocking call, and a stream's hello and replay start only
+ *   once its board's LISTEN is confirmed (the worker's rule: LISTEN first, then replay);
+ * - the streams' own queries (the request's authentication and access check through the same
+ *   route table as a worker, the reset decision, the registry row, presence, replay, access
+ *   re-checks, the heartbeat's SEEN, the unregistration) run as jobs on a pool of ONE thread with
+ *   its own connection, blocking there, with the same tb_db, tb_app and SQL as the worker: the
+ *   loop never waits on them, and a host holds 2 PostgreSQL connections whatever its streams;
+ * - a stream has at most one job at a time; live changes that come meanwhile are not written but
+ *   replayed from the log once the job is back (the board's highest notified seq says whether
+ *   something is missing), so nothing is lost and nothing is written twice;
+ * - each stream's unwritten output is bounded (OUT_MAX waiting refuses the next write) and has a
+ *   deadline (write_timeout since it stopped draining): a client that falls behind is dropped,
+ *   counted as slow_client, and resumes with Last-Event-ID;
+ * - a one-second tick walks the streams for keep-alives (the supervisor's heartbeat window),
+ *   lifetimes, owed presence reads and write deadlines. */
+#include "tb_host.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tb_api.h"
+#include "tb_app.h"
+#include "tb_auth.h"
+#include "tb_db.h"
+#include "tb_fcgi_rec.h"
+#include "tb_log.h"
+#include "tb_metrics.h"
+#include "tb_route.h"
+#include "tb_sse.h"
+#include "tb_stream.h"
+#include "tb_stream_core.h"
+
+#define OUT_MAX ((size_t)64 * 1024) /* bytes of a stream's output that may wait: past it the next write drops it */
+#define READ_CHUNK 16384            /* bytes read from a connection at a time */
+#define BOARD_BUCKETS 1024          /* the boards' hash table */
+#define STOP_GRACE_MS 5000          /* how long a stopping host waits for its streams' last writes */
+#define PARAMS_NAME_MAX 256         /* a FastCGI parameter's name, bytes */
+#define PARAMS_VALUE_MAX 16384      /* and its value (a Cookie header, a long query) */
+#define PARAMS_MAX 65536            /* all of a request's parameters */
+
+/* What an epoll event's data points at. */
+enum watch_kind { W_LISTEN, W_CONN, W_DB, W_JOBS, W_TICK, W_SIGNAL };
+struct watch {
+	enum watch_kind kind;
+};
+
+/* A connection's stage. */
+enum conn_state {
+	CS_REQUEST,     /* reading the request's records */
+	CS_OPENING,     /* its OPEN job runs (authentication, access, registration) */
+	CS_WAIT_LISTEN, /* registered, waiting for its board's LISTEN */
+	CS_STARTING,    /* its START job runs (hello, replay) */
+	CS_LIVE,        /* live notifications are written */
+};
+
+struct board;
+
+struct conn {
+	struct watch w; /* first: epoll's data.ptr */
+	int fd;         /* -1 once closed */
+	enum conn_state state;
+	struct tb_fcgi_parser fp;
+	struct tb_buf body; /* the request body, at most max_body + 1 bytes */
+	struct tb_buf out;  /* FastCGI bytes not yet written, from out_at */
+	size_t out_at;
+	int64_t out_since;   /* ms: when the output last stopped draining */
+	bool polling_out;    /* EPOLLOUT is on */
+	struct board *board; /* while on a board's list */
+	struct conn *bnext, *bprev, *next, *prev;
+	int64_t board_id, user_id, resume, last_seq, last_sent, replay_mark;
+	char row[24];                 /* the registry row's id */
+	char *token;                  /* the session token the stream lives on */
+	int64_t deadline, last_heard; /* s, monotonic; deadline 0: no lifetime */
+	struct tb_presence_throttle presence;
+	bool busy, registered, done, dead;
+	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
+	bool want_recheck, want_revoke, want_seen, want_presence;
+	enum tb_stream_close reason;
+	int64_t close_by; /* ms: a done connection still writing is closed then */
+};
+
+struct board {
+	int64_t id;
+	long n;           /* local streams */
+	long queued;      /* LISTEN/UNLISTEN commands not yet answered */
+	bool want_listen; /* what the last queued command asks */
+	bool listened;    /* confirmed, and no command pending */
+	int64_t max_seq;  /* the highest seq notified */
+	struct conn *streams;
+	struct board *next;
+};
+
+enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE };
+
+/* One query job: the inputs copied from the connection when it was queued (the pool reads the
+ * connection's parser and body too, which do not change while the job runs), the outputs. */
+struct job {
+	enum job_kind kind;
+	struct conn *c;
+	struct job *next;
+	const struct tb_fcgi_parser *fp;
+	const struct tb_buf *body;
+	size_t body_at;
+	int64_t board_id, user_id, resume, last_seq, last_sent;
+	char row[24];
+	const char *token;
+	enum tb_stream_close reason; /* JOB_CLOSE: why the stream ended */
+	struct tb_buf out;           /* OPEN not accepted: the whole response; else event-stream bytes */
+	bool accepted, done;
+	enum tb_stream_close end; /* done: why */
+	char *token_out;
+	uint64_t replayed;
+};
+
+struct host {
+	const struct tb_config *cfg;
+	int ep, listen_fd, jobs_fd, tick_fd, signal_fd, db_fd;
+	struct watch w_listen, w_db, w_jobs, w_tick, w_signal;
+	struct tb_db ldb; /* the LISTEN connection */
+	struct cmd {
+		int64_t board;
+		bool listen;
+	} * cmds;
+	size_t n_cmds, cap_cmds;
+	bool cmd_sent, cmd_ok;
+	struct board *boards[BOARD_BUCKETS];
+	struct conn *conns, *dead;
+	long n_conns;
+	long hb_window;
+	bool stopping;
+	int64_t stop_by;
+	/* the pool */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *todo, *todo_tail, *finished;
+	bool quit;
+	struct tb_app papp;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_s(void)
+{
+	return now_ms() / 1000;
+}
+
+/* ====================================================================================== */
+/* ---- the pool: jobs run on their own thread and connection ---- */
+
+/* Registers a host's stream: like the worker's SQL_REGISTER, counted in the registry under the
+ * advisory locks (across the host processes and workers of this host), but without deleting this
+ * pid's other rows: they are this process's other streams. backend_pid is the pool connection's. */
+static const char SQL_HOST_REGISTER[] =
+	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
+	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint"
+	" WHERE (SELECT count(*) FROM streams WHERE host = $1) < $5::bigint"
+	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) < $6::bigint"
+	" RETURNING id";
+
+/* Rows of this host and pid: a former process's with our pid, at start; ours, at the end. */
+static const char SQL_HOST_CLEAR[] = "DELETE FROM streams WHERE host = $1 AND pid = $2::int";
+
+static void job_end(struct job *j, enum tb_stream_close why)
+{
+	if (!j->done) {
+		j->done = true;
+		j->end = why;
+	}
+}
+
+static ssize_t open_read(void *ctx, char *buf, size_t len)
+{
+	struct job *j = ctx;
+	size_t n = j->body->len - j->body_at < len ? j->body->len - j->body_at : len;
+	if (n)
+		memcpy(buf, j->body->data + j->body_at, n);
+	j->body_at += n;
+	return (ssize_t)n;
+}
+
+static ssize_t open_write(void *ctx, const char *buf, size_t len)
+{
+	struct job *j = ctx;
+	tb_buf_append(&j->out, buf, len);
+	return (ssize_t)len;
+}
+
+static int open_flush(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static const char *open_param(void *ctx, const char *name)
+{
+	const struct job *j = ctx;
+	return tb_fcgi_param(j->fp, name);
+}
+
+/* The reset decision: true to go on (*last_seq set); false after answering (a reset event, 404
+ * for a board gone, a database error). */
+static bool open_state(struct tb_app *app, struct job *j, struct tb_resp *resp, const char *board, int64_t *last_seq)
+{
+	char n[24];
+	const char *params[] = {board, tb_i64(n, j->resume < 0 ? 0 : j->resume)};
+	PGresult *r = NULL;
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, TB_STREAM_SQL_STATE, 2, params, &r)))
+		return false;
+	bool found = PQntuples(r) == 1;
+	int64_t min = -1, backlog = 0;
+	if (found) {
+		*last_seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		min = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		backlog = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	}
+	PQclear(r);
+	if (!found) {
+		tb_resp_error(resp, 404, "not_found", "no such resource"); /* deleted since the access check */
+		return false;
+	}
+	if (tb_stream_needs_reset(j->resume, *last_seq, min, backlog, app->cfg->replay_limit)) {
+		resp->streamed = true;
+		tb_stream_frame_head(&j->out);
+		tb_stream_frame_reset(&j->out, *last_seq);
+		return false;
+	}
+	return true;
+}
+
+/* The registry row; false after answering 503 or a database error. */
+static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *resp, const char *board, const char *user)
+{
+	const struct tb_config *cfg = app->cfg;
+	char pid[24], max[24], max_user[24];
+	const char *params[] = {
+		cfg->host_name, tb_i64(pid, getpid()),         board,
+		user,           tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
+	PGresult *r = NULL;
+	if (tb_resp_db_failed(resp, tb_stream_register_locked(&app->db, SQL_HOST_REGISTER, params, &r)))
+		return false;
+	bool ok = PQntuples(r) == 1;
+	if (ok)
+		snprintf(j->row, sizeof j->row, "%s", PQgetvalue(r, 0, 0));
+	else
+		tb_stream_refuse(resp);
+	PQclear(r);
+	return ok;
+}
+
+/* app->stream_serve on the pool: what the worker's tb_stream_serve does before it holds the
+ * stream (the resume point, the body limit, the reset decision, the registration), answering
+ * the refusals as it does; an accepted stream goes back to the loop (job->accepted). */
+static void host_open(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
+{
+	struct job *j = app->stream_ctx;
+	char board[24], user[24];
+	tb_i64(board, board_id);
+	tb_i64(user, req->user_id);
+	j->resume = tb_stream_resume_point(req->last_event_id, req->query);
+	if (j->resume == -2) {
+		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
+		return;
+	}
+	if (j->body->len > app->cfg->max_body) {
+		tb_resp_error(resp, 413, "too_large", "request body is over the size limit");
+		return;
+	}
+	bool by_cookie;
+	if (tb_auth_request_token(req, &j->token_out, &by_cookie) != TB_OK) {
+		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
+		return;
+	}
+	if (!open_state(app, j, resp, board, &j->last_seq) || !open_register(app, j, resp, board, user))
+		return;
+	j->accepted = true;
+	j->board_id = board_id;
+	j->user_id = req->user_id;
+	resp->streamed = true;
+}
+
+/* The request through the worker's pipeline (route, authentication, CSRF, limits, the route's
+ * access check), host_open for a stream; anything else (a JSON poll, a refusal) is answered
+ * whole into job->out as a worker's tb_server would write it. */
+static void run_open(struct host *h, struct job *j)
+{
+	struct tb_io io = {j, open_read, open_write, open_flush, -1, 0};
+	struct tb_req req;
+	struct tb_resp resp;
+	memset(&req, 0, sizeof req);
+	tb_resp_init(&resp);
+	h->papp.stream_ctx = j;
+	if (tb_req_init(&req, open_param, j, &io) != TB_OK)
+		tb_resp_error(&resp, 400, "bad_request", "REQUEST_METHOD or REQUEST_URI missing");
+	else
+		tb_app_handle(&h->papp, &req, &resp);
+	if (!resp.streamed) {
+		if (resp.status != 204 && resp.status != 304) {
+			char len[24];
+			snprintf(len, sizeof len, "%zu", resp.body.len);
+			tb_resp_set_header(&resp, "Content-Length", len);
+		}
+		tb_resp_head(&resp, &j->out);
+		tb_buf_append(&j->out, resp.body.data, resp.body.len);
+	}
+	if (resp.status >= 500)
+		TB_LOG(TB_LOG_WARN, "stream host: %s %s -> %d", req.method_name ? req.method_name : "?",
+		       req.path ? req.path : "?", resp.status);
+	tb_req_free(&req);
+	tb_resp_free(&resp);
+}
+
+/* 1: the user lost the board; 0: not; -1: the query failed. */
+static int access_gone(struct tb_db *db, const struct job *j)
+{
+	char user[24], board[24];
+	const char *params[] = {tb_i64(user, j->user_id), tb_i64(board, j->board_id)};
+	PGresult *r = NULL;
+	if (tb_db_query(db, TB_STREAM_SQL_ROLE, 2, params, &r) != TB_OK)
+		return -1;
+	int gone = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
+	PQclear(r);
+	return gone;
+}
+
+/* revoked (access removed) into out when the user lost the board; an error ends the stream. */
+static void check_access(struct tb_db *db, struct job *j)
+{
+	int gone = access_gone(db, j);
+	if (gone < 0) {
+		job_end(j, TB_CLOSE_ERROR);
+	} else if (gone) {
+		tb_stream_frame_revoked(&j->out, TB_REVOKE_ACCESS_REMOVED);
+		job_end(j, TB_CLOSE_REVOKED);
+	}
+}
+
+/* The log after job->last_sent, in batches, into out. */
+static void run_replay(struct tb_db *db, struct job *j)
+{
+	char board[24];
+	tb_i64(board, j->board_id);
+	while (!j->done) {
+		char after[24];
+		const char *params[] = {board, tb_i64(after, j->last_sent)};
+		PGresult *r = NULL;
+		if (tb_db_query(db, TB_STREAM_SQL_REPLAY, 2, params, &r) != TB_OK) {
+			job_end(j, TB_CLOSE_ERROR);
+			return;
+		}
+		int n = PQntuples(r);
+		for (int i = 0; i < n; i++) {
+			j->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+			tb_sse_event(&j->out, j->last_sent, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+			             (size_t)PQgetlength(r, i, 2));
+		}
+		j->replayed += (uint64_t)n;
+		PQclear(r);
+		if (n < 500)
+			return;
+	}
+}
+
+/* The stream's start, once its board is listened: the access re-check (a removal that committed
+ * before the LISTEN reached no one), presence, the head and hello, the replay, and the access
+ * re-check once more (a removal replayed is not notified again), as the worker's run(). */
+static void run_start(struct host *h, struct job *j)
+{
+	struct tb_db *db = &h->papp.db;
+	const struct tb_config *cfg = h->cfg;
+	tb_stream_frame_head(&j->out);
+	check_access(db, j);
+	if (j->done)
+		return;
+	char board[24], user[24];
+	const char *params[] = {tb_i64(board, j->board_id), tb_i64(user, j->user_id), "1"};
+	PGresult *r = NULL;
+	if (tb_db_query(db, TB_STREAM_SQL_PRESENCE, 3, params, &r) != TB_OK) {
+		job_end(j, TB_CLOSE_ERROR);
+		return;
+	}
+	j->last_sent = j->resume < 0 ? j->last_seq : j->resume;
+	tb_stream_frame_hello(&j->out, j->board_id, j->last_sent, cfg->heartbeat_interval, cfg->stream_max_seconds,
+	                      PQgetvalue(r, 0, 0));
+	PQclear(r);
+	run_replay(db, j);
+	if (!j->done)
+		check_access(db, j);
+}
+
+/* The heartbeat's SEEN: no row, the supervisor recycled the stream; false, the session ended. */
+static void run_seen(struct tb_db *db, struct job *j)
+{
+	const char *params[] = {j->row, j->token};
+	PGresult *r = NULL;
+	if (tb_db_query(db, TB_STREAM_SQL_SEEN, 2, params, &r) != TB_OK) {
+		job_end(j, TB_CLOSE_ERROR);
+		return;
+	}
+	if (PQntuples(r) == 0) {
+		job_end(j, TB_CLOSE_RECYCLED);
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		tb_stream_frame_revoked(&j->out, TB_REVOKE_SESSION_ENDED);
+		job_end(j, TB_CLOSE_REVOKED);
+	}
+	PQclear(r);
+}
+
+static void run_presence(struct tb_db *db, struct job *j)
+{
+	char board[24];
+	const char *params[] = {tb_i64(board, j->board_id)};
+	PGresult *r = NULL;
+	if (tb_db_query(db, TB_STREAM_SQL_PRESENCE_NOW, 1, params, &r) != TB_OK) {
+		job_end(j, TB_CLOSE_ERROR);
+		return;
+	}
+	if (PQntuples(r) == 1)
+		tb_sse_event(&j->out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+	PQclear(r);
+}
+
+/* The stream ended: counted, its row removed, the viewers announced if the user left the board. */
+static void run_close(struct tb_db *db, struct job *j)
+{
+	tb_metrics_add(tb_stream_close_metric(j->reason), 1);
+	const char *params[] = {j->row};
+	PGresult *r = NULL;
+	if (tb_db_query(db, TB_STREAM_SQL_UNREGISTER, 1, params, &r) == TB_OK) {
+		PQclear(r);
+		r = NULL;
+		char board[24], user[24];
+		const char *p2[] = {tb_i64(board, j->board_id), tb_i64(user, j->user_id), "0"};
+		if (tb_db_query(db, TB_STREAM_SQL_PRESENCE, 3, p2, &r) == TB_OK)
+			PQclear(r);
+	}
+	TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", j->row, j->board_id,
+	       tb_stream_close_name(j->reason));
+}
+
+static void run_job(struct host *h, struct job *j)
+{
+	struct tb_db *db = &h->papp.db;
+	switch (j->kind) {
+	case JOB_OPEN: run_open(h, j); break;
+	case JOB_START: run_start(h, j); break;
+	case JOB_REPLAY: run_replay(db, j); break;
+	case JOB_RECHECK: check_access(db, j); break;
+	case JOB_SEEN: run_seen(db, j); break;
+	case JOB_PRESENCE: run_presence(db, j); break;
+	case JOB_CLOSE: run_close(db, j); break;
+	}
+}
+
+/* This host's and pid's rows: a former process's at the start, ours at the end. */
+static void clear_rows(struct host *h)
+{
+	char pid[24];
+	const char *params[] = {h->cfg->host_name, tb_i64(pid, getpid())};
+	PGresult *r = NULL;
+	if (tb_db_query(&h->papp.db, SQL_HOST_CLEAR, 2, params, &r) == TB_OK)
+		PQclear(r);
+}
+
+static void *pool_main(void *arg)
+{
+	struct host *h = arg;
+	clear_rows(h);
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (h->todo == NULL && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		struct job *j = h->todo;
+		if (j == NULL)
+			break; /* quit, and nothing left to do */
+		h->todo = j->next;
+		if (h->todo == NULL)
+			h->todo_tail = NULL;
+		pthread_mutex_unlock(&h->mu);
+		run_job(h, j);
+		pthread_mutex_lock(&h->mu);
+		j->next = h->finished;
+		h->finished = j;
+		uint64_t one = 1;
+		if (write(h->jobs_fd, &one, sizeof one) < 0)
+			TB_LOG(TB_LOG_ERROR, "stream host: eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&h->mu);
+	clear_rows(h);
+	return NULL;
+}
+
+/* ====================================================================================== */
+/* ---- connections: output ---- */
+
+static void conn_events(struct host *h, struct conn *c, bool out)
+{
+	if (c->fd < 0 || c->polling_out == out)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0), .data.ptr = c};
+	if (epoll_ctl(h->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->polling_out = out;
+}
+
+static void conn_close_fd(struct conn *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	tb_buf_free(&c->out);
+	c->out_at = 0;
+}
+
+static void leave_board(struct host *h, struct conn *c);
+static void schedule(struct host *h, struct conn *c);
+
+/* The stream is over (reason); its connection is closed now (gone, too slow) or once its last
+ * records are written (close_now false). */
+static void conn_end(struct host *h, struct conn *c, enum tb_stream_close reason, bool close_now)
+{
+	if (!c->done) {
+		c->done = true;
+		c->reason = reason;
+	}
+	leave_board(h, c);
+	if (close_now)
+		conn_close_fd(c);
+	else if (c->close_by == 0)
+		c->close_by = now_ms() + (int64_t)h->cfg->write_timeout * 1000;
+}
+
+/* Writes what waits; the client gone (an error) ends the stream. A done stream's connection is
+ * closed once everything is written. */
+static void conn_flush(struct host *h, struct conn *c)
+{
+	while (c->fd >= 0 && c->out_at < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out_at, c->out.len - c->out_at, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->out_at += (size_t)n;
+			c->out_since = now_ms();
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_events(h, c, true);
+			return;
+		} else {
+			conn_end(h, c, TB_CLOSE_CLIENT_GONE, true);
+			return;
+		}
+	}
+	tb_buf_free(&c->out); /* an idle stream keeps no buffer */
+	c->out_at = 0;
+	conn_events(h, c, false);
+	if (c->done)
+		conn_close_fd(c);
+}
+
+/* Appends len bytes of the response as STDOUT records and writes what it can. A stream whose
+ * client left OUT_MAX bytes unread is dropped instead (slow_client): false. */
+static bool conn_send(struct host *h, struct conn *c, const char *data, size_t len)
+{
+	if (c->fd < 0 || len == 0)
+		return c->fd >= 0;
+	if (c->out.len - c->out_at > OUT_MAX) {
+		TB_LOG(TB_LOG_INFO, "stream %s on board %" PRId64 ": the client does not read, dropped", c->row,
+		       c->board_id);
+		conn_end(h, c, TB_CLOSE_SLOW_CLIENT, true);
+		return false;
+	}
+	if (c->out_at == c->out.len)
+		c->out_since = now_ms();
+	tb_fcgi_stdout(&c->out, c->fp.request_id, data, len);
+	conn_flush(h, c);
+	return c->fd >= 0;
+}
+
+static bool conn_send_buf(struct host *h, struct conn *c, struct tb_buf *b)
+{
+	bool ok = conn_send(h, c, b->data, b->len);
+	tb_buf_reset(b);
+	return ok;
+}
+
+/* The end of the response: the empty STDOUT record and END_REQUEST; closed once written. */
+static void conn_finish(struct host *h, struct conn *c, enum tb_stream_close reason)
+{
+	bool open = c->fd >= 0 && !c->done;
+	conn_end(h, c, reason, false);
+	if (!open) {
+		conn_close_fd(c);
+		return;
+	}
+	if (c->out_at == c->out.len)
+		c->out_since = now_ms();
+	tb_fcgi_stdout(&c->out, c->fp.request_id, NULL, 0);
+	tb_fcgi_end_request(&c->out, c->fp.request_id, 0);
+	conn_flush(h, c);
+}
+
+static void send_event(struct host *h, struct conn *c, int64_t seq, const char *type, const char *data, size_t len)
+{
+	struct tb_buf b = {0};
+	tb_sse_event(&b, seq, type, data, len);
+	if (conn_send_buf(h, c, &b) && seq > c->last_sent)
+		c->last_sent = seq;
+	tb_buf_free(&b);
+}
+
+static void send_comment(struct host *h, struct conn *c, const char *text)
+{
+	struct tb_buf b = {0};
+	tb_sse_comment(&b, text);
+	if (conn_send_buf(h, c, &b))
+		tb_metrics_add(TB_M_HEARTBEATS, 1);
+	tb_buf_free(&b);
+}
+
+/* ====================================================================================== */
+/* ---- jobs from the loop's side ---- */
+
+static void submit(struct host *h, struct conn *c, enum job_kind kind)
+{
+	struct job *j = tb_xcalloc(1, sizeof *j);
+	*j = (struct job){.kind = kind,
+	                  .c = c,
+	                  .fp = &c->fp,
+	                  .body = &c->body,
+	                  .board_id = c->board_id,
+	                  .user_id = c->user_id,
+	                  .resume = c->resume,
+	                  .last_seq = c->last_seq,
+	                  .last_sent = c->last_sent,
+	                  .token = c->token,
+	                  .reason = c->reason};
+	memcpy(j->row, c->row, sizeof j->row);
+	c->busy = true;
+	pthread_mutex_lock(&h->mu);
+	if (h->todo_tail)
+		h->todo_tail->next = j;
+	else
+		h->todo = j;
+	h->todo_tail = j;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void revoke_stream(struct host *h, struct conn *c, enum tb_stream_revoke why)
+{
+	struct tb_buf b = {0};
+	tb_stream_frame_revoked(&b, why);
+	conn_send_buf(h, c, &b);
+	tb_buf_free(&b);
+	conn_finish(h, c, TB_CLOSE_REVOKED);
+}
+
+/* The stream's next job, if it has none: its unregistration once done; else the replay of what
+ * its board notified beyond what it sent (at most once per new notification: a board deleted
+ * keeps no log), a revocation owed, an access re-check, the heartbeat's SEEN, a presence read. */
+static void schedule(struct host *h, struct conn *c)
+{
+	if (c->busy)
+		return;
+	if (c->done) {
+		if (c->registered)
+			submit(h, c, JOB_CLOSE);
+		return;
+	}
+	if (c->state != CS_LIVE)
+		return;
+	struct board *b = c->board;
+	if (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark) {
+		c->replay_mark = b->max_seq;
+		submit(h, c, JOB_REPLAY);
+	} else if (c->want_revoke) {
+		c->want_revoke = false;
+		revoke_stream(h, c, TB_REVOKE_BOARD_DELETED);
+		schedule(h, c);
+	} else if (c->want_recheck) {
+		c->want_recheck = false;
+		submit(h, c, JOB_RECHECK);
+	} else if (c->want_seen) {
+		c->want_seen = false;
+		submit(h, c, JOB_SEEN);
+	} else if (c->want_presence) {
+		c->want_presence = false;
+		tb_presence_reading(&c->presence, now_ms());
+		submit(h, c, JOB_PRESENCE);
+	}
+}
+
+/* A connection closed, with no job and no row left, leaves the list for the dead ones, freed
+ * after the epoll batch: a later event of the same batch may still name it. */
+static void maybe_free(struct host *h, struct conn *c)
+{
+	if (c->fd >= 0 || c->busy || c->registered || c->dead)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	h->n_conns--;
+	c->dead = true;
+	c->next = h->dead;
+	h->dead = c;
+}
+
+static void free_dead(struct host *h)
+{
+	while (h->dead) {
+		struct conn *c = h->dead;
+		h->dead = c->next;
+		tb_fcgi_free(&c->fp);
+		tb_buf_free(&c->body);
+		tb_buf_free(&c->out);
+		free(c->token);
+		free(c);
+	}
+}
+
+static void join_board(struct host *h, struct conn *c);
+
+/* OPEN came back: a stream goes on to its board, anything else was answered whole. */
+static void opened(struct host *h, struct conn *c, struct job *j)
+{
+	if (!j->accepted) { /* not a stream: not registered, not counted, whatever the reason says */
+		if (!c->done && conn_send_buf(h, c, &j->out))
+			conn_finish(h, c, TB_CLOSE_CLIENT_GONE);
+		else
+			conn_end(h, c, TB_CLOSE_CLIENT_GONE, true);
+		return;
+	}
+	c->registered = c->stream = true;
+	c->token = j->token_out;
+	j->token_out = NULL;
+	c->user_id = j->user_id;
+	c->board_id = j->board_id;
+	c->resume = j->resume;
+	c->last_seq = j->last_seq;
+	memcpy(c->row, j->row, sizeof c->row);
+	if (c->done)
+		return; /* the client left meanwhile: schedule() unregisters */
+	tb_metrics_add(TB_M_STREAMS_OPENED, 1);
+	join_board(h, c);
+}
+
+/* A job's output: what it wrote goes to the client, then what it ended. */
+static void job_done(struct host *h, struct job *j)
+{
+	struct conn *c = j->c;
+	c->busy = false;
+	if (j->kind == JOB_OPEN) {
+		tb_fcgi_forget_params(&c->fp); /* the request was read: nothing keeps a copy of it */
+		tb_buf_free(&c->body);
+		opened(h, c, j);
+	} else if (j->kind == JOB_CLOSE) {
+		c->registered = false;
+	} else if (!c->done) {
+		if (j->kind == JOB_START) {
+			c->state = CS_LIVE;
+			c->last_heard = now_s();
+			c->deadline = h->cfg->stream_max_seconds ? c->last_heard + h->cfg->stream_max_seconds : 0;
+		}
+		if (conn_send_buf(h, c, &j->out) && j->last_sent > c->last_sent)
+			c->last_sent = j->last_sent;
+		if (j->kind == JOB_START)
+			c->replay_mark = c->last_sent;
+		if (j->replayed)
+			tb_metrics_add(TB_M_EVENTS_REPLAYED, j->replayed);
+		if (j->done)
+			conn_finish(h, c, j->end);
+	}
+	schedule(h, c);
+	maybe_free(h, c);
+}
+
+static void jobs_ready(struct host *h)
+{
+	uint64_t n;
+	if (read(h->jobs_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+		TB_LOG(TB_LOG_ERROR, "stream host: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&h->mu);
+	struct job *list = h->finished;
+	h->finished = NULL;
+	pthread_mutex_unlock(&h->mu);
+	struct job *rev = NULL; /* finished is newest first */
+	while (list) {
+		struct job *next = list->next;
+		list->next = rev;
+		rev = list;
+		list = next;
+	}
+	while (rev) {
+		struct job *next = rev->next;
+		job_done(h, rev);
+		tb_buf_free(&rev->out);
+		free(rev->token_out);
+		free(rev);
+		rev = next;
+	}
+}
+
+/* ====================================================================================== */
+/* ---- boards and the LISTEN connection ---- */
+
+static struct board **board_slot(struct host *h, int64_t id)
+{
+	struct board **p = &h->boards[(uint64_t)id % BOARD_BUCKETS];
+	while (*p && (*p)->id != id)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Queues LISTEN or UNLISTEN of board's channel; sent in order, one at a time (cmd_pump). */
+static void cmd_push(struct host *h, struct board *b, bool listen)
+{
+	if (h->n_cmds == h->cap_cmds) {
+		h->cap_cmds = h->cap_cmds ? h->cap_cmds * 2 : 64;
+		struct cmd *n = realloc(h->cmds, h->cap_cmds * sizeof *n);
+		if (n == NULL)
+			abort();
+		h->cmds = n;
+	}
+	h->cmds[h->n_cmds++] = (struct cmd){b->id, listen};
+	b->queued++;
+	b->want_listen = listen;
+	b->listened = false;
+}
+
+static void cmd_pump(struct host *h)
+{
+	PGconn *conn = h->ldb.conn;
+	if (h->cmd_sent || h->n_cmds == 0 || conn == NULL)
+		return;
+	char channel[TB_STREAM_CHANNEL_MAX];
+	tb_stream_channel(channel, h->cmds[0].board);
+	char *ident = PQescapeIdentifier(conn, channel, strlen(channel));
+	struct tb_buf sql = {0};
+	tb_buf_printf(&sql, "%s %s", h->cmds[0].listen ? "LISTEN" : "UNLISTEN", ident ? ident : "\"\"");
+	PQfreemem(ident);
+	h->cmd_sent = PQsendQuery(conn, tb_buf_str(&sql)) == 1;
+	h->cmd_ok = true;
+	if (!h->cmd_sent)
+		TB_LOG(TB_LOG_ERROR, "stream host: %s: %s", tb_buf_str(&sql), PQerrorMessage(conn));
+	tb_buf_free(&sql);
+	PQflush(conn);
+}
+
+static void start_waiting(struct host *h, struct board *b)
+{
+	for (struct conn *c = b->streams; c; c = c->bnext)
+		if (c->state == CS_WAIT_LISTEN && !c->busy && !c->done) {
+			c->state = CS_STARTING;
+			submit(h, c, JOB_START);
+		}
+}
+
+/* The command at the head of the queue was answered. */
+static void cmd_done(struct host *h)
+{
+	struct cmd done = h->cmds[0];
+	memmove(h->cmds, h->cmds + 1, --h->n_cmds * sizeof *h->cmds);
+	h->cmd_sent = false;
+	struct board **p = board_slot(h, done.board), *b = *p;
+	if (!h->cmd_ok)
+		TB_LOG(TB_LOG_ERROR, "stream host: %s of board %" PRId64 " failed", done.listen ? "LISTEN" : "UNLISTEN",
+		       done.board);
+	if (b && --b->queued == 0) {
+		if (b->want_listen) {
+			b->listened = true;
+			start_waiting(h, b);
+		} else if (b->n == 0) {
+			*p = b->next;
+			free(b);
+		}
+	}
+	cmd_pump(h);
+}
+
+static void join_board(struct host *h, struct conn *c)
+{
+	struct board **p = board_slot(h, c->board_id), *b = *p;
+	if (b == NULL) {
+		b = *p = tb_xcalloc(1, sizeof *b);
+		b->id = c->board_id;
+	}
+	c->board = b;
+	c->bprev = NULL;
+	c->bnext = b->streams;
+	if (b->streams)
+		b->streams->bprev = c;
+	b->streams = c;
+	if (b->n++ == 0 && !b->want_listen) {
+		cmd_push(h, b, true);
+		cmd_pump(h);
+	}
+	c->state = CS_WAIT_LISTEN;
+	if (b->listened)
+		start_waiting(h, b);
+}
+
+static void leave_board(struct host *h, struct conn *c)
+{
+	struct board *b = c->board;
+	if (b == NULL)
+		return;
+	if (c->bprev)
+		c->bprev->bnext = c->bnext;
+	else
+		b->streams = c->bnext;
+	if (c->bnext)
+		c->bnext->bprev = c->bprev;
+	c->board = NULL;
+	c->bnext = c->bprev = NULL;
+	if (--b->n == 0) {
+		cmd_push(h, b, false);
+		cmd_pump(h);
+	}
+}
+
+/* One notification for one stream of its board, as the worker's on_notify, but without waiting:
+ * what needs the database becomes the stream's next job. */
+static void on_change(struct host *h, struct conn *c, const struct tb_stream_notice *n)
+{
+	unsigned steps = tb_stream_plan_change(n->seq, n->type, n->data, c->last_sent, c->user_id);
+	if (steps & TB_STEP_RECHECK)
+		c->want_recheck = true;
+	if (steps & TB_STEP_REVOKE)
+		c->want_revoke = true;
+	/* A gap, an event to read from the log, or a job running: the replay brings it (schedule). */
+	if (c->busy || (steps & (TB_STEP_REPLAY_GAP | TB_STEP_FETCH)) || !(steps & TB_STEP_FORWARD))
+		return;
+	send_event(h, c, n->seq, n->type, n->data, strlen(n->data));
+	if (c->fd >= 0)
+		tb_metrics_add(TB_M_EVENTS_SENT, 1);
+}
+
+static void on_notice(struct host *h, struct conn *c, const struct tb_stream_notice *n)
+{
+	c->last_heard = now_s();
+	if (c->state != CS_LIVE || c->done)
+		return;
+	switch (n->kind) {
+	case TB_NOTICE_EDITING: send_event(h, c, -1, n->type, n->data, strlen(n->data)); break;
+	case TB_NOTICE_CHANGE: on_change(h, c, n); break;
+	case TB_NOTICE_HEARTBEAT:
+		send_comment(h, c, "hb");
+		c->want_seen = true;
+		break;
+	case TB_NOTICE_PRESENCE:
+		tb_presence_list_came(&c->presence);
+		send_event(h, c, -1, "presence", n->data, strlen(n->data));
+		break;
+	case TB_NOTICE_PRESENCE_REF:
+		if (tb_presence_ref_came(&c->presence, now_ms()))
+			c->want_presence = true;
+		break;
+	default: break;
+	}
+	schedule(h, c);
+}
+
+/* One notification: parsed once, then to each stream of its board. */
+static void fan_out(struct host *h, const PGnotify *pn)
+{
+	int64_t id;
+	const char *rel = pn->relname;
+	if (strncmp(rel, "board_", 6) != 0 || !tb_parse_id(rel + 6, strlen(rel + 6), &id))
+		return;
+	struct board *b = *board_slot(h, id);
+	if (b == NULL)
+		return;
+	struct tb_stream_notice n;
+	tb_stream_notice_parse(pn->extra, &n);
+	if (n.kind == TB_NOTICE_MALFORMED || n.kind == TB_NOTICE_NO_SEQ)
+		TB_LOG(TB_LOG_WARN, "ignoring a %s notification on board %" PRId64,
+		       n.kind == TB_NOTICE_MALFORMED ? "malformed" : "seq-less", id);
+	if (n.kind == TB_NOTICE_CHANGE && n.seq > b->max_seq)
+		b->max_seq = n.seq;
+	for (struct conn *c = b->streams, *next; c; c = next) {
+		next = c->bnext; /* c may leave the board (a slow client dropped) */
+		on_notice(h, c, &n);
+		maybe_free(h, c);
+	}
+	tb_stream_notice_free(&n);
+}
+
+static void end_all(struct host *h, enum tb_stream_close reason)
+{
+	for (struct conn *c = h->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state == CS_REQUEST)
+			conn_end(h, c, reason, true);
+		else
+			conn_finish(h, c, reason);
+		schedule(h, c);
+		maybe_free(h, c);
+	}
+}
+
+/* The LISTEN connection broke (PostgreSQL restarted, or the connection was killed): what was
+ * notified meanwhile is lost to these streams, so they end and their clients resume from the
+ * log; the loop connects again on its tick. */
+static void listen_lost(struct host *h)
+{
+	TB_LOG(TB_LOG_WARN, "stream host: the LISTEN connection broke: %s",
+	       h->ldb.conn ? PQerrorMessage(h->ldb.conn) : "not connected");
+	if (h->db_fd >= 0)
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, h->db_fd, NULL);
+	h->db_fd = -1;
+	tb_db_disconnect(&h->ldb);
+	end_all(h, TB_CLOSE_ERROR);
+	h->n_cmds = 0;
+	h->cmd_sent = false;
+	for (size_t i = 0; i < BOARD_BUCKETS; i++)
+		while (h->boards[i]) {
+			struct board *b = h->boards[i];
+			h->boards[i] = b->next;
+			free(b);
+		}
+}
+
+static void listen_connect(struct host *h)
+{
+	if (h->ldb.conn || tb_db_ensure(&h->ldb) != TB_OK)
+		return;
+	PQsetnonblocking(h->ldb.conn, 1);
+	h->db_fd = PQsocket(h->ldb.conn);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_db};
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->db_fd, &ev) != 0) {
+		TB_LOG(TB_LOG_ERROR, "stream host: epoll: %s", strerror(errno));
+		listen_lost(h);
+	}
+}
+
+static void on_db_readable(struct host *h)
+{
+	PGconn *conn = h->ldb.conn;
+	if (conn == NULL)
+		return;
+	if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+		listen_lost(h);
+		return;
+	}
+	while (!PQisBusy(conn)) {
+		PGresult *r = PQgetResult(conn);
+		if (r == NULL && !h->cmd_sent)
+			break;
+		if (r == NULL) {
+			cmd_done(h);
+			continue;
+		}
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			h->cmd_ok = false;
+			TB_LOG(TB_LOG_ERROR, "stream host: %s", PQresultErrorMessage(r));
+		}
+		PQclear(r);
+	}
+	PGnotify *n;
+	while (h->ldb.conn && (n = PQnotifies(h->ldb.conn)) != NULL) {
+		fan_out(h, n);
+		PQfreemem(n);
+	}
+}
+
+/* ====================================================================================== */
+/* ---- connections: input ---- */
+
+/* One thing the parser found; false when the connection ended. */
+static bool on_record(struct host *h, struct conn *c, const struct tb_fcgi_event *ev)
+{
+	switch (ev->kind) {
+	case TB_FCGI_STDIN_DATA:
+		if (c->body.len <= h->cfg->max_body) /* max_body + 1 bytes tell "over" */
+			tb_buf_append(&c->body, ev->data, ev->len);
+		return true;
+	case TB_FCGI_STDIN_END:
+		c->state = CS_OPENING;
+		submit(h, c, JOB_OPEN);
+		return true;
+	case TB_FCGI_ABORT: conn_end(h, c, TB_CLOSE_CLIENT_GONE, true); return false;
+	case TB_FCGI_ERROR:
+		TB_LOG(TB_LOG_WARN, "stream host: FastCGI protocol error (%s): connection closed",
+		       tb_fcgi_error_name(ev->error));
+		conn_end(h, c, TB_CLOSE_CLIENT_GONE, true);
+		return false;
+	default: return true;
+	}
+}
+
+/* Reads what the web server sent. After the request's end it sends nothing more (lighttpd closes
+ * the connection when the client left), so anything then, or EOF, ends the stream. */
+static void conn_read(struct host *h, struct conn *c)
+{
+	char buf[READ_CHUNK];
+	while (c->fd >= 0) {
+		ssize_t n = read(c->fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (c->done)
+				conn_close_fd(c);
+			else
+				conn_end(h, c, TB_CLOSE_CLIENT_GONE, true);
+			return;
+		}
+		size_t used = 0;
+		struct tb_fcgi_event ev;
+		do {
+			used += tb_fcgi_feed(&c->fp, buf + used, (size_t)n - used, &ev);
+			if (!on_record(h, c, &ev))
+				return;
+		} while (used < (size_t)n || ev.kind != TB_FCGI_NONE);
+	}
+}
+
+static void on_conn(struct host *h, struct conn *c, uint32_t events)
+{
+	if (events & EPOLLOUT)
+		conn_flush(h, c);
+	if (c->fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		conn_read(h, c);
+	schedule(h, c);
+	maybe_free(h, c);
+}
+
+static void accept_all(struct host *h)
+{
+	for (int i = 0; i < 256 && !h->stopping; i++) {
+		int fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				TB_LOG(TB_LOG_ERROR, "stream host: accept: %s", strerror(errno));
+			return;
+		}
+		struct conn *c = tb_xcalloc(1, sizeof *c);
+		c->w.kind = W_CONN;
+		c->fd = fd;
+		const struct tb_fcgi_limits lim = {PARAMS_NAME_MAX, PARAMS_VALUE_MAX, PARAMS_MAX};
+		tb_fcgi_init(&c->fp, &lim);
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+		if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			TB_LOG(TB_LOG_ERROR, "stream host: epoll: %s", strerror(errno));
+			close(fd);
+			tb_fcgi_free(&c->fp);
+			free(c);
+			continue;
+		}
+		c->next = h->conns;
+		if (h->conns)
+			h->conns->prev = c;
+		h->conns = c;
+		h->n_conns++;
+	}
+}
+
+/* ====================================================================================== */
+/* ---- the tick, once a second ---- */
+
+static void tick_conn(struct host *h, struct conn *c, int64_t ms)
+{
+	int64_t s = ms / 1000;
+	bool stuck = c->out_at < c->out.len && ms - c->out_since > (int64_t)h->cfg->write_timeout * 1000;
+	if (c->fd >= 0 && (stuck || (c->close_by && ms >= c->close_by))) {
+		if (!c->done)
+			TB_LOG(TB_LOG_INFO,
+			       "stream %s on board %" PRId64 ": nothing written for write_timeout, dropped", c->row,
+			       c->board_id);
+		if (stuck && !c->stream)
+			tb_metrics_add(TB_M_CLOSED_SLOW_CLIENT, 1); /* a poll's reply, as tb_server counts it */
+		conn_end(h, c, TB_CLOSE_SLOW_CLIENT, true);
+	}
+	if (c->state != CS_LIVE || c->done)
+		return;
+	if (c->deadline && s >= c->deadline) {
+		struct tb_buf b = {0};
+		tb_stream_frame_bye(&b);
+		conn_send_buf(h, c, &b);
+		tb_buf_free(&b);
+		conn_finish(h, c, TB_CLOSE_LIFETIME);
+	} else if (s >= c->last_heard + h->hb_window) {
+		send_comment(h, c, "keep-alive"); /* our own when the supervisor is silent */
+		c->last_heard = s;
+	}
+	if (!c->done && tb_presence_due(&c->presence, ms))
+		c->want_presence = true;
+}
+
+static void on_tick(struct host *h)
+{
+	uint64_t n;
+	if (read(h->tick_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+		TB_LOG(TB_LOG_ERROR, "stream host: timerfd: %s", strerror(errno));
+	int64_t ms = now_ms();
+	for (struct conn *c = h->conns, *next; c; c = next) {
+		next = c->next;
+		tick_conn(h, c, ms);
+		schedule(h, c);
+		maybe_free(h, c);
+	}
+	if (h->ldb.conn == NULL && !h->stopping) {
+		listen_connect(h);
+		cmd_pump(h);
+	}
+}
+
+/* SIGTERM or SIGINT: no new streams; every stream ends (recycled: its client reconnects to
+ * another host process) and the loop ends when they are gone or after STOP_GRACE_MS. */
+static void on_signal(struct host *h)
+{
+	struct signalfd_siginfo si;
+	if (read(h->signal_fd, &si, sizeof si) < 0 && errno != EAGAIN)
+		return;
+	if (h->stopping)
+		return;
+	TB_LOG(TB_LOG_INFO, "stream host: signal %u: ending %ld streams", si.ssi_signo, h->n_conns);
+	h->stopping = true;
+	h->stop_by = now_ms() + STOP_GRACE_MS;
+	epoll_ctl(h->ep, EPOLL_CTL_DEL, h->listen_fd, NULL);
+	end_all(h, TB_CLOSE_RECYCLED);
+}
+
+/* ====================================================================================== */
+/* ---- set-up and the loop ---- */
+
+static void dispatch(struct host *h, const struct epoll_event *ev)
+{
+	const struct watch *w = ev->data.ptr;
+	switch (w->kind) {
+	case W_LISTEN: accept_all(h); break;
+	case W_CONN:
+		if (!((struct conn *)ev->data.ptr)->dead)
+			on_conn(h, (struct conn *)ev->data.ptr, ev->events);
+		break;
+	case W_DB: on_db_readable(h); break;
+	case W_JOBS: jobs_ready(h); break;
+	case W_TICK: on_tick(h); break;
+	case W_SIGNAL: on_signal(h); break;
+	}
+}
+
+static bool watch_fd(struct host *h, int fd, struct watch *w, enum watch_kind kind, uint32_t events)
+{
+	w->kind = kind;
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	return fd >= 0 && epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+/* The descriptors of the loop; false after logging why not. */
+static bool host_open_fds(struct host *h)
+{
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL); /* before the pool thread starts: it inherits the mask */
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	h->jobs_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	h->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	h->signal_fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+	const struct itimerspec every_second = {{1, 0}, {1, 0}};
+	bool ok = h->ep >= 0 && timerfd_settime(h->tick_fd, 0, &every_second, NULL) == 0 &&
+		watch_fd(h, h->listen_fd, &h->w_listen, W_LISTEN, EPOLLIN | EPOLLEXCLUSIVE) &&
+		watch_fd(h, h->jobs_fd, &h->w_jobs, W_JOBS, EPOLLIN) &&
+		watch_fd(h, h->tick_fd, &h->w_tick, W_TICK, EPOLLIN) &&
+		watch_fd(h, h->signal_fd, &h->w_signal, W_SIGNAL, EPOLLIN);
+	h->w_db.kind = W_DB;
+	if (!ok)
+		TB_LOG(TB_LOG_ERROR, "stream host: cannot set up its event loop: %s", strerror(errno));
+	return ok;
+}
+
+static void host_close_fds(struct host *h)
+{
+	int fds[] = {h->ep, h->jobs_fd, h->tick_fd, h->signal_fd};
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* After the pool ended (it removed this process's rows): what is left is freed. */
+static void release_all(struct host *h)
+{
+	while (h->finished) {
+		struct job *j = h->finished;
+		h->finished = j->next;
+		j->c->busy = false;
+		tb_buf_free(&j->out);
+		free(j->token_out);
+		free(j);
+	}
+	for (struct conn *c = h->conns, *next; c; c = next) {
+		next = c->next;
+		conn_close_fd(c);
+		c->registered = false;
+		maybe_free(h, c);
+	}
+	free_dead(h);
+	for (size_t i = 0; i < BOARD_BUCKETS; i++)
+		while (h->boards[i]) {
+			struct board *b = h->boards[i];
+			h->boards[i] = b->next;
+			free(b);
+		}
+}
+
+static void loop(struct host *h)
+{
+	struct epoll_event evs[256];
+	while (!h->stopping || (h->n_conns > 0 && now_ms() < h->stop_by)) {
+		int n = epoll_wait(h->ep, evs, 256, 1000);
+		if (n < 0 && errno != EINTR) {
+			TB_LOG(TB_LOG_ERROR, "stream host: epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(h, &evs[i]);
+		free_dead(h);
+	}
+}
+
+int tb_host_run(const struct tb_config *cfg, int listen_fd)
+{
+	struct host *h = tb_xcalloc(1, sizeof *h);
+	h->cfg = cfg;
+	h->listen_fd = listen_fd;
+	h->db_fd = -1;
+	h->hb_window = tb_heartbeat_window(cfg);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	size_t n_routes;
+	const struct tb_route *routes = tb_api_routes(&n_routes);
+	tb_app_init(&h->papp, cfg, routes, n_routes);
+	tb_db_free(&h->papp.db); /* both connections named for pg_stat_activity */
+	tb_db_init(&h->papp.db, cfg->database, "teamboard-streamhost");
+	h->papp.stream_serve = host_open;
+	tb_db_init(&h->ldb, cfg->database, "teamboard-streamhost");
+	int rc = 1;
+	if (host_open_fds(h) && pthread_create(&h->thread, NULL, pool_main, h) == 0) {
+		listen_connect(h);
+		TB_LOG(TB_LOG_INFO, "stream host: serving (pid %d)", (int)getpid());
+		loop(h);
+		pthread_mutex_lock(&h->mu);
+		h->quit = true;
+		pthread_cond_signal(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->thread, NULL);
+		release_all(h);
+		rc = 0;
+	}
+	host_close_fds(h);
+	tb_db_free(&h->ldb);
+	tb_app_free(&h->papp);
+	free(h->cmds);
+	free(h);
+	return rc;
+}
+
+enum tb_err tb_host_listen(const char *path, int *fd)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof a.sun_path) {
+		TB_LOG(TB_LOG_ERROR, "stream host: socket path too long: %s", path);
+		return TB_ERR_INVALID;
+	}
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	unlink(path);
+	mode_t old = umask(0117); /* the web server's group may connect */
+	bool ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 && listen(s, 4096) == 0;
+	umask(old);
+	if (!ok) {
+		TB_LOG(TB_LOG_ERROR, "stream host: cannot listen on %s: %s", path, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return TB_ERR_IO;
+	}
+	*fd = s;
+	return TB_OK;
+}
