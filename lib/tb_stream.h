@@ -20,6 +20,14 @@
  * the limits, tb_stream_refuse) and 503 db_unavailable / 500 internal (database failures). A
  * resume point the log cannot serve is not a refusal: it is answered 200 with a reset event. */
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id);
+/* tb_stream_serve for a guest who follows board_id through the public link link_id (GET
+ * /public/boards/:token/events, api_links.c), with no session: the events and the presence come in
+ * their public form (no login names, sql/functions/links.sql), no editing announcements, guests
+ * count against max_guest_streams (as one user), and the stream ends with revoked
+ * {"reason":"link_deleted"} at the heartbeat that follows the link's deletion (the deletion sends
+ * one at once). */
+void tb_stream_serve_guest(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
+                           int64_t link_id);
 
 /* The size of a board's channel name with its NUL. */
 #define TB_STREAM_CHANNEL_MAX 32
@@ -28,7 +36,8 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id);
 
 /* Claims this worker's place among the streams and polls of this host (tb_metrics_hold against
- * max_streams, max_streams_per_user and max_streams_per_address, REMOTE_ADDR). false after
+ * max_streams, max_streams_per_user and max_streams_per_address, REMOTE_ADDR; for a guest, no
+ * user: max_guest_streams in place of max_streams_per_user). false after
  * answering 503 too_many_streams (tb_stream_refuse). *counted false: no shared memory, nothing
  * was claimed and the caller counts some other way (a stream: in the registry, under a lock).
  * Release with tb_metrics_unhold() once the stream or poll has been written. */
