@@ -19,6 +19,7 @@
 //   saving.js    the outbox on the notes: unsaved marks, temporary notes, drafts
 //   trash.js     the board's trash panel: deleted notes, restore
 //   undo.js      undo and redo: the bar's buttons, Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y
+//   share.js     the "Share" dialog: public read-only links
 import { api } from "../api.js";
 import { session, go, notice, sessionEnded } from "../app.js";
 import { toast } from "../ui.js";
@@ -39,6 +40,7 @@ import * as sync from "../board/sync.js";
 import * as saving from "../board/saving.js";
 import * as trash from "../board/trash.js";
 import * as undo from "../board/undo.js";
+import * as share from "../board/share.js";
 import { outbox } from "../outbox.js";
 
 export { COLORS };
@@ -68,7 +70,7 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";
 
   frame.build(B);
-  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash, undo]) m.install(B);
+  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash, undo, share]) m.install(B);
   view.classList.add("view-board");
   view.append(B.root);
 
