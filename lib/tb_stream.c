@@ -176,6 +176,7 @@ struct audience {
 	int presence_params;             /* 3 or 1 */
 	const char *presence_now;        /* ($1 board): the presence event's text */
 	enum tb_stream_revoke seen_gone; /* why seen's false revokes */
+	enum tb_stream_revoke lost;      /* why access's NULL revokes */
 };
 
 static const struct audience MEMBER = {
@@ -187,6 +188,7 @@ static const struct audience MEMBER = {
 	3,
 	SQL_PRESENCE_NOW,
 	TB_REVOKE_SESSION_ENDED,
+	TB_REVOKE_ACCESS_REMOVED,
 };
 
 static const struct audience GUEST = {
@@ -198,6 +200,7 @@ static const struct audience GUEST = {
 	1,
 	SQL_PRESENCE_NOW_GUEST,
 	TB_REVOKE_LINK_DELETED,
+	TB_REVOKE_LINK_DELETED, /* a guest has no access but its link's */
 };
 
 /* Runs a query for the stream; on failure ends the stream (error) and returns NULL. */
@@ -264,7 +267,7 @@ static bool access_gone(struct stream *s)
 static void recheck_access(struct stream *s)
 {
 	if (access_gone(s))
-		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
+		revoke_stream(s, s->aud->lost);
 }
 
 static void heartbeat(struct stream *s)
@@ -712,7 +715,7 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 	PGresult *r = s->done || gone ? NULL : query(s, s->aud->presence, s->aud->presence_params, params);
 	tb_stream_frame_head(&s->out);
 	if (gone) {
-		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
+		revoke_stream(s, s->aud->lost);
 	} else if (r != NULL) {
 		s->last_sent = resume < 0 ? last_seq : resume;
 		const struct tb_config *cfg = s->app->cfg;
@@ -724,7 +727,7 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 		/* A removal that committed after the check above may have been replayed, and its
 		 * notification is then a duplicate: look once more, now that the replay is done. */
 		if (!s->done && access_gone(s))
-			revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
+			revoke_stream(s, s->aud->lost);
 		long max = s->app->cfg->stream_max_seconds;
 		s->last_heard = now_s();
 		s->deadline = max ? s->last_heard + max : 0;

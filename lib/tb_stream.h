@@ -25,7 +25,7 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
  * their public form (no login names, sql/functions/links.sql), no editing announcements, guests
  * count against max_guest_streams (as one user), and the stream ends with revoked
  * {"reason":"link_deleted"} at the heartbeat that follows the link's deletion (the deletion sends
- * one at once). */
+ * one at once), and where a member's would end with access_removed. */
 void tb_stream_serve_guest(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
                            int64_t link_id);
 

@@ -251,6 +251,10 @@ def test_deleting_board_ends_its_guests(server, team, streams):
     owner = team["owner"]
     board = team_board(server, team)
     g = guest(streams, board["id"], make_link(server, owner, board["id"])["token"])
+    # A note first: once it has come, the stream is past its start (a board deleted while the stream
+    # starts ends it as a deleted link would: revoked link_deleted, with no board.deleted).
+    tb.create_item(server, owner, board["id"])
+    g.wait_type("item.created", timeout=5)
     tb.assert_status(tb.request(server, "DELETE", "/boards/%d" % board["id"], token=owner.token), 204)
     g.wait_type("board.deleted", timeout=PROMPTLY)
     assert g.wait_type("revoked", timeout=PROMPTLY).json == {"reason": "board_deleted"}
