@@ -10,15 +10,17 @@ LANGUAGE sql STABLE AS $$
     SELECT board_json(b, 'guest') - 'team_id' - 'owner_id'
 $$;
 
--- An event as a guest sees it (event_json's shape): the actor by id only, and a member.* event
--- without its member (whose login name it carries): a guest learns that the team changed, not how.
--- Every other payload names no user (notes carry author_id only).
+-- An event as a guest sees it (event_json's shape): the actor by id only, a member.* event without
+-- its member (whose login name it carries): a guest learns that the team changed, not how, and a
+-- board.* event's board without team_id and owner_id, as public_board_json. Every other payload
+-- names no user (notes carry author_id only).
 CREATE OR REPLACE FUNCTION public_event_json(p_board bigint, p_seq bigint, p_type text, p_actor bigint,
                                              p_at timestamptz, p_payload jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
                               'actor', (SELECT jsonb_build_object('id', u.id) FROM users u WHERE u.id = p_actor))
-           || CASE WHEN p_type LIKE 'member.%' THEN '{}'::jsonb ELSE p_payload END
+           || CASE WHEN p_type LIKE 'member.%' THEN '{}'::jsonb
+                   ELSE p_payload #- '{board,team_id}' #- '{board,owner_id}' END
 $$;
 
 -- The link of a token's hash whose board is live (not in the trash): (link id, board id), or no row.

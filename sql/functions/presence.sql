@@ -22,7 +22,8 @@ $$;
 CREATE OR REPLACE FUNCTION public_presence(p_board bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('type', 'presence', 'board_id', p_board,
-                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id'))
+                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id')
+                                                                ORDER BY (v ->> 'user_id')::bigint)
                                                      FROM jsonb_array_elements(board_viewers(p_board)) v), '[]'::jsonb),
                               'guests', board_guests(p_board))
 $$;

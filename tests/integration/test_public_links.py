@@ -216,6 +216,10 @@ def test_guest_follows_live_without_names_and_resumes(server, team, streams):
     tb.add_member(server, owner, team["team"]["id"], newcomer, "viewer")
     added = g.wait_type("member.added", timeout=5)
     assert "member" not in added.json and added.seq == 2
+    tb.assert_status(tb.request(server, "PATCH", "/boards/%d" % board["id"], {"title": "renamed"},
+                                token=owner.token), 200)
+    renamed = g.wait_type("board.updated", timeout=5).json["board"]
+    assert renamed["title"] == "renamed" and "team_id" not in renamed and "owner_id" not in renamed
     assert not g.typed("editing"), g.describe()
     assert no_login_names(bytes(g.raw).decode(), owner, editor, newcomer), g.describe()
     # Resume: what happened while away comes again, from Last-Event-ID on.
@@ -224,7 +228,7 @@ def test_guest_follows_live_without_names_and_resumes(server, team, streams):
                                 {"x": 40}, token=editor.token), 200)
     again = guest(streams, board["id"], token, last_event_id=1)
     again.wait_type("item.updated", timeout=5)
-    assert again.seqs() == [2, 3], again.describe()
+    assert again.seqs() == [2, 3, 4], again.describe()
 
 
 def test_deleting_link_ends_its_guests_at_once(server, team, streams):
