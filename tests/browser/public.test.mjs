@@ -1,11 +1,14 @@
 // A public read-only link in the browser (docs/api.md, "Public links"): alice shares her board from
 // its Share dialog, a guest with no account opens the link, follows the board live (read-only, with
-// a sign-in prompt), and is cut off at once when alice deletes the link in the dialog.
+// a sign-in prompt), and is cut off at once when alice deletes the link in the dialog. axe finds
+// nothing serious on the public page or in the dialog.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, openBoard, note, within, BASE } from "./lib.mjs";
+import { launch, withTracker, apiOk, userContext, openBoard, note, within, axeViolations, BASE } from "./lib.mjs";
 
 const SECOND = 1000;
+// axe-core is injected as a script tag, which the site's CSP refuses (as a11y.test.mjs does).
+const AXE_OK = { bypassCSP: true };
 
 describe("public links: a guest follows a board live and is cut off when the link is deleted", () => {
   let browser;
@@ -14,7 +17,7 @@ describe("public links: a guest follows a board live and is cut off when the lin
 
   test("alice shares, the guest watches live, alice deletes the link and the guest is told at once", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const alice = await userContext(tr, browser, "alice");
+      const alice = await userContext(tr, browser, "alice", AXE_OK);
       const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Open retro" });
       const first = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Before the guest", x: 40, y: 40 });
       const pa = await openBoard(alice.ctx, board.id);
@@ -26,7 +29,7 @@ describe("public links: a guest follows a board live and is cut off when the lin
       await pa.getByTestId("share-link").waitFor();
 
       // The guest: a browser with no account.
-      const gctx = await tr.newContext(browser);
+      const gctx = await tr.newContext(browser, AXE_OK);
       const pg = await gctx.newPage();
       await pg.goto(`${BASE}#/public/${url.split("/").pop()}`);
       await pg.getByTestId("public-board").waitFor({ timeout: 15 * SECOND });
@@ -35,6 +38,8 @@ describe("public links: a guest follows a board live and is cut off when the lin
       await pg.getByTestId("public-signin").waitFor();
       await within(pg, 5 * SECOND, () => /1 guest/.test(document.querySelector('[data-testid="public-presence"]').textContent), null, "counted as a guest");
       assert.equal(await pg.locator("[data-testid=new-note], [data-testid=note-toolbar]").count(), 0, "nothing to write with");
+      assert.deepEqual(await axeViolations(pg), [], "the public page: no serious or critical axe finding");
+      assert.deepEqual(await axeViolations(pa), [], "the Share dialog: no serious or critical axe finding");
 
       // alice writes: the guest sees it live.
       const live = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Live for the guest", x: 300, y: 40 });
