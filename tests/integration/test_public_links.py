@@ -278,3 +278,31 @@ def test_max_guest_streams(server, team, streams):
         tb.assert_status(public(server, token, "/events"), 200)
         streams.open(board["id"], token=owner.token)
         assert streams.close_all() == []  # before the workers restart with the default config
+
+
+def test_max_guest_streams_without_shared_memory(server, team, streams):
+    """Without the workers' shared file (one of another layout, as test_stream_limits makes it) the
+    registry counts the guests, all together, under its advisory locks."""
+    import os
+    from test_stream_limits import held_gauges, metrics_file
+    owner = team["owner"]
+    board = team_board(server, team)
+    token = make_link(server, owner, board["id"])["token"]
+    path = metrics_file(server)
+    os.rename(path, path + ".saved")
+    try:
+        with open(path, "wb") as f:
+            f.write((0x54424D4554520009).to_bytes(8, "little") + bytes(568))
+        os.chmod(path, 0o600)
+        os.chown(path, server.account.uid, -1)
+        server.restart_app(max_guest_streams=1)
+        assert held_gauges(server) == {}  # no table: the registry counts
+        guest(streams, board["id"], token)
+        tb.assert_error(sse.error_response(guest(streams, board["id"], token, expect=503)), 503, "too_many_streams")
+        streams.open(board["id"], token=owner.token)
+        assert server.sql("SELECT count(*) FROM teamboard.streams WHERE board_id = %s AND user_id IS NULL",
+                          (board["id"],)) == [(1,)]
+    finally:
+        streams.close_all()
+        os.replace(path + ".saved", path)
+        server.restart_app()
