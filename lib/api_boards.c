@@ -118,9 +118,7 @@ static bool parse_z(const char *s, size_t len, int64_t *out)
 	return true;
 }
 
-/* The items_after cursor "<z>.<id>" of a board page (items_next of the page before). Absent:
- * true with z and id NULL; malformed: false. */
-static bool items_cursor(struct tb_req *req, char z[24], char id[24], const char **zp, const char **idp)
+bool tb_api_items_cursor(struct tb_req *req, char z[24], char id[24], const char **zp, const char **idp)
 {
 	char *value = NULL;
 	enum tb_err err = tb_query_get(req->query, "items_after", &value);
@@ -143,7 +141,7 @@ void tb_api_boards_get(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 {
 	char uid[24], bid[24], budget[24], z[24], iid[24];
 	const char *zp, *idp;
-	if (!items_cursor(req, z, iid, &zp, &idp)) {
+	if (!tb_api_items_cursor(req, z, iid, &zp, &idp)) {
 		tb_resp_fail(resp, TB_E_BAD_ITEMS_AFTER);
 		return;
 	}

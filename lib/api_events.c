@@ -1,6 +1,8 @@
 /* api_events: a board's events. GET /boards/:id/events streams them (Accept: text/event-stream,
  * see tb_stream.c) or returns them from the log as JSON (the polling fallback and the activity
- * history); GET /boards/:id/viewers lists who has the board open. Viewers and up may read both. */
+ * history); GET /boards/:id/viewers lists who has the board open. Viewers and up may read both.
+ * A public link's guest gets the same two answers in their public form (tb_api_events_serve,
+ * called by api_links.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,15 +33,19 @@ static bool may_view(struct tb_app *app, struct tb_req *req, struct tb_resp *res
  * before its first event, so paging moves on. A resume point older than what the log keeps
  * answers 410 reset (reload the board). One row per event, ordered; one row with NULL seq when
  * there are none; no row when the board is gone. */
-static const char SQL_POLL[] =
-	"WITH e AS (SELECT e.seq, event_json(e.board_id, e.seq, e.type, e.actor_id, e.created_at, e.payload)::text AS j"
-	"             FROM board_events e WHERE e.board_id = $1::bigint AND e.seq > $2::bigint"
-	"            ORDER BY e.seq LIMIT $3::int),"
-	"     s AS (SELECT seq, j, sum(octet_length(j) + 1) OVER (ORDER BY seq) AS total,"
-	"                  row_number() OVER (ORDER BY seq) AS n FROM e)"
-	" SELECT b.last_seq, (SELECT min(seq) FROM board_events x WHERE x.board_id = b.id), s.seq, s.j"
-	"   FROM boards b LEFT JOIN s ON s.n = 1 OR s.total <= $4::bigint"
-	"  WHERE b.id = $1::bigint ORDER BY s.seq";
+#define SQL_POLL_OF(event_json)                                                                         \
+	"WITH e AS (SELECT e.seq, " event_json                                                          \
+	"(e.board_id, e.seq, e.type, e.actor_id, e.created_at, e.payload)::text AS j"                   \
+	"             FROM board_events e WHERE e.board_id = $1::bigint AND e.seq > $2::bigint"         \
+	"            ORDER BY e.seq LIMIT $3::int),"                                                    \
+	"     s AS (SELECT seq, j, sum(octet_length(j) + 1) OVER (ORDER BY seq) AS total,"              \
+	"                  row_number() OVER (ORDER BY seq) AS n FROM e)"                               \
+	" SELECT b.last_seq, (SELECT min(seq) FROM board_events x WHERE x.board_id = b.id), s.seq, s.j" \
+	"   FROM boards b LEFT JOIN s ON s.n = 1 OR s.total <= $4::bigint"                              \
+	"  WHERE b.id = $1::bigint ORDER BY s.seq"
+static const char SQL_POLL[] = SQL_POLL_OF("event_json");
+/* A guest's page: the events without login names (sql/functions/links.sql). */
+static const char SQL_POLL_PUBLIC[] = SQL_POLL_OF("public_event_json");
 
 /* The body's own bytes around the events: {"events":[...],"last_event_id":N,"more":false} */
 #define POLL_ENVELOPE 96
@@ -109,8 +115,10 @@ static void poll_page(struct tb_app *app, PGresult *r, int64_t after, int64_t la
 	tb_buf_free(&body);
 }
 
-static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *bid)
+static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id, bool guest)
 {
+	char bid[24];
+	tb_i64(bid, board_id);
 	int64_t after = 0, limit = 100;
 	enum tb_err e1 = poll_param(req->query, "after", 0, INT64_MAX, &after);
 	enum tb_err e2 = poll_param(req->query, "limit", 1, 1000, &limit);
@@ -121,12 +129,12 @@ static void poll_events(struct tb_app *app, struct tb_req *req, struct tb_resp *
 	bool explicit_after = e1 == TB_OK, counted;
 	/* A poll holds its worker like a stream while it reads and writes: it counts the same.
 	 * Without shared memory polls are not counted (the registry has no row for them). */
-	if (!tb_stream_hold(app, req, TB_HOLD_POLL, req->ids[0], resp, &counted))
+	if (!tb_stream_hold(app, req, TB_HOLD_POLL, board_id, resp, &counted))
 		return;
 	char a[24], l[24], m[24];
 	const char *params[] = {bid, tb_i64(a, after), tb_i64(l, limit), tb_i64(m, (int64_t)poll_budget(app->cfg))};
 	PGresult *r = NULL;
-	if (tb_resp_db_failed(resp, tb_db_query(&app->db, SQL_POLL, 4, params, &r)))
+	if (tb_resp_db_failed(resp, tb_db_query(&app->db, guest ? SQL_POLL_PUBLIC : SQL_POLL, 4, params, &r)))
 		goto out;
 	if (PQntuples(r) == 0) { /* deleted since may_view() */
 		tb_resp_fail(resp, TB_E_NOT_FOUND);
@@ -150,15 +158,24 @@ void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 	char uid[24], bid[24];
 	if (!may_view(app, req, resp, uid, bid))
 		return;
-	if (tb_sse_accepts(req->accept) && app->stream_serve)
-		app->stream_serve(app, req, resp, req->ids[0]);
-	else if (tb_sse_accepts(req->accept))
-		tb_stream_serve(app, req, resp, req->ids[0]);
-	else
-		poll_events(app, req, resp, bid);
+	tb_api_events_serve(app, req, resp, req->ids[0], 0);
 }
 
-static const char SQL_VIEWERS[] = "SELECT jsonb_build_object('viewers', board_viewers($1::bigint))";
+void tb_api_events_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
+                         int64_t link_id)
+{
+	if (tb_sse_accepts(req->accept) && link_id)
+		tb_stream_serve_guest(app, req, resp, board_id, link_id);
+	else if (tb_sse_accepts(req->accept) && app->stream_serve) /* a stream host's (tb_host.c) */
+		app->stream_serve(app, req, resp, board_id);
+	else if (tb_sse_accepts(req->accept))
+		tb_stream_serve(app, req, resp, board_id);
+	else
+		poll_events(app, req, resp, board_id, link_id != 0);
+}
+
+static const char SQL_VIEWERS[] =
+	"SELECT jsonb_build_object('viewers', board_viewers($1::bigint), 'guests', board_guests($1::bigint))";
 
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 {

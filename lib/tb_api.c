@@ -68,6 +68,11 @@ static const struct tb_route routes[] = {
 	{TB_GET, P "/boards/:id/export", tb_api_export, AUTH, NO_BODY},
 	/* its body is read piece by piece by the handler, within max_import (api_import.c) */
 	{TB_POST, P "/boards/import", tb_api_import, AUTH, OWN_BODY},
+	{TB_POST, P "/boards/:id/links", tb_api_links_create, AUTH, NO_BODY},
+	{TB_GET, P "/boards/:id/links", tb_api_links_list, AUTH, NO_BODY},
+	{TB_DELETE, P "/boards/:id/links/:id", tb_api_links_delete, AUTH, NO_BODY},
+	{TB_GET, P "/public/boards/:token", tb_api_public_board, 0, NO_BODY},
+	{TB_GET, P "/public/boards/:token/events", tb_api_public_events, 0, NO_BODY},
 };
 
 const struct tb_route *tb_api_routes(size_t *n)

@@ -147,6 +147,25 @@ void tb_api_undo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 void tb_api_redo(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 enum tb_error_id tb_undo_verdict(enum tb_rank rank, const char *outcome, bool redo);
 void tb_api_viewers(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+/* The items_after cursor "<z>.<id>" of a board page (items_next of the page before, api_boards.c).
+ * Absent: true with *zp and *idp NULL; malformed: false; else *zp and *idp point to z and id. */
+bool tb_api_items_cursor(struct tb_req *req, char z[24], char id[24], const char **zp, const char **idp);
+/* A board's events for a caller who may read them (api_events.c): the stream (Accept:
+ * text/event-stream) or a JSON page of the log; link_id 0 for a member, else a public link's
+ * guest, who gets them in their public form (tb_stream_serve_guest). */
+void tb_api_events_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
+                         int64_t link_id);
+/* Public read-only links (api_links.c, docs/api.md "Public links"): POST, GET /boards/:id/links and
+ * DELETE /boards/:id/links/:id (the board's owner or a team admin: 404 without a role, 403 below
+ * admin; at most TB_LINKS_MAX links per board, 409 too_many_links over it), and, with no session,
+ * GET /public/boards/:token (the board and its notes) and GET /public/boards/:token/events (404 for
+ * a token of no link, or of a board in the trash). */
+#define TB_LINKS_MAX 20
+void tb_api_links_create(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_links_list(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_links_delete(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_public_board(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
+void tb_api_public_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp);
 /* Time travel (api_history.c): GET /boards/:id/history?seq=N or ?at=<time>, the board as it was
  * after event N (docs/api.md). tb_history_params reads the query: true when exactly one of seq
  * ("0" or an id-like decimal, no sign or leading zero: *seq, at "") and at (a time that

@@ -48,6 +48,7 @@ static const struct key keys[] = {
 	{"stream_max_seconds", K_LONG, 0, 7L * 24 * 3600, OFF(stream_max_seconds)},
 	{"max_streams", K_LONG, 0, 1000000, OFF(max_streams)},
 	{"max_streams_per_user", K_LONG, 0, 1000000, OFF(max_streams_per_user)},
+	{"max_guest_streams", K_LONG, 0, 1000000, OFF(max_guest_streams)},
 	{"event_retention_days", K_LONG, 0, 36500, OFF(event_retention_days)},
 	{"event_retention_per_board", K_LONG, 0, 100000000, OFF(event_retention_per_board)},
 	{"trash_days", K_LONG, 0, 36500, OFF(trash_days)},
@@ -80,6 +81,7 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->stream_max_seconds = 600;
 	cfg->max_streams = 200;
 	cfg->max_streams_per_user = 20;
+	cfg->max_guest_streams = 50;
 	cfg->event_retention_days = 0;      /* the log is the board's history: kept for its life */
 	cfg->event_retention_per_board = 0; /* no cap */
 	cfg->trash_days = 30;

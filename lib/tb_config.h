@@ -31,6 +31,7 @@ struct tb_config {
 	long stream_max_seconds; /* 0 = unlimited */
 	long max_streams;        /* per host */
 	long max_streams_per_user;
+	long max_guest_streams;         /* streams and polls of public links' guests, together, per host */
 	long event_retention_days;      /* 0 = events are kept for the board's life */
 	long event_retention_per_board; /* 0 = no cap */
 	long trash_days;                /* deleted boards and notes are purged after this; 0 = never */

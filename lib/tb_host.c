@@ -263,7 +263,7 @@ static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *res
 		cfg->host_name, tb_i64(pid, getpid()),         board,
 		user,           tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
 	PGresult *r = NULL;
-	if (tb_resp_db_failed(resp, tb_stream_register_locked(&app->db, SQL_HOST_REGISTER, params, &r)))
+	if (tb_resp_db_failed(resp, tb_stream_register_locked(&app->db, SQL_HOST_REGISTER, 6, params, &r)))
 		return false;
 	bool ok = PQntuples(r) == 1;
 	if (ok)

@@ -177,6 +177,8 @@ static const struct tb_error errors[] = {
 	[TB_E_HISTORY_BEYOND] = {400, "bad_request", "seq is past the board's last event"},
 	[TB_E_HISTORY_PRUNED] = {410, "reset", "the board's early events are no longer kept: its history is not whole"},
 	[TB_E_METRICS_FORBIDDEN] = {403, "forbidden", "metrics are not served to this address"},
+	[TB_E_TOO_MANY_LINKS] = {409, "too_many_links",
+                                 "this board has as many public links as it may: delete one first"},
 };
 _Static_assert(sizeof errors / sizeof errors[0] == TB_E__COUNT, "a row for every enum tb_error_id");
 

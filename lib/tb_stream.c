@@ -22,16 +22,21 @@
 #include "tb_sse.h"
 #include "tb_stream_core.h"
 
+struct audience;
+
 struct stream {
 	struct tb_app *app;
 	struct tb_req *req;
+	const struct audience *aud; /* a member's or a guest's queries */
 	int64_t board_id;
-	char board[24], user[24], row[24];    /* decimal texts for query parameters */
-	char *token;                          /* the request's session token: the stream lives on it */
-	int64_t last_sent;                    /* highest seq written to the client */
-	time_t deadline;                      /* 0: no lifetime */
-	time_t last_heard;                    /* last notification or heartbeat from PostgreSQL */
-	struct tb_presence_throttle presence; /* the viewers we read ourselves (a "ref") */
+	int64_t link_id;                             /* a guest's public link; 0: a member's stream */
+	char board[24], user[24], link[24], row[24]; /* decimal texts for query parameters */
+	const char *subject;                         /* user (a member) or link (a guest), for access */
+	char *token;                                 /* a member's session token: the stream lives on it */
+	int64_t last_sent;                           /* highest seq written to the client */
+	time_t deadline;                             /* 0: no lifetime */
+	time_t last_heard;                           /* last notification or heartbeat from PostgreSQL */
+	struct tb_presence_throttle presence;        /* the viewers we read ourselves (a "ref") */
 	struct tb_buf out;
 	enum tb_stream_close reason;
 	bool done;
@@ -94,8 +99,8 @@ const char TB_STREAM_SQL_STATE[] =
  * supervisor, and a row the supervisor deleted while its worker is still held counts on. */
 static const char SQL_REGISTER_ROW[] =
 	"WITH stale AS (DELETE FROM streams WHERE host = $1 AND pid = $2::int)"
-	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
-	" VALUES ($1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint)"
+	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id, link_id)"
+	" VALUES ($1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint, $5::bigint)"
 	" RETURNING id";
 
 /* Without shared memory the registry is the count: SQL_REGISTER runs in a transaction after
@@ -103,32 +108,41 @@ static const char SQL_REGISTER_ROW[] =
  * before it on this host and of this user, and count-then-insert cannot race. */
 const char TB_STREAM_SQL_LOCK_REGISTRY[] =
 	"SELECT pg_advisory_xact_lock(hashtext('teamboard.streams.host'), hashtext($1::text)),"
-	"       pg_advisory_xact_lock(hashtext('teamboard.streams.user'), hashtext($2::text))";
+	"       pg_advisory_xact_lock(hashtext('teamboard.streams.user'), hashtext(coalesce($2::text, 'guests')))";
 
+/* The guests (user_id NULL) count together, against max_guest_streams ($6). */
 static const char SQL_REGISTER[] =
 	"WITH stale AS (DELETE FROM streams WHERE host = $1 AND pid = $2::int)"
-	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
-	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint"
+	" INSERT INTO streams (host, pid, backend_pid, board_id, user_id, link_id)"
+	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint, $7::bigint"
 	" WHERE (SELECT count(*) FROM streams WHERE host = $1) < $5::bigint"
-	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) < $6::bigint"
+	"   AND (SELECT count(*) FROM streams WHERE user_id IS NOT DISTINCT FROM $4::bigint) < $6::bigint"
 	" RETURNING id";
 
 /* Announces the viewers when this user's streams on the board number $3 after the change (1
- * after opening the first, 0 after closing the last): the set of people changed only then. */
+ * after opening the first, 0 after closing the last): the set of people changed only then.
+ * Returns {"viewers": [...], "guests": N} for hello. */
 const char TB_STREAM_SQL_PRESENCE[] =
-	"SELECT CASE WHEN (SELECT count(*) FROM streams WHERE board_id = $1::bigint AND user_id = $2::bigint) = $3::bigint"
-	"            THEN announce_presence($1::bigint) ELSE board_viewers($1::bigint) END";
+	"SELECT jsonb_build_object('viewers',"
+	"         CASE WHEN (SELECT count(*) FROM streams WHERE board_id = $1::bigint AND user_id = $2::bigint) = $3::bigint"
+	"              THEN announce_presence($1::bigint) ELSE board_viewers($1::bigint) END,"
+	"         'guests', board_guests($1::bigint))";
+
+/* A guest's stream is one guest more or less: always announced. Returns what a guest is shown. */
+static const char SQL_PRESENCE_GUEST[] =
+	"SELECT CASE WHEN announce_presence($1::bigint) IS NOT NULL THEN public_presence($1::bigint) END";
 
 const char TB_STREAM_SQL_PRESENCE_NOW[] =
-	"SELECT jsonb_build_object('type', 'presence', 'board_id', $1::bigint, 'viewers', board_viewers($1::bigint))::text";
+	"SELECT jsonb_build_object('type', 'presence', 'board_id', $1::bigint, 'viewers', board_viewers($1::bigint),"
+	"                          'guests', board_guests($1::bigint))::text";
 
-const char TB_STREAM_SQL_REPLAY[] =
-	"SELECT seq, type, event_json(board_id, seq, type, actor_id, created_at, payload)::text"
-	" FROM board_events WHERE board_id = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT 500";
+static const char SQL_PRESENCE_NOW_GUEST[] = "SELECT public_presence($1::bigint)::text";
 
-static const char SQL_ONE[] =
-	"SELECT event_json(board_id, seq, type, actor_id, created_at, payload)::text"
-	" FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint";
+#define EVENT_COLUMNS "(board_id, seq, type, actor_id, created_at, payload)::text"
+#define REPLAY_FROM " FROM board_events WHERE board_id = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT 500"
+#define ONE_FROM " FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint"
+
+const char TB_STREAM_SQL_REPLAY[] = "SELECT seq, type, event_json" EVENT_COLUMNS REPLAY_FROM;
 
 /* No row: the supervisor recycled us. false: the session ended (logout, expiry, its user gone). */
 const char TB_STREAM_SQL_SEEN[] =
@@ -136,11 +150,56 @@ const char TB_STREAM_SQL_SEEN[] =
 	" RETURNING EXISTS (SELECT 1 FROM sessions"
 	"                    WHERE token_hash = sha256(decode($2, 'hex')) AND expires_at > now())";
 
+/* A guest's: false when the link was deleted or its board is in the trash. */
+static const char SQL_SEEN_GUEST[] =
+	"UPDATE streams SET last_seen = now() WHERE id = $1::bigint"
+	" RETURNING EXISTS (SELECT 1 FROM board_links l JOIN boards b ON b.id = l.board_id"
+	"                    WHERE l.id = $2::bigint AND b.deleted_at IS NULL)";
+
 static const char SQL_ROW[] = "SELECT 1 FROM streams WHERE id = $1::bigint";
 
 const char TB_STREAM_SQL_UNREGISTER[] = "DELETE FROM streams WHERE id = $1::bigint";
 
 const char TB_STREAM_SQL_ROLE[] = "SELECT board_role($1::bigint, $2::bigint)";
+
+/* A guest's access: NULL once the link is deleted or its board is in the trash. */
+static const char SQL_LINK_ALIVE[] =
+	"SELECT (SELECT 'guest' FROM board_links l JOIN boards b ON b.id = l.board_id"
+	"         WHERE l.id = $1::bigint AND l.board_id = $2::bigint AND b.deleted_at IS NULL)";
+
+/* What a stream reads differs by who follows it: a member (the session's user, whose access is
+ * board_role) or a guest (a public link: the events and the presence without login names,
+ * sql/functions/links.sql). A guest gets no editing announcements (they name their user). */
+struct audience {
+	const char *replay, *one;        /* ($1 board, $2 seq): the events after seq / seq itself */
+	const char *seen;                /* ($1 row, $2 token or link): no row: recycled; false: revoked */
+	const char *access;              /* ($1 subject, $2 board): NULL: access gone */
+	const char *presence;            /* ($1 board[, $2 user, $3 streams after]): hello's presence */
+	int presence_params;             /* 3 or 1 */
+	const char *presence_now;        /* ($1 board): the presence event's text */
+	enum tb_stream_revoke seen_gone; /* why seen's false revokes */
+	enum tb_stream_revoke lost;      /* why access's NULL revokes */
+};
+
+static const struct audience MEMBER = {
+	TB_STREAM_SQL_REPLAY,       "SELECT event_json" EVENT_COLUMNS ONE_FROM,
+	TB_STREAM_SQL_SEEN,         TB_STREAM_SQL_ROLE,
+	TB_STREAM_SQL_PRESENCE,     3,
+	TB_STREAM_SQL_PRESENCE_NOW, TB_REVOKE_SESSION_ENDED,
+	TB_REVOKE_ACCESS_REMOVED,
+};
+
+static const struct audience GUEST = {
+	"SELECT seq, type, public_event_json" EVENT_COLUMNS REPLAY_FROM,
+	"SELECT public_event_json" EVENT_COLUMNS ONE_FROM,
+	SQL_SEEN_GUEST,
+	SQL_LINK_ALIVE,
+	SQL_PRESENCE_GUEST,
+	1,
+	SQL_PRESENCE_NOW_GUEST,
+	TB_REVOKE_LINK_DELETED,
+	TB_REVOKE_LINK_DELETED, /* a guest has no access but its link's */
+};
 
 /* Runs a query for the stream; on failure ends the stream (error) and returns NULL. */
 static PGresult *query(struct stream *s, const char *sql, int n, const char *const *params)
@@ -161,7 +220,7 @@ static void replay(struct stream *s)
 	while (!s->done) {
 		char after[24];
 		const char *params[] = {s->board, tb_i64(after, s->last_sent)};
-		PGresult *r = query(s, TB_STREAM_SQL_REPLAY, 2, params);
+		PGresult *r = query(s, s->aud->replay, 2, params);
 		if (r == NULL)
 			return;
 		int n = PQntuples(r);
@@ -193,8 +252,8 @@ static void revoke_stream(struct stream *s, enum tb_stream_revoke why)
 /* Whether the user has lost the board (false too when the query failed: that ends the stream). */
 static bool access_gone(struct stream *s)
 {
-	const char *params[] = {s->user, s->board};
-	PGresult *r = query(s, TB_STREAM_SQL_ROLE, 2, params);
+	const char *params[] = {s->subject, s->board};
+	PGresult *r = query(s, s->aud->access, 2, params);
 	if (r == NULL)
 		return false;
 	bool gone = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
@@ -206,7 +265,7 @@ static bool access_gone(struct stream *s)
 static void recheck_access(struct stream *s)
 {
 	if (access_gone(s))
-		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
+		revoke_stream(s, s->aud->lost);
 }
 
 static void heartbeat(struct stream *s)
@@ -215,15 +274,15 @@ static void heartbeat(struct stream *s)
 	if (!flush_out(s))
 		return;
 	tb_metrics_add(TB_M_HEARTBEATS, 1);
-	const char *params[] = {s->row, s->token};
-	PGresult *r = query(s, TB_STREAM_SQL_SEEN, 2, params);
+	const char *params[] = {s->row, s->link_id ? s->link : s->token};
+	PGresult *r = query(s, s->aud->seen, 2, params);
 	if (r && PQntuples(r) == 0) {
 		/* Our registry row is gone: the supervisor took us for dead. Let the client reconnect. */
 		s->done = true;
 		s->reason = TB_CLOSE_RECYCLED;
 	} else if (r && strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
 		PQclear(r);
-		revoke_stream(s, TB_REVOKE_SESSION_ENDED);
+		revoke_stream(s, s->aud->seen_gone);
 		return;
 	}
 	PQclear(r);
@@ -234,7 +293,7 @@ static void presence_read(struct stream *s)
 {
 	tb_presence_reading(&s->presence, now_ms());
 	const char *params[] = {s->board};
-	PGresult *r = query(s, TB_STREAM_SQL_PRESENCE_NOW, 1, params);
+	PGresult *r = query(s, s->aud->presence_now, 1, params);
 	if (r && PQntuples(r) == 1) {
 		tb_sse_event(&s->out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 		flush_out(s);
@@ -246,7 +305,7 @@ static void presence_read(struct stream *s)
  * TB_PRESENCE_READ_INTERVAL_MS (live() reads a postponed one when it is due). */
 static void presence(struct stream *s, const char *payload, bool ref)
 {
-	if (!ref) {
+	if (!ref && s->link_id == 0) {               /* a member's: the list as it came; a guest's is read (no names) */
 		tb_presence_list_came(&s->presence); /* newer than any list we still owe */
 		tb_sse_event(&s->out, -1, "presence", payload, strlen(payload));
 		flush_out(s);
@@ -261,7 +320,7 @@ static void fetch_one(struct stream *s, int64_t seq, const char *type)
 {
 	char n[24];
 	const char *params[] = {s->board, tb_i64(n, seq)};
-	PGresult *r = query(s, SQL_ONE, 2, params);
+	PGresult *r = query(s, s->aud->one, 2, params);
 	if (r && PQntuples(r) == 1)
 		write_event(s, seq, type, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
@@ -273,7 +332,10 @@ static void fetch_one(struct stream *s, int64_t seq, const char *type)
  * sent it before the removal's own notification came); a gap is replayed before the event. */
 static void on_event(struct stream *s, int64_t seq, const char *type, const char *json)
 {
-	unsigned steps = tb_stream_plan_change(seq, type, json, s->last_sent, s->req->user_id);
+	/* A guest's events are read from the log in their public form; no member event concerns it. */
+	unsigned steps = tb_stream_plan_change(seq, type, s->link_id ? NULL : json, s->last_sent, s->req->user_id);
+	if (s->link_id)
+		steps &= ~(unsigned)TB_STEP_RECHECK;
 	if (steps & TB_STEP_REPLAY_GAP)
 		replay(s);
 	if (!s->done && (steps & (TB_STEP_FORWARD | TB_STEP_FETCH)) && tb_stream_is_new(seq, s->last_sent)) {
@@ -302,8 +364,10 @@ static void on_notify(struct stream *s, const char *payload)
 	case TB_NOTICE_MALFORMED: TB_LOG(TB_LOG_WARN, "ignoring a malformed notification on board %s", s->board); break;
 	case TB_NOTICE_NO_SEQ: TB_LOG(TB_LOG_WARN, "ignoring a notification without seq on board %s", s->board); break;
 	case TB_NOTICE_EDITING:
-		tb_sse_event(&s->out, -1, n.type, n.data, strlen(n.data));
-		flush_out(s);
+		if (s->link_id == 0) { /* a guest gets none: they name their user */
+			tb_sse_event(&s->out, -1, n.type, n.data, strlen(n.data));
+			flush_out(s);
+		}
 		break;
 	case TB_NOTICE_CHANGE: on_event(s, n.seq, n.type, n.data); break;
 	case TB_NOTICE_HEARTBEAT: heartbeat(s); break;
@@ -479,7 +543,7 @@ static void unregister(struct stream *s)
 		PQclear(r);
 		r = NULL;
 		const char *p2[] = {s->board, s->user, "0"};
-		if (tb_db_query(&s->app->db, TB_STREAM_SQL_PRESENCE, 3, p2, &r) == TB_OK)
+		if (tb_db_query(&s->app->db, s->aud->presence, s->aud->presence_params, p2, &r) == TB_OK)
 			PQclear(r);
 	}
 	TB_LOG(TB_LOG_DEBUG, "stream on board %s closed: %s", s->board, tb_stream_close_name(s->reason));
@@ -528,7 +592,9 @@ bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_k
 	 * polling, and that must still find room. Polls stay counted, so non-reading polls cannot
 	 * fill the pool: beyond the streams, one at a time per host, user and address. */
 	long extra = kind == TB_HOLD_POLL ? 1 : 0;
-	const struct tb_hold_limits lim = {cfg->max_streams + extra, cfg->max_streams_per_user + extra,
+	/* Guests (no user: user_id 0) count together as one user, against max_guest_streams. */
+	long per_user = req->user_id ? cfg->max_streams_per_user : cfg->max_guest_streams;
+	const struct tb_hold_limits lim = {cfg->max_streams + extra, per_user + extra,
 	                                   cfg->max_streams_per_address ? cfg->max_streams_per_address + extra : 0};
 	enum tb_err err = tb_metrics_hold(kind, req->user_id, req->remote_addr, board_id, &lim);
 	*counted = err != TB_ERR_IO;
@@ -539,8 +605,9 @@ bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_k
 	return true;
 }
 
-/* The registration without shared memory (tb_stream.h): a worker's runs SQL_REGISTER. */
-enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, const char *const *params, PGresult **out)
+/* The registration without shared memory (tb_stream.h). */
+enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, int n, const char *const *params,
+                                      PGresult **out)
 {
 	PGresult *r = NULL, *end = NULL;
 	enum tb_err err = tb_db_exec(db, "BEGIN", 0, NULL, &r);
@@ -553,7 +620,7 @@ enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, const c
 	PQclear(r);
 	r = NULL;
 	if (!err)
-		err = tb_db_query(db, sql, 6, params, &r);
+		err = tb_db_query(db, sql, n, params, &r);
 	enum tb_err end_err = tb_db_exec(db, err ? "ROLLBACK" : "COMMIT", 0, NULL, &end);
 	PQclear(end);
 	if (!err && end_err)
@@ -572,12 +639,18 @@ static bool register_stream(struct stream *s, struct tb_resp *resp, bool counted
 {
 	const struct tb_config *cfg = s->app->cfg;
 	char pid[24], max[24], max_user[24];
-	const char *params[] = {
-		cfg->host_name, tb_i64(pid, getpid()),         s->board,
-		s->user,        tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
+	bool guest = s->link_id != 0;
+	const char *params[] = {cfg->host_name,
+	                        tb_i64(pid, getpid()),
+	                        s->board,
+	                        guest ? NULL : s->user,
+	                        tb_i64(max, cfg->max_streams),
+	                        tb_i64(max_user, guest ? cfg->max_guest_streams : cfg->max_streams_per_user),
+	                        guest ? s->link : NULL};
+	const char *row_params[] = {params[0], params[1], params[2], params[3], params[6]};
 	PGresult *r = NULL;
-	enum tb_err err = counted ? tb_db_query(&s->app->db, SQL_REGISTER_ROW, 4, params, &r)
-				  : tb_stream_register_locked(&s->app->db, SQL_REGISTER, params, &r);
+	enum tb_err err = counted ? tb_db_query(&s->app->db, SQL_REGISTER_ROW, 5, row_params, &r)
+				  : tb_stream_register_locked(&s->app->db, SQL_REGISTER, 7, params, &r);
 	if (tb_resp_db_failed(resp, err))
 		return false;
 	bool ok = PQntuples(r) == 1;
@@ -602,7 +675,7 @@ static bool prepare(struct stream *s, struct tb_resp *resp, int64_t *resume, int
 	if (!read_body_to_end(s->req, resp, s->app->cfg->max_body))
 		return false;
 	bool by_cookie;
-	if (tb_auth_request_token(s->req, &s->token, &by_cookie) != TB_OK) {
+	if (s->link_id == 0 && tb_auth_request_token(s->req, &s->token, &by_cookie) != TB_OK) {
 		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
 		return false;
 	}
@@ -637,10 +710,10 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 	 * reached no one, so look again now that any later one will arrive as an event. */
 	bool gone = !s->done && access_gone(s);
 	const char *params[] = {s->board, s->user, "1"};
-	PGresult *r = s->done || gone ? NULL : query(s, TB_STREAM_SQL_PRESENCE, 3, params);
+	PGresult *r = s->done || gone ? NULL : query(s, s->aud->presence, s->aud->presence_params, params);
 	tb_stream_frame_head(&s->out);
 	if (gone) {
-		revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
+		revoke_stream(s, s->aud->lost);
 	} else if (r != NULL) {
 		s->last_sent = resume < 0 ? last_seq : resume;
 		const struct tb_config *cfg = s->app->cfg;
@@ -652,7 +725,7 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 		/* A removal that committed after the check above may have been replayed, and its
 		 * notification is then a duplicate: look once more, now that the replay is done. */
 		if (!s->done && access_gone(s))
-			revoke_stream(s, TB_REVOKE_ACCESS_REMOVED);
+			revoke_stream(s, s->aud->lost);
 		long max = s->app->cfg->stream_max_seconds;
 		s->last_heard = now_s();
 		s->deadline = max ? s->last_heard + max : 0;
@@ -663,11 +736,15 @@ static void run(struct stream *s, int64_t resume, int64_t last_seq)
 	unregister(s);
 }
 
-void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
+/* A member's stream (link_id 0) or a guest's. */
+static void serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id, int64_t link_id)
 {
-	struct stream s = {.app = app, .req = req, .board_id = board_id};
+	struct stream s = {.app = app, .req = req, .board_id = board_id, .link_id = link_id};
+	s.aud = link_id ? &GUEST : &MEMBER;
 	tb_i64(s.board, board_id);
 	tb_i64(s.user, req->user_id);
+	tb_i64(s.link, link_id);
+	s.subject = link_id ? s.link : s.user;
 	int64_t resume, last_seq = 0;
 	bool counted;
 	/* One exit: whatever was taken is given back below, in reverse order. */
@@ -682,4 +759,15 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 	}
 	tb_buf_free(&s.out);
 	free(s.token);
+}
+
+void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
+{
+	serve(app, req, resp, board_id, 0);
+}
+
+void tb_stream_serve_guest(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
+                           int64_t link_id)
+{
+	serve(app, req, resp, board_id, link_id);
 }

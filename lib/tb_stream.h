@@ -20,6 +20,14 @@
  * the limits, tb_stream_refuse) and 503 db_unavailable / 500 internal (database failures). A
  * resume point the log cannot serve is not a refusal: it is answered 200 with a reset event. */
 void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id);
+/* tb_stream_serve for a guest who follows board_id through the public link link_id (GET
+ * /public/boards/:token/events, api_links.c), with no session: the events and the presence come in
+ * their public form (no login names, sql/functions/links.sql), no editing announcements, guests
+ * count against max_guest_streams (as one user), and the stream ends with revoked
+ * {"reason":"link_deleted"} at the heartbeat that follows the link's deletion (the deletion sends
+ * one at once), and where a member's would end with access_removed. */
+void tb_stream_serve_guest(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
+                           int64_t link_id);
 
 /* The size of a board's channel name with its NUL. */
 #define TB_STREAM_CHANNEL_MAX 32
@@ -28,7 +36,8 @@ void tb_stream_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *res
 void tb_stream_channel(char out[TB_STREAM_CHANNEL_MAX], int64_t board_id);
 
 /* Claims this worker's place among the streams and polls of this host (tb_metrics_hold against
- * max_streams, max_streams_per_user and max_streams_per_address, REMOTE_ADDR). false after
+ * max_streams, max_streams_per_user and max_streams_per_address, REMOTE_ADDR; for a guest, no
+ * user: max_guest_streams in place of max_streams_per_user). false after
  * answering 503 too_many_streams (tb_stream_refuse). *counted false: no shared memory, nothing
  * was claimed and the caller counts some other way (a stream: in the registry, under a lock).
  * Release with tb_metrics_unhold() once the stream or poll has been written. */
@@ -41,16 +50,18 @@ void tb_stream_refuse(struct tb_resp *resp);
 bool tb_stream_write_all(const struct tb_io *io, const char *data, size_t len, int *err);
 
 /* The registration without shared memory: count and insert in one transaction after the
- * advisory locks (TB_STREAM_SQL_LOCK_REGISTRY on params[0], the host, and params[3], the user).
- * sql takes the six params (host, pid, board, user, max_streams, max_streams_per_user) and
+ * advisory locks (TB_STREAM_SQL_LOCK_REGISTRY on params[0], the host, and params[3], the user:
+ * NULL for a guest, who count together). sql takes the n params (host, pid, board, user,
+ * max_streams, max_streams_per_user or max_guest_streams, and the worker's also the link) and
  * returns the new row's id, or no row when a limit is reached. On TB_OK *out is its result. */
-enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, const char *const *params, PGresult **out);
+enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, int n, const char *const *params,
+                                      PGresult **out);
 
 /* The statements of a stream, shared by this worker and the stream host (lib/tb_host.c):
  * STATE ($1 board, $2 resume: last_seq, oldest kept seq, events after resume), LOCK_REGISTRY
  * ($1 host, $2 user), PRESENCE ($1 board, $2 user, $3 the user's streams on the board after the
- * change: the viewers, announced when that is 1 or 0), PRESENCE_NOW ($1 board: a presence
- * payload), REPLAY ($1 board, $2 after: seq, type, event JSON, at most 500), SEEN ($1 row, $2
+ * change: {"viewers": [...], "guests": N}, announced when that is 1 or 0), PRESENCE_NOW ($1 board:
+ * a presence payload), REPLAY ($1 board, $2 after: seq, type, event JSON, at most 500), SEEN ($1 row, $2
  * token: no row when the row is gone, else whether the session lasts), UNREGISTER ($1 row), ROLE
  * ($1 user, $2 board: the role, NULL when none). */
 extern const char TB_STREAM_SQL_STATE[], TB_STREAM_SQL_LOCK_REGISTRY[], TB_STREAM_SQL_PRESENCE[],

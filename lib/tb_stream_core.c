@@ -242,7 +242,16 @@ void tb_stream_frame_hello(struct tb_buf *out, int64_t board_id, int64_t resume,
 	json_object_object_add(h, "last_event_id", json_object_new_int64(resume));
 	json_object_object_add(h, "heartbeat", json_object_new_int64(heartbeat));
 	json_object_object_add(h, "lifetime", json_object_new_int64(lifetime));
-	json_object_object_add(h, "viewers", json_tokener_parse(viewers));
+	struct json_object *v = json_tokener_parse(viewers), *list = NULL, *guests = NULL;
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_get_ex(v, "viewers", &list);
+		json_object_object_get_ex(v, "guests", &guests);
+		json_object_object_add(h, "viewers", json_object_get(list));
+		json_object_object_add(h, "guests", json_object_get(guests));
+		json_object_put(v);
+	} else {
+		json_object_object_add(h, "viewers", v);
+	}
 	size_t len;
 	const char *text = json_object_to_json_string_length(h, JSON_C_TO_STRING_PLAIN, &len);
 	tb_sse_event(out, resume, "hello", text, len);
@@ -255,6 +264,7 @@ void tb_stream_frame_revoked(struct tb_buf *out, enum tb_stream_revoke why)
 		[TB_REVOKE_ACCESS_REMOVED] = "access_removed",
 		[TB_REVOKE_BOARD_DELETED] = "board_deleted",
 		[TB_REVOKE_SESSION_ENDED] = "session_ended",
+		[TB_REVOKE_LINK_DELETED] = "link_deleted",
 	};
 	struct tb_buf data = {0};
 	tb_buf_printf(&data, "{\"reason\":\"%s\"}", names[why]);

@@ -139,8 +139,9 @@ int tb_presence_timeout(const struct tb_presence_throttle *t, int64_t now_ms, in
 void tb_stream_frame_head(struct tb_buf *out);
 
 /* hello, with id: resume (so that a browser that drops before the first event still resumes from
- * there), and its JSON {"board_id","last_event_id","heartbeat","lifetime","viewers"}; viewers is
- * the JSON text of the list (null when it does not parse). */
+ * there), and its JSON {"board_id","last_event_id","heartbeat","lifetime","viewers"[,"guests"]};
+ * viewers is the JSON text of the list, or of an object whose "viewers" and "guests" are copied
+ * (viewers null when it does not parse). */
 void tb_stream_frame_hello(struct tb_buf *out, int64_t board_id, int64_t resume, long heartbeat, long lifetime,
                            const char *viewers);
 
@@ -149,6 +150,7 @@ enum tb_stream_revoke {
 	TB_REVOKE_ACCESS_REMOVED, /* board_role says the user has lost the board */
 	TB_REVOKE_BOARD_DELETED,  /* board.deleted came */
 	TB_REVOKE_SESSION_ENDED,  /* the session behind the stream is gone */
+	TB_REVOKE_LINK_DELETED,   /* a guest's public link was deleted (or its board went to the trash) */
 };
 /* event: revoked, {"reason":"<why>"}. */
 void tb_stream_frame_revoked(struct tb_buf *out, enum tb_stream_revoke why);

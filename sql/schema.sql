@@ -67,7 +67,7 @@ CREATE FUNCTION teamboard.announce_presence(p_board bigint) RETURNS jsonb
 DECLARE
     v_viewers jsonb := board_viewers(p_board);
     v_text    text := jsonb_build_object('type', 'presence', 'board_id', p_board,
-                                         'viewers', v_viewers)::text;
+                                         'viewers', v_viewers, 'guests', board_guests(p_board))::text;
 BEGIN
     IF octet_length(v_text) > notify_limit() THEN
         v_text := jsonb_build_object('type', 'presence', 'board_id', p_board, 'ref', true)::text;
@@ -108,6 +108,16 @@ $$;
 CREATE FUNCTION teamboard.board_channel(p_board bigint) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$ SELECT 'board_' || p_board $$;
+
+--
+-- Name: board_guests(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_guests(p_board bigint) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT count(*) FROM streams s WHERE s.board_id = p_board AND s.user_id IS NULL
+$$;
 
 --
 -- Name: board_history(bigint, bigint, bigint, timestamp with time zone); Type: FUNCTION; Schema: teamboard; Owner: -
@@ -244,6 +254,32 @@ CREATE FUNCTION teamboard.board_json(b teamboard.boards, p_role text) RETURNS js
                               'owner_id', b.owner_id, 'role', p_role, 'version', b.version,
                               'last_event_id', b.last_seq,
                               'created_at', b.created_at, 'updated_at', b.updated_at)
+$$;
+
+--
+-- Name: board_link(bytea); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_link(p_token_hash bytea, OUT link_id bigint, OUT board_id bigint) RETURNS SETOF record
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT l.id, l.board_id FROM board_links l JOIN boards b ON b.id = l.board_id AND b.deleted_at IS NULL
+     WHERE l.token_hash = p_token_hash
+$$;
+
+--
+-- Name: board_links_deleted(); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.board_links_deleted() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM streams s WHERE s.link_id = OLD.id) THEN
+        PERFORM pg_notify(board_channel(OLD.board_id), '{"type":"hb"}');
+    END IF;
+    RETURN NULL;
+END
 $$;
 
 --
@@ -893,6 +929,43 @@ CREATE FUNCTION teamboard.notify_limit() RETURNS integer
     AS $$ SELECT 7000 $$;
 
 --
+-- Name: public_board_json(teamboard.boards); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.public_board_json(b teamboard.boards) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT board_json(b, 'guest') - 'team_id' - 'owner_id'
+$$;
+
+--
+-- Name: public_event_json(bigint, bigint, text, bigint, timestamp with time zone, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.public_event_json(p_board bigint, p_seq bigint, p_type text, p_actor bigint, p_at timestamp with time zone, p_payload jsonb) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
+                              'actor', (SELECT jsonb_build_object('id', u.id) FROM users u WHERE u.id = p_actor))
+           || CASE WHEN p_type LIKE 'member.%' THEN '{}'::jsonb
+                   ELSE p_payload #- '{board,team_id}' #- '{board,owner_id}' END
+$$;
+
+--
+-- Name: public_presence(bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.public_presence(p_board bigint) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object('type', 'presence', 'board_id', p_board,
+                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id')
+                                                                ORDER BY (v ->> 'user_id')::bigint)
+                                                     FROM jsonb_array_elements(board_viewers(p_board)) v), '[]'::jsonb),
+                              'guests', board_guests(p_board))
+$$;
+
+--
 -- Name: record_event(bigint, text, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1344,6 +1417,31 @@ END
 $$;
 
 --
+-- Name: board_links; Type: TABLE; Schema: teamboard; Owner: -
+--
+
+CREATE TABLE teamboard.board_links (
+    id bigint NOT NULL,
+    board_id bigint NOT NULL,
+    token_hash bytea NOT NULL,
+    created_by bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: board_links_id_seq; Type: SEQUENCE; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE teamboard.board_links ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME teamboard.board_links_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: board_tombstones; Type: TABLE; Schema: teamboard; Owner: -
 --
 
@@ -1493,9 +1591,11 @@ CREATE TABLE teamboard.streams (
     pid integer NOT NULL,
     backend_pid integer NOT NULL,
     board_id bigint NOT NULL,
-    user_id bigint NOT NULL,
+    user_id bigint,
     opened_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_seen timestamp with time zone DEFAULT now() NOT NULL
+    last_seen timestamp with time zone DEFAULT now() NOT NULL,
+    link_id bigint,
+    CONSTRAINT streams_user_or_link CHECK (((user_id IS NULL) <> (link_id IS NULL)))
 );
 
 --
@@ -1593,6 +1693,20 @@ ALTER TABLE teamboard.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 ALTER TABLE ONLY teamboard.board_events
     ADD CONSTRAINT board_events_pkey PRIMARY KEY (board_id, seq);
+
+--
+-- Name: board_links board_links_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_links
+    ADD CONSTRAINT board_links_pkey PRIMARY KEY (id);
+
+--
+-- Name: board_links board_links_token_hash_key; Type: CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_links
+    ADD CONSTRAINT board_links_token_hash_key UNIQUE (token_hash);
 
 --
 -- Name: board_tombstones board_tombstones_pkey; Type: CONSTRAINT; Schema: teamboard; Owner: -
@@ -1757,6 +1871,12 @@ CREATE UNIQUE INDEX board_events_redo_of_idx ON teamboard.board_events USING btr
 CREATE UNIQUE INDEX board_events_undo_of_idx ON teamboard.board_events USING btree (board_id, undo_of) WHERE (undo_of IS NOT NULL);
 
 --
+-- Name: board_links_board_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX board_links_board_idx ON teamboard.board_links USING btree (board_id);
+
+--
 -- Name: board_visits_board_idx; Type: INDEX; Schema: teamboard; Owner: -
 --
 
@@ -1889,6 +2009,12 @@ CREATE INDEX team_members_user_idx ON teamboard.team_members USING btree (user_i
 CREATE UNIQUE INDEX users_name_key ON teamboard.users USING btree (lower(name));
 
 --
+-- Name: board_links board_links_deleted; Type: TRIGGER; Schema: teamboard; Owner: -
+--
+
+CREATE TRIGGER board_links_deleted AFTER DELETE ON teamboard.board_links FOR EACH ROW EXECUTE FUNCTION teamboard.board_links_deleted();
+
+--
 -- Name: boards boards_deleted; Type: TRIGGER; Schema: teamboard; Owner: -
 --
 
@@ -1936,6 +2062,20 @@ CREATE TRIGGER users_display_name BEFORE INSERT ON teamboard.users FOR EACH ROW 
 
 ALTER TABLE ONLY teamboard.board_events
     ADD CONSTRAINT board_events_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: board_links board_links_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_links
+    ADD CONSTRAINT board_links_board_id_fkey FOREIGN KEY (board_id) REFERENCES teamboard.boards(id) ON DELETE CASCADE;
+
+--
+-- Name: board_links board_links_created_by_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -
+--
+
+ALTER TABLE ONLY teamboard.board_links
+    ADD CONSTRAINT board_links_created_by_fkey FOREIGN KEY (created_by) REFERENCES teamboard.users(id) ON DELETE SET NULL;
 
 --
 -- Name: board_visits board_visits_board_id_fkey; Type: FK CONSTRAINT; Schema: teamboard; Owner: -

@@ -587,3 +587,140 @@ def test_authz(server, world, route, actor, expected):
         assert resp.status == expected, "expected %d, got %r" % (expected, resp)
         doc = tb.assert_json(resp) if resp.body else None
         assert succeeded(doc), "unexpected result: %r" % resp
+
+
+# ---- public read-only links (issue 15 item 2; test_public_links.py has the rest) --------------------
+import sse  # noqa: E402
+# One more actor: the link holder, who has a public link's token of the world's team board and
+# sends it as its credential (Authorization: Bearer). It is no session: every route but the /public
+# ones answers it as it answers no credential at all. The /public routes need no session: the
+# token in the path is the credential, and a session changes nothing.
+
+LINK_ACTORS = ("anonymous", "link holder", "stranger", "viewer", "editor", "admin", "owner")
+#                                                anon link stranger viewer editor admin owner
+LINK_MATRIX = {
+    "POST /boards/:id/links":                     (401, 401, 404, 403, 403, 201, 201),
+    "GET /boards/:id/links":                      (401, 401, 404, 403, 403, 200, 200),
+    "DELETE /boards/:id/links/:link_id":          (401, 401, 404, 403, 403, 204, 204),
+    "POST personal /boards/:id/links":            (401, 401, 404, 404, 404, 404, 201),
+    "GET personal /boards/:id/links":             (401, 401, 404, 404, 404, 404, 200),
+    "DELETE personal /boards/:id/links/:link_id": (401, 401, 404, 404, 404, 404, 204),
+    "GET /public/boards/:token":                  (200, 200, 200, 200, 200, 200, 200),
+    "GET /public/boards/:token/events (poll)":    (200, 200, 200, 200, 200, 200, 200),
+    "GET /public/boards/:token/events (stream)":  (200, 200, 200, 200, 200, 200, 200),
+}
+# Member routes the link holder tries with its token: the anonymous column's answer (401).
+LINK_HOLDER_ROUTES = ("GET /boards/:id", "PATCH /boards/:id", "DELETE /boards/:id", "POST /boards/:id/items",
+                      "PATCH /boards/:id/items/:item_id", "DELETE /boards/:id/items/:item_id",
+                      "POST /teams/:id/members", "POST /boards/:id/undo", "POST /boards/:id/items/:item_id/restore")
+
+
+@pytest.fixture(scope="module")
+def link_world(server, world):
+    w = dict(world)
+    link = tb.assert_status(req(server, w["owner"], "POST", "/boards/%d/links" % w["board"]["id"]), 201)
+    w["link"] = link
+    w["link holder"] = tb.User(0, "link-holder", "", link["token"])
+    return w
+
+
+def links_of(server, board_id):
+    return server.sql("SELECT id FROM teamboard.board_links WHERE board_id = %s ORDER BY id", (board_id,))
+
+
+def link_actions(which):
+    def create(server, w, user):
+        b = w[which]
+        check = watch(lambda: links_of(server, b["id"]))
+        resp = req(server, user, "POST", "/boards/%d/links" % b["id"])
+        return resp, check, lambda doc: doc["board_id"] == b["id"] and len(doc["token"]) == 64
+
+    def listing(server, w, user):
+        b = w[which]
+        resp = req(server, user, "GET", "/boards/%d/links" % b["id"])
+        return resp, lambda: True, lambda doc: all("token" not in l for l in doc["links"])
+
+    def delete(server, w, user):
+        b = w[which]
+        fresh = tb.assert_status(req(server, w["owner"], "POST", "/boards/%d/links" % b["id"]), 201)
+        check = watch(lambda: links_of(server, b["id"]))
+        resp = req(server, user, "DELETE", "/boards/%d/links/%d" % (b["id"], fresh["id"]))
+        return resp, check, lambda doc: (fresh["id"],) not in links_of(server, b["id"])
+    return create, listing, delete
+
+
+def a_public_board(server, w, user):
+    resp = req(server, user, "GET", "/public/boards/" + w["link"]["token"])
+    return resp, lambda: True, lambda doc: doc["id"] == w["board"]["id"] and doc["role"] == "guest"
+
+
+def a_public_poll(server, w, user):
+    resp = req(server, user, "GET", "/public/boards/%s/events?after=0" % w["link"]["token"])
+    return resp, lambda: True, lambda doc: [e["seq"] for e in doc["events"]][:1] == [1]
+
+
+class PublicSSE(sse.SSEClient):
+    """A stream of GET /api/v1/public/boards/<link_token>/events."""
+
+    def __init__(self, server, board_id, link_token, **kw):
+        super().__init__(server, board_id, **kw)
+        self.link_token = link_token
+
+    @property
+    def path(self):
+        return "/api/v1/public/boards/%s/events" % self.link_token
+
+
+def a_public_stream(server, w, user):
+    c = PublicSSE(server, w["board"]["id"], w["link"]["token"], token=user.token if user else None)
+    try:
+        c.connect()
+        hello = c.wait_count(1, timeout=10)[0] if c.status == 200 else None
+    finally:
+        c.close()
+        sse.release(server, [w["board"]["id"]])
+    resp = tb.Response(c.status, c.reason, c.headers, c.body)
+    return resp, lambda: True, lambda doc: hello is not None and hello.type == "hello"
+
+
+_team_links = link_actions("board")
+_personal_links = link_actions("personal")
+LINK_ACTIONS = {
+    "POST /boards/:id/links": _team_links[0],
+    "GET /boards/:id/links": _team_links[1],
+    "DELETE /boards/:id/links/:link_id": _team_links[2],
+    "POST personal /boards/:id/links": _personal_links[0],
+    "GET personal /boards/:id/links": _personal_links[1],
+    "DELETE personal /boards/:id/links/:link_id": _personal_links[2],
+    "GET /public/boards/:token": a_public_board,
+    "GET /public/boards/:token/events (poll)": a_public_poll,
+    "GET /public/boards/:token/events (stream)": a_public_stream,
+}
+LINK_CASES = [(route, actor, status) for route, statuses in LINK_MATRIX.items()
+              for actor, status in zip(LINK_ACTORS, statuses)]
+
+
+def test_link_matrix_covers_every_route():
+    assert set(LINK_MATRIX) == set(LINK_ACTIONS)
+    assert all(len(s) == len(LINK_ACTORS) for s in LINK_MATRIX.values())
+
+
+@pytest.mark.parametrize("route,actor,expected", LINK_CASES,
+                         ids=["%s | %s -> %d" % c for c in LINK_CASES])
+def test_link_authz(server, link_world, route, actor, expected):
+    resp, unchanged, succeeded = LINK_ACTIONS[route](server, link_world, link_world[actor])
+    if expected >= 400:
+        tb.assert_error(resp, expected, ERROR_CODES[expected])
+        assert unchanged(), "refused request changed data"
+    else:
+        assert resp.status == expected, "expected %d, got %r" % (expected, resp)
+        doc = tb.assert_json(resp) if resp.body else None
+        assert succeeded(doc), "unexpected result: %r" % resp
+
+
+@pytest.mark.parametrize("route", LINK_HOLDER_ROUTES)
+def test_link_holder_on_member_routes(server, link_world, route):
+    expected = MATRIX[route][ACTORS.index("anonymous")]
+    resp, unchanged, _ = ACTIONS[route](server, link_world, link_world["link holder"])
+    tb.assert_error(resp, expected, ERROR_CODES[expected])
+    assert unchanged(), "refused request changed data"

@@ -60,7 +60,7 @@ def test_sample_is_valid_and_prints_every_setting():
     assert got["log_file"] is None
     assert got["allowed_origins"] is None
     assert got["database"] == "user=teamboard_app dbname=teamboard host=/var/run/postgresql"
-    assert len(got) == 29  # trash_days (issue 14) made it 27, password_cost 28, max_import 29
+    assert len(got) == 30  # trash_days (issue 14) made it 27, password_cost 28, max_import 29, max_guest_streams 30
 
 
 def test_comments_after_values_and_masked_password(conf):

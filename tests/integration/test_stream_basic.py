@@ -369,7 +369,7 @@ def test_polling_after_limit_more_reset_and_bad_values(server):
 
 def viewers(server, user, bid):
     doc = tb.assert_status(tb.request(server, "GET", "/boards/%d/viewers" % bid, token=user.token), 200)
-    assert set(doc) == {"viewers"}, doc
+    assert set(doc) == {"viewers", "guests"} and doc["guests"] == 0, doc
     for v in doc["viewers"]:
         assert set(v) == {"user_id", "name", "display_name"}, doc
     return doc["viewers"]

@@ -348,7 +348,7 @@ def test_recycles_a_holder_that_missed_the_heartbeats(server, supervisors, conns
     # The board's viewers changed: presence, now empty.
     presence = wait_notify(observer, lambda ch, p: ch == "board_%d" % board and '"presence"' in p,
                            3 * INTERVAL + 2)
-    assert presence == {"type": "presence", "board_id": board, "viewers": []}
+    assert presence == {"type": "presence", "board_id": board, "viewers": [], "guests": 0}
     assert re.search(r"recycled [12] holders \(1 backends terminated\)", sup.log()), sup.log()
 
 

@@ -33,6 +33,7 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(stream_max_seconds)
 	LONG_KEY(max_streams)
 	LONG_KEY(max_streams_per_user)
+	LONG_KEY(max_guest_streams)
 	LONG_KEY(event_retention_days)
 	LONG_KEY(event_retention_per_board)
 	LONG_KEY(trash_days)
@@ -94,6 +95,7 @@ static const char *const all_keys[] = {
 	"stream_max_seconds",
 	"max_streams",
 	"max_streams_per_user",
+	"max_guest_streams",
 	"event_retention_days",
 	"event_retention_per_board",
 	"trash_days",
@@ -149,6 +151,7 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "stream_max_seconds", "600"},
 	{__LINE__, "max_streams", "200"},
 	{__LINE__, "max_streams_per_user", "20"},
+	{__LINE__, "max_guest_streams", "50"},
 	{__LINE__, "event_retention_days", "0"},      /* the log is kept for the board's life */
 	{__LINE__, "event_retention_per_board", "0"}, /* no cap */
 	{__LINE__, "trash_days", "30"},
@@ -458,6 +461,7 @@ static const struct bound_case bound_cases[] = {
 	{__LINE__, "stream_max_seconds", 0, 7L * 24 * 3600},
 	{__LINE__, "max_streams", 0, 1000000},
 	{__LINE__, "max_streams_per_user", 0, 1000000},
+	{__LINE__, "max_guest_streams", 0, 1000000},
 	{__LINE__, "event_retention_days", 0, 36500},
 	{__LINE__, "event_retention_per_board", 0, 100000000},
 	{__LINE__, "trash_days", 0, 36500},

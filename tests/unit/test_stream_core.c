@@ -327,6 +327,21 @@ static void check_frame(int line, const char *what, struct tb_buf *b, const char
 	tb_buf_free(b);
 }
 
+/* Public links (issue 15 item 2): hello with a presence object (viewers and guests), and a guest's
+ * revoked when its link is deleted. */
+static void test_frames_guests(void)
+{
+	struct tb_buf b = {0};
+	tb_stream_frame_hello(&b, 3, 7, 30, 3600, "{\"viewers\":[{\"user_id\":1}],\"guests\":2,\"type\":\"presence\"}");
+	check_frame(__LINE__, "tb_stream_frame_hello(presence object)", &b,
+	            "id: 7\nevent: hello\ndata: {\"board_id\":3,\"last_event_id\":7,\"heartbeat\":30,\"lifetime\":3600,"
+	            "\"viewers\":[{\"user_id\":1}],\"guests\":2}\n\n");
+	tb_stream_frame_revoked(&b, TB_REVOKE_LINK_DELETED);
+	check_frame(__LINE__, "tb_stream_frame_revoked(link_deleted)", &b,
+	            "event: revoked\ndata: {\"reason\":\"link_deleted\"}\n\n");
+	tb_buf_free(&b);
+}
+
 static void test_frames(void)
 {
 	struct tb_buf b = {0};
@@ -402,6 +417,7 @@ int main(void)
 	test_plan_change();
 	test_presence_throttle();
 	test_frames();
+	test_frames_guests();
 	test_close_reasons();
 	return tb_done();
 }

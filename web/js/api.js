@@ -201,6 +201,14 @@ export const api = {
   deleteAccount: (password) => request("DELETE", "/users/me", { body: { password } }),
   resetPassword: (token, password) =>
     request("POST", `/password-resets/${token}`, { body: { password }, quiet401: true }),
+
+  // Public read-only links (docs/api.md, "Public links"): the board's owner or a team admin makes,
+  // lists and deletes them; publicBoard reads a page of a board through a link (path:
+  // /public/boards/<token>[?items_after=...]), with no session.
+  links: (boardId) => request("GET", `/boards/${boardId}/links`),
+  createLink: (boardId) => request("POST", `/boards/${boardId}/links`),
+  deleteLink: (boardId, linkId) => request("DELETE", `/boards/${boardId}/links/${linkId}`),
+  publicBoard: (path) => request("GET", path, { quiet401: true }),
 };
 
 // GET /boards/:id with all its items. A board whose reply would pass the server's max_reply comes

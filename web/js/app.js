@@ -1,5 +1,5 @@
 // Teamboard web client: hash router (#/boards, #/boards/12, #/teams, #/teams/3, #/trash,
-// #/account, #/signin, #/signup, #/reset-password/<token>, #/invite/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
+// #/account, #/signin, #/signup, #/reset-password/<token>, #/invite/<token>, #/public/<token>: static hosting needs no rewrite rules) and the page frame: the header, the
 // offline banner (while the server is unreachable: the live feeds' states, the API's replies and
 // the outbox), the outbox's start and stop with the session, the link a signed-out visitor
 // opened (back there after sign-in, kept in shell.js with the session) and focus on the page
@@ -16,6 +16,7 @@ import { renderBoard } from "./views/board.js";
 import { renderTrash } from "./views/trash.js";
 import { renderAccount, renderReset } from "./views/account.js";
 import { renderInvite } from "./views/invite.js";
+import { renderPublic } from "./views/public.js";
 
 let cleanup = null;        // the current view's teardown
 
@@ -87,6 +88,15 @@ async function route() {
   clear(main);
   document.body.dataset.page = page || "";
 
+  if (page === "public") {
+    // A public link's page: no session needed, the same for the signed-in.
+    renderHeader(null);
+    main.append(view);
+    await renderPublic({ view, setCleanup: (fn) => { cleanup = fn; } }, id);
+    focusHeading(view, page);
+    document.body.dataset.ready = "1";
+    return;
+  }
   if (page === "reset-password") {
     renderHeader(null);
     main.append(view);

@@ -1,5 +1,5 @@
 // The board's frame: the bar (back link, title, role, live status, people viewing, rename,
-// delete, new note), the read-only banner, the canvas and its hint. build(B) makes the elements
+// share, delete, new note), the read-only banner, the canvas and its hint. build(B) makes the elements
 // and puts them on B (root, canvas, world, ...); install(B) adds renderFrame, setLive,
 // liveLogPush, renderPresence, startRename and deleteBoard.
 import { api } from "../api.js";
@@ -22,13 +22,15 @@ export function build(B) {
     icon("edit"), h("span", { class: "hide-narrow" }, "Rename"));
   B.deleteBtn = h("button", { type: "button", class: "btn btn-ghost btn-sm btn-danger-text", "data-testid": "board-delete", "aria-label": "Delete board", onclick: () => B.deleteBoard() },
     icon("trash"), h("span", { class: "hide-narrow" }, "Delete"));
+  B.shareBtn = h("button", { type: "button", class: "btn btn-ghost btn-sm", "data-testid": "board-share", "aria-label": "Share board", onclick: () => B.openShare() },
+    icon("users"), h("span", { class: "hide-narrow" }, "Share"));
   B.readonlyBanner = h("div", { class: "readonly-banner", "data-testid": "readonly-banner", role: "note" },
     icon("eye"), "View only: you are a viewer on this board, so you can read the notes but not change them.");
   B.titleWrap = h("div", { class: "board-title-wrap" }, B.titleEl, B.roleChip);
   B.bar = h("div", { class: "board-bar" },
     h("a", { href: "#/boards", class: "back-link", "aria-label": "All boards" }, icon("back"), h("span", { class: "hide-narrow" }, "Boards")),
     B.titleWrap,
-    h("div", { class: "board-bar-right" }, B.liveEl, B.presenceEl, B.renameBtn, B.deleteBtn,
+    h("div", { class: "board-bar-right" }, B.liveEl, B.presenceEl, B.renameBtn, B.shareBtn, B.deleteBtn,
       h("button", { type: "button", class: "btn btn-ghost btn-sm btn-icon", "data-testid": "shortcuts-open", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)", onclick: () => B.showShortcuts() }, "?"),
       B.newBtn));
   B.world = h("div", { class: "world" });
@@ -59,6 +61,7 @@ export function install(B) {
     B.newBtn.hidden = !B.canEdit();
     B.renameBtn.hidden = !B.canEdit();
     B.deleteBtn.hidden = !B.canDeleteBoard();
+    B.shareBtn.hidden = !B.canDeleteBoard(); // the owner and the team's admins share
     for (const id of B.els.keys()) B.renderNote(id);
   }
 

@@ -21,6 +21,7 @@
 //   undo.js      undo and redo: the bar's buttons, Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y
 //   history.js   the history panel: the slider, the board read-only as it was, play, restore
 //   since.js     "since your last visit": the marks on changed notes and their list in the panel
+//   share.js     the "Share" dialog: public read-only links
 import { api } from "../api.js";
 import { session, go, notice, sessionEnded } from "../shell.js";
 import { toast } from "../ui.js";
@@ -43,6 +44,7 @@ import * as trash from "../board/trash.js";
 import * as undo from "../board/undo.js";
 import * as history from "../board/history.js";
 import * as since from "../board/since.js";
+import * as share from "../board/share.js";
 import { outbox } from "../outbox.js";
 
 export { COLORS };
@@ -72,7 +74,7 @@ export async function renderBoard({ view, setCleanup }, boardId) {
   B.canDeleteBoard = () => B.board.role === "owner" || B.board.role === "admin";
 
   frame.build(B);
-  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash, undo, history, since]) m.install(B);
+  for (const m of [frame, saving, note, conflict, actions, editor, zoom, toolbar, gestures, keys, editing, announce, sync, trash, undo, history, since, share]) m.install(B);
   view.classList.add("view-board");
   view.append(B.root);
 
