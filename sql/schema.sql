@@ -936,6 +936,7 @@ CREATE FUNCTION teamboard.public_board_json(b teamboard.boards) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
     SELECT board_json(b, 'guest') - 'team_id' - 'owner_id'
+           || jsonb_build_object('authors', board_author_names(b.id))
 $$;
 
 --
@@ -946,7 +947,8 @@ CREATE FUNCTION teamboard.public_event_json(p_board bigint, p_seq bigint, p_type
     LANGUAGE sql STABLE
     AS $$
     SELECT jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
-                              'actor', (SELECT jsonb_build_object('id', u.id) FROM users u WHERE u.id = p_actor))
+                              'actor', (SELECT jsonb_build_object('id', u.id, 'display_name', u.display_name)
+                                          FROM users u WHERE u.id = p_actor))
            || CASE WHEN p_type LIKE 'member.%' THEN '{}'::jsonb
                    ELSE p_payload #- '{board,team_id}' #- '{board,owner_id}' END
 $$;
@@ -959,7 +961,8 @@ CREATE FUNCTION teamboard.public_presence(p_board bigint) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
     SELECT jsonb_build_object('type', 'presence', 'board_id', p_board,
-                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id')
+                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id',
+                                                                                       'display_name', v -> 'display_name')
                                                                 ORDER BY (v ->> 'user_id')::bigint)
                                                      FROM jsonb_array_elements(board_viewers(p_board)) v), '[]'::jsonb),
                               'guests', board_guests(p_board))

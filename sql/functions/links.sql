@@ -1,16 +1,17 @@
 -- links: public read-only links to a board (021_public_links.sql; docs/api.md, "Public links").
 -- A guest reads the board and follows its events through a link; what a guest sees is written here
 -- once: the board without its team and owner, and every event without a login name (a login name is
--- half of a credential). Until users have a display name (issue 15 item 3), public payloads carry no
--- author name at all.
+-- half of a credential): people are shown by display name only (user_display, common.sql).
 
--- The board as a guest sees it: board_json without team_id and owner_id, role "guest".
+-- The board as a guest sees it: board_json without team_id and owner_id, role "guest", and the
+-- notes' authors by display name ("authors": [{id, display_name}], board_author_names).
 CREATE OR REPLACE FUNCTION public_board_json(b boards) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT board_json(b, 'guest') - 'team_id' - 'owner_id'
+           || jsonb_build_object('authors', board_author_names(b.id))
 $$;
 
--- An event as a guest sees it (event_json's shape): the actor by id only, a member.* event without
+-- An event as a guest sees it (event_json's shape): the actor by id and display name, a member.* event without
 -- its member (whose login name it carries): a guest learns that the team changed, not how, and a
 -- board.* event's board without team_id and owner_id, as public_board_json. Every other payload
 -- names no user (notes carry author_id only).
@@ -18,7 +19,8 @@ CREATE OR REPLACE FUNCTION public_event_json(p_board bigint, p_seq bigint, p_typ
                                              p_at timestamptz, p_payload jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('seq', p_seq, 'type', p_type, 'board_id', p_board, 'at', p_at,
-                              'actor', (SELECT jsonb_build_object('id', u.id) FROM users u WHERE u.id = p_actor))
+                              'actor', (SELECT jsonb_build_object('id', u.id, 'display_name', u.display_name)
+                                          FROM users u WHERE u.id = p_actor))
            || CASE WHEN p_type LIKE 'member.%' THEN '{}'::jsonb
                    ELSE p_payload #- '{board,team_id}' #- '{board,owner_id}' END
 $$;

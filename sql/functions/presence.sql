@@ -19,11 +19,12 @@ LANGUAGE sql STABLE AS $$
     SELECT count(*) FROM streams s WHERE s.board_id = p_board AND s.user_id IS NULL
 $$;
 
--- The presence a guest is sent: the viewers by id only (no login name) and the guests.
+-- The presence a guest is sent: the viewers by id and display name (no login name) and the guests.
 CREATE OR REPLACE FUNCTION public_presence(p_board bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('type', 'presence', 'board_id', p_board,
-                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id')
+                              'viewers', coalesce((SELECT jsonb_agg(jsonb_build_object('user_id', v -> 'user_id',
+                                                                                       'display_name', v -> 'display_name')
                                                                 ORDER BY (v ->> 'user_id')::bigint)
                                                      FROM jsonb_array_elements(board_viewers(p_board)) v), '[]'::jsonb),
                               'guests', board_guests(p_board))

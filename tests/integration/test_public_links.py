@@ -58,9 +58,18 @@ def no_login_names(text, *users):
     return all(u.name not in text for u in users)
 
 
+def displayed(server, user, display_name):
+    """Gives user a display name other than their login name (which it is by default): a guest is
+    shown people by display name only, and no_login_names then proves the login name never goes."""
+    tb.assert_status(tb.request(server, "PATCH", "/users/me", {"display_name": display_name}, token=user.token), 200)
+    user.display_name = display_name
+    return user
+
+
 @pytest.fixture(scope="module")
 def team(server):
-    owner, editor = tb.new_user(server, "plo"), tb.new_user(server, "ple")
+    owner = displayed(server, tb.new_user(server, "plo"), "Owner Ödegaard")
+    editor = displayed(server, tb.new_user(server, "ple"), "Editor 山田")
     t = tb.create_team(server, owner)
     tb.add_member(server, owner, t["id"], editor, "editor")
     return {"owner": owner, "editor": editor, "team": t}
@@ -147,6 +156,7 @@ def test_public_board_and_notes_without_login_names(server, team):
     assert "team_id" not in doc and "owner_id" not in doc
     assert [i["id"] for i in doc["items"]] == [n["id"] for n in notes]
     assert doc["last_event_id"] == 2 and resp.header("ETag") == '"%d"' % doc["version"]
+    assert doc["authors"] == [{"id": u.id, "display_name": u.display_name} for u in (owner, editor)]
     assert no_login_names(resp.body.decode(), owner, editor)
     # A board in the trash has no public page; restored, the link works again.
     tb.assert_status(tb.request(server, "DELETE", "/boards/%d" % board["id"], token=owner.token), 204)
@@ -187,7 +197,7 @@ def test_guest_poll(server, team):
     resp = public(server, token, "/events?after=0")
     doc = tb.assert_status(resp, 200)
     assert [e["type"] for e in doc["events"]] == ["item.created"] and doc["last_event_id"] == 1
-    assert doc["events"][0]["actor"] == {"id": owner.id}
+    assert doc["events"][0]["actor"] == {"id": owner.id, "display_name": owner.display_name}
     assert no_login_names(resp.body.decode(), owner)
     tb.assert_error(public(server, token, "/events?after=5"), 410, "reset")
 
@@ -201,18 +211,18 @@ def test_guest_follows_live_without_names_and_resumes(server, team, streams):
     member = streams.open(board["id"], token=owner.token)
     g = guest(streams, board["id"], token)
     hello = g.events[0].json
-    assert hello["guests"] == 1 and hello["viewers"] == [{"user_id": owner.id}], g.describe()
+    assert hello["guests"] == 1 and hello["viewers"] == [{"user_id": owner.id, "display_name": owner.display_name}], g.describe()
     member.wait_for(lambda e: e.type == "presence" and e.json.get("guests") == 1, timeout=5)
     doc = tb.assert_status(tb.request(server, "GET", "/boards/%d/viewers" % board["id"], token=owner.token), 200)
     assert doc["guests"] == 1
     note = tb.create_item(server, editor, board["id"], text="live")
     ev = g.wait_type("item.created", timeout=5)
-    assert ev.json["item"]["id"] == note["id"] and ev.json["actor"] == {"id": editor.id} and ev.seq == 1
+    assert ev.json["item"]["id"] == note["id"] and ev.json["actor"] == {"id": editor.id, "display_name": editor.display_name} and ev.seq == 1
     # Editing announcements name their user: a guest gets none; member events lose their member.
     tb.assert_status(tb.request(server, "POST", "/boards/%d/items/%d/editing" % (board["id"], note["id"]),
                                 token=editor.token), 204)
     member.wait_type("editing", timeout=5)
-    newcomer = tb.new_user(server, "pln")
+    newcomer = displayed(server, tb.new_user(server, "pln"), "Newcomer")
     tb.add_member(server, owner, team["team"]["id"], newcomer, "viewer")
     added = g.wait_type("member.added", timeout=5)
     assert "member" not in added.json and added.seq == 2
