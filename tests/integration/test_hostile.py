@@ -17,7 +17,8 @@ max_streams_per_address = 4, so an attacker with one account can never take the 
 "another user is served" means a 200 and a first event, not a 503. The race and the non-reading
 polls also run under the harness's defaults (max_streams_per_user = 20): there the attacker may
 hold all of max_streams, and another user's stream or poll must still be answered within 2 s,
-by a 503 too_many_streams if not by a 200 (never left hanging).
+by a 503 too_many_streams if not by a 200 (never left hanging). Behind Apache those two run with
+max_streams only (POLL_LIMITS, RACE_LIMITS below): the limits are the same C code everywhere.
 
 The 4 MB board of the issue (100 notes of 10,000 four-byte characters, the most the item limits
 allow per note) is made once per module by the attacking account.
@@ -25,6 +26,7 @@ allow per note) is made once per module by the attacking account.
 
 import contextlib
 import json
+import os
 import re
 import socket
 import struct
@@ -51,6 +53,15 @@ REPLY_LINGER = 25
 WRITE_TIMEOUT = 10
 # The longest a large reply's slot can count: its deadline, set at its claim (lib/tb_server.c).
 REPLY_HOLD = 3 * WRITE_TIMEOUT + REPLY_LINGER
+
+# The limit each of the two parametrised attacks below (non-reading polls, the registration race)
+# runs against. Which limit stops them is decided by the same C code behind every set-up
+# (tb_metrics_hold, the registry's advisory locks); a set-up differs in its transport. So lighttpd
+# runs both limits, and an Apache set-up the host-wide max_streams only: the one that keeps the
+# stream pool from filling, the attack of issue 12 (about 60 s of CI's 45 minutes).
+APACHE = os.environ.get("TB_SETUP", "lighttpd") != "lighttpd"
+POLL_LIMITS = ["max_streams"] if APACHE else ["max_streams_per_user", "max_streams"]
+RACE_LIMITS = ["max_streams"] if APACHE else ["max_streams", "max_streams_per_user"]
 
 # Each attack its own client address.
 _next_address = [1]
@@ -551,7 +562,7 @@ def test_large_replies_host_wide_cap_over_many_addresses(server, big):
         assert r.status == 200 and len(r.json()["items"]) == NOTES, r
 
 
-@pytest.mark.parametrize("limit_name", ["max_streams_per_user", "max_streams"])
+@pytest.mark.parametrize("limit_name", POLL_LIMITS)
 def test_non_reading_polls_hold_bounded_stream_workers(server, big, victim, limit_name):
     """Eight non-reading JSON polls of the 4 MB board (after=0&limit=1000) by one account from
     one address count against the stream limits like streams, with the one place more a poll may
@@ -614,7 +625,7 @@ def open_at_once(server, board, token, n, source=None, name="burst"):
     return clients, errors
 
 
-@pytest.mark.parametrize("limit_name", ["max_streams", "max_streams_per_user"])
+@pytest.mark.parametrize("limit_name", RACE_LIMITS)
 def test_max_streams_race(server, big, victim, limit_name):
     """One account opens 8 streams at once, five times over: with max_streams = 6 (the
     harness's default for its 8 stream workers) at most 6 are admitted; with
