@@ -612,8 +612,8 @@ LINK_MATRIX = {
 # Every other route, tried by the link holder with its token: the anonymous column's answer (401 for
 # every route that needs a session; the same answer as without a credential for those that do not).
 # Not the three whose action is on the caller's own membership or account (leave, the display name,
-# deleting the account): their builders need the actor's account, which a link holder has not; the
-# token is refused before any of that, as on every route that needs a session.
+# deleting the account): their builders need the actor's account, which a link holder has not;
+# test_public_links.py::test_link_token_is_no_session sends the token to those three (401).
 OWN_ACCOUNT_ROUTES = ("DELETE /teams/:id/members/:self (leave)", "PATCH /users/me (display_name)", "DELETE /users/me")
 LINK_HOLDER_ROUTES = tuple(r for r in MATRIX if r not in OWN_ACCOUNT_ROUTES)
 

@@ -181,7 +181,11 @@ def test_link_token_is_no_session(server, team):
                                ("POST", "/boards/%d/links" % b, None),
                                ("POST", "/boards/%d/undo" % b, None),
                                ("GET", "/boards/%d" % b, None),
-                               ("GET", "/boards/%d/events" % b, None)):
+                               ("GET", "/boards/%d/events" % b, None),
+                               # the caller's own account and membership: a link holder has none
+                               ("PATCH", "/users/me", {"display_name": "guest"}),
+                               ("DELETE", "/users/me", {"password": "guess-it"}),
+                               ("DELETE", "/teams/%d/members/%d" % (team["team"]["id"], owner.id), None)):
         tb.assert_error(tb.request(server, method, path, body=body, token=token), 401, "unauthorized")
         tb.assert_error(tb.request(server, method, path, body=body, cookie=token), 401, "unauthorized")
     assert server.sql("SELECT title, version FROM teamboard.boards WHERE id = %s", (b,)) == \
