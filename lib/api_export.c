@@ -316,8 +316,9 @@ static bool claim_slot(struct tb_app *app, struct tb_req *req, struct tb_resp *r
 		return true;
 	char key[64];
 	tb_auth_address_key(req->remote_addr, key, sizeof key);
-	enum tb_err err = tb_metrics_hold_reply(key, cfg->max_large_replies_per_address, cfg->max_large_replies,
-	                                        10 * (int64_t)cfg->write_timeout * 1000 + TB_SERVER_REPLY_LINGER_MS);
+	int64_t hold_ms = 10 * (int64_t)cfg->write_timeout * 1000 + TB_SERVER_REPLY_LINGER_MS(cfg);
+	enum tb_err err =
+		tb_metrics_hold_reply(key, cfg->max_large_replies_per_address, cfg->max_large_replies, hold_ms);
 	if (err == TB_ERR_TOO_LARGE) {
 		tb_metrics_add(TB_M_LARGE_REPLIES_REFUSED, 1);
 		tb_resp_error(resp, 503, "busy",
@@ -383,8 +384,8 @@ void tb_api_export(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 		tb_resp_fail(resp, TB_E_NOT_FOUND);
 	} else if (claim_slot(app, req, resp, &held)) {
 		bool lingers = stream(app, req, resp, r, tb_export_wants_csv(req->accept));
-		if (held && lingers)
-			tb_metrics_linger(TB_SERVER_REPLY_LINGER_MS); /* Apache holds the client until its Timeout */
+		if (held && lingers) /* Apache holds the client until its Timeout */
+			tb_metrics_linger(TB_SERVER_REPLY_LINGER_MS(app->cfg));
 		else if (held)
 			tb_metrics_unhold();
 	}

@@ -64,6 +64,7 @@ static const struct key keys[] = {
 	{"login_window", K_LONG, 60, 7L * 24 * 3600, OFF(login_window)},
 	{"max_large_replies_per_address", K_LONG, 0, 1000000, OFF(max_large_replies_per_address)},
 	{"max_large_replies", K_LONG, 0, 1000000, OFF(max_large_replies)},
+	{"reply_linger", K_LONG, 0, 3600, OFF(reply_linger)},
 	{"log_file", K_PATH, 0, 0, OFF(log_file)},
 	{"password_cost", K_LONG, 1, 11, OFF(password_cost)},
 	{"max_import", K_SIZE, 1024, 1024L * 1024 * 1024, OFF(max_import)},
@@ -97,6 +98,7 @@ void tb_config_defaults(struct tb_config *cfg)
 	cfg->login_window = 900;
 	cfg->max_large_replies_per_address = 2;
 	cfg->max_large_replies = 8;
+	cfg->reply_linger = 25; /* conf/apache/teamboard.conf's Timeout 20 s, and 5 s (lib/tb_server.h) */
 	cfg->password_cost = 5; /* libxcrypt's default for yescrypt: about 60 ms a hash on a 2026 VM core */
 	char host[256] = "localhost";
 	gethostname(host, sizeof host - 1);

@@ -48,6 +48,7 @@ struct tb_config {
 	long login_window;                  /* seconds */
 	long max_large_replies_per_address; /* REST replies over 256 KiB in flight per address and host; 0 = no limit */
 	long max_large_replies; /* REST replies over 256 KiB in flight on this host, all addresses; 0 = no limit */
+	long reply_linger;      /* seconds such a reply still counts once abandoned: the web server's Timeout + 5 */
 	long password_cost;     /* yescrypt's cost for new password hashes: 1 (fastest) ... 11; each step doubles */
 	size_t max_import;      /* bytes: the largest body of POST /boards/import (its own limit, not max_body) */
 	/* logging */

@@ -83,7 +83,7 @@ static bool send_resp(const struct tb_io *io, const struct tb_resp *resp)
  * client address (an IPv6 one by its /64) on this host, and at most max_large_replies in all,
  * counted in the shared held table; one more is answered 503 busy at once, without its body. The
  * slot's deadline, set now, covers the longest send_resp may take (head, body and flush, each up
- * to write_timeout) and TB_SERVER_REPLY_LINGER_MS after it: were the process killed meanwhile, or
+ * to write_timeout) and reply_linger after it: were the process killed meanwhile, or
  * its pid reused, the slot still counts until then. True when a slot was claimed (the caller
  * releases it); without the shared table there is no cap. */
 static bool claim_large_reply(const struct tb_config *cfg, const struct tb_req *req, struct tb_resp *resp,
@@ -95,7 +95,7 @@ static bool claim_large_reply(const struct tb_config *cfg, const struct tb_req *
 	char key[64];
 	tb_auth_address_key(req->remote_addr, key, sizeof key);
 	enum tb_err err = tb_metrics_hold_reply(key, cfg->max_large_replies_per_address, cfg->max_large_replies,
-	                                        3 * lim->write_ms + TB_SERVER_REPLY_LINGER_MS);
+	                                        3 * lim->write_ms + TB_SERVER_REPLY_LINGER_MS(cfg));
 	if (err == TB_ERR_TOO_LARGE) {
 		tb_metrics_add(TB_M_LARGE_REPLIES_REFUSED, 1);
 		tb_resp_error(resp, 503, "busy",
@@ -136,7 +136,7 @@ static void serve(struct tb_app *app, tb_param_fn get, void *ctx, const struct t
 	}
 	bool written = send_resp(io, &resp);
 	if (large && !written)
-		tb_metrics_linger(TB_SERVER_REPLY_LINGER_MS); /* Apache holds the client until its Timeout */
+		tb_metrics_linger(TB_SERVER_REPLY_LINGER_MS(app->cfg)); /* Apache holds the client until its Timeout */
 	else if (large)
 		tb_metrics_unhold(); /* taken whole, or the client is gone */
 	tb_resp_free(&resp);

@@ -19,12 +19,12 @@
 /* How long a large reply still counts after the program stopped writing it without success (its
  * client did not read within write_timeout) or after its process died: Apache goes on holding the
  * client's connection, and mod_fcgid the process, until Apache's own write to the client fails,
- * which is up to Apache's Timeout after the client last read. conf/apache/teamboard.conf sets
- * Timeout 20 s; 25 s is that and 5 s for the data still on its way (the socket's buffer, Apache's
- * brigade) when the program gave up. Keep Timeout at or below it. (A shared host's Timeout is the
- * host's, Debian's 300 s: there, under CGI, the process has ended but an Apache thread is held
- * longer than this.) */
-#define TB_SERVER_REPLY_LINGER_MS ((int64_t)25 * 1000)
+ * which is up to Apache's Timeout after the client last read. That is the setting reply_linger
+ * (seconds, default 25): conf/apache/teamboard.conf sets Timeout 20 s, and 5 s more covers the
+ * data still on its way (the socket's buffer, Apache's brigade) when the program gave up. An admin
+ * whose Apache has another Timeout sets reply_linger to it + 5 (a shared host's is the host's,
+ * Debian's 300 s: there, under CGI, the process has ended but an Apache thread is held longer). */
+#define TB_SERVER_REPLY_LINGER_MS(cfg) ((int64_t)(cfg)->reply_linger * 1000)
 
 /* Serves FastCGI requests accepted on listen_fd (0 when spawned by the web server) until accept
  * fails. The app's database connection persists across requests. */

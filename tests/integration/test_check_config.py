@@ -57,10 +57,12 @@ def test_sample_is_valid_and_prints_every_setting():
     assert got["max_body"] == "65536"
     assert got["max_large_replies_per_address"] == "2"
     assert got["max_large_replies"] == "8"
+    assert got["reply_linger"] == "25"
     assert got["log_file"] is None
     assert got["allowed_origins"] is None
     assert got["database"] == "user=teamboard_app dbname=teamboard host=/var/run/postgresql"
-    assert len(got) == 30  # trash_days (issue 14) made it 27, password_cost 28, max_import 29, max_guest_streams 30
+    assert len(got) == 31  # trash_days (issue 14) made it 27, password_cost 28, max_import 29, max_guest_streams 30,
+    # reply_linger 31
 
 
 def test_comments_after_values_and_masked_password(conf):

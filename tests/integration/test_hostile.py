@@ -47,7 +47,7 @@ PER_ADDRESS = 4
 NOTE = "\U0001F600" * 10000  # 10,000 four-byte characters: 40,000 bytes of UTF-8
 NOTES = 100
 LARGE_CAP = 2  # tb_config's default max_large_replies_per_address (REST replies over 256 KiB)
-# lib/tb_server.h's TB_SERVER_REPLY_LINGER_MS: a large reply whose client stopped reading within
+# The setting reply_linger (lib/tb_server.h): a large reply whose client stopped reading within
 # write_timeout (or whose process died) still counts this long; and tb_config's write_timeout.
 REPLY_LINGER = 25
 WRITE_TIMEOUT = 10
@@ -805,18 +805,19 @@ def test_many_connections_from_one_address(limited, big, victim):
 # Last in the file: it kills every worker, and behind mod_fcgid the process manager is slow to
 # spawn again for a while after, which would slow the first probes of the tests after it.
 SHORT_WRITE_TIMEOUT = 1  # write_timeout for the next test: its slots' deadline comes sooner
+SHORT_LINGER = 7  # and its reply_linger: long enough for its 503 check on a loaded machine
 
 
 def test_large_reply_slots_outlive_killed_workers(server, big):
     """Two large replies held unread from one address, then every worker is killed (SIGKILL)
     while writing them: the web server may still hold those clients, so the slots still count (a
     third large reply to that address gets 503 busy), until the deadline set at their claim
-    (3 x write_timeout + REPLY_LINGER s), and not longer: then the address is served again. With
-    write_timeout = 1 (the deadline is then at most 28 s off; the default's, 55 s, is the same
-    rule, and tests/unit/test_metrics.c checks the deadline itself)."""
+    (3 x write_timeout + reply_linger s), and not longer: then the address is served again. With
+    write_timeout = 1 and reply_linger = 7 (the deadline is then at most 10 s off; the defaults',
+    55 s, are the same rule, and tests/unit/test_metrics.c checks the deadline itself)."""
     attacker, board = big
     no_held_replies(server)
-    with tb.restarted(server, write_timeout=SHORT_WRITE_TIMEOUT):
+    with tb.restarted(server, write_timeout=SHORT_WRITE_TIMEOUT, reply_linger=SHORT_LINGER):
         with Hostile(server, attacker_address()) as h:
             for _ in range(LARGE_CAP):
                 hold_large_reply(server, h, board, attacker.token)
@@ -829,7 +830,7 @@ def test_large_reply_slots_outlive_killed_workers(server, big):
             r = tb.request(server, "GET", "/boards/%d" % board, token=attacker.token, source=h.source,
                            timeout=BOUND + 5)
             tb.assert_error(r, 503, "busy")
-        hold = 3 * SHORT_WRITE_TIMEOUT + REPLY_LINGER
+        hold = 3 * SHORT_WRITE_TIMEOUT + SHORT_LINGER
         assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(hold + 5)), (
             "held reply slots %.0f s after their claim: %r" % (time.monotonic() - claimed,
                                                               held_replies(server)))

@@ -45,6 +45,7 @@ static const char *show(const struct tb_config *cfg, const char *key, char *buf,
 	LONG_KEY(login_window)
 	LONG_KEY(max_large_replies_per_address)
 	LONG_KEY(max_large_replies)
+	LONG_KEY(reply_linger)
 	LONG_KEY(password_cost)
 #undef LONG_KEY
 	if (strcmp(key, "max_body") == 0)
@@ -111,6 +112,7 @@ static const char *const all_keys[] = {
 	"login_window",
 	"max_large_replies_per_address",
 	"max_large_replies",
+	"reply_linger",
 	"log_file",
 	"password_cost",
 	"max_import",
@@ -167,6 +169,7 @@ static const struct default_case default_cases[] = {
 	{__LINE__, "login_window", "900"},
 	{__LINE__, "max_large_replies_per_address", "2"},
 	{__LINE__, "max_large_replies", "8"},
+	{__LINE__, "reply_linger", "25"},
 	{__LINE__, "log_file", ""},
 	{__LINE__, "password_cost", "5"},
 };
@@ -472,6 +475,7 @@ static const struct bound_case bound_cases[] = {
 	{__LINE__, "max_streams_per_address", 0, 1000000},
 	{__LINE__, "login_max_failures", 0, 1000000},
 	{__LINE__, "login_window", 60, 7L * 24 * 3600},
+	{__LINE__, "reply_linger", 0, 3600},
 	{__LINE__, "password_cost", 1, 11},
 };
 
