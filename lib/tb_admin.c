@@ -429,6 +429,22 @@ enum tb_err tb_admin_conninfo_user(const char *conninfo, char *out, size_t outle
 	return err;
 }
 
+/* Checks obj (the command's fields in sign-up's JSON shape; freed here) against n of sign-up's field
+ * rules, then hashes password into hash (TB_PASSWORD_HASH_MAX bytes). */
+static enum tb_err checked_hash(struct json_object *obj, const struct tb_field *fields, size_t n, const char *password,
+                                long cost, char *hash, char *errbuf, size_t errlen)
+{
+	enum tb_err err = tb_json_validate(fields, n, obj, true, errbuf, errlen);
+	json_object_put(obj);
+	if (err)
+		return err;
+	if (tb_auth_hash_password(password, cost, hash, TB_PASSWORD_HASH_MAX) != TB_OK) {
+		snprintf(errbuf, errlen, "could not hash the password");
+		return TB_ERR_INVALID;
+	}
+	return TB_OK;
+}
+
 enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *password, long cost, char *errbuf,
                                  size_t errlen)
 {
@@ -438,15 +454,10 @@ enum tb_err tb_admin_create_user(PGconn *conn, const char *name, const char *pas
 	json_object_object_add(obj, "password", json_object_new_string(password));
 	size_t n_fields;
 	const struct tb_field *fields = tb_api_credential_fields(&n_fields);
-	enum tb_err err = tb_json_validate(fields, n_fields, obj, true, errbuf, errlen);
-	json_object_put(obj);
+	char hash[TB_PASSWORD_HASH_MAX];
+	enum tb_err err = checked_hash(obj, fields, n_fields, password, cost, hash, errbuf, errlen);
 	if (err)
 		return err;
-	char hash[TB_PASSWORD_HASH_MAX];
-	if (tb_auth_hash_password(password, cost, hash, sizeof hash) != TB_OK) {
-		snprintf(errbuf, errlen, "could not hash the password");
-		return TB_ERR_INVALID;
-	}
 	const char *params[] = {name, hash};
 	PGresult *r = PQexecParams(conn, "INSERT INTO teamboard.users (name, password_hash) VALUES ($1, $2)", 2, NULL,
 	                           params, NULL, NULL, 0);
@@ -496,15 +507,10 @@ enum tb_err tb_admin_set_password(PGconn *conn, const char *name, const char *pa
 	const struct tb_field *fields = tb_api_credential_fields(&n_fields);
 	struct json_object *obj = json_object_new_object();
 	json_object_object_add(obj, "password", json_object_new_string(password));
-	enum tb_err err = tb_json_validate(fields + 1, 1, obj, true, errbuf, errlen);
-	json_object_put(obj);
+	char hash[TB_PASSWORD_HASH_MAX];
+	enum tb_err err = checked_hash(obj, fields + 1, 1, password, cost, hash, errbuf, errlen);
 	if (err)
 		return err;
-	char hash[TB_PASSWORD_HASH_MAX];
-	if (tb_auth_hash_password(password, cost, hash, sizeof hash) != TB_OK) {
-		snprintf(errbuf, errlen, "could not hash the password");
-		return TB_ERR_INVALID;
-	}
 	const char *params[] = {name, hash};
 	return user_query(conn,
 	                  "WITH u AS (UPDATE users SET password_hash = $2 WHERE lower(name) = lower($1) RETURNING id)"

@@ -231,6 +231,22 @@ def test_admin_reset_password_from_stdin(server, streams):
     assert r.returncode == 1 and "no user named" in r.stdout, r.stdout
 
 
+def test_admin_create_user_from_stdin(server):
+    """teamboard-admin create-user NAME: sign-up's rules for the name and the password (from the
+    first line of stdin), a taken name refused in any case; the account then signs in."""
+    name = "acu" + tb.unique()
+    r = admin(server, "create-user", name, stdin="short\n")
+    assert r.returncode == 1 and "password" in r.stdout, r.stdout
+    r = admin(server, "create-user", "bad name!", stdin="long enough\n")
+    assert r.returncode == 1 and "name" in r.stdout, r.stdout
+    r = admin(server, "create-user", name, stdin="made by the admin\n")
+    assert r.returncode == 0, r.stdout
+    tb.login(server, name, "made by the admin")
+    r = admin(server, "create-user", name.upper(), stdin="another password\n")
+    assert r.returncode == 1 and "taken" in r.stdout, r.stdout
+    tb.login(server, name, "made by the admin")
+
+
 def reset_link(server, user):
     r = admin(server, "reset-password", user.name, stdin="")
     assert r.returncode == 0, r.stdout
