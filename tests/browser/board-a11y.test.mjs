@@ -4,7 +4,7 @@
 // a touch hint, landscape fits, pinch zooms and a finger drags a note.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, note, noteBox, within, openBoard, BASE, shot } from "./lib.mjs";
+import { launch, withTracker, teamBoard, apiOk, userContext, note, noteBox, within, openBoard, BASE, shot } from "./lib.mjs";
 
 const SECOND = 1000;
 const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
@@ -16,12 +16,9 @@ describe("board: keyboard, screen reader, phone", () => {
 
   test("focus on the board heading; remote changes announced politely, batched per person", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const alice = await userContext(tr, browser, "alice");
-      const sam = await userContext(tr, browser, "sam");
-      const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-      await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: sam.name, role: "editor" });
-      const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Heard", team_id: team.id });
-      const n = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Idea 5", x: 100, y: 100 });
+      const { alice, sam, board, items: [n] } = await teamBoard(tr, browser, {
+        members: { sam: "editor" }, title: "Heard", notes: [{ text: "Idea 5", x: 100, y: 100 }],
+      });
       const page = await openBoard(alice.ctx, board.id);
       await within(page, 2 * SECOND, () => document.activeElement?.dataset.testid === "board-title", null, "focus on the heading");
       const live = page.getByTestId("board-announcer");

@@ -4,7 +4,7 @@
 // toolbar is above every note and inside the canvas, also for a note at the top edge.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, note, noteBox, within, openBoard, waitUntil } from "./lib.mjs";
+import { launch, withTracker, teamBoard, apiOk, note, noteBox, within, openBoard, waitUntil } from "./lib.mjs";
 
 const SECOND = 1000;
 
@@ -13,16 +13,7 @@ describe("board: what others see", () => {
   before(async () => { browser = await launch(); });
   after(async () => { await browser?.close(); });
 
-  async function pair(tr, notes) {
-    const alice = await userContext(tr, browser, "alice");
-    const bob = await userContext(tr, browser, "bob");
-    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
-    const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Shared", team_id: team.id });
-    const items = [];
-    for (const n of notes) items.push(await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, n));
-    return { alice, bob, board, items };
-  }
+  const pair = (tr, notes) => teamBoard(tr, browser, { title: "Shared", notes });
   const zOf = (page, id) => note(page, id).evaluate((el) => Number(el.style.zIndex));
 
   test("editing badge: bob sees 'alice is editing' while her editor is open, gone on save and when she leaves", async (t) => {

@@ -3,7 +3,7 @@
 // as the author of the first user's note, with the login name in the tooltip.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, shot, apiOk, userContext, openBoard, note, within, BASE } from "./lib.mjs";
+import { launch, withTracker, teamBoard, shot, apiOk, openBoard, note, within, BASE } from "./lib.mjs";
 
 const SECOND = 1000;
 const SHOWN = "Zoë 山田";
@@ -15,12 +15,9 @@ describe("display names", () => {
 
   test("set on the account page, seen live by the other person on the board: presence and note author", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const alice = await userContext(tr, browser, "alice");
-      const bob = await userContext(tr, browser, "bob");
-      const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-      await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
-      const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Names", team_id: team.id });
-      const mine = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "by alice", x: 80, y: 80 });
+      const { alice, bob, team, board, items: [mine] } = await teamBoard(tr, browser, {
+        title: "Names", notes: [{ text: "by alice", x: 80, y: 80 }],
+      });
 
       // bob watches the board; alice is there too (a second page of hers), then renames herself
       const pb = await openBoard(bob.ctx, board.id);

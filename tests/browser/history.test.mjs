@@ -5,7 +5,7 @@
 // marks the notes others changed since this user last had the board open and lists the changes.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, openBoard, note, noteBox, within, waitUntil, shot, axeViolations } from "./lib.mjs";
+import { launch, withTracker, teamBoard, apiOk, userContext, openBoard, note, noteBox, within, waitUntil, shot, axeViolations } from "./lib.mjs";
 
 const SECOND = 1000;
 
@@ -18,13 +18,9 @@ describe("history: time travel in the browser", () => {
   // x 40 and "Deleted later"; then Kept moved to x 400, "Deleted later" was deleted, "Added later"
   // added.
   async function world(tr) {
-    const alice = await userContext(tr, browser, "alice");
-    const bob = await userContext(tr, browser, "bob");
-    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
-    const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Retro", team_id: team.id });
-    const kept = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Kept", x: 40, y: 40 });
-    const gone = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Deleted later", x: 300, y: 40, color: "#b3e5fc" });
+    const { alice, bob, board, items: [kept, gone] } = await teamBoard(tr, browser, {
+      title: "Retro", notes: [{ text: "Kept", x: 40, y: 40 }, { text: "Deleted later", x: 300, y: 40, color: "#b3e5fc" }],
+    });
     const n = (await apiOk(alice.ctx, "GET", `/boards/${board.id}`)).last_event_id;
     await apiOk(alice.ctx, "PATCH", `/boards/${board.id}/items/${kept.id}`, { x: 400, y: 300 });
     await apiOk(alice.ctx, "DELETE", `/boards/${board.id}/items/${gone.id}`);

@@ -151,6 +151,23 @@ export async function userContext(tr, browser, prefix = "user", opts = {}) {
   return { ctx, name, user: s.user };
 }
 
+// A team board for a test's people: alice makes the team and its board; each name of members joins
+// the team with its role ({ bob: "editor", carol: "viewer" }; its membership in .member); alice
+// makes the notes. Returns { alice, bob, ..., team, board, items }.
+export async function teamBoard(tr, browser, { members = { bob: "editor" }, title = "Team board", notes = [] } = {}) {
+  const people = { alice: await userContext(tr, browser, "alice") };
+  const { alice } = people;
+  const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
+  for (const [prefix, role] of Object.entries(members)) {
+    people[prefix] = await userContext(tr, browser, prefix);
+    people[prefix].member = await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: people[prefix].name, role });
+  }
+  const board = await apiOk(alice.ctx, "POST", "/boards", { title, team_id: team.id });
+  const items = [];
+  for (const n of notes) items.push(await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, n));
+  return { ...people, team, board, items };
+}
+
 export async function openBoard(ctx, boardId) {
   const page = await ctx.newPage();
   await page.goto(`${BASE}#/boards/${boardId}`);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   launch, withTracker, shot, apiOk, userContext, openBoard, note, noteBox, within, sql,
-  psqlAvailable, waitUntil, sleep, BASE,
+  psqlAvailable, waitUntil, sleep, BASE, teamBoard,
 } from "./lib.mjs";
 
 describe("live boards: several people and tabs", () => {
@@ -21,18 +21,6 @@ function webctl(action) {
   const r = spawnSync(parts[0], [...parts.slice(1), action], { encoding: "utf8", timeout: 60000 });
   if (r.status !== 0) throw new Error(`webctl ${action} failed: ${r.stderr || r.error}`);
 }
-
-  // alice (team admin) and bob (editor, or the given role) on a team board.
-  async function teamBoard(tr, { role = "editor", title = "Team board", notes = [] } = {}) {
-    const alice = await userContext(tr, browser, "alice");
-    const bob = await userContext(tr, browser, "bob");
-    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role });
-    const board = await apiOk(alice.ctx, "POST", "/boards", { title, team_id: team.id });
-    const items = [];
-    for (const n of notes) items.push(await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, n));
-    return { alice, bob, team, board, items };
-  }
 
   function patchOf(page, id) {
     return page.waitForResponse((r) => r.request().method() === "PATCH" && r.url().endsWith(`/items/${id}`));
@@ -55,7 +43,7 @@ function webctl(action) {
         { text: "Bob: retry budget for CI", x: 620, y: 120, color: "#b3e5fc" },
         { text: "Alice: no-meeting Wednesdays", x: 640, y: 290, color: "#d1c4e9" },
       ];
-      const { alice, bob, board } = await teamBoard(tr, { title: "Sprint 42 retro", notes: retro });
+      const { alice, bob, board } = await teamBoard(tr, browser, { title: "Sprint 42 retro", notes: retro });
       const pa = await openBoard(alice.ctx, board.id);
       const pb = await openBoard(bob.ctx, board.id);
 
@@ -161,7 +149,7 @@ function webctl(action) {
 
   test("dropped stream: indicator shows reconnecting, then every change made meanwhile appears", { skip: !psqlAvailable() && "needs TB_PSQL or TB_DB_DSN" }, async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board, items } = await teamBoard(tr, {
+      const { alice, bob, board, items } = await teamBoard(tr, browser, {
         notes: [{ text: "keep", x: 40, y: 40 }, { text: "to change", x: 300, y: 40 }, { text: "to delete", x: 560, y: 40 }],
       });
       const pa = await openBoard(alice.ctx, board.id);
@@ -201,7 +189,7 @@ function webctl(action) {
   test("conflict: both edit one note; the second sees the first's version and can keep theirs", async (t) => {
     await withTracker(t, browser, async (tr) => {
       tr.allow(/status of 412/);  // the browser logs the 412 answer itself
-      const { alice, bob, board, items } = await teamBoard(tr, { notes: [{ text: "Plan: v1", x: 120, y: 80, width: 240, height: 160 }] });
+      const { alice, bob, board, items } = await teamBoard(tr, browser, { notes: [{ text: "Plan: v1", x: 120, y: 80, width: 240, height: 160 }] });
       const id = items[0].id;
       const pa = await openBoard(alice.ctx, board.id);
       const pb = await openBoard(bob.ctx, board.id);
@@ -261,7 +249,7 @@ function webctl(action) {
 
   test("a viewer sees the board read-only; promoted to editor, they can edit at once", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, team, board, items } = await teamBoard(tr, { role: "viewer", notes: [{ text: "Read me", x: 100, y: 100 }] });
+      const { alice, bob, team, board, items } = await teamBoard(tr, browser, { members: { bob: "viewer" }, notes: [{ text: "Read me", x: 100, y: 100 }] });
       const id = items[0].id;
       const pb = await openBoard(bob.ctx, board.id);
       const writes = [];
@@ -362,7 +350,7 @@ function webctl(action) {
 
   test("eight tabs of one user on one board all stay live (one shared stream)", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board } = await teamBoard(tr, { notes: [{ text: "hello tabs", x: 40, y: 40 }] });
+      const { alice, bob, board } = await teamBoard(tr, browser, { notes: [{ text: "hello tabs", x: 40, y: 40 }] });
       const tabs = [];
       for (let i = 0; i < 8; i++) tabs.push(await openBoard(alice.ctx, board.id));
       for (const p of tabs) assert.equal(await p.getByTestId("live-status").getAttribute("data-state"), "live");
@@ -392,7 +380,7 @@ function webctl(action) {
 
   test("without SharedWorker: tabs share one stream through a leader tab (BroadcastChannel + Web Locks)", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board } = await teamBoard(tr);
+      const { alice, bob, board } = await teamBoard(tr, browser);
       await alice.ctx.addInitScript(() => {
         try { if (location.protocol.startsWith("http")) localStorage.setItem("teamboard.live", "broadcast"); } catch (_) { /* about:blank */ }
       });
@@ -423,7 +411,7 @@ function webctl(action) {
     await withTracker(t, browser, async (tr) => {
       tr.allow(/status of 503/);
       tr.allow(/EventSource's response has a MIME type/);
-      const { alice, bob, board } = await teamBoard(tr);
+      const { alice, bob, board } = await teamBoard(tr, browser);
       await alice.ctx.addInitScript(() => {
         try { if (location.protocol.startsWith("http")) localStorage.setItem("teamboard.live", "page"); } catch (_) { /* about:blank */ }
       });
@@ -451,7 +439,7 @@ function webctl(action) {
       tr.allow(/status of 503/);
       tr.allow(/EventSource's response has a MIME type/);
       const limit = Number(process.env.TB_STREAM_LIMIT_PER_USER);
-      const { alice, bob, team } = await teamBoard(tr);
+      const { alice, bob, team } = await teamBoard(tr, browser);
       // lift the client's own cap (4 streams per browser) above the server's per-user limit
       await alice.ctx.addInitScript(() => {
         try { if (location.protocol.startsWith("http")) localStorage.setItem("teamboard.maxStreams", "10"); } catch (_) { /* about:blank */ }
@@ -476,7 +464,7 @@ function webctl(action) {
 
   test("the board is deleted while someone views it: they leave it with a message", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board } = await teamBoard(tr, { title: "Short-lived", notes: [{ text: "bye", x: 40, y: 40 }] });
+      const { alice, bob, board } = await teamBoard(tr, browser, { title: "Short-lived", notes: [{ text: "bye", x: 40, y: 40 }] });
       const pa = await openBoard(alice.ctx, board.id);
       const pb = await openBoard(bob.ctx, board.id);
       await pa.getByTestId("board-delete").click();
@@ -489,7 +477,7 @@ function webctl(action) {
 
   test("the session ends while someone views a board: their stream is revoked and they are asked to sign in", { skip: !psqlAvailable() && "needs TB_PSQL or TB_DB_DSN" }, async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board } = await teamBoard(tr, { title: "Long meeting", notes: [{ text: "agenda", x: 40, y: 40 }] });
+      const { alice, bob, board } = await teamBoard(tr, browser, { title: "Long meeting", notes: [{ text: "agenda", x: 40, y: 40 }] });
       const pa = await openBoard(alice.ctx, board.id);
       const pb = await openBoard(bob.ctx, board.id);
       await waitUntil(() => sql(`SELECT 1 FROM teamboard.streams WHERE board_id = ${board.id} AND user_id = ${bob.user.id}`), 5 * SECOND, "bob's stream in the registry");
@@ -506,7 +494,7 @@ function webctl(action) {
 
   test("reset: a resume point the server no longer has makes the client reload the board", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board } = await teamBoard(tr, { notes: [{ text: "before", x: 40, y: 40 }] });
+      const { alice, bob, board } = await teamBoard(tr, browser, { notes: [{ text: "before", x: 40, y: 40 }] });
       // The first GET of the board claims a last_event_id far ahead of the server's: the stream
       // answers "reset" (docs/events-contract.txt), and the client must reload and go live.
       let first = true;
@@ -533,7 +521,7 @@ function webctl(action) {
   test("bye: the server rotates the stream; the client resumes at once and misses nothing", { skip: !process.env.TB_STREAM_LIFETIME && "run.sh sets stream_max_seconds and TB_STREAM_LIFETIME" }, async (t) => {
     await withTracker(t, browser, async (tr) => {
       const lifetime = Number(process.env.TB_STREAM_LIFETIME);
-      const { alice, bob, board } = await teamBoard(tr);
+      const { alice, bob, board } = await teamBoard(tr, browser);
       const pa = await openBoard(alice.ctx, board.id);
       // bob keeps adding notes across the rotation
       const ids = [];
@@ -553,7 +541,7 @@ function webctl(action) {
 
   test("web server restart: live -> reconnecting -> offline -> live again, with the changes made meanwhile", { skip: !process.env.TB_WEBCTL && "needs TB_WEBCTL (run.sh sets it)" }, async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board, items } = await teamBoard(tr, { notes: [{ text: "steady", x: 40, y: 40 }] });
+      const { alice, bob, board, items } = await teamBoard(tr, browser, { notes: [{ text: "steady", x: 40, y: 40 }] });
       // The shell probes the API while a feed is not live (the offline banner); the browser
       // logs the refused probes.
       tr.allow(/net::ERR_CONNECTION_REFUSED .*\/api\/v1\/me/);
@@ -584,7 +572,7 @@ function webctl(action) {
 
   test("tabs on six different boards: at most four streams, the rest poll, nothing hangs", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, team } = await teamBoard(tr);
+      const { alice, bob, team } = await teamBoard(tr, browser);
       const boards = [];
       for (let i = 0; i < 6; i++) boards.push(await apiOk(alice.ctx, "POST", "/boards", { title: `Board ${i + 1}`, team_id: team.id }));
       const pages = [];

@@ -6,7 +6,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  launch, withTracker, apiOk, userContext, note, noteBox, within, webctl, sleep, shot,
+  launch, withTracker, teamBoard, apiOk, note, noteBox, within, webctl, sleep, shot,
 } from "./lib.mjs";
 import { CutProxy } from "./cutproxy.mjs";
 
@@ -25,17 +25,11 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
   });
 
   // alice (admin) and bob (editor) on a team board; alice's browser goes through the proxy.
-  async function teamBoard(tr, notes = []) {
-    const alice = await userContext(tr, browser, "alice");
-    const bob = await userContext(tr, browser, "bob");
-    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
-    const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Outage board", team_id: team.id });
-    const items = [];
-    for (const n of notes) items.push(await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, n));
+  async function aliceAndBob(tr, notes = []) {
+    const w = await teamBoard(tr, browser, { title: "Outage board", notes });
     // The network errors of a cut are expected in the console.
     tr.allow(/net::ERR_|Failed to load resource|status of 50[234]/);
-    return { alice, bob, team, board, items };
+    return w;
   }
 
   async function openViaProxy(ctx, boardId) {
@@ -70,7 +64,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
 
   test("cut: the offline banner shows; back: it goes, and the board is told what changed while away", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board, items } = await teamBoard(tr, [{ text: "first", x: 40, y: 40 }]);
+      const { alice, bob, board, items } = await aliceAndBob(tr, [{ text: "first", x: 40, y: 40 }]);
       const pa = await openViaProxy(alice.ctx, board.id);
       const since = (await apiOk(alice.ctx, "GET", `/boards/${board.id}`)).last_event_id;
       // Listen to the board's live messages beside the board view (same tab, same feed).
@@ -107,7 +101,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
 
   test("a short cut (under 5 s) brings no 'resumed' summary", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board } = await teamBoard(tr);
+      const { alice, bob, board } = await aliceAndBob(tr);
       const pa = await openViaProxy(alice.ctx, board.id);
       const since = (await apiOk(alice.ctx, "GET", `/boards/${board.id}`)).last_event_id;
       await pa.evaluate(async ([id, s]) => {
@@ -127,7 +121,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
 
   test("a create made while cut is queued, kept across a reload, and saved exactly once when back", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, board } = await teamBoard(tr);
+      const { alice, board } = await aliceAndBob(tr);
       const pa = await openViaProxy(alice.ctx, board.id);
       proxy.cut();
       await obx(pa, "later", { boardId: board.id, kind: "create", fields: { text: "typed offline", x: 80, y: 80 }, key: "offline-1" });
@@ -165,7 +159,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
 
   test("a create whose reply is lost is retried with its Idempotency-Key and makes one note", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, board } = await teamBoard(tr);
+      const { alice, board } = await aliceAndBob(tr);
       const pa = await openViaProxy(alice.ctx, board.id);
       let lost = 0;
       await pa.route("**/api/v1/boards/*/items", async (route) => {
@@ -187,7 +181,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
 
   test("a 5xx (the REST pool stopped) is retried until the server is back", { skip: !process.env.TB_WEBCTL && "needs TB_WEBCTL (run.sh sets it)" }, async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, board, items } = await teamBoard(tr, [{ text: "before", x: 40, y: 40 }]);
+      const { alice, board, items } = await aliceAndBob(tr, [{ text: "before", x: 40, y: 40 }]);
       const pa = await openViaProxy(alice.ctx, board.id);
       webctl("stop-api");
       try {
@@ -208,7 +202,7 @@ describe("outbox: the network cut by a proxy, a 5xx, a reload", () => {
 
   test("on the board: typing and moving while cut stay on screen, marked unsaved; back: saved and seen by the other", async (t) => {
     await withTracker(t, browser, async (tr) => {
-      const { alice, bob, board, items } = await teamBoard(tr, [{ text: "move me", x: 40, y: 40 }, { text: "edit me", x: 300, y: 40 }]);
+      const { alice, bob, board, items } = await aliceAndBob(tr, [{ text: "move me", x: 40, y: 40 }, { text: "edit me", x: 300, y: 40 }]);
       const [mv, ed] = items;
       const pa = await openViaProxy(alice.ctx, board.id);
       const pb = await bob.ctx.newPage();

@@ -4,7 +4,7 @@
 // others, no Restore for a viewer; a deleted board on the Trash page, restored from there.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, openBoard, note, within, BASE } from "./lib.mjs";
+import { launch, withTracker, teamBoard, apiOk, userContext, openBoard, note, within, BASE } from "./lib.mjs";
 
 const SECOND = 1000;
 
@@ -15,15 +15,11 @@ describe("trash: notes and boards restored in the browser", () => {
 
   // alice owns a team board with two notes; bob is an editor of the team, carol a viewer.
   async function world(tr) {
-    const alice = await userContext(tr, browser, "alice");
-    const bob = await userContext(tr, browser, "bob");
-    const carol = await userContext(tr, browser, "carol");
-    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: carol.name, role: "viewer" });
-    const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Retro", team_id: team.id });
-    const keep = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Stays", x: 40, y: 40 });
-    const gone = await apiOk(alice.ctx, "POST", `/boards/${board.id}/items`, { text: "Deleted by bob", x: 300, y: 40, color: "#b3e5fc" });
+    const { alice, bob, carol, board, items: [keep, gone] } = await teamBoard(tr, browser, {
+      members: { bob: "editor", carol: "viewer" },
+      title: "Retro",
+      notes: [{ text: "Stays", x: 40, y: 40 }, { text: "Deleted by bob", x: 300, y: 40, color: "#b3e5fc" }],
+    });
     return { alice, bob, carol, board, keep, gone };
   }
 

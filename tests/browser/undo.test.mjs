@@ -5,7 +5,7 @@
 // the text editor's own Ctrl+Z left alone, no buttons for a viewer (following a role change live).
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, openBoard, note, noteBox, within } from "./lib.mjs";
+import { launch, withTracker, teamBoard, apiOk, openBoard, note, noteBox, within } from "./lib.mjs";
 
 const SECOND = 1000;
 
@@ -16,18 +16,10 @@ describe("undo and redo in the browser", () => {
 
   // alice owns a team board; bob is an editor of the team, carol a viewer; bob made the note.
   async function world(tr, { carol = false } = {}) {
-    const alice = await userContext(tr, browser, "alice");
-    const bob = await userContext(tr, browser, "bob");
-    const team = await apiOk(alice.ctx, "POST", "/teams", { name: `Team ${alice.name}` });
-    await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: bob.name, role: "editor" });
-    let c = null;
-    if (carol) {
-      c = await userContext(tr, browser, "carol");
-      c.member = await apiOk(alice.ctx, "POST", `/teams/${team.id}/members`, { name: c.name, role: "viewer" });
-    }
-    const board = await apiOk(alice.ctx, "POST", "/boards", { title: "Retro", team_id: team.id });
-    const it = await apiOk(bob.ctx, "POST", `/boards/${board.id}/items`, { text: "Idea 5", x: 40, y: 40 });
-    return { alice, bob, carol: c, team, board, it };
+    const members = carol ? { bob: "editor", carol: "viewer" } : { bob: "editor" };
+    const w = await teamBoard(tr, browser, { members, title: "Retro" });
+    const it = await apiOk(w.bob.ctx, "POST", `/boards/${w.board.id}/items`, { text: "Idea 5", x: 40, y: 40 });
+    return { ...w, carol: w.carol ?? null, it };
   }
 
   const disabled = (page, id) => page.getByTestId(id).evaluate((b) => b.disabled);
