@@ -93,7 +93,7 @@ class Fleet:
         self.ended_by_server = 0
         self.opens = 0
         self.open_errors = 0
-        self.refusals = {}        # the first bytes of each distinct refusal's body (status != 200)
+        self.refusals = {}        # "<status> <error code>" -> count, of every open not answered 200
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -206,11 +206,11 @@ class Fleet:
                                 continue
                         self.events += data.count(b"\nevent: ") + data.startswith(b"event: ")
                         continue
-                self.close(i)  # the server ended it (or refused it): churn reopens the slot
+                self.close(i)  # the server ended it (or refused it): open_all or churn reopens the slot
 
     def refused(self, status, body):
-        """Counts a refusal by its status and error code (the JSON body's "error", when it came
-        in the first read)."""
+        """Counts a refusal by its status and error code (the JSON body's error.code, when the body
+        came in the same read as the head; else its first characters, often '')."""
         text = body.decode("utf-8", "replace")
         try:  # the body may come chunked: the JSON object between its first { and last }
             code = json.loads(text[text.find("{"):text.rfind("}") + 1])["error"]["code"]
