@@ -93,6 +93,7 @@ class Fleet:
         self.ended_by_server = 0
         self.opens = 0
         self.open_errors = 0
+        self.refusals = {}        # "<status> <error code>" -> count, of every open not answered 200
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -135,6 +136,30 @@ class Fleet:
         except OSError:
             pass
 
+    def open_all(self, timeout=120):
+        """Opens every slot, 25 at a time, and waits until all of them are open (at most timeout
+        seconds). A slot the server refused (503) or ended meanwhile is opened again, once a second
+        at most, as churn does later: the refused slots used to stay closed until churn started,
+        after this wait, and the wait then took its whole timeout (docs/operations.md, "Soak").
+        Returns (seconds until every slot was open, or the timeout; reopens)."""
+        t0 = time.monotonic()
+        for i in range(len(self.slots)):
+            self.open(i)
+            if i % 25 == 24:
+                time.sleep(0.2)
+        reopens = 0
+        next_pass = time.monotonic() + 1.0
+        while self.open_count() < len(self.slots) and time.monotonic() < t0 + timeout:
+            time.sleep(0.1)
+            if time.monotonic() < next_pass:
+                continue
+            next_pass = time.monotonic() + 1.0
+            with self.lock:
+                closed = [i for i in range(len(self.slots)) if i not in self.socks]
+            for i in closed:
+                reopens += self.open(i)
+        return time.monotonic() - t0, reopens
+
     def open_count(self):
         with self.lock:
             return sum(1 for st in self.state.values() if st[2] == 200)
@@ -174,12 +199,25 @@ class Fleet:
                                     st[2] = 0
                                 self.status[st[2]] = self.status.get(st[2], 0) + 1
                                 data = st[1][end + 4:]
+                                if st[2] != 200:
+                                    self.refused(st[2], data)
                                 st[1] = None
                             else:
                                 continue
                         self.events += data.count(b"\nevent: ") + data.startswith(b"event: ")
                         continue
-                self.close(i)  # the server ended it (or refused it): churn reopens the slot
+                self.close(i)  # the server ended it (or refused it): open_all or churn reopens the slot
+
+    def refused(self, status, body):
+        """Counts a refusal by its status and error code (the JSON body's error.code, when the body
+        came in the same read as the head; else its first characters, often '')."""
+        text = body.decode("utf-8", "replace")
+        try:  # the body may come chunked: the JSON object between its first { and last }
+            code = json.loads(text[text.find("{"):text.rfind("}") + 1])["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            code = repr(text[:60])
+        key = "%d %s" % (status, code)
+        self.refusals[key] = self.refusals.get(key, 0) + 1
 
     def shutdown(self):
         for i in list(self.socks):
@@ -447,13 +485,11 @@ def main():
                   "127.0.1.%d" % (i // PER_USER + 1)) for i in range(STREAMS)]
         fleet = Fleet(env, slots)
         t0 = time.monotonic()
-        for i in range(STREAMS):
-            fleet.open(i)
-            if i % 25 == 24:
-                time.sleep(0.2)
-        tb.wait_for(lambda: fleet.open_count() >= STREAMS, timeout=120, interval=0.5)
-        opened_in = time.monotonic() - t0
-        say("%d of %d streams open after %.1f s" % (fleet.open_count(), STREAMS, opened_in))
+        opened_in, reopens = fleet.open_all()
+        with fleet.lock:
+            open_refusals = dict(sorted(fleet.refusals.items()))
+        say("%d of %d streams open after %.1f s (%d reopened after a refusal: %s)"
+            % (fleet.open_count(), STREAMS, opened_in, reopens, open_refusals))
         peak_registry = registry_count(env)
 
         rest = RestLoad(env, users, boards)
@@ -504,11 +540,14 @@ def main():
         times = rest.times
         lines.append("soak figures (%s, %d s of load, build %s)" % (
             time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), round(load_secs), build))
-        lines.append("  streams: %d held (%d accounts, %d addresses), opened in %.1f s; %d opens in all"
-                     " (%d by churn), statuses %s, %d open errors, %d ended by the server,"
+        lines.append("  streams: %d held (%d accounts, %d addresses), opened in %.1f s (%d reopened"
+                     " after a refusal then: %s); %d opens in all"
+                     " (%d by churn), statuses %s (refusals %s), %d open errors, %d ended by the server,"
                      " %d events and %.1f MB received; registry peak %d rows" % (
-                         STREAMS, users_n, users_n, opened_in, fleet.opens, churned[0],
-                         dict(sorted(fleet.status.items(), key=str)), fleet.open_errors,
+                         STREAMS, users_n, users_n, opened_in, reopens, open_refusals, fleet.opens,
+                         churned[0],
+                         dict(sorted(fleet.status.items(), key=str)),
+                         dict(sorted(fleet.refusals.items())), fleet.open_errors,
                          fleet.ended_by_server, fleet.events, fleet.bytes / 1e6, peak_registry))
         lines.append("  REST: %d requests (%.1f/s), statuses %s, latency p50 %.0f ms, p99 %.0f ms,"
                      " max %.0f ms%s" % (
