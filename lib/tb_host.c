@@ -147,7 +147,9 @@ struct host {
 	const struct tb_config *cfg;
 	int ep, listen_fd, jobs_fd, tick_fd, signal_fd, db_fd;
 	struct watch w_listen, w_db, w_jobs, w_tick, w_signal;
-	struct tb_db ldb; /* the LISTEN connection */
+	struct tb_db ldb;   /* the LISTEN connection */
+	PGconn *connecting; /* the LISTEN connection while it is being made (listen_connect) */
+	int64_t connect_by; /* ms: given up then */
 	struct cmd {
 		int64_t board;
 		bool listen;
@@ -1206,17 +1208,73 @@ static void listen_lost(struct host *h)
 		}
 }
 
+/* Watches the database socket fd for events (it may be new: libpq can change it while it connects,
+ * and a closed one left the epoll by itself); false after logging. */
+static bool db_watch(struct host *h, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = &h->w_db};
+	if (fd != h->db_fd && h->db_fd >= 0)
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, h->db_fd, NULL); /* ENOENT, EBADF: closed already */
+	h->db_fd = fd;
+	if (epoll_ctl(h->ep, EPOLL_CTL_MOD, fd, &ev) == 0 ||
+	    (errno == ENOENT && epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == 0))
+		return true;
+	TB_LOG(TB_LOG_ERROR, "stream host: epoll: %s", strerror(errno));
+	return false;
+}
+
+static void connect_abandon(struct host *h, const char *why)
+{
+	TB_LOG(TB_LOG_ERROR, "stream host: cannot connect the LISTEN connection: %s", why);
+	if (h->db_fd >= 0)
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, h->db_fd, NULL);
+	h->db_fd = -1;
+	PQfinish(h->connecting);
+	h->connecting = NULL;
+}
+
+/* One step of the connection's making, when its socket is ready (libpq's PQconnectPoll loop):
+ * connected, it becomes the LISTEN connection and the queued commands go out. */
+static void connect_step(struct host *h)
+{
+	PGconn *conn = h->connecting;
+	PostgresPollingStatusType st = PQconnectPoll(conn);
+	if (st == PGRES_POLLING_FAILED) {
+		connect_abandon(h, PQerrorMessage(conn));
+	} else if (st == PGRES_POLLING_OK) {
+		h->connecting = NULL;
+		h->ldb.conn = conn;
+		h->ldb.n_stmts = 0;
+		PQsetnonblocking(conn, 1);
+		if (!db_watch(h, PQsocket(conn), EPOLLIN))
+			listen_lost(h);
+		cmd_pump(h);
+	} else if (!db_watch(h, PQsocket(conn), st == PGRES_POLLING_READING ? EPOLLIN : EPOLLOUT)) {
+		connect_abandon(h, "epoll");
+	}
+}
+
+/* Starts making the LISTEN connection, at most once a second, without blocking the loop: libpq's
+ * PQconnectStartParams, then connect_step whenever its socket is ready, given up after 3 s (the
+ * connect_timeout tb_db gives a blocking connect). The keywords are tb_db_ensure's; the session
+ * needs none of its settings (LISTEN and UNLISTEN name no schema object). */
 static void listen_connect(struct host *h)
 {
-	if (h->ldb.conn || tb_db_ensure(&h->ldb) != TB_OK)
+	time_t now = time(NULL);
+	if (h->ldb.conn || h->connecting || h->ldb.last_attempt == now)
 		return;
-	PQsetnonblocking(h->ldb.conn, 1);
-	h->db_fd = PQsocket(h->ldb.conn);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_db};
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->db_fd, &ev) != 0) {
-		TB_LOG(TB_LOG_ERROR, "stream host: epoll: %s", strerror(errno));
-		listen_lost(h);
+	h->ldb.last_attempt = now;
+	const char *const keys[] = {"application_name", "dbname", NULL};
+	const char *const vals[] = {h->ldb.application_name, h->ldb.conninfo, NULL};
+	h->connecting = PQconnectStartParams(keys, vals, 1);
+	h->connect_by = now_ms() + 3000;
+	if (h->connecting == NULL || PQstatus(h->connecting) == CONNECTION_BAD) {
+		connect_abandon(h, h->connecting ? PQerrorMessage(h->connecting) : "out of memory");
+		return;
 	}
+	/* Before the first PQconnectPoll libpq's loop waits as if it had said "writing". */
+	if (!db_watch(h, PQsocket(h->connecting), EPOLLOUT))
+		connect_abandon(h, "epoll");
 }
 
 static void on_db_readable(struct host *h)
@@ -1387,10 +1445,10 @@ static void on_tick(struct host *h)
 		schedule(h, c);
 		maybe_free(h, c);
 	}
-	if (h->ldb.conn == NULL && !h->stopping) {
+	if (h->connecting && ms > h->connect_by)
+		connect_abandon(h, "timeout");
+	if (h->ldb.conn == NULL && !h->stopping)
 		listen_connect(h);
-		cmd_pump(h);
-	}
 }
 
 /* SIGTERM or SIGINT: no new streams; every stream ends (recycled: its client reconnects to
@@ -1421,7 +1479,12 @@ static void dispatch(struct host *h, const struct epoll_event *ev)
 		if (!((struct conn *)ev->data.ptr)->dead)
 			on_conn(h, (struct conn *)ev->data.ptr, ev->events);
 		break;
-	case W_DB: on_db_readable(h); break;
+	case W_DB:
+		if (h->connecting)
+			connect_step(h);
+		else
+			on_db_readable(h);
+		break;
 	case W_JOBS: jobs_ready(h); break;
 	case W_TICK: on_tick(h); break;
 	case W_SIGNAL: on_signal(h); break;
@@ -1537,6 +1600,7 @@ int tb_host_run(const struct tb_config *cfg, int listen_fd)
 		rc = 0;
 	}
 	host_close_fds(h);
+	PQfinish(h->connecting);
 	tb_db_free(&h->ldb);
 	tb_app_free(&h->papp);
 	free(h->cmds);

@@ -198,6 +198,33 @@ def test_a_sigkilled_host_leaves_rows_the_supervisor_removes(host, streams):
     assert new_pid != pid
 
 
+def test_postgresql_restart_the_listen_connection_comes_back(host, server, streams):
+    # The LISTEN connection is made anew without blocking the loop (PQconnectStart/PQconnectPoll):
+    # while PostgreSQL is away the host still answers, and afterwards a resumed stream is live.
+    user = tb.new_user(host, "hpg")
+    bid = tb.create_board(host, user)["id"]
+    tb.create_item(host, user, bid, text="before")
+    a = streams.open(bid, user, last_event_id=0)
+    a.wait_seq(1)
+    try:
+        server.stop_db()
+        a.wait_ended(timeout=30)
+        c = streams.client(bid, token=user.token, timeout=20)
+        c.connect()
+        tb.assert_error(sse.error_response(c), 503, "db_unavailable")
+    finally:
+        server.start_db()
+    item = tb.create_item(host, user, bid, text="while reconnecting")
+    again = tb.wait_for(lambda: sse.open_stream(host, bid, user, last_event_id=int(a.last_id)), timeout=20)
+    assert again, "no stream after the restart"
+    streams.clients.append(again)
+    assert again.wait_type("item.created", timeout=10).json["item"]["id"] == item["id"], again.describe()
+    live = tb.create_item(host, user, bid, text="live")
+    again.wait_for(lambda e: e.type == "item.created" and e.json["item"]["id"] == live["id"], 10, 0, "the live one")
+    host.sql("DELETE FROM teamboard.streams WHERE board_id = %s AND backend_pid NOT IN"
+             " (SELECT pid FROM pg_stat_activity)", (bid,))
+
+
 def test_limits_count_host_streams_and_polls_together(host, streams):
     a, b, c, d = (tb.new_user(host, "hlim%s" % n) for n in "abcd")
     ba, bb, bc, bd = (tb.create_board(host, u)["id"] for u in (a, b, c, d))
