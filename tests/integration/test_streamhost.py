@@ -48,8 +48,8 @@ def streams(host):
     try:
         yield tracker
     finally:
+        host.sql("DELETE FROM teamboard.streams WHERE host = %s AND pid = 1", (HOST_NAME,))  # fake_rows
         tracker.close_all(release_timeout=10)
-        host.sql("DELETE FROM teamboard.streams WHERE host = %s AND pid = 1", (HOST_NAME,))
 
 
 def rows(host, board_ids):
