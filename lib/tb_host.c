@@ -90,12 +90,14 @@ struct conn {
 	struct conn *bnext, *bprev, *next, *prev;
 	int64_t board_id, user_id, resume, last_seq, last_sent, replay_mark;
 	char row[24];                 /* the registry row's id */
+	int64_t row_id;               /* and as a number */
+	unsigned long ticket;         /* when its OPEN job was queued (host->tickets) */
 	char *token;                  /* the session token the stream lives on */
 	int64_t deadline, last_heard; /* s, monotonic; deadline 0: no lifetime */
 	struct tb_presence_throttle presence;
 	bool busy, registered, done, dead;
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
-	bool want_recheck, want_revoke, want_seen, want_presence;
+	bool want_recheck, want_revoke, want_presence;
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
 };
@@ -111,6 +113,7 @@ struct board {
 	struct board *next;
 };
 
+/* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all. */
 enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE };
 
 /* One query job: the inputs copied from the connection when it was queued (the pool reads the
@@ -131,13 +134,22 @@ struct job {
 	enum tb_stream_close end; /* done: why */
 	char *token_out;
 	uint64_t replayed;
+	/* JOB_SEEN: the streams whose OPEN was queued by then (ticket) are judged by the rows found:
+	 * ids ascending, and whether each one's session lasts; seen_ok false: the query failed. */
+	unsigned long ticket;
+	int64_t *ids;
+	bool *alive;
+	size_t n_ids;
+	bool seen_ok;
 };
 
 struct host {
 	const struct tb_config *cfg;
 	int ep, listen_fd, jobs_fd, tick_fd, signal_fd, db_fd;
 	struct watch w_listen, w_db, w_jobs, w_tick, w_signal;
-	struct tb_db ldb; /* the LISTEN connection */
+	struct tb_db ldb;   /* the LISTEN connection */
+	PGconn *connecting; /* the LISTEN connection while it is being made (listen_connect) */
+	int64_t connect_by; /* ms: given up then */
 	struct cmd {
 		int64_t board;
 		bool listen;
@@ -148,6 +160,9 @@ struct host {
 	struct conn *conns, *dead;
 	long n_conns;
 	long hb_window;
+	unsigned long tickets; /* OPEN jobs queued so far */
+	bool seen_owed;        /* a heartbeat came: the process's SEEN is owed */
+	bool seen_busy;        /* and runs */
 	bool stopping;
 	int64_t stop_by;
 	/* the pool */
@@ -176,13 +191,30 @@ static int64_t now_s(void)
 
 /* Registers a host's stream: like the worker's SQL_REGISTER, counted in the registry under the
  * advisory locks (across the host processes and workers of this host), but without deleting this
- * pid's other rows: they are this process's other streams. backend_pid is the pool connection's. */
+ * pid's other rows: they are this process's other streams. The row is marked in_host (sql/025):
+ * its backend_pid is the pool connection's, which the supervisor must never terminate. The polls
+ * held on this host ($9 all, $10 the user's, $12 the address's: tb_metrics_held_polls) count too,
+ * as a worker's streams and polls count together; $11 max_streams_per_address (0: none) counts
+ * the host's streams from address $7. $8: the session token, kept as its hash for the SEEN. */
 static const char SQL_HOST_REGISTER[] =
-	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id)"
-	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint"
-	" WHERE (SELECT count(*) FROM streams WHERE host = $1) < $5::bigint"
-	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) < $6::bigint"
+	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id, in_host, address, session_hash)"
+	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint, true, $7, sha256(decode($8, 'hex'))"
+	" WHERE (SELECT count(*) FROM streams WHERE host = $1) + $9::bigint < $5::bigint"
+	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) + $10::bigint < $6::bigint"
+	"   AND ($11::bigint = 0"
+	"        OR (SELECT count(*) FROM streams WHERE host = $1 AND address = $7) + $12::bigint < $11::bigint)"
 	" RETURNING id";
+
+/* The heartbeat's SEEN for all of this process's streams at once ($1 host, $2 pid): the rows
+ * still there (ascending), and whether each one's session lasts. A row the supervisor deleted is
+ * missing: that stream ends as recycled. backend_pid follows the pool connection should it have
+ * been made anew, so that the supervisor does not take the rows for dead. */
+static const char SQL_HOST_SEEN[] =
+	"WITH seen AS (UPDATE streams SET last_seen = now(), backend_pid = pg_backend_pid()"
+	"               WHERE host = $1 AND pid = $2::int AND in_host RETURNING id, session_hash)"
+	" SELECT id, EXISTS (SELECT 1 FROM sessions x"
+	"                     WHERE x.token_hash = seen.session_hash AND x.expires_at > now())"
+	"   FROM seen ORDER BY id";
 
 /* Rows of this host and pid: a former process's with our pid, at start; ours, at the end. */
 static const char SQL_HOST_CLEAR[] = "DELETE FROM streams WHERE host = $1 AND pid = $2::int";
@@ -254,17 +286,39 @@ static bool open_state(struct tb_app *app, struct job *j, struct tb_resp *resp, 
 	return true;
 }
 
-/* The registry row; false after answering 503 or a database error. */
-static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *resp, const char *board, const char *user)
+/* The registry row, counted under the registry's locks with the polls held on this host (read
+ * after the locks: a poll in this process claims its slot under them, tb_stream_hold); false after
+ * answering 503 or a database error. */
+static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *resp, const char *board,
+                          const struct tb_req *req)
 {
 	const struct tb_config *cfg = app->cfg;
-	char pid[24], max[24], max_user[24];
-	const char *params[] = {
-		cfg->host_name, tb_i64(pid, getpid()),         board,
-		user,           tb_i64(max, cfg->max_streams), tb_i64(max_user, cfg->max_streams_per_user)};
+	char pid[24], max[24], max_user[24], max_addr[24], user[24], n[3][24], addr[48];
+	long polls[3];
+	snprintf(addr, sizeof addr, "%s", req->remote_addr ? req->remote_addr : ""); /* as the held table */
+	tb_i64(user, req->user_id);
 	PGresult *r = NULL;
-	if (tb_resp_db_failed(resp, tb_stream_register_locked(&app->db, SQL_HOST_REGISTER, 6, params, &r)))
+	enum tb_err err = tb_stream_lock_registry(&app->db, cfg->host_name, user);
+	if (err == TB_OK) {
+		tb_metrics_held_polls(req->user_id, addr, polls);
+		const char *params[] = {cfg->host_name,
+		                        tb_i64(pid, getpid()),
+		                        board,
+		                        user,
+		                        tb_i64(max, cfg->max_streams),
+		                        tb_i64(max_user, cfg->max_streams_per_user),
+		                        addr[0] ? addr : NULL,
+		                        j->token_out,
+		                        tb_i64(n[0], polls[0]),
+		                        tb_i64(n[1], polls[1]),
+		                        tb_i64(max_addr, cfg->max_streams_per_address),
+		                        tb_i64(n[2], polls[2])};
+		err = tb_stream_unlock_registry(&app->db, tb_db_query(&app->db, SQL_HOST_REGISTER, 12, params, &r));
+	}
+	if (tb_resp_db_failed(resp, err)) {
+		PQclear(r);
 		return false;
+	}
 	bool ok = PQntuples(r) == 1;
 	if (ok)
 		snprintf(j->row, sizeof j->row, "%s", PQgetvalue(r, 0, 0));
@@ -280,9 +334,8 @@ static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *res
 static void host_open(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
 {
 	struct job *j = app->stream_ctx;
-	char board[24], user[24];
+	char board[24];
 	tb_i64(board, board_id);
-	tb_i64(user, req->user_id);
 	j->resume = tb_stream_resume_point(req->last_event_id, req->query);
 	if (j->resume == -2) {
 		tb_resp_error(resp, 400, "bad_request", "Last-Event-ID must be a non-negative integer");
@@ -297,7 +350,7 @@ static void host_open(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
 		return;
 	}
-	if (!open_state(app, j, resp, board, &j->last_seq) || !open_register(app, j, resp, board, user))
+	if (!open_state(app, j, resp, board, &j->last_seq) || !open_register(app, j, resp, board, req))
 		return;
 	j->accepted = true;
 	j->board_id = board_id;
@@ -414,21 +467,24 @@ static void run_start(struct host *h, struct job *j)
 		check_access(db, j);
 }
 
-/* The heartbeat's SEEN: no row, the supervisor recycled the stream; false, the session ended. */
-static void run_seen(struct tb_db *db, struct job *j)
+/* The heartbeat's SEEN for the whole process (SQL_HOST_SEEN), on the pool. A failure judges no
+ * stream: their rows age, and the next heartbeat tries again. */
+static void run_seen(struct host *h, struct job *j)
 {
-	const char *params[] = {j->row, j->token};
+	char pid[24];
+	const char *params[] = {h->cfg->host_name, tb_i64(pid, getpid())};
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_SEEN, 2, params, &r) != TB_OK) {
-		job_end(j, TB_CLOSE_ERROR);
+	if (tb_db_query(&h->papp.db, SQL_HOST_SEEN, 2, params, &r) != TB_OK)
 		return;
+	size_t n = (size_t)PQntuples(r);
+	j->ids = tb_xcalloc(n ? n : 1, sizeof *j->ids);
+	j->alive = tb_xcalloc(n ? n : 1, sizeof *j->alive);
+	for (size_t i = 0; i < n; i++) {
+		j->ids[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+		j->alive[i] = strcmp(PQgetvalue(r, (int)i, 1), "t") == 0;
 	}
-	if (PQntuples(r) == 0) {
-		job_end(j, TB_CLOSE_RECYCLED);
-	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-		tb_stream_frame_revoked(&j->out, TB_REVOKE_SESSION_ENDED);
-		job_end(j, TB_CLOSE_REVOKED);
-	}
+	j->n_ids = n;
+	j->seen_ok = true;
 	PQclear(r);
 }
 
@@ -472,7 +528,7 @@ static void run_job(struct host *h, struct job *j)
 	case JOB_START: run_start(h, j); break;
 	case JOB_REPLAY: run_replay(db, j); break;
 	case JOB_RECHECK: check_access(db, j); break;
-	case JOB_SEEN: run_seen(db, j); break;
+	case JOB_SEEN: run_seen(h, j); break;
 	case JOB_PRESENCE: run_presence(db, j); break;
 	case JOB_CLOSE: run_close(db, j); break;
 	}
@@ -645,6 +701,8 @@ static void send_comment(struct host *h, struct conn *c, const char *text)
 /* ====================================================================================== */
 /* ---- jobs from the loop's side ---- */
 
+static void enqueue(struct host *h, struct job *j);
+
 static void submit(struct host *h, struct conn *c, enum job_kind kind)
 {
 	struct job *j = tb_xcalloc(1, sizeof *j);
@@ -661,6 +719,27 @@ static void submit(struct host *h, struct conn *c, enum job_kind kind)
 	                  .reason = c->reason};
 	memcpy(j->row, c->row, sizeof j->row);
 	c->busy = true;
+	if (kind == JOB_OPEN)
+		c->ticket = ++h->tickets;
+	enqueue(h, j);
+}
+
+/* The process's SEEN, when a heartbeat asked for it and none runs (one at a time: a heartbeat that
+ * comes meanwhile runs it once more afterwards, e.g. a logout's, sql/functions/accounts.sql). */
+static void seen_pump(struct host *h)
+{
+	if (!h->seen_owed || h->seen_busy || h->stopping)
+		return;
+	struct job *j = tb_xcalloc(1, sizeof *j);
+	j->kind = JOB_SEEN;
+	j->ticket = h->tickets;
+	h->seen_owed = false;
+	h->seen_busy = true;
+	enqueue(h, j);
+}
+
+static void enqueue(struct host *h, struct job *j)
+{
 	pthread_mutex_lock(&h->mu);
 	if (h->todo_tail)
 		h->todo_tail->next = j;
@@ -705,9 +784,6 @@ static void schedule(struct host *h, struct conn *c)
 	} else if (c->want_recheck) {
 		c->want_recheck = false;
 		submit(h, c, JOB_RECHECK);
-	} else if (c->want_seen) {
-		c->want_seen = false;
-		submit(h, c, JOB_SEEN);
 	} else if (c->want_presence) {
 		c->want_presence = false;
 		tb_presence_reading(&c->presence, now_ms());
@@ -766,16 +842,51 @@ static void opened(struct host *h, struct conn *c, struct job *j)
 	c->resume = j->resume;
 	c->last_seq = j->last_seq;
 	memcpy(c->row, j->row, sizeof c->row);
+	c->row_id = strtoll(c->row, NULL, 10);
 	if (c->done)
 		return; /* the client left meanwhile: schedule() unregisters */
 	tb_metrics_add(TB_M_STREAMS_OPENED, 1);
 	join_board(h, c);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The process's SEEN came back: a live stream whose OPEN went before it and whose row it did not
+ * find was recycled by the supervisor (its client reconnects with Last-Event-ID); one whose
+ * session ended is revoked. Streams not live yet are judged at the next heartbeat. */
+static void seen_done(struct host *h, const struct job *j)
+{
+	h->seen_busy = false;
+	for (struct conn *c = h->conns, *next; c && j->seen_ok; c = next) {
+		next = c->next;
+		if (c->state != CS_LIVE || c->done || !c->registered || c->ticket > j->ticket)
+			continue;
+		const int64_t *at = bsearch(&c->row_id, j->ids, j->n_ids, sizeof *j->ids, cmp_id);
+		if (at == NULL) {
+			TB_LOG(TB_LOG_INFO, "stream %s on board %" PRId64 ": its row is gone: recycled", c->row,
+			       c->board_id);
+			conn_finish(h, c, TB_CLOSE_RECYCLED);
+		} else if (!j->alive[at - j->ids]) {
+			revoke_stream(h, c, TB_REVOKE_SESSION_ENDED);
+		}
+		schedule(h, c);
+		maybe_free(h, c);
+	}
+	seen_pump(h);
+}
+
 /* A job's output: what it wrote goes to the client, then what it ended. */
 static void job_done(struct host *h, struct job *j)
 {
 	struct conn *c = j->c;
+	if (c == NULL) {
+		seen_done(h, j);
+		return;
+	}
 	c->busy = false;
 	if (j->kind == JOB_OPEN) {
 		tb_fcgi_forget_params(&c->fp); /* the request was read: nothing keeps a copy of it */
@@ -802,6 +913,15 @@ static void job_done(struct host *h, struct job *j)
 	maybe_free(h, c);
 }
 
+static void job_free(struct job *j)
+{
+	tb_buf_free(&j->out);
+	free(j->token_out);
+	free(j->ids);
+	free(j->alive);
+	free(j);
+}
+
 static void jobs_ready(struct host *h)
 {
 	uint64_t n;
@@ -821,9 +941,7 @@ static void jobs_ready(struct host *h)
 	while (rev) {
 		struct job *next = rev->next;
 		job_done(h, rev);
-		tb_buf_free(&rev->out);
-		free(rev->token_out);
-		free(rev);
+		job_free(rev);
 		rev = next;
 	}
 }
@@ -855,23 +973,46 @@ static void cmd_push(struct host *h, struct board *b, bool listen)
 	b->listened = false;
 }
 
+/* "LISTEN <channel>" or "UNLISTEN <channel>" of cmd into sql, the channel quoted by
+ * PQescapeIdentifier as listen_board() in tb_stream.c builds it; false when that failed (out of
+ * memory, or an encoding it refuses): there is then no command to send. */
+static bool cmd_sql(PGconn *conn, const struct cmd *cmd, struct tb_buf *sql)
+{
+	char channel[TB_STREAM_CHANNEL_MAX];
+	tb_stream_channel(channel, cmd->board);
+	char *ident = PQescapeIdentifier(conn, channel, strlen(channel));
+	if (ident == NULL)
+		return false;
+	tb_buf_puts(sql, cmd->listen ? "LISTEN " : "UNLISTEN ");
+	tb_buf_puts(sql, ident);
+	PQfreemem(ident);
+	return true;
+}
+
+static void cmd_finish(struct host *h, bool ok);
+
+/* Sends the command at the head of the queue, unless one is on its way. One that cannot be built
+ * is dropped as if it had failed (cmd_finish). */
 static void cmd_pump(struct host *h)
 {
-	PGconn *conn = h->ldb.conn;
-	if (h->cmd_sent || h->n_cmds == 0 || conn == NULL)
+	while (!h->cmd_sent && h->n_cmds > 0 && h->ldb.conn != NULL) {
+		PGconn *conn = h->ldb.conn;
+		struct tb_buf sql = {0};
+		if (!cmd_sql(conn, &h->cmds[0], &sql)) {
+			TB_LOG(TB_LOG_ERROR, "stream host: cannot quote the channel of board %" PRId64 ": %s",
+			       h->cmds[0].board, PQerrorMessage(conn));
+			tb_buf_free(&sql);
+			cmd_finish(h, false);
+			continue;
+		}
+		h->cmd_sent = PQsendQuery(conn, tb_buf_str(&sql)) == 1;
+		h->cmd_ok = true;
+		if (!h->cmd_sent)
+			TB_LOG(TB_LOG_ERROR, "stream host: %s: %s", tb_buf_str(&sql), PQerrorMessage(conn));
+		tb_buf_free(&sql);
+		PQflush(conn);
 		return;
-	char channel[TB_STREAM_CHANNEL_MAX];
-	tb_stream_channel(channel, h->cmds[0].board);
-	char *ident = PQescapeIdentifier(conn, channel, strlen(channel));
-	struct tb_buf sql = {0};
-	tb_buf_printf(&sql, "%s %s", h->cmds[0].listen ? "LISTEN" : "UNLISTEN", ident ? ident : "\"\"");
-	PQfreemem(ident);
-	h->cmd_sent = PQsendQuery(conn, tb_buf_str(&sql)) == 1;
-	h->cmd_ok = true;
-	if (!h->cmd_sent)
-		TB_LOG(TB_LOG_ERROR, "stream host: %s: %s", tb_buf_str(&sql), PQerrorMessage(conn));
-	tb_buf_free(&sql);
-	PQflush(conn);
+	}
 }
 
 static void start_waiting(struct host *h, struct board *b)
@@ -883,25 +1024,44 @@ static void start_waiting(struct host *h, struct board *b)
 		}
 }
 
-/* The command at the head of the queue was answered. */
-static void cmd_done(struct host *h)
+/* The board's LISTEN failed: its streams would hear nothing, so they end (error) and their
+ * clients try again. The last one's leaving queues the UNLISTEN. */
+static void end_board(struct host *h, struct board *b)
+{
+	for (struct conn *c = b->streams, *next; c; c = next) {
+		next = c->bnext;
+		conn_finish(h, c, TB_CLOSE_ERROR);
+		schedule(h, c);
+		maybe_free(h, c);
+	}
+}
+
+/* The command at the head of the queue was answered (ok: it succeeded) or dropped. */
+static void cmd_finish(struct host *h, bool ok)
 {
 	struct cmd done = h->cmds[0];
 	memmove(h->cmds, h->cmds + 1, --h->n_cmds * sizeof *h->cmds);
 	h->cmd_sent = false;
 	struct board **p = board_slot(h, done.board), *b = *p;
-	if (!h->cmd_ok)
+	if (!ok)
 		TB_LOG(TB_LOG_ERROR, "stream host: %s of board %" PRId64 " failed", done.listen ? "LISTEN" : "UNLISTEN",
 		       done.board);
 	if (b && --b->queued == 0) {
-		if (b->want_listen) {
+		if (b->want_listen && ok) {
 			b->listened = true;
 			start_waiting(h, b);
+		} else if (b->want_listen) {
+			end_board(h, b);
 		} else if (b->n == 0) {
 			*p = b->next;
 			free(b);
 		}
 	}
+}
+
+static void cmd_done(struct host *h)
+{
+	cmd_finish(h, h->cmd_ok);
 	cmd_pump(h);
 }
 
@@ -973,7 +1133,7 @@ static void on_notice(struct host *h, struct conn *c, const struct tb_stream_not
 	case TB_NOTICE_CHANGE: on_change(h, c, n); break;
 	case TB_NOTICE_HEARTBEAT:
 		send_comment(h, c, "hb");
-		c->want_seen = true;
+		h->seen_owed = true; /* seen_pump, once the notifications are read */
 		break;
 	case TB_NOTICE_PRESENCE:
 		tb_presence_list_came(&c->presence);
@@ -1048,17 +1208,73 @@ static void listen_lost(struct host *h)
 		}
 }
 
+/* Watches the database socket fd for events (it may be new: libpq can change it while it connects,
+ * and a closed one left the epoll by itself); false after logging. */
+static bool db_watch(struct host *h, int fd, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = &h->w_db};
+	if (fd != h->db_fd && h->db_fd >= 0)
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, h->db_fd, NULL); /* ENOENT, EBADF: closed already */
+	h->db_fd = fd;
+	if (epoll_ctl(h->ep, EPOLL_CTL_MOD, fd, &ev) == 0 ||
+	    (errno == ENOENT && epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == 0))
+		return true;
+	TB_LOG(TB_LOG_ERROR, "stream host: epoll: %s", strerror(errno));
+	return false;
+}
+
+static void connect_abandon(struct host *h, const char *why)
+{
+	TB_LOG(TB_LOG_ERROR, "stream host: cannot connect the LISTEN connection: %s", why);
+	if (h->db_fd >= 0)
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, h->db_fd, NULL);
+	h->db_fd = -1;
+	PQfinish(h->connecting);
+	h->connecting = NULL;
+}
+
+/* One step of the connection's making, when its socket is ready (libpq's PQconnectPoll loop):
+ * connected, it becomes the LISTEN connection and the queued commands go out. */
+static void connect_step(struct host *h)
+{
+	PGconn *conn = h->connecting;
+	PostgresPollingStatusType st = PQconnectPoll(conn);
+	if (st == PGRES_POLLING_FAILED) {
+		connect_abandon(h, PQerrorMessage(conn));
+	} else if (st == PGRES_POLLING_OK) {
+		h->connecting = NULL;
+		h->ldb.conn = conn;
+		h->ldb.n_stmts = 0;
+		PQsetnonblocking(conn, 1);
+		if (!db_watch(h, PQsocket(conn), EPOLLIN))
+			listen_lost(h);
+		cmd_pump(h);
+	} else if (!db_watch(h, PQsocket(conn), st == PGRES_POLLING_READING ? EPOLLIN : EPOLLOUT)) {
+		connect_abandon(h, "epoll");
+	}
+}
+
+/* Starts making the LISTEN connection, at most once a second, without blocking the loop: libpq's
+ * PQconnectStartParams, then connect_step whenever its socket is ready, given up after 3 s (the
+ * connect_timeout tb_db gives a blocking connect). The keywords are tb_db_ensure's; the session
+ * needs none of its settings (LISTEN and UNLISTEN name no schema object). */
 static void listen_connect(struct host *h)
 {
-	if (h->ldb.conn || tb_db_ensure(&h->ldb) != TB_OK)
+	time_t now = time(NULL);
+	if (h->ldb.conn || h->connecting || h->ldb.last_attempt == now)
 		return;
-	PQsetnonblocking(h->ldb.conn, 1);
-	h->db_fd = PQsocket(h->ldb.conn);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_db};
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->db_fd, &ev) != 0) {
-		TB_LOG(TB_LOG_ERROR, "stream host: epoll: %s", strerror(errno));
-		listen_lost(h);
+	h->ldb.last_attempt = now;
+	const char *const keys[] = {"application_name", "dbname", NULL};
+	const char *const vals[] = {h->ldb.application_name, h->ldb.conninfo, NULL};
+	h->connecting = PQconnectStartParams(keys, vals, 1);
+	h->connect_by = now_ms() + 3000;
+	if (h->connecting == NULL || PQstatus(h->connecting) == CONNECTION_BAD) {
+		connect_abandon(h, h->connecting ? PQerrorMessage(h->connecting) : "out of memory");
+		return;
 	}
+	/* Before the first PQconnectPoll libpq's loop waits as if it had said "writing". */
+	if (!db_watch(h, PQsocket(h->connecting), EPOLLOUT))
+		connect_abandon(h, "epoll");
 }
 
 static void on_db_readable(struct host *h)
@@ -1089,6 +1305,7 @@ static void on_db_readable(struct host *h)
 		fan_out(h, n);
 		PQfreemem(n);
 	}
+	seen_pump(h);
 }
 
 /* ====================================================================================== */
@@ -1228,10 +1445,10 @@ static void on_tick(struct host *h)
 		schedule(h, c);
 		maybe_free(h, c);
 	}
-	if (h->ldb.conn == NULL && !h->stopping) {
+	if (h->connecting && ms > h->connect_by)
+		connect_abandon(h, "timeout");
+	if (h->ldb.conn == NULL && !h->stopping)
 		listen_connect(h);
-		cmd_pump(h);
-	}
 }
 
 /* SIGTERM or SIGINT: no new streams; every stream ends (recycled: its client reconnects to
@@ -1262,7 +1479,12 @@ static void dispatch(struct host *h, const struct epoll_event *ev)
 		if (!((struct conn *)ev->data.ptr)->dead)
 			on_conn(h, (struct conn *)ev->data.ptr, ev->events);
 		break;
-	case W_DB: on_db_readable(h); break;
+	case W_DB:
+		if (h->connecting)
+			connect_step(h);
+		else
+			on_db_readable(h);
+		break;
 	case W_JOBS: jobs_ready(h); break;
 	case W_TICK: on_tick(h); break;
 	case W_SIGNAL: on_signal(h); break;
@@ -1314,10 +1536,9 @@ static void release_all(struct host *h)
 	while (h->finished) {
 		struct job *j = h->finished;
 		h->finished = j->next;
-		j->c->busy = false;
-		tb_buf_free(&j->out);
-		free(j->token_out);
-		free(j);
+		if (j->c)
+			j->c->busy = false;
+		job_free(j);
 	}
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
@@ -1379,6 +1600,7 @@ int tb_host_run(const struct tb_config *cfg, int listen_fd)
 		rc = 0;
 	}
 	host_close_fds(h);
+	PQfinish(h->connecting);
 	tb_db_free(&h->ldb);
 	tb_app_free(&h->papp);
 	free(h->cmds);

@@ -414,6 +414,26 @@ bool tb_metrics_held(uint64_t held[TB_HOLD__MAX])
 	return true;
 }
 
+bool tb_metrics_held_polls(int64_t user_id, const char *addr, long out[3])
+{
+	out[0] = out[1] = out[2] = 0;
+	if (mapped == NULL)
+		return false;
+	int32_t self = (int32_t)getpid();
+	uint64_t top = __atomic_load_n(&mapped->held_top, __ATOMIC_ACQUIRE);
+	int64_t now = now_ms();
+	for (uint64_t i = 0; i < top && i < TB_HOLD_SLOTS; i++) {
+		const struct held *h = &mapped->held[i];
+		int32_t pid = __atomic_load_n(&h->pid, __ATOMIC_ACQUIRE);
+		if (pid == self || h->kind != TB_HOLD_POLL || !slot_live(h, pid, now))
+			continue; /* ours is from an earlier request, as room_for() reads it */
+		out[0]++;
+		out[1] += h->user_id == user_id;
+		out[2] += addr && addr[0] && strncmp(h->addr, addr, sizeof h->addr - 1) == 0;
+	}
+	return true;
+}
+
 /* ---- metrics_allow ---- */
 
 struct net {

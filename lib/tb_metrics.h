@@ -108,6 +108,12 @@ void tb_metrics_unhold(void);
 /* Counts the live slots by kind into held[]; false (held[] zeroed) without the shared file. */
 bool tb_metrics_held(uint64_t held[TB_HOLD__MAX]);
 
+/* The live poll slots of other processes: out[0] all, out[1] user_id's, out[2] addr's (as
+ * tb_metrics_hold compares them). For a stream host's registration, which counts its streams in
+ * the registry and the polls here. false (all 0) without the shared file. No lock: the caller
+ * serialises with the polls some other way (tb_stream_lock_registry). */
+bool tb_metrics_held_polls(int64_t user_id, const char *addr, long out[3]);
+
 /* The gauges read from PostgreSQL when the metrics are served. */
 struct tb_metrics_gauges {
 	bool have_db;                /* false: the database did not answer; the gauges are left out */

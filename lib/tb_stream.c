@@ -584,6 +584,47 @@ void tb_stream_refuse(struct tb_resp *resp)
 	              "try again after Retry-After");
 }
 
+/* $1 host, $2 user (NULL: a guest), $3 address: a stream host's streams (sql/025) of this host,
+ * of this user on it and from this address. */
+static const char SQL_HOST_STREAMS[] =
+	"SELECT count(*), count(*) FILTER (WHERE user_id IS NOT DISTINCT FROM $2::bigint),"
+	"       count(*) FILTER (WHERE address = $3)"
+	"  FROM streams WHERE host = $1 AND in_host";
+
+/* A poll in a stream host: the host's streams are registry rows, not held slots, so they are read
+ * under the registry's locks and taken off the limits, and the poll's slot is claimed before the
+ * locks go; a host's registration counts the held polls under the same locks (tb_host.c), so a
+ * poll and a stream cannot both take the last place. If the database does not answer, the slots
+ * alone count (the poll's own query fails anyway). */
+static enum tb_err hold_in_host(struct tb_app *app, const struct tb_req *req, int64_t board_id,
+                                struct tb_hold_limits lim)
+{
+	char user[24];
+	const char *u = req->user_id ? tb_i64(user, req->user_id) : NULL;
+	const char *params[] = {app->cfg->host_name, u, req->remote_addr ? req->remote_addr : ""};
+	PGresult *r = NULL;
+	enum tb_err err = tb_stream_lock_registry(&app->db, params[0], u);
+	bool locked = err == TB_OK;
+	if (locked)
+		err = tb_db_query(&app->db, SQL_HOST_STREAMS, 3, params, &r);
+	bool full = false;
+	if (err == TB_OK && PQntuples(r) == 1) {
+		long n_host = strtol(PQgetvalue(r, 0, 0), NULL, 10), n_user = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+		long n_addr = strtol(PQgetvalue(r, 0, 2), NULL, 10);
+		lim.per_host = lim.per_host > n_host ? lim.per_host - n_host : 0;
+		lim.per_user = lim.per_user > n_user ? lim.per_user - n_user : 0;
+		full = lim.per_address > 0 && n_addr >= lim.per_address; /* 0 would read as no limit */
+		if (lim.per_address > 0)
+			lim.per_address -= n_addr;
+	}
+	PQclear(r);
+	enum tb_err held =
+		full ? TB_ERR_TOO_LARGE : tb_metrics_hold(TB_HOLD_POLL, req->user_id, req->remote_addr, board_id, &lim);
+	if (locked) /* after the claim: the locks keep a registration waiting until it is visible */
+		tb_stream_unlock_registry(&app->db, err);
+	return held;
+}
+
 bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_kind kind, int64_t board_id,
                     struct tb_resp *resp, bool *counted)
 {
@@ -596,7 +637,9 @@ bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_k
 	long per_user = req->user_id ? cfg->max_streams_per_user : cfg->max_guest_streams;
 	const struct tb_hold_limits lim = {cfg->max_streams + extra, per_user + extra,
 	                                   cfg->max_streams_per_address ? cfg->max_streams_per_address + extra : 0};
-	enum tb_err err = tb_metrics_hold(kind, req->user_id, req->remote_addr, board_id, &lim);
+	enum tb_err err = kind == TB_HOLD_POLL && app->stream_serve
+		? hold_in_host(app, req, board_id, lim)
+		: tb_metrics_hold(kind, req->user_id, req->remote_addr, board_id, &lim);
 	*counted = err != TB_ERR_IO;
 	if (err == TB_ERR_TOO_LARGE) {
 		tb_stream_refuse(resp);
@@ -605,26 +648,39 @@ bool tb_stream_hold(struct tb_app *app, const struct tb_req *req, enum tb_hold_k
 	return true;
 }
 
-/* The registration without shared memory (tb_stream.h). */
-enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, int n, const char *const *params,
-                                      PGresult **out)
+enum tb_err tb_stream_lock_registry(struct tb_db *db, const char *host, const char *user)
 {
-	PGresult *r = NULL, *end = NULL;
+	PGresult *r = NULL;
 	enum tb_err err = tb_db_exec(db, "BEGIN", 0, NULL, &r);
 	PQclear(r);
 	r = NULL;
 	if (err)
 		return err;
-	const char *keys[] = {params[0], params[3]};
+	const char *keys[] = {host, user};
 	err = tb_db_query(db, TB_STREAM_SQL_LOCK_REGISTRY, 2, keys, &r);
 	PQclear(r);
-	r = NULL;
-	if (!err)
-		err = tb_db_query(db, sql, n, params, &r);
+	if (err)
+		tb_stream_unlock_registry(db, err);
+	return err;
+}
+
+enum tb_err tb_stream_unlock_registry(struct tb_db *db, enum tb_err err)
+{
+	PGresult *end = NULL;
 	enum tb_err end_err = tb_db_exec(db, err ? "ROLLBACK" : "COMMIT", 0, NULL, &end);
 	PQclear(end);
-	if (!err && end_err)
-		err = end_err;
+	return err ? err : end_err;
+}
+
+/* The registration without shared memory (tb_stream.h). */
+enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, int n, const char *const *params,
+                                      PGresult **out)
+{
+	PGresult *r = NULL;
+	enum tb_err err = tb_stream_lock_registry(db, params[0], params[3]);
+	if (err)
+		return err;
+	err = tb_stream_unlock_registry(db, tb_db_query(db, sql, n, params, &r));
 	if (err) {
 		PQclear(r);
 		return err;

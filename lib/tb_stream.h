@@ -57,6 +57,14 @@ bool tb_stream_write_all(const struct tb_io *io, const char *data, size_t len, i
 enum tb_err tb_stream_register_locked(struct tb_db *db, const char *sql, int n, const char *const *params,
                                       PGresult **out);
 
+/* The advisory locks of the registry's counting, in a transaction: BEGIN, then
+ * TB_STREAM_SQL_LOCK_REGISTRY on host and user (NULL: the guests). A statement after it sees every
+ * registration (and, in a stream host, every poll's claim) that went before it on this host and of
+ * this user. On failure nothing is left open. End with tb_stream_unlock_registry. */
+enum tb_err tb_stream_lock_registry(struct tb_db *db, const char *host, const char *user);
+/* COMMIT when err is TB_OK, else ROLLBACK; returns err, or the COMMIT's error. */
+enum tb_err tb_stream_unlock_registry(struct tb_db *db, enum tb_err err);
+
 /* The statements of a stream, shared by this worker and the stream host (lib/tb_host.c):
  * STATE ($1 board, $2 resume: last_seq, oldest kept seq, events after resume), LOCK_REGISTRY
  * ($1 host, $2 user), PRESENCE ($1 board, $2 user, $3 the user's streams on the board after the

@@ -53,11 +53,14 @@ static const char SQL_HEARTBEAT[] =
 
 /* $1: seconds without a heartbeat answer after which a holder is recycled; $2: since when
  * heartbeats have gone out. A holder can only have missed heartbeats that were sent: after a time
- * without a supervisor, every holder first gets those seconds to answer. */
+ * without a supervisor, every holder first gets those seconds to answer. The backend to terminate
+ * is a worker's only: a stream host's row (in_host, sql/025) names the pool connection all of its
+ * streams share, so its row is only deleted, and the host ends that stream (recycled) at its next
+ * heartbeat, when the row is not among those its process's SEEN finds (lib/tb_host.c). */
 static const char SQL_STALE[] =
 	"DELETE FROM streams WHERE last_seen < now() - make_interval(secs => $1::double precision)"
 	"                      AND $2::timestamptz < now() - make_interval(secs => $1::double precision)"
-	" RETURNING board_id, user_id, backend_pid, opened_at";
+	" RETURNING board_id, user_id, CASE WHEN NOT in_host THEN backend_pid END, opened_at";
 
 /* Ends a recycled holder's backend, but only that one: a backend of this database that already
  * existed when the row was opened (a pid reused since, or a backend of another database, is left
@@ -266,6 +269,8 @@ static enum tb_err recycle(struct tb_supervisor *sv, struct tb_supervisor_report
 	rep->recycled = n;
 	for (int i = 0; i < n && err != TB_ERR_DB_DOWN; i++) {
 		collect(r, i, boards, users);
+		if (PQgetisnull(r, i, 2))
+			continue; /* a stream host's row: deleting it was all */
 		const char *tp[] = {PQgetvalue(r, i, 2), PQgetvalue(r, i, 3)};
 		PGresult *t = NULL;
 		/* A refused termination (permissions) is logged by tb_db; the row is gone either way. */

@@ -1598,6 +1598,11 @@ CREATE TABLE teamboard.streams (
     opened_at timestamp with time zone DEFAULT now() NOT NULL,
     last_seen timestamp with time zone DEFAULT now() NOT NULL,
     link_id bigint,
+    in_host boolean DEFAULT false NOT NULL,
+    address text,
+    session_hash bytea,
+    CONSTRAINT streams_address_check CHECK ((length(address) <= 64)),
+    CONSTRAINT streams_session_hash_check CHECK ((length(session_hash) = 32)),
     CONSTRAINT streams_user_or_link CHECK (((user_id IS NULL) <> (link_id IS NULL)))
 );
 
@@ -1986,6 +1991,12 @@ CREATE INDEX streams_board_idx ON teamboard.streams USING btree (board_id);
 --
 
 CREATE INDEX streams_host_idx ON teamboard.streams USING btree (host);
+
+--
+-- Name: streams_host_pid_idx; Type: INDEX; Schema: teamboard; Owner: -
+--
+
+CREATE INDEX streams_host_pid_idx ON teamboard.streams USING btree (host, pid);
 
 --
 -- Name: streams_user_idx; Type: INDEX; Schema: teamboard; Owner: -

@@ -389,10 +389,52 @@ static void test_hold_cases(const char *path)
 	}
 }
 
+/* tb_metrics_held_polls: the live poll slots of other processes, all, a user's and an address's;
+ * streams, replies and the caller's own slot do not count. */
+static void test_held_polls(const char *path)
+{
+	tb_case(__FILE__, __LINE__, "held polls: by host, user and address, not streams, replies or our own");
+	tb_check_err("open", tb_metrics_open_path(path), TB_OK);
+	const struct tb_hold_limits lim = {100, 100, 0};
+	const struct {
+		enum tb_hold_kind kind;
+		int64_t user;
+		const char *addr;
+	} claims[] = {{TB_HOLD_POLL, 1, "10.0.0.1"},
+	              {TB_HOLD_POLL, 2, "10.0.0.1"},
+	              {TB_HOLD_POLL, 1, "10.0.0.2"},
+	              {TB_HOLD_STREAM, 1, "10.0.0.1"},
+	              {TB_HOLD_REPLY, 0, "10.0.0.1"}};
+	int rel[2];
+	tb_check_int("pipe", pipe(rel), 0);
+	struct holder hs[N_ELEMS(claims)];
+	for (size_t i = 0; i < N_ELEMS(claims); i++) {
+		hs[i] = spawn_holder(claims[i].kind, claims[i].user, claims[i].addr, &lim, rel[0], rel[1], false);
+		tb_check_err("claimed", holder_result(&hs[i]), TB_OK);
+	}
+	tb_check_err("our own poll", tb_metrics_hold(TB_HOLD_POLL, 1, "10.0.0.1", 7, &lim), TB_OK);
+	long out[3];
+	tb_check_bool("with the file", tb_metrics_held_polls(1, "10.0.0.1", out), true);
+	tb_check_int("all polls", out[0], 3);
+	tb_check_int("user 1's", out[1], 2);
+	tb_check_int("10.0.0.1's", out[2], 2);
+	tb_check_bool("no address", tb_metrics_held_polls(3, NULL, out), true);
+	tb_check_int("user 3's", out[1], 0);
+	tb_check_int("no address matches", out[2], 0);
+	tb_metrics_unhold();
+	close(rel[1]);
+	close(rel[0]);
+	reap(hs, N_ELEMS(claims));
+	tb_metrics_held_polls(1, "10.0.0.1", out);
+	tb_check_int("after release", out[0] + out[1] + out[2], 0);
+	tb_end();
+}
+
 static void test_hold(void)
 {
 	const char *path = temp_path("held");
 	test_hold_cases(path);
+	test_held_polls(path);
 
 	tb_case(__FILE__, __LINE__, "8 claims at once with room for 6: exactly 6 win (count and claim are one step)");
 	enum { RACERS = 8, ROOM = 6 };

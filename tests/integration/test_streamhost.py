@@ -1,0 +1,249 @@
+"""The stream host's registry rows (issue 13 item 1; docs/design.md, "Stream host"): a web host of
+its own in front of the session's database (tbenv Env.add_host, lighttpd with teamboard-streamhost
+as the stream backend), so these run in host mode whatever TB_STREAM_MODE is.
+
+  * a host's row is marked (in_host, sql/025) with the client's address and its session's hash;
+  * the heartbeat is ONE statement per host process: a poke on one board refreshes the rows of
+    every stream of the process; a stream whose row is gone ends (recycled) and resumes, one whose
+    session ended is revoked;
+  * the supervisor's recycling deletes a host's row but never terminates the host's pool backend;
+  * a SIGKILLed host process leaves rows that the supervisor's next cycle removes, and its clients
+    resume on a new process without loss;
+  * max_streams, max_streams_per_user and max_streams_per_address hold for host streams with
+    503 too_many_streams, host streams and JSON polls count against each other (a poll keeps its
+    one extra place), and the metrics' held-streams gauge counts host streams.
+"""
+
+import hashlib
+import os
+import re
+import signal
+
+import pytest
+
+import tbclient as tb
+import sse
+
+HOST_NAME = "streamhost-test"
+CONFIG = {"heartbeat_interval": 5, "max_streams": 5, "max_streams_per_user": 2,
+          "max_streams_per_address": 3}
+
+
+@pytest.fixture(scope="module")
+def host(server):
+    if server.with_supervisor or server.config.get("supervisor") == "auto":
+        pytest.skip("the session's own web host runs a supervisor (TB_SUPERVISOR or set-up %s)"
+                    % server.setup)
+    h = server.add_host("lighttpd", HOST_NAME, config=CONFIG, stream_mode="host")
+    try:
+        yield h
+    finally:
+        problems = h.stop()
+        assert not problems, problems
+
+
+@pytest.fixture
+def streams(host):
+    tracker = sse.Streams(host)
+    try:
+        yield tracker
+    finally:
+        host.sql("DELETE FROM teamboard.streams WHERE host = %s AND pid = 1", (HOST_NAME,))  # fake_rows
+        tracker.close_all(release_timeout=10)
+
+
+def rows(host, board_ids):
+    """{id: (pid, backend_pid, in_host, address, session_hash)} of the boards' rows."""
+    return {r[0]: tuple(r[1:]) for r in host.sql(
+        "SELECT id, pid, backend_pid, in_host, address, session_hash FROM teamboard.streams"
+        " WHERE board_id = ANY(%s)", (list(board_ids),))}
+
+
+def row_of(host, client):
+    """The registry row id of the one stream of client's board opened last."""
+    return host.sql("SELECT max(id) FROM teamboard.streams WHERE board_id = %s", (client.board_id,))[0][0]
+
+
+def backend_alive(host, pid):
+    return bool(host.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)))
+
+
+def assert_refused(resp):
+    tb.assert_error(resp, 503, "too_many_streams")
+    assert re.fullmatch(r"[1-9][0-9]*", resp.header("Retry-After") or ""), resp.headers.items()
+
+
+def refused_stream(streams, bid, token, source=None):
+    c = streams.client(bid, token=token, source=source)
+    c.connect()
+    assert_refused(sse.error_response(c))
+
+
+def poll(host, user, bid, source=None):
+    return tb.request(host, "GET", "/boards/%d/events?after=0" % bid, token=user.token, source=source)
+
+
+def held_streams(host):
+    body = tb.request(host, "GET", "/metrics").body.decode()
+    m = re.search(r'^teamboard_workers_held\{host="[^"]*",kind="stream"\} (\d+)$', body, re.M)
+    assert m, body
+    return int(m.group(1))
+
+
+def fake_rows(host, user, bid, n, address=None):
+    """n host rows of another (pid 1) process of this host: they count like streams."""
+    for _ in range(n):
+        host.sql("INSERT INTO teamboard.streams (host, pid, backend_pid, board_id, user_id, in_host, address)"
+                 " VALUES (%s, 1, 1, %s, %s, true, %s)", (HOST_NAME, bid, user.id, address))
+
+
+def old_heartbeats(host):
+    """A supervisor_status that says heartbeats have gone out for long: the next cycle may recycle."""
+    host.sql("INSERT INTO teamboard.supervisor_status (id, host, pid, since, last_run, report)"
+             " VALUES (1, 'earlier', 1, now(), now(), %s)"
+             " ON CONFLICT (id) DO UPDATE SET last_run = now(), report = EXCLUDED.report",
+             ('{"interval": 5, "heartbeats_since": "2000-01-01 00:00:00+00"}',))
+
+
+def supervise(host):
+    rc = host.supervisor_once()
+    assert rc.returncode == 0, rc
+    return host.sql("SELECT report FROM teamboard.supervisor_status WHERE id = 1")[0][0]
+
+
+def test_a_host_row_is_marked_with_its_address_and_session(host, streams):
+    user = tb.new_user(host, "hrow")
+    bid = tb.create_board(host, user)["id"]
+    streams.open(bid, user)
+    [(pid, backend, in_host, address, session_hash)] = rows(host, [bid]).values()
+    assert in_host is True and address == "127.0.0.1"
+    assert bytes(session_hash) == hashlib.sha256(bytes.fromhex(user.token)).digest()
+    app = host.sql("SELECT application_name FROM pg_stat_activity WHERE pid = %s", (backend,))
+    assert app == [("teamboard-streamhost",)], app
+
+
+def test_one_seen_per_process_recycles_what_it_does_not_find(host, streams):
+    user = tb.new_user(host, "hseen")
+    b1, b2 = (tb.create_board(host, user)["id"] for _ in range(2))
+    second = tb.login(host, user.name, user.password)[0]["token"]
+    s1 = streams.open(b1, user)
+    s2 = streams.open(b2, token=second)
+    host.sql("UPDATE teamboard.streams SET last_seen = now() - interval '1 hour' WHERE board_id = ANY(%s)",
+             ([b1, b2],))
+    # A heartbeat on b1 alone: the process's one SEEN refreshes b2's row too.
+    sse.poke(host, b1)
+    assert tb.wait_for(lambda: host.sql(
+        "SELECT bool_and(last_seen > now() - interval '1 minute') FROM teamboard.streams"
+        " WHERE board_id = ANY(%s)", ([b1, b2],))[0][0], timeout=10)
+    assert not s2.comments or all(c.text != "hb" for c in s2.comments), s2.describe()
+    # The supervisor deleted s2's row: at the next heartbeat (on another board) it ends, recycled.
+    host.sql("DELETE FROM teamboard.streams WHERE board_id = %s", (b2,))
+    sse.poke(host, b1)
+    s2.wait_ended(timeout=10)
+    assert not s2.typed("revoked"), s2.describe()
+    item = tb.create_item(host, user, b2, text="while away")
+    again = s2.reconnect()
+    assert again.wait_type("item.created", timeout=10).json["item"]["id"] == item["id"], again.describe()
+    streams.clients.append(again)
+    # A session that ended: revoked at the next heartbeat; the other session's stream lives on.
+    tb.assert_status(tb.request(host, "DELETE", "/sessions/current", token=second), 204)
+    sse.poke(host, b1)
+    assert again.wait_type("revoked", timeout=10).json == {"reason": "session_ended"}, again.describe()
+    again.wait_ended(timeout=10)
+    assert not s1.ended and not s1.typed("revoked"), s1.describe()
+
+
+def test_recycling_deletes_a_host_row_and_never_terminates_the_pool(host, streams):
+    user = tb.new_user(host, "hrecycle")
+    bid = tb.create_board(host, user)["id"]
+    keep = streams.open(bid, user)
+    keep_row = row_of(host, keep)
+    pool = host.sql("SELECT backend_pid FROM teamboard.streams WHERE id = %s", (keep_row,))[0][0]
+    # A host row that missed its heartbeats, on the same pool backend (another process's row here,
+    # so that the host's own SEEN neither keeps it nor deletes it first).
+    stale = host.sql("INSERT INTO teamboard.streams (host, pid, backend_pid, board_id, user_id, in_host,"
+                     " last_seen) VALUES (%s, 1, %s, %s, %s, true, now() - interval '1 hour') RETURNING id",
+                     (HOST_NAME, pool, bid, user.id))[0][0]
+    assert host.sql("SELECT count(*) FROM teamboard.streams WHERE id <> %s"
+                    " AND last_seen < now() - interval '30 seconds'", (stale,))[0][0] == 0
+    old_heartbeats(host)
+    report = supervise(host)
+    assert report["recycled"] == 1 and report["terminated"] == 0, report
+    assert backend_alive(host, pool)
+    assert host.sql("SELECT id FROM teamboard.streams WHERE board_id = %s", (bid,)) == [(keep_row,)]
+    item = tb.create_item(host, user, bid, text="after recycling")
+    assert keep.wait_type("item.created", timeout=10).json["item"]["id"] == item["id"], keep.describe()
+    assert not keep.ended, keep.describe()
+
+
+def test_a_sigkilled_host_leaves_rows_the_supervisor_removes(host, streams):
+    user = tb.new_user(host, "hkill")
+    bid = tb.create_board(host, user)["id"]
+    a = streams.open(bid, user)
+    b = streams.open(bid, user)
+    [pid] = {r[0] for r in rows(host, [bid]).values()}
+    os.kill(pid, signal.SIGKILL)
+    a.wait_ended(timeout=10)
+    b.wait_ended(timeout=10)
+    assert len(rows(host, [bid])) == 2
+    item = tb.create_item(host, user, bid, text="while the host was down")
+    report = supervise(host)
+    assert report["dead"] >= 2, report
+    assert rows(host, [bid]) == {}
+    host.restart_app()
+    again = a.reconnect()
+    streams.clients.append(again)
+    assert again.wait_type("item.created", timeout=10).json["item"]["id"] == item["id"], again.describe()
+    [(new_pid, *_)] = rows(host, [bid]).values()
+    assert new_pid != pid
+
+
+def test_postgresql_restart_the_listen_connection_comes_back(host, server, streams):
+    # The LISTEN connection is made anew without blocking the loop (PQconnectStart/PQconnectPoll):
+    # while PostgreSQL is away the host still answers, and afterwards a resumed stream is live.
+    user = tb.new_user(host, "hpg")
+    bid = tb.create_board(host, user)["id"]
+    tb.create_item(host, user, bid, text="before")
+    a = streams.open(bid, user, last_event_id=0)
+    a.wait_seq(1)
+    try:
+        server.stop_db()
+        a.wait_ended(timeout=30)
+        c = streams.client(bid, token=user.token, timeout=20)
+        c.connect()
+        tb.assert_error(sse.error_response(c), 503, "db_unavailable")
+    finally:
+        server.start_db()
+    item = tb.create_item(host, user, bid, text="while reconnecting")
+    again = tb.wait_for(lambda: sse.open_stream(host, bid, user, last_event_id=int(a.last_id)), timeout=20)
+    assert again, "no stream after the restart"
+    streams.clients.append(again)
+    assert again.wait_type("item.created", timeout=10).json["item"]["id"] == item["id"], again.describe()
+    live = tb.create_item(host, user, bid, text="live")
+    again.wait_for(lambda e: e.type == "item.created" and e.json["item"]["id"] == live["id"], 10, 0, "the live one")
+    host.sql("DELETE FROM teamboard.streams WHERE board_id = %s AND backend_pid NOT IN"
+             " (SELECT pid FROM pg_stat_activity)", (bid,))
+
+
+def test_limits_count_host_streams_and_polls_together(host, streams):
+    a, b, c, d = (tb.new_user(host, "hlim%s" % n) for n in "abcd")
+    ba, bb, bc, bd = (tb.create_board(host, u)["id"] for u in (a, b, c, d))
+    assert poll(host, a, ba).status == 200
+    # max_streams_per_user (2)
+    streams.open(ba, a)
+    streams.open(ba, a)
+    refused_stream(streams, ba, a.token)
+    tb.assert_status(poll(host, a, ba), 200)  # a poll keeps its one extra place
+    # max_streams_per_address (3), every user from 127.0.0.1 counted
+    streams.open(bb, b)
+    refused_stream(streams, bc, c.token)
+    tb.assert_status(poll(host, c, bc), 200)
+    streams.open(bc, c, source="127.0.0.2")   # another address
+    assert held_streams(host) == 4            # the gauge counts host streams
+    fake_rows(host, d, bd, 1, address="127.0.0.1")
+    assert_refused(poll(host, c, bc))         # 4 host streams from the address: no extra place
+    # max_streams (5): 4 streams and the row of another host process
+    refused_stream(streams, bd, d.token, source="127.0.0.3")
+    tb.assert_status(poll(host, d, bd, source="127.0.0.3"), 200)
+    fake_rows(host, d, bd, 1)
+    assert_refused(poll(host, d, bd, source="127.0.0.3"))
