@@ -49,7 +49,7 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq
 # test each); "fuzz" builds build-fuzz/ with --enable-fuzz (clang, libFuzzer) and runs make
 # fuzz-smoke (each harness 60 s, two at a time: one test each); "dist" is make distcheck (the tarball
 # builds, installs and passes make check out of tree, and holds every file git tracks:
-# tests/lint/distfiles.py; one test, about 25 s).
+# tests/lint/distfiles.py; one test, 20-40 s here).
 DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint dist fuzz"
 FUZZ_CONFIGURE_ARGS=(--enable-fuzz)
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).
@@ -476,7 +476,7 @@ cmd_test() {
 	# make distcheck needs a configured tree (it makes the tarball from build/'s Makefile).
 	if wants dist; then
 		if [ -f build/Makefile ]; then
-			pass_fail_suite dist 600 make -C build --no-print-directory distcheck-test
+			pass_fail_suite dist 600 make -C build -j"$JOBS" --no-print-directory distcheck-test
 		else
 			SUITE_START=$(date +%s)
 			record dist 0 1 0 "build/ is not configured"
