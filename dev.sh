@@ -47,8 +47,10 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq
 # benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
 # "lint" is make lint (cppcheck, clang-tidy, clang-format, shellcheck, tests/lint/links.py and cycles.py: one
 # test each); "fuzz" builds build-fuzz/ with --enable-fuzz (clang, libFuzzer) and runs make
-# fuzz-smoke (each harness 60 s, two at a time: one test each).
-DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint fuzz"
+# fuzz-smoke (each harness 60 s, two at a time: one test each); "dist" is make distcheck (the tarball
+# builds, installs and passes make check out of tree, and holds every file git tracks:
+# tests/lint/distfiles.py; one test, 20-40 s here).
+DEFAULT_SUITES="unit integration harness asan valgrind setups bench browser lint dist fuzz"
 FUZZ_CONFIGURE_ARGS=(--enable-fuzz)
 # Installed only when the browser suite runs (run.sh needs Node.js >= 20 with npm, and Chromium).
 BROWSER_PACKAGES=(chromium fonts-liberation fonts-dejavu-core)
@@ -468,6 +470,16 @@ cmd_test() {
 		else
 			SUITE_START=$(date +%s)
 			record lint 0 1 0 "build/ is not configured"
+		fi
+	fi
+
+	# make distcheck needs a configured tree (it makes the tarball from build/'s Makefile).
+	if wants dist; then
+		if [ -f build/Makefile ]; then
+			pass_fail_suite dist 600 make -C build -j"$JOBS" --no-print-directory distcheck-test
+		else
+			SUITE_START=$(date +%s)
+			record dist 0 1 0 "build/ is not configured"
 		fi
 	fi
 

@@ -101,6 +101,8 @@ DB_SUPERUSER = "postgres"
 APACHE = "/usr/sbin/apache2"
 
 SETUPS = ("lighttpd", "apache-fcgid", "apache-htaccess", "apache-htaccess-cpanel", "apache-cgi")
+# Tests only (TB_SETUP=cgi): no web server, the worker run as plain CGI (tests/harness/tbcgi.py).
+TEST_SETUPS = SETUPS + ("cgi",)
 # The shared-hosting set-ups: a web space laid out by conf/shared-hosting/install-webspace.sh.
 WEB_SPACE_SETUPS = ("apache-htaccess", "apache-htaccess-cpanel", "apache-cgi")
 # Debian 12's default Apache modules (what the apache2 package enables; plus headers, which
@@ -323,7 +325,7 @@ class Env:
                  workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
                  asan_detect_leaks=True, app=True, supervisor=None, setup="lighttpd",
                  stream_workers=8, db_env=None, lighttpd_conf="dev", host=None, stream_mode="worker"):
-        if setup not in SETUPS:
+        if setup not in TEST_SETUPS:
             raise TbEnvError("unknown set-up %r (one of %s)" % (setup, ", ".join(SETUPS)))
         if stream_mode not in ("worker", "host") or (stream_mode == "host" and setup != "lighttpd"):
             raise TbEnvError("TB_STREAM_MODE %r: worker, or host with the lighttpd set-up" % stream_mode)
@@ -408,6 +410,9 @@ class Env:
         kw.setdefault("asan_detect_leaks", env.get("TB_ASAN_DETECT_LEAKS", "1") != "0")
         sv = env.get("TB_SUPERVISOR", "")
         kw.setdefault("supervisor", None if sv == "" else sv != "0")
+        if kw["setup"] == "cgi" and cls is Env:
+            import tbcgi
+            cls = tbcgi.CgiEnv
         return cls(**kw)
 
     def add_host(self, setup, host_name, config=None, **kw):

@@ -11,6 +11,7 @@ import time
 import pytest
 
 import tbclient as tb
+from tbcgi import needs_web_server
 
 
 @pytest.fixture(scope="module")
@@ -718,6 +719,7 @@ def worker_pids(server):
     return pids
 
 
+@needs_web_server("each request is a process of its own: no long-lived worker to survive it")
 def test_zz_workers_survived_bad_input(server, world):
     for _ in range(50):
         assert tb.request(server, "GET", "/health", timeout=tb.seconds(5)).status == 200

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""tests/lint/test_lint_tools.py: tests of tests/lint/cycles.py, tests/lint/links.py and
-tests/lint/jsfnsize.py on small trees written into a temporary directory (no git there: the
-scripts walk the files).
+"""tests/lint/test_lint_tools.py: tests of tests/lint/cycles.py, tests/lint/links.py,
+tests/lint/jsfnsize.py and tests/lint/distfiles.py on small trees written into a temporary
+directory (no git there: the scripts walk the files; distfiles.py's tests make their own small
+repository and tarball).
 
 Run by tests/lint/lint.sh ("selftest", so by `make lint`):  python3 tests/lint/test_lint_tools.py
 """
@@ -10,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import unittest
 
@@ -17,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cycles  # noqa: E402
+import distfiles  # noqa: E402
 import jsfnsize  # noqa: E402
 import links  # noqa: E402
 
@@ -350,6 +353,63 @@ class JsFnSize(unittest.TestCase):
             self.assertEqual(out.getvalue(), "web/js/board/big.js:2: render is 151 lines (limit 150)\nFAIL: jsfnsize\n")
         finally:
             t.remove()
+
+
+class DistFiles(unittest.TestCase):
+    """distfiles.py: every tracked file but the excluded ones must be in the tarball."""
+
+    def setUp(self):
+        self.t = Tree()
+        for path in ("configure.ac", "tests/browser/run.sh", "sql/functions/a.sql", ".gitignore"):
+            self.t.write(path, "x\n")
+        git = ["git", "-C", self.t.root, "-c", "user.name=t", "-c", "user.email=t@example.org"]
+        subprocess.run(git + ["init", "-q"], check=True)
+        subprocess.run(git + ["add", "-A"], check=True)
+        subprocess.run(git + ["commit", "-q", "-m", "t"], check=True)
+
+    def tearDown(self):
+        self.t.remove()
+
+    def run_main(self, members):
+        tarball = os.path.join(self.t.root, "pkg-1.0.tar.gz")
+        with tarfile.open(tarball, "w:gz") as tar:
+            for m in members:
+                info = tarfile.TarInfo("pkg-1.0/" + m)
+                tar.addfile(info, io.BytesIO(b""))
+        out = io.StringIO()
+        old, sys.stdout = sys.stdout, out
+        try:
+            rc = distfiles.main(["--srcdir", self.t.root, tarball])
+        finally:
+            sys.stdout = old
+        return rc, out.getvalue()
+
+    def test_complete_tarball_passes_and_gitignore_is_excluded(self):
+        rc, out = self.run_main(["configure.ac", "tests/browser/run.sh", "sql/functions/a.sql",
+                                 "configure", "Makefile.in"])
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(out, "PASS: distfiles\n")
+
+    def test_a_missing_tracked_file_fails_by_name(self):
+        rc, out = self.run_main(["configure.ac", "sql/functions/a.sql"])
+        self.assertEqual(rc, 1)
+        self.assertIn("distfiles: tests/browser/run.sh is tracked by git but not in pkg-1.0.tar.gz", out)
+        self.assertTrue(out.endswith("FAIL: distfiles\n"), out)
+
+    def test_a_file_deleted_from_the_tree_is_not_asked_for(self):
+        os.unlink(os.path.join(self.t.root, "tests/browser/run.sh"))
+        rc, out = self.run_main(["configure.ac", "sql/functions/a.sql"])
+        self.assertEqual(rc, 0, out)
+
+    def test_outside_a_checkout_it_passes_and_says_why(self):
+        shutil.rmtree(os.path.join(self.t.root, ".git"))
+        rc, out = self.run_main([])
+        self.assertEqual(rc, 0, out)
+        self.assertIn("is not a git checkout", out)
+
+    def test_missing_is_sorted_and_honours_the_exclusions(self):
+        self.assertEqual(distfiles.missing(["b", "a", ".gitignore", "c"], ["c"]), ["a", "b"])
+        self.assertEqual(distfiles.missing(["a", "x"], [], {"x": "why"}), ["a"])
 
 
 if __name__ == "__main__":
