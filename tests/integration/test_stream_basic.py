@@ -11,9 +11,12 @@ import json
 import os
 import time
 
+import pytest
+
 import tbclient as tb
 import sse
 from sse import streams  # noqa: F401  (fixture)
+from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 EVENT_KEYS = {"seq", "type", "board_id", "at", "actor"}
 HELLO_KEYS = {"board_id", "last_event_id", "heartbeat", "lifetime", "viewers"}
@@ -311,6 +314,7 @@ def poll(server, user, bid, query=None, accept="application/json"):
     return tb.request(server, "GET", path, token=user.token, headers={"Accept": accept})
 
 
+@pytest.mark.worker_only("a JSON poll runs the worker's own pipeline (tb_app_handle) in the host's pool thread; its replies and limits are the worker's code")
 def test_polling_after_limit_more_reset_and_bad_values(server):
     owner = tb.new_user(server, "poll")
     bid = tb.create_board(server, owner)["id"]
