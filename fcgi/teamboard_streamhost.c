@@ -118,12 +118,8 @@ int main(int argc, char **argv)
 	tb_metrics_open(&cfg);
 	signal(SIGPIPE, SIG_IGN);
 	int fd = a.fd;
-	if (a.listen_path && tb_host_listen(a.listen_path, &fd) != TB_OK)
-		rc = 1;
-	else if (!a.listen_path && !inherited_ready(fd))
-		rc = 1;
-	else
-		rc = tb_host_run(&cfg, fd);
+	bool ready = a.listen_path ? tb_host_listen(a.listen_path, &fd) == TB_OK : inherited_ready(fd);
+	rc = ready ? tb_host_run(&cfg, fd) : 1;
 	if (fd >= 0)
 		close(fd);
 	tb_config_free(&cfg);
