@@ -314,7 +314,6 @@ def poll(server, user, bid, query=None, accept="application/json"):
     return tb.request(server, "GET", path, token=user.token, headers={"Accept": accept})
 
 
-@pytest.mark.worker_only("a JSON poll runs the worker's own pipeline (tb_app_handle) in the host's pool thread; its replies and limits are the worker's code")
 def test_polling_after_limit_more_reset_and_bad_values(server):
     owner = tb.new_user(server, "poll")
     bid = tb.create_board(server, owner)["id"]

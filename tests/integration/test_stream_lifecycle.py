@@ -544,7 +544,6 @@ def metrics(server):
     return out
 
 
-@pytest.mark.worker_only('25 s of the CI budget; the stream counters are the same calls in both modes (tb_metrics)')
 def test_metrics_move_as_streams_open_and_close(server, streams):
     owner = tb.new_user(server, "met")
     bid = tb.create_board(server, owner)["id"]

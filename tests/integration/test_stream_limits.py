@@ -241,7 +241,6 @@ def test_held_workers_gauge_counts_streams(server, streams):
 
 # ---- the poll's byte budget --------------------------------------------------------------------
 
-@pytest.mark.worker_only("a JSON poll runs the worker's own pipeline (tb_app_handle) in the host's pool thread; 22 s of the CI budget")
 def test_a_poll_page_stops_before_max_reply(server):
     user = tb.new_user(server, "budget")
     bid = tb.create_board(server, user)["id"]
