@@ -1088,7 +1088,8 @@ class Env:
     def start_app(self, wait=True):
         """lighttpd set-up: starts the REST pool on run/api.sock and the stream pool on
         run/stream.sock (config from self.config). Apache set-ups: Apache spawns the workers, so
-        this (re)starts Apache once it was started."""
+        this (re)starts Apache once it was started. Host mode: the stream hosts on
+        run/stream.sock instead of the stream pool (apache-fcgid: beside Apache)."""
         if self.setup == "lighttpd":
             for sock in (self.api_socket, self.stream_socket):
                 try:
