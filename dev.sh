@@ -7,7 +7,9 @@
 #                     print the URL and return. Running it again restarts everything; the
 #                     development database is kept. TB_SETUP=apache-fcgid (or apache-htaccess,
 #                     apache-htaccess-cpanel, apache-cgi) runs it behind Apache instead
-#                     (tests/harness/tbenv.py).
+#                     (tests/harness/tbenv.py). TB_STREAM_MODE=host (lighttpd only) holds the
+#                     event streams in teamboard-streamhost processes (TB_STREAM_HOSTS, default
+#                     2, on one socket) instead of the stream pool; the default is worker.
 #   ./dev.sh stop     stop what "run" started
 #   ./dev.sh status   show what runs and what GET /api/v1/health says
 #   ./dev.sh psql     psql into the development database (extra arguments go to psql)

@@ -9,7 +9,10 @@ but with what the test stack does not need:
     durable commits by default (fsync and synchronous_commit on: the settings a deployment runs
     with; --no-durable turns them off, as the tests do);
   * a REST pool (run/api.sock) and a stream pool (run/stream.sock) of their own sizes, and
-    lighttpd's max-fds/max-connections to match (bench/lighttpd.conf.in);
+    lighttpd's max-fds/max-connections to match (bench/lighttpd.conf.in); with
+    TB_STREAM_MODE=host, TB_STREAM_HOSTS (default 2) teamboard-streamhost processes on
+    run/stream.sock instead of the stream pool (the socket made here and passed with --fd, as
+    tbenv and systemd do);
   * RLIMIT_NOFILE raised for the processes it starts (they inherit it from this process; the
     system-wide settings are not touched).
 Everything it starts runs in its own process group and is stopped by stop(), also after a failure.
@@ -149,11 +152,15 @@ def syscall_of(pid):
 class BenchEnv:
     def __init__(self, build_dir, rest_workers=16, stream_workers=4200, max_streams=None,
                  heartbeat=5, durable=True, state_dir=None, keep=False, port=None, log_level="warn",
-                 src_dir=REPO, extra_connections=0):
+                 src_dir=REPO, extra_connections=0, stream_mode=None):
         self.build_dir = os.path.abspath(build_dir)
         self.src_dir = os.path.abspath(src_dir)  # where sql/ and web/ come from
         self.rest_workers = rest_workers
         self.stream_workers = stream_workers
+        self.stream_mode = stream_mode or os.environ.get("TB_STREAM_MODE") or "worker"
+        if self.stream_mode not in ("worker", "host"):
+            raise EnvError("TB_STREAM_MODE %r: worker or host" % self.stream_mode)
+        self.stream_hosts = max(1, int(os.environ.get("TB_STREAM_HOSTS") or 2))
         self.extra_connections = extra_connections  # the benchmark's own (pgprobe fanout)
         self.max_streams = max_streams if max_streams is not None else max(1, stream_workers - 20)
         self.heartbeat = heartbeat
@@ -226,9 +233,10 @@ class BenchEnv:
             raise EnvError("%s exited with %d:\n%s" % (" ".join(cmd), r.returncode, r.stdout[-3000:]))
         return r.stdout
 
-    def _spawn(self, name, cmd):
-        with open(self.path("log", name + ".log"), "a") as logf:
+    def _spawn(self, name, cmd, pass_fds=()):
+        with open(self.path("log", name.split("-host")[0] + ".log"), "a") as logf:
             p = subprocess.Popen(cmd, cwd=self.state_dir, env=self._env(), stdin=subprocess.DEVNULL,
+                                 pass_fds=pass_fds,
                                  stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
                                  **self._popen_args())
         self.procs[name] = p
@@ -245,13 +253,17 @@ class BenchEnv:
                        "--sql-dir", self.path("sql")], timeout=120, log_name="admin.log")
             self._spawn("rest-pool", [self.path("bin", "teamboard.fcgi"), "--listen",
                                       self.path("run", "api.sock"), "--workers", str(self.rest_workers)])
-            self._spawn("stream-pool", [self.path("bin", "teamboard.fcgi"), "--listen",
-                                        self.path("run", "stream.sock"), "--workers",
-                                        str(self.stream_workers)])
+            if self.stream_mode == "host":
+                self._start_stream_hosts()
+            else:
+                self._spawn("stream-pool", [self.path("bin", "teamboard.fcgi"), "--listen",
+                                            self.path("run", "stream.sock"), "--workers",
+                                            str(self.stream_workers)])
             self._spawn("supervisor", [self.path("bin", "teamboard-supervisor")])
             self._start_lighttpd()
             self._wait_health()
-            self._wait_pool("stream-pool", self.stream_workers)
+            if self.stream_mode != "host":
+                self._wait_pool("stream-pool", self.stream_workers)
         except BaseException:
             self.stop()
             raise
@@ -259,7 +271,7 @@ class BenchEnv:
 
     def stop(self):
         self._close_conn()
-        for name in ("lighttpd", "supervisor", "stream-pool", "rest-pool"):
+        for name in ("lighttpd", "supervisor") + self.stream_proc_names() + ("rest-pool",):
             p = self.procs.pop(name, None)
             if p is not None:
                 stop_group(p.pid)
@@ -284,6 +296,26 @@ class BenchEnv:
         else:
             log("state kept in %s" % self.state_dir)
 
+    def stream_proc_names(self):
+        """"stream-pool" (the pool, or the first stream host) and "stream-pool-host-N"."""
+        return ("stream-pool",) + tuple("stream-pool-host-%d" % i for i in range(1, self.stream_hosts))
+
+    def _start_stream_hosts(self):
+        path = self.path("run", "stream.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.bind(path)
+            os.chmod(path, 0o660)
+            if self.uid != os.geteuid():
+                os.chown(path, self.uid, self.gid)
+            s.listen(4096)
+            for i in range(self.stream_hosts):
+                self._spawn(self.stream_proc_names()[i], [
+                    self.path("bin", "teamboard-streamhost"), "--fd", str(s.fileno())],
+                    pass_fds=(s.fileno(),))
+        finally:
+            s.close()
+
     def _raise_limits(self):
         want = 65536
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -299,7 +331,8 @@ class BenchEnv:
         for d in ("bin", "etc", "run", "log", "tmp", "web"):
             os.makedirs(self.path(d), exist_ok=True)
         os.chmod(self.path("run"), 0o700)
-        for prog in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor"):
+        progs = ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor")
+        for prog in progs + (("teamboard-streamhost",) if self.stream_mode == "host" else ()):
             src = os.path.join(self.build_dir, "fcgi", prog)
             if not os.path.isfile(src):
                 raise EnvError("%s not found: build first" % src)
@@ -482,6 +515,9 @@ class BenchEnv:
             pid = p if isinstance(p, int) or p is None else p.pid
             out[name] = 0 if pid is None else proc_ticks(pid) + sum(
                 proc_ticks(c) for c in children(pid))
+        for name in self.stream_proc_names()[1:]:  # the other stream hosts
+            p = self.procs.get(name)
+            out["stream_workers"] += proc_ticks(p.pid) if p is not None else 0
         return out
 
     def _wait_pool(self, name, n, timeout=120):
@@ -509,6 +545,8 @@ class BenchEnv:
     def describe(self):
         return {
             "rest_workers": self.rest_workers, "stream_workers": self.stream_workers,
+            "stream_mode": self.stream_mode,
+            "stream_hosts": self.stream_hosts if self.stream_mode == "host" else 0,
             "max_streams": self.max_streams, "heartbeat_interval": self.heartbeat,
             "pg": {k: self.pg_setting(k) for k in ("max_connections", "shared_buffers", "fsync",
                                                    "synchronous_commit", "full_page_writes")},

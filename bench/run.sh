@@ -8,6 +8,8 @@
 # runs the scenarios, prints a table and writes bench/results/<time>.json. The build dir (default
 # build/, or $TB_BUILD_DIR) must hold a built Teamboard (./dev.sh build, or configure && make).
 # Needs: Debian's python3 with python3-psycopg2, lighttpd, postgresql-15, wrk, libpq-dev.
+# TB_STREAM_MODE=host holds the streams in TB_STREAM_HOSTS (default 2) teamboard-streamhost
+# processes on one socket instead of the prefork stream pool (bench/benchenv.py); default worker.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -22,6 +24,12 @@ while [ $# -gt 0 ]; do
 done
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 [ -x "$BUILD/fcgi/teamboard.fcgi" ] || { echo "bench: no $BUILD/fcgi/teamboard.fcgi: build first (./dev.sh build)" >&2; exit 1; }
+case ${TB_STREAM_MODE:-worker} in
+worker) ;;
+host) [ -x "$BUILD/fcgi/teamboard-streamhost" ] || { echo "bench: no $BUILD/fcgi/teamboard-streamhost: build first" >&2; exit 1; } ;;
+*) echo "bench: TB_STREAM_MODE must be worker or host, not '$TB_STREAM_MODE'" >&2; exit 1 ;;
+esac
+export TB_STREAM_MODE=${TB_STREAM_MODE:-worker}
 command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
 TOOLS=$BUILD/bench

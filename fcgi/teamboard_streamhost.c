@@ -9,11 +9,13 @@
  * does. Several may share one socket (--fd N: a socket inherited from a parent or systemd);
  * each accepts with EPOLLEXCLUSIVE, so a connection wakes one of them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +23,27 @@
 #include "tb_host.h"
 #include "tb_log.h"
 #include "tb_metrics.h"
+
+/* An inherited socket (--fd) as the loop needs it: a listening socket, non-blocking. systemd
+ * passes a blocking one unless the unit says NonBlocking=yes; with it the loop's accept4() after
+ * a connection another process took (EPOLLEXCLUSIVE wakes one or more of them) would block the
+ * whole process, and its streams with it. O_NONBLOCK is shared by every process holding the
+ * socket, which is what they all need. */
+static bool inherited_ready(int fd)
+{
+	int listening = 0;
+	socklen_t len = sizeof listening;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+		fprintf(stderr, "teamboard-streamhost: --fd %d is not a listening socket\n", fd);
+		return false;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+		fprintf(stderr, "teamboard-streamhost: --fd %d: %s\n", fd, strerror(errno));
+		return false;
+	}
+	return true;
+}
 
 static void usage(FILE *f)
 {
@@ -95,10 +118,8 @@ int main(int argc, char **argv)
 	tb_metrics_open(&cfg);
 	signal(SIGPIPE, SIG_IGN);
 	int fd = a.fd;
-	if (a.listen_path && tb_host_listen(a.listen_path, &fd) != TB_OK)
-		rc = 1;
-	else
-		rc = tb_host_run(&cfg, fd);
+	bool ready = a.listen_path ? tb_host_listen(a.listen_path, &fd) == TB_OK : inherited_ready(fd);
+	rc = ready ? tb_host_run(&cfg, fd) : 1;
 	if (fd >= 0)
 		close(fd);
 	tb_config_free(&cfg);

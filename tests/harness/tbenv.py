@@ -62,8 +62,14 @@ Environment read by Env.from_environ() (and so by the test fixture):
   TB_STREAM_WORKERS   processes in the stream pool (default 8; Apache: the stream class's
                       limit); max_streams defaults to 2 fewer
   TB_STREAM_MODE      worker (default) or host: who holds the streams in the lighttpd set-up,
-                      the pool of teamboard.fcgi workers or one teamboard-streamhost process
-                      (issue 13), on the same run/stream.sock; max_streams is the same
+                      the pool of teamboard.fcgi workers or teamboard-streamhost processes
+                      (issue 13), on the same run/stream.sock; max_streams is the same. Also
+                      apache-fcgid: conf/apache/teamboard.conf with TB_STREAM_HOST_SOCKET
+                      Defined (streams through mod_proxy_fcgi, REST through mod_fcgid)
+  TB_STREAM_HOSTS     host mode: how many teamboard-streamhost processes (default 2, one per
+                      core). tbenv creates the listening socket itself and hands it to each
+                      with --fd, as systemd's teamboard-streamhost.socket does
+                      (conf/systemd); they accept on it with EPOLLEXCLUSIVE
   TB_KEEP_STATE=1     keep the temporary state dir after the run (its path is printed)
   TB_ASAN_DETECT_LEAKS  0 or 1 (default 1): LeakSanitizer in the workers and children
   TB_SUPERVISOR=1     also run teamboard-supervisor (else tests start it with start_supervisor())
@@ -324,13 +330,17 @@ class Env:
     def __init__(self, state_dir=None, persistent=False, build_dir=None, port=None, db_port=None,
                  workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
                  asan_detect_leaks=True, app=True, supervisor=None, setup="lighttpd",
-                 stream_workers=8, db_env=None, lighttpd_conf="dev", host=None, stream_mode="worker"):
+                 stream_workers=8, db_env=None, lighttpd_conf="dev", host=None, stream_mode="worker",
+                 stream_hosts=2):
         if setup not in TEST_SETUPS:
             raise TbEnvError("unknown set-up %r (one of %s)" % (setup, ", ".join(SETUPS)))
-        if stream_mode not in ("worker", "host") or (stream_mode == "host" and setup != "lighttpd"):
-            raise TbEnvError("TB_STREAM_MODE %r: worker, or host with the lighttpd set-up" % stream_mode)
+        if stream_mode not in ("worker", "host") or (
+                stream_mode == "host" and setup not in ("lighttpd", "apache-fcgid")):
+            raise TbEnvError("TB_STREAM_MODE %r: worker, or host with the lighttpd or apache-fcgid "
+                             "set-up" % stream_mode)
         self.setup = setup
         self.stream_mode = stream_mode
+        self.stream_hosts = max(1, int(stream_hosts))
         # A shared host's own settings (the web space set-ups), to model hosts that lack
         # something (tests of conf/shared-hosting/check-webspace.sh): "allow_override" (default
         # "FileInfo Options=ExecCGI"), "without_modules" (e.g. ("rewrite",)), "output_buffer"
@@ -406,6 +416,7 @@ class Env:
         kw.setdefault("workers", int(env.get("TB_WORKERS") or 4))
         kw.setdefault("stream_workers", int(env.get("TB_STREAM_WORKERS") or 8))
         kw.setdefault("stream_mode", env.get("TB_STREAM_MODE") or "worker")
+        kw.setdefault("stream_hosts", int(env.get("TB_STREAM_HOSTS") or 2))
         kw.setdefault("keep_state", env.get("TB_KEEP_STATE", "") not in ("", "0"))
         kw.setdefault("asan_detect_leaks", env.get("TB_ASAN_DETECT_LEAKS", "1") != "0")
         sv = env.get("TB_SUPERVISOR", "")
@@ -428,6 +439,7 @@ class Env:
         kw.setdefault("stream_workers", self.stream_workers)
         if setup == "lighttpd":
             kw.setdefault("stream_mode", self.stream_mode)
+            kw.setdefault("stream_hosts", self.stream_hosts)
         kw.setdefault("supervisor", False)
         other = Env(setup=setup, config=cfg, db_env=self, src_dir=self.src_dir, **kw)
         self._hosts.append(other)
@@ -549,7 +561,7 @@ class Env:
         for other in self._hosts:
             problems += ["%s: %s" % (other.config.get("host_name"), p) for p in other.stop()]
         self._close_conn()
-        for name in ("supervisor", "lighttpd", "apache", "streams", "workers"):
+        for name in ("supervisor", "lighttpd", "apache") + self.stream_proc_names() + ("workers",):
             try:
                 self._stop_proc(name)
             except Exception as e:
@@ -683,7 +695,8 @@ class Env:
         st = {"setup": self.setup, "port": self.port, "db_port": self.db_port, "base": self.base,
               "build_dir": self.build_dir, "workers": self.workers,
               "stream_workers": self.stream_workers, "wrapper": self.wrapper,
-              "config": self.config, "src_dir": self.src_dir}
+              "config": self.config, "src_dir": self.src_dir, "stream_mode": self.stream_mode,
+              "stream_hosts": self.stream_hosts}
         with open(self.path("tbenv.json"), "w") as f:
             json.dump(st, f, indent=2)
             f.write("\n")
@@ -729,11 +742,12 @@ class Env:
                                                          r.stdout[-4000:]))
         return r
 
-    def _spawn(self, name, cmd):
+    def _spawn(self, name, cmd, pass_fds=()):
         """Starts a long-running server in its own session (process group), output appended to
         log/<name>.log (web servers: <name>-stderr.log), pid in run/<name>.pid."""
         web = name in ("lighttpd", "apache")
-        logf = open(self.path("log", "%s-stderr.log" % name if web else "%s.log" % name), "a")
+        logname = "%s-stderr.log" % name if web else "%s.log" % name.split("-")[0]
+        logf = open(self.path("log", logname), "a")
         logf.write("==== %s start: %s\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), " ".join(cmd)))
         logf.flush()
         env = self._env()
@@ -755,7 +769,7 @@ class Env:
                 env["USER"] = env["LOGNAME"] = HOST_WEB_USER
                 as_account = {}
         try:
-            p = subprocess.Popen(cmd, cwd=self.state_dir, env=env,
+            p = subprocess.Popen(cmd, cwd=self.state_dir, env=env, pass_fds=pass_fds,
                                  stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                  start_new_session=True, **as_account)
         finally:
@@ -771,7 +785,7 @@ class Env:
         pid = p.pid if p else _read_pid(pidfile, self.state_dir)
         if pid:
             if timeout is None:
-                timeout = 60.0 if (self._slow and name in ("workers", "streams")) else 15.0
+                timeout = 60.0 if (self._slow and name.startswith(("workers", "streams"))) else 15.0
             stop_group(pid, p, timeout=timeout)
         try:
             os.unlink(pidfile)
@@ -995,7 +1009,7 @@ class Env:
         # cPanel-like: mode 0600, as the guide says; only the customer's programs can read it
         self._write_file(self.config_file, self._config_text(cfg),
                          mode=0o600 if self.setup == "apache-htaccess-cpanel" else 0o644)
-        if self.setup == "lighttpd":
+        if self.setup == "lighttpd" or self.stream_mode == "host":
             cfg["supervisor"] = "off"
             self._write_file(self.stream_config_file, self._config_text(cfg))
         if self.setup in WEB_SPACE_SETUPS:
@@ -1011,10 +1025,10 @@ class Env:
             ms = 0
         return max(self.stream_workers, ms + 2)
 
-    def _worker_cmd(self, pool="workers"):
+    def _worker_cmd(self, pool="workers", fd=None):
         if pool == "streams" and self.stream_mode == "host":
             cmd = [self.path("bin", "teamboard-streamhost"), "--config", self.stream_config_file,
-                   "--listen", self.stream_socket]
+                   "--fd", str(fd)]
         elif pool == "streams":
             cmd = [self.path("bin", "teamboard.fcgi"), "--config", self.stream_config_file,
                    "--listen", self.stream_socket, "--workers", str(self.stream_pool_size)]
@@ -1030,10 +1044,57 @@ class Env:
     def app_running(self):
         return any(n in self._procs for n in ("workers", "streams", "apache"))
 
+    def stream_proc_names(self):
+        """The names (pid files run/<name>.pid) of the stream pool's processes: "streams" (the
+        prefork pool, or the first stream host), "streams-1", ... (the other stream hosts),
+        those started and those whose pid files are left (tbenv.py down)."""
+        names = {n for n in self._procs if re.fullmatch(r"streams(-[0-9]+)?", n)}
+        try:
+            for f in os.listdir(self.run_dir):
+                m = re.fullmatch(r"(streams(-[0-9]+)?)\.pid", f)
+                if m:
+                    names.add(m.group(1))
+        except FileNotFoundError:
+            pass
+        names.add("streams")
+        return tuple(sorted(names))
+
+    def stream_host_pids(self):
+        """Host mode: the pids of the running teamboard-streamhost processes, in start order."""
+        procs = [self._procs.get("streams")] + [self._procs.get("streams-%d" % i)
+                                                for i in range(1, self.stream_hosts)]
+        return [p.pid for p in procs if p is not None and p.poll() is None]
+
+    def _listen_stream_socket(self):
+        """Host mode: the stream socket, made here as systemd makes it for
+        teamboard-streamhost.socket (a blocking listening socket, the web server's user may
+        connect) and handed to every host process; returns its descriptor (caller closes)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.bind(self.stream_socket)
+            os.chmod(self.stream_socket, 0o660)
+            if self.account.is_other:
+                os.chown(self.stream_socket, self.account.uid, self.account.gid)
+            s.listen(4096)
+        except BaseException:
+            s.close()
+            raise
+        return s.detach()
+
+    def _start_stream_hosts(self):
+        fd = self._listen_stream_socket()
+        try:
+            for i in range(self.stream_hosts):
+                name = "streams" if i == 0 else "streams-%d" % i
+                self._spawn(name, self._worker_cmd("streams", fd=fd), pass_fds=(fd,))
+        finally:
+            os.close(fd)
+
     def start_app(self, wait=True):
         """lighttpd set-up: starts the REST pool on run/api.sock and the stream pool on
         run/stream.sock (config from self.config). Apache set-ups: Apache spawns the workers, so
-        this (re)starts Apache once it was started."""
+        this (re)starts Apache once it was started. Host mode: the stream hosts on
+        run/stream.sock instead of the stream pool (apache-fcgid: beside Apache)."""
         if self.setup == "lighttpd":
             for sock in (self.api_socket, self.stream_socket):
                 try:
@@ -1041,18 +1102,32 @@ class Env:
                 except FileNotFoundError:
                     pass
             self._spawn("workers", self._worker_cmd("workers"))
-            self._spawn("streams", self._worker_cmd("streams"))
-        elif getattr(self, "_web_started", False):
-            self.start_web()
+            if self.stream_mode == "host":
+                self._start_stream_hosts()
+            else:
+                self._spawn("streams", self._worker_cmd("streams"))
+        else:
+            if self.stream_mode == "host":
+                try:
+                    os.unlink(self.stream_socket)
+                except FileNotFoundError:
+                    pass
+                self._start_stream_hosts()
+            if getattr(self, "_web_started", False):
+                self.start_web()
         if wait:
             self.wait_health()
 
     def stop_app(self):
         if self.setup == "lighttpd":
-            self._stop_proc("streams")
+            for name in self.stream_proc_names():
+                self._stop_proc(name)
             self._stop_proc("workers")
         else:
             self._stop_proc("apache")
+            if self.stream_mode == "host":
+                for name in self.stream_proc_names():
+                    self._stop_proc(name)
 
     def restart_app(self, **overrides):
         """Rewrites teamboard.conf as the defaults plus these overrides (so restart_app() with no
@@ -1102,8 +1177,9 @@ class Env:
         # one (the kernel hands the accepted connections round the pool).
         need, streak = 2 * self.workers + 2, 0
         while time.monotonic() < deadline:
-            for name, logname in (("workers", "workers.log"), ("streams", "streams.log"),
-                                  ("apache", os.path.basename(self.web_error_log))):
+            procs = [("workers", "workers.log"), ("apache", os.path.basename(self.web_error_log))]
+            procs += [(n, "streams.log") for n in self.stream_proc_names()]
+            for name, logname in procs:
                 p = self._procs.get(name)
                 if p is not None and p.poll() is not None:
                     raise TbEnvError("%s exited with %s:\n%s" % (
@@ -1212,6 +1288,11 @@ class Env:
             if n != 1:
                 raise TbEnvError("conf/lighttpd/teamboard.conf: no line var.%s = ..." % var)
         self._write_file(os.path.join(enabled, "50-teamboard.conf"), site)
+        if self.stream_mode == "host":
+            # the stream host's limits (conf/lighttpd/teamboard-streamhost.conf), as shipped
+            shutil.copyfile(os.path.join(self.src_dir, "conf", "lighttpd",
+                                         "teamboard-streamhost.conf"),
+                            os.path.join(enabled, "51-teamboard-streamhost.conf"))
         self.account.chown_tree(enabled)
         return self._fill(os.path.join(self.src_dir, "tests", "harness", "lighttpd",
                                        "debian.conf.in"), {
@@ -1225,7 +1306,8 @@ class Env:
         # .conf files test <IfModule> for a module loaded after theirs: deflate for filter)
         for ext in ("load", "conf"):
             without = self.host_settings.get("without_modules", ())
-            for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup]:
+            extra = ("proxy", "proxy_fcgi") if self.stream_mode == "host" else ()
+            for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup] + extra:
                 if mod in without:
                     continue
                 f = "/etc/apache2/mods-available/%s.%s" % (mod, ext)
@@ -1246,6 +1328,8 @@ class Env:
                        "TB_REST_PROCS": str(self.workers),
                        "TB_MAX_BODY": str(self.config.get("max_body") or 65536),
                        "TB_MAX_IMPORT": str(self.config.get("max_import") or 16777216)}
+            if self.stream_mode == "host":
+                defines["TB_STREAM_HOST_SOCKET"] = self.stream_socket
             site_text = "\n".join("Define %s %s" % kv for kv in defines.items())
             site_text += "\nInclude %s\n" % site
         elif self.setup == "apache-htaccess-cpanel":
@@ -1353,6 +1437,8 @@ def cmd_up(args):
     env = Env(state_dir=args.state_dir, persistent=True, build_dir=args.build_dir,
               port=args.port, db_port=st.get("db_port"), workers=args.workers,
               stream_workers=args.stream_workers, setup=args.setup,
+              stream_mode=os.environ.get("TB_STREAM_MODE") or "worker",
+              stream_hosts=int(os.environ.get("TB_STREAM_HOSTS") or 2),
               wrapper=os.environ.get("TB_WORKER_WRAPPER") or None, config=overrides,
               app=not args.no_app, supervisor=not args.no_app and not args.no_supervisor and
               SETUP_CONFIG.get(args.setup, {}).get("supervisor") != "auto" and  # workers run it
@@ -1383,7 +1469,7 @@ def cmd_status(args):
         return 3
     env = _attach(args)
     ok = True
-    names = (("workers", "streams") if env.setup == "lighttpd" else ()) + (
+    names = (("workers",) + env.stream_proc_names() if env.setup == "lighttpd" else ()) + (
         "supervisor", env.web_server)
     print("%-10s %s" % ("set-up", env.setup))
     for name in names:

@@ -18,9 +18,24 @@
 
 At the end of the session everything is stopped, and the session fails if an ASan/UBSan report
 or a valgrind error was written (see tbenv.Env.report_problems). Environment knobs: see tbenv.
+
+Both stream modes (issue 13): a test module of live streams runs each of its tests in both modes
+with
+
+    from tbfixture import server_in_both_modes  # noqa: F401  (overrides `server` in this module)
+
+Its tests then see `server` as the session's environment ([worker]) and as a second environment
+whose streams teamboard-streamhost processes hold ([host]; fixture `host_mode_server`, started
+at its first use, once per session, with TB_STREAM_HOSTS processes). Only in the lighttpd set-up
+with the default TB_STREAM_MODE: elsewhere (Apache, or TB_STREAM_MODE=host for the whole run)
+there is one mode, the session's. A test that cannot pass in host mode yet says why with
+@pytest.mark.host_xfail("what is missing"): its [host] run is xfail(strict=True). A test whose
+host run would repeat what says nothing new about the host (CI time is counted) says why with
+@pytest.mark.worker_only("why"): its [host] run is deselected.
 """
 
 import atexit
+import os
 import signal
 
 import pytest
@@ -52,3 +67,63 @@ def server():
     problems = env.stop()
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def stream_modes():
+    """The stream modes the live-stream tests run in (see the module's docstring)."""
+    setup = os.environ.get("TB_SETUP") or "lighttpd"
+    mode = os.environ.get("TB_STREAM_MODE") or "worker"
+    return ("worker", "host") if (setup, mode) == ("lighttpd", "worker") else (mode,)
+
+
+@pytest.fixture(scope="session")
+def host_mode_server():
+    """A second complete environment like `server` (its own PostgreSQL), with the streams held by
+    teamboard-streamhost processes instead of the prefork stream pool."""
+    env = tbenv.Env.from_environ(stream_mode="host")
+    atexit.register(env.stop)
+    env.start()
+    yield env
+    problems = env.stop()
+    if problems:
+        pytest.fail("host mode: " + "\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(params=stream_modes())
+def stream_mode(request):
+    """The stream mode of a test of server_in_both_modes: its parameter, [worker] or [host]. (Not
+    a parameter of `server` itself: pytest would then start the session's environment again for
+    every test.)"""
+    return request.param
+
+
+@pytest.fixture(name="server")
+def server_in_both_modes(request, server, stream_mode):
+    """`server` in each stream mode: the session's environment, or host_mode_server."""
+    marker = request.node.get_closest_marker("host_xfail")
+    if stream_mode == "host" and marker is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="stream host: " + marker.args[0]))
+    if stream_mode == server.stream_mode:
+        return server
+    return request.getfixturevalue("host_mode_server")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "host_xfail(reason): the test's host-mode run is "
+                            "xfail(strict=True) for this reason (tbfixture.server_in_both_modes)")
+    config.addinivalue_line("markers", "worker_only(reason): the test's host-mode run is "
+                            "deselected (tbfixture.server_in_both_modes)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselects the [host] runs of @pytest.mark.worker_only tests."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("stream_mode") == "host" and item.get_closest_marker("worker_only") is not None:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -20,4 +20,5 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
 
-from tbfixture import server  # noqa: E402,F401  (the fixture, shared with tests/harness)
+from tbfixture import (server, host_mode_server, stream_mode,  # noqa: E402,F401  (shared with
+                       pytest_configure, pytest_collection_modifyitems)  # tests/harness)

@@ -11,9 +11,12 @@ import json
 import os
 import time
 
+import pytest
+
 import tbclient as tb
 import sse
 from sse import streams  # noqa: F401  (fixture)
+from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 EVENT_KEYS = {"seq", "type", "board_id", "at", "actor"}
 HELLO_KEYS = {"board_id", "last_event_id", "heartbeat", "lifetime", "viewers"}

@@ -18,6 +18,7 @@ import pytest
 import tbclient as tb
 import sse
 from sse import streams  # noqa: F401  (fixture)
+from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 
 def poll(server, user, bid, query="after=0"):
@@ -76,14 +77,16 @@ def test_eight_streams_at_once_get_exactly_max_streams(server, streams):
         for c in clients:
             if c.status == 503:
                 tb.assert_error(sse.error_response(c), 503, "too_many_streams")
-        assert held_gauges(server).get("stream") == 6, held_gauges(server)
+        # (A host's streams are not in the held-workers gauge: test_held_workers_gauge_counts_streams.)
+        gauge = server.stream_mode == "worker"
+        assert not gauge or held_gauges(server).get("stream") == 6, held_gauges(server)
         assert len(sse.registry_rows(server, [bid])) == 6
         for c in clients:
             c.close()
         left = sse.release(server, [bid], timeout=tb.seconds(30))
         assert not left, left
-        assert tb.wait_for(lambda: held_gauges(server).get("stream") == 0, timeout=tb.seconds(10)), \
-            held_gauges(server)
+        assert not gauge or tb.wait_for(lambda: held_gauges(server).get("stream") == 0,
+                                        timeout=tb.seconds(10)), held_gauges(server)
 
 
 def metrics_file(server):
@@ -102,6 +105,7 @@ def metrics_file(server):
     return "/dev/shm/teamboard-metrics-%d-%016x" % (server.account.uid, h)
 
 
+@pytest.mark.worker_only('a host always counts in the registry under the advisory locks: its other runs here cover that path')
 def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams):
     # A shared file of another layout is refused: the workers count in process memory, and a
     # stream is counted in the registry instead, count and insert after advisory locks.
@@ -134,6 +138,7 @@ def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams)
     assert set(held_gauges(server)) == {"stream", "poll", "reply"}
 
 
+@pytest.mark.host_xfail("polls and host streams do not count against each other (the address is not in the registry, the host's streams are not in the held table): hostreg's per-address limits")
 def test_a_poll_counts_against_the_stream_limits(server, streams):
     """A poll holds a stream worker while it runs, so it is counted like a stream; it may take one
     place more than the limits (the fallback of a client refused a stream must find room), and no
@@ -174,6 +179,7 @@ def test_a_poll_counts_against_the_stream_limits(server, streams):
         server.restart_app()
 
 
+@pytest.mark.host_xfail("max_streams_per_address is not counted by the host: hostreg's per-address limits")
 def test_max_streams_per_address_counts_streams_and_polls_of_every_user(server, streams):
     users = [tb.new_user(server, "addr%d" % i) for i in range(3)]
     bids = [tb.create_board(server, u)["id"] for u in users]
@@ -193,6 +199,7 @@ def test_max_streams_per_address_counts_streams_and_polls_of_every_user(server, 
         server.restart_app()
 
 
+@pytest.mark.host_xfail("the host counts max_streams_per_user in the registry, so a row the supervisor deleted frees its place while the stream lives: hostreg's recycling of host streams")
 def test_a_recycled_stream_whose_worker_is_still_held_still_counts(server, streams):
     # The supervisor deletes the registry row of a stream it takes for dead; until its worker
     # notices (here: at its next heartbeat) the worker is still held, and it counts.
@@ -217,6 +224,7 @@ def test_a_recycled_stream_whose_worker_is_still_held_still_counts(server, strea
         server.restart_app()
 
 
+@pytest.mark.host_xfail('teamboard_workers_held{kind="stream"} counts the prefork pool\'s shared-memory table only; a host\'s streams are not in it')
 def test_held_workers_gauge_counts_streams(server, streams):
     user = tb.new_user(server, "gauge")
     bid = tb.create_board(server, user)["id"]
@@ -279,6 +287,7 @@ def test_a_bad_resume_point_in_the_query_is_400(server, streams, query):
     ("limit=010", 400), ("limit=0", 400), ("limit=1001", 400), ("limit=", 400), ("limit=%zz", 400),
     ("limit=1.5", 400), ("after=0", 200), ("limit=1000", 200), ("after=0&limit=1", 200), ("", 200),
 ])
+@pytest.mark.worker_only("a JSON poll's parameters are parsed by the worker's own pipeline (tb_app_handle), which the host's pool thread runs unchanged")
 def test_poll_parameters(server, query, status):
     user = tb.new_user(server, "pollparam")
     bid = tb.create_board(server, user)["id"]

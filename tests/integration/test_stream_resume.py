@@ -13,6 +13,7 @@ import time
 import tbclient as tb
 import sse
 from sse import streams  # noqa: F401  (fixture)
+from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 WRITERS = 4
 CHANGES_PER_WRITER = 200
