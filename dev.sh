@@ -425,7 +425,7 @@ cmd_test() {
 			[ -f "$t" ] && ignore_apache+=(--ignore "$t")
 		done
 		wants integration && pytest_suite integration 1500 "${ignore_apache[@]}" tests/integration
-		wants harness && pytest_suite harness 600 tests/harness
+		wants harness && pytest_suite harness 600 tests/harness tests/soak/test_fleet.py
 		local setup
 		for setup in apache-fcgid apache-htaccess apache-htaccess-cpanel apache-cgi; do
 			if wants "$setup"; then setup_suite "$setup"; fi
@@ -438,7 +438,9 @@ cmd_test() {
 			record_build build-asan ok
 			ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 				unit_suite unit-asan build-asan
-			SUITE_ENV=(TB_BUILD_DIR="$ROOT/build-asan")
+			# Each live-stream test once, in the session's mode (tests/harness/tbfixture.py): the stream
+			# host's C runs under the sanitizers in test_streamhost.py and test_stream_failover.py.
+			SUITE_ENV=(TB_BUILD_DIR="$ROOT/build-asan" TB_BOTH_STREAM_MODES=0)
 			local ignore=()
 			for t in "${SETUP_TESTS[@]}" "${ASAN_SKIP_TESTS[@]}" tests/integration/test_setups_*.py; do
 				[ -f "$t" ] && ignore+=(--ignore "$t")

@@ -138,7 +138,7 @@ def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams)
     assert set(held_gauges(server)) == {"stream", "poll", "reply"}
 
 
-@pytest.mark.host_xfail("polls and host streams do not count against each other (the address is not in the registry, the host's streams are not in the held table): hostreg's per-address limits")
+@pytest.mark.worker_only("a poll that its client does not read holds a worker, not a host: the host's loop writes the reply under the slow-client rule, and holds a poll's place only while its query runs; polls and host streams counted together: test_streamhost.py's limits test")
 def test_a_poll_counts_against_the_stream_limits(server, streams):
     """A poll holds a stream worker while it runs, so it is counted like a stream; it may take one
     place more than the limits (the fallback of a client refused a stream must find room), and no
@@ -179,7 +179,6 @@ def test_a_poll_counts_against_the_stream_limits(server, streams):
         server.restart_app()
 
 
-@pytest.mark.host_xfail("max_streams_per_address is not counted by the host: hostreg's per-address limits")
 def test_max_streams_per_address_counts_streams_and_polls_of_every_user(server, streams):
     users = [tb.new_user(server, "addr%d" % i) for i in range(3)]
     bids = [tb.create_board(server, u)["id"] for u in users]
@@ -199,7 +198,7 @@ def test_max_streams_per_address_counts_streams_and_polls_of_every_user(server, 
         server.restart_app()
 
 
-@pytest.mark.host_xfail("the host counts max_streams_per_user in the registry, so a row the supervisor deleted frees its place while the stream lives: hostreg's recycling of host streams")
+@pytest.mark.worker_only("a host stream holds no worker: when the supervisor deletes its row, its place is free at once and the host ends it at its next heartbeat (test_streamhost.py); the rule protects a pool of workers the host does not have")
 def test_a_recycled_stream_whose_worker_is_still_held_still_counts(server, streams):
     # The supervisor deletes the registry row of a stream it takes for dead; until its worker
     # notices (here: at its next heartbeat) the worker is still held, and it counts.
@@ -224,7 +223,6 @@ def test_a_recycled_stream_whose_worker_is_still_held_still_counts(server, strea
         server.restart_app()
 
 
-@pytest.mark.host_xfail('teamboard_workers_held{kind="stream"} counts the prefork pool\'s shared-memory table only; a host\'s streams are not in it')
 def test_held_workers_gauge_counts_streams(server, streams):
     user = tb.new_user(server, "gauge")
     bid = tb.create_board(server, user)["id"]
