@@ -54,7 +54,8 @@ Used two ways:
 
 Environment read by Env.from_environ() (and so by the test fixture):
   TB_SETUP            lighttpd (default), apache-fcgid, apache-htaccess,
-                      apache-htaccess-cpanel or apache-cgi
+                      apache-htaccess-cpanel or apache-cgi; for the tests also cgi (no web
+                      server: the worker as plain CGI, tests/harness/tbcgi.py)
   TB_BUILD_DIR        build dir whose binaries are used (default <repo>/build; e.g. build-asan)
   TB_WORKER_WRAPPER   command prefixed to the worker, e.g. "valgrind --leak-check=full"
                       (lighttpd set-up only: the Apache set-ups spawn the workers themselves)
