@@ -28,11 +28,6 @@
 
 /* ---- field tables ---- */
 
-static bool color_ok(const char *s)
-{
-	return s[0] == '#' && strlen(s) == 7 && strspn(s + 1, "0123456789abcdefABCDEF") == 6;
-}
-
 static bool time_ok(const char *s)
 {
 	char out[TB_HISTORY_AT_LEN];
@@ -52,27 +47,11 @@ static bool role_ok(const char *s)
 
 static const struct tb_field note_fields[] = {
 	{"id", TB_FIELD_ID, 0, 0, true, false, NULL, NULL},
-	{"text", TB_FIELD_TEXT, 0, 10000, true, false, NULL, NULL},
-	{"color", TB_FIELD_STRING, 7, 7, true, false, color_ok, "a color like \"#ffcc00\""},
-	{"x", TB_FIELD_INT, -100000, 100000, true, false, NULL, NULL},
-	{"y", TB_FIELD_INT, -100000, 100000, true, false, NULL, NULL},
-	{"width", TB_FIELD_INT, 20, 4000, true, false, NULL, NULL},
-	{"height", TB_FIELD_INT, 20, 4000, true, false, NULL, NULL},
-	{"z", TB_FIELD_INT, -1000000, 1000000, true, false, NULL, NULL},
+	TB_API_ITEM_FIELDS(true),
 	{"author", TB_FIELD_STRING, 1, 64, true, true, NULL, NULL},
 	{"version", TB_FIELD_INT, 1, INT64_MAX, true, false, NULL, NULL},
 	TIME_FIELD("created_at"),
 	TIME_FIELD("updated_at"),
-};
-/* An item.updated's "before": the note's changeable fields, as they were. */
-static const struct tb_field before_fields[] = {
-	{"text", TB_FIELD_TEXT, 0, 10000, false, false, NULL, NULL},
-	{"color", TB_FIELD_STRING, 7, 7, false, false, color_ok, "a color like \"#ffcc00\""},
-	{"x", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
-	{"y", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
-	{"width", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
-	{"height", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
-	{"z", TB_FIELD_INT, -1000000, 1000000, false, false, NULL, NULL},
 };
 static const struct tb_field gone_fields[] = {{"id", TB_FIELD_ID, 0, 0, true, false, NULL, NULL}};
 static const struct tb_field board_fields[] = {
@@ -431,8 +410,8 @@ static bool changed_ok(struct import *im, const char *where, struct json_object 
 		struct json_object *f = json_object_array_get_idx(changed, i);
 		const char *s = json_object_is_type(f, json_type_string) ? json_object_get_string(f) : "";
 		bool known = !item && strcmp(s, "title") == 0;
-		for (size_t k = 0; item && k < sizeof before_fields / sizeof before_fields[0]; k++)
-			known = known || strcmp(s, before_fields[k].name) == 0;
+		for (size_t k = 0; item && k < tb_api_item_fields.n; k++)
+			known = known || strcmp(s, tb_api_item_fields.v[k].name) == 0;
 		for (size_t k = 0; known && k < i; k++)
 			known = strcmp(s, json_object_get_string(json_object_array_get_idx(changed, k))) != 0;
 		if (!known)
@@ -468,7 +447,7 @@ static bool event_parts(struct import *im, const char *where, const struct event
 		return false;
 	snprintf(sub, sizeof sub, "%s.before", where);
 	if (json_object_object_get_ex(ev, "before", &v) &&
-	    !(item ? check(im, sub, before_fields, sizeof before_fields / sizeof before_fields[0], v, false)
+	    !(item ? check(im, sub, tb_api_item_fields.v, tb_api_item_fields.n, v, false)
 	           : check(im, sub, board_before_fields, 1, v, false)))
 		return false;
 	if (json_object_object_get_ex(ev, "restored", &v) && !json_object_get_boolean(v))

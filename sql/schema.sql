@@ -815,6 +815,28 @@ CREATE FUNCTION teamboard.item_json_text(i teamboard.items) RETURNS json
 $$;
 
 --
+-- Name: item_restore_from_trash(bigint, bigint, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.item_restore_from_trash(p_board bigint, p_id bigint, p_fields jsonb) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_config('teamboard.restore_id', p_id::text, true);
+    WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_id AND t.board_id = p_board AND t.purged_at IS NULL
+               RETURNING t.item)
+    INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT p_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+           (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
+           (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
+           (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
+      FROM t CROSS JOIN LATERAL (SELECT coalesce(p_fields, t.item) AS item) n;
+    PERFORM set_config('teamboard.restore_id', '', true);
+END
+$$;
+
+--
 -- Name: items_event(); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1011,19 +1033,8 @@ DECLARE
 BEGIN
     DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
     FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
-        PERFORM set_config('teamboard.restore_id', v_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = v_id AND t.board_id = p_board AND t.purged_at IS NULL
-                   RETURNING t.item),
-             n AS (SELECT p_then -> v_id::text AS item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT v_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-               (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t, n;
+        PERFORM item_restore_from_trash(p_board, v_id, p_then -> v_id::text);
     END LOOP;
-    PERFORM set_config('teamboard.restore_id', '', true);
     UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
            y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
            z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
@@ -1291,18 +1302,7 @@ BEGIN
     IF p_ev.type = 'item.created' THEN
         DELETE FROM items WHERE id = p_ev.item_id AND board_id = p_board;
     ELSIF p_ev.type = 'item.deleted' THEN
-        -- As POST .../restore (api_trash.c): same id, last content, a version past the deletion's.
-        PERFORM set_config('teamboard.restore_id', p_ev.item_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_ev.item_id AND t.board_id = p_board
-                      AND t.purged_at IS NULL RETURNING t.item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT p_ev.item_id, p_board, t.item ->> 'text', t.item ->> 'color', (t.item ->> 'x')::int,
-               (t.item ->> 'y')::int, (t.item ->> 'width')::int, (t.item ->> 'height')::int, (t.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t;
-        PERFORM set_config('teamboard.restore_id', '', true);
+        PERFORM item_restore_from_trash(p_board, p_ev.item_id, NULL);
     ELSE
         UPDATE items i SET text = coalesce(v_before ->> 'text', i.text), color = coalesce(v_before ->> 'color', i.color),
                x = coalesce((v_before ->> 'x')::int, i.x), y = coalesce((v_before ->> 'y')::int, i.y),

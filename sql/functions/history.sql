@@ -184,19 +184,8 @@ DECLARE
 BEGIN
     DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
     FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
-        PERFORM set_config('teamboard.restore_id', v_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = v_id AND t.board_id = p_board AND t.purged_at IS NULL
-                   RETURNING t.item),
-             n AS (SELECT p_then -> v_id::text AS item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT v_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-               (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t, n;
+        PERFORM item_restore_from_trash(p_board, v_id, p_then -> v_id::text);
     END LOOP;
-    PERFORM set_config('teamboard.restore_id', '', true);
     UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
            y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
            z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
