@@ -235,6 +235,14 @@ bool tb_export_wants_csv(const char *accept);
  * format's order, author_id replaced by "author" (the name given, or null); members item lacks
  * are left out. Caller puts it. */
 struct json_object *tb_export_note(struct json_object *item, const char *author);
+/* Appends the note of the export (as tb_export_note, printed) of a note's stored JSON text. With
+ * copy, a text as PostgreSQL writes it is copied member by member instead of re-built with
+ * json-c: the same bytes (copy false: always json-c, the reference the unit tests compare with). */
+void tb_export_note_text(struct tb_buf *out, const char *json, size_t len, const char *author, bool copy);
+/* Appends the members an event of the export takes from its stored payload, each as ,"key":value:
+ * "item" (a note, author its author's name or NULL), "board", "member", then "changed", "before",
+ * "restored", "undo_of", "redo_of", those the payload has. copy as for tb_export_note_text. */
+void tb_export_payload(struct tb_buf *out, const char *payload, size_t len, const char *author, bool copy);
 /* Appends s as one CSV field (RFC 4180: quoted when it holds a comma, quote, CR or LF, quotes
  * doubled). With guard, a field that a spreadsheet would read as a formula (it begins with =, +,
  * -, @, tab or CR) is quoted with a ' before it (OWASP's CSV injection advice). */
