@@ -346,6 +346,10 @@ BEGIN
         outcome := 'purged';
         RETURN;
     END IF;
+    IF restore_version_changes(p_board, v_then) > 5000 THEN
+        outcome := 'too_many';
+        RETURN;
+    END IF;
     SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
     PERFORM restore_version_write(p_board, v_then, v_locked);
     outcome := 'ok';
@@ -792,6 +796,18 @@ CREATE TABLE teamboard.items (
 );
 
 --
+-- Name: item_differs(teamboard.items, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.item_differs(i teamboard.items, p_item jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
+           (p_item ->> 'text', p_item ->> 'color', (p_item ->> 'x')::int, (p_item ->> 'y')::int,
+            (p_item ->> 'width')::int, (p_item ->> 'height')::int, (p_item ->> 'z')::int)
+$$;
+
+--
 -- Name: item_json(teamboard.items); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1022,6 +1038,19 @@ END
 $$;
 
 --
+-- Name: restore_version_changes(bigint, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.restore_version_changes(p_board bigint, p_then jsonb) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT (SELECT count(*) FROM items i
+             WHERE i.board_id = p_board AND (NOT p_then ? i.id::text OR item_differs(i, p_then -> i.id::text)))
+         + (SELECT count(*) FROM jsonb_object_keys(p_then) k
+             WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = k::bigint AND i.board_id = p_board))
+$$;
+
+--
 -- Name: restore_version_write(bigint, jsonb, bigint[]); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1039,10 +1068,7 @@ BEGIN
            y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
            z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
       FROM (SELECT k::bigint AS id, p_then -> k AS item FROM jsonb_object_keys(p_then) k) n
-     WHERE i.id = n.id AND i.board_id = p_board
-       AND (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
-           (n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-            (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int);
+     WHERE i.id = n.id AND i.board_id = p_board AND item_differs(i, n.item);
 END
 $$;
 
