@@ -189,6 +189,7 @@ struct import {
 	size_t n_ids, next_id;
 	struct json_object *batch; /* rows for the next INSERT */
 	const char *batch_sql;
+	const char *pending; /* the statement of a batch sent and not yet waited for (settle), or NULL */
 	long n_notes, n_events;
 };
 
@@ -233,23 +234,40 @@ static bool refuse(struct import *im, const char *where, const char *msg)
 	return false;
 }
 
-static bool db(struct import *im, const char *sql, int n, const char *const *params, PGresult **out)
+static bool db_failed(struct import *im, enum tb_err err)
 {
-	enum tb_err err = tb_db_query(&im->app->db, sql, n, params, out);
 	if (err && im->db_err == TB_OK && im->err == TB_E__COUNT)
 		im->db_err = err;
-	return err == TB_OK;
+	return err != TB_OK;
 }
 
-/* Writes the rows gathered so far. */
+/* Waits for the batch sent last, if one is on its way. False when it failed. */
+static bool settle(struct import *im)
+{
+	if (im->pending == NULL)
+		return true;
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_wait(&im->app->db, im->pending, &r);
+	PQclear(r);
+	im->pending = NULL;
+	return !db_failed(im, err);
+}
+
+static bool db(struct import *im, const char *sql, int n, const char *const *params, PGresult **out)
+{
+	return settle(im) && !db_failed(im, tb_db_query(&im->app->db, sql, n, params, out));
+}
+
+/* Sends the rows gathered so far and returns without waiting: PostgreSQL writes them while the
+ * worker reads and checks the next batch (settle collects the answer before the next statement). */
 static bool flush(struct import *im)
 {
 	if (im->batch == NULL)
 		return true;
 	const char *params[] = {im->bid, json_object_to_json_string_ext(im->batch, JSON_C_TO_STRING_PLAIN)};
-	PGresult *r = NULL;
-	bool ok = db(im, im->batch_sql, 2, params, &r);
-	PQclear(r);
+	bool ok = settle(im) && !db_failed(im, tb_db_send(&im->app->db, im->batch_sql, 2, params));
+	if (ok)
+		im->pending = im->batch_sql;
 	json_object_put(im->batch);
 	im->batch = NULL;
 	return ok;
@@ -757,7 +775,8 @@ void tb_api_import(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 		struct tb_jscan scan;
 		tb_jscan_init(&scan, req, app->cfg->max_import, PIECE_MAX, arrays);
 		enum tb_err err = tb_jscan_run(&scan, piece, im);
-		if (err == TB_OK && finish(im))
+		bool whole = err == TB_OK && finish(im);
+		if (settle(im) && whole)
 			done = answer(im, resp);
 		else
 			answer_failure(im, &scan, err, resp);
