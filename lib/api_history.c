@@ -165,7 +165,7 @@ enum tb_error_id tb_history_verdict(enum tb_rank rank, enum tb_rank min, const c
 		enum tb_error_id e;
 	} table[] = {
 		{"ok", TB_E__COUNT},          {"beyond", TB_E_HISTORY_BEYOND}, {"pruned", TB_E_HISTORY_PRUNED},
-		{"purged", TB_E_NOTE_PURGED}, {"changed", TB_E_BOARD_CHANGED},
+		{"purged", TB_E_NOTE_PURGED}, {"changed", TB_E_BOARD_CHANGED}, {"too_many", TB_E_RESTORE_TOO_LARGE},
 	};
 	for (size_t i = 0; outcome && i < sizeof table / sizeof table[0]; i++) {
 		if (strcmp(outcome, table[i].outcome) == 0)

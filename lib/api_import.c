@@ -28,11 +28,6 @@
 
 /* ---- field tables ---- */
 
-static bool color_ok(const char *s)
-{
-	return s[0] == '#' && strlen(s) == 7 && strspn(s + 1, "0123456789abcdefABCDEF") == 6;
-}
-
 static bool time_ok(const char *s)
 {
 	char out[TB_HISTORY_AT_LEN];
@@ -52,27 +47,11 @@ static bool role_ok(const char *s)
 
 static const struct tb_field note_fields[] = {
 	{"id", TB_FIELD_ID, 0, 0, true, false, NULL, NULL},
-	{"text", TB_FIELD_TEXT, 0, 10000, true, false, NULL, NULL},
-	{"color", TB_FIELD_STRING, 7, 7, true, false, color_ok, "a color like \"#ffcc00\""},
-	{"x", TB_FIELD_INT, -100000, 100000, true, false, NULL, NULL},
-	{"y", TB_FIELD_INT, -100000, 100000, true, false, NULL, NULL},
-	{"width", TB_FIELD_INT, 20, 4000, true, false, NULL, NULL},
-	{"height", TB_FIELD_INT, 20, 4000, true, false, NULL, NULL},
-	{"z", TB_FIELD_INT, -1000000, 1000000, true, false, NULL, NULL},
+	TB_API_ITEM_FIELDS(true),
 	{"author", TB_FIELD_STRING, 1, 64, true, true, NULL, NULL},
 	{"version", TB_FIELD_INT, 1, INT64_MAX, true, false, NULL, NULL},
 	TIME_FIELD("created_at"),
 	TIME_FIELD("updated_at"),
-};
-/* An item.updated's "before": the note's changeable fields, as they were. */
-static const struct tb_field before_fields[] = {
-	{"text", TB_FIELD_TEXT, 0, 10000, false, false, NULL, NULL},
-	{"color", TB_FIELD_STRING, 7, 7, false, false, color_ok, "a color like \"#ffcc00\""},
-	{"x", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
-	{"y", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
-	{"width", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
-	{"height", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
-	{"z", TB_FIELD_INT, -1000000, 1000000, false, false, NULL, NULL},
 };
 static const struct tb_field gone_fields[] = {{"id", TB_FIELD_ID, 0, 0, true, false, NULL, NULL}};
 static const struct tb_field board_fields[] = {
@@ -210,6 +189,7 @@ struct import {
 	size_t n_ids, next_id;
 	struct json_object *batch; /* rows for the next INSERT */
 	const char *batch_sql;
+	const char *pending; /* the statement of a batch sent and not yet waited for (settle), or NULL */
 	long n_notes, n_events;
 };
 
@@ -254,23 +234,40 @@ static bool refuse(struct import *im, const char *where, const char *msg)
 	return false;
 }
 
-static bool db(struct import *im, const char *sql, int n, const char *const *params, PGresult **out)
+static bool db_failed(struct import *im, enum tb_err err)
 {
-	enum tb_err err = tb_db_query(&im->app->db, sql, n, params, out);
 	if (err && im->db_err == TB_OK && im->err == TB_E__COUNT)
 		im->db_err = err;
-	return err == TB_OK;
+	return err != TB_OK;
 }
 
-/* Writes the rows gathered so far. */
+/* Waits for the batch sent last, if one is on its way. False when it failed. */
+static bool settle(struct import *im)
+{
+	if (im->pending == NULL)
+		return true;
+	PGresult *r = NULL;
+	enum tb_err err = tb_db_wait(&im->app->db, im->pending, &r);
+	PQclear(r);
+	im->pending = NULL;
+	return !db_failed(im, err);
+}
+
+static bool db(struct import *im, const char *sql, int n, const char *const *params, PGresult **out)
+{
+	return settle(im) && !db_failed(im, tb_db_query(&im->app->db, sql, n, params, out));
+}
+
+/* Sends the rows gathered so far and returns without waiting: PostgreSQL writes them while the
+ * worker reads and checks the next batch (settle collects the answer before the next statement). */
 static bool flush(struct import *im)
 {
 	if (im->batch == NULL)
 		return true;
 	const char *params[] = {im->bid, json_object_to_json_string_ext(im->batch, JSON_C_TO_STRING_PLAIN)};
-	PGresult *r = NULL;
-	bool ok = db(im, im->batch_sql, 2, params, &r);
-	PQclear(r);
+	bool ok = settle(im) && !db_failed(im, tb_db_send(&im->app->db, im->batch_sql, 2, params));
+	if (ok)
+		im->pending = im->batch_sql;
 	json_object_put(im->batch);
 	im->batch = NULL;
 	return ok;
@@ -431,8 +428,8 @@ static bool changed_ok(struct import *im, const char *where, struct json_object 
 		struct json_object *f = json_object_array_get_idx(changed, i);
 		const char *s = json_object_is_type(f, json_type_string) ? json_object_get_string(f) : "";
 		bool known = !item && strcmp(s, "title") == 0;
-		for (size_t k = 0; item && k < sizeof before_fields / sizeof before_fields[0]; k++)
-			known = known || strcmp(s, before_fields[k].name) == 0;
+		for (size_t k = 0; item && k < tb_api_item_fields.n; k++)
+			known = known || strcmp(s, tb_api_item_fields.v[k].name) == 0;
 		for (size_t k = 0; known && k < i; k++)
 			known = strcmp(s, json_object_get_string(json_object_array_get_idx(changed, k))) != 0;
 		if (!known)
@@ -468,7 +465,7 @@ static bool event_parts(struct import *im, const char *where, const struct event
 		return false;
 	snprintf(sub, sizeof sub, "%s.before", where);
 	if (json_object_object_get_ex(ev, "before", &v) &&
-	    !(item ? check(im, sub, before_fields, sizeof before_fields / sizeof before_fields[0], v, false)
+	    !(item ? check(im, sub, tb_api_item_fields.v, tb_api_item_fields.n, v, false)
 	           : check(im, sub, board_before_fields, 1, v, false)))
 		return false;
 	if (json_object_object_get_ex(ev, "restored", &v) && !json_object_get_boolean(v))
@@ -778,7 +775,8 @@ void tb_api_import(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 		struct tb_jscan scan;
 		tb_jscan_init(&scan, req, app->cfg->max_import, PIECE_MAX, arrays);
 		enum tb_err err = tb_jscan_run(&scan, piece, im);
-		if (err == TB_OK && finish(im))
+		bool whole = err == TB_OK && finish(im);
+		if (settle(im) && whole)
 			done = answer(im, resp);
 		else
 			answer_failure(im, &scan, err, resp);

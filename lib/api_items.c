@@ -11,24 +11,13 @@
 #include "tb_api.h"
 #include "tb_stream.h"
 
-/* "#rrggbb" */
-static bool color_ok(const char *s)
+bool tb_api_color_ok(const char *s)
 {
-	if (s[0] != '#' || strlen(s) != 7)
-		return false;
-	return strspn(s + 1, "0123456789abcdefABCDEF") == 6;
+	return s[0] == '#' && strlen(s) == 7 && strspn(s + 1, "0123456789abcdefABCDEF") == 6;
 }
 
 /* Order matters: the values become SQL parameters $3..$9 in this order. */
-static const struct tb_field fields[] = {
-	{"text", TB_FIELD_TEXT, 0, 10000, false, false, NULL, NULL},
-	{"color", TB_FIELD_STRING, 7, 7, false, false, color_ok, "a color like \"#ffcc00\""},
-	{"x", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
-	{"y", TB_FIELD_INT, -100000, 100000, false, false, NULL, NULL},
-	{"width", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
-	{"height", TB_FIELD_INT, 20, 4000, false, false, NULL, NULL},
-	{"z", TB_FIELD_INT, -1000000, 1000000, false, false, NULL, NULL},
-};
+static const struct tb_field fields[] = {TB_API_ITEM_FIELDS(false)};
 enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 const struct tb_fields tb_api_item_fields = TB_FIELDS(fields);
 

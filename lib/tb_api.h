@@ -61,11 +61,27 @@ extern const struct tb_fields tb_api_member_fields;      /* POST /teams/:id/memb
 extern const struct tb_fields tb_api_member_role_fields; /* PATCH /teams/:id/members/:id */
 extern const struct tb_fields tb_api_board_fields;       /* POST /boards */
 extern const struct tb_fields tb_api_board_patch_fields; /* PATCH /boards/:id */
-extern const struct tb_fields tb_api_item_fields;        /* POST and PATCH of a note */
+extern const struct tb_fields tb_api_item_fields;        /* POST and PATCH of a note: TB_API_ITEM_FIELDS(false) */
 extern const struct tb_fields tb_api_me_fields;          /* PATCH /users/me: {password: {...}}, {display_name} */
 extern const struct tb_fields tb_api_me_delete_fields;   /* DELETE /users/me: {password} */
 extern const struct tb_fields tb_api_reset_fields;       /* POST /password-resets/:token: {password} */
 extern const struct tb_fields tb_api_invite_fields;      /* POST /teams/:id/invites */
+
+/* The changeable fields of a note, in the order of their SQL parameters (api_items.c), each
+ * required or not: one definition for the note's POST and PATCH (tb_api_item_fields) and for an
+ * import's notes and an event's "before" (api_import.c). */
+#define TB_API_ITEM_FIELDS(required)                                                                            \
+	{"text", TB_FIELD_TEXT, 0, 10000, required, false, NULL, NULL},                                         \
+		{"color", TB_FIELD_STRING, 7, 7, required, false, tb_api_color_ok, "a color like \"#ffcc00\""}, \
+		{"x", TB_FIELD_INT, -100000, 100000, required, false, NULL, NULL},                              \
+		{"y", TB_FIELD_INT, -100000, 100000, required, false, NULL, NULL},                              \
+		{"width", TB_FIELD_INT, 20, 4000, required, false, NULL, NULL},                                 \
+		{"height", TB_FIELD_INT, 20, 4000, required, false, NULL, NULL},                                \
+	{                                                                                                       \
+		"z", TB_FIELD_INT, -1000000, 1000000, required, false, NULL, NULL                               \
+	}
+/* True for a note's color: "#rrggbb" (hex digits of either case). */
+bool tb_api_color_ok(const char *s);
 
 /* The {name, password} fields of sign-up and sign-in (tb_api_credentials' table, for tb_admin). */
 const struct tb_field *tb_api_credential_fields(size_t *n);
@@ -219,6 +235,14 @@ bool tb_export_wants_csv(const char *accept);
  * format's order, author_id replaced by "author" (the name given, or null); members item lacks
  * are left out. Caller puts it. */
 struct json_object *tb_export_note(struct json_object *item, const char *author);
+/* Appends the note of the export (as tb_export_note, printed) of a note's stored JSON text. With
+ * copy, a text as PostgreSQL writes it is copied member by member instead of re-built with
+ * json-c: the same bytes (copy false: always json-c, the reference the unit tests compare with). */
+void tb_export_note_text(struct tb_buf *out, const char *json, size_t len, const char *author, bool copy);
+/* Appends the members an event of the export takes from its stored payload, each as ,"key":value:
+ * "item" (a note, author its author's name or NULL), "board", "member", then "changed", "before",
+ * "restored", "undo_of", "redo_of", those the payload has. copy as for tb_export_note_text. */
+void tb_export_payload(struct tb_buf *out, const char *payload, size_t len, const char *author, bool copy);
 /* Appends s as one CSV field (RFC 4180: quoted when it holds a comma, quote, CR or LF, quotes
  * doubled). With guard, a field that a spreadsheet would read as a formula (it begins with =, +,
  * -, @, tab or CR) is quoted with a ' before it (OWASP's CSV injection advice). */

@@ -147,3 +147,30 @@ enum tb_err tb_db_exec(struct tb_db *db, const char *sql, int n, const char *con
 		return err;
 	return finish(db, PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0), sql, out);
 }
+
+enum tb_err tb_db_send(struct tb_db *db, const char *sql, int n, const char *const *params)
+{
+	enum tb_err err = tb_db_ensure(db);
+	if (err)
+		return err;
+	int idx = stmt_index(db, sql, n);
+	if (idx == -2)
+		return db->conn ? TB_ERR_DB : TB_ERR_DB_DOWN;
+	char name[16];
+	snprintf(name, sizeof name, "s%d", idx);
+	int sent = idx < 0 ? PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0)
+			   : PQsendQueryPrepared(db->conn, name, n, params, NULL, NULL, 0);
+	if (sent)
+		return TB_OK;
+	TB_LOG(TB_LOG_WARN, "database connection lost: %s", PQerrorMessage(db->conn));
+	tb_db_disconnect(db);
+	return TB_ERR_DB_DOWN;
+}
+
+enum tb_err tb_db_wait(struct tb_db *db, const char *sql, PGresult **out)
+{
+	PGresult *r = PQgetResult(db->conn), *more;
+	while ((more = PQgetResult(db->conn)) != NULL) /* the query's end: the connection is idle again */
+		PQclear(more);
+	return finish(db, r, sql, out);
+}

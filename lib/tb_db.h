@@ -38,6 +38,11 @@ enum tb_err tb_db_ensure(struct tb_db *db);
 enum tb_err tb_db_query(struct tb_db *db, const char *sql, int n, const char *const *params, PGresult **out);
 /* Like tb_db_query but without preparing (for one-off statements, e.g. LISTEN). */
 enum tb_err tb_db_exec(struct tb_db *db, const char *sql, int n, const char *const *params, PGresult **out);
+/* Sends sql as tb_db_query does but returns without waiting for the answer, so that the caller
+ * can work while the server runs it (an export prepares its next page meanwhile). TB_OK: the
+ * next call on db must be tb_db_wait(db, the same sql), which answers as tb_db_query would. */
+enum tb_err tb_db_send(struct tb_db *db, const char *sql, int n, const char *const *params);
+enum tb_err tb_db_wait(struct tb_db *db, const char *sql, PGresult **out);
 /* Drops the connection (the next call reconnects). */
 void tb_db_disconnect(struct tb_db *db);
 void tb_db_free(struct tb_db *db);

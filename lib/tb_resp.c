@@ -176,6 +176,9 @@ static const struct tb_error errors[] = {
                               "give exactly one of seq (an integer >= 0) and at (an ISO 8601 time with its offset)"},
 	[TB_E_HISTORY_BEYOND] = {400, "bad_request", "seq is past the board's last event"},
 	[TB_E_HISTORY_PRUNED] = {410, "reset", "the board's early events are no longer kept: its history is not whole"},
+	[TB_E_RESTORE_TOO_LARGE] = {409, "too_many_changes",
+                                    "restoring that version would change more than 5000 notes at once: restore one in "
+                                    "between first"},
 	[TB_E_METRICS_FORBIDDEN] = {403, "forbidden", "metrics are not served to this address"},
 	[TB_E_TOO_MANY_LINKS] = {409, "too_many_links",
                                  "this board has as many public links as it may: delete one first"},

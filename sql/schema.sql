@@ -346,6 +346,10 @@ BEGIN
         outcome := 'purged';
         RETURN;
     END IF;
+    IF restore_version_changes(p_board, v_then) > 5000 THEN
+        outcome := 'too_many';
+        RETURN;
+    END IF;
     SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
     PERFORM restore_version_write(p_board, v_then, v_locked);
     outcome := 'ok';
@@ -792,6 +796,18 @@ CREATE TABLE teamboard.items (
 );
 
 --
+-- Name: item_differs(teamboard.items, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.item_differs(i teamboard.items, p_item jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
+           (p_item ->> 'text', p_item ->> 'color', (p_item ->> 'x')::int, (p_item ->> 'y')::int,
+            (p_item ->> 'width')::int, (p_item ->> 'height')::int, (p_item ->> 'z')::int)
+$$;
+
+--
 -- Name: item_json(teamboard.items); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -812,6 +828,28 @@ CREATE FUNCTION teamboard.item_json_text(i teamboard.items) RETURNS json
                              'x', i.x, 'y', i.y, 'width', i.w, 'height', i.h, 'z', i.z,
                              'author_id', i.author_id, 'version', i.version,
                              'created_at', i.created_at, 'updated_at', i.updated_at)
+$$;
+
+--
+-- Name: item_restore_from_trash(bigint, bigint, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.item_restore_from_trash(p_board bigint, p_id bigint, p_fields jsonb) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_config('teamboard.restore_id', p_id::text, true);
+    WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_id AND t.board_id = p_board AND t.purged_at IS NULL
+               RETURNING t.item)
+    INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT p_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+           (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
+           (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
+           (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
+      FROM t CROSS JOIN LATERAL (SELECT coalesce(p_fields, t.item) AS item) n;
+    PERFORM set_config('teamboard.restore_id', '', true);
+END
 $$;
 
 --
@@ -1000,6 +1038,19 @@ END
 $$;
 
 --
+-- Name: restore_version_changes(bigint, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.restore_version_changes(p_board bigint, p_then jsonb) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT (SELECT count(*) FROM items i
+             WHERE i.board_id = p_board AND (NOT p_then ? i.id::text OR item_differs(i, p_then -> i.id::text)))
+         + (SELECT count(*) FROM jsonb_object_keys(p_then) k
+             WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = k::bigint AND i.board_id = p_board))
+$$;
+
+--
 -- Name: restore_version_write(bigint, jsonb, bigint[]); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1011,27 +1062,13 @@ DECLARE
 BEGIN
     DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
     FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
-        PERFORM set_config('teamboard.restore_id', v_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = v_id AND t.board_id = p_board AND t.purged_at IS NULL
-                   RETURNING t.item),
-             n AS (SELECT p_then -> v_id::text AS item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT v_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-               (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t, n;
+        PERFORM item_restore_from_trash(p_board, v_id, p_then -> v_id::text);
     END LOOP;
-    PERFORM set_config('teamboard.restore_id', '', true);
     UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
            y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
            z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
       FROM (SELECT k::bigint AS id, p_then -> k AS item FROM jsonb_object_keys(p_then) k) n
-     WHERE i.id = n.id AND i.board_id = p_board
-       AND (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
-           (n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-            (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int);
+     WHERE i.id = n.id AND i.board_id = p_board AND item_differs(i, n.item);
 END
 $$;
 
@@ -1291,18 +1328,7 @@ BEGIN
     IF p_ev.type = 'item.created' THEN
         DELETE FROM items WHERE id = p_ev.item_id AND board_id = p_board;
     ELSIF p_ev.type = 'item.deleted' THEN
-        -- As POST .../restore (api_trash.c): same id, last content, a version past the deletion's.
-        PERFORM set_config('teamboard.restore_id', p_ev.item_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_ev.item_id AND t.board_id = p_board
-                      AND t.purged_at IS NULL RETURNING t.item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT p_ev.item_id, p_board, t.item ->> 'text', t.item ->> 'color', (t.item ->> 'x')::int,
-               (t.item ->> 'y')::int, (t.item ->> 'width')::int, (t.item ->> 'height')::int, (t.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t;
-        PERFORM set_config('teamboard.restore_id', '', true);
+        PERFORM item_restore_from_trash(p_board, p_ev.item_id, NULL);
     ELSE
         UPDATE items i SET text = coalesce(v_before ->> 'text', i.text), color = coalesce(v_before ->> 'color', i.color),
                x = coalesce((v_before ->> 'x')::int, i.x), y = coalesce((v_before ->> 'y')::int, i.y),

@@ -120,6 +120,10 @@ $$;
 --   'purged'    a note to bring back was purged from the trash;
 --   'changed'   a note was created or restored while the restore took its locks: nothing written,
 --               retry.
+--   'too_many'  it would change more than 5000 notes (restore_version_changes): nothing written.
+--               Measured on 10,000 notes (docs/performance.md, "Restore this version"): about half
+--               a millisecond of locks held per note changed, and the same again for its undo, every
+--               change an event for every stream of the board and in the reply.
 -- Locks in the order of every writer (undo.sql): the board's notes FOR UPDATE in id order, then
 -- the trash rows of the notes to bring back, then the board row (as record_event does), so a
 -- concurrent PATCH or DELETE either committed before (and is seen) or applies after the restore.
@@ -164,6 +168,10 @@ BEGIN
         outcome := 'purged';
         RETURN;
     END IF;
+    IF restore_version_changes(p_board, v_then) > 5000 THEN
+        outcome := 'too_many';
+        RETURN;
+    END IF;
     SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
     PERFORM restore_version_write(p_board, v_then, v_locked);
     outcome := 'ok';
@@ -175,6 +183,24 @@ BEGIN
 END
 $$;
 
+-- True when note i's changeable fields differ from p_item's (a note's JSON as board_history has it).
+CREATE OR REPLACE FUNCTION item_differs(i items, p_item jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
+           (p_item ->> 'text', p_item ->> 'color', (p_item ->> 'x')::int, (p_item ->> 'y')::int,
+            (p_item ->> 'width')::int, (p_item ->> 'height')::int, (p_item ->> 'z')::int)
+$$;
+
+-- How many notes restore_version_write(p_board, p_then, ...) would change: those it deletes, those
+-- it restores and those it sets back.
+CREATE OR REPLACE FUNCTION restore_version_changes(p_board bigint, p_then jsonb) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT (SELECT count(*) FROM items i
+             WHERE i.board_id = p_board AND (NOT p_then ? i.id::text OR item_differs(i, p_then -> i.id::text)))
+         + (SELECT count(*) FROM jsonb_object_keys(p_then) k
+             WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.id = k::bigint AND i.board_id = p_board))
+$$;
+
 -- The writes of board_restore_version, under its locks: p_then is {note id: its JSON at N},
 -- p_now the ids of the notes on the board. Deletions, then restores (in id order), then updates.
 CREATE OR REPLACE FUNCTION restore_version_write(p_board bigint, p_then jsonb, p_now bigint[]) RETURNS void
@@ -184,27 +210,13 @@ DECLARE
 BEGIN
     DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
     FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
-        PERFORM set_config('teamboard.restore_id', v_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = v_id AND t.board_id = p_board AND t.purged_at IS NULL
-                   RETURNING t.item),
-             n AS (SELECT p_then -> v_id::text AS item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT v_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-               (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t, n;
+        PERFORM item_restore_from_trash(p_board, v_id, p_then -> v_id::text);
     END LOOP;
-    PERFORM set_config('teamboard.restore_id', '', true);
     UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
            y = (n.item ->> 'y')::int, w = (n.item ->> 'width')::int, h = (n.item ->> 'height')::int,
            z = (n.item ->> 'z')::int, version = i.version + 1, updated_at = now()
       FROM (SELECT k::bigint AS id, p_then -> k AS item FROM jsonb_object_keys(p_then) k) n
-     WHERE i.id = n.id AND i.board_id = p_board
-       AND (i.text, i.color, i.x, i.y, i.w, i.h, i.z) IS DISTINCT FROM
-           (n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
-            (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int);
+     WHERE i.id = n.id AND i.board_id = p_board AND item_differs(i, n.item);
 END
 $$;
 

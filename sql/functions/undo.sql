@@ -91,6 +91,29 @@ BEGIN
 END
 $$;
 
+-- Brings note p_id of board p_board back from the trash as POST .../restore does (api_trash.c):
+-- the same id, a version past the deletion's, its author and creation time as they were; its
+-- text, color, position, size and z from p_fields ({"text", "color", "x", "y", "width",
+-- "height", "z"}: restore this version, history.sql), or, when p_fields is NULL, its last content
+-- (an undo of the deletion). Its trigger logs an item.created with "restored": true. Nothing
+-- happens when the note is not in the board's trash (never deleted, or purged): the callers check.
+CREATE OR REPLACE FUNCTION item_restore_from_trash(p_board bigint, p_id bigint, p_fields jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('teamboard.restore_id', p_id::text, true);
+    WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_id AND t.board_id = p_board AND t.purged_at IS NULL
+               RETURNING t.item)
+    INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT p_id, p_board, n.item ->> 'text', n.item ->> 'color', (n.item ->> 'x')::int, (n.item ->> 'y')::int,
+           (n.item ->> 'width')::int, (n.item ->> 'height')::int, (n.item ->> 'z')::int,
+           (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
+           (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
+      FROM t CROSS JOIN LATERAL (SELECT coalesce(p_fields, t.item) AS item) n;
+    PERFORM set_config('teamboard.restore_id', '', true);
+END
+$$;
+
 -- Reverses one event (checked by undo_check), tagged with p_tag ('teamboard.undo_of' or
 -- 'teamboard.redo_of'): its note's trigger logs the change with that tag. Returns the new seq.
 CREATE OR REPLACE FUNCTION undo_reverse(p_board bigint, p_ev board_events, p_tag text) RETURNS bigint
@@ -102,18 +125,7 @@ BEGIN
     IF p_ev.type = 'item.created' THEN
         DELETE FROM items WHERE id = p_ev.item_id AND board_id = p_board;
     ELSIF p_ev.type = 'item.deleted' THEN
-        -- As POST .../restore (api_trash.c): same id, last content, a version past the deletion's.
-        PERFORM set_config('teamboard.restore_id', p_ev.item_id::text, true);
-        WITH t AS (DELETE FROM items_trash t WHERE t.item_id = p_ev.item_id AND t.board_id = p_board
-                      AND t.purged_at IS NULL RETURNING t.item)
-        INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-        OVERRIDING SYSTEM VALUE
-        SELECT p_ev.item_id, p_board, t.item ->> 'text', t.item ->> 'color', (t.item ->> 'x')::int,
-               (t.item ->> 'y')::int, (t.item ->> 'width')::int, (t.item ->> 'height')::int, (t.item ->> 'z')::int,
-               (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),
-               (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
-          FROM t;
-        PERFORM set_config('teamboard.restore_id', '', true);
+        PERFORM item_restore_from_trash(p_board, p_ev.item_id, NULL);
     ELSE
         UPDATE items i SET text = coalesce(v_before ->> 'text', i.text), color = coalesce(v_before ->> 'color', i.color),
                x = coalesce((v_before ->> 'x')::int, i.x), y = coalesce((v_before ->> 'y')::int, i.y),

@@ -239,3 +239,24 @@ def test_a_note_created_while_the_restore_takes_its_locks_is_409_and_nothing_is_
     assert "racer" in [v[0] for v in before[1].values()]
     again = tb.assert_status(restore(server, owner, bid, {"seq": n}), 200)
     assert len(again["events"]) == 4 and notes(server, owner, bid) == notes_at(server, owner, bid, n)
+
+
+
+
+def test_a_restore_of_more_than_5000_note_changes_is_409_too_many_changes_and_writes_nothing(server):
+    """The limit of docs/api.md: 5001 notes on the board that were not there at N would be 5001
+    deletions: the restore is refused whole, before it writes. (The notes are put in SQL without
+    logging them, as an import writes its notes: 5001 logged changes would take seconds. Restores
+    under the limit: the tests above.)"""
+    owner = tb.new_user(server, "hrl")
+    bid = tb.create_board(server, owner)["id"]
+    kept = tb.create_item(server, owner, bid, text="kept")
+    n = last_seq(server, bid)
+    server.sql("SET search_path = teamboard; SELECT set_config('teamboard.importing', %s::text, false);"
+               " INSERT INTO items (board_id, text, author_id) SELECT %s, 'n' || g, %s FROM generate_series(1, 5001) g;"
+               " SELECT set_config('teamboard.importing', '', false); RESET search_path", (bid, bid, owner.id))
+    assert server.sql("SELECT count(*) FROM teamboard.items WHERE board_id = %s", (bid,))[0][0] == 5002
+    tb.assert_error(restore(server, owner, bid, {"seq": n}), 409, "too_many_changes")
+    assert last_seq(server, bid) == n
+    assert server.sql("SELECT count(*) FROM teamboard.items WHERE board_id = %s", (bid,))[0][0] == 5002
+    assert kept["id"] in notes(server, owner, bid)

@@ -4,6 +4,7 @@
  * byte up (a piece is cut the same wherever the reads end). Each table row carries its __LINE__.
  * tests/integration/test_export.py drives the same code through the real stack. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,11 +171,105 @@ static void test_scan_total(void)
 	tb_end();
 }
 
+/* Stored JSON texts as PostgreSQL writes them (jsonb's ": " and ", ", json_build_object's " : ")
+ * and some it never writes: the copy (tb_export_*(copy true)) must give json-c's bytes for each,
+ * by copying or by falling back to json-c. */
+static const struct {
+	int line;
+	const char *json;
+	const char *author;
+} stored[] = {
+	{__LINE__,
+         "{\"item\": {\"x\": 1, \"y\": 0, \"z\": 0, \"id\": 9000001000000, \"text\": \"note 0\", \"color\": "
+         "\"#fff59d\", \"width\": 200, \"height\": 150, \"version\": 1, \"board_id\": 1, \"author_id\": 1, "
+         "\"created_at\": \"2026-01-01T00:00:00+00:00\", \"updated_at\": \"2026-12-04T19:20:53.6892+00:00\"}}",
+         "alice"},
+	{__LINE__,
+         "{\"item\": {\"x\": -1, \"id\": 7, \"author_id\": null, \"version\": 2}, \"before\": {\"x\": 1, \"y\": 0},"
+         " \"changed\": [\"text\", \"x\", \"y\"], \"undo_of\": 12}",
+         NULL},
+	{__LINE__, "{\"item\": {\"id\": 7}}", "bob"},
+	{__LINE__,
+         "{\"item\": {\"id\": 7, \"text\": \"a\\nb\\t\\\"c\\\" \\\\ \\u001f\\u0001 /\", \"author_id\": 3}, \"restored\": true}",
+         "a \"quoted\"\n\x01 name"},
+	{__LINE__,
+         "{\"board\": {\"id\": 4, \"title\": \"Retro \\\"24\\\"\", \"version\": 2, \"created_at\": \"t\", "
+         "\"updated_at\": \"u\", \"team_id\": null}, \"before\": {\"title\": \"old\"}, \"changed\": [\"title\"]}",
+         NULL},
+	{__LINE__, "{\"board\": {\"version\": 3}}", NULL},
+	{__LINE__, "{\"board\": {}, \"before\": {}, \"changed\": []}", NULL},
+	{__LINE__, "{\"member\": {\"name\": null, \"role\": \"editor\", \"user_id\": 5}}", NULL},
+	{__LINE__, "{\"item\" : {\"id\" : 1, \"board_id\" : 1, \"text\" : \"x\", \"author_id\" : 1}}", "a"},
+	/* not written by PostgreSQL: json-c decides */
+	{__LINE__, "{\"item\": {\"id\": 7, \"text\": \"caf\\u00e9 \\/ \\u0008 \\u0000\", \"author_id\": 3}}", "a"},
+	{__LINE__, "{\"item\": {\"id\": 7, \"x\": 1.5, \"y\": -0, \"z\": 012, \"version\": 123456789012345678901}}",
+         NULL},
+	{__LINE__, "{\"item\": {\"id\": 7, \"id\": 8}}", NULL},
+	{__LINE__, "{\"item\": null, \"before\": {\"x\": {\"deep\": [1, 2, {\"a\": \"b c\"}]}}}", NULL},
+	{__LINE__, "{\"item\": [1, 2], \"board\": \"b\", \"member\": 5}", NULL},
+	{__LINE__, "{\"item\": {\"id\": 1, \"text\": \"raw\ttab\"}}", NULL},
+	{__LINE__, "{\"restored\": true, \"undo_of\": 1, \"redo_of\": 2, \"other\": 3}", NULL},
+	{__LINE__, "{}", NULL},
+	{__LINE__, "[]", NULL},
+	{__LINE__, "not json", NULL},
+	{__LINE__, "{\"item\": {\"id\": 1}", NULL},
+	{__LINE__, "{\"item\": {\"id\": 1}} x", NULL},
+	{__LINE__, "", NULL},
+};
+
+static void test_copy_is_json_c(void)
+{
+	for (size_t i = 0; i < N_ELEMS(stored); i++) {
+		tb_case(__FILE__, stored[i].line, "tb_export_payload / tb_export_note_text(%s)", tb_q(stored[i].json));
+		size_t len = strlen(stored[i].json);
+		struct tb_buf got = {0}, want = {0};
+		tb_export_payload(&got, stored[i].json, len, stored[i].author, true);
+		tb_export_payload(&want, stored[i].json, len, stored[i].author, false);
+		tb_check_str("payload", tb_buf_str(&got), tb_buf_str(&want));
+		tb_buf_reset(&got);
+		tb_buf_reset(&want);
+		tb_export_note_text(&got, stored[i].json, len, stored[i].author, true);
+		tb_export_note_text(&want, stored[i].json, len, stored[i].author, false);
+		tb_check_str("note", tb_buf_str(&got), tb_buf_str(&want));
+		/* the note inside: a note's own text (items.json) */
+		const char *inner = strstr(stored[i].json, "{\"id\"");
+		if (inner) {
+			const char *close = strchr(inner, '}');
+			size_t n = (size_t)(close ? close + 1 - inner : (ptrdiff_t)strlen(inner));
+			tb_buf_reset(&got);
+			tb_buf_reset(&want);
+			tb_export_note_text(&got, inner, n, stored[i].author, true);
+			tb_export_note_text(&want, inner, n, stored[i].author, false);
+			tb_check_str("inner note", tb_buf_str(&got), tb_buf_str(&want));
+		}
+		tb_buf_free(&got);
+		tb_buf_free(&want);
+		tb_end();
+	}
+}
+
+/* The plain case is copied: the expected bytes spelled out once. */
+static void test_copy_bytes(void)
+{
+	tb_case(__FILE__, __LINE__, "tb_export_payload of an item.updated");
+	struct tb_buf b = {0};
+	const char *p = stored[1].json;
+	tb_export_payload(&b, p, strlen(p), "x\"y", true);
+	tb_check_str(
+		"payload", tb_buf_str(&b),
+		",\"item\":{\"id\":7,\"x\":-1,\"author\":\"x\\\"y\",\"version\":2},\"changed\":[\"text\",\"x\",\"y\"],"
+		"\"before\":{\"x\":1,\"y\":0},\"undo_of\":12");
+	tb_buf_free(&b);
+	tb_end();
+}
+
 int main(void)
 {
 	test_csv_fields();
 	test_accept();
 	test_scan();
 	test_scan_total();
+	test_copy_is_json_c();
+	test_copy_bytes();
 	return tb_done();
 }

@@ -35,6 +35,7 @@ const SENTENCES = {
   nothing_to_redo: "There is nothing to redo.",
   too_many_invites: "This team has 100 open invite links. Revoke one first.",
   gone: "That is gone for good: removed from the trash, or a link that was used or has expired.",
+  too_many_changes: "That version differs from the board in more than 5000 notes. Restore a version in between first.",
   too_many_links: "This board has as many public links as it may have. Delete one first.",
 };
 
