@@ -21,7 +21,8 @@ SSE streams over HTTP/1.1). Per mode and run:
            the registry is empty, and the CPU seconds every part of the stack spent until then
 and once per mode, the reference: PostgreSQL's own NOTIFY -> LISTEN round trip (bench/pgprobe.c),
 and the same with an INSERT in the notifying transaction. Prints a table (median of the runs,
-both modes side by side, the issue's targets) and writes bench/results/streamhost-<time>.json.
+both modes side by side, the issue's targets) and writes bench/results/streamhost-<time>.json;
+exits 1 when a stream did not open, an event was lost or duplicated, or a crowd's rows stayed.
 
 Limits are raised for this benchmark's own processes only (RLIMIT_NOFILE, inherited; lighttpd's
 server.max-fds and max-connections, max_streams and max_streams_per_user in the config it writes);
