@@ -200,6 +200,7 @@ class HostBenchEnv(BenchEnv):
             self._wait_pool("stream-pool", self.stream_workers)
         else:
             self._spawn("stream-pool", [self.path("bin", "teamboard-streamhost"), "--listen", sock])
+        self.fresh = True  # no stream held yet
         deadline = now() + timeout
         while not os.path.exists(sock):
             if self.procs["stream-pool"].poll() is not None or now() > deadline:
@@ -408,7 +409,8 @@ class HostBench:
     def main(self):
         a, p = self.a, self.p
         most = max(max(max(p["fanout"][m]), p["crowd"][m]) for m in a.modes)
-        workers = max([max(p["fanout"]["worker"]), p["crowd"]["worker"]] if "worker" in a.modes else [1]) + 50
+        workers = max([max(p["fanout"]["worker"]), p["crowd"]["worker"]] if "worker" in a.modes else [1])
+        workers += 10 if a.quick else 50
         self.env = HostBenchEnv(a.build_dir, most, p["users"], rest_workers=4, stream_workers=workers,
                                 heartbeat=p["heartbeat"], durable=True, keep=a.keep)
         res = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -427,7 +429,9 @@ class HostBench:
                     # a fresh holder per run: a worker keeps its PostgreSQL connection for its next
                     # stream, and a host the heap it grew, so the memory a run's streams cost is
                     # measured from a holder that never held a stream
-                    self.env.use_mode(mode)
+                    if not (self.env.mode == mode and self.env.fresh):
+                        self.env.use_mode(mode)
+                    self.env.fresh = False
                     self.wait_registry(0, 30)
                     r = {"run": run, "load_before": loadavg(), "at": time.strftime("%H:%M:%S")}
                     # a load generator per run: it keeps every connection it made (at most 20,000)
