@@ -12,13 +12,17 @@ only in who holds the streams. The load generator is bench/tbload.c (one epoll l
 SSE streams over HTTP/1.1). Per mode and run:
 
   fanout   N listeners on one board (worker: 50, 500; host: 50, 500, 5000), one writer makes 200
-           changes 20 ms apart: per event per listener the time from the POST's answer (and from
-           its sending) to the event being parsed; p50/p99/max; lost, duplicated
+           changes 20 ms apart (further apart past 25,000 deliveries a second: 5000 at 200 ms):
+           per event per listener the time from the POST's answer (and from its sending) to the
+           event being parsed; p50/p99/max; lost, duplicated, streams dropped
   memory   at the largest N: the drop of MemAvailable per open stream (every process: holders,
-           PostgreSQL, lighttpd), the holders' private memory per stream (smaps_rollup: the host
-           process; a worker and its backend), PostgreSQL connections held for the streams
-  crowd    K streams on 20 boards (worker: 500; host: 2000) close at once (TCP close): time until
-           the registry is empty, and the CPU seconds every part of the stack spent until then
+           PostgreSQL, lighttpd; the whole machine's), the private memory of the stack's
+           processes and the kernel's slab per stream, the holder's private memory per stream
+           (smaps_rollup: the host process; a worker and its backend), PostgreSQL connections
+           held for the streams
+  crowd    K streams on 20 boards (worker: 500; host: 2000) close at once (TCP close), over
+           HTTP/2 and over HTTP/1.1: time until the registry is empty, and the CPU seconds every
+           part of the stack spent until then
 and once per mode, the reference: PostgreSQL's own NOTIFY -> LISTEN round trip (bench/pgprobe.c),
 and the same with an INSERT in the notifying transaction. Prints a table (median of the runs,
 both modes side by side, the issue's targets) and writes bench/results/streamhost-<time>.json;
@@ -52,8 +56,8 @@ FULL = dict(runs=3, users=50, fanout={"worker": [50, 500], "host": [50, 500, 500
             deliveries_per_s=25000,
             crowd={"worker": 500, "host": 2000}, crowd_boards=20, heartbeat=15,
             open_rate={"worker": 25, "host": 250}, notify_n=500)
-QUICK = dict(runs=1, users=4, fanout={"worker": [5], "host": [5]}, writes=20, deliveries_per_s=25000, crowd={"worker": 5, "host": 5},
-             crowd_boards=2, heartbeat=2, open_rate={"worker": 0, "host": 0}, notify_n=50)
+QUICK = dict(runs=1, users=4, fanout={"worker": [5], "host": [5]}, writes=20, deliveries_per_s=25000,
+             crowd={"worker": 5, "host": 5}, crowd_boards=2, heartbeat=2, open_rate={"worker": 0, "host": 0}, notify_n=50)
 
 # (label, key in a mode's medians, comparison, the issue's target for the stream host)
 TARGETS = [
@@ -131,10 +135,9 @@ class HostBenchEnv(BenchEnv):
     """bench/benchenv.py's stack whose stream socket is served by either holder, switched with
     use_mode(): the worker pool (stream_workers prefork workers) or one teamboard-streamhost."""
 
-    def __init__(self, build_dir, max_stream_conns, users, **kw):
+    def __init__(self, build_dir, max_stream_conns, **kw):
         self.max_stream_conns = max_stream_conns  # lighttpd and max_streams: the most streams open
-        self.users = users
-        self.mode = None
+        self.mode, self.fresh = None, False
         super().__init__(build_dir, **kw)
         self.max_streams = max_stream_conns + 50
 
@@ -207,10 +210,6 @@ class HostBenchEnv(BenchEnv):
                 raise EnvError("%s holder did not start:\n%s" % (mode, tail(self.path("log", "stream-pool.log"))))
             time.sleep(0.05)
         self.mode = mode
-
-    def holder_pids(self):
-        p = self.procs["stream-pool"]
-        return [p.pid] + children(p.pid)
 
 
 class HostBench:
@@ -411,7 +410,7 @@ class HostBench:
         most = max(max(max(p["fanout"][m]), p["crowd"][m]) for m in a.modes)
         workers = max([max(p["fanout"]["worker"]), p["crowd"]["worker"]] if "worker" in a.modes else [1])
         workers += 10 if a.quick else 50
-        self.env = HostBenchEnv(a.build_dir, most, p["users"], rest_workers=4, stream_workers=workers,
+        self.env = HostBenchEnv(a.build_dir, most, rest_workers=4, stream_workers=workers,
                                 heartbeat=p["heartbeat"], durable=True, keep=a.keep)
         res = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "mode": "quick" if a.quick else "full", "params": p, "commit": commit(), "modes": {}}
