@@ -37,6 +37,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -55,9 +56,10 @@ MODES = ("worker", "host")
 FULL = dict(runs=3, users=50, fanout={"worker": [50, 500], "host": [50, 500, 5000]}, writes=200,
             deliveries_per_s=25000,
             crowd={"worker": 500, "host": 2000}, crowd_boards=20, heartbeat=15,
-            open_rate={"worker": 25, "host": 250}, notify_n=500)
+            open_rate={"worker": 25, "host": 250}, notify_n=500, wrk_seconds=5)
 QUICK = dict(runs=1, users=4, fanout={"worker": [5], "host": [5]}, writes=20, deliveries_per_s=25000,
-             crowd={"worker": 5, "host": 5}, crowd_boards=2, heartbeat=2, open_rate={"worker": 0, "host": 0}, notify_n=50)
+             crowd={"worker": 5, "host": 5}, crowd_boards=2, heartbeat=2, open_rate={"worker": 0, "host": 0},
+             notify_n=50, wrk_seconds=1)
 
 # (label, key in a mode's medians, comparison, the issue's target for the stream host)
 TARGETS = [
@@ -400,9 +402,27 @@ class HostBench:
             if r.returncode != 0:
                 raise EnvError("pgprobe %s: %s" % (what, r.stdout))
             out[what] = json.loads(r.stdout.strip().splitlines()[-1])
-        log("reference: NOTIFY->LISTEN p50 %.3f p99 %.3f ms; INSERT+NOTIFY->LISTEN p50 %.3f p99 %.3f ms" % (
-            out["notify"]["p50_ms"], out["notify"]["p99_ms"], out["event"]["p50_ms"], out["event"]["p99_ms"]))
+        out["static"] = self.static_ceiling()
+        log("reference: NOTIFY->LISTEN p50 %.3f p99 %.3f ms; INSERT+NOTIFY->LISTEN p50 %.3f p99 %.3f ms; "
+            "lighttpd static file %s req/s" % (out["notify"]["p50_ms"], out["notify"]["p99_ms"],
+                                               out["event"]["p50_ms"], out["event"]["p99_ms"],
+                                               out["static"].get("rps")))
         return out
+
+    def static_ceiling(self):
+        """lighttpd's own ceiling: wrk on a 1 KiB static file (an event's size), 32 connections
+        (as bench/run.sh's limits); {} without wrk."""
+        if not shutil.which("wrk"):
+            return {}
+        path = self.env.path("web", "event.json")
+        with open(path, "w") as f:
+            f.write('{"type":"item.created","text":"%s"}\n' % ("x" * 990))
+        os.chmod(path, 0o644)
+        secs = self.p["wrk_seconds"]
+        r = subprocess.run(["wrk", "-t2", "-c32", "-d%ds" % secs, "http://127.0.0.1:%d/event.json" % self.env.port],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=secs + 60)
+        m = re.search(r"Requests/sec:\s*([\d.]+)", r.stdout)
+        return {"rps": float(m.group(1)) if m else None, "seconds": secs}
 
     # -- the whole run
     def main(self):
@@ -502,9 +522,11 @@ def table(res):
                                           "  ".join("%12s" % fmt(v) for v in vals)))
     for m in modes:
         med = res["modes"][m]["medians"]
-        lines.append("%s: reference NOTIFY->LISTEN p50 %s p99 %s ms, INSERT+NOTIFY->LISTEN p50 %s p99 %s ms" % (
-            m, fmt(med.get("reference.notify.p50_ms")), fmt(med.get("reference.notify.p99_ms")),
-            fmt(med.get("reference.event.p50_ms")), fmt(med.get("reference.event.p99_ms"))))
+        lines.append("%s: reference NOTIFY->LISTEN p50 %s p99 %s ms, INSERT+NOTIFY->LISTEN p50 %s p99 %s ms; "
+                     "lighttpd static file %s req/s" % (
+                         m, fmt(med.get("reference.notify.p50_ms")), fmt(med.get("reference.notify.p99_ms")),
+                         fmt(med.get("reference.event.p50_ms")), fmt(med.get("reference.event.p99_ms")),
+                         fmt(med.get("reference.static.rps"))))
         for n in res["params"]["fanout"][m]:
             k = "fanout.%d." % n
             lines.append("  fan-out %5d: from the answer p50 %s p99 %s max %s ms; from sending p50 %s p99 %s; "
