@@ -16,7 +16,9 @@
  *                                          "board token" of FILE, INTERVAL_MS apart (0: as fast as
  *                                          CONC connections go); every stream of G on board B
  *                                          that had its hello before write k was sent expects
- *                                          the event; waits WAIT_MS after the last write at most
+ *                                          the event; waits WAIT_MS after the last write at most;
+ *                                          latencies from the write's sending (p50_ms...) and from
+ *                                          its answer (ans_p50_ms...; < 0: the event came first)
  *   close G MODE                           close, rst (TCP RST) or h2rst (RST_STREAM, the TCP
  *                                          connection stays until "drop")
  *   drop G                                 close whatever is left of group G
@@ -1013,8 +1015,9 @@ static void write_run(int group)
  * arrived, what was lost and how late. */
 static void write_report(int group, double live)
 {
-	size_t cap = 1024, ns = 0;
+	size_t cap = 1024, ns = 0, na = 0;
 	double *lat = xrealloc(NULL, sizeof *lat * cap);
+	double *ans = xrealloc(NULL, sizeof *ans * cap); /* from the POST's answer (< 0: event first) */
 	long expected = 0, received = 0, lost = 0, dups = 0;
 	int streams = 0, live_streams = 0, dead = 0;
 	double *wl = xrealloc(NULL, sizeof *wl * (size_t)W.n);
@@ -1045,8 +1048,11 @@ static void write_report(int group, double live)
 				if (ns == cap) {
 					cap *= 2;
 					lat = xrealloc(lat, sizeof *lat * cap);
+					ans = xrealloc(ans, sizeof *ans * cap);
 				}
 				lat[ns++] = c->lat[k];
+				if (W.resp[k] > 0)
+					ans[na++] = c->lat[k] - (W.resp[k] - W.sent[k]);
 				if (c->lat[k] <= live)
 					ok++;
 			} else {
@@ -1058,15 +1064,18 @@ static void write_report(int group, double live)
 			live_streams++;
 	}
 	qsort(lat, ns, sizeof *lat, cmp_double);
+	qsort(ans, na, sizeof *ans, cmp_double);
 	qsort(wl, (size_t)nw, sizeof *wl, cmp_double);
 	printf("{\"cmd\":\"write\",\"writes\":%d,\"write_errors\":%d,\"write_p50_ms\":%.3f,\"write_p99_ms\":%.3f,"
 	       "\"duration_ms\":%.1f,\"streams\":%d,\"streams_live\":%d,\"streams_dead\":%d,"
 	       "\"expected\":%ld,\"received\":%ld,\"lost\":%ld,\"dup\":%ld,"
-	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
+	       "\"ans_min_ms\":%.3f,\"ans_p50_ms\":%.3f,\"ans_p99_ms\":%.3f,\"ans_max_ms\":%.3f}\n",
 	       W.n, werr, pct(wl, (size_t)nw, .5), pct(wl, (size_t)nw, .99), now_ms() - W.t0, streams, live_streams,
 	       dead, expected, received, lost, dups, pct(lat, ns, .5), pct(lat, ns, .9), pct(lat, ns, .99),
-	       pct(lat, ns, 1));
+	       pct(lat, ns, 1), pct(ans, na, 0), pct(ans, na, .5), pct(ans, na, .99), pct(ans, na, 1));
 	free(lat);
+	free(ans);
 	free(wl);
 }
 
