@@ -99,27 +99,30 @@ struct conn {
 	bool busy, registered, done, dead;
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_presence;
+	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
 };
 
 struct board {
 	int64_t id;
-	long n;           /* local streams */
-	long queued;      /* LISTEN/UNLISTEN commands not yet answered */
-	bool want_listen; /* what the last queued command asks */
-	bool listened;    /* confirmed, and no command pending */
-	int64_t max_seq;  /* the highest seq notified */
-	long guests;      /* local streams of public links' guests */
-	bool guest_owed;  /* a change came that the guests have not been sent */
-	bool guest_busy;  /* the board's JOB_GUEST_EVENTS runs */
+	long n;             /* local streams */
+	long queued;        /* LISTEN/UNLISTEN commands not yet answered */
+	bool want_listen;   /* what the last queued command asks */
+	bool listened;      /* confirmed, and no command pending */
+	int64_t max_seq;    /* the highest seq notified */
+	long guests;        /* local streams of public links' guests */
+	bool guest_owed;    /* a change came that the guests have not been sent */
+	bool guest_busy;    /* the board's JOB_GUEST_EVENTS runs */
+	bool presence_busy; /* the board's JOB_PRESENCE runs */
 	struct conn *streams;
 	struct board *next;
 };
 
 /* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all.
- * JOB_GUEST_EVENTS is a board's (job->c NULL too): the public form of its new events, read once
- * for all its guests. */
+ * JOB_GUEST_EVENTS and JOB_PRESENCE are a board's (job->c NULL too): the public form of its new
+ * events, read once for all its guests; its viewers, read once for all its streams that owe a
+ * read (a list too long for NOTIFY, a "ref"; a guest's every presence change). */
 enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE, JOB_GUEST_EVENTS };
 
 /* One query job: the inputs copied from the connection when it was queued (the pool reads the
@@ -151,6 +154,10 @@ struct job {
 	 * frame starts in out (at[n_ids] is out.len); max_seq: the board's when it was queued. */
 	size_t *at;
 	int64_t max_seq;
+	/* JOB_PRESENCE: which forms to read (the members', the guests'); the members' event is
+	 * out[0, split), the guests' out[split, len). */
+	bool for_members, for_guests;
+	size_t split;
 };
 
 struct host {
@@ -520,19 +527,28 @@ static void run_seen(struct host *h, struct job *j)
 	PQclear(r);
 }
 
-static void run_presence(struct tb_db *db, struct job *j)
+/* One presence event of the board into out (sql: the members' or the guests' form); a failed
+ * query writes none (the next change or ref reads again). */
+static void presence_event(struct tb_db *db, const struct job *j, const char *sql, struct tb_buf *out)
 {
 	char board[24];
 	const char *params[] = {tb_i64(board, j->board_id)};
 	PGresult *r = NULL;
-	if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_PRESENCE_NOW_GUEST : TB_STREAM_SQL_PRESENCE_NOW, 1, params,
-	                &r) != TB_OK) {
-		job_end(j, TB_CLOSE_ERROR);
+	if (tb_db_query(db, sql, 1, params, &r) != TB_OK)
 		return;
-	}
 	if (PQntuples(r) == 1)
-		tb_sse_event(&j->out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+		tb_sse_event(out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
+}
+
+/* The board's viewers, once for all its streams that owe a read, in the forms they need. */
+static void run_presence(struct tb_db *db, struct job *j)
+{
+	if (j->for_members)
+		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW, &j->out);
+	j->split = j->out.len;
+	if (j->for_guests)
+		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW_GUEST, &j->out);
 }
 
 /* The stream ended: counted, its row removed, the viewers announced if the user left the board. */
@@ -761,6 +777,8 @@ static void send_comment(struct host *h, struct conn *c, const char *text)
 /* ---- jobs from the loop's side ---- */
 
 static void enqueue(struct host *h, struct job *j);
+static struct board **board_slot(struct host *h, int64_t id);
+static void maybe_free(struct host *h, struct conn *c);
 
 static void submit(struct host *h, struct conn *c, enum job_kind kind)
 {
@@ -819,6 +837,57 @@ static void revoke_stream(struct host *h, struct conn *c, enum tb_stream_revoke 
 	conn_finish(h, c, TB_CLOSE_REVOKED);
 }
 
+/* Reads the board's viewers once for all its live streams that owe a read (JOB_PRESENCE), unless a
+ * read runs: those that come meanwhile are read for after it (their ref may be newer). */
+static void presence_pump(struct host *h, struct board *b)
+{
+	if (b->presence_busy)
+		return;
+	struct job *j = NULL;
+	int64_t ms = now_ms();
+	for (struct conn *c = b->streams; c; c = c->bnext) {
+		/* one postponed (a ref within the throttle's interval) is satisfied by this read too */
+		if (!(c->want_presence || c->presence.due_ms) || c->state != CS_LIVE || c->done)
+			continue;
+		if (j == NULL) {
+			j = tb_xcalloc(1, sizeof *j);
+			j->kind = JOB_PRESENCE;
+			j->board_id = b->id;
+		}
+		c->want_presence = false;
+		c->presence_asked = true;
+		tb_presence_reading(&c->presence, ms);
+		if (c->link_id)
+			j->for_guests = true;
+		else
+			j->for_members = true;
+	}
+	if (j == NULL)
+		return;
+	b->presence_busy = true;
+	enqueue(h, j);
+}
+
+/* The board's viewers came back: each stream they were read for gets its form. */
+static void presence_done(struct host *h, const struct job *j)
+{
+	struct board *b = *board_slot(h, j->board_id);
+	if (b == NULL)
+		return; /* its last stream left meanwhile */
+	b->presence_busy = false;
+	for (struct conn *c = b->streams, *next; c; c = next) {
+		next = c->bnext; /* c may leave the board (a slow client dropped) */
+		if (!c->presence_asked)
+			continue;
+		c->presence_asked = false;
+		size_t from = c->link_id ? j->split : 0, to = c->link_id ? j->out.len : j->split;
+		if (!c->done && to > from)
+			conn_send(h, c, j->out.data + from, to - from);
+		maybe_free(h, c);
+	}
+	presence_pump(h, b);
+}
+
 /* The stream's next job, if it has none: its unregistration once done; else the replay of what
  * its board notified beyond what it sent (at most once per new notification: a board deleted
  * keeps no log; a guest's only when its board's read for the guests did not bring it), a
@@ -847,10 +916,8 @@ static void schedule(struct host *h, struct conn *c)
 	} else if (c->want_recheck) {
 		c->want_recheck = false;
 		submit(h, c, JOB_RECHECK);
-	} else if (c->want_presence) {
-		c->want_presence = false;
-		tb_presence_reading(&c->presence, now_ms());
-		submit(h, c, JOB_PRESENCE);
+	} else if (c->want_presence && b) {
+		presence_pump(h, b);
 	}
 }
 
@@ -944,8 +1011,6 @@ static void seen_done(struct host *h, const struct job *j)
 	seen_pump(h);
 }
 
-static struct board **board_slot(struct host *h, int64_t id);
-
 /* Reads the board's new events for its guests, once for all of them (JOB_GUEST_EVENTS), when a
  * change came that they lack and no read runs: from the lowest seq sent among its live guests
  * without a job of their own (the others replay for themselves, schedule). */
@@ -1009,6 +1074,10 @@ static void job_done(struct host *h, struct job *j)
 	struct conn *c = j->c;
 	if (c == NULL && j->kind == JOB_GUEST_EVENTS) {
 		guest_events_done(h, j);
+		return;
+	}
+	if (c == NULL && j->kind == JOB_PRESENCE) {
+		presence_done(h, j);
 		return;
 	}
 	if (c == NULL) {

@@ -275,6 +275,31 @@ def test_guest_follows_live_without_names_and_resumes(server, team, streams):
     assert again.seqs() == [2, 3, 4, 5], again.describe()
 
 
+def test_presence_too_long_for_notify_is_read_in_each_form(server, team, streams):
+    """A presence list too long for NOTIFY comes as a reference ("ref", sql/functions/presence.sql),
+    made here by hand: members read the list with login names, guests the public one (a stream host
+    reads the board's once for all its streams that owe one)."""
+    owner, editor = team["owner"], team["editor"]
+    board = team_board(server, team)
+    token = make_link(server, owner, board["id"])["token"]
+    members = [streams.open(board["id"], token=u.token) for u in (owner, editor)]
+    guests = [guest(streams, board["id"], token) for _ in range(2)]
+    for c in members:
+        c.wait_for(lambda e: e.type == "presence" and e.json.get("guests") == 2, timeout=5)
+    time.sleep(1.1)  # past the presence reads' throttle (TB_PRESENCE_READ_INTERVAL_MS)
+    marks = [len(c.events) for c in members + guests]
+    server.sql("SELECT pg_notify('board_' || %s, json_build_object('type', 'presence', 'board_id', %s::bigint,"
+               " 'ref', true)::text)", (board["id"], board["id"]))
+    want = sorted([owner.id, editor.id])
+    for c, mark in zip(members + guests, marks):
+        ev = c.wait_for(lambda e: e.type == "presence", start=mark, timeout=5, what="the list read")
+        assert sorted(v["user_id"] for v in ev.json["viewers"]) == want and ev.json["guests"] == 2, c.describe()
+        if c in members:
+            assert {v["name"] for v in ev.json["viewers"]} == {owner.name, editor.name}, c.describe()
+    for c in guests:
+        assert no_login_names(bytes(c.raw).decode(), owner, editor), c.describe()
+
+
 def test_deleting_link_ends_its_guests_at_once(server, team, streams):
     owner = team["owner"]
     board = team_board(server, team)
