@@ -12,6 +12,9 @@
  *   re-checks, the heartbeat's SEEN, the unregistration) run as jobs on a pool of ONE thread with
  *   its own connection, blocking there, with the same tb_db, tb_app and SQL as the worker: the
  *   loop never waits on them, and a host holds 2 PostgreSQL connections whatever its streams;
+ * - a board's reads that serve all its streams alike are the board's jobs, once for all: its
+ *   guests' events in their public form (a public link's guest is never sent the notification,
+ *   which names login names) and its viewers when a list must be read (a ref; a guest's);
  * - a stream has at most one job at a time; live changes that come meanwhile are not written but
  *   replayed from the log once the job is back (the board's highest notified seq says whether
  *   something is missing), so nothing is lost and nothing is written twice;
