@@ -164,12 +164,10 @@ void tb_api_events(struct tb_app *app, struct tb_req *req, struct tb_resp *resp)
 void tb_api_events_serve(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
                          int64_t link_id)
 {
-	if (tb_sse_accepts(req->accept) && link_id && app->stream_serve)
-		tb_stream_refuse(resp); /* a stream host does not hold guests' streams yet (docs/design.md) */
+	if (tb_sse_accepts(req->accept) && app->stream_serve) /* a stream host's (tb_host.c) */
+		app->stream_serve(app, req, resp, board_id, link_id);
 	else if (tb_sse_accepts(req->accept) && link_id)
 		tb_stream_serve_guest(app, req, resp, board_id, link_id);
-	else if (tb_sse_accepts(req->accept) && app->stream_serve) /* a stream host's (tb_host.c) */
-		app->stream_serve(app, req, resp, board_id);
 	else if (tb_sse_accepts(req->accept))
 		tb_stream_serve(app, req, resp, board_id);
 	else

@@ -22,8 +22,10 @@ struct tb_app {
 	struct json_object *body_json; /* the parsed, validated body of the current request (a route with a body) */
 	/* How GET /boards/:id/events holds a stream once the caller may view the board: NULL in a
 	 * worker (tb_stream_serve, one stream per process); the stream host (lib/tb_host.c) sets its
-	 * own, which registers the stream and hands it to its event loop; stream_ctx is its. */
-	void (*stream_serve)(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id);
+	 * own, which registers the stream and hands it to its event loop; stream_ctx is its. link_id:
+	 * a guest's public link (GET /public/boards/:token/events), 0 for a member's stream. */
+	void (*stream_serve)(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id,
+	                     int64_t link_id);
 	void *stream_ctx;
 };
 

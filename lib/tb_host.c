@@ -12,6 +12,9 @@
  *   re-checks, the heartbeat's SEEN, the unregistration) run as jobs on a pool of ONE thread with
  *   its own connection, blocking there, with the same tb_db, tb_app and SQL as the worker: the
  *   loop never waits on them, and a host holds 2 PostgreSQL connections whatever its streams;
+ * - a board's reads that serve all its streams alike are the board's jobs, once for all: its
+ *   guests' events in their public form (a public link's guest is never sent the notification,
+ *   which names login names) and its viewers when a list must be read (a ref; a guest's);
  * - a stream has at most one job at a time; live changes that come meanwhile are not written but
  *   replayed from the log once the job is back (the board's highest notified seq says whether
  *   something is missing), so nothing is lost and nothing is written twice;
@@ -89,6 +92,7 @@ struct conn {
 	struct board *board; /* while on a board's list */
 	struct conn *bnext, *bprev, *next, *prev;
 	int64_t board_id, user_id, resume, last_seq, last_sent, replay_mark;
+	int64_t link_id;              /* a guest's public link (no user); 0: a member's stream */
 	char row[24];                 /* the registry row's id */
 	int64_t row_id;               /* and as a number */
 	unsigned long ticket;         /* when its OPEN job was queued (host->tickets) */
@@ -98,23 +102,31 @@ struct conn {
 	bool busy, registered, done, dead;
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_presence;
+	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
 };
 
 struct board {
 	int64_t id;
-	long n;           /* local streams */
-	long queued;      /* LISTEN/UNLISTEN commands not yet answered */
-	bool want_listen; /* what the last queued command asks */
-	bool listened;    /* confirmed, and no command pending */
-	int64_t max_seq;  /* the highest seq notified */
+	long n;             /* local streams */
+	long queued;        /* LISTEN/UNLISTEN commands not yet answered */
+	bool want_listen;   /* what the last queued command asks */
+	bool listened;      /* confirmed, and no command pending */
+	int64_t max_seq;    /* the highest seq notified */
+	long guests;        /* local streams of public links' guests */
+	bool guest_owed;    /* a change came that the guests have not been sent */
+	bool guest_busy;    /* the board's JOB_GUEST_EVENTS runs */
+	bool presence_busy; /* the board's JOB_PRESENCE runs */
 	struct conn *streams;
 	struct board *next;
 };
 
-/* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all. */
-enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE };
+/* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all.
+ * JOB_GUEST_EVENTS and JOB_PRESENCE are a board's (job->c NULL too): the public form of its new
+ * events, read once for all its guests; its viewers, read once for all its streams that owe a
+ * read (a list too long for NOTIFY, a "ref"; a guest's every presence change). */
+enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE, JOB_GUEST_EVENTS };
 
 /* One query job: the inputs copied from the connection when it was queued (the pool reads the
  * connection's parser and body too, which do not change while the job runs), the outputs. */
@@ -125,7 +137,7 @@ struct job {
 	const struct tb_fcgi_parser *fp;
 	const struct tb_buf *body;
 	size_t body_at;
-	int64_t board_id, user_id, resume, last_seq, last_sent;
+	int64_t board_id, user_id, resume, last_seq, last_sent, link_id;
 	char row[24];
 	const char *token;
 	enum tb_stream_close reason; /* JOB_CLOSE: why the stream ended */
@@ -141,6 +153,14 @@ struct job {
 	bool *alive;
 	size_t n_ids;
 	bool seen_ok;
+	/* JOB_GUEST_EVENTS: the events after last_sent (at most 500), each event's seq and where its
+	 * frame starts in out (at[n_ids] is out.len); max_seq: the board's when it was queued. */
+	size_t *at;
+	int64_t max_seq;
+	/* JOB_PRESENCE: which forms to read (the members', the guests'); the members' event is
+	 * out[0, split), the guests' out[split, len). */
+	bool for_members, for_guests;
+	size_t split;
 };
 
 struct host {
@@ -195,25 +215,31 @@ static int64_t now_s(void)
  * its backend_pid is the pool connection's, which the supervisor must never terminate. The polls
  * held on this host ($9 all, $10 the user's, $12 the address's: tb_metrics_held_polls) count too,
  * as a worker's streams and polls count together; $11 max_streams_per_address (0: none) counts
- * the host's streams from address $7. $8: the session token, kept as its hash for the SEEN. */
+ * the host's streams from address $7. $8: the session token, kept as its hash for the SEEN. A
+ * guest's ($4 NULL, $13 its link, no token) count with all guests against $6, max_guest_streams,
+ * as in the worker. */
 static const char SQL_HOST_REGISTER[] =
-	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id, in_host, address, session_hash)"
-	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint, true, $7, sha256(decode($8, 'hex'))"
+	"INSERT INTO streams (host, pid, backend_pid, board_id, user_id, link_id, in_host, address, session_hash)"
+	" SELECT $1, $2::int, pg_backend_pid(), $3::bigint, $4::bigint, $13::bigint, true, $7, sha256(decode($8, 'hex'))"
 	" WHERE (SELECT count(*) FROM streams WHERE host = $1) + $9::bigint < $5::bigint"
-	"   AND (SELECT count(*) FROM streams WHERE user_id = $4::bigint) + $10::bigint < $6::bigint"
+	"   AND (SELECT count(*) FROM streams WHERE user_id IS NOT DISTINCT FROM $4::bigint) + $10::bigint < $6::bigint"
 	"   AND ($11::bigint = 0"
 	"        OR (SELECT count(*) FROM streams WHERE host = $1 AND address = $7) + $12::bigint < $11::bigint)"
 	" RETURNING id";
 
 /* The heartbeat's SEEN for all of this process's streams at once ($1 host, $2 pid): the rows
  * still there (ascending), and whether each one's session lasts. A row the supervisor deleted is
- * missing: that stream ends as recycled. backend_pid follows the pool connection should it have
+ * missing: that stream ends as recycled. A guest's lasts while its link and its board do (the
+ * worker's SEEN of a guest). backend_pid follows the pool connection should it have
  * been made anew, so that the supervisor does not take the rows for dead. */
 static const char SQL_HOST_SEEN[] =
 	"WITH seen AS (UPDATE streams SET last_seen = now(), backend_pid = pg_backend_pid()"
-	"               WHERE host = $1 AND pid = $2::int AND in_host RETURNING id, session_hash)"
-	" SELECT id, EXISTS (SELECT 1 FROM sessions x"
-	"                     WHERE x.token_hash = seen.session_hash AND x.expires_at > now())"
+	"               WHERE host = $1 AND pid = $2::int AND in_host RETURNING id, session_hash, link_id)"
+	" SELECT id, CASE WHEN link_id IS NULL"
+	"                 THEN EXISTS (SELECT 1 FROM sessions x"
+	"                               WHERE x.token_hash = seen.session_hash AND x.expires_at > now())"
+	"                 ELSE EXISTS (SELECT 1 FROM board_links l JOIN boards b ON b.id = l.board_id"
+	"                               WHERE l.id = seen.link_id AND b.deleted_at IS NULL) END"
 	"   FROM seen ORDER BY id";
 
 /* Rows of this host and pid: a former process's with our pid, at start; ours, at the end. */
@@ -293,27 +319,29 @@ static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *res
                           const struct tb_req *req)
 {
 	const struct tb_config *cfg = app->cfg;
-	char pid[24], max[24], max_user[24], max_addr[24], user[24], n[3][24], addr[48];
+	char pid[24], max[24], max_user[24], max_addr[24], user_text[24], link[24], n[3][24], addr[48];
 	long polls[3];
 	snprintf(addr, sizeof addr, "%s", req->remote_addr ? req->remote_addr : ""); /* as the held table */
-	tb_i64(user, req->user_id);
+	const char *user = j->link_id ? NULL : tb_i64(user_text, req->user_id);      /* NULL: the guests */
 	PGresult *r = NULL;
 	enum tb_err err = tb_stream_lock_registry(&app->db, cfg->host_name, user);
 	if (err == TB_OK) {
 		tb_metrics_held_polls(req->user_id, addr, polls);
-		const char *params[] = {cfg->host_name,
-		                        tb_i64(pid, getpid()),
-		                        board,
-		                        user,
-		                        tb_i64(max, cfg->max_streams),
-		                        tb_i64(max_user, cfg->max_streams_per_user),
-		                        addr[0] ? addr : NULL,
-		                        j->token_out,
-		                        tb_i64(n[0], polls[0]),
-		                        tb_i64(n[1], polls[1]),
-		                        tb_i64(max_addr, cfg->max_streams_per_address),
-		                        tb_i64(n[2], polls[2])};
-		err = tb_stream_unlock_registry(&app->db, tb_db_query(&app->db, SQL_HOST_REGISTER, 12, params, &r));
+		const char *params[] = {
+			cfg->host_name,
+			tb_i64(pid, getpid()),
+			board,
+			user,
+			tb_i64(max, cfg->max_streams),
+			tb_i64(max_user, j->link_id ? cfg->max_guest_streams : cfg->max_streams_per_user),
+			addr[0] ? addr : NULL,
+			j->token_out,
+			tb_i64(n[0], polls[0]),
+			tb_i64(n[1], polls[1]),
+			tb_i64(max_addr, cfg->max_streams_per_address),
+			tb_i64(n[2], polls[2]),
+			j->link_id ? tb_i64(link, j->link_id) : NULL};
+		err = tb_stream_unlock_registry(&app->db, tb_db_query(&app->db, SQL_HOST_REGISTER, 13, params, &r));
 	}
 	if (tb_resp_db_failed(resp, err)) {
 		PQclear(r);
@@ -330,10 +358,12 @@ static bool open_register(struct tb_app *app, struct job *j, struct tb_resp *res
 
 /* app->stream_serve on the pool: what the worker's tb_stream_serve does before it holds the
  * stream (the resume point, the body limit, the reset decision, the registration), answering
- * the refusals as it does; an accepted stream goes back to the loop (job->accepted). */
-static void host_open(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id)
+ * the refusals as it does; an accepted stream goes back to the loop (job->accepted). A guest's
+ * (link_id, tb_stream_serve_guest's) lives on its link, not on a session. */
+static void host_open(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, int64_t board_id, int64_t link_id)
 {
 	struct job *j = app->stream_ctx;
+	j->link_id = link_id;
 	char board[24];
 	tb_i64(board, board_id);
 	j->resume = tb_stream_resume_point(req->last_event_id, req->query);
@@ -346,7 +376,7 @@ static void host_open(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 		return;
 	}
 	bool by_cookie;
-	if (tb_auth_request_token(req, &j->token_out, &by_cookie) != TB_OK) {
+	if (link_id == 0 && tb_auth_request_token(req, &j->token_out, &by_cookie) != TB_OK) {
 		tb_resp_db_failed(resp, TB_ERR_DB); /* authenticated by it a moment ago */
 		return;
 	}
@@ -389,27 +419,29 @@ static void run_open(struct host *h, struct job *j)
 	tb_resp_free(&resp);
 }
 
-/* 1: the user lost the board; 0: not; -1: the query failed. */
+/* 1: the user lost the board (a guest: its link or the board is gone); 0: not; -1: the query
+ * failed. */
 static int access_gone(struct tb_db *db, const struct job *j)
 {
-	char user[24], board[24];
-	const char *params[] = {tb_i64(user, j->user_id), tb_i64(board, j->board_id)};
+	char subject[24], board[24];
+	const char *params[] = {tb_i64(subject, j->link_id ? j->link_id : j->user_id), tb_i64(board, j->board_id)};
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_ROLE, 2, params, &r) != TB_OK)
+	if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_LINK_ALIVE : TB_STREAM_SQL_ROLE, 2, params, &r) != TB_OK)
 		return -1;
 	int gone = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
 	PQclear(r);
 	return gone;
 }
 
-/* revoked (access removed) into out when the user lost the board; an error ends the stream. */
+/* revoked (access removed; a guest's: link deleted) into out when the board is lost; an error
+ * ends the stream. */
 static void check_access(struct tb_db *db, struct job *j)
 {
 	int gone = access_gone(db, j);
 	if (gone < 0) {
 		job_end(j, TB_CLOSE_ERROR);
 	} else if (gone) {
-		tb_stream_frame_revoked(&j->out, TB_REVOKE_ACCESS_REMOVED);
+		tb_stream_frame_revoked(&j->out, j->link_id ? TB_REVOKE_LINK_DELETED : TB_REVOKE_ACCESS_REMOVED);
 		job_end(j, TB_CLOSE_REVOKED);
 	}
 }
@@ -423,7 +455,8 @@ static void run_replay(struct tb_db *db, struct job *j)
 		char after[24];
 		const char *params[] = {board, tb_i64(after, j->last_sent)};
 		PGresult *r = NULL;
-		if (tb_db_query(db, TB_STREAM_SQL_REPLAY, 2, params, &r) != TB_OK) {
+		if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_REPLAY_GUEST : TB_STREAM_SQL_REPLAY, 2, params, &r) !=
+		    TB_OK) {
 			job_end(j, TB_CLOSE_ERROR);
 			return;
 		}
@@ -440,6 +473,15 @@ static void run_replay(struct tb_db *db, struct job *j)
 	}
 }
 
+/* Announces the viewers (params: board, user, that user's streams on it after the change); a
+ * guest is one guest more or less, always announced, and shown the public form. */
+static enum tb_err presence_changed(struct tb_db *db, const struct job *j, const char *const *params, PGresult **r)
+{
+	if (j->link_id)
+		return tb_db_query(db, TB_STREAM_SQL_PRESENCE_GUEST, 1, params, r);
+	return tb_db_query(db, TB_STREAM_SQL_PRESENCE, 3, params, r);
+}
+
 /* The stream's start, once its board is listened: the access re-check (a removal that committed
  * before the LISTEN reached no one), presence, the head and hello, the replay, and the access
  * re-check once more (a removal replayed is not notified again), as the worker's run(). */
@@ -454,7 +496,7 @@ static void run_start(struct host *h, struct job *j)
 	char board[24], user[24];
 	const char *params[] = {tb_i64(board, j->board_id), tb_i64(user, j->user_id), "1"};
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_PRESENCE, 3, params, &r) != TB_OK) {
+	if (presence_changed(db, j, params, &r) != TB_OK) {
 		job_end(j, TB_CLOSE_ERROR);
 		return;
 	}
@@ -488,18 +530,28 @@ static void run_seen(struct host *h, struct job *j)
 	PQclear(r);
 }
 
-static void run_presence(struct tb_db *db, struct job *j)
+/* One presence event of the board into out (sql: the members' or the guests' form); a failed
+ * query writes none (the next change or ref reads again). */
+static void presence_event(struct tb_db *db, const struct job *j, const char *sql, struct tb_buf *out)
 {
 	char board[24];
 	const char *params[] = {tb_i64(board, j->board_id)};
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_PRESENCE_NOW, 1, params, &r) != TB_OK) {
-		job_end(j, TB_CLOSE_ERROR);
+	if (tb_db_query(db, sql, 1, params, &r) != TB_OK)
 		return;
-	}
 	if (PQntuples(r) == 1)
-		tb_sse_event(&j->out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+		tb_sse_event(out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
+}
+
+/* The board's viewers, once for all its streams that owe a read, in the forms they need. */
+static void run_presence(struct tb_db *db, struct job *j)
+{
+	if (j->for_members)
+		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW, &j->out);
+	j->split = j->out.len;
+	if (j->for_guests)
+		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW_GUEST, &j->out);
 }
 
 /* The stream ended: counted, its row removed, the viewers announced if the user left the board. */
@@ -513,11 +565,36 @@ static void run_close(struct tb_db *db, struct job *j)
 		r = NULL;
 		char board[24], user[24];
 		const char *p2[] = {tb_i64(board, j->board_id), tb_i64(user, j->user_id), "0"};
-		if (tb_db_query(db, TB_STREAM_SQL_PRESENCE, 3, p2, &r) == TB_OK)
+		if (presence_changed(db, j, p2, &r) == TB_OK)
 			PQclear(r);
 	}
 	TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", j->row, j->board_id,
 	       tb_stream_close_name(j->reason));
+}
+
+/* A board's new events for all its guests at once (JOB_GUEST_EVENTS): the public form of those
+ * after last_sent, one batch, each one's frame built once; the loop writes each guest the part it
+ * lacks. A failure reads nothing: the guests then replay for themselves (schedule). */
+static void run_guest_events(struct tb_db *db, struct job *j)
+{
+	char board[24], after[24];
+	const char *params[] = {tb_i64(board, j->board_id), tb_i64(after, j->last_sent)};
+	PGresult *r = NULL;
+	if (tb_db_query(db, TB_STREAM_SQL_REPLAY_GUEST, 2, params, &r) != TB_OK)
+		return;
+	size_t n = (size_t)PQntuples(r);
+	j->ids = tb_xcalloc(n ? n : 1, sizeof *j->ids);
+	j->at = tb_xcalloc(n + 1, sizeof *j->at);
+	for (size_t i = 0; i < n; i++) {
+		j->ids[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+		j->at[i] = j->out.len;
+		tb_sse_event(&j->out, j->ids[i], PQgetvalue(r, (int)i, 1), PQgetvalue(r, (int)i, 2),
+		             (size_t)PQgetlength(r, (int)i, 2));
+	}
+	j->at[n] = j->out.len;
+	j->n_ids = n;
+	j->seen_ok = true;
+	PQclear(r);
 }
 
 static void run_job(struct host *h, struct job *j)
@@ -531,6 +608,7 @@ static void run_job(struct host *h, struct job *j)
 	case JOB_SEEN: run_seen(h, j); break;
 	case JOB_PRESENCE: run_presence(db, j); break;
 	case JOB_CLOSE: run_close(db, j); break;
+	case JOB_GUEST_EVENTS: run_guest_events(db, j); break;
 	}
 }
 
@@ -702,6 +780,8 @@ static void send_comment(struct host *h, struct conn *c, const char *text)
 /* ---- jobs from the loop's side ---- */
 
 static void enqueue(struct host *h, struct job *j);
+static struct board **board_slot(struct host *h, int64_t id);
+static void maybe_free(struct host *h, struct conn *c);
 
 static void submit(struct host *h, struct conn *c, enum job_kind kind)
 {
@@ -716,6 +796,7 @@ static void submit(struct host *h, struct conn *c, enum job_kind kind)
 	                  .last_seq = c->last_seq,
 	                  .last_sent = c->last_sent,
 	                  .token = c->token,
+	                  .link_id = c->link_id,
 	                  .reason = c->reason};
 	memcpy(j->row, c->row, sizeof j->row);
 	c->busy = true;
@@ -759,9 +840,61 @@ static void revoke_stream(struct host *h, struct conn *c, enum tb_stream_revoke 
 	conn_finish(h, c, TB_CLOSE_REVOKED);
 }
 
+/* Reads the board's viewers once for all its live streams that owe a read (JOB_PRESENCE), unless a
+ * read runs: those that come meanwhile are read for after it (their ref may be newer). */
+static void presence_pump(struct host *h, struct board *b)
+{
+	if (b->presence_busy)
+		return;
+	struct job *j = NULL;
+	int64_t ms = now_ms();
+	for (struct conn *c = b->streams; c; c = c->bnext) {
+		/* one postponed (a ref within the throttle's interval) is satisfied by this read too */
+		if (!(c->want_presence || c->presence.due_ms) || c->state != CS_LIVE || c->done)
+			continue;
+		if (j == NULL) {
+			j = tb_xcalloc(1, sizeof *j);
+			j->kind = JOB_PRESENCE;
+			j->board_id = b->id;
+		}
+		c->want_presence = false;
+		c->presence_asked = true;
+		tb_presence_reading(&c->presence, ms);
+		if (c->link_id)
+			j->for_guests = true;
+		else
+			j->for_members = true;
+	}
+	if (j == NULL)
+		return;
+	b->presence_busy = true;
+	enqueue(h, j);
+}
+
+/* The board's viewers came back: each stream they were read for gets its form. */
+static void presence_done(struct host *h, const struct job *j)
+{
+	struct board *b = *board_slot(h, j->board_id);
+	if (b == NULL)
+		return; /* its last stream left meanwhile */
+	b->presence_busy = false;
+	for (struct conn *c = b->streams, *next; c; c = next) {
+		next = c->bnext; /* c may leave the board (a slow client dropped) */
+		if (!c->presence_asked)
+			continue;
+		c->presence_asked = false;
+		size_t from = c->link_id ? j->split : 0, to = c->link_id ? j->out.len : j->split;
+		if (!c->done && to > from)
+			conn_send(h, c, j->out.data + from, to - from);
+		maybe_free(h, c);
+	}
+	presence_pump(h, b);
+}
+
 /* The stream's next job, if it has none: its unregistration once done; else the replay of what
  * its board notified beyond what it sent (at most once per new notification: a board deleted
- * keeps no log), a revocation owed, an access re-check, the heartbeat's SEEN, a presence read. */
+ * keeps no log; a guest's only when its board's read for the guests did not bring it), a
+ * revocation owed, an access re-check, the heartbeat's SEEN, a presence read. */
 static void schedule(struct host *h, struct conn *c)
 {
 	if (c->busy)
@@ -774,6 +907,8 @@ static void schedule(struct host *h, struct conn *c)
 	if (c->state != CS_LIVE)
 		return;
 	struct board *b = c->board;
+	if (c->link_id && b && b->guest_busy)
+		return; /* the board's read for its guests brings the events (guest_pump), then the rest */
 	if (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark) {
 		c->replay_mark = b->max_seq;
 		submit(h, c, JOB_REPLAY);
@@ -784,10 +919,8 @@ static void schedule(struct host *h, struct conn *c)
 	} else if (c->want_recheck) {
 		c->want_recheck = false;
 		submit(h, c, JOB_RECHECK);
-	} else if (c->want_presence) {
-		c->want_presence = false;
-		tb_presence_reading(&c->presence, now_ms());
-		submit(h, c, JOB_PRESENCE);
+	} else if (c->want_presence && b) {
+		presence_pump(h, b);
 	}
 }
 
@@ -838,6 +971,7 @@ static void opened(struct host *h, struct conn *c, struct job *j)
 	c->token = j->token_out;
 	j->token_out = NULL;
 	c->user_id = j->user_id;
+	c->link_id = j->link_id;
 	c->board_id = j->board_id;
 	c->resume = j->resume;
 	c->last_seq = j->last_seq;
@@ -857,7 +991,8 @@ static int cmp_id(const void *a, const void *b)
 
 /* The process's SEEN came back: a live stream whose OPEN went before it and whose row it did not
  * find was recycled by the supervisor (its client reconnects with Last-Event-ID); one whose
- * session ended is revoked. Streams not live yet are judged at the next heartbeat. */
+ * session ended is revoked (a guest's: whose link or board is gone, link_deleted at once since
+ * deleting a link notifies a heartbeat). Streams not live yet are judged at the next heartbeat. */
 static void seen_done(struct host *h, const struct job *j)
 {
 	h->seen_busy = false;
@@ -871,7 +1006,7 @@ static void seen_done(struct host *h, const struct job *j)
 			       c->board_id);
 			conn_finish(h, c, TB_CLOSE_RECYCLED);
 		} else if (!j->alive[at - j->ids]) {
-			revoke_stream(h, c, TB_REVOKE_SESSION_ENDED);
+			revoke_stream(h, c, c->link_id ? TB_REVOKE_LINK_DELETED : TB_REVOKE_SESSION_ENDED);
 		}
 		schedule(h, c);
 		maybe_free(h, c);
@@ -879,10 +1014,75 @@ static void seen_done(struct host *h, const struct job *j)
 	seen_pump(h);
 }
 
+/* Reads the board's new events for its guests, once for all of them (JOB_GUEST_EVENTS), when a
+ * change came that they lack and no read runs: from the lowest seq sent among its live guests
+ * without a job of their own (the others replay for themselves, schedule). */
+static void guest_pump(struct host *h, struct board *b)
+{
+	if (b->guest_busy || !b->guest_owed)
+		return;
+	b->guest_owed = false;
+	int64_t base = INT64_MAX;
+	for (const struct conn *c = b->streams; c; c = c->bnext)
+		if (c->link_id && c->state == CS_LIVE && !c->busy && !c->done && c->last_sent < b->max_seq &&
+		    c->last_sent < base)
+			base = c->last_sent;
+	if (base == INT64_MAX)
+		return;
+	struct job *j = tb_xcalloc(1, sizeof *j);
+	j->kind = JOB_GUEST_EVENTS;
+	j->board_id = b->id;
+	j->last_sent = base;
+	j->max_seq = b->max_seq;
+	b->guest_busy = true;
+	enqueue(h, j);
+}
+
+/* The board's events for its guests came back: each live guest without a job of its own that had
+ * everything up to the read's start gets what it lacks (seq order, nothing twice); a batch that was
+ * full, or changes notified meanwhile, read again. */
+static void guest_events_done(struct host *h, const struct job *j)
+{
+	struct board *b = *board_slot(h, j->board_id);
+	if (b == NULL)
+		return; /* its last stream left meanwhile */
+	b->guest_busy = false;
+	for (struct conn *c = b->streams, *next; c && j->seen_ok; c = next) {
+		next = c->bnext; /* c may leave the board (a slow client dropped) */
+		if (!c->link_id || c->state != CS_LIVE || c->busy || c->done || c->last_sent < j->last_sent)
+			continue;
+		size_t i = 0;
+		while (i < j->n_ids && j->ids[i] <= c->last_sent)
+			i++;
+		if (i < j->n_ids && conn_send(h, c, j->out.data + j->at[i], j->at[j->n_ids] - j->at[i])) {
+			tb_metrics_add(TB_M_EVENTS_SENT, (uint64_t)(j->n_ids - i));
+			c->last_sent = j->ids[j->n_ids - 1];
+		}
+	}
+	if (j->seen_ok && (j->n_ids == 500 || b->max_seq > j->max_seq))
+		b->guest_owed = true;
+	guest_pump(h, b);
+	for (struct conn *c = b->streams, *next; c; c = next) {
+		next = c->bnext;
+		if (c->link_id) {
+			schedule(h, c);
+			maybe_free(h, c);
+		}
+	}
+}
+
 /* A job's output: what it wrote goes to the client, then what it ended. */
 static void job_done(struct host *h, struct job *j)
 {
 	struct conn *c = j->c;
+	if (c == NULL && j->kind == JOB_GUEST_EVENTS) {
+		guest_events_done(h, j);
+		return;
+	}
+	if (c == NULL && j->kind == JOB_PRESENCE) {
+		presence_done(h, j);
+		return;
+	}
 	if (c == NULL) {
 		seen_done(h, j);
 		return;
@@ -919,6 +1119,7 @@ static void job_free(struct job *j)
 	free(j->token_out);
 	free(j->ids);
 	free(j->alive);
+	free(j->at);
 	free(j);
 }
 
@@ -1078,6 +1279,8 @@ static void join_board(struct host *h, struct conn *c)
 	if (b->streams)
 		b->streams->bprev = c;
 	b->streams = c;
+	if (c->link_id)
+		b->guests++;
 	if (b->n++ == 0 && !b->want_listen) {
 		cmd_push(h, b, true);
 		cmd_pump(h);
@@ -1100,6 +1303,8 @@ static void leave_board(struct host *h, struct conn *c)
 		c->bnext->bprev = c->bprev;
 	c->board = NULL;
 	c->bnext = c->bprev = NULL;
+	if (c->link_id)
+		b->guests--;
 	if (--b->n == 0) {
 		cmd_push(h, b, false);
 		cmd_pump(h);
@@ -1110,6 +1315,11 @@ static void leave_board(struct host *h, struct conn *c)
  * what needs the database becomes the stream's next job. */
 static void on_change(struct host *h, struct conn *c, const struct tb_stream_notice *n)
 {
+	if (c->link_id) { /* a guest's events are the log's public form: its board reads them (guest_pump) */
+		if (tb_stream_plan_change(n->seq, n->type, NULL, c->last_sent, 0) & TB_STEP_REVOKE)
+			c->want_revoke = true;
+		return;
+	}
 	unsigned steps = tb_stream_plan_change(n->seq, n->type, n->data, c->last_sent, c->user_id);
 	if (steps & TB_STEP_RECHECK)
 		c->want_recheck = true;
@@ -1129,16 +1339,22 @@ static void on_notice(struct host *h, struct conn *c, const struct tb_stream_not
 	if (c->state != CS_LIVE || c->done)
 		return;
 	switch (n->kind) {
-	case TB_NOTICE_EDITING: send_event(h, c, -1, n->type, n->data, strlen(n->data)); break;
+	case TB_NOTICE_EDITING: /* a guest gets none: they name their user */
+		if (c->link_id == 0)
+			send_event(h, c, -1, n->type, n->data, strlen(n->data));
+		break;
 	case TB_NOTICE_CHANGE: on_change(h, c, n); break;
 	case TB_NOTICE_HEARTBEAT:
 		send_comment(h, c, "hb");
 		h->seen_owed = true; /* seen_pump, once the notifications are read */
 		break;
 	case TB_NOTICE_PRESENCE:
-		tb_presence_list_came(&c->presence);
-		send_event(h, c, -1, "presence", n->data, strlen(n->data));
-		break;
+		if (c->link_id == 0) { /* a guest's list is read: it names login names */
+			tb_presence_list_came(&c->presence);
+			send_event(h, c, -1, "presence", n->data, strlen(n->data));
+			break;
+		}
+		/* fall through */
 	case TB_NOTICE_PRESENCE_REF:
 		if (tb_presence_ref_came(&c->presence, now_ms()))
 			c->want_presence = true;
@@ -1165,6 +1381,10 @@ static void fan_out(struct host *h, const PGnotify *pn)
 		       n.kind == TB_NOTICE_MALFORMED ? "malformed" : "seq-less", id);
 	if (n.kind == TB_NOTICE_CHANGE && n.seq > b->max_seq)
 		b->max_seq = n.seq;
+	if (n.kind == TB_NOTICE_CHANGE && b->guests > 0) { /* before the streams: they wait for it */
+		b->guest_owed = true;
+		guest_pump(h, b);
+	}
 	for (struct conn *c = b->streams, *next; c; c = next) {
 		next = c->bnext; /* c may leave the board (a slow client dropped) */
 		on_notice(h, c, &n);

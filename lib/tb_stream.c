@@ -129,20 +129,21 @@ const char TB_STREAM_SQL_PRESENCE[] =
 	"         'guests', board_guests($1::bigint))";
 
 /* A guest's stream is one guest more or less: always announced. Returns what a guest is shown. */
-static const char SQL_PRESENCE_GUEST[] =
+const char TB_STREAM_SQL_PRESENCE_GUEST[] =
 	"SELECT CASE WHEN announce_presence($1::bigint) IS NOT NULL THEN public_presence($1::bigint) END";
 
 const char TB_STREAM_SQL_PRESENCE_NOW[] =
 	"SELECT jsonb_build_object('type', 'presence', 'board_id', $1::bigint, 'viewers', board_viewers($1::bigint),"
 	"                          'guests', board_guests($1::bigint))::text";
 
-static const char SQL_PRESENCE_NOW_GUEST[] = "SELECT public_presence($1::bigint)::text";
+const char TB_STREAM_SQL_PRESENCE_NOW_GUEST[] = "SELECT public_presence($1::bigint)::text";
 
 #define EVENT_COLUMNS "(board_id, seq, type, actor_id, created_at, payload)::text"
 #define REPLAY_FROM " FROM board_events WHERE board_id = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT 500"
 #define ONE_FROM " FROM board_events WHERE board_id = $1::bigint AND seq = $2::bigint"
 
 const char TB_STREAM_SQL_REPLAY[] = "SELECT seq, type, event_json" EVENT_COLUMNS REPLAY_FROM;
+const char TB_STREAM_SQL_REPLAY_GUEST[] = "SELECT seq, type, public_event_json" EVENT_COLUMNS REPLAY_FROM;
 
 /* No row: the supervisor recycled us. false: the session ended (logout, expiry, its user gone). */
 const char TB_STREAM_SQL_SEEN[] =
@@ -163,7 +164,7 @@ const char TB_STREAM_SQL_UNREGISTER[] = "DELETE FROM streams WHERE id = $1::bigi
 const char TB_STREAM_SQL_ROLE[] = "SELECT board_role($1::bigint, $2::bigint)";
 
 /* A guest's access: NULL once the link is deleted or its board is in the trash. */
-static const char SQL_LINK_ALIVE[] =
+const char TB_STREAM_SQL_LINK_ALIVE[] =
 	"SELECT (SELECT 'guest' FROM board_links l JOIN boards b ON b.id = l.board_id"
 	"         WHERE l.id = $1::bigint AND l.board_id = $2::bigint AND b.deleted_at IS NULL)";
 
@@ -190,13 +191,13 @@ static const struct audience MEMBER = {
 };
 
 static const struct audience GUEST = {
-	"SELECT seq, type, public_event_json" EVENT_COLUMNS REPLAY_FROM,
+	TB_STREAM_SQL_REPLAY_GUEST,
 	"SELECT public_event_json" EVENT_COLUMNS ONE_FROM,
 	SQL_SEEN_GUEST,
-	SQL_LINK_ALIVE,
-	SQL_PRESENCE_GUEST,
+	TB_STREAM_SQL_LINK_ALIVE,
+	TB_STREAM_SQL_PRESENCE_GUEST,
 	1,
-	SQL_PRESENCE_NOW_GUEST,
+	TB_STREAM_SQL_PRESENCE_NOW_GUEST,
 	TB_REVOKE_LINK_DELETED,
 	TB_REVOKE_LINK_DELETED, /* a guest has no access but its link's */
 };

@@ -71,9 +71,13 @@ enum tb_err tb_stream_unlock_registry(struct tb_db *db, enum tb_err err);
  * change: {"viewers": [...], "guests": N}, announced when that is 1 or 0), PRESENCE_NOW ($1 board:
  * a presence payload), REPLAY ($1 board, $2 after: seq, type, event JSON, at most 500), SEEN ($1 row, $2
  * token: no row when the row is gone, else whether the session lasts), UNREGISTER ($1 row), ROLE
- * ($1 user, $2 board: the role, NULL when none). */
+ * ($1 user, $2 board: the role, NULL when none). A guest's (a public link's: no login names,
+ * sql/functions/links.sql): PRESENCE_GUEST ($1 board: announces, and returns what a guest is
+ * shown), PRESENCE_NOW_GUEST ($1 board), REPLAY_GUEST (as REPLAY, the events' public form),
+ * LINK_ALIVE ($1 link, $2 board: 'guest', NULL once the link or the board is gone). */
 extern const char TB_STREAM_SQL_STATE[], TB_STREAM_SQL_LOCK_REGISTRY[], TB_STREAM_SQL_PRESENCE[],
 	TB_STREAM_SQL_PRESENCE_NOW[], TB_STREAM_SQL_REPLAY[], TB_STREAM_SQL_SEEN[], TB_STREAM_SQL_UNREGISTER[],
-	TB_STREAM_SQL_ROLE[];
+	TB_STREAM_SQL_ROLE[], TB_STREAM_SQL_PRESENCE_GUEST[], TB_STREAM_SQL_PRESENCE_NOW_GUEST[],
+	TB_STREAM_SQL_REPLAY_GUEST[], TB_STREAM_SQL_LINK_ALIVE[];
 
 #endif

@@ -2,7 +2,11 @@
 admin makes, lists and deletes links; whoever has one reads the board and follows it live as a
 guest, with no session and no login name in anything sent; deleting the link (or the board) ends
 the guests' streams at once; a link's token is no session anywhere else; guests have their own
-stream limit (max_guest_streams). Who may call which route is in test_authz_matrix.py."""
+stream limit (max_guest_streams). Who may call which route is in test_authz_matrix.py.
+
+The guests' streams run in both stream modes (a stream host reads a board's public events once for
+all its guests); the tests of the links themselves, which say nothing about streams, in the
+worker's only."""
 
 import re
 import secrets
@@ -13,6 +17,9 @@ import pytest
 import sse
 import tbclient as tb
 from sse import streams  # noqa: F401  (fixture)
+from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
+
+NO_STREAM = "the links' REST routes and pages: no stream, the same code in both modes"
 
 # How soon a guest hears that its link was deleted (the deletion sends a heartbeat at once; no
 # supervisor runs here, so a heartbeat-interval wait would fail this).
@@ -66,8 +73,17 @@ def displayed(server, user, display_name):
     return user
 
 
-@pytest.fixture(scope="module")
+_teams = {}  # one team per environment (server is per test here: one per stream mode)
+
+
+@pytest.fixture
 def team(server):
+    if id(server) not in _teams:
+        _teams[id(server)] = make_team(server)
+    return _teams[id(server)]
+
+
+def make_team(server):
     owner = displayed(server, tb.new_user(server, "plo"), "Owner Ödegaard")
     editor = displayed(server, tb.new_user(server, "ple"), "Editor 山田")
     t = tb.create_team(server, owner)
@@ -81,6 +97,7 @@ def team_board(server, team):
 
 # ---- making, listing and deleting links ------------------------------------------------------------
 
+@pytest.mark.worker_only(NO_STREAM)
 def test_create_list_delete(server, team):
     owner = team["owner"]
     board = team_board(server, team)
@@ -105,6 +122,7 @@ def test_create_list_delete(server, team):
     tb.assert_status(public(server, other["token"]), 200)
 
 
+@pytest.mark.worker_only(NO_STREAM)
 def test_bad_inputs(server, team):
     owner = team["owner"]
     board, elsewhere = team_board(server, team), team_board(server, team)
@@ -133,6 +151,7 @@ def test_bad_inputs(server, team):
     tb.assert_error(public(server, link["token"], "/events?limit=0"), 400, "bad_request")
 
 
+@pytest.mark.worker_only(NO_STREAM)
 def test_at_most_20_links_per_board(server, team):
     owner = team["owner"]
     board = team_board(server, team)
@@ -145,6 +164,7 @@ def test_at_most_20_links_per_board(server, team):
 
 # ---- what a guest reads --------------------------------------------------------------------------------
 
+@pytest.mark.worker_only(NO_STREAM)
 def test_public_board_and_notes_without_login_names(server, team):
     owner, editor = team["owner"], team["editor"]
     board = team_board(server, team)
@@ -166,6 +186,7 @@ def test_public_board_and_notes_without_login_names(server, team):
     tb.assert_status(public(server, link["token"]), 200)
 
 
+@pytest.mark.worker_only(NO_STREAM)
 def test_link_token_is_no_session(server, team):
     """Every route but the /public ones answers a link's token 401, writes above all."""
     owner = team["owner"]
@@ -236,13 +257,47 @@ def test_guest_follows_live_without_names_and_resumes(server, team, streams):
     assert renamed["title"] == "renamed" and "team_id" not in renamed and "owner_id" not in renamed
     assert not g.typed("editing"), g.describe()
     assert no_login_names(bytes(g.raw).decode(), owner, editor, newcomer), g.describe()
+    # A second guest, come later, resumes from the log and then follows live with the first.
+    other = guest(streams, board["id"], token, last_event_id=1)
+    other.wait_type("board.updated", timeout=5)
+    tb.create_item(server, editor, board["id"], text="both")
+    for c in (g, other):
+        c.wait_for(lambda e: e.type == "item.created" and e.seq == 4, timeout=5)
+    assert g.seqs() == [1, 2, 3, 4] and other.seqs() == [2, 3, 4], g.describe() + other.describe()
+    assert no_login_names(bytes(other.raw).decode(), owner, editor, newcomer), other.describe()
+    other.close()
     # Resume: what happened while away comes again, from Last-Event-ID on.
     g.close()
     tb.assert_status(tb.request(server, "PATCH", "/boards/%d/items/%d" % (board["id"], note["id"]),
                                 {"x": 40}, token=editor.token), 200)
     again = guest(streams, board["id"], token, last_event_id=1)
     again.wait_type("item.updated", timeout=5)
-    assert again.seqs() == [2, 3, 4], again.describe()
+    assert again.seqs() == [2, 3, 4, 5], again.describe()
+
+
+def test_presence_too_long_for_notify_is_read_in_each_form(server, team, streams):
+    """A presence list too long for NOTIFY comes as a reference ("ref", sql/functions/presence.sql),
+    made here by hand: members read the list with login names, guests the public one (a stream host
+    reads the board's once for all its streams that owe one)."""
+    owner, editor = team["owner"], team["editor"]
+    board = team_board(server, team)
+    token = make_link(server, owner, board["id"])["token"]
+    members = [streams.open(board["id"], token=u.token) for u in (owner, editor)]
+    guests = [guest(streams, board["id"], token) for _ in range(2)]
+    for c in members:
+        c.wait_for(lambda e: e.type == "presence" and e.json.get("guests") == 2, timeout=5)
+    time.sleep(1.1)  # past the presence reads' throttle (TB_PRESENCE_READ_INTERVAL_MS)
+    marks = [len(c.events) for c in members + guests]
+    server.sql("SELECT pg_notify('board_' || %s, json_build_object('type', 'presence', 'board_id', %s::bigint,"
+               " 'ref', true)::text)", (board["id"], board["id"]))
+    want = sorted([owner.id, editor.id])
+    for c, mark in zip(members + guests, marks):
+        ev = c.wait_for(lambda e: e.type == "presence", start=mark, timeout=5, what="the list read")
+        assert sorted(v["user_id"] for v in ev.json["viewers"]) == want and ev.json["guests"] == 2, c.describe()
+        if c in members:
+            assert {v["name"] for v in ev.json["viewers"]} == {owner.name, editor.name}, c.describe()
+    for c in guests:
+        assert no_login_names(bytes(c.raw).decode(), owner, editor), c.describe()
 
 
 def test_deleting_link_ends_its_guests_at_once(server, team, streams):
@@ -294,6 +349,7 @@ def test_max_guest_streams(server, team, streams):
         assert streams.close_all() == []  # before the workers restart with the default config
 
 
+@pytest.mark.worker_only("the workers' shared table of held streams; a host always counts in the registry (test_max_guest_streams)")
 def test_max_guest_streams_without_shared_memory(server, team, streams):
     """Without the workers' shared file (one of another layout, as test_stream_limits makes it) the
     registry counts the guests, all together, under its advisory locks."""
