@@ -287,7 +287,9 @@ def test_non_reading_rest_clients_hold_no_worker(server):
     # (apache-fcgid; on the shared host the class has mod_fcgid's default 100 processes, and
     # under CGI every request has its own).
     limit = 2.0
-    server.restart_app(write_timeout=3)
+    # reply_linger = 1: the replies given up on stop counting soon after the test (by default 25 s
+    # more, and test_hostile's first large reply, right after this module, would be refused).
+    server.restart_app(write_timeout=3, reply_linger=1)
     socks = []
     try:
         for _ in range(ATTACKERS):
