@@ -42,8 +42,12 @@ describe("board: failed saves are kept and retried", () => {
         } else await route.continue();
       });
       await drag(page, id, 120, 80);
-      await within(page, 3000, (i) => document.querySelector(`[data-id="${i}"]`).dataset.sync === "unsaved", id, "marked unsaved");
-      assert.equal(await note(page, id).getByTestId("note-sync").textContent(), "Unsaved");
+      // One look at the note for both (the outbox retries a 503 soon after: a second look could
+      // already find it "Saving…" again).
+      await within(page, 3000, (i) => {
+        const n = document.querySelector(`[data-id="${i}"]`);
+        return n.dataset.sync === "unsaved" && n.querySelector('[data-testid="note-sync"]')?.textContent === "Unsaved";
+      }, id, "marked unsaved, and its label says so");
       let b = await noteBox(page, id);
       assert.deepEqual([b.x, b.y], [220, 180], "no snap back");
       await note(page, id).dblclick({ position: { x: 50, y: 70 } });
