@@ -17,14 +17,13 @@ import pytest
 import tbclient as tb
 import sse
 from sse import streams  # noqa: F401  (fixture)
-import tbfixture
 
 
 @pytest.fixture(name="server")
 def hosts(request, server):
     if server.stream_mode == "host":
         env = server
-    elif "host" in tbfixture.stream_modes():
+    elif server.setup == "lighttpd":  # also under TB_BOTH_STREAM_MODES=0: this is host mode's test
         env = request.getfixturevalue("host_mode_server")
     else:
         pytest.skip("no stream host in the %s set-up" % server.setup)
