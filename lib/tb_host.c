@@ -61,6 +61,7 @@
 #define PARAMS_NAME_MAX 256         /* a FastCGI parameter's name, bytes */
 #define PARAMS_VALUE_MAX 16384      /* and its value (a Cookie header, a long query) */
 #define PARAMS_MAX 65536            /* all of a request's parameters */
+#define CLOSE_BATCH_MAX 1000        /* streams unregistered by one JOB_CLOSE */
 
 /* What an epoll event's data points at. */
 enum watch_kind { W_LISTEN, W_CONN, W_DB, W_JOBS, W_TICK, W_SIGNAL };
@@ -123,6 +124,7 @@ struct board {
 };
 
 /* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all.
+ * JOB_CLOSE too: the streams that ended since the last one, unregistered together (close_pump).
  * JOB_GUEST_EVENTS and JOB_PRESENCE are a board's (job->c NULL too): the public form of its new
  * events, read once for all its guests; its viewers, read once for all its streams that owe a
  * read (a list too long for NOTIFY, a "ref"; a guest's every presence change). */
@@ -140,8 +142,12 @@ struct job {
 	int64_t board_id, user_id, resume, last_seq, last_sent, link_id;
 	char row[24];
 	const char *token;
-	enum tb_stream_close reason; /* JOB_CLOSE: why the stream ended */
-	struct tb_buf out;           /* OPEN not accepted: the whole response; else event-stream bytes */
+	/* JOB_CLOSE: the streams (each busy with it), why each ended, their rows and boards; the
+	 * users as a bigint[] literal, NULL for a guest's */
+	struct conn **conns;
+	enum tb_stream_close *reasons;
+	struct tb_buf row_ids, board_ids, user_ids;
+	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
 	bool accepted, done;
 	enum tb_stream_close end; /* done: why */
 	char *token_out;
@@ -183,6 +189,9 @@ struct host {
 	unsigned long tickets; /* OPEN jobs queued so far */
 	bool seen_owed;        /* a heartbeat came: the process's SEEN is owed */
 	bool seen_busy;        /* and runs */
+	struct conn **closing; /* ended and registered, for the next JOB_CLOSE (close_pump) */
+	size_t n_closing, cap_closing;
+	bool close_busy; /* a JOB_CLOSE runs */
 	bool stopping;
 	int64_t stop_by;
 	/* the pool */
@@ -554,22 +563,36 @@ static void run_presence(struct tb_db *db, struct job *j)
 		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW_GUEST, &j->out);
 }
 
-/* The stream ended: counted, its row removed, the viewers announced if the user left the board. */
-static void run_close(struct tb_db *db, struct job *j)
+/* The rows of this process's streams that ended ($3, ids), one statement for the batch. */
+static const char SQL_HOST_UNREGISTER[] =
+	"DELETE FROM streams WHERE host = $1 AND pid = $2::int AND id = ANY($3::bigint[])";
+
+/* Then each board's viewers, announced once ($1 boards, $2 users, pairwise): when a guest left it
+ * (always announced, as TB_STREAM_SQL_PRESENCE_GUEST) or a user who has no stream left on it (as
+ * TB_STREAM_SQL_PRESENCE with 0). */
+static const char SQL_HOST_PRESENCE_AFTER[] =
+	"SELECT count(announce_presence(g.board_id)) FROM"
+	" (SELECT DISTINCT x.board_id FROM unnest($1::bigint[], $2::bigint[]) AS x(board_id, user_id)"
+	"   WHERE x.user_id IS NULL OR NOT EXISTS"
+	"         (SELECT 1 FROM streams s WHERE s.board_id = x.board_id AND s.user_id = x.user_id)) g";
+
+/* The streams that ended: counted, their rows removed, the viewers of each board they left
+ * announced once. */
+static void run_close(struct host *h, struct job *j)
 {
-	tb_metrics_add(tb_stream_close_metric(j->reason), 1);
-	const char *params[] = {j->row};
+	struct tb_db *db = &h->papp.db;
+	for (size_t i = 0; i < j->n_ids; i++)
+		tb_metrics_add(tb_stream_close_metric(j->reasons[i]), 1);
+	char pid[24];
+	const char *params[] = {h->cfg->host_name, tb_i64(pid, getpid()), j->row_ids.data};
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_UNREGISTER, 1, params, &r) == TB_OK) {
+	if (tb_db_query(db, SQL_HOST_UNREGISTER, 3, params, &r) != TB_OK)
+		return;
+	PQclear(r);
+	r = NULL;
+	const char *p2[] = {j->board_ids.data, j->user_ids.data};
+	if (tb_db_query(db, SQL_HOST_PRESENCE_AFTER, 2, p2, &r) == TB_OK)
 		PQclear(r);
-		r = NULL;
-		char board[24], user[24];
-		const char *p2[] = {tb_i64(board, j->board_id), tb_i64(user, j->user_id), "0"};
-		if (presence_changed(db, j, p2, &r) == TB_OK)
-			PQclear(r);
-	}
-	TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", j->row, j->board_id,
-	       tb_stream_close_name(j->reason));
 }
 
 /* A board's new events for all its guests at once (JOB_GUEST_EVENTS): the public form of those
@@ -607,7 +630,7 @@ static void run_job(struct host *h, struct job *j)
 	case JOB_RECHECK: check_access(db, j); break;
 	case JOB_SEEN: run_seen(h, j); break;
 	case JOB_PRESENCE: run_presence(db, j); break;
-	case JOB_CLOSE: run_close(db, j); break;
+	case JOB_CLOSE: run_close(h, j); break;
 	case JOB_GUEST_EVENTS: run_guest_events(db, j); break;
 	}
 }
@@ -796,8 +819,7 @@ static void submit(struct host *h, struct conn *c, enum job_kind kind)
 	                  .last_seq = c->last_seq,
 	                  .last_sent = c->last_sent,
 	                  .token = c->token,
-	                  .link_id = c->link_id,
-	                  .reason = c->reason};
+	                  .link_id = c->link_id};
 	memcpy(j->row, c->row, sizeof j->row);
 	c->busy = true;
 	if (kind == JOB_OPEN)
@@ -891,6 +913,74 @@ static void presence_done(struct host *h, const struct job *j)
 	presence_pump(h, b);
 }
 
+/* The stream ended and is registered: it waits (busy) for the next JOB_CLOSE, which the loop
+ * queues after its batch of events (close_pump), so that the streams that end together are
+ * unregistered together. */
+static void close_later(struct host *h, struct conn *c)
+{
+	if (h->n_closing == h->cap_closing) {
+		h->cap_closing = h->cap_closing ? 2 * h->cap_closing : 64;
+		struct conn **n = realloc(h->closing, h->cap_closing * sizeof *n);
+		if (n == NULL)
+			abort();
+		h->closing = n;
+	}
+	h->closing[h->n_closing++] = c;
+	c->busy = true;
+}
+
+/* Appends id to a bigint[] literal being built in b ("{1,2,NULL"; NULL for 0 when zero_null). */
+static void array_add(struct tb_buf *b, int64_t id, bool zero_null)
+{
+	char text[24];
+	tb_buf_puts(b, b->len ? "," : "{");
+	tb_buf_puts(b, zero_null && id == 0 ? "NULL" : tb_i64(text, id));
+}
+
+/* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs: those that
+ * end meanwhile go in the next. */
+static void close_pump(struct host *h)
+{
+	if (h->close_busy || h->n_closing == 0)
+		return;
+	size_t n = h->n_closing < CLOSE_BATCH_MAX ? h->n_closing : CLOSE_BATCH_MAX;
+	struct job *j = tb_xcalloc(1, sizeof *j);
+	j->kind = JOB_CLOSE;
+	j->conns = tb_xcalloc(n, sizeof *j->conns);
+	j->reasons = tb_xcalloc(n, sizeof *j->reasons);
+	for (size_t i = 0; i < n; i++) {
+		struct conn *c = h->closing[i];
+		j->conns[i] = c;
+		j->reasons[i] = c->reason;
+		array_add(&j->row_ids, c->row_id, false);
+		array_add(&j->board_ids, c->board_id, false);
+		array_add(&j->user_ids, c->link_id ? 0 : c->user_id, true);
+	}
+	tb_buf_puts(&j->row_ids, "}");
+	tb_buf_puts(&j->board_ids, "}");
+	tb_buf_puts(&j->user_ids, "}");
+	j->n_ids = n;
+	memmove(h->closing, h->closing + n, (h->n_closing - n) * sizeof *h->closing);
+	h->n_closing -= n;
+	h->close_busy = true;
+	enqueue(h, j);
+}
+
+/* The streams' rows are gone (or the statement failed: the supervisor removes them): each one's
+ * connection may be freed now. */
+static void close_done(struct host *h, const struct job *j)
+{
+	h->close_busy = false;
+	for (size_t i = 0; i < j->n_ids; i++) {
+		struct conn *c = j->conns[i];
+		TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", c->row, c->board_id,
+		       tb_stream_close_name(j->reasons[i]));
+		c->busy = c->registered = false;
+		maybe_free(h, c);
+	}
+	close_pump(h);
+}
+
 /* The stream's next job, if it has none: its unregistration once done; else the replay of what
  * its board notified beyond what it sent (at most once per new notification: a board deleted
  * keeps no log; a guest's only when its board's read for the guests did not bring it), a
@@ -901,7 +991,7 @@ static void schedule(struct host *h, struct conn *c)
 		return;
 	if (c->done) {
 		if (c->registered)
-			submit(h, c, JOB_CLOSE);
+			close_later(h, c);
 		return;
 	}
 	if (c->state != CS_LIVE)
@@ -1083,6 +1173,10 @@ static void job_done(struct host *h, struct job *j)
 		presence_done(h, j);
 		return;
 	}
+	if (j->kind == JOB_CLOSE) {
+		close_done(h, j);
+		return;
+	}
 	if (c == NULL) {
 		seen_done(h, j);
 		return;
@@ -1092,8 +1186,6 @@ static void job_done(struct host *h, struct job *j)
 		tb_fcgi_forget_params(&c->fp); /* the request was read: nothing keeps a copy of it */
 		tb_buf_free(&c->body);
 		opened(h, c, j);
-	} else if (j->kind == JOB_CLOSE) {
-		c->registered = false;
 	} else if (!c->done) {
 		if (j->kind == JOB_START) {
 			c->state = CS_LIVE;
@@ -1120,6 +1212,11 @@ static void job_free(struct job *j)
 	free(j->ids);
 	free(j->alive);
 	free(j->at);
+	free(j->conns);
+	free(j->reasons);
+	tb_buf_free(&j->row_ids);
+	tb_buf_free(&j->board_ids);
+	tb_buf_free(&j->user_ids);
 	free(j);
 }
 
@@ -1756,14 +1853,15 @@ static void release_all(struct host *h)
 	while (h->finished) {
 		struct job *j = h->finished;
 		h->finished = j->next;
-		if (j->c)
-			j->c->busy = false;
 		job_free(j);
 	}
+	free(h->closing); /* those waiting, and those of a JOB_CLOSE, are among h->conns */
+	h->closing = NULL;
+	h->n_closing = 0;
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		conn_close_fd(c);
-		c->registered = false;
+		c->busy = c->registered = false;
 		maybe_free(h, c);
 	}
 	free_dead(h);
@@ -1786,6 +1884,7 @@ static void loop(struct host *h)
 		}
 		for (int i = 0; i < n; i++)
 			dispatch(h, &evs[i]);
+		close_pump(h);
 		free_dead(h);
 	}
 }
