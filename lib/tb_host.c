@@ -92,6 +92,7 @@ struct conn {
 	bool polling_out;    /* EPOLLOUT is on */
 	struct board *board; /* while on a board's list */
 	struct conn *bnext, *bprev, *next, *prev;
+	struct conn *cnext; /* ended: in host->closing or a JOB_CLOSE's list (busy in both) */
 	int64_t board_id, user_id, resume, last_seq, last_sent, replay_mark;
 	int64_t link_id;              /* a guest's public link (no user); 0: a member's stream */
 	char row[24];                 /* the registry row's id */
@@ -142,9 +143,9 @@ struct job {
 	int64_t board_id, user_id, resume, last_seq, last_sent, link_id;
 	char row[24];
 	const char *token;
-	/* JOB_CLOSE: the streams (each busy with it), why each ended, their rows and boards; the
-	 * users as a bigint[] literal, NULL for a guest's */
-	struct conn **conns;
+	/* JOB_CLOSE: the streams (linked by cnext, each busy with it; the loop's alone), why each
+	 * ended, their rows, boards and users as bigint[] literals (NULL for a guest's user) */
+	struct conn *conns;
 	enum tb_stream_close *reasons;
 	struct tb_buf row_ids, board_ids, user_ids;
 	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
@@ -186,12 +187,11 @@ struct host {
 	struct conn *conns, *dead;
 	long n_conns;
 	long hb_window;
-	unsigned long tickets; /* OPEN jobs queued so far */
-	bool seen_owed;        /* a heartbeat came: the process's SEEN is owed */
-	bool seen_busy;        /* and runs */
-	struct conn **closing; /* ended and registered, for the next JOB_CLOSE (close_pump) */
-	size_t n_closing, cap_closing;
-	bool close_busy; /* a JOB_CLOSE runs */
+	unsigned long tickets;               /* OPEN jobs queued so far */
+	bool seen_owed;                      /* a heartbeat came: the process's SEEN is owed */
+	bool seen_busy;                      /* and runs */
+	struct conn *closing, *closing_tail; /* ended and registered, for the next JOB_CLOSE (cnext) */
+	bool close_busy;                     /* a JOB_CLOSE runs */
 	bool stopping;
 	int64_t stop_by;
 	/* the pool */
@@ -918,14 +918,12 @@ static void presence_done(struct host *h, const struct job *j)
  * unregistered together. */
 static void close_later(struct host *h, struct conn *c)
 {
-	if (h->n_closing == h->cap_closing) {
-		h->cap_closing = h->cap_closing ? 2 * h->cap_closing : 64;
-		struct conn **n = realloc(h->closing, h->cap_closing * sizeof *n);
-		if (n == NULL)
-			abort();
-		h->closing = n;
-	}
-	h->closing[h->n_closing++] = c;
+	c->cnext = NULL;
+	if (h->closing_tail)
+		h->closing_tail->cnext = c;
+	else
+		h->closing = c;
+	h->closing_tail = c;
 	c->busy = true;
 }
 
@@ -941,27 +939,29 @@ static void array_add(struct tb_buf *b, int64_t id, bool zero_null)
  * end meanwhile go in the next. */
 static void close_pump(struct host *h)
 {
-	if (h->close_busy || h->n_closing == 0)
+	if (h->close_busy || h->closing == NULL)
 		return;
-	size_t n = h->n_closing < CLOSE_BATCH_MAX ? h->n_closing : CLOSE_BATCH_MAX;
 	struct job *j = tb_xcalloc(1, sizeof *j);
 	j->kind = JOB_CLOSE;
-	j->conns = tb_xcalloc(n, sizeof *j->conns);
-	j->reasons = tb_xcalloc(n, sizeof *j->reasons);
-	for (size_t i = 0; i < n; i++) {
-		struct conn *c = h->closing[i];
-		j->conns[i] = c;
-		j->reasons[i] = c->reason;
-		array_add(&j->row_ids, c->row_id, false);
-		array_add(&j->board_ids, c->board_id, false);
-		array_add(&j->user_ids, c->link_id ? 0 : c->user_id, true);
+	j->reasons = tb_xcalloc(CLOSE_BATCH_MAX, sizeof *j->reasons);
+	j->conns = h->closing;
+	struct conn *last = h->closing;
+	for (;;) {
+		j->reasons[j->n_ids++] = last->reason;
+		array_add(&j->row_ids, last->row_id, false);
+		array_add(&j->board_ids, last->board_id, false);
+		array_add(&j->user_ids, last->link_id ? 0 : last->user_id, true);
+		if (last->cnext == NULL || j->n_ids == CLOSE_BATCH_MAX)
+			break;
+		last = last->cnext;
 	}
+	h->closing = last->cnext;
+	if (h->closing == NULL)
+		h->closing_tail = NULL;
+	last->cnext = NULL;
 	tb_buf_puts(&j->row_ids, "}");
 	tb_buf_puts(&j->board_ids, "}");
 	tb_buf_puts(&j->user_ids, "}");
-	j->n_ids = n;
-	memmove(h->closing, h->closing + n, (h->n_closing - n) * sizeof *h->closing);
-	h->n_closing -= n;
 	h->close_busy = true;
 	enqueue(h, j);
 }
@@ -971,8 +971,9 @@ static void close_pump(struct host *h)
 static void close_done(struct host *h, const struct job *j)
 {
 	h->close_busy = false;
-	for (size_t i = 0; i < j->n_ids; i++) {
-		struct conn *c = j->conns[i];
+	size_t i = 0;
+	for (struct conn *c = j->conns, *next; c; c = next, i++) {
+		next = c->cnext;
 		TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", c->row, c->board_id,
 		       tb_stream_close_name(j->reasons[i]));
 		c->busy = c->registered = false;
@@ -1212,7 +1213,6 @@ static void job_free(struct job *j)
 	free(j->ids);
 	free(j->alive);
 	free(j->at);
-	free(j->conns);
 	free(j->reasons);
 	tb_buf_free(&j->row_ids);
 	tb_buf_free(&j->board_ids);
@@ -1855,9 +1855,7 @@ static void release_all(struct host *h)
 		h->finished = j->next;
 		job_free(j);
 	}
-	free(h->closing); /* those waiting, and those of a JOB_CLOSE, are among h->conns */
-	h->closing = NULL;
-	h->n_closing = 0;
+	h->closing = h->closing_tail = NULL; /* those waiting, and those of a JOB_CLOSE, are among h->conns */
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		conn_close_fd(c);
