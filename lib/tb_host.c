@@ -15,6 +15,9 @@
  * - a board's reads that serve all its streams alike are the board's jobs, once for all: its
  *   guests' events in their public form (a public link's guest is never sent the notification,
  *   which names login names) and its viewers when a list must be read (a ref; a guest's);
+ * - the streams that end together are unregistered together: those that ended in one wake-up of
+ *   the loop are one JOB_CLOSE (one DELETE of their rows, then each board they left announced
+ *   once), each of them busy with it until their rows are gone;
  * - a stream has at most one job at a time; live changes that come meanwhile are not written but
  *   replayed from the log once the job is back (the board's highest notified seq says whether
  *   something is missing), so nothing is lost and nothing is written twice;
