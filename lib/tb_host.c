@@ -15,6 +15,9 @@
  * - a board's reads that serve all its streams alike are the board's jobs, once for all: its
  *   guests' events in their public form (a public link's guest is never sent the notification,
  *   which names login names) and its viewers when a list must be read (a ref; a guest's);
+ * - the streams that end together are unregistered together: those that ended in one wake-up of
+ *   the loop are one JOB_CLOSE (one DELETE of their rows, then each board they left announced
+ *   once), each of them busy with it until their rows are gone;
  * - a stream has at most one job at a time; live changes that come meanwhile are not written but
  *   replayed from the log once the job is back (the board's highest notified seq says whether
  *   something is missing), so nothing is lost and nothing is written twice;
@@ -61,6 +64,7 @@
 #define PARAMS_NAME_MAX 256         /* a FastCGI parameter's name, bytes */
 #define PARAMS_VALUE_MAX 16384      /* and its value (a Cookie header, a long query) */
 #define PARAMS_MAX 65536            /* all of a request's parameters */
+#define CLOSE_BATCH_MAX 1000        /* streams unregistered by one JOB_CLOSE */
 
 /* What an epoll event's data points at. */
 enum watch_kind { W_LISTEN, W_CONN, W_DB, W_JOBS, W_TICK, W_SIGNAL };
@@ -91,6 +95,7 @@ struct conn {
 	bool polling_out;    /* EPOLLOUT is on */
 	struct board *board; /* while on a board's list */
 	struct conn *bnext, *bprev, *next, *prev;
+	struct conn *cnext; /* ended: in host->closing or a JOB_CLOSE's list (busy in both) */
 	int64_t board_id, user_id, resume, last_seq, last_sent, replay_mark;
 	int64_t link_id;              /* a guest's public link (no user); 0: a member's stream */
 	char row[24];                 /* the registry row's id */
@@ -123,6 +128,7 @@ struct board {
 };
 
 /* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all.
+ * JOB_CLOSE too: the streams that ended since the last one, unregistered together (close_pump).
  * JOB_GUEST_EVENTS and JOB_PRESENCE are a board's (job->c NULL too): the public form of its new
  * events, read once for all its guests; its viewers, read once for all its streams that owe a
  * read (a list too long for NOTIFY, a "ref"; a guest's every presence change). */
@@ -140,8 +146,12 @@ struct job {
 	int64_t board_id, user_id, resume, last_seq, last_sent, link_id;
 	char row[24];
 	const char *token;
-	enum tb_stream_close reason; /* JOB_CLOSE: why the stream ended */
-	struct tb_buf out;           /* OPEN not accepted: the whole response; else event-stream bytes */
+	/* JOB_CLOSE: the streams (linked by cnext, each busy with it; the loop's alone), why each
+	 * ended, their rows, boards and users as bigint[] literals (NULL for a guest's user) */
+	struct conn *conns;
+	enum tb_stream_close *reasons;
+	struct tb_buf row_ids, board_ids, user_ids;
+	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
 	bool accepted, done;
 	enum tb_stream_close end; /* done: why */
 	char *token_out;
@@ -180,9 +190,11 @@ struct host {
 	struct conn *conns, *dead;
 	long n_conns;
 	long hb_window;
-	unsigned long tickets; /* OPEN jobs queued so far */
-	bool seen_owed;        /* a heartbeat came: the process's SEEN is owed */
-	bool seen_busy;        /* and runs */
+	unsigned long tickets;               /* OPEN jobs queued so far */
+	bool seen_owed;                      /* a heartbeat came: the process's SEEN is owed */
+	bool seen_busy;                      /* and runs */
+	struct conn *closing, *closing_tail; /* ended and registered, for the next JOB_CLOSE (cnext) */
+	bool close_busy;                     /* a JOB_CLOSE runs */
 	bool stopping;
 	int64_t stop_by;
 	/* the pool */
@@ -554,22 +566,36 @@ static void run_presence(struct tb_db *db, struct job *j)
 		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW_GUEST, &j->out);
 }
 
-/* The stream ended: counted, its row removed, the viewers announced if the user left the board. */
-static void run_close(struct tb_db *db, struct job *j)
+/* The rows of this process's streams that ended ($3, ids), one statement for the batch. */
+static const char SQL_HOST_UNREGISTER[] =
+	"DELETE FROM streams WHERE host = $1 AND pid = $2::int AND id = ANY($3::bigint[])";
+
+/* Then each board's viewers, announced once ($1 boards, $2 users, pairwise): when a guest left it
+ * (always announced, as TB_STREAM_SQL_PRESENCE_GUEST) or a user who has no stream left on it (as
+ * TB_STREAM_SQL_PRESENCE with 0). */
+static const char SQL_HOST_PRESENCE_AFTER[] =
+	"SELECT count(announce_presence(g.board_id)) FROM"
+	" (SELECT DISTINCT x.board_id FROM unnest($1::bigint[], $2::bigint[]) AS x(board_id, user_id)"
+	"   WHERE x.user_id IS NULL OR NOT EXISTS"
+	"         (SELECT 1 FROM streams s WHERE s.board_id = x.board_id AND s.user_id = x.user_id)) g";
+
+/* The streams that ended: counted, their rows removed, the viewers of each board they left
+ * announced once. */
+static void run_close(struct host *h, struct job *j)
 {
-	tb_metrics_add(tb_stream_close_metric(j->reason), 1);
-	const char *params[] = {j->row};
+	struct tb_db *db = &h->papp.db;
+	for (size_t i = 0; i < j->n_ids; i++)
+		tb_metrics_add(tb_stream_close_metric(j->reasons[i]), 1);
+	char pid[24];
+	const char *params[] = {h->cfg->host_name, tb_i64(pid, getpid()), j->row_ids.data};
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_UNREGISTER, 1, params, &r) == TB_OK) {
+	if (tb_db_query(db, SQL_HOST_UNREGISTER, 3, params, &r) != TB_OK)
+		return;
+	PQclear(r);
+	r = NULL;
+	const char *p2[] = {j->board_ids.data, j->user_ids.data};
+	if (tb_db_query(db, SQL_HOST_PRESENCE_AFTER, 2, p2, &r) == TB_OK)
 		PQclear(r);
-		r = NULL;
-		char board[24], user[24];
-		const char *p2[] = {tb_i64(board, j->board_id), tb_i64(user, j->user_id), "0"};
-		if (presence_changed(db, j, p2, &r) == TB_OK)
-			PQclear(r);
-	}
-	TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", j->row, j->board_id,
-	       tb_stream_close_name(j->reason));
 }
 
 /* A board's new events for all its guests at once (JOB_GUEST_EVENTS): the public form of those
@@ -607,7 +633,7 @@ static void run_job(struct host *h, struct job *j)
 	case JOB_RECHECK: check_access(db, j); break;
 	case JOB_SEEN: run_seen(h, j); break;
 	case JOB_PRESENCE: run_presence(db, j); break;
-	case JOB_CLOSE: run_close(db, j); break;
+	case JOB_CLOSE: run_close(h, j); break;
 	case JOB_GUEST_EVENTS: run_guest_events(db, j); break;
 	}
 }
@@ -796,8 +822,7 @@ static void submit(struct host *h, struct conn *c, enum job_kind kind)
 	                  .last_seq = c->last_seq,
 	                  .last_sent = c->last_sent,
 	                  .token = c->token,
-	                  .link_id = c->link_id,
-	                  .reason = c->reason};
+	                  .link_id = c->link_id};
 	memcpy(j->row, c->row, sizeof j->row);
 	c->busy = true;
 	if (kind == JOB_OPEN)
@@ -891,6 +916,75 @@ static void presence_done(struct host *h, const struct job *j)
 	presence_pump(h, b);
 }
 
+/* The stream ended and is registered: it waits (busy) for the next JOB_CLOSE, which the loop
+ * queues after its batch of events (close_pump), so that the streams that end together are
+ * unregistered together. */
+static void close_later(struct host *h, struct conn *c)
+{
+	c->cnext = NULL;
+	if (h->closing_tail)
+		h->closing_tail->cnext = c;
+	else
+		h->closing = c;
+	h->closing_tail = c;
+	c->busy = true;
+}
+
+/* Appends id to a bigint[] literal being built in b ("{1,2,NULL"; NULL for 0 when zero_null). */
+static void array_add(struct tb_buf *b, int64_t id, bool zero_null)
+{
+	char text[24];
+	tb_buf_puts(b, b->len ? "," : "{");
+	tb_buf_puts(b, zero_null && id == 0 ? "NULL" : tb_i64(text, id));
+}
+
+/* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs: those that
+ * end meanwhile go in the next. */
+static void close_pump(struct host *h)
+{
+	if (h->close_busy || h->closing == NULL)
+		return;
+	struct job *j = tb_xcalloc(1, sizeof *j);
+	j->kind = JOB_CLOSE;
+	j->reasons = tb_xcalloc(CLOSE_BATCH_MAX, sizeof *j->reasons);
+	j->conns = h->closing;
+	struct conn *last = h->closing;
+	for (;;) {
+		j->reasons[j->n_ids++] = last->reason;
+		array_add(&j->row_ids, last->row_id, false);
+		array_add(&j->board_ids, last->board_id, false);
+		array_add(&j->user_ids, last->link_id ? 0 : last->user_id, true);
+		if (last->cnext == NULL || j->n_ids == CLOSE_BATCH_MAX)
+			break;
+		last = last->cnext;
+	}
+	h->closing = last->cnext;
+	if (h->closing == NULL)
+		h->closing_tail = NULL;
+	last->cnext = NULL;
+	tb_buf_puts(&j->row_ids, "}");
+	tb_buf_puts(&j->board_ids, "}");
+	tb_buf_puts(&j->user_ids, "}");
+	h->close_busy = true;
+	enqueue(h, j);
+}
+
+/* The streams' rows are gone (or the statement failed: the supervisor removes them): each one's
+ * connection may be freed now. */
+static void close_done(struct host *h, const struct job *j)
+{
+	h->close_busy = false;
+	size_t i = 0;
+	for (struct conn *c = j->conns, *next; c; c = next, i++) {
+		next = c->cnext;
+		TB_LOG(TB_LOG_DEBUG, "stream %s on board %" PRId64 " closed: %s", c->row, c->board_id,
+		       tb_stream_close_name(j->reasons[i]));
+		c->busy = c->registered = false;
+		maybe_free(h, c);
+	}
+	close_pump(h);
+}
+
 /* The stream's next job, if it has none: its unregistration once done; else the replay of what
  * its board notified beyond what it sent (at most once per new notification: a board deleted
  * keeps no log; a guest's only when its board's read for the guests did not bring it), a
@@ -901,7 +995,7 @@ static void schedule(struct host *h, struct conn *c)
 		return;
 	if (c->done) {
 		if (c->registered)
-			submit(h, c, JOB_CLOSE);
+			close_later(h, c);
 		return;
 	}
 	if (c->state != CS_LIVE)
@@ -1083,6 +1177,10 @@ static void job_done(struct host *h, struct job *j)
 		presence_done(h, j);
 		return;
 	}
+	if (j->kind == JOB_CLOSE) {
+		close_done(h, j);
+		return;
+	}
 	if (c == NULL) {
 		seen_done(h, j);
 		return;
@@ -1092,8 +1190,6 @@ static void job_done(struct host *h, struct job *j)
 		tb_fcgi_forget_params(&c->fp); /* the request was read: nothing keeps a copy of it */
 		tb_buf_free(&c->body);
 		opened(h, c, j);
-	} else if (j->kind == JOB_CLOSE) {
-		c->registered = false;
 	} else if (!c->done) {
 		if (j->kind == JOB_START) {
 			c->state = CS_LIVE;
@@ -1120,6 +1216,10 @@ static void job_free(struct job *j)
 	free(j->ids);
 	free(j->alive);
 	free(j->at);
+	free(j->reasons);
+	tb_buf_free(&j->row_ids);
+	tb_buf_free(&j->board_ids);
+	tb_buf_free(&j->user_ids);
 	free(j);
 }
 
@@ -1756,14 +1856,13 @@ static void release_all(struct host *h)
 	while (h->finished) {
 		struct job *j = h->finished;
 		h->finished = j->next;
-		if (j->c)
-			j->c->busy = false;
 		job_free(j);
 	}
+	h->closing = h->closing_tail = NULL; /* those waiting, and those of a JOB_CLOSE, are among h->conns */
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		conn_close_fd(c);
-		c->registered = false;
+		c->busy = c->registered = false;
 		maybe_free(h, c);
 	}
 	free_dead(h);
@@ -1786,6 +1885,7 @@ static void loop(struct host *h)
 		}
 		for (int i = 0; i < n; i++)
 			dispatch(h, &evs[i]);
+		close_pump(h);
 		free_dead(h);
 	}
 }

@@ -11,13 +11,17 @@ as the stream backend), so these run in host mode whatever TB_STREAM_MODE is.
     resume on a new process without loss;
   * max_streams, max_streams_per_user and max_streams_per_address hold for host streams with
     503 too_many_streams, host streams and JSON polls count against each other (a poll keeps its
-    one extra place), and the metrics' held-streams gauge counts host streams.
+    one extra place), and the metrics' held-streams gauge counts host streams;
+  * a crowd of streams that ends at once is unregistered in batches: the board's presence reaches
+    the viewer who stays once per batch (not once per stream that left) with the right list.
 """
 
 import hashlib
 import os
 import re
 import signal
+import threading
+import time
 
 import pytest
 
@@ -27,6 +31,9 @@ import sse
 HOST_NAME = "streamhost-test"
 CONFIG = {"heartbeat_interval": 5, "max_streams": 5, "max_streams_per_user": 2,
           "max_streams_per_address": 3}
+CROWD_NAME = "streamhost-crowd"
+CROWD_CONFIG = {"heartbeat_interval": 5, "max_streams": 60, "max_streams_per_user": 10,
+                "max_streams_per_address": 0, "max_guest_streams": 50}
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +49,32 @@ def host(server):
     finally:
         problems = h.stop()
         assert not problems, problems
+
+
+@pytest.fixture(scope="module")
+def crowd_host(server):
+    """A host with room for a crowd (the limits of `host` are small on purpose)."""
+    if server.with_supervisor or server.config.get("supervisor") == "auto":
+        pytest.skip("the session's own web host runs a supervisor (TB_SUPERVISOR or set-up %s)"
+                    % server.setup)
+    h = server.add_host("lighttpd", CROWD_NAME, config=CROWD_CONFIG, stream_mode="host", stream_hosts=1)
+    try:
+        yield h
+    finally:
+        problems = h.stop()
+        assert not problems, problems
+
+
+class GuestStream(sse.SSEClient):
+    """A public link's guest stream (GET /api/v1/public/boards/<token>/events)."""
+
+    def __init__(self, server, board_id, link_token, **kw):
+        super().__init__(server, board_id, **kw)
+        self.link_token = link_token
+
+    @property
+    def path(self):
+        return "/api/v1/public/boards/%s/events" % self.link_token
 
 
 @pytest.fixture
@@ -249,3 +282,49 @@ def test_limits_count_host_streams_and_polls_together(host, streams):
     tb.assert_status(poll(host, d, bd, source="127.0.0.3"), 200)
     fake_rows(host, d, bd, 1)
     assert_refused(poll(host, d, bd, source="127.0.0.3"))
+
+
+def test_a_crowd_leaving_is_unregistered_in_batches(crowd_host):
+    # 50 streams of one board end at once: 4 of a member and 46 guests' (each guest's end announces
+    # presence). Over HTTP/1.1 lighttpd notices a client's plain close (FIN) at its next write: the
+    # poke's heartbeat, written to every stream of the board together, ends the 50 at once.
+    h = crowd_host
+    owner, member = tb.new_user(h, "hcrowd"), tb.new_user(h, "hcrowdm")
+    team = tb.create_team(h, owner)
+    tb.add_member(h, owner, team["id"], member, "editor")
+    bid = tb.create_board(h, owner, team_id=team["id"])["id"]
+    link = tb.assert_status(tb.request(h, "POST", "/boards/%d/links" % bid, token=owner.token), 201)
+    tracker = sse.Streams(h)
+    try:
+        stays = tracker.open(bid, owner)
+        leaving = [tracker.open(bid, member) for _ in range(4)]
+        for n in range(46):
+            g = GuestStream(h, bid, link["token"], name="crowd-guest-%d" % n)
+            tracker.clients.append(g)
+            g.connect()
+            assert g.status == 200, g.describe()
+            leaving.append(g)
+        assert tb.wait_for(lambda: len(rows(h, [bid])) == 51, timeout=5)
+        for g in leaving:
+            g.wait_count(1, timeout=10)
+        closers = [threading.Thread(target=c.close, kwargs={"abrupt": False}) for c in leaving]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join()
+        mark = len(stays.events)
+        t0 = time.monotonic()
+        sse.poke(h, bid)
+        assert tb.wait_for(lambda: len(rows(h, [bid])) == 1, timeout=5, interval=0.02), rows(h, [bid])
+        emptied = time.monotonic() - t0
+        want = {"type": "presence", "board_id": bid, "guests": 0,
+                "viewers": [{"user_id": owner.id, "name": owner.name, "display_name": owner.name}]}
+        stays.wait_for(lambda e: e.type == "presence" and e.json == want, 5, mark, "the presence after")
+        stays.collect(0.3)
+        presence = [e.json for e in stays.events[mark:] if e.type == "presence"]
+        # One announcement per batch of ends (the host's loop sees them in one or two wake-ups);
+        # one per stream that left would be 47.
+        assert 1 <= len(presence) <= 5 and presence[-1] == want, (emptied, presence)
+        assert not stays.ended, stays.describe()
+    finally:
+        tracker.close_all(release_timeout=10)
