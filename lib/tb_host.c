@@ -178,6 +178,7 @@ struct host {
 	int ep, listen_fd, jobs_fd, tick_fd, signal_fd, db_fd;
 	struct watch w_listen, w_db, w_jobs, w_tick, w_signal;
 	struct tb_db ldb;   /* the LISTEN connection */
+	char ldb_name[48];  /* its application_name: "teamboard-streamhost listen PID" */
 	PGconn *connecting; /* the LISTEN connection while it is being made (listen_connect) */
 	int64_t connect_by; /* ms: given up then */
 	struct cmd {
@@ -1902,10 +1903,11 @@ int tb_host_run(const struct tb_config *cfg, int listen_fd)
 	size_t n_routes;
 	const struct tb_route *routes = tb_api_routes(&n_routes);
 	tb_app_init(&h->papp, cfg, routes, n_routes);
-	tb_db_free(&h->papp.db); /* both connections named for pg_stat_activity */
+	tb_db_free(&h->papp.db); /* both connections named for pg_stat_activity, the LISTEN one with its process */
 	tb_db_init(&h->papp.db, cfg->database, "teamboard-streamhost");
 	h->papp.stream_serve = host_open;
-	tb_db_init(&h->ldb, cfg->database, "teamboard-streamhost");
+	snprintf(h->ldb_name, sizeof h->ldb_name, "teamboard-streamhost listen %d", (int)getpid());
+	tb_db_init(&h->ldb, cfg->database, h->ldb_name);
 	int rc = 1;
 	if (host_open_fds(h) && pthread_create(&h->thread, NULL, pool_main, h) == 0) {
 		listen_connect(h);
