@@ -884,7 +884,7 @@ class Stack:
     def stream_proc_names(self):
         """The names (pid files run/<name>.pid) of the stream pool's processes: "streams" (the
         prefork pool, or the first stream host), "streams-1", ... (the other stream hosts),
-        those started and those whose pid files are left (tbenv.py down)."""
+        those started and those whose pid files are left (tbenv down)."""
         names = {n for n in self._procs if re.fullmatch(r"streams(-[0-9]+)?", n)}
         try:
             for f in os.listdir(self.run_dir):
