@@ -41,6 +41,7 @@ import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
 from biglog import filled_board  # noqa: E402
 
+
 def server_cpu(env):
     """CPU seconds (user + system) used so far by the environment's server processes: the
     processes it started (the worker pools, lighttpd) and PostgreSQL's (the postmaster's

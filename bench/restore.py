@@ -7,7 +7,8 @@ a few notes and times nothing).
 It starts its own Teamboard like the tests (tools/tbenv/), makes a user and a board
 through the API, fills the board's log with EVENTS note events of NOTES notes directly in SQL
 (bench/biglog.py: each note created, updated, deleted in every round r % 10 == 5 and restored
-in the next), puts the notes the log leaves on the board, runs VACUUM ANALYZE, then times, RUNS times each, from the request sent to the whole reply read:
+in the next), puts the notes the log leaves on the board, runs VACUUM ANALYZE, then times, RUNS
+times each, from the request sent to the whole reply read:
 - "update": a restore to seq NOTES * 3 (every note on the board, each with other x, y and text:
   NOTES item.updated), then its undo (POST /boards/:id/undo: NOTES updates back);
 - "delete": a restore to seq 0 (every note to the trash: NOTES item.deleted), then its undo

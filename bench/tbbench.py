@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """tbbench: Teamboard's benchmark (issue 6). Run it through bench/run.sh; see bench/README.md.
 
-Starts its own stack (tools/tbenv/: Env.for_benchmark), creates users, a team and boards through the API, then
-runs the scenarios RUNS times and prints a table of medians with the targets and the ratios to the
-limits measured in the same run; writes everything to bench/results/<time>.json.
+Starts its own stack (tools/tbenv/: Env.for_benchmark), creates users, a team and boards through
+the API, then runs the scenarios RUNS times and prints a table of medians with the targets and the
+ratios to the limits measured in the same run; writes everything to bench/results/<time>.json.
 
   1 fanout      N listeners on one board, one writer makes 200 changes 20 ms apart
   2 streams     250, 500, 1000, 2000, 4000 streams across 100 boards until one fails

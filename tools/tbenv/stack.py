@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """tbenv.stack: PostgreSQL and the pools, the part of an environment that is not the web server.
 
 Class Stack owns one state directory and what runs from it (see the package's docstring for the
