@@ -7,7 +7,7 @@
 #                     print the URL and return. Running it again restarts everything; the
 #                     development database is kept. TB_SETUP=apache-fcgid (or apache-htaccess,
 #                     apache-htaccess-cpanel, apache-cgi) runs it behind Apache instead
-#                     (tests/harness/tbenv.py). TB_STREAM_MODE=host (lighttpd only) holds the
+#                     (tools/tbenv/). TB_STREAM_MODE=host (lighttpd only) holds the
 #                     event streams in teamboard-streamhost processes (TB_STREAM_HOSTS, default
 #                     2, on one socket) instead of the stream pool; the default is worker.
 #   ./dev.sh stop     stop what "run" started
@@ -23,14 +23,14 @@
 # TB_SETUP (for run: lighttpd, apache-fcgid, apache-htaccess, apache-htaccess-cpanel or apache-cgi),
 # TB_SUITES (for test: a subset of DEFAULT_SUITES below, or "browser"),
 # TB_SKIP_APT=1 (do not check packages). The servers run as the system user "teamboard"
-# when dev.sh runs as root (PostgreSQL refuses root); see tests/harness/tbenv.py.
+# when dev.sh runs as root (PostgreSQL refuses root); see tools/tbenv/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 cd "$ROOT"
 
 PY=/usr/bin/python3          # Debian's python: it has python3-psycopg2 and python3-pytest
-TBENV=(env PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/tests/harness/tbenv.py")
+TBENV=(env PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/tools/tbenv")
 PORT=${PORT:-8080}
 STATE_DIR=${TB_DEV_STATE:-/var/tmp/teamboard-dev-$(id -u)}
 JOBS=$(nproc 2>/dev/null || echo 2)

@@ -4,7 +4,7 @@ GET /boards, /teams and /teams/:id with If-None-Match every few seconds; docs/pe
 
     TB_BUILD_DIR=build /usr/bin/python3 bench/etag.py     # N_BOARDS=30 SECONDS_RUN=8 ROUNDS=3
 
-Starts the test stack (tests/harness/tbenv.py) from TB_BUILD_DIR, makes a user with N_BOARDS boards
+Starts the test stack (tools/tbenv/) from TB_BUILD_DIR, makes a user with N_BOARDS boards
 (half in two teams) and 2 teams, then for GET /boards and GET /teams runs wrk (1 thread, 4
 connections, SECONDS s) twice: plain (200 with the body) and with If-None-Match: <its ETag> (304).
 CPU is the user+system time of every process of the stack (PostgreSQL with its backends,
@@ -18,6 +18,7 @@ import time
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
 sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+sys.path.append(os.path.join(SRC, "tools"))
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
 

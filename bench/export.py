@@ -4,12 +4,11 @@ streams at >= 50 MB/s; an import of 100,000 events takes <= 10 s"; storage per e
 year of a busy board costs). Not part of the CI suite (tests/integration/test_export.py runs the
 same paths on a dozen events and times nothing).
 
-It starts its own Teamboard like the tests (tests/harness/tbenv.py: PostgreSQL 15, the pool,
+It starts its own Teamboard like the tests (tools/tbenv/: PostgreSQL 15, the pool,
 lighttpd on 127.0.0.1) with max_import raised to 256 MiB (a 100,000-event document is larger than
 the default 16 MiB), makes a user and a board through the API, appends EVENTS note events to the
-board's log directly in SQL (test_history.fill_log: NOTES notes, each created, updated many times,
-deleted and restored every ten rounds), puts the notes that history leaves on the board (as the
-log says they are), runs VACUUM ANALYZE, then:
+board's log directly in SQL and puts the notes that history leaves on the board (bench/biglog.py:
+NOTES notes, each created, updated many times, deleted and restored every ten rounds), then:
 - storage: the size of board_events (table, TOAST and indexes) per event of the log;
 - export: GET /boards/:id/export, from the request sent to the last byte read, RUNS times with
   curl (to /dev/null) and RUNS times with Python's http.client: the median, min and max, and MB/s
@@ -33,32 +32,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "harness"))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "integration"))
+sys.path.append(os.path.join(HERE, os.pardir, "tools"))
 
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
-from test_history import fill_log  # noqa: E402
-
-# The notes the log leaves, as the items rows they are: written without logging anything
-# (teamboard.importing, functions/events.sql), times in the JSON form items.json has.
-PLACE_NOTES = """
-SET search_path = teamboard;
-UPDATE board_events SET payload = jsonb_set(payload, '{item,updated_at}',
-                                            to_jsonb((payload -> 'item' ->> 'updated_at')::timestamptz))
- WHERE board_id = %(b)s;
-SELECT set_config('teamboard.importing', %(b)s::text, false);
-INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at, updated_at)
-OVERRIDING SYSTEM VALUE
-SELECT (i ->> 'id')::bigint, %(b)s, i ->> 'text', i ->> 'color', (i ->> 'x')::int, (i ->> 'y')::int,
-       (i ->> 'width')::int, (i ->> 'height')::int, (i ->> 'z')::int, (i ->> 'author_id')::bigint,
-       (i ->> 'version')::bigint, (i ->> 'created_at')::timestamptz, (i ->> 'updated_at')::timestamptz
-  FROM (SELECT DISTINCT ON (item_id) type, payload -> 'item' AS i FROM board_events
-         WHERE board_id = %(b)s ORDER BY item_id, seq DESC) l
- WHERE type <> 'item.deleted';
-SELECT set_config('teamboard.importing', '', false);
-RESET search_path;
-"""
+from biglog import filled_board  # noqa: E402
 
 
 def server_cpu(env):
@@ -115,14 +96,7 @@ def main():
     env = tbenv.Env.from_environ(config={"max_import": 256 * 1024 * 1024, "body_timeout": 120})
     try:
         env.start()
-        user = tb.new_user(env, "bx")
-        bid = tb.create_board(env, user)["id"]
-        t0 = time.perf_counter()
-        fill_log(env, bid, events, notes, user.id)
-        env.sql(PLACE_NOTES, {"b": bid})
-        env.sql("VACUUM ANALYZE teamboard.board_events")
-        env.sql("VACUUM ANALYZE teamboard.items")
-        print("filled %d events (%d notes) in %.1f s" % (events, notes, time.perf_counter() - t0))
+        user, bid = filled_board(env, "bx", events, notes)
         size = env.sql("SELECT pg_total_relation_size('teamboard.board_events'),"
                        " pg_relation_size('teamboard.board_events'),"
                        " (SELECT count(*) FROM teamboard.board_events)")[0]

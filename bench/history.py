@@ -3,7 +3,7 @@
 board with 100,000 events in <= 100 ms"). Not part of the CI suite (tests/integration/
 test_history.py runs the same path on 2,000 events and times nothing).
 
-It starts its own Teamboard like the tests (tests/harness/tbenv.py: PostgreSQL 15, the pool,
+It starts its own Teamboard like the tests (tools/tbenv/: PostgreSQL 15, the pool,
 lighttpd on 127.0.0.1), makes a user and a board through the API, appends EVENTS note events to the
 board's log directly in SQL (test_history.fill_log: NOTES notes, each created, updated many times,
 deleted and restored every ten rounds, payloads as the items_event trigger writes them), runs
@@ -23,10 +23,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "harness"))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "integration"))
+sys.path.append(os.path.join(HERE, os.pardir, "tools"))
 
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
-from test_history import fill_log  # noqa: E402
+from biglog import filled_board  # noqa: E402
 
 
 def timed(server, user, path, runs):
@@ -47,12 +48,7 @@ def main():
     env = tbenv.Env.from_environ()
     try:
         env.start()
-        user = tb.new_user(env, "bh")
-        bid = tb.create_board(env, user)["id"]
-        t0 = time.perf_counter()
-        fill_log(env, bid, events, notes, user.id)
-        env.sql("VACUUM ANALYZE teamboard.board_events")
-        print("filled %d events (%d notes) in %.1f s" % (events, notes, time.perf_counter() - t0))
+        user, bid = filled_board(env, "bh", events, notes, place_notes=False)
         mid = events // 2
         at = env.sql("SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
                      " FROM teamboard.board_events WHERE board_id = %s AND seq = %s", (bid, mid))[0][0]

@@ -4,11 +4,11 @@ board_restore_version in sql/functions/history.sql) and of its undo on a large b
 item 6). Not part of the CI suite (tests/integration/test_history_restore.py runs the same paths on
 a few notes and times nothing).
 
-It starts its own Teamboard like the tests (tests/harness/tbenv.py), makes a user and a board
+It starts its own Teamboard like the tests (tools/tbenv/), makes a user and a board
 through the API, fills the board's log with EVENTS note events of NOTES notes directly in SQL
-(test_history.fill_log: each note created, updated, deleted in every round r % 10 == 5 and restored
-in the next), puts the notes the log leaves on the board (bench/export.py's PLACE_NOTES), runs
-VACUUM ANALYZE, then times, RUNS times each, from the request sent to the whole reply read:
+(bench/biglog.py: each note created, updated, deleted in every round r % 10 == 5 and restored
+in the next), puts the notes the log leaves on the board, runs VACUUM ANALYZE, then times, RUNS
+times each, from the request sent to the whole reply read:
 - "update": a restore to seq NOTES * 3 (every note on the board, each with other x, y and text:
   NOTES item.updated), then its undo (POST /boards/:id/undo: NOTES updates back);
 - "delete": a restore to seq 0 (every note to the trash: NOTES item.deleted), then its undo
@@ -29,11 +29,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "harness"))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "integration"))
+sys.path.append(os.path.join(HERE, os.pardir, "tools"))
 
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
-from test_history import fill_log  # noqa: E402
-from export import PLACE_NOTES, server_cpu  # noqa: E402
+from biglog import filled_board  # noqa: E402
+from export import server_cpu  # noqa: E402
 
 
 def main():
@@ -43,14 +44,7 @@ def main():
     env = tbenv.Env.from_environ()
     try:
         env.start()
-        user = tb.new_user(env, "rx")
-        bid = tb.create_board(env, user)["id"]
-        t0 = time.perf_counter()
-        fill_log(env, bid, events, notes, user.id)
-        env.sql(PLACE_NOTES, {"b": bid})
-        env.sql("VACUUM ANALYZE teamboard.board_events")
-        env.sql("VACUUM ANALYZE teamboard.items")
-        print("filled %d events (%d notes) in %.1f s" % (events, notes, time.perf_counter() - t0))
+        user, bid = filled_board(env, "rx", events, notes)
 
         def post(path, body=None):
             c0, t0 = server_cpu(env), time.perf_counter()

@@ -9,7 +9,7 @@
 # build/, or $TB_BUILD_DIR) must hold a built Teamboard (./dev.sh build, or configure && make).
 # Needs: Debian's python3 with python3-psycopg2, lighttpd, postgresql-15, wrk, libpq-dev.
 # TB_STREAM_MODE=host holds the streams in TB_STREAM_HOSTS (default 2) teamboard-streamhost
-# processes on one socket instead of the prefork stream pool (bench/benchenv.py); default worker.
+# processes on one socket instead of the prefork stream pool (tools/tbenv/); default worker.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)

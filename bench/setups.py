@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/setups.py [--build-dir DIR] [--setups lighttpd,apache-fcgid,...]
                                      [--events N] [--vanish N] [--json FILE]
 
-For each web server set-up of tests/harness/tbenv.py (lighttpd with its two external pools,
+For each web server set-up of tools/tbenv/ (lighttpd with its two external pools,
 Apache + mod_fcgid, the shared-hosting .htaccess layout on mod_fcgid, plain CGI on mod_cgid), it
 starts a throw-away environment from the project's conf/ files on loopback and measures:
 
@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "harness"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.append(os.path.join(REPO, "tools"))
 
 import tbclient as tb  # noqa: E402
 import tbenv  # noqa: E402

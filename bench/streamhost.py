@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/streamhost.py --build-dir build          # both modes, 3 runs
     /usr/bin/python3 bench/streamhost.py --build-dir build --quick  # smoke run, tiny N, < 60 s
 
-One stack (bench/benchenv.py: PostgreSQL 15 with durable commits, the REST pool, the supervisor,
+One stack (tools/tbenv/, Env.for_benchmark: PostgreSQL 15 with durable commits, the REST pool, the supervisor,
 lighttpd with the stream socket as an external FastCGI backend), and behind run/stream.sock first
 the prefork pool of teamboard.fcgi workers (TB_STREAM_MODE=worker), then one teamboard-streamhost
 (TB_STREAM_MODE=host): the same database, users and boards for both, so the two columns differ
@@ -46,10 +46,18 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools"))
 
-from benchenv import (BENCH_DIR, HOST_NAME, REPO, BenchEnv, EnvError, children, log,  # noqa: E402
-                      proc_ticks, smaps_rollup, stop_group, tail)
+from tbenv import (BENCH_HOST_NAME as HOST_NAME, REPO, Env, TbEnvError as EnvError,  # noqa: E402
+                   children, proc_ticks, smaps_rollup, tail)
 from tbclient import Api, Load  # noqa: E402
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
 
 PASSWORD = "bench-password-1"
 MODES = ("worker", "host")
@@ -133,87 +141,6 @@ def build_tools(build_dir, tool_dir):
         os.replace(out + ".tmp", out)
 
 
-class HostBenchEnv(BenchEnv):
-    """bench/benchenv.py's stack whose stream socket is served by either holder, switched with
-    use_mode(): the worker pool (stream_workers prefork workers) or one teamboard-streamhost."""
-
-    def __init__(self, build_dir, max_stream_conns, **kw):
-        self.max_stream_conns = max_stream_conns  # lighttpd and max_streams: the most streams open
-        self.mode, self.fresh = None, False
-        super().__init__(build_dir, **kw)
-        self.max_streams = max_stream_conns + 50
-
-    def _prepare(self):
-        super()._prepare()
-        src = os.path.join(self.build_dir, "fcgi", "teamboard-streamhost")
-        if not os.path.isfile(src):
-            raise EnvError("%s not found: build first" % src)
-        shutil.copy2(src, self.path("bin", "teamboard-streamhost"))
-        if self.uid != os.geteuid():
-            os.lchown(self.path("bin", "teamboard-streamhost"), self.uid, self.gid)
-
-    def _write_app_conf(self):
-        super()._write_app_conf()
-        self.app_conf.update(max_streams_per_user=min(1000000, self.max_streams),
-                             max_streams_per_address=0)
-        p = self.path("etc", "teamboard.conf")
-        with open(p, "w") as f:
-            f.write("# written by bench/streamhost.py\n")
-            for k, v in self.app_conf.items():
-                f.write("%s = %s\n" % (k, v))
-
-    def _start_lighttpd(self):
-        real = self.stream_workers
-        self.stream_workers = max(real, self.max_stream_conns + 100)  # sizes max-conns and max-fds
-        try:
-            super()._start_lighttpd()
-        finally:
-            self.stream_workers = real
-
-    def start(self):
-        try:
-            self._raise_limits()
-            self._prepare()
-            self._start_pg()
-            self._write_app_conf()
-            self._run([self.path("bin", "teamboard-admin"), "--database", self.dsn(user="teamboard"), "migrate",
-                       "--sql-dir", self.path("sql")], timeout=120, log_name="admin.log")
-            self._spawn("rest-pool", [self.path("bin", "teamboard.fcgi"), "--listen",
-                                      self.path("run", "api.sock"), "--workers", str(self.rest_workers)])
-            self._spawn("supervisor", [self.path("bin", "teamboard-supervisor")])
-            self.use_mode("worker")
-            self._start_lighttpd()
-            self._wait_health()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def use_mode(self, mode, timeout=60):
-        """Stops the current holder of run/stream.sock and starts mode's (named "stream-pool" for
-        benchenv's cpu_ticks and stop); waits until it serves."""
-        p = self.procs.pop("stream-pool", None)
-        if p is not None:
-            stop_group(p.pid)
-            p.wait(timeout=10)
-        sock = self.path("run", "stream.sock")
-        if os.path.exists(sock):
-            os.unlink(sock)
-        if mode == "worker":
-            self._spawn("stream-pool", [self.path("bin", "teamboard.fcgi"), "--listen", sock,
-                                        "--workers", str(self.stream_workers)])
-            self._wait_pool("stream-pool", self.stream_workers)
-        else:
-            self._spawn("stream-pool", [self.path("bin", "teamboard-streamhost"), "--listen", sock])
-        self.fresh = True  # no stream held yet
-        deadline = now() + timeout
-        while not os.path.exists(sock):
-            if self.procs["stream-pool"].poll() is not None or now() > deadline:
-                raise EnvError("%s holder did not start:\n%s" % (mode, tail(self.path("log", "stream-pool.log"))))
-            time.sleep(0.05)
-        self.mode = mode
-
-
 class HostBench:
     def __init__(self, args, p):
         self.a, self.p = args, p
@@ -280,7 +207,7 @@ class HostBench:
             pids += [pm] + children(pm)
         except (OSError, ValueError):
             pass
-        for name in ("stream-pool", "rest-pool", "lighttpd", "supervisor"):
+        for name in ("streams", "workers", "lighttpd", "supervisor"):
             p = self.env.procs.get(name)
             if p is not None:
                 pids += [p.pid] + children(p.pid)
@@ -312,7 +239,7 @@ class HostBench:
             out["kernel_%s_kib_per_stream" % name] = round((v - before["kernel"][name]) / max(1, n), 1)
         out["pg_connections"] = self.client_backends() - before["backends"]
         if mode == "host":
-            out["private_kib_per_stream"] = round((private_kib(self.env.procs["stream-pool"].pid) -
+            out["private_kib_per_stream"] = round((private_kib(self.env.procs["streams"].pid) -
                                                    before["host_private"]) / max(1, n), 2)
             out["pg_connections"] = self.env.sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'teamboard-streamhost'")[0][0]
@@ -334,7 +261,7 @@ class HostBench:
             g = 1 + ns.index(n)
             before = {"memavail": mem_available_kib(), "backends": self.client_backends(),
                       "stack": self.stack_private_kib() if n == max(ns) else 0, "kernel": kernel_kib(),
-                      "host_private": private_kib(self.env.procs["stream-pool"].pid)}
+                      "host_private": private_kib(self.env.procs["streams"].pid)}
             o = self.open_group(g, pairs, mode)
             mem = self.memory(mode, o["ok"], before) if n == max(ns) else None
             # one change every 20 ms, or fewer so that at most deliveries_per_s events a second
@@ -430,14 +357,21 @@ class HostBench:
         most = max(max(max(p["fanout"][m]), p["crowd"][m]) for m in a.modes)
         workers = max([max(p["fanout"]["worker"]), p["crowd"]["worker"]] if "worker" in a.modes else [1])
         workers += 10 if a.quick else 50
-        self.env = HostBenchEnv(a.build_dir, most, rest_workers=4, stream_workers=workers,
-                                heartbeat=p["heartbeat"], durable=True, keep=a.keep)
+        # the stream pool holds worker mode's streams; lighttpd (and max_streams) are sized for
+        # the most streams open in either mode, and one teamboard-streamhost holds host mode's
+        self.env = Env.for_benchmark(a.build_dir, rest_workers=4, stream_workers=workers,
+                                     heartbeat=p["heartbeat"], durable=True, keep=a.keep,
+                                     max_streams=most + 50, max_conns=max(workers, most + 100) + 1024,
+                                     config={"max_streams_per_user": min(1000000, most + 50),
+                                             "max_streams_per_address": 0},
+                                     stream_mode="worker", stream_hosts=1)
         res = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "mode": "quick" if a.quick else "full", "params": p, "commit": commit(), "modes": {}}
         self.load = None
         try:
             t0 = now()
             self.env.start()
+            self.fresh = True  # the stream pool has held no stream yet
             log("stack up in %.1f s (state %s, port %d)" % (now() - t0, self.env.state_dir, self.env.port))
             self.tmp = self.env.path("tmp", "bench")
             os.makedirs(self.tmp, exist_ok=True)
@@ -448,9 +382,9 @@ class HostBench:
                     # a fresh holder per run: a worker keeps its PostgreSQL connection for its next
                     # stream, and a host the heap it grew, so the memory a run's streams cost is
                     # measured from a holder that never held a stream
-                    if not (self.env.mode == mode and self.env.fresh):
-                        self.env.use_mode(mode)
-                    self.env.fresh = False
+                    if not (self.env.stream_mode == mode and self.fresh):
+                        self.env.use_stream_mode(mode)
+                    self.fresh = False
                     self.wait_registry(0, 30)
                     r = {"run": run, "load_before": loadavg(), "at": time.strftime("%H:%M:%S")}
                     # a load generator per run: it keeps every connection it made (at most 20,000)
@@ -466,7 +400,7 @@ class HostBench:
         finally:
             if self.load is not None:
                 self.load.close()
-            res["log_tail"] = tail(self.env.path("log", "stream-pool.log"), 10)
+            res["log_tail"] = tail(self.env.path("log", "streams.log"), 10)
             self.env.stop()
         return res
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """streamhost_probe: a first look at the stream host (issue 13), not the benchmark of its item 4.
 
-Starts the test environment of tests/harness/tbenv.py with TB_STREAM_MODE=host (lighttpd in front,
+Starts the test environment of tools/tbenv/ with TB_STREAM_MODE=host (lighttpd in front,
 one teamboard-streamhost on run/stream.sock), opens N streams on one board through lighttpd with
 the tests' Python SSE client, and prints: the host's private memory (smaps_rollup) before and
 after, per stream; the PostgreSQL connections the host holds (application_name
@@ -19,6 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests", "harness"), os.path.join(HERE, "..", "tests", "integration")]
+sys.path.append(os.path.join(HERE, "..", "tools"))
 
 import sse  # noqa: E402
 import tbclient as tb  # noqa: E402

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """tbbench: Teamboard's benchmark (issue 6). Run it through bench/run.sh; see bench/README.md.
 
-Starts its own stack (bench/benchenv.py), creates users, a team and boards through the API, then
-runs the scenarios RUNS times and prints a table of medians with the targets and the ratios to the
-limits measured in the same run; writes everything to bench/results/<time>.json.
+Starts its own stack (tools/tbenv/: Env.for_benchmark), creates users, a team and boards through
+the API, then runs the scenarios RUNS times and prints a table of medians with the targets and the
+ratios to the limits measured in the same run; writes everything to bench/results/<time>.json.
 
   1 fanout      N listeners on one board, one writer makes 200 changes 20 ms apart
   2 streams     250, 500, 1000, 2000, 4000 streams across 100 boards until one fails
@@ -28,13 +28,20 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools"))
 
-from benchenv import (BENCH_DIR, HOST_NAME, REPO, BenchEnv, log, proc_ticks,  # noqa: E402
-                      smaps_rollup, syscall_of, tail)
+from tbenv import (BENCH_HOST_NAME as HOST_NAME, REPO, Env, proc_ticks,  # noqa: E402
+                   smaps_rollup, syscall_of, tail)
 from tbclient import Api, Load  # noqa: E402
 
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "bench-password-1"
 ACCEPT_SYSCALLS = {43, 288}  # accept, accept4: a pool worker waiting for its next request
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
 
 FULL = dict(users=500, fanout=[1, 50, 500], fanout_writes=200, ramp=[250, 500, 1000, 2000, 4000],
             ramp_boards=100, disconnect=100, wrk_seconds=10, resume=1000, stream_workers=0,
@@ -252,7 +259,7 @@ class Bench:
     def log_problems(self):
         """What the servers logged as failing (PostgreSQL FATAL/ERROR, lighttpd, pools)."""
         out = {}
-        for name in ("postgresql.log", "lighttpd-error.log", "stream-pool.log", "rest-pool.log",
+        for name in ("postgresql.log", "lighttpd-error.log", "streams.log", "workers.log",
                      "supervisor.log"):
             path = self.env.path("log", name)
             try:
@@ -602,9 +609,10 @@ class Bench:
     # ---- the whole run
     def main(self):
         a, p = self.args, self.p
-        self.env = BenchEnv(a.build_dir, rest_workers=p["rest_workers"], stream_workers=p["stream_workers"],
-                            heartbeat=p["heartbeat"], durable=not a.no_durable, keep=a.keep,
-                            extra_connections=max(p["fanout"]) + 10)
+        self.env = Env.for_benchmark(a.build_dir, rest_workers=p["rest_workers"],
+                                     stream_workers=p["stream_workers"], heartbeat=p["heartbeat"],
+                                     durable=not a.no_durable, keep=a.keep,
+                                     extra_connections=max(p["fanout"]) + 10)
         result = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "mode": "quick" if a.quick else "full", "params": p, "machine": machine(), "runs": []}
         scenarios = a.scenarios
@@ -639,8 +647,8 @@ class Bench:
                 load.close()
             if self.env is not None:
                 result["log_tails"] = {n: tail(self.env.path("log", n), 8) for n in
-                                       ("postgresql.log", "lighttpd-error.log", "stream-pool.log",
-                                        "rest-pool.log", "supervisor.log")}
+                                       ("postgresql.log", "lighttpd-error.log", "streams.log",
+                                        "workers.log", "supervisor.log")}
                 self.env.stop()
         result["medians"] = medians(result["runs"])
         result["ratios"] = ratios(result["medians"])

@@ -7,7 +7,7 @@
 // Environment:
 //   TB_BASE_URL   the running Teamboard, e.g. http://127.0.0.1:8091/ (run.sh sets it)
 //   TB_PSQL       command prefix that runs psql as a superuser on its database, e.g.
-//                 "python3 tests/harness/tbenv.py psql --state-dir DIR --user postgres --"
+//                 "python3 tools/tbenv psql --state-dir DIR --user postgres --"
 //   TB_DB_DSN     else: a libpq connection string for psql
 //   TB_CHROMIUM   the browser (default /usr/bin/chromium)
 //   TB_HEADED=1   show the browser (needs a display)

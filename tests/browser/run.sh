@@ -4,11 +4,11 @@
 #
 #   tests/browser/run.sh [node --test arguments, e.g. --test-name-pattern=conflict]
 #
-# Without TB_BASE_URL it starts its own environment with tests/harness/tbenv.py (PostgreSQL, the
+# Without TB_BASE_URL it starts its own environment with tools/tbenv/ (PostgreSQL, the
 # worker pool and lighttpd serving web/ on a free port), runs the tests and tears it down.
 # With TB_BASE_URL=http://127.0.0.1:PORT/ it tests that running server instead; the stream-kill
 # test then also needs TB_PSQL (a command prefix running psql as a superuser on its database,
-# e.g. "python3 tests/harness/tbenv.py psql --state-dir DIR --user postgres --") or TB_DB_DSN,
+# e.g. "python3 tools/tbenv psql --state-dir DIR --user postgres --") or TB_DB_DSN,
 # else it is skipped.
 #
 # Environment: TB_BUILD_DIR (default <repo>/build; build first: ./dev.sh build), TB_WORKERS
@@ -31,7 +31,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3
-TBENV=(env PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/tests/harness/tbenv.py")
+TBENV=(env PYTHONDONTWRITEBYTECODE=1 "$PY" "$ROOT/tools/tbenv")
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -84,7 +84,7 @@ if [ -z "${TB_BASE_URL:-}" ]; then
 		--set "max_streams_per_user=$PER_USER" --set "stream_max_seconds=$LIFETIME") || die "could not start the environment (logs: $STATE/env/log/)"
 	TB_BASE_URL=$(printf '%s\n' "$url" | tail -n 1)
 	export TB_BASE_URL
-	export TB_PSQL="$PY $ROOT/tests/harness/tbenv.py psql --state-dir $STATE/env --user postgres --"
+	export TB_PSQL="$PY $ROOT/tools/tbenv psql --state-dir $STATE/env --user postgres --"
 	export TB_STREAM_LIMIT_PER_USER=$PER_USER TB_STREAM_LIFETIME=$LIFETIME
 	export TB_WEBCTL="$PY $HERE/webctl.py --state-dir $STATE/env"
 	# The environment's teamboard-admin as its service account (account.test.mjs makes reset links).

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """webctl: stops or starts only the web server (lighttpd) of a tbenv environment, for the browser
 test that restarts it under open event streams, or only the REST worker pool (lighttpd then
-answers the API with 503 while the streams go on), for the outbox's retry test. tbenv.py's
-command line has no such commands yet, so this uses its module (Env, as tbenv.py's own
+answers the API with 503 while the streams go on), for the outbox's retry test. tbenv's command
+line (tools/tbenv/cli.py) has no such commands yet, so this uses its module (Env, as tbenv's own
 "down"/"status" attach to a state dir).
 
   webctl.py stop|start|stop-api|start-api --state-dir DIR
@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import tbenv  # noqa: E402
 
 

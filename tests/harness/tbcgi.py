@@ -2,7 +2,7 @@
 """tbcgi: the set-up TB_SETUP=cgi, in which no web server runs: the integration tests talk to a
 small HTTP front on 127.0.0.1 that runs the worker as a plain CGI program once per request, as
 cgit's tests run its binary (issue 16 item 6). The API, authorization and bad-input tests then
-exercise the program alone, while the web-server set-ups of tests/harness/tbenv.py keep the
+exercise the program alone, while the web-server set-ups of tools/tbenv/ keep the
 transport, stream and overload tests. Alone is not faster than a warm FastCGI worker: every
 request starts the program (28 shared libraries: about 8 ms here) and a new PostgreSQL backend
 (about 14 ms), against under 1 ms behind apache-fcgid; it is faster than apache-cgi, which pays

@@ -1,6 +1,6 @@
 """Integration tests: real PostgreSQL 15 + the teamboard.fcgi pool + lighttpd, driven over HTTP.
 
-The session fixture `server` (tests/harness/tbfixture.py, built on tests/harness/tbenv.py) starts
+The session fixture `server` (tests/harness/tbfixture.py, built on tools/tbenv/) starts
 the whole stack once per session from the binaries in $TB_BUILD_DIR (default build/):
 
     server.base                      "http://127.0.0.1:PORT"

@@ -1,7 +1,7 @@
 """The shared-hosting set-ups themselves: the web space laid out by
 conf/shared-hosting/install-webspace.sh (.htaccess, teamboard-bin/, teamboard-errors/) on a host
 that grants AllowOverride FileInfo Options=ExecCGI and runs mod_fcgid, in two kinds
-(tests/harness/tbenv.py):
+(tools/tbenv/):
   TB_SETUP=apache-htaccess         a stock Debian Apache: mod_cgid loaded, so Debian's
                                    serve-cgi-bin.conf maps /cgi-bin/ to /usr/lib/cgi-bin/
   TB_SETUP=apache-htaccess-cpanel  a cPanel-like host: a per-user ScriptAlias /cgi-bin/ to the

@@ -1,89 +1,22 @@
-#!/usr/bin/python3
-"""tbenv: a complete Teamboard environment on one machine, for tests and for development.
+"""tbenv.stack: PostgreSQL and the pools, the part of an environment that is not the web server.
 
-It owns one state directory and everything that runs from it:
-  <state>/bin/        copies of teamboard.fcgi, teamboard-admin, teamboard-supervisor
-  <state>/sql/ web/   copies of the source tree's sql/ and web/
-  <state>/etc/        the generated teamboard.conf and the web server's config
-  <state>/pg/         a PostgreSQL 15 cluster (Unix socket in <state>/run, TCP on 127.0.0.1)
-  <state>/run/        sockets and pid files
-  <state>/log/        postgresql.log, workers.log, streams.log, admin.log, lighttpd-*.log or
-                      apache-*.log, sanitizer/ (ASan/UBSan reports), valgrind/ (valgrind logs)
-The copies exist because the checkout may live where the service user cannot read (/root).
+Class Stack owns one state directory and what runs from it (see the package's docstring for the
+layout): the service account, the PostgreSQL cluster (initdb, start, stop, the database and its
+two roles, migrate), teamboard.conf, the FastCGI pools or stream host processes, the supervisor,
+and the sanitizer and valgrind reports. It leaves the web server to tbenv.web.Env, its one
+subclass (start_web, stop_web, web_server, web_error_log and the set-up's own preparations).
 
-The web side is one of five set-ups (TB_SETUP), each run from the project's own conf/ files:
-  lighttpd         conf/lighttpd/dev.conf.in: static files, and two external prefork pools of
-                   teamboard.fcgi: the REST pool (run/api.sock, TB_WORKERS) and the stream pool
-                   (run/stream.sock, TB_STREAM_WORKERS) for ^/api/v1/boards/N/events
-  apache-fcgid     Apache 2.4 + mod_fcgid with conf/apache/teamboard.conf, the production
-                   virtual host (two copies of the binary in <state>/fcgi-bin/ = two classes)
-  apache-htaccess  a shared host on a stock Debian Apache (tests/harness/apache/
-                   shared-host.conf.in: AllowOverride FileInfo Options=ExecCGI, mod_fcgid, and
-                   mod_cgid with Debian's serve-cgi-bin.conf, so /cgi-bin/ is ScriptAliased to
-                   /usr/lib/cgi-bin/) serving a web space <state>/www laid out by
-                   conf/shared-hosting/install-webspace.sh (.htaccess, teamboard-bin/,
-                   teamboard-errors/); supervisor = auto
-  apache-htaccess-cpanel
-                   the same web space on a cPanel-like host (tests/harness/apache/
-                   cpanel-host.conf.in): a per-user ScriptAlias /cgi-bin/ <state>/www/cgi-bin/,
-                   Apache running as www-data and the customer's FastCGI programs as the
-                   customer (the service user) through a suEXEC-like FcgidWrapper
-                   (<state>/etc/host/suexec); teamboard.conf is mode 0600, unreadable to Apache.
-                   Needs root
-  apache-cgi       the same web space as apache-htaccess on a host without mod_fcgid: plain CGI
-                   via mod_cgid, one process per request and per stream; teamboard-supervisor
-                   runs beside it
-In every set-up max_streams is set below the stream pool's (or class's) size, so a stream over
-the limit is refused with 503 at once instead of waiting for a busy pool.
-
-Database roles, as docs/deploy.md makes them: DB_OWNER ("teamboard") owns the database and its
-schema and runs `teamboard-admin --database <owner> migrate`; DB_USER ("teamboard_app") is the
-runtime role that teamboard.conf's database names, so every worker, stream pool and supervisor of
-every set-up runs as it, with what sql/013 grants it. sql() and connect() are the superuser's.
-
-PostgreSQL refuses to run as root, so when run as root every server runs as the system user
-"teamboard" (created when missing); otherwise as the current user. Nothing listens beyond
-127.0.0.1. Every wait is bounded.
-
-Used two ways:
-  * as a module: tests/integration/conftest.py builds its session fixture `server` on Env;
-    Env.add_host() puts a second web host (another set-up, another host_name) in front of the
-    same database (tests/integration/test_two_hosts.py);
-  * as a command (dev.sh): tbenv.py up|down|status|psql --state-dir DIR ...; "up" leaves the
-    servers running in the background and "down" stops them from their pid files.
-
-Environment read by Env.from_environ() (and so by the test fixture):
-  TB_SETUP            lighttpd (default), apache-fcgid, apache-htaccess,
-                      apache-htaccess-cpanel or apache-cgi; for the tests also cgi (no web
-                      server: the worker as plain CGI, tests/harness/tbcgi.py)
-  TB_BUILD_DIR        build dir whose binaries are used (default <repo>/build; e.g. build-asan)
-  TB_WORKER_WRAPPER   command prefixed to the worker, e.g. "valgrind --leak-check=full"
-                      (lighttpd set-up only: the Apache set-ups spawn the workers themselves)
-  TB_WORKERS          processes in the REST pool (default 4; Apache: the REST class's limit)
-  TB_STREAM_WORKERS   processes in the stream pool (default 8; Apache: the stream class's
-                      limit); max_streams defaults to 2 fewer
-  TB_STREAM_MODE      worker (default) or host: who holds the streams in the lighttpd set-up,
-                      the pool of teamboard.fcgi workers or teamboard-streamhost processes
-                      (issue 13), on the same run/stream.sock; max_streams is the same. Also
-                      apache-fcgid: conf/apache/teamboard.conf with TB_STREAM_HOST_SOCKET
-                      Defined (streams through mod_proxy_fcgi, REST through mod_fcgid)
-  TB_STREAM_HOSTS     host mode: how many teamboard-streamhost processes (default 2, one per
-                      core). tbenv creates the listening socket itself and hands it to each
-                      with --fd, as systemd's teamboard-streamhost.socket does
-                      (conf/systemd); they accept on it with EPOLLEXCLUSIVE
-  TB_KEEP_STATE=1     keep the temporary state dir after the run (its path is printed)
-  TB_ASAN_DETECT_LEAKS  0 or 1 (default 1): LeakSanitizer in the workers and children
-  TB_SUPERVISOR=1     also run teamboard-supervisor (else tests start it with start_supervisor())
-  TB_STATE_PARENT     where temporary state dirs are made (default /tmp; must be traversable
-                      by the service user)
-Only the Python 3 standard library and Debian's python3-psycopg2 are used; run with /usr/bin/python3.
+What the tests and `./dev.sh run` use is the default; the benchmarks (bench/) pass their own sizes:
+the pools' and PostgreSQL's (pg_settings, pg_env, durable), the application's defaults
+(app_defaults), RLIMIT_NOFILE (nofile), and streams_fit_pool=False for a stream pool smaller than
+max_streams (a stream host holds the rest).
 """
 
-import argparse
 import json
 import os
 import pwd
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -105,33 +38,6 @@ DB_NAME = "teamboard"
 DB_OWNER = "teamboard"
 DB_USER = "teamboard_app"
 DB_SUPERUSER = "postgres"
-APACHE = "/usr/sbin/apache2"
-
-SETUPS = ("lighttpd", "apache-fcgid", "apache-htaccess", "apache-htaccess-cpanel", "apache-cgi")
-# Tests only (TB_SETUP=cgi): no web server, the worker run as plain CGI (tests/harness/tbcgi.py).
-TEST_SETUPS = SETUPS + ("cgi",)
-# The shared-hosting set-ups: a web space laid out by conf/shared-hosting/install-webspace.sh.
-WEB_SPACE_SETUPS = ("apache-htaccess", "apache-htaccess-cpanel", "apache-cgi")
-# Debian 12's default Apache modules (what the apache2 package enables; plus headers, which
-# conf/apache/teamboard.conf asks for), each loaded with its Debian .load and .conf from
-# /etc/apache2/mods-available, then what each set-up adds.
-APACHE_DEFAULT_MODULES = ("mpm_event", "access_compat", "alias", "auth_basic", "authn_core",
-                          "authn_file", "authz_core", "authz_host", "authz_user", "autoindex",
-                          "deflate", "dir", "env", "filter", "mime", "negotiation", "reqtimeout",
-                          "setenvif", "status", "headers")
-# The shared hosts load mod_cgid too, as a stock Debian does once CGI is enabled (a2enmod cgi):
-# with it Debian's serve-cgi-bin.conf maps /cgi-bin/ on every virtual host.
-APACHE_SETUP_MODULES = {"apache-fcgid": ("fcgid", "rewrite"),
-                        "apache-htaccess": ("fcgid", "cgid", "rewrite"),
-                        "apache-htaccess-cpanel": ("fcgid", "cgid", "rewrite"),
-                        "apache-cgi": ("cgid", "rewrite")}
-# The cPanel-like host's web server user (the customer's programs run as the service user).
-HOST_WEB_USER = "www-data"
-# What a set-up changes in the application's defaults. Shared hosting: the workers run the
-# supervisor (no daemons there), and streams end before mod_fcgid's default FcgidBusyTimeout
-# (300 s), which a customer cannot raise (conf/shared-hosting/teamboard.conf.sample).
-SETUP_CONFIG = {"apache-htaccess": {"supervisor": "auto", "stream_max_seconds": 240},
-                "apache-htaccess-cpanel": {"supervisor": "auto", "stream_max_seconds": 240}}
 
 # The application's configuration keys and their defaults (conf/teamboard.conf.sample).
 # "database" and "allowed_origins" are filled in per environment.
@@ -241,6 +147,56 @@ def cmdline(pid):
         return ""
 
 
+def children(pid):
+    """Direct children of pid (from /proc/PID/task/*/children)."""
+    out = []
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def smaps_rollup(pid):
+    """{field: kB} from /proc/PID/smaps_rollup, {} when the process is gone."""
+    out = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1])
+    except OSError:
+        return {}
+    return out
+
+
+def proc_ticks(pid, reaped=False):
+    """utime + stime of pid (with reaped: + the times of the children it waited for), in ticks."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return 0
+    fields = data[data.rfind(")") + 2:].split()
+    t = int(fields[11]) + int(fields[12])
+    if reaped:
+        t += int(fields[13]) + int(fields[14])
+    return t
+
+
+def syscall_of(pid):
+    """The number of the system call pid is blocked in (/proc/PID/syscall), None if running/gone."""
+    try:
+        with open("/proc/%d/syscall" % pid) as f:
+            first = f.read().split()[0]
+        return int(first)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def stop_group(pgid, popen=None, timeout=15.0, sig=signal.SIGTERM):
     """Sends sig to process group pgid, waits up to timeout for all of it to exit, then SIGKILLs
     what is left (and waits up to 5 s more). Returns True when the group exited by itself."""
@@ -318,63 +274,55 @@ class Account:
 
 # ---- the environment ---------------------------------------------------------------------------
 
-class Env:
-    """One environment: PostgreSQL + a web host (web server + teamboard.fcgi, see SETUPS), all
-    under state_dir.
+class Stack:
+    """PostgreSQL, the pools and the supervisor of one environment, all under state_dir; the web
+    server is tbenv.web.Env's (this class is not used alone).
 
-    For tests (persistent=False) the state dir is a new /tmp/tb-test.XXXXXX, removed by stop();
-    for development (persistent=True) the database survives between runs.
+    For tests (persistent=False) the state dir is a new /tmp/<state_prefix>XXXXXX, removed by
+    stop(); for development (persistent=True) the database survives between runs.
 
     With db_env=<another Env> it is only a web host: it uses that environment's database (started
-    and migrated already) and starts and stops nothing else; see add_host()."""
+    and migrated already) and starts and stops nothing else; see Env.add_host().
+
+    The benchmarks' sizes: pg_settings (postgresql.conf lines, name -> value, over the defaults),
+    pg_env (the postmaster's environment), durable (fsync and synchronous_commit; default: only
+    when persistent), app_defaults (teamboard.conf's defaults instead of APP_DEFAULTS), nofile
+    (RLIMIT_NOFILE raised for the processes started), streams_fit_pool (False: the stream pool
+    keeps its size even below max_streams + 2), sql_search_path (sql()'s search_path), wait_pools
+    (start() also waits until every worker of the lighttpd set-up's stream pool runs)."""
 
     def __init__(self, state_dir=None, persistent=False, build_dir=None, port=None, db_port=None,
                  workers=4, wrapper=None, config=None, src_dir=REPO, keep_state=False,
-                 asan_detect_leaks=True, app=True, supervisor=None, setup="lighttpd",
-                 stream_workers=8, db_env=None, lighttpd_conf="dev", host=None, stream_mode="worker",
-                 stream_hosts=2):
-        if setup not in TEST_SETUPS:
-            raise TbEnvError("unknown set-up %r (one of %s)" % (setup, ", ".join(SETUPS)))
-        if stream_mode not in ("worker", "host") or (
-                stream_mode == "host" and setup not in ("lighttpd", "apache-fcgid")):
-            raise TbEnvError("TB_STREAM_MODE %r: worker, or host with the lighttpd or apache-fcgid "
-                             "set-up" % stream_mode)
+                 asan_detect_leaks=True, app=True, supervisor=False, setup="lighttpd",
+                 stream_workers=8, db_env=None, stream_mode="worker", stream_hosts=2,
+                 setup_config=None, state_prefix="tb-test.", pg_settings=None, pg_env=None,
+                 durable=None, app_defaults=None, nofile=None, streams_fit_pool=True,
+                 sql_search_path=None, wait_pools=False):
         self.setup = setup
         self.stream_mode = stream_mode
         self.stream_hosts = max(1, int(stream_hosts))
-        # A shared host's own settings (the web space set-ups), to model hosts that lack
-        # something (tests of conf/shared-hosting/check-webspace.sh): "allow_override" (default
-        # "FileInfo Options=ExecCGI"), "without_modules" (e.g. ("rewrite",)), "output_buffer"
-        # (FcgidOutputBufferSize; default 0), "wait" (False: start() does not wait for a healthy
-        # API, which such a host never gives).
-        self.host_settings = dict(host or {})
-        if setup == "apache-htaccess-cpanel" and os.geteuid() != 0:
-            raise TbEnvError("apache-htaccess-cpanel runs Apache and the programs as two users: "
-                             "run as root")
-        # lighttpd set-up: "dev" runs conf/lighttpd/dev.conf.in; "production" runs the production
-        # site config conf/lighttpd/teamboard.conf inside Debian's main config
-        # (tests/harness/lighttpd/debian.conf.in)
-        self.lighttpd_conf = lighttpd_conf
         self.src_dir = os.path.abspath(src_dir)
         self.build_dir = os.path.abspath(os.path.join(self.src_dir, build_dir or "build"))
         self.persistent = persistent
         self.keep_state = keep_state
         self.workers = int(workers)
         self.wrapper = shlex.split(wrapper) if isinstance(wrapper, str) else list(wrapper or [])
-        if self.wrapper and setup != "lighttpd":
-            raise TbEnvError("TB_WORKER_WRAPPER works with the lighttpd set-up only (Apache "
-                             "starts the workers itself)")
         self.asan_detect_leaks = asan_detect_leaks
         self.with_app = app
-        # plain CGI runs no worker that could host a supervisor: run the daemon beside it
-        self.with_supervisor = (setup == "apache-cgi") if supervisor is None else bool(supervisor)
+        self.with_supervisor = bool(supervisor)
         self.db_env = db_env
+        self.pg_settings = dict(pg_settings or {})
+        self.pg_env = dict(pg_env or {})
+        self.durable = persistent if durable is None else bool(durable)
+        self.nofile = nofile
+        self.sql_search_path = sql_search_path
+        self.wait_pools = wait_pools
         self.account = Account.for_servers()
         if state_dir is None:
             if persistent:
                 raise TbEnvError("a persistent environment needs a state_dir")
             parent = os.environ.get("TB_STATE_PARENT") or "/tmp"
-            state_dir = tempfile.mkdtemp(prefix="tb-test.", dir=parent)
+            state_dir = tempfile.mkdtemp(prefix=state_prefix, dir=parent)
             self._made_state_dir = True
         else:
             self._made_state_dir = False
@@ -385,18 +333,20 @@ class Env:
         if db_env is not None:
             self.db_port = db_env.db_port
         self.base = "http://%s:%d" % (self.host, self.port)
-        self.base_config = dict(APP_DEFAULTS)
-        self.base_config.update(SETUP_CONFIG.get(setup, {}))
+        self.base_config = dict(APP_DEFAULTS if app_defaults is None else app_defaults)
+        self.base_config.update(setup_config or {})
         self.base_config["allowed_origins"] = "http://127.0.0.1:%d http://localhost:%d" % (
             self.port, self.port)
         self.base_config.update(config or {})
         # The stream pool must be bigger than max_streams: a stream over max_streams is then
         # refused with 503 by a free worker, instead of waiting for one (lighttpd: forever).
         self.stream_workers = int(stream_workers)
-        if "max_streams" not in (config or {}):
+        self.streams_fit_pool = streams_fit_pool
+        if "max_streams" not in self.base_config or (
+                app_defaults is None and "max_streams" not in (config or {})):
             self.base_config["max_streams"] = max(1, self.stream_workers - 2)
         ms = int(self.base_config["max_streams"])
-        if self.stream_workers < ms + 2:
+        if streams_fit_pool and self.stream_workers < ms + 2:
             log("max_streams = %d: %d stream workers instead of %d" % (
                 ms, ms + 2, self.stream_workers))
             self.stream_workers = ms + 2
@@ -407,53 +357,8 @@ class Env:
         self._stopped = False
         self._started = False
         self._hosts = []       # web hosts added with add_host()
-
-    @classmethod
-    def from_environ(cls, **kw):
-        env = os.environ
-        kw.setdefault("setup", env.get("TB_SETUP") or "lighttpd")
-        kw.setdefault("build_dir", env.get("TB_BUILD_DIR") or "build")
-        kw.setdefault("wrapper", env.get("TB_WORKER_WRAPPER") or None)
-        kw.setdefault("workers", int(env.get("TB_WORKERS") or 4))
-        kw.setdefault("stream_workers", int(env.get("TB_STREAM_WORKERS") or 8))
-        kw.setdefault("stream_mode", env.get("TB_STREAM_MODE") or "worker")
-        kw.setdefault("stream_hosts", int(env.get("TB_STREAM_HOSTS") or 2))
-        kw.setdefault("keep_state", env.get("TB_KEEP_STATE", "") not in ("", "0"))
-        kw.setdefault("asan_detect_leaks", env.get("TB_ASAN_DETECT_LEAKS", "1") != "0")
-        sv = env.get("TB_SUPERVISOR", "")
-        kw.setdefault("supervisor", None if sv == "" else sv != "0")
-        if kw["setup"] == "cgi" and cls is Env:
-            import tbcgi
-            cls = tbcgi.CgiEnv
-        return cls(**kw)
-
-    def add_host(self, setup, host_name, config=None, **kw):
-        """Starts a second web host of the given set-up in front of this environment's database,
-        with its own state dir, port, teamboard.conf (host_name = host_name) and processes.
-        Returns it (an Env); this environment's stop() stops it too, or call its stop()."""
-        cfg = {"host_name": host_name}
-        cfg.update(config or {})
-        kw.setdefault("build_dir", self.build_dir)
-        kw.setdefault("keep_state", self.keep_state)
-        kw.setdefault("asan_detect_leaks", self.asan_detect_leaks)
-        kw.setdefault("workers", self.workers)
-        kw.setdefault("stream_workers", self.stream_workers)
-        if setup == "lighttpd":
-            kw.setdefault("stream_mode", self.stream_mode)
-            kw.setdefault("stream_hosts", self.stream_hosts)
-        kw.setdefault("supervisor", False)
-        other = Env(setup=setup, config=cfg, db_env=self, src_dir=self.src_dir, **kw)
-        self._hosts.append(other)
-        try:
-            other.start()
-        except BaseException:
-            self._hosts.remove(other)
-            raise
-        return other
-
-    @property
-    def web_server(self):
-        return "lighttpd" if self.setup == "lighttpd" else "apache"
+        self._config_mode = 0o644  # teamboard.conf's mode
+        self.wait_on_start = True  # start() waits for a healthy API (and then starts a supervisor)
 
     # -- paths
     def path(self, *parts):
@@ -497,25 +402,12 @@ class Env:
         return self.path("etc", "teamboard-stream.conf")
 
     @property
-    def web_space(self):
-        """The shared-hosting web root (WEB_SPACE_SETUPS)."""
-        return self.path("www")
-
-    @property
     def logs(self):
         names = ["postgresql.log", "workers.log", "streams.log", "supervisor.log", "admin.log",
                  "lighttpd-error.log", "lighttpd-access.log", "lighttpd-stderr.log",
                  "apache-error.log", "apache-access.log", "apache-stderr.log",
                  "teamboard-error.log", "teamboard-access.log"]
         return {n: os.path.join(self.log_dir, n) for n in names}
-
-    @property
-    def web_error_log(self):
-        """The web server's error log, where the program's own messages go under Apache (the
-        production virtual host has its own: teamboard-error.log)."""
-        if self.setup == "apache-fcgid":
-            return self.logs["teamboard-error.log"]
-        return self.logs["%s-error.log" % self.web_server]
 
     @property
     def _slow(self):
@@ -528,6 +420,7 @@ class Env:
         started. With db_env, only the web host is started."""
         self._started = True
         try:
+            self._raise_nofile()
             self._prepare()
             if self.db_env is None:
                 self.start_db()
@@ -538,8 +431,10 @@ class Env:
                     self.migrate()
                 self.start_app(wait=False)
             self.start_web()
-            if self.with_app and self.host_settings.get("wait", True):
+            if self.with_app and self.wait_on_start:
                 self.wait_health()
+                if self.wait_pools and self.setup == "lighttpd" and self.stream_mode == "worker":
+                    self.wait_pool("streams", self.stream_pool_size)
                 if self.with_supervisor:
                     self.start_supervisor()
             self._save_state()
@@ -583,6 +478,8 @@ class Env:
 
     # -- state dir
     def _prepare(self):
+        """The state dir: its directories, copies of sql/, web/ and the programs; owned by the
+        service account (the web set-ups add theirs: Env._prepare)."""
         os.makedirs(self.state_dir, exist_ok=True)
         os.chmod(self.state_dir, 0o750)
         for d in ("bin", "etc", "run", "log", "log/sanitizer", "log/valgrind", "tmp"):
@@ -597,100 +494,34 @@ class Env:
             else:
                 os.makedirs(self.path(name))
         if self.with_app:
-            progs = ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor")
-            if self.stream_mode == "host":
-                progs += ("teamboard-streamhost",)
-            for prog in progs:
-                src = os.path.join(self.build_dir, "fcgi", prog)
-                if prog == "teamboard-supervisor" and not os.path.isfile(src):
-                    if self.with_supervisor:
-                        raise TbEnvError("%s not found" % src)
-                    continue
-                if not os.path.isfile(src):
-                    raise TbEnvError("%s not found: build first (mkdir -p build && cd build && "
-                                     "../configure && make)" % src)
-                dst = self.path("bin", prog)
-                if os.path.exists(dst):
-                    os.unlink(dst)
-                shutil.copy2(src, dst)
-                os.chmod(dst, 0o755)
-        if self.setup == "apache-fcgid" and self.with_app:
-            # conf/apache/teamboard.conf's layout: two COPIES of the program, two classes
-            d = self.path("fcgi-bin")
-            shutil.rmtree(d, ignore_errors=True)
-            os.makedirs(d)
-            for name in ("teamboard.fcgi", "teamboard-stream.fcgi"):
-                shutil.copy2(self.path("bin", "teamboard.fcgi"), os.path.join(d, name))
-            os.makedirs(self.path("errors"), exist_ok=True)
-            shutil.copy2(os.path.join(self.src_dir, "conf", "errors", "too_large.json"),
-                         self.path("errors", "too_large.json"))
-        if self.setup.startswith("apache-"):
-            shutil.rmtree(self.path("run", "apache"), ignore_errors=True)
-            for d in ("etc/apache", "run/apache", "run/apache/fcgid", "run/apache/socks"):
-                os.makedirs(self.path(d), exist_ok=True)
+            self._copy_programs()
         for stale in ("api.sock", "stream.sock"):
             try:
                 os.unlink(self.path("run", stale))
             except FileNotFoundError:
                 pass
         self.account.chown_tree(self.state_dir)
-        if self.setup == "apache-htaccess-cpanel":
-            self._prepare_cpanel_host()
 
-    def _prepare_cpanel_host(self):
-        """The cPanel-like host: Apache runs as HOST_WEB_USER, a member of the customer's group
-        (as hosts let the web server into the customer's home: group access), owning its own run
-        directory and writing into log/; the suEXEC-like wrapper is the host's (root's)."""
-        web = pwd.getpwnam(HOST_WEB_USER)
-        os.chmod(self.run_dir, 0o750)
-        os.chmod(self.log_dir, 0o770)
-        for dirpath, dirnames, filenames in os.walk(self.path("run", "apache")):
-            os.lchown(dirpath, web.pw_uid, web.pw_gid)
-        host = self.path("etc", "host")
-        shutil.rmtree(host, ignore_errors=True)
-        os.makedirs(host, mode=0o755)
-        os.chmod(host, 0o755)
-        with open(os.path.join(self.src_dir, "tests", "harness", "apache", "suexec.in")) as f:
-            text = f.read().replace("@UID@", str(self.account.uid)).replace(
-                "@GID@", str(self.account.gid))
-        with open(os.path.join(host, "suexec"), "w") as f:
-            f.write(text)
-        os.chmod(os.path.join(host, "suexec"), 0o755)
-
-    def _cpanel_wrappers(self):
-        """The host's FcgidWrapper lines: one per FastCGI program (*.fcgi) in the web space, as a
-        hosting panel registers them, each run through etc/host/suexec."""
-        lines = []
-        for dirpath, dirnames, filenames in sorted(os.walk(self.web_space)):
-            for n in sorted(filenames):
-                if n.endswith(".fcgi"):
-                    lines += ['    <Directory "%s">' % dirpath,
-                              '        <Files "%s">' % n,
-                              '            FcgidWrapper "%s %s"' % (
-                                  self.path("etc", "host", "suexec"), os.path.join(dirpath, n)),
-                              '        </Files>',
-                              '    </Directory>']
-        return "\n".join(lines)
-
-    def _install_web_space(self):
-        """The customer's side of shared hosting, as docs/shared-hosting.md has it done: the program and
-        teamboard.conf outside the web root (<state>/bin, <state>/etc), and the web root laid
-        out by conf/shared-hosting/install-webspace.sh, run as the customer (service user)."""
-        shutil.rmtree(self.web_space, ignore_errors=True)
-        os.makedirs(self.web_space, mode=0o755)
-        if self.account.is_other:
-            os.chown(self.web_space, self.account.uid, self.account.gid)
-        # a copy the service user can read, with the files it installs beside it
-        kit = self.path("etc", "shared-hosting-kit")
-        shutil.rmtree(kit, ignore_errors=True)
-        os.makedirs(os.path.join(kit, "conf"))
-        for d in ("shared-hosting", "errors"):
-            shutil.copytree(os.path.join(self.src_dir, "conf", d), os.path.join(kit, "conf", d))
-        os.symlink(self.path("web"), os.path.join(kit, "web"))
-        self.account.chown_tree(kit)
-        script = os.path.join(kit, "conf", "shared-hosting", "install-webspace.sh")
-        self._run(["/bin/sh", script, self.web_space, self.path("bin", "teamboard.fcgi"),
-                   self.config_file], timeout=60, log_name="admin.log")
+    def _copy_programs(self):
+        # teamboard-supervisor and teamboard-streamhost are copied when built, and needed only
+        # when the supervisor runs or the streams are hosted (use_stream_mode may switch later)
+        for prog in ("teamboard.fcgi", "teamboard-admin", "teamboard-supervisor",
+                     "teamboard-streamhost"):
+            src = os.path.join(self.build_dir, "fcgi", prog)
+            needed = {"teamboard-supervisor": self.with_supervisor,
+                      "teamboard-streamhost": self.stream_mode == "host"}.get(prog, True)
+            if not os.path.isfile(src):
+                if not needed:
+                    continue
+                if prog in ("teamboard-supervisor", "teamboard-streamhost"):
+                    raise TbEnvError("%s not found" % src)
+                raise TbEnvError("%s not found: build first (mkdir -p build && cd build && "
+                                 "../configure && make)" % src)
+            dst = self.path("bin", prog)
+            if os.path.exists(dst):
+                os.unlink(dst)
+            shutil.copy2(src, dst)
+            os.chmod(dst, 0o755)
 
     def _save_state(self):
         st = {"setup": self.setup, "port": self.port, "db_port": self.db_port, "base": self.base,
@@ -726,11 +557,17 @@ class Env:
             e["LSAN_OPTIONS"] = "suppressions=%s" % self.path("etc", "lsan.supp")
         return e
 
-    def _run(self, cmd, timeout, input=None, check=True, log_name=None):
+    def _run(self, cmd, timeout, input=None, check=True, log_name=None, extra_env=None):
         """Runs cmd as the service account and waits (bounded). Output is returned and, with
-        log_name, appended to that log."""
+        log_name, appended to that log. extra_env: variables set (empty: removed) for cmd."""
+        env = self._env()
+        for k, v in (extra_env or {}).items():
+            if v:
+                env[k] = v
+            else:
+                env.pop(k, None)
         try:
-            r = subprocess.run(cmd, cwd=self.state_dir, env=self._env(), input=input,
+            r = subprocess.run(cmd, cwd=self.state_dir, env=env, input=input,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                timeout=timeout, **self.account.popen_args())
         except subprocess.TimeoutExpired as e:
@@ -753,22 +590,7 @@ class Env:
         logf.flush()
         env = self._env()
         as_account = self.account.popen_args()
-        if name == "apache":
-            # The site config must tell the programs where teamboard.conf is, not we.
-            env.pop("TEAMBOARD_CONF", None)
-            env.pop("TEAMBOARD_SQL_DIR", None)
-            if self.setup == "apache-htaccess-cpanel":
-                # Apache as the host's web server user, in the customer's group, with the two
-                # capabilities the suEXEC-like wrapper needs to become the customer (suexec is
-                # setuid root) and the one mod_fcgid needs to stop the customer's processes.
-                web = pwd.getpwnam(HOST_WEB_USER)
-                caps = "+setuid,+setgid,+kill"
-                cmd = ["/usr/bin/setpriv", "--reuid=%d" % web.pw_uid, "--regid=%d" % web.pw_gid,
-                       "--groups=%d" % self.account.gid, "--inh-caps=" + caps,
-                       "--ambient-caps=" + caps, "--"] + list(cmd)
-                env["HOME"] = "/nonexistent"
-                env["USER"] = env["LOGNAME"] = HOST_WEB_USER
-                as_account = {}
+        cmd, as_account = self._spawn_as(name, cmd, env, as_account)
         try:
             p = subprocess.Popen(cmd, cwd=self.state_dir, env=env, pass_fds=pass_fds,
                                  stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
@@ -779,6 +601,11 @@ class Env:
         with open(self.path("run", "%s.pid" % name), "w") as f:
             f.write("%d\n" % p.pid)
         return p
+
+    def _spawn_as(self, name, cmd, env, as_account):
+        """The command and account a server named name is started with; env may be changed in
+        place (the web set-ups start the web server their way: Env._spawn_as)."""
+        return cmd, as_account
 
     def _stop_proc(self, name, timeout=None):
         p = self._procs.pop(name, None)
@@ -794,28 +621,30 @@ class Env:
             pass
 
     # -- PostgreSQL
-    def _pg(self, *args, timeout=90):
+    def _pg(self, *args, timeout=90, extra_env=None):
         return self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.pg_data] + list(args),
-                         timeout=timeout)
+                         timeout=timeout, extra_env=extra_env)
 
     def _write_pg_conf(self):
-        durable = self.persistent
-        lines = [
-            "# written by tests/harness/tbenv.py at every start",
-            "listen_addresses = '127.0.0.1'",
-            "port = %d" % self.db_port,
-            "unix_socket_directories = '%s'" % self.run_dir,
-            "unix_socket_permissions = 0700",
-            "max_connections = 300",
-            "shared_buffers = 64MB",
-            "timezone = 'UTC'",
-            "log_timezone = 'UTC'",
-            "log_line_prefix = '%m [%p] %q%u@%d '",
-            "log_min_messages = warning",
-            "fsync = %s" % ("on" if durable else "off"),
-            "synchronous_commit = %s" % ("on" if durable else "off"),
-            "full_page_writes = %s" % ("on" if durable else "off"),
-        ]
+        on = "on" if self.durable else "off"
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": "%d" % self.db_port,
+            "unix_socket_directories": "'%s'" % self.run_dir,
+            "unix_socket_permissions": "0700",
+            "max_connections": "300",
+            "shared_buffers": "64MB",
+            "timezone": "'UTC'",
+            "log_timezone": "'UTC'",
+            "log_line_prefix": "'%m [%p] %q%u@%d '",
+            "log_min_messages": "warning",
+            "fsync": on,
+            "synchronous_commit": on,
+            "full_page_writes": on,
+        }
+        settings.update(self.pg_settings)
+        lines = ["# written by tools/tbenv at every start"]
+        lines += ["%s = %s" % kv for kv in settings.items()]
         conf = os.path.join(self.pg_data, "teamboard-harness.conf")
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -845,8 +674,8 @@ class Env:
             if self.db_port is None or not port_is_free(self.db_port):
                 self.db_port = free_port()
             self._write_pg_conf()
-            self._pg("-l", self.path("log", "postgresql.log"), "-w", "-t", "60", "start",
-                     timeout=90)
+            self._pg("-l", self.path("log", "postgresql.log"), "-w", "-t", "120", "start",
+                     timeout=150, extra_env=self.pg_env)
         self.db_running = True
         for env in self._hosts:
             env.db_running = True
@@ -924,6 +753,10 @@ class Env:
         for attempt in (1, 2):
             if self._conn is None or self._conn.closed:
                 self._conn = self.connect()
+                if self.sql_search_path:
+                    with self._conn.cursor() as cur:
+                        cur.execute("SELECT set_config('search_path', %s, false)",
+                                    (self.sql_search_path,))
             try:
                 with self._conn.cursor() as cur:
                     cur.execute(query, params if params else None)
@@ -984,7 +817,7 @@ class Env:
         return r
 
     def _config_text(self, cfg):
-        lines = ["# teamboard.conf written by tests/harness/tbenv.py (set-up %s)" % self.setup]
+        lines = ["# teamboard.conf written by tools/tbenv (set-up %s)" % self.setup]
         for k, v in cfg.items():
             if v is None:
                 continue
@@ -1007,19 +840,21 @@ class Env:
     def _write_config(self):
         cfg = {"database": self._dsn(user=DB_USER)}
         cfg.update(self.config)
-        # cPanel-like: mode 0600, as the guide says; only the customer's programs can read it
-        self._write_file(self.config_file, self._config_text(cfg),
-                         mode=0o600 if self.setup == "apache-htaccess-cpanel" else 0o644)
+        self._write_file(self.config_file, self._config_text(cfg), mode=self._config_mode)
         if self.setup == "lighttpd" or self.stream_mode == "host":
             cfg["supervisor"] = "off"
             self._write_file(self.stream_config_file, self._config_text(cfg))
-        if self.setup in WEB_SPACE_SETUPS:
-            self._install_web_space()  # again: the .htaccess carries max_body
+        self._config_written()
+
+    def _config_written(self):
+        """Called after every write of teamboard.conf (the web space set-ups install again)."""
 
     @property
     def stream_pool_size(self):
         """The stream pool's (Apache: the stream class's) size: stream_workers, and always 2 more
         than the current max_streams."""
+        if not self.streams_fit_pool:
+            return self.stream_workers
         try:
             ms = int(self.config.get("max_streams") or 0)
         except ValueError:
@@ -1048,7 +883,7 @@ class Env:
     def stream_proc_names(self):
         """The names (pid files run/<name>.pid) of the stream pool's processes: "streams" (the
         prefork pool, or the first stream host), "streams-1", ... (the other stream hosts),
-        those started and those whose pid files are left (tbenv.py down)."""
+        those started and those whose pid files are left (tbenv down)."""
         names = {n for n in self._procs if re.fullmatch(r"streams(-[0-9]+)?", n)}
         try:
             for f in os.listdir(self.run_dir):
@@ -1217,142 +1052,124 @@ class Env:
         self._write_file(out, text)
         return out
 
-    def start_web(self):
-        """Starts the set-up's web server and waits until it listens."""
-        if not port_is_free(self.port):
-            raise TbEnvError("port %d on 127.0.0.1 is in use (choose another with PORT=...)"
-                             % self.port)
-        if self.setup == "lighttpd":
-            prog = shutil.which("lighttpd", path="/usr/sbin:/usr/bin:/sbin") or "lighttpd"
-            conf = self._write_lighttpd_conf()
-            self._run([prog, "-tt", "-f", conf], timeout=30)
-            cmd = [prog, "-D", "-f", conf]
-        else:
-            conf = self._write_apache_conf()
-            self._run([APACHE, "-t", "-f", conf], timeout=30)
-            cmd = [APACHE, "-f", conf, "-DFOREGROUND"]
-        name = self.web_server
-        p = self._spawn(name, cmd)
-        self._web_started = True
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if p.poll() is not None:
-                raise TbEnvError("%s exited with %s:\n%s\n%s" % (
-                    name, p.returncode, tail(self.logs["%s-stderr.log" % name]),
-                    tail(self.web_error_log)))
+    # -- measurements and switches of the benchmarks (bench/)
+    @property
+    def procs(self):
+        """name -> Popen of what runs: "workers" (the REST pool), "streams" (the stream pool or
+        the first stream host), "streams-N" (the other hosts), the web server, "supervisor"."""
+        return self._procs
+
+    @property
+    def heartbeat(self):
+        return int(self.config["heartbeat_interval"])
+
+    def dsn(self, user=DB_SUPERUSER, dbname=DB_NAME):
+        """The libpq connection string of the database as user (over the Unix socket)."""
+        return self._dsn(user, dbname)
+
+    def _raise_nofile(self):
+        """RLIMIT_NOFILE up to nofile for this process and so for every process it starts
+        (nothing system-wide); self.nofile becomes the limit reached."""
+        if not self.nofile:
+            return
+        want = int(self.nofile)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < want:
             try:
-                with socket.create_connection((self.host, self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise TbEnvError("%s did not listen on %s:%d within 15 s" % (name, self.host, self.port))
+                resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+            except (ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        self.nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
-    def stop_web(self):
-        self._stop_proc(self.web_server)
+    def pool_workers(self, name):
+        """The worker processes of the prefork pool name ("workers", "streams")."""
+        return children(self._procs[name].pid)
 
-    def stop_host(self):
-        """The web host goes down: its web server and every worker (with any supervisor = auto
-        candidates they run) stop. The database and other hosts keep running."""
-        self.stop_web()
-        self.stop_app()
+    def wait_pool(self, name, n, timeout=120):
+        """Waits (bounded) until the pool name runs n workers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.pool_workers(name)) >= n:
+                return
+            time.sleep(0.2)
+        raise TbEnvError("%s: only %d of %d workers after %d s" % (
+            name, len(self.pool_workers(name)), n, timeout))
 
-    def start_host(self):
-        """The web host comes back after stop_host(); waits until it answers."""
-        if self.setup == "lighttpd":
-            self.start_app(wait=False)
-        self.start_web()
-        self.wait_health()
-
-    # -- lighttpd
-    def _write_lighttpd_conf(self):
-        if self.lighttpd_conf == "production":
-            return self._write_lighttpd_production_conf()
-        return self._fill(os.path.join(self.src_dir, "conf", "lighttpd", "dev.conf.in"), {
-            "PORT": str(self.port), "WEB_DIR": self.path("web"), "TMP_DIR": self.path("tmp"),
-            "LOG_DIR": self.log_dir, "API_SOCKET": self.api_socket,
-            "STREAM_SOCKET": self.stream_socket, "STATE_DIR": self.state_dir}, "lighttpd.conf")
-
-    def _write_lighttpd_production_conf(self):
-        enabled = self.path("etc", "lighttpd-conf-enabled")
-        shutil.rmtree(enabled, ignore_errors=True)
-        os.makedirs(enabled)
-        shutil.copyfile("/etc/lighttpd/conf-available/10-fastcgi.conf",
-                        os.path.join(enabled, "10-fastcgi.conf"))
-        with open(os.path.join(self.src_dir, "conf", "lighttpd", "teamboard.conf")) as f:
-            site = f.read()
-        # the "settings: edit these" lines, as an admin would edit them
-        for var, value in (("teamboard_home", self.state_dir),
-                           ("teamboard_rest_socket", self.api_socket),
-                           ("teamboard_stream_socket", self.stream_socket)):
-            site, n = re.subn(r'(?m)^var\.%s\s*=.*$' % var,
-                              'var.%s = "%s"' % (var, value), site)
-            if n != 1:
-                raise TbEnvError("conf/lighttpd/teamboard.conf: no line var.%s = ..." % var)
-        self._write_file(os.path.join(enabled, "50-teamboard.conf"), site)
-        if self.stream_mode == "host":
-            # the stream host's limits (conf/lighttpd/teamboard-streamhost.conf), as shipped
-            shutil.copyfile(os.path.join(self.src_dir, "conf", "lighttpd",
-                                         "teamboard-streamhost.conf"),
-                            os.path.join(enabled, "51-teamboard-streamhost.conf"))
-        self.account.chown_tree(enabled)
-        return self._fill(os.path.join(self.src_dir, "tests", "harness", "lighttpd",
-                                       "debian.conf.in"), {
-            "PORT": str(self.port), "TMP_DIR": self.path("tmp"), "LOG_DIR": self.log_dir,
-            "RUN_DIR": self.run_dir, "CONF_ENABLED": enabled}, "lighttpd.conf")
-
-    # -- Apache
-    def _write_apache_conf(self):
-        load = []
-        # as Debian's apache2.conf does: every module's .load first, then every .conf (some
-        # .conf files test <IfModule> for a module loaded after theirs: deflate for filter)
-        for ext in ("load", "conf"):
-            without = self.host_settings.get("without_modules", ())
-            extra = ("proxy", "proxy_fcgi") if self.stream_mode == "host" else ()
-            for mod in APACHE_DEFAULT_MODULES + APACHE_SETUP_MODULES[self.setup] + extra:
-                if mod in without:
-                    continue
-                f = "/etc/apache2/mods-available/%s.%s" % (mod, ext)
-                if os.path.isfile(f):
-                    load.append("Include %s" % f)
-                elif ext == "load":
-                    raise TbEnvError("%s missing (apt-get install apache2 libapache2-mod-fcgid)"
-                                     % f)
-        harness = os.path.join(self.src_dir, "tests", "harness", "apache")
-        if self.setup == "apache-fcgid":
-            # the production virtual host itself, its "edit these" settings Defined here
-            site_src = os.path.join(self.src_dir, "conf", "apache", "teamboard.conf")
-            site = self.path("etc", "apache", "teamboard.conf")
-            shutil.copyfile(site_src, site)
-            defines = {"TB_HOME": self.state_dir, "TB_CONF": self.config_file,
-                       "TB_SERVER_NAME": "127.0.0.1", "TB_VHOST": "127.0.0.1:%d" % self.port,
-                       "TB_STREAM_PROCS": str(self.stream_pool_size),
-                       "TB_REST_PROCS": str(self.workers),
-                       "TB_MAX_BODY": str(self.config.get("max_body") or 65536),
-                       "TB_MAX_IMPORT": str(self.config.get("max_import") or 16777216)}
-            if self.stream_mode == "host":
-                defines["TB_STREAM_HOST_SOCKET"] = self.stream_socket
-            site_text = "\n".join("Define %s %s" % kv for kv in defines.items())
-            site_text += "\nInclude %s\n" % site
-        elif self.setup == "apache-htaccess-cpanel":
-            site = self._fill(os.path.join(harness, "cpanel-host.conf.in"), {
-                "PORT": str(self.port), "WEB_SPACE": self.web_space,
-                "SUEXEC": self.path("etc", "host", "suexec"),
-                "WRAPPERS": self._cpanel_wrappers()}, "apache/cpanel-host.conf")
-            site_text = "Include %s\n" % site
+    def use_stream_mode(self, mode, timeout=60):
+        """lighttpd set-up: run/stream.sock gets a new holder, the stream pool (mode "worker",
+        waited for until all its workers run) or the stream hosts ("host"); the rest keeps
+        running. Waits (bounded) until the socket is there."""
+        if mode not in ("worker", "host"):
+            raise TbEnvError("stream mode %r: worker or host" % mode)
+        for name in self.stream_proc_names():
+            self._stop_proc(name)
+        if mode == "host" and not os.path.isfile(self.path("bin", "teamboard-streamhost")):
+            raise TbEnvError("%s/fcgi/teamboard-streamhost not found: build first"
+                             % self.build_dir)
+        self.stream_mode = mode
+        try:
+            os.unlink(self.stream_socket)
+        except FileNotFoundError:
+            pass
+        if mode == "host":
+            self._start_stream_hosts()
         else:
-            site = self._fill(os.path.join(harness, "shared-host.conf.in"), {
-                "PORT": str(self.port), "WEB_SPACE": self.web_space,
-                "ALLOW_OVERRIDE": self.host_settings.get("allow_override",
-                                                         "FileInfo Options=ExecCGI")},
-                "apache/shared-host.conf")
-            site_text = "Include %s\n" % site
-            if "output_buffer" in self.host_settings:
-                site_text += "<IfModule mod_fcgid.c>\n    FcgidOutputBufferSize %d\n" \
-                             "</IfModule>\n" % int(self.host_settings["output_buffer"])
-        return self._fill(os.path.join(harness, "httpd.conf.in"), {
-            "STATE_DIR": self.state_dir, "RUN_DIR": self.run_dir, "LOG_DIR": self.log_dir,
-            "PORT": str(self.port), "LOAD_MODULES": "\n".join(load), "SITE": site_text},
-            "apache/httpd.conf")
+            self._spawn("streams", self._worker_cmd("streams"))
+            self.wait_pool("streams", self.stream_pool_size, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.stream_socket):
+            if self._procs["streams"].poll() is not None or time.monotonic() > deadline:
+                raise TbEnvError("%s holder did not start:\n%s" % (
+                    mode, tail(self.logs["streams.log"])))
+            time.sleep(0.05)
+
+    def cpu_ticks(self):
+        """CPU time (clock ticks, user + system) used so far by each part of the stack: PostgreSQL
+        (the postmaster and its live children), the worker pools (likewise), the web server and
+        the supervisor. Processes that exit in between are not counted."""
+        groups = {"postgres": self._postmaster_pid(), "rest_workers": self._procs.get("workers"),
+                  "stream_workers": self._procs.get("streams"),
+                  "lighttpd": self._procs.get("lighttpd"),
+                  "supervisor": self._procs.get("supervisor")}
+        out = {}
+        for name, p in groups.items():
+            pid = p if isinstance(p, int) or p is None else p.pid
+            out[name] = 0 if pid is None else proc_ticks(pid) + sum(
+                proc_ticks(c) for c in children(pid))
+        for name in self.stream_proc_names()[1:]:  # the other stream hosts
+            p = self._procs.get(name)
+            out["stream_workers"] += proc_ticks(p.pid) if p is not None else 0
+        return out
+
+    def pg_setting(self, name):
+        return self.sql("SELECT current_setting(%s)", (name,))[0][0]
+
+    def versions(self):
+        out = {}
+        try:
+            out["lighttpd"] = subprocess.run(["lighttpd", "-v"], stdout=subprocess.PIPE, text=True,
+                                             timeout=10).stdout.split()[0]
+        except Exception:
+            pass
+        try:
+            out["postgresql"] = self.sql("SHOW server_version")[0][0]
+        except Exception:
+            pass
+        return out
+
+    def describe(self):
+        """The sizes and settings a benchmark result records."""
+        return {
+            "rest_workers": self.workers, "stream_workers": self.stream_workers,
+            "stream_mode": self.stream_mode,
+            "stream_hosts": self.stream_hosts if self.stream_mode == "host" else 0,
+            "max_streams": int(self.config["max_streams"]),
+            "heartbeat_interval": self.heartbeat,
+            "pg": {k: self.pg_setting(k) for k in ("max_connections", "shared_buffers", "fsync",
+                                                   "synchronous_commit", "full_page_writes")},
+            "nofile": self.nofile, "pg_environment": self.pg_env,
+            "app_conf": {k: v for k, v in self.config.items() if k != "database"},
+        }
 
     # -- reports
     def report_problems(self):
@@ -1406,170 +1223,3 @@ def _read_pid(pidfile, must_contain):
         return pid
     return None
 
-
-# ---- command line (dev.sh) ---------------------------------------------------------------------
-
-def _load_state(state_dir):
-    try:
-        with open(os.path.join(state_dir, "tbenv.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
-def _attach(args, **kw):
-    """An Env on an existing state dir (to stop or inspect what an earlier "up" started)."""
-    st = _load_state(args.state_dir)
-    return Env(state_dir=args.state_dir, persistent=True, port=st.get("port") or 1,
-               db_port=st.get("db_port"), build_dir=st.get("build_dir"),
-               setup=st.get("setup") or "lighttpd", src_dir=st.get("src_dir") or REPO, **kw)
-
-
-def cmd_up(args):
-    if os.path.isdir(args.state_dir):
-        cmd_down(args, quiet=True)
-    overrides = {}
-    for kv in args.set or []:
-        k, sep, v = kv.partition("=")
-        if not sep:
-            raise TbEnvError("--set wants KEY=VALUE, not %r" % kv)
-        overrides[k.strip()] = v.strip()
-    st = _load_state(args.state_dir)
-    env = Env(state_dir=args.state_dir, persistent=True, build_dir=args.build_dir,
-              port=args.port, db_port=st.get("db_port"), workers=args.workers,
-              stream_workers=args.stream_workers, setup=args.setup,
-              stream_mode=os.environ.get("TB_STREAM_MODE") or "worker",
-              stream_hosts=int(os.environ.get("TB_STREAM_HOSTS") or 2),
-              wrapper=os.environ.get("TB_WORKER_WRAPPER") or None, config=overrides,
-              app=not args.no_app, supervisor=not args.no_app and not args.no_supervisor and
-              SETUP_CONFIG.get(args.setup, {}).get("supervisor") != "auto" and  # workers run it
-              os.path.isfile(os.path.join(REPO, args.build_dir, "fcgi", "teamboard-supervisor")))
-    env.start()
-    print(env.base + "/")
-    return 0
-
-
-def cmd_down(args, quiet=False):
-    if not os.path.isdir(args.state_dir):
-        if not quiet:
-            print("nothing to stop: %s does not exist" % args.state_dir)
-        return 0
-    env = _attach(args)
-    problems = env.stop()
-    for p in problems:
-        log(p)
-    if not quiet:
-        print("stopped (state kept in %s)" % args.state_dir)
-    return 1 if problems else 0
-
-
-def cmd_status(args):
-    st = _load_state(args.state_dir)
-    if not st:
-        print("not set up: %s" % args.state_dir)
-        return 3
-    env = _attach(args)
-    ok = True
-    names = (("workers",) + env.stream_proc_names() if env.setup == "lighttpd" else ()) + (
-        "supervisor", env.web_server)
-    print("%-10s %s" % ("set-up", env.setup))
-    for name in names:
-        pidfile = env.path("run", "%s.pid" % name)
-        if name == "supervisor" and not os.path.exists(pidfile):
-            print("%-10s not started" % name)
-            continue
-        pid = _read_pid(pidfile, env.state_dir)
-        ok &= bool(pid)
-        print("%-10s %s" % (name, "running, pid %d" % pid if pid else "stopped"))
-    pg = env._postmaster_alive()
-    ok &= pg
-    print("%-10s %s" % ("postgresql", "running, port %s, socket dir %s" % (env.db_port, env.run_dir)
-                        if pg else "stopped"))
-    try:
-        status, _, body = http_get(env.base + "/api/v1/health", timeout=3)
-        print("%-10s %s/api/v1/health -> %d %s" % ("health", env.base, status,
-                                                    body[:200].decode("utf-8", "replace")))
-        ok &= status == 200
-    except OSError as e:
-        print("%-10s %s/api/v1/health -> %s" % ("health", env.base, e))
-        ok = False
-    print("%-10s %s" % ("logs", env.log_dir))
-    return 0 if ok else 1
-
-
-def cmd_leftovers(args):
-    """Processes whose command line names a path under args.under (e.g. the parent of the test
-    state dirs); with --kill their process groups are stopped. Exit 1 when any were found."""
-    found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        st = _proc_stat(int(name))
-        if st and st[0] != "Z" and args.under in cmdline(int(name)):
-            found.setdefault(st[1], []).append(int(name))
-    for pgid, pids in sorted(found.items()):
-        for pid in pids:
-            print("leftover process %d (group %d): %s" % (pid, pgid, cmdline(pid)[:200]))
-        if args.kill:
-            stop_group(pgid, timeout=5)
-    return 1 if found else 0
-
-
-def cmd_psql(args):
-    env = _attach(args)
-    if not env._postmaster_alive():
-        raise TbEnvError("PostgreSQL is not running (./dev.sh run)")
-    os.execv(os.path.join(PG_BIN, "psql"), ["psql", env._dsn(user=args.user)] + args.rest)
-
-
-def main(argv=None):
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `tbenv.py status | head` ends quietly
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    up = sub.add_parser("up", help="start (or restart) a persistent environment, then return")
-    down = sub.add_parser("down", help="stop what 'up' started")
-    status = sub.add_parser("status", help="show what runs")
-    psql = sub.add_parser("psql", help="psql into the environment's database "
-                          "(further arguments go to psql)")
-    left = sub.add_parser("leftovers", help="list (--kill: stop) processes running from a dir")
-    left.add_argument("--under", required=True)
-    left.add_argument("--kill", action="store_true")
-    for p in (up, down, status, psql):
-        p.add_argument("--state-dir", required=True)
-    up.add_argument("--port", type=int, default=8080)
-    up.add_argument("--build-dir", default=os.environ.get("TB_BUILD_DIR") or "build")
-    up.add_argument("--workers", type=int, default=int(os.environ.get("TB_WORKERS") or 4),
-                    help="processes in the REST pool (default 4)")
-    up.add_argument("--stream-workers", type=int,
-                    default=int(os.environ.get("TB_STREAM_WORKERS") or 8),
-                    help="processes in the stream pool (default 8; max_streams defaults to 2 "
-                    "fewer, and the pool grows to max_streams + 2 when --set asks for more)")
-    up.add_argument("--setup", choices=SETUPS, default=os.environ.get("TB_SETUP") or "lighttpd",
-                    help="the web server set-up (default lighttpd)")
-    up.add_argument("--set", action="append", metavar="KEY=VALUE",
-                    help="teamboard.conf setting (repeatable)")
-    up.add_argument("--no-app", action="store_true",
-                    help="PostgreSQL and the web server only (no worker pool)")
-    up.add_argument("--no-supervisor", action="store_true",
-                    help="do not start teamboard-supervisor (started when it was built)")
-    psql.add_argument("--user", default=DB_OWNER,
-                      help="database role (default %s, the owner; the workers' is %s)"
-                      % (DB_OWNER, DB_USER))
-    args, rest = ap.parse_known_args(argv)
-    if rest and args.cmd != "psql":
-        ap.error("unrecognized arguments: %s" % " ".join(rest))
-    args.rest = [a for a in rest if a != "--"] if args.cmd == "psql" else []
-    if args.cmd == "leftovers":
-        args.under = os.path.abspath(args.under)
-        return cmd_leftovers(args)
-    args.state_dir = os.path.abspath(args.state_dir)
-    try:
-        return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "psql": cmd_psql}[
-            args.cmd](args)
-    except TbEnvError as e:
-        log("error: %s" % e)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
