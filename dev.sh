@@ -45,7 +45,8 @@ PACKAGES=(build-essential autoconf automake libtool pkg-config libfcgi-dev libpq
 # The suites "./dev.sh test" runs when TB_SUITES is not set. "setups" is the integration subset
 # behind Apache (apache-fcgid, apache-htaccess, apache-htaccess-cpanel, apache-cgi); each can also
 # be named alone.
-# "browser" is tests/browser/run.sh (the web client in headless Chromium); "bench" is the
+# "browser" is tests/browser/run.sh (the web client in headless Chromium), then its live tests
+# (live.test.mjs) again with TB_STREAM_MODE=host as the suite "browser-host"; "bench" is the
 # benchmark's smoke run (bench/run.sh --quick: every scenario once, tiny N, about a minute).
 # "lint" is make lint (cppcheck, clang-tidy, clang-format, shellcheck, tests/lint/links.py and cycles.py: one
 # test each); "fuzz" builds build-fuzz/ with --enable-fuzz (clang, libFuzzer) and runs make
@@ -272,17 +273,19 @@ valgrind_unit() {
 	fi
 }
 
-# browser_suite: tests/browser/run.sh (the web client in Chromium, node --test), counted from
-# node's summary lines ("ℹ pass N", "ℹ fail N", ...), else from its junit report. Runs only
-# when "browser" is wanted (TB_SUITES or DEFAULT_SUITES) and run.sh exists.
+# browser_suite NAME [VAR=VALUE...]: tests/browser/run.sh (the web client in Chromium, node
+# --test) with those variables, counted from node's summary lines ("ℹ pass N", "ℹ fail N", ...),
+# else from its junit report. Runs only when "browser" is wanted (TB_SUITES or DEFAULT_SUITES)
+# and run.sh exists.
 browser_suite() {
-	local name=browser rc=0 p=0 f=0 s=0 note=""
-	begin "$name: tests/browser/run.sh"
+	local name=$1 rc=0 p=0 f=0 s=0 note=""
+	shift
+	begin "$name: ${*:+$* }tests/browser/run.sh"
 	if [ ! -x tests/browser/run.sh ]; then
 		record "$name" 0 0 0 "tests/browser/run.sh not present: nothing run"
 		return 0
 	fi
-	env TB_BUILD_DIR="$ROOT/build" TB_STATE_PARENT="$STATE_PARENT" PYTHONDONTWRITEBYTECODE=1 \
+	env TB_BUILD_DIR="$ROOT/build" TB_STATE_PARENT="$STATE_PARENT" PYTHONDONTWRITEBYTECODE=1 "$@" \
 		timeout -k 30 1500 tests/browser/run.sh </dev/null 2>&1 | tee "$RESULTS/$name.log" || rc=$?
 	read -r p f s < <("$PY" tests/harness/tbcount.py node "$RESULTS/$name.log" || echo 0 0 0)
 	if [ $((p + f + s)) -eq 0 ] && [ -s tests/browser/artifacts/junit.xml ]; then
@@ -464,7 +467,10 @@ cmd_test() {
 	fi
 
 	if [ $build_ok = 1 ] && wants browser; then
-		browser_suite
+		browser_suite browser
+		# The live boards again with the stream host holding the streams (lighttpd's host mode).
+		rm -rf tests/browser/artifacts/junit.xml
+		browser_suite browser-host TB_STREAM_MODE=host TB_BROWSER_TESTS=./live.test.mjs
 	fi
 
 	# make lint needs only a configured tree (config.h and the libraries' flags), not a build.
