@@ -113,6 +113,8 @@ struct conn {
 	bool busy, registered, done, dead;
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_presence;
+	bool want_more;      /* its replay read a full batch: the next one is its next job */
+	bool check_owed;     /* its start's access re-check waits for the replay's last batch */
 	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
@@ -162,6 +164,8 @@ struct job {
 	struct tb_buf row_ids, board_ids, user_ids;
 	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
 	bool accepted, done;
+	bool more;                /* START, REPLAY: the batch was full, the log may hold more */
+	bool check_last;          /* REPLAY: the access re-check of the start after the last batch */
 	enum tb_stream_close end; /* done: why */
 	char *token_out;
 	uint64_t replayed;
@@ -471,31 +475,35 @@ static void check_access(struct tb_db *db, struct job *j)
 	}
 }
 
-/* The log after job->last_sent, in batches, into out. */
+/* One batch of the log after job->last_sent into out; a full one says there may be more (the next
+ * batch is the stream's next job, queued behind the others' jobs, so that a long replay delays
+ * another stream's start by one batch at most, about 50 ms for 500 events). */
 static void run_replay(struct tb_db *db, struct job *j)
 {
-	char board[24];
-	tb_i64(board, j->board_id);
-	while (!j->done) {
-		char after[24];
-		const char *params[] = {board, tb_i64(after, j->last_sent)};
-		PGresult *r = NULL;
-		if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_REPLAY_GUEST : TB_STREAM_SQL_REPLAY, 2, params, &r) !=
-		    TB_OK) {
-			job_end(j, TB_CLOSE_ERROR);
-			return;
-		}
-		int n = PQntuples(r);
-		for (int i = 0; i < n; i++) {
-			j->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-			tb_sse_event(&j->out, j->last_sent, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			             (size_t)PQgetlength(r, i, 2));
-		}
-		j->replayed += (uint64_t)n;
-		PQclear(r);
-		if (n < 500)
-			return;
+	char board[24], after[24];
+	const char *params[] = {tb_i64(board, j->board_id), tb_i64(after, j->last_sent)};
+	PGresult *r = NULL;
+	if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_REPLAY_GUEST : TB_STREAM_SQL_REPLAY, 2, params, &r) != TB_OK) {
+		job_end(j, TB_CLOSE_ERROR);
+		return;
 	}
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		j->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		tb_sse_event(&j->out, j->last_sent, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		             (size_t)PQgetlength(r, i, 2));
+	}
+	j->replayed += (uint64_t)n;
+	j->more = n == 500;
+	PQclear(r);
+}
+
+/* A replay job: one batch, then the start's access re-check if it waited for the last one. */
+static void run_replay_job(struct tb_db *db, struct job *j)
+{
+	run_replay(db, j);
+	if (!j->done && !j->more && j->check_last)
+		check_access(db, j);
 }
 
 /* Announces the viewers (params: board, user, that user's streams on it after the change); a
@@ -530,8 +538,8 @@ static void run_start(struct host *h, struct job *j)
 	                      PQgetvalue(r, 0, 0));
 	PQclear(r);
 	run_replay(db, j);
-	if (!j->done)
-		check_access(db, j);
+	if (!j->done && !j->more)
+		check_access(db, j); /* else after the last batch (run_replay_job) */
 }
 
 /* The heartbeat's SEEN for the whole process (SQL_HOST_SEEN), on the pool. A failure judges no
@@ -647,7 +655,7 @@ static void run_job(struct host *h, struct job *j)
 	switch (j->kind) {
 	case JOB_OPEN: run_open(h, j); break;
 	case JOB_START: run_start(h, j); break;
-	case JOB_REPLAY: run_replay(db, j); break;
+	case JOB_REPLAY: run_replay_job(db, j); break;
 	case JOB_RECHECK: check_access(db, j); break;
 	case JOB_SEEN: run_seen(h, j); break;
 	case JOB_PRESENCE: run_presence(db, j); break;
@@ -840,7 +848,8 @@ static void submit(struct host *h, struct conn *c, enum job_kind kind)
 	                  .last_seq = c->last_seq,
 	                  .last_sent = c->last_sent,
 	                  .token = c->token,
-	                  .link_id = c->link_id};
+	                  .link_id = c->link_id,
+	                  .check_last = c->check_owed};
 	memcpy(j->row, c->row, sizeof j->row);
 	c->busy = true;
 	if (kind == JOB_OPEN)
@@ -1031,8 +1040,10 @@ static void schedule(struct host *h, struct conn *c)
 	struct board *b = c->board;
 	if (b && b->read[audience(c)].busy)
 		return; /* the board's read for its audience brings the events (events_pump), then the rest */
-	if (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark) {
-		c->replay_mark = b->max_seq;
+	if (c->want_more || (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark)) {
+		c->want_more = false;
+		if (b && b->max_seq > c->replay_mark)
+			c->replay_mark = b->max_seq;
 		submit(h, c, JOB_REPLAY);
 	} else if (c->want_revoke) {
 		c->want_revoke = false;
@@ -1139,7 +1150,7 @@ static void seen_done(struct host *h, const struct job *j)
 /* Reads the board's new events for its streams of one audience, once for all of them
  * (JOB_BOARD_EVENTS), when a change came that they must read from the log (a guest every change, a
  * member one too large for NOTIFY) and no read for them runs: from the lowest seq sent among those
- * live without a job of their own (the others replay for themselves, schedule). */
+ * live without a job of their own or a replay under way (the others replay for themselves). */
 static void events_pump(struct host *h, struct board *b, enum audience aud)
 {
 	if (b->read[aud].busy || !b->read[aud].owed)
@@ -1147,8 +1158,8 @@ static void events_pump(struct host *h, struct board *b, enum audience aud)
 	b->read[aud].owed = false;
 	int64_t base = INT64_MAX;
 	for (const struct conn *c = b->streams; c; c = c->bnext)
-		if (audience(c) == aud && c->state == CS_LIVE && !c->busy && !c->done && c->last_sent < b->max_seq &&
-		    c->last_sent < base)
+		if (audience(c) == aud && c->state == CS_LIVE && !c->busy && !c->want_more && !c->done &&
+		    c->last_sent < b->max_seq && c->last_sent < base)
 			base = c->last_sent;
 	if (base == INT64_MAX)
 		return;
@@ -1162,12 +1173,12 @@ static void events_pump(struct host *h, struct board *b, enum audience aud)
 	enqueue(h, j);
 }
 
-/* Whether the board's read j was for c: live, of its audience, without a job of its own, with
- * everything up to the read's start but not all it brought. */
+/* Whether the board's read j was for c: live, of its audience, without a job of its own or a replay
+ * under way, with everything up to the read's start but not all it brought. */
 static bool read_for(const struct job *j, const struct conn *c)
 {
-	return audience(c) == j->aud && c->state == CS_LIVE && !c->busy && !c->done && c->last_sent >= j->last_sent &&
-		c->last_sent < j->max_seq;
+	return audience(c) == j->aud && c->state == CS_LIVE && !c->busy && !c->want_more && !c->done &&
+		c->last_sent >= j->last_sent && c->last_sent < j->max_seq;
 }
 
 /* The board's events for one audience came back: each stream it was for gets what it lacks (seq
@@ -1243,6 +1254,11 @@ static void job_done(struct host *h, struct job *j)
 			c->last_sent = j->last_sent;
 		if (j->kind == JOB_START)
 			c->replay_mark = c->last_sent;
+		if (j->kind == JOB_START || j->kind == JOB_REPLAY) { /* a full batch: the next is queued (schedule) */
+			c->want_more = j->more && !j->done;
+			if (j->kind == JOB_START || !j->more)
+				c->check_owed = j->more && !j->done;
+		}
 		if (j->replayed)
 			tb_metrics_add(TB_M_EVENTS_REPLAYED, j->replayed);
 		if (j->done)

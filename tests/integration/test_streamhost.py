@@ -17,7 +17,9 @@ as the stream backend), so these run in host mode whatever TB_STREAM_MODE is.
   * a change too large for NOTIFY is read from the log once per board for all its member streams
     (the host's debug line of each board read, and no stream replaying it for itself);
   * a board's read that fails (its members' events, its guests' events, its viewers) ends the
-    streams it was for (closed as error, as a worker's stream ends), and they resume.
+    streams it was for (closed as error, as a worker's stream ends), and they resume;
+  * a long replay is one batch per job on the one pool thread: another stream's start does not
+    wait for all of it.
 """
 
 import hashlib
@@ -492,5 +494,26 @@ def test_a_failed_read_of_the_viewers_ends_the_streams_it_was_for(crowd_host):
         assert_failed_read_ends(h, clients, "LOCK TABLE teamboard.streams IN ACCESS EXCLUSIVE MODE", ref,
                                 "%board_viewers%")
         resumes(h, tracker, clients, owner, bid)
+    finally:
+        tracker.close_all(release_timeout=10)
+
+
+def test_a_long_replay_does_not_hold_up_another_streams_start(crowd_host):
+    # The pool runs one job at a time; a replay is one batch (500 events) per job, the next one
+    # queued behind what waits, so a stream opened while another replays 5,000 events (the most,
+    # replay_limit) gets its hello before that replay ends. (One job for the whole replay sent the
+    # hello only with the replay's last event, and the other stream's start came after it.)
+    h = crowd_host
+    owner, member, (big, small) = team_boards(h, "hlong", 2)
+    h.sql("SET search_path TO teamboard; SELECT count(record_event(%s, 'item.created', jsonb_build_object('item',"
+          " jsonb_build_object('id', g, 'text', repeat('x', 300))))) FROM generate_series(1, 5000) g", (big,))
+    tracker = sse.Streams(h)
+    try:
+        long = tracker.open(big, owner, last_event_id=0, hello_timeout=30)
+        other = tracker.open(small, member, hello_timeout=30)
+        long.wait_seq(5000, timeout=30)
+        last = [e for e in long.events if e.seq == 5000][0]
+        assert other.events[0].t < last.t, (other.events[0].t, last.t)
+        assert long.seqs() == list(range(1, 5001)), "the replay lost or repeated events"
     finally:
         tracker.close_all(release_timeout=10)
