@@ -392,7 +392,7 @@ def test_a_large_change_is_read_once_per_board(crowd_host):
         # A small change after it is forwarded as it came, in order, to all.
         small = tb.create_item(h, owner, ba, text="small")
         for c in on_a:
-            ev = c.wait_for(lambda e: e.type == "item.created" and e.json["item"]["id"] == small["id"], 10, 0, "small")
+            c.wait_for(lambda e: e.type == "item.created" and e.json["item"]["id"] == small["id"], 10, 0, "small")
             assert c.seqs() == sorted(set(c.seqs())), c.describe()
         assert board_reads(h, since, ba, "members'") == [1]
     finally:
