@@ -14,7 +14,9 @@
  *   loop never waits on them, and a host holds 2 PostgreSQL connections whatever its streams;
  * - a board's reads that serve all its streams alike are the board's jobs, once for all: its
  *   guests' events in their public form (a public link's guest is never sent the notification,
- *   which names login names) and its viewers when a list must be read (a ref; a guest's);
+ *   which names login names), its members' events when a change was too large for NOTIFY, and
+ *   its viewers when a list must be read (a ref; a guest's). Such a read that fails ends the
+ *   streams it was for (error), as a worker's stream ends when a query fails;
  * - the streams that end together are unregistered together: those that ended in one wake-up of
  *   the loop are one JOB_CLOSE (one DELETE of their rows, then each board they left announced
  *   once), each of them busy with it until their rows are gone;
@@ -83,6 +85,10 @@ enum conn_state {
 
 struct board;
 
+/* Who a stream is for, which says the form of its events and viewers: a member's (login names) or a
+ * public link's guest's (display names only). */
+enum audience { AUD_MEMBERS, AUD_GUESTS, AUD__MAX };
+
 struct conn {
 	struct watch w; /* first: epoll's data.ptr */
 	int fd;         /* -1 once closed */
@@ -107,6 +113,8 @@ struct conn {
 	bool busy, registered, done, dead;
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_presence;
+	bool want_more;      /* its replay read a full batch: the next one is its next job */
+	bool check_owed;     /* its start's access re-check waits for the replay's last batch */
 	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
@@ -114,14 +122,16 @@ struct conn {
 
 struct board {
 	int64_t id;
-	long n;             /* local streams */
-	long queued;        /* LISTEN/UNLISTEN commands not yet answered */
-	bool want_listen;   /* what the last queued command asks */
-	bool listened;      /* confirmed, and no command pending */
-	int64_t max_seq;    /* the highest seq notified */
-	long guests;        /* local streams of public links' guests */
-	bool guest_owed;    /* a change came that the guests have not been sent */
-	bool guest_busy;    /* the board's JOB_GUEST_EVENTS runs */
+	long n;           /* local streams */
+	long queued;      /* LISTEN/UNLISTEN commands not yet answered */
+	bool want_listen; /* what the last queued command asks */
+	bool listened;    /* confirmed, and no command pending */
+	int64_t max_seq;  /* the highest seq notified */
+	long guests;      /* local streams of public links' guests */
+	struct {
+		bool owed;  /* a change came that this audience must read from the log */
+		bool busy;  /* the board's JOB_BOARD_EVENTS for it runs */
+	} read[AUD__MAX];   /* by audience: the members' form, the guests' */
 	bool presence_busy; /* the board's JOB_PRESENCE runs */
 	struct conn *streams;
 	struct board *next;
@@ -129,10 +139,11 @@ struct board {
 
 /* JOB_SEEN is the process's, not a stream's (job->c NULL): one heartbeat statement for all.
  * JOB_CLOSE too: the streams that ended since the last one, unregistered together (close_pump).
- * JOB_GUEST_EVENTS and JOB_PRESENCE are a board's (job->c NULL too): the public form of its new
- * events, read once for all its guests; its viewers, read once for all its streams that owe a
- * read (a list too long for NOTIFY, a "ref"; a guest's every presence change). */
-enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE, JOB_GUEST_EVENTS };
+ * JOB_BOARD_EVENTS and JOB_PRESENCE are a board's (job->c NULL too): its new events in one
+ * audience's form, read once for all its streams of that audience (every change for the guests,
+ * a change too large for NOTIFY for the members); its viewers, read once for all its streams that
+ * owe a read (a list too long for NOTIFY, a "ref"; a guest's every presence change). */
+enum job_kind { JOB_OPEN, JOB_START, JOB_REPLAY, JOB_RECHECK, JOB_SEEN, JOB_PRESENCE, JOB_CLOSE, JOB_BOARD_EVENTS };
 
 /* One query job: the inputs copied from the connection when it was queued (the pool reads the
  * connection's parser and body too, which do not change while the job runs), the outputs. */
@@ -153,6 +164,8 @@ struct job {
 	struct tb_buf row_ids, board_ids, user_ids;
 	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
 	bool accepted, done;
+	bool more;                /* START, REPLAY: the batch was full, the log may hold more */
+	bool check_last;          /* REPLAY: the access re-check of the start after the last batch */
 	enum tb_stream_close end; /* done: why */
 	char *token_out;
 	uint64_t replayed;
@@ -163,13 +176,16 @@ struct job {
 	bool *alive;
 	size_t n_ids;
 	bool seen_ok;
-	/* JOB_GUEST_EVENTS: the events after last_sent (at most 500), each event's seq and where its
-	 * frame starts in out (at[n_ids] is out.len); max_seq: the board's when it was queued. */
+	/* JOB_BOARD_EVENTS: the events after last_sent (at most 500) in aud's form, each event's seq
+	 * and where its frame starts in out (at[n_ids] is out.len); max_seq: the board's when it was
+	 * queued; seen_ok false: the read failed. */
 	size_t *at;
 	int64_t max_seq;
+	enum audience aud;
 	/* JOB_PRESENCE: which forms to read (the members', the guests'); the members' event is
-	 * out[0, split), the guests' out[split, len). */
+	 * out[0, split), the guests' out[split, len); failed: that form's read failed. */
 	bool for_members, for_guests;
+	bool failed[AUD__MAX];
 	size_t split;
 };
 
@@ -196,6 +212,7 @@ struct host {
 	bool seen_busy;                      /* and runs */
 	struct conn *closing, *closing_tail; /* ended and registered, for the next JOB_CLOSE (cnext) */
 	bool close_busy;                     /* a JOB_CLOSE runs */
+	bool fanning;                        /* fan_out walks a board: its presence read waits until after */
 	bool stopping;
 	int64_t stop_by;
 	/* the pool */
@@ -459,31 +476,35 @@ static void check_access(struct tb_db *db, struct job *j)
 	}
 }
 
-/* The log after job->last_sent, in batches, into out. */
+/* One batch of the log after job->last_sent into out; a full one says there may be more (the next
+ * batch is the stream's next job, queued behind the others' jobs, so that a long replay delays
+ * another stream's start by one batch at most, about 50 ms for 500 events). */
 static void run_replay(struct tb_db *db, struct job *j)
 {
-	char board[24];
-	tb_i64(board, j->board_id);
-	while (!j->done) {
-		char after[24];
-		const char *params[] = {board, tb_i64(after, j->last_sent)};
-		PGresult *r = NULL;
-		if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_REPLAY_GUEST : TB_STREAM_SQL_REPLAY, 2, params, &r) !=
-		    TB_OK) {
-			job_end(j, TB_CLOSE_ERROR);
-			return;
-		}
-		int n = PQntuples(r);
-		for (int i = 0; i < n; i++) {
-			j->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-			tb_sse_event(&j->out, j->last_sent, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			             (size_t)PQgetlength(r, i, 2));
-		}
-		j->replayed += (uint64_t)n;
-		PQclear(r);
-		if (n < 500)
-			return;
+	char board[24], after[24];
+	const char *params[] = {tb_i64(board, j->board_id), tb_i64(after, j->last_sent)};
+	PGresult *r = NULL;
+	if (tb_db_query(db, j->link_id ? TB_STREAM_SQL_REPLAY_GUEST : TB_STREAM_SQL_REPLAY, 2, params, &r) != TB_OK) {
+		job_end(j, TB_CLOSE_ERROR);
+		return;
 	}
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		j->last_sent = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		tb_sse_event(&j->out, j->last_sent, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		             (size_t)PQgetlength(r, i, 2));
+	}
+	j->replayed += (uint64_t)n;
+	j->more = n == 500;
+	PQclear(r);
+}
+
+/* A replay job: one batch, then the start's access re-check if it waited for the last one. */
+static void run_replay_job(struct tb_db *db, struct job *j)
+{
+	run_replay(db, j);
+	if (!j->done && !j->more && j->check_last)
+		check_access(db, j);
 }
 
 /* Announces the viewers (params: board, user, that user's streams on it after the change); a
@@ -518,8 +539,8 @@ static void run_start(struct host *h, struct job *j)
 	                      PQgetvalue(r, 0, 0));
 	PQclear(r);
 	run_replay(db, j);
-	if (!j->done)
-		check_access(db, j);
+	if (!j->done && !j->more)
+		check_access(db, j); /* else after the last batch (run_replay_job) */
 }
 
 /* The heartbeat's SEEN for the whole process (SQL_HOST_SEEN), on the pool. A failure judges no
@@ -543,28 +564,29 @@ static void run_seen(struct host *h, struct job *j)
 	PQclear(r);
 }
 
-/* One presence event of the board into out (sql: the members' or the guests' form); a failed
- * query writes none (the next change or ref reads again). */
-static void presence_event(struct tb_db *db, const struct job *j, const char *sql, struct tb_buf *out)
+/* One presence event of the board into out (sql: the members' or the guests' form); false: the
+ * query failed (the streams it was for end, presence_done). */
+static bool presence_event(struct tb_db *db, const struct job *j, const char *sql, struct tb_buf *out)
 {
 	char board[24];
 	const char *params[] = {tb_i64(board, j->board_id)};
 	PGresult *r = NULL;
 	if (tb_db_query(db, sql, 1, params, &r) != TB_OK)
-		return;
+		return false;
 	if (PQntuples(r) == 1)
 		tb_sse_event(out, -1, "presence", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 	PQclear(r);
+	return true;
 }
 
 /* The board's viewers, once for all its streams that owe a read, in the forms they need. */
 static void run_presence(struct tb_db *db, struct job *j)
 {
 	if (j->for_members)
-		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW, &j->out);
+		j->failed[AUD_MEMBERS] = !presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW, &j->out);
 	j->split = j->out.len;
 	if (j->for_guests)
-		presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW_GUEST, &j->out);
+		j->failed[AUD_GUESTS] = !presence_event(db, j, TB_STREAM_SQL_PRESENCE_NOW_GUEST, &j->out);
 }
 
 /* The rows of this process's streams that ended ($3, ids), one statement for the batch. */
@@ -599,15 +621,17 @@ static void run_close(struct host *h, struct job *j)
 		PQclear(r);
 }
 
-/* A board's new events for all its guests at once (JOB_GUEST_EVENTS): the public form of those
- * after last_sent, one batch, each one's frame built once; the loop writes each guest the part it
- * lacks. A failure reads nothing: the guests then replay for themselves (schedule). */
-static void run_guest_events(struct tb_db *db, struct job *j)
+/* A board's new events for all its streams of one audience at once (JOB_BOARD_EVENTS): those
+ * after last_sent in its form (the guests' public one, the members'), one batch, each one's frame
+ * built once; the loop writes each stream the part it lacks. A failure reads nothing (seen_ok
+ * false): the streams it was for end (board_events_done). */
+static void run_board_events(struct tb_db *db, struct job *j)
 {
 	char board[24], after[24];
 	const char *params[] = {tb_i64(board, j->board_id), tb_i64(after, j->last_sent)};
+	bool guests = j->aud == AUD_GUESTS;
 	PGresult *r = NULL;
-	if (tb_db_query(db, TB_STREAM_SQL_REPLAY_GUEST, 2, params, &r) != TB_OK)
+	if (tb_db_query(db, guests ? TB_STREAM_SQL_REPLAY_GUEST : TB_STREAM_SQL_REPLAY, 2, params, &r) != TB_OK)
 		return;
 	size_t n = (size_t)PQntuples(r);
 	j->ids = tb_xcalloc(n ? n : 1, sizeof *j->ids);
@@ -622,6 +646,8 @@ static void run_guest_events(struct tb_db *db, struct job *j)
 	j->n_ids = n;
 	j->seen_ok = true;
 	PQclear(r);
+	TB_LOG(TB_LOG_DEBUG, "board %" PRId64 ": %zu events read from the log for its %s streams", j->board_id, n,
+	       guests ? "guests'" : "members'");
 }
 
 static void run_job(struct host *h, struct job *j)
@@ -630,12 +656,12 @@ static void run_job(struct host *h, struct job *j)
 	switch (j->kind) {
 	case JOB_OPEN: run_open(h, j); break;
 	case JOB_START: run_start(h, j); break;
-	case JOB_REPLAY: run_replay(db, j); break;
+	case JOB_REPLAY: run_replay_job(db, j); break;
 	case JOB_RECHECK: check_access(db, j); break;
 	case JOB_SEEN: run_seen(h, j); break;
 	case JOB_PRESENCE: run_presence(db, j); break;
 	case JOB_CLOSE: run_close(h, j); break;
-	case JOB_GUEST_EVENTS: run_guest_events(db, j); break;
+	case JOB_BOARD_EVENTS: run_board_events(db, j); break;
 	}
 }
 
@@ -823,7 +849,8 @@ static void submit(struct host *h, struct conn *c, enum job_kind kind)
 	                  .last_seq = c->last_seq,
 	                  .last_sent = c->last_sent,
 	                  .token = c->token,
-	                  .link_id = c->link_id};
+	                  .link_id = c->link_id,
+	                  .check_last = c->check_owed};
 	memcpy(j->row, c->row, sizeof j->row);
 	c->busy = true;
 	if (kind == JOB_OPEN)
@@ -855,6 +882,11 @@ static void enqueue(struct host *h, struct job *j)
 	h->todo_tail = j;
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&h->mu);
+}
+
+static enum audience audience(const struct conn *c)
+{
+	return c->link_id ? AUD_GUESTS : AUD_MEMBERS;
 }
 
 static void revoke_stream(struct host *h, struct conn *c, enum tb_stream_revoke why)
@@ -897,7 +929,8 @@ static void presence_pump(struct host *h, struct board *b)
 	enqueue(h, j);
 }
 
-/* The board's viewers came back: each stream they were read for gets its form. */
+/* The board's viewers came back: each stream they were read for gets its form; if its form's read
+ * failed, it ends (error) as a worker's stream does, and its client resumes with Last-Event-ID. */
 static void presence_done(struct host *h, const struct job *j)
 {
 	struct board *b = *board_slot(h, j->board_id);
@@ -910,8 +943,12 @@ static void presence_done(struct host *h, const struct job *j)
 			continue;
 		c->presence_asked = false;
 		size_t from = c->link_id ? j->split : 0, to = c->link_id ? j->out.len : j->split;
-		if (!c->done && to > from)
+		if (!c->done && j->failed[audience(c)]) {
+			conn_finish(h, c, TB_CLOSE_ERROR);
+			schedule(h, c);
+		} else if (!c->done && to > from) {
 			conn_send(h, c, j->out.data + from, to - from);
+		}
 		maybe_free(h, c);
 	}
 	presence_pump(h, b);
@@ -1002,10 +1039,12 @@ static void schedule(struct host *h, struct conn *c)
 	if (c->state != CS_LIVE)
 		return;
 	struct board *b = c->board;
-	if (c->link_id && b && b->guest_busy)
-		return; /* the board's read for its guests brings the events (guest_pump), then the rest */
-	if (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark) {
-		c->replay_mark = b->max_seq;
+	if (b && b->read[audience(c)].busy)
+		return; /* the board's read for its audience brings the events (events_pump), then the rest */
+	if (c->want_more || (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark)) {
+		c->want_more = false;
+		if (b && b->max_seq > c->replay_mark)
+			c->replay_mark = b->max_seq;
 		submit(h, c, JOB_REPLAY);
 	} else if (c->want_revoke) {
 		c->want_revoke = false;
@@ -1014,8 +1053,8 @@ static void schedule(struct host *h, struct conn *c)
 	} else if (c->want_recheck) {
 		c->want_recheck = false;
 		submit(h, c, JOB_RECHECK);
-	} else if (c->want_presence && b) {
-		presence_pump(h, b);
+	} else if (c->want_presence && b && !h->fanning) {
+		presence_pump(h, b); /* (fan_out reads once for all the streams a notification concerns) */
 	}
 }
 
@@ -1109,43 +1148,58 @@ static void seen_done(struct host *h, const struct job *j)
 	seen_pump(h);
 }
 
-/* Reads the board's new events for its guests, once for all of them (JOB_GUEST_EVENTS), when a
- * change came that they lack and no read runs: from the lowest seq sent among its live guests
- * without a job of their own (the others replay for themselves, schedule). */
-static void guest_pump(struct host *h, struct board *b)
+/* Reads the board's new events for its streams of one audience, once for all of them
+ * (JOB_BOARD_EVENTS), when a change came that they must read from the log (a guest every change, a
+ * member one too large for NOTIFY) and no read for them runs: from the lowest seq sent among those
+ * live without a job of their own or a replay under way (the others replay for themselves). */
+static void events_pump(struct host *h, struct board *b, enum audience aud)
 {
-	if (b->guest_busy || !b->guest_owed)
+	if (b->read[aud].busy || !b->read[aud].owed)
 		return;
-	b->guest_owed = false;
+	b->read[aud].owed = false;
 	int64_t base = INT64_MAX;
 	for (const struct conn *c = b->streams; c; c = c->bnext)
-		if (c->link_id && c->state == CS_LIVE && !c->busy && !c->done && c->last_sent < b->max_seq &&
-		    c->last_sent < base)
+		if (audience(c) == aud && c->state == CS_LIVE && !c->busy && !c->want_more && !c->done &&
+		    c->last_sent < b->max_seq && c->last_sent < base)
 			base = c->last_sent;
 	if (base == INT64_MAX)
 		return;
 	struct job *j = tb_xcalloc(1, sizeof *j);
-	j->kind = JOB_GUEST_EVENTS;
+	j->kind = JOB_BOARD_EVENTS;
 	j->board_id = b->id;
+	j->aud = aud;
 	j->last_sent = base;
 	j->max_seq = b->max_seq;
-	b->guest_busy = true;
+	b->read[aud].busy = true;
 	enqueue(h, j);
 }
 
-/* The board's events for its guests came back: each live guest without a job of its own that had
- * everything up to the read's start gets what it lacks (seq order, nothing twice); a batch that was
- * full, or changes notified meanwhile, read again. */
-static void guest_events_done(struct host *h, const struct job *j)
+/* Whether the board's read j was for c: live, of its audience, without a job of its own or a replay
+ * under way, with everything up to the read's start but not all it brought. */
+static bool read_for(const struct job *j, const struct conn *c)
+{
+	return audience(c) == j->aud && c->state == CS_LIVE && !c->busy && !c->want_more && !c->done &&
+		c->last_sent >= j->last_sent && c->last_sent < j->max_seq;
+}
+
+/* The board's events for one audience came back: each stream it was for gets what it lacks (seq
+ * order, nothing twice), or ends (error) when the read failed, as a worker's stream does (its
+ * client resumes with Last-Event-ID); a batch that was full, or changes notified meanwhile, read
+ * again. */
+static void board_events_done(struct host *h, const struct job *j)
 {
 	struct board *b = *board_slot(h, j->board_id);
 	if (b == NULL)
 		return; /* its last stream left meanwhile */
-	b->guest_busy = false;
-	for (struct conn *c = b->streams, *next; c && j->seen_ok; c = next) {
+	b->read[j->aud].busy = false;
+	for (struct conn *c = b->streams, *next; c; c = next) {
 		next = c->bnext; /* c may leave the board (a slow client dropped) */
-		if (!c->link_id || c->state != CS_LIVE || c->busy || c->done || c->last_sent < j->last_sent)
+		if (!read_for(j, c))
 			continue;
+		if (!j->seen_ok) {
+			conn_finish(h, c, TB_CLOSE_ERROR);
+			continue;
+		}
 		size_t i = 0;
 		while (i < j->n_ids && j->ids[i] <= c->last_sent)
 			i++;
@@ -1155,11 +1209,11 @@ static void guest_events_done(struct host *h, const struct job *j)
 		}
 	}
 	if (j->seen_ok && (j->n_ids == 500 || b->max_seq > j->max_seq))
-		b->guest_owed = true;
-	guest_pump(h, b);
+		b->read[j->aud].owed = true;
+	events_pump(h, b, j->aud);
 	for (struct conn *c = b->streams, *next; c; c = next) {
 		next = c->bnext;
-		if (c->link_id) {
+		if (audience(c) == j->aud) {
 			schedule(h, c);
 			maybe_free(h, c);
 		}
@@ -1170,8 +1224,8 @@ static void guest_events_done(struct host *h, const struct job *j)
 static void job_done(struct host *h, struct job *j)
 {
 	struct conn *c = j->c;
-	if (c == NULL && j->kind == JOB_GUEST_EVENTS) {
-		guest_events_done(h, j);
+	if (c == NULL && j->kind == JOB_BOARD_EVENTS) {
+		board_events_done(h, j);
 		return;
 	}
 	if (c == NULL && j->kind == JOB_PRESENCE) {
@@ -1201,6 +1255,11 @@ static void job_done(struct host *h, struct job *j)
 			c->last_sent = j->last_sent;
 		if (j->kind == JOB_START)
 			c->replay_mark = c->last_sent;
+		if (j->kind == JOB_START || j->kind == JOB_REPLAY) { /* a full batch: the next is queued (schedule) */
+			c->want_more = j->more && !j->done;
+			if (j->kind == JOB_START || !j->more)
+				c->check_owed = j->more && !j->done;
+		}
 		if (j->replayed)
 			tb_metrics_add(TB_M_EVENTS_REPLAYED, j->replayed);
 		if (j->done)
@@ -1416,7 +1475,7 @@ static void leave_board(struct host *h, struct conn *c)
  * what needs the database becomes the stream's next job. */
 static void on_change(struct host *h, struct conn *c, const struct tb_stream_notice *n)
 {
-	if (c->link_id) { /* a guest's events are the log's public form: its board reads them (guest_pump) */
+	if (c->link_id) { /* a guest's events are the log's public form: its board reads them (events_pump) */
 		if (tb_stream_plan_change(n->seq, n->type, NULL, c->last_sent, 0) & TB_STEP_REVOKE)
 			c->want_revoke = true;
 		return;
@@ -1426,7 +1485,8 @@ static void on_change(struct host *h, struct conn *c, const struct tb_stream_not
 		c->want_recheck = true;
 	if (steps & TB_STEP_REVOKE)
 		c->want_revoke = true;
-	/* A gap, an event to read from the log, or a job running: the replay brings it (schedule). */
+	/* A gap or a job running: the replay brings it (schedule); an event to read from the log: its
+	 * board's read for the members (events_pump), or the replay if that cannot bring it. */
 	if (c->busy || (steps & (TB_STEP_REPLAY_GAP | TB_STEP_FETCH)) || !(steps & TB_STEP_FORWARD))
 		return;
 	send_event(h, c, n->seq, n->type, n->data, strlen(n->data));
@@ -1482,15 +1542,25 @@ static void fan_out(struct host *h, const PGnotify *pn)
 		       n.kind == TB_NOTICE_MALFORMED ? "malformed" : "seq-less", id);
 	if (n.kind == TB_NOTICE_CHANGE && n.seq > b->max_seq)
 		b->max_seq = n.seq;
-	if (n.kind == TB_NOTICE_CHANGE && b->guests > 0) { /* before the streams: they wait for it */
-		b->guest_owed = true;
-		guest_pump(h, b);
+	/* Before the streams, which wait for it: the board's read for its guests (every change) and
+	 * for its members (one too large for NOTIFY, "<seq> <type>": read once, not once a stream). */
+	if (n.kind == TB_NOTICE_CHANGE && b->guests > 0) {
+		b->read[AUD_GUESTS].owed = true;
+		events_pump(h, b, AUD_GUESTS);
 	}
+	if (n.kind == TB_NOTICE_CHANGE && n.data == NULL && b->n > b->guests) {
+		b->read[AUD_MEMBERS].owed = true;
+		events_pump(h, b, AUD_MEMBERS);
+	}
+	h->fanning = true;
 	for (struct conn *c = b->streams, *next; c; c = next) {
 		next = c->bnext; /* c may leave the board (a slow client dropped) */
 		on_notice(h, c, &n);
 		maybe_free(h, c);
 	}
+	h->fanning = false;
+	if ((b = *board_slot(h, id)) != NULL) /* still there: a board may go when its last stream leaves */
+		presence_pump(h, b);
 	tb_stream_notice_free(&n);
 }
 

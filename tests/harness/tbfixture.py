@@ -30,10 +30,19 @@ at its first use, once per session, with TB_STREAM_HOSTS processes). Only in the
 with the default TB_STREAM_MODE: elsewhere (Apache, or TB_STREAM_MODE=host for the whole run)
 there is one mode, the session's; TB_BOTH_STREAM_MODES=0 keeps it to the session's mode too (the
 sanitizer suite: its [host] runs would cost 100 s of CI's 45 minutes, and the host's C runs under
-the sanitizers in test_streamhost.py, test_stream_failover.py and whole-run host mode). A test that cannot pass in host mode yet says why with
-@pytest.mark.host_xfail("what is missing"): its [host] run is xfail(strict=True). A test whose
-host run would repeat what says nothing new about the host (CI time is counted) says why with
-@pytest.mark.worker_only("why"): its [host] run is deselected.
+the sanitizers in test_streamhost.py, test_stream_failover.py and whole-run host mode). Three
+markers, each with its reason:
+
+  * @pytest.mark.host_xfail("what is missing"): the test cannot pass in host mode yet; its [host]
+    run is xfail(strict=True).
+  * @pytest.mark.needs_stream_worker("why"): the test is about the per-stream workers themselves
+    (a worker reused stream after stream, its own backend, its shared-memory slot); it has one
+    run, [worker], always against per-stream workers: in a whole run with TB_STREAM_MODE=host
+    that is a second environment (fixture `worker_mode_server`, started at its first use).
+  * @pytest.mark.same_in_both_modes("why"): the test says nothing about how streams are held
+    (REST routes, or code both modes run unchanged); a [host] run would repeat its [worker] run
+    (CI time is counted), so it is deselected, and in a whole run with TB_STREAM_MODE=host too
+    (the default run has run it).
 """
 
 import atexit
@@ -93,6 +102,19 @@ def host_mode_server():
         pytest.fail("host mode: " + "\n\n".join(problems), pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def worker_mode_server():
+    """In a whole run with TB_STREAM_MODE=host: an environment like `server` (its own PostgreSQL)
+    with the per-stream workers, for the tests marked needs_stream_worker."""
+    env = tbenv.Env.from_environ(stream_mode="worker")
+    atexit.register(env.stop)
+    env.start()
+    yield env
+    problems = env.stop()
+    if problems:
+        pytest.fail("worker mode: " + "\n\n".join(problems), pytrace=False)
+
+
 @pytest.fixture(params=stream_modes())
 def stream_mode(request):
     """The stream mode of a test of server_in_both_modes: its parameter, [worker] or [host]. (Not
@@ -109,22 +131,32 @@ def server_in_both_modes(request, server, stream_mode):
         request.applymarker(pytest.mark.xfail(strict=True, reason="stream host: " + marker.args[0]))
     if stream_mode == server.stream_mode:
         return server
-    return request.getfixturevalue("host_mode_server")
+    return request.getfixturevalue("host_mode_server" if stream_mode == "host" else "worker_mode_server")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "host_xfail(reason): the test's host-mode run is "
                             "xfail(strict=True) for this reason (tbfixture.server_in_both_modes)")
-    config.addinivalue_line("markers", "worker_only(reason): the test's host-mode run is "
-                            "deselected (tbfixture.server_in_both_modes)")
+    config.addinivalue_line("markers", "needs_stream_worker(reason): the test is about the per-stream "
+                            "workers: one run, [worker], in every run (tbfixture.server_in_both_modes)")
+    config.addinivalue_line("markers", "same_in_both_modes(reason): the test does not depend on the "
+                            "stream mode: its [host] run is deselected (tbfixture.server_in_both_modes)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own, which apply the mark added here
+def pytest_generate_tests(metafunc):
+    """A needs_stream_worker test of server_in_both_modes runs [worker] only, whatever the run's mode:
+    a parametrize mark of its own, which the stream_mode fixture's params give way to."""
+    if "stream_mode" in metafunc.fixturenames and metafunc.definition.get_closest_marker("needs_stream_worker"):
+        metafunc.definition.add_marker(pytest.mark.parametrize("stream_mode", ["worker"], indirect=True))
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deselects the [host] runs of @pytest.mark.worker_only tests."""
+    """Deselects the [host] runs of @pytest.mark.same_in_both_modes tests."""
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if params.get("stream_mode") == "host" and item.get_closest_marker("worker_only") is not None:
+        if params.get("stream_mode") == "host" and item.get_closest_marker("same_in_both_modes") is not None:
             drop.append(item)
         else:
             keep.append(item)

@@ -21,5 +21,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "harness"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "tools"))
 
-from tbfixture import (server, host_mode_server, stream_mode,  # noqa: E402,F401  (shared with
-                       pytest_configure, pytest_collection_modifyitems)  # tests/harness)
+from tbfixture import (server, host_mode_server, worker_mode_server, stream_mode,  # noqa: E402,F401
+                       pytest_configure, pytest_generate_tests,  # (shared with tests/harness)
+                       pytest_collection_modifyitems)

@@ -97,7 +97,7 @@ def team_board(server, team):
 
 # ---- making, listing and deleting links ------------------------------------------------------------
 
-@pytest.mark.worker_only(NO_STREAM)
+@pytest.mark.same_in_both_modes(NO_STREAM)
 def test_create_list_delete(server, team):
     owner = team["owner"]
     board = team_board(server, team)
@@ -122,7 +122,7 @@ def test_create_list_delete(server, team):
     tb.assert_status(public(server, other["token"]), 200)
 
 
-@pytest.mark.worker_only(NO_STREAM)
+@pytest.mark.same_in_both_modes(NO_STREAM)
 def test_bad_inputs(server, team):
     owner = team["owner"]
     board, elsewhere = team_board(server, team), team_board(server, team)
@@ -151,7 +151,7 @@ def test_bad_inputs(server, team):
     tb.assert_error(public(server, link["token"], "/events?limit=0"), 400, "bad_request")
 
 
-@pytest.mark.worker_only(NO_STREAM)
+@pytest.mark.same_in_both_modes(NO_STREAM)
 def test_at_most_20_links_per_board(server, team):
     owner = team["owner"]
     board = team_board(server, team)
@@ -164,7 +164,7 @@ def test_at_most_20_links_per_board(server, team):
 
 # ---- what a guest reads --------------------------------------------------------------------------------
 
-@pytest.mark.worker_only(NO_STREAM)
+@pytest.mark.same_in_both_modes(NO_STREAM)
 def test_public_board_and_notes_without_login_names(server, team):
     owner, editor = team["owner"], team["editor"]
     board = team_board(server, team)
@@ -186,7 +186,7 @@ def test_public_board_and_notes_without_login_names(server, team):
     tb.assert_status(public(server, link["token"]), 200)
 
 
-@pytest.mark.worker_only(NO_STREAM)
+@pytest.mark.same_in_both_modes(NO_STREAM)
 def test_link_token_is_no_session(server, team):
     """Every route but the /public ones answers a link's token 401, writes above all."""
     owner = team["owner"]
@@ -349,7 +349,7 @@ def test_max_guest_streams(server, team, streams):
         assert streams.close_all() == []  # before the workers restart with the default config
 
 
-@pytest.mark.worker_only("the workers' shared table of held streams; a host always counts in the registry (test_max_guest_streams)")
+@pytest.mark.needs_stream_worker("the workers' shared table of held streams; a host always counts in the registry (test_max_guest_streams)")
 def test_max_guest_streams_without_shared_memory(server, team, streams):
     """Without the workers' shared file (one of another layout, as test_stream_limits makes it) the
     registry counts the guests, all together, under its advisory locks."""

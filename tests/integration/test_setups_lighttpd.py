@@ -1,8 +1,8 @@
 """The lighttpd set-ups themselves (run in the lighttpd suite):
 
   * the development config (conf/lighttpd/dev.conf.in, the session's web host when TB_SETUP is
-    lighttpd) sends the event stream path to the stream pool and everything else to the REST
-    pool;
+    lighttpd) sends the event stream path to the stream pool (the per-stream workers, or the
+    stream hosts with TB_STREAM_MODE=host) and everything else to the REST pool;
   * the production site config, conf/lighttpd/teamboard.conf, run as Debian would run it (inside
     Debian's lighttpd.conf with Debian's 10-fastcgi.conf; tests/harness/lighttpd/debian.conf.in)
     with its two external pools: static files, REST, streams on the stream pool, the 413 before
@@ -30,7 +30,11 @@ def ppid(pid):
 
 
 def pool_of(env, pid):
-    """"streams" or "workers": which of the environment's pools the worker pid belongs to."""
+    """"streams" or "workers": which of the environment's pools the stream's pid belongs to (a
+    stream host holds its streams itself: the pid is one of the host processes, TB_STREAM_MODE=host)."""
+    if env.stream_mode == "host":
+        hosts = env.stream_host_pids()
+        return "streams" if pid in hosts else "pid %d is none of the stream hosts %s" % (pid, hosts)
     parent = ppid(pid)
     for name in ("streams", "workers"):
         p = env._procs.get(name)

@@ -93,7 +93,7 @@ def test_killing_a_client_frees_its_worker(server, streams):
     assert ev.json["item"]["text"] == "served"
 
 
-@pytest.mark.worker_only('a worker serving stream after stream on one LISTEN connection; a host stream is a connection of its own')
+@pytest.mark.needs_stream_worker('a worker serving stream after stream on one LISTEN connection; a host stream is a connection of its own')
 def test_a_reused_worker_carries_only_its_new_boards_events(server, streams):
     """A worker that held a stream on board X and later holds one on board Y must not hand Y's
     client anything of X (notifications queued on its connection when X's client went)."""
@@ -197,7 +197,7 @@ def test_deleting_the_board_revokes_every_stream(server, streams):
     tb.assert_error(sse.error_response(again), 404, "not_found")
 
 
-@pytest.mark.worker_only('the REST access rules; its stream part is test_removing_a_member_revokes_their_stream')
+@pytest.mark.same_in_both_modes('the REST access rules; its stream part is test_removing_a_member_revokes_their_stream')
 def test_a_creator_removed_from_the_team_loses_the_board(server, streams):
     # The board's creator ranks as its owner only while they are in the board's team.
     admin, tid, _, u = team_board(server, "own", editor=["c", "d"])
@@ -310,7 +310,7 @@ def test_a_removal_between_the_check_and_the_replay_is_not_missed(server, stream
             c.close()
 
 
-@pytest.mark.worker_only("a host stream has no backend of its own: its row's backend_pid is the pool connection's, shared by the host's streams, and terminating it ends none (the host's LISTEN connection breaking: test_postgresql_restart_ends_streams_and_they_resume)")
+@pytest.mark.needs_stream_worker("a host stream has no backend of its own: its row's backend_pid is the pool connection's, shared by the host's streams, and terminating it ends none (the host's LISTEN connection breaking: test_postgresql_restart_ends_streams_and_they_resume)")
 def test_a_stream_whose_connection_is_terminated_ends(server, streams):
     # tb_db reconnects inside a query after a lost connection; a stream's new connection would
     # not LISTEN, and the stream would go on deaf. Its connection is pinned: it ends instead (the

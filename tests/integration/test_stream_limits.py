@@ -105,7 +105,7 @@ def metrics_file(server):
     return "/dev/shm/teamboard-metrics-%d-%016x" % (server.account.uid, h)
 
 
-@pytest.mark.worker_only('a host always counts in the registry under the advisory locks: its other runs here cover that path')
+@pytest.mark.needs_stream_worker('a host always counts in the registry under the advisory locks: its other runs here cover that path')
 def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams):
     # A shared file of another layout is refused: the workers count in process memory, and a
     # stream is counted in the registry instead, count and insert after advisory locks.
@@ -138,7 +138,7 @@ def test_without_shared_memory_the_registry_counts_under_a_lock(server, streams)
     assert set(held_gauges(server)) == {"stream", "poll", "reply"}
 
 
-@pytest.mark.worker_only("a poll that its client does not read holds a worker, not a host: the host's loop writes the reply under the slow-client rule, and holds a poll's place only while its query runs; polls and host streams counted together: test_streamhost.py's limits test")
+@pytest.mark.needs_stream_worker("a poll that its client does not read holds a worker, not a host: the host's loop writes the reply under the slow-client rule, and holds a poll's place only while its query runs; polls and host streams counted together: test_streamhost.py's limits test")
 def test_a_poll_counts_against_the_stream_limits(server, streams):
     """A poll holds a stream worker while it runs, so it is counted like a stream; it may take one
     place more than the limits (the fallback of a client refused a stream must find room), and no
@@ -198,7 +198,7 @@ def test_max_streams_per_address_counts_streams_and_polls_of_every_user(server, 
         server.restart_app()
 
 
-@pytest.mark.worker_only("a host stream holds no worker: when the supervisor deletes its row, its place is free at once and the host ends it at its next heartbeat (test_streamhost.py); the rule protects a pool of workers the host does not have")
+@pytest.mark.needs_stream_worker("a host stream holds no worker: when the supervisor deletes its row, its place is free at once and the host ends it at its next heartbeat (test_streamhost.py); the rule protects a pool of workers the host does not have")
 def test_a_recycled_stream_whose_worker_is_still_held_still_counts(server, streams):
     # The supervisor deletes the registry row of a stream it takes for dead; until its worker
     # notices (here: at its next heartbeat) the worker is still held, and it counts.
@@ -285,7 +285,7 @@ def test_a_bad_resume_point_in_the_query_is_400(server, streams, query):
     ("limit=010", 400), ("limit=0", 400), ("limit=1001", 400), ("limit=", 400), ("limit=%zz", 400),
     ("limit=1.5", 400), ("after=0", 200), ("limit=1000", 200), ("after=0&limit=1", 200), ("", 200),
 ])
-@pytest.mark.worker_only("a JSON poll's parameters are parsed by the worker's own pipeline (tb_app_handle), which the host's pool thread runs unchanged")
+@pytest.mark.same_in_both_modes("a JSON poll's parameters are parsed by the worker's own pipeline (tb_app_handle), which the host's pool thread runs unchanged")
 def test_poll_parameters(server, query, status):
     user = tb.new_user(server, "pollparam")
     bid = tb.create_board(server, user)["id"]

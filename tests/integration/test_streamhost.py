@@ -13,7 +13,13 @@ as the stream backend), so these run in host mode whatever TB_STREAM_MODE is.
     503 too_many_streams, host streams and JSON polls count against each other (a poll keeps its
     one extra place), and the metrics' held-streams gauge counts host streams;
   * a crowd of streams that ends at once is unregistered in batches: the board's presence reaches
-    the viewer who stays once per batch (not once per stream that left) with the right list.
+    the viewer who stays once per batch (not once per stream that left) with the right list;
+  * a change too large for NOTIFY is read from the log once per board for all its member streams
+    (the host's debug line of each board read, and no stream replaying it for itself);
+  * a board's read that fails (its members' events, its guests' events, its viewers) ends the
+    streams it was for (closed as error, as a worker's stream ends), and they resume;
+  * a long replay is one batch per job on the one pool thread: another stream's start does not
+    wait for all of it.
 """
 
 import hashlib
@@ -33,7 +39,8 @@ CONFIG = {"heartbeat_interval": 5, "max_streams": 5, "max_streams_per_user": 2,
           "max_streams_per_address": 3}
 CROWD_NAME = "streamhost-crowd"
 CROWD_CONFIG = {"heartbeat_interval": 5, "max_streams": 60, "max_streams_per_user": 10,
-                "max_streams_per_address": 0, "max_guest_streams": 50}
+                "max_streams_per_address": 0, "max_guest_streams": 50,
+                "log_level": "debug"}  # the board reads' lines (test_a_large_change_is_read_once_per_board)
 
 
 @pytest.fixture(scope="module")
@@ -326,5 +333,187 @@ def test_a_crowd_leaving_is_unregistered_in_batches(crowd_host):
         # one per stream that left would be 47.
         assert 1 <= len(presence) <= 5 and presence[-1] == want, (emptied, presence)
         assert not stays.ended, stays.describe()
+    finally:
+        tracker.close_all(release_timeout=10)
+
+
+def counter(h, name, reason=None):
+    """A counter of the host's /metrics, summed over its labels (reason: that one only)."""
+    body = tb.request(h, "GET", "/metrics").body.decode()
+    total = 0
+    for m in re.finditer(r'^%s\{([^}]*)\} (\S+)$' % re.escape(name), body, re.M):
+        if reason is None or 'reason="%s"' % reason in m.group(1):
+            total += float(m.group(2))
+    return total
+
+
+def log_size(h):
+    return os.path.getsize(h.logs["streams.log"])
+
+
+def board_reads(h, since, bid, form):
+    """The host's board reads of the log since offset `since` (its debug lines): [events read]."""
+    with open(h.logs["streams.log"], "rb") as f:
+        f.seek(since)
+        text = f.read().decode("utf-8", "replace")
+    return [int(n) for n in re.findall(r"board %d: (\d+) events read from the log for its %s streams" % (bid, form),
+                                       text)]
+
+
+def team_boards(h, prefix, n):
+    owner, member = tb.new_user(h, prefix), tb.new_user(h, prefix + "m")
+    team = tb.create_team(h, owner)
+    tb.add_member(h, owner, team["id"], member, "editor")
+    return owner, member, [tb.create_board(h, owner, team_id=team["id"])["id"] for _ in range(n)]
+
+
+def test_a_large_change_is_read_once_per_board(crowd_host):
+    # A note of 9,000 characters is too large for NOTIFY ("<seq> <type>" alone, events.sql): the
+    # host reads it from the log once per board, for all the board's member streams, and every
+    # one of them gets the same event; none replays it for itself (events_replayed stays).
+    h = crowd_host
+    owner, member, (ba, bb) = team_boards(h, "hlarge", 2)
+    tracker = sse.Streams(h)
+    try:
+        on_a = [tracker.open(ba, u) for u in (owner, member) for _ in range(4)]
+        on_b = [tracker.open(bb, u) for u in (owner, member)]
+        replayed, since = counter(h, "teamboard_events_replayed_total"), log_size(h)
+        text = ("large " * 1500)[:9000]
+        items = {bid: tb.create_item(h, owner, bid, text=text) for bid in (ba, bb)}
+        for bid, clients in ((ba, on_a), (bb, on_b)):
+            got = [c.wait_type("item.created", timeout=10) for c in clients]
+            assert len(got[0].data.encode()) > 8000, "not the large-event path"
+            assert got[0].json["item"]["id"] == items[bid]["id"]
+            assert all(e.data == got[0].data and e.id == got[0].id for e in got), [c.describe() for c in clients]
+        assert tb.wait_for(lambda: board_reads(h, since, ba, "members'") and board_reads(h, since, bb, "members'"),
+                           timeout=5), "no board read logged"
+        assert board_reads(h, since, ba, "members'") == [1] and board_reads(h, since, bb, "members'") == [1]
+        assert counter(h, "teamboard_events_replayed_total") == replayed
+        # A small change after it is forwarded as it came, in order, to all.
+        small = tb.create_item(h, owner, ba, text="small")
+        for c in on_a:
+            c.wait_for(lambda e: e.type == "item.created" and e.json["item"]["id"] == small["id"], 10, 0, "small")
+            assert c.seqs() == sorted(set(c.seqs())), c.describe()
+        assert board_reads(h, since, ba, "members'") == [1]
+    finally:
+        tracker.close_all(release_timeout=10)
+
+
+def cancel_blocked(h, like, what, timeout=10):
+    """Waits until a backend waits on a lock running a query LIKE like, and cancels it: the
+    query fails as any failed read would."""
+    q = "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s"
+    assert tb.wait_for(lambda: h.sql("SELECT count(*) " + q, (like,))[0][0] >= 1, timeout=timeout), what
+    h.sql("SELECT pg_cancel_backend(pid) " + q, (like,))
+
+
+def assert_failed_read_ends(h, clients, lock_sql, provoke, like):
+    """With lock_sql held, provoke() makes the board read that `like` names wait; cancelled once,
+    it fails, and every stream it was for ends the way a worker's stream ends on an error: the
+    response just ends (no revoked, no bye), counted as closed{reason="error"}."""
+    errors = counter(h, "teamboard_streams_closed_total", "error")
+    lock = h.connect()
+    try:
+        lock.autocommit = False
+        lock.cursor().execute(lock_sql)
+        provoke()
+        cancel_blocked(h, like, "the board read never waited")
+        for c in clients:
+            c.wait_ended(timeout=5)  # one cancel: each stream's own read would still wait
+            assert not c.typed("revoked") and not c.typed("bye"), c.describe()
+    finally:
+        lock.rollback()
+        lock.close()
+    assert tb.wait_for(lambda: counter(h, "teamboard_streams_closed_total", "error") >= errors + len(clients),
+                       timeout=10), counter(h, "teamboard_streams_closed_total", "error")
+
+
+def resumes(h, tracker, clients, owner, bid):
+    item = tb.create_item(h, owner, bid, text="after the failed read")
+    for c in clients:
+        if isinstance(c, GuestStream):
+            again = GuestStream(h, bid, c.link_token, last_event_id=c.last_id, name=c.name + "+")
+            again.connect()
+        else:
+            again = c.reconnect()
+        tracker.clients.append(again)
+        again.wait_for(lambda e: e.type == "item.created" and e.json["item"]["id"] == item["id"], 10, 0, "resumed")
+
+
+def fake_large_notice(h, bid):
+    """The notice of a change too large for NOTIFY ("<seq> <type>"), for the next seq: the board
+    reads it from the log."""
+    h.sql("SELECT pg_notify('board_' || id, (last_seq + 1) || ' item.created') FROM teamboard.boards WHERE id = %s",
+          (bid,))
+
+
+def test_a_failed_read_of_a_large_change_ends_the_board_streams(crowd_host):
+    h = crowd_host
+    owner, member, (bid,) = team_boards(h, "hfailm", 1)
+    tracker = sse.Streams(h)
+    try:
+        clients = [tracker.open(bid, u) for u in (owner, member, owner)]
+        assert_failed_read_ends(h, clients, "LOCK TABLE teamboard.board_events IN ACCESS EXCLUSIVE MODE",
+                                lambda: fake_large_notice(h, bid), "%event_json%FROM board_events%")
+        resumes(h, tracker, clients, owner, bid)
+    finally:
+        tracker.close_all(release_timeout=10)
+
+
+def test_a_failed_read_of_the_guests_events_ends_the_guests(crowd_host):
+    h = crowd_host
+    owner, member, (bid,) = team_boards(h, "hfailg", 1)
+    link = tb.assert_status(tb.request(h, "POST", "/boards/%d/links" % bid, token=owner.token), 201)
+    tracker = sse.Streams(h)
+    try:
+        guests = []
+        for n in range(3):
+            g = GuestStream(h, bid, link["token"], name="fail-guest-%d" % n)
+            tracker.clients.append(g)
+            g.connect()
+            assert g.status == 200, g.describe()
+            g.wait_type("hello", timeout=10)
+            guests.append(g)
+        # No member stream: the change is read for the guests alone.
+        assert_failed_read_ends(h, guests, "LOCK TABLE teamboard.board_events IN ACCESS EXCLUSIVE MODE",
+                                lambda: fake_large_notice(h, bid), "%public_event_json%FROM board_events%")
+        resumes(h, tracker, guests, owner, bid)
+    finally:
+        tracker.close_all(release_timeout=10)
+
+
+def test_a_failed_read_of_the_viewers_ends_the_streams_it_was_for(crowd_host):
+    h = crowd_host
+    owner, member, (bid,) = team_boards(h, "hfailp", 1)
+    tracker = sse.Streams(h)
+    try:
+        clients = [tracker.open(bid, u) for u in (owner, member)]
+        time.sleep(1.1)  # past the presence reads' throttle (TB_PRESENCE_READ_INTERVAL_MS)
+        ref = lambda: h.sql("SELECT pg_notify('board_' || %s, json_build_object('type', 'presence',"  # noqa: E731
+                            " 'board_id', %s::bigint, 'ref', true)::text)", (bid, bid))
+        assert_failed_read_ends(h, clients, "LOCK TABLE teamboard.streams IN ACCESS EXCLUSIVE MODE", ref,
+                                "%board_viewers%")
+        resumes(h, tracker, clients, owner, bid)
+    finally:
+        tracker.close_all(release_timeout=10)
+
+
+def test_a_long_replay_does_not_hold_up_another_streams_start(crowd_host):
+    # The pool runs one job at a time; a replay is one batch (500 events) per job, the next one
+    # queued behind what waits, so a stream opened while another replays 5,000 events (the most,
+    # replay_limit) gets its hello before that replay ends. (One job for the whole replay sent the
+    # hello only with the replay's last event, and the other stream's start came after it.)
+    h = crowd_host
+    owner, member, (big, small) = team_boards(h, "hlong", 2)
+    h.sql("SET search_path TO teamboard; SELECT count(record_event(%s, 'item.created', jsonb_build_object('item',"
+          " jsonb_build_object('id', g, 'text', repeat('x', 300))))) FROM generate_series(1, 5000) g", (big,))
+    tracker = sse.Streams(h)
+    try:
+        long = tracker.open(big, owner, last_event_id=0, hello_timeout=30)
+        other = tracker.open(small, member, hello_timeout=30)
+        long.wait_seq(5000, timeout=30)
+        last = [e for e in long.events if e.seq == 5000][0]
+        assert other.events[0].t < last.t, (other.events[0].t, last.t)
+        assert long.seqs() == list(range(1, 5001)), "the replay lost or repeated events"
     finally:
         tracker.close_all(release_timeout=10)
