@@ -59,12 +59,12 @@ FULL = dict(runs=3, users=50, fanout={"worker": [50, 500], "host": [50, 500, 500
             open_rate={"worker": 25, "host": 250}, notify_n=500, wrk_seconds=5,
             concurrent={"worker": 500, "host": 10000}, concurrent_boards={"worker": 50, "host": 1000},
             write_interval_ms=5, mixed={"worker": 500, "host": 4000}, mixed_boards=100, mixed_rate=50,
-            mixed_seconds=20)
+            mixed_seconds=20, fresh_holder=True, settle_quiet_ms=1000)
 QUICK = dict(runs=1, users=4, fanout={"worker": [5], "host": [5]}, writes=20, deliveries_per_s=25000,
              crowd={"worker": 5, "host": 5}, crowd_boards=2, heartbeat=2, open_rate={"worker": 0, "host": 0},
              notify_n=50, wrk_seconds=1, concurrent={"worker": 6, "host": 6},
              concurrent_boards={"worker": 3, "host": 3}, write_interval_ms=5, mixed={"worker": 6, "host": 6},
-             mixed_boards=3, mixed_rate=10, mixed_seconds=1)
+             mixed_boards=3, mixed_rate=10, mixed_seconds=1, fresh_holder=False, settle_quiet_ms=200)
 SCENARIOS = ("fanout", "crowd", "concurrent", "mixed")
 
 # (label, key in a mode's medians, comparison, the issue's target for the stream host)
@@ -419,16 +419,16 @@ class HostBench:
             for why, c in o["reasons"].items():
                 tot["reasons"][why] = tot["reasons"].get(why, 0) + c
         self.load.cmd("target 127.0.0.1 %d" % self.env.port, 10)  # the writers go to the first
-        self.load.cmd("settle 30000 1000", 40)
+        self.load.cmd("settle 30000 %d" % self.p["settle_quiet_ms"], 40)
         if tot["ok"] != n:
             log("%s: only %d of %d streams opened: %s" % (mode, tot["ok"], n, tot["reasons"]))
         return tot
 
     def fresh_holder(self, mode):
         """The registry empty and the holder restarted, so that what a scenario's streams cost is
-        measured from a holder that never held one."""
+        measured from a holder that never held one (not in --quick: no figure there)."""
         self.wait_registry(0, 3 * self.env.heartbeat + 15)
-        if not (self.env.mode == mode and self.env.fresh):
+        if self.p["fresh_holder"] and not (self.env.mode == mode and self.env.fresh):
             self.env.use_mode(mode)
         self.env.fresh = False
 
