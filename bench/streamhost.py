@@ -23,10 +23,18 @@ SSE streams over HTTP/1.1). Per mode and run:
   crowd    K streams on 20 boards (worker: 500; host: 2000) close at once (TCP close), over
            HTTP/2 and over HTTP/1.1: time until the registry is empty, and the CPU seconds every
            part of the stack spent until then
+  concurrent  N streams on B boards (worker: 500 on 50; host: 10,000 on 1,000; past what one
+           lighttpd's RLIMIT_NOFILE holds, half through a second lighttpd), then one change on
+           each board: every stream must receive its board's (streams_missing 0); the memory
+           as above at N, also without the load generator's own
+  mixed    N streams on 100 boards (worker: 500; host: 4,000), 50 changes a second for 20 s
+           round the boards: lost, duplicated, p50/p99/max from the POST's answer
+           (--scenarios picks some of the four; concurrent and mixed start from a fresh holder)
 and once per mode, the reference: PostgreSQL's own NOTIFY -> LISTEN round trip (bench/pgprobe.c),
 and the same with an INSERT in the notifying transaction. Prints a table (median of the runs,
 both modes side by side, the issue's targets) and writes bench/results/streamhost-<time>.json;
-exits 1 when a stream did not open, an event was lost or duplicated, or a crowd's rows stayed.
+exits 1 when a stream did not open, an event was lost or duplicated, a stream missed its board's
+change, or a crowd's rows stayed.
 
 Limits are raised for this benchmark's own processes only (RLIMIT_NOFILE, inherited; lighttpd's
 server.max-fds and max-connections, max_streams and max_streams_per_user in the config it writes);
