@@ -23,10 +23,18 @@ SSE streams over HTTP/1.1). Per mode and run:
   crowd    K streams on 20 boards (worker: 500; host: 2000) close at once (TCP close), over
            HTTP/2 and over HTTP/1.1: time until the registry is empty, and the CPU seconds every
            part of the stack spent until then
+  concurrent  N streams on B boards (worker: 500 on 50; host: 10,000 on 1,000; past what one
+           lighttpd's RLIMIT_NOFILE holds, half through a second lighttpd), then one change on
+           each board: every stream must receive its board's (streams_missing 0); the memory
+           as above at N, also without the load generator's own
+  mixed    N streams on 100 boards (worker: 500; host: 4,000), 50 changes a second for 20 s
+           round the boards: lost, duplicated, p50/p99/max from the POST's answer
+           (--scenarios picks some of the four; concurrent and mixed start from a fresh holder)
 and once per mode, the reference: PostgreSQL's own NOTIFY -> LISTEN round trip (bench/pgprobe.c),
 and the same with an INSERT in the notifying transaction. Prints a table (median of the runs,
 both modes side by side, the issue's targets) and writes bench/results/streamhost-<time>.json;
-exits 1 when a stream did not open, an event was lost or duplicated, or a crowd's rows stayed.
+exits 1 when a stream did not open, an event was lost or duplicated, a stream missed its board's
+change, or a crowd's rows stayed.
 
 Limits are raised for this benchmark's own processes only (RLIMIT_NOFILE, inherited; lighttpd's
 server.max-fds and max-connections, max_streams and max_streams_per_user in the config it writes);
@@ -64,10 +72,16 @@ MODES = ("worker", "host")
 FULL = dict(runs=3, users=50, fanout={"worker": [50, 500], "host": [50, 500, 5000]}, writes=200,
             deliveries_per_s=25000,
             crowd={"worker": 500, "host": 2000}, crowd_boards=20, heartbeat=15,
-            open_rate={"worker": 25, "host": 250}, notify_n=500, wrk_seconds=5)
+            open_rate={"worker": 25, "host": 250}, notify_n=500, wrk_seconds=5,
+            concurrent={"worker": 500, "host": 10000}, concurrent_boards={"worker": 50, "host": 1000},
+            write_interval_ms=5, mixed={"worker": 500, "host": 4000}, mixed_boards=100, mixed_rate=50,
+            mixed_seconds=20, fresh_holder=True, settle_quiet_ms=1000)
 QUICK = dict(runs=1, users=4, fanout={"worker": [5], "host": [5]}, writes=20, deliveries_per_s=25000,
              crowd={"worker": 5, "host": 5}, crowd_boards=2, heartbeat=2, open_rate={"worker": 0, "host": 0},
-             notify_n=50, wrk_seconds=1)
+             notify_n=50, wrk_seconds=1, concurrent={"worker": 6, "host": 6},
+             concurrent_boards={"worker": 3, "host": 3}, write_interval_ms=5, mixed={"worker": 6, "host": 6},
+             mixed_boards=3, mixed_rate=10, mixed_seconds=1, fresh_holder=False, settle_quiet_ms=200)
+SCENARIOS = ("fanout", "crowd", "concurrent", "mixed")
 
 # (label, key in a mode's medians, comparison, the issue's target for the stream host)
 TARGETS = [
@@ -81,6 +95,16 @@ TARGETS = [
     ("holders' private memory per stream (KiB)", "memory.private_kib_per_stream", None, None),
     ("PostgreSQL connections held for the streams", "memory.pg_connections", "<=", 2),
     ("stack's private memory per stream (KiB)", "memory.stack_private_kib_per_stream", None, None),
+    ("concurrent streams: opened and live", "concurrent.live", ">=", 10000),
+    ("concurrent streams: missing their board's change", "concurrent.streams_missing", "==", 0),
+    ("concurrent: MemAvailable per open stream (KiB)", "concurrent.memory.memavail_kib_per_stream", "<=", 48),
+    ("concurrent: the same without the client's (KiB)", "concurrent.memory.memavail_kib_per_stream_server",
+     "<=", 48),
+    ("concurrent: holders' private memory per stream (KiB)", "concurrent.memory.private_kib_per_stream", None,
+     None),
+    ("concurrent: PostgreSQL connections for the streams", "concurrent.memory.pg_connections", "<=", 2),
+    ("mixed load: lost + duplicated", "mixed.lost_dup", "==", 0),
+    ("mixed load: p99 from the POST's answer (ms)", "mixed.ans_p99_ms", "<=", 50),
     ("crowd leaves, HTTP/2: registry empty (s)", "crowd.h2.registry_empty_s", "<=", 2),
     ("crowd leaves, HTTP/2: CPU seconds, all processes", "crowd.h2.cpu_s", "<=", 0.5),
     ("crowd leaves, HTTP/1.1: registry empty (s)", "crowd.h1.registry_empty_s", "<=", 2),
@@ -159,6 +183,9 @@ class HostBench:
         ns = sorted(set(n for m in self.a.modes for n in self.p["fanout"][m]))
         self.fan_boards = {n: self.board("fan-out %d" % n) for n in ns}
         self.crowd_boards = [self.board("crowd %d" % i) for i in range(self.p["crowd_boards"])]
+        nb = max([self.p["concurrent_boards"][m] for m in self.a.modes if "concurrent" in self.a.scenarios] +
+                 [self.p["mixed_boards"] if "mixed" in self.a.scenarios else 0])
+        self.many_boards = [self.board("many %d" % i) for i in range(nb)]
 
     def user(self, name):
         self.api.request("POST", "/users", {"name": name, "password": PASSWORD}, expect=201)
@@ -207,7 +234,7 @@ class HostBench:
             pids += [pm] + children(pm)
         except (OSError, ValueError):
             pass
-        for name in ("streams", "workers", "lighttpd", "supervisor"):
+        for name in ("streams", "workers", "lighttpd", "lighttpd2", "supervisor"):
             p = self.env.procs.get(name)
             if p is not None:
                 pids += [p.pid] + children(p.pid)
@@ -238,11 +265,18 @@ class HostBench:
         for name, v in k.items():
             out["kernel_%s_kib_per_stream" % name] = round((v - before["kernel"][name]) / max(1, n), 1)
         out["pg_connections"] = self.client_backends() - before["backends"]
+        if "client" in before:
+            # the same without the load generator's own private memory (its sockets' kernel
+            # memory stays in: both ends of a loopback connection are this machine's)
+            out["client_private_kib_per_stream"] = round((private_kib(self.load.p.pid) - before["client"]) /
+                                                         max(1, n), 1)
+            out["memavail_kib_per_stream_server"] = round(out["memavail_kib_per_stream"] -
+                                                          out["client_private_kib_per_stream"], 1)
         if mode == "host":
             out["private_kib_per_stream"] = round((private_kib(self.env.procs["streams"].pid) -
                                                    before["host_private"]) / max(1, n), 2)
             out["pg_connections"] = self.env.sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'teamboard-streamhost'")[0][0]
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'teamboard-streamhost%'")[0][0]
         else:
             rows = self.env.sql("SELECT pid, backend_pid FROM streams WHERE host = %s", (HOST_NAME,))
             tot = [private_kib(a) + private_kib(b) for a, b in rows]
@@ -250,7 +284,153 @@ class HostBench:
             out["pg_connections"] = len(set(b for _, b in rows))
         return out
 
+    def fresh_load(self):
+        """A new load generator: it keeps every connection it made (at most 20,000), and the
+        memory a scenario's client costs is measured from one that never held a stream."""
+        if self.load is not None:
+            self.load.close()
+            self.load = None
+        self.load = Load(os.path.join(self.a.tool_dir, "tbload"), "127.0.0.1", self.env.port,
+                         log_path=self.env.path("log", "tbload.log"))
+
+    def fronts(self, n):
+        """The lighttpd ports that n streams are spread over. lighttpd spends two descriptors a
+        stream (the client's connection and its FastCGI connection to the holder), so one lighttpd
+        holds (RLIMIT_NOFILE - 256) / 2 streams; the hard limit is 20,000 on this VM and cannot be
+        raised without CAP_SYS_RESOURCE. Past that a second lighttpd, the same configuration on
+        another port, serves the rest: the same holder, database and machine."""
+        import resource  # here, not at the top: the top's imports belong to the env's move
+        per = max(1, (resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 256) // 2)
+        return [self.env.port] + ([self.second_front()] if n > per else [])
+
+    def second_front(self, timeout=15):
+        import socket
+        if self.front2 is not None:
+            return self.front2
+        with open(self.env.path("etc", "lighttpd.conf")) as f:
+            text = f.read()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        text = re.sub(r"(?m)^server\.port\s*=.*$", "server.port = %d" % port, text)
+        text = text.replace("lighttpd-error.log", "lighttpd2-error.log")
+        conf = self.env.path("etc", "lighttpd2.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        lighttpd = shutil.which("lighttpd", path="/usr/sbin:/usr/bin") or "lighttpd"
+        p = self.env._spawn("lighttpd2", [lighttpd, "-D", "-f", conf])
+        deadline = now() + timeout
+        while now() < deadline and p.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    self.front2 = port
+                    log("second lighttpd front on port %d" % port)
+                    return port
+            except OSError:
+                time.sleep(0.1)
+        raise EnvError("second lighttpd did not start:\n%s" % tail(self.env.path("log", "lighttpd2-error.log")))
+
+    def stop_second_front(self):
+        p = self.env.procs.pop("lighttpd2", None)
+        if p is not None:
+            stop_group(p.pid)
+            p.wait(timeout=10)
+        self.front2 = None
+
+    def open_spread(self, g, pairs, mode, ports):
+        """open_group over HTTP/1.1, the pairs split evenly over the lighttpd ports."""
+        n, rate = len(pairs), self.p["open_rate"][mode]
+        self.load.cmd("load " + self.pairs_file("g%d.pairs" % g, pairs), 30)
+        tot = {"ok": 0, "ms": 0.0, "reasons": {}, "hello_p99_ms": 0.0}
+        per = -(-n // len(ports))
+        for i, port in enumerate(ports):
+            lo, k = i * per, min(per, n - i * per)
+            self.load.cmd("target 127.0.0.1 %d" % port, 10)
+            secs = 60 + (2 * k / rate if rate else k / 50)
+            o = self.load.cmd("open %d %d %d h1 %d %d 3" % (g, lo, k, rate, 1000 * secs), secs + 30)
+            tot["ok"] += o["ok"]
+            tot["ms"] += o["ms"]
+            tot["hello_p99_ms"] = max(tot["hello_p99_ms"], o["hello_p99_ms"])
+            for why, c in o["reasons"].items():
+                tot["reasons"][why] = tot["reasons"].get(why, 0) + c
+        self.load.cmd("target 127.0.0.1 %d" % self.env.port, 10)  # the writers go to the first
+        self.load.cmd("settle 30000 %d" % self.p["settle_quiet_ms"], 40)
+        if tot["ok"] != n:
+            log("%s: only %d of %d streams opened: %s" % (mode, tot["ok"], n, tot["reasons"]))
+        return tot
+
+    def fresh_holder(self, mode):
+        """The registry empty and the holder restarted, so that what a scenario's streams cost is
+        measured from a holder that never held one (not in --quick: no figure there)."""
+        self.wait_registry(0, 3 * self.env.heartbeat + 15)
+        if self.p["fresh_holder"] and not (self.env.stream_mode == mode and self.fresh):
+            self.env.use_stream_mode(mode)
+        self.fresh = False
+
+    def spread_write(self, g, mode, run, what, pairs, n_boards, interval, live):
+        """open (spread over the fronts), then one write per line of `what` (board, token),
+        `interval` ms apart; close; the write's result and the open's."""
+        ports = self.fronts(len(pairs))
+        before = {"memavail": mem_available_kib(), "backends": self.client_backends(),
+                  "stack": self.stack_private_kib(), "kernel": kernel_kib(),
+                  "host_private": private_kib(self.env.procs["streams"].pid),
+                  "client": private_kib(self.load.p.pid)}
+        o = self.open_spread(g, pairs, mode, ports)
+        mem = self.memory(mode, o["ok"], before)
+        writes = self.pairs_file("writes", what)
+        w = self.load.cmd("write %d %s %g 4 %s%s%dr%d 10000 %d" % (g, writes, interval, g, mode[0], len(pairs), run,
+                                                                   live),
+                          len(what) * interval / 1000 + 120)
+        self.close_group(g)
+        left = self.wait_registry(0, 3 * self.env.heartbeat + 15)
+        res = {"streams": len(pairs), "boards": n_boards, "fronts": len(ports), "opened": o["ok"],
+               "open_s": round(o["ms"] / 1000, 1), "open_failed": o["reasons"], "hello_p99_ms": o["hello_p99_ms"],
+               "writes": len(what), "interval_ms": interval, "write_errors": w["write_errors"],
+               "write_p99_ms": w["write_p99_ms"], "expected": w["expected"], "received": w["received"],
+               "lost": w["lost"], "dup": w["dup"], "live": w["streams_live"],
+               "streams_missing": w["streams_missing"] + (len(pairs) - o["ok"]),
+               "streams_unexpected": w["streams_unexpected"], "streams_dropped": w["streams_dead"],
+               "lost_dup": w["lost"] + w["dup"] + (len(pairs) - o["ok"]),
+               "ans_p50_ms": w["ans_p50_ms"], "ans_p99_ms": w["ans_p99_ms"], "ans_max_ms": w["ans_max_ms"],
+               "sent_p50_ms": w["p50_ms"], "sent_p99_ms": w["p99_ms"], "sent_max_ms": w["max_ms"],
+               "registry_empty_after_close_s": None if left is None else round(left, 2), "memory": mem}
+        return res
+
     # -- scenarios
+    def concurrent(self, mode, run):
+        """N streams on B boards (host: 10,000 on 1,000) all open at once, then one change on
+        every board: each stream must receive its board's (streams_missing 0); the memory the N
+        open streams cost."""
+        self.fresh_holder(mode)
+        self.fresh_load()
+        n, nb = self.p["concurrent"][mode], self.p["concurrent_boards"][mode]
+        bs, us = self.many_boards[:nb], self.listeners
+        pairs = [(bs[i % nb], us[i % len(us)]["token"]) for i in range(n)]
+        what = [(b, self.writer["token"]) for b in bs]
+        r = self.spread_write(300, mode, run, what, pairs, nb, self.p["write_interval_ms"], 10000)
+        log("%s run %d concurrent %d on %d boards (%d front(s)): opened %d in %.1f s, live %d, missing %d, "
+            "unexpected %d; lost %d dup %d; p99 %.2f ms; memory %s" % (
+                mode, run, n, nb, r["fronts"], r["opened"], r["open_s"], r["live"], r["streams_missing"],
+                r["streams_unexpected"], r["lost"], r["dup"], r["ans_p99_ms"], r["memory"]))
+        return r
+
+    def mixed(self, mode, run):
+        """N streams on B boards (host: 4,000 on 100), and changes at a steady rate (50 a
+        second for 20 s) round the boards: every event delivered, latency from the POST's answer."""
+        self.fresh_holder(mode)
+        self.fresh_load()
+        n, nb = self.p["mixed"][mode], self.p["mixed_boards"]
+        bs, us = self.many_boards[:nb], self.listeners
+        pairs = [(bs[i % nb], us[i % len(us)]["token"]) for i in range(n)]
+        k = int(self.p["mixed_rate"] * self.p["mixed_seconds"])
+        what = [(bs[i % nb], self.writer["token"]) for i in range(k)]
+        r = self.spread_write(400, mode, run, what, pairs, nb, 1000.0 / self.p["mixed_rate"], 10000)
+        log("%s run %d mixed %d on %d boards, %d changes at %g/s: opened %d; from the answer p50 %.2f p99 %.2f "
+            "max %.2f ms; lost %d dup %d, streams dropped %d" % (
+                mode, run, n, nb, k, self.p["mixed_rate"], r["opened"], r["ans_p50_ms"], r["ans_p99_ms"],
+                r["ans_max_ms"], r["lost"], r["dup"], r["streams_dropped"]))
+        return r
+
     def fanout(self, mode, run):
         res = {}
         ns = self.p["fanout"][mode]
@@ -354,8 +534,12 @@ class HostBench:
     # -- the whole run
     def main(self):
         a, p = self.a, self.p
-        most = max(max(max(p["fanout"][m]), p["crowd"][m]) for m in a.modes)
-        workers = max([max(p["fanout"]["worker"]), p["crowd"]["worker"]] if "worker" in a.modes else [1])
+
+        def sizes(m):
+            return ((p["fanout"][m] if "fanout" in a.scenarios else []) +
+                    [p[sc][m] for sc in ("crowd", "concurrent", "mixed") if sc in a.scenarios] + [1])
+        most = max(max(sizes(m)) for m in a.modes)
+        workers = max(sizes("worker")) if "worker" in a.modes else 1
         workers += 10 if a.quick else 50
         # the stream pool holds worker mode's streams; lighttpd (and max_streams) are sized for
         # the most streams open in either mode, and one teamboard-streamhost holds host mode's
@@ -366,8 +550,9 @@ class HostBench:
                                              "max_streams_per_address": 0},
                                      stream_mode="worker", stream_hosts=1)
         res = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "mode": "quick" if a.quick else "full", "params": p, "commit": commit(), "modes": {}}
-        self.load = None
+               "mode": "quick" if a.quick else "full", "params": p, "commit": commit(), "modes": {},
+               "scenarios": a.scenarios}
+        self.load, self.front2 = None, None
         try:
             t0 = now()
             self.env.start()
@@ -390,8 +575,8 @@ class HostBench:
                     # a load generator per run: it keeps every connection it made (at most 20,000)
                     self.load = Load(os.path.join(a.tool_dir, "tbload"), "127.0.0.1", self.env.port,
                                      log_path=self.env.path("log", "tbload.log"))
-                    r["fanout"] = self.fanout(mode, run)
-                    r["crowd"] = self.crowd(mode, run)
+                    for sc in a.scenarios:
+                        r[sc] = getattr(self, sc)(mode, run)
                     r["load_after"] = loadavg()
                     self.load.close()
                     self.load = None
@@ -400,6 +585,7 @@ class HostBench:
         finally:
             if self.load is not None:
                 self.load.close()
+            self.stop_second_front()
             res["log_tail"] = tail(self.env.path("log", "streams.log"), 10)
             self.env.stop()
         return res
@@ -418,8 +604,10 @@ def flatten(d, prefix=""):
 def medians(runs, reference):
     keys = {}
     for r in runs:
-        flat = flatten({"fanout": {k: v for k, v in r["fanout"].items() if k != "memory"},
-                        "memory": r["fanout"].get("memory", {}), "crowd": r["crowd"]})
+        fan = r.get("fanout", {})
+        flat = flatten({"fanout": {k: v for k, v in fan.items() if k != "memory"},
+                        "memory": fan.get("memory", {}), "crowd": r.get("crowd", {}),
+                        "concurrent": r.get("concurrent", {}), "mixed": r.get("mixed", {})})
         for k, v in flat.items():
             keys.setdefault(k, []).append(v)
     m = {k: statistics.median(v) for k, v in sorted(keys.items())}
@@ -461,7 +649,7 @@ def table(res):
                          m, fmt(med.get("reference.notify.p50_ms")), fmt(med.get("reference.notify.p99_ms")),
                          fmt(med.get("reference.event.p50_ms")), fmt(med.get("reference.event.p99_ms")),
                          fmt(med.get("reference.static.rps"))))
-        for n in res["params"]["fanout"][m]:
+        for n in res["params"]["fanout"][m] if "fanout" in res.get("scenarios", SCENARIOS) else []:
             k = "fanout.%d." % n
             lines.append("  fan-out %5d: from the answer p50 %s p99 %s max %s ms; from sending p50 %s p99 %s; "
                          "POST p99 %s ms; lost %s dup %s" % (
@@ -469,6 +657,20 @@ def table(res):
                              fmt(med.get(k + "ans_max_ms")), fmt(med.get(k + "sent_p50_ms")),
                              fmt(med.get(k + "sent_p99_ms")), fmt(med.get(k + "write_p99_ms")),
                              fmt(med.get(k + "lost")), fmt(med.get(k + "dup"))))
+        for sc in ("concurrent", "mixed"):
+            if sc not in res.get("scenarios", SCENARIOS):
+                continue
+            k = sc + "."
+            lines.append("  %-10s %s streams on %s boards (%s front(s)): opened %s, live %s, missing %s; "
+                         "from the answer p50 %s p99 %s max %s ms; lost %s dup %s; MemAvailable %s KiB/stream "
+                         "(%s without the client's), holder %s KiB/stream" % (
+                             sc, fmt(med.get(k + "streams")), fmt(med.get(k + "boards")), fmt(med.get(k + "fronts")),
+                             fmt(med.get(k + "opened")), fmt(med.get(k + "live")),
+                             fmt(med.get(k + "streams_missing")), fmt(med.get(k + "ans_p50_ms")),
+                             fmt(med.get(k + "ans_p99_ms")), fmt(med.get(k + "ans_max_ms")), fmt(med.get(k + "lost")),
+                             fmt(med.get(k + "dup")), fmt(med.get(k + "memory.memavail_kib_per_stream")),
+                             fmt(med.get(k + "memory.memavail_kib_per_stream_server")),
+                             fmt(med.get(k + "memory.private_kib_per_stream"))))
         for r in res["modes"][m]["runs"]:
             lines.append("  run %d at %s: load average %s -> %s" % (r["run"], r["at"], r["load_before"][0],
                                                                     r["load_after"][0]))
@@ -484,11 +686,17 @@ def problems(res, modes):
             bad.append("%s: no results" % m)
             continue
         for r in res["modes"][m]["runs"]:
-            for n, f in r["fanout"].items():
+            for sc in ("concurrent", "mixed"):
+                f = r.get(sc)
+                if f and (f["lost_dup"] or f["streams_missing"] or f["streams_unexpected"] or f["write_errors"] or
+                          f["received"] == 0):
+                    bad.append("%s %s: %s" % (m, sc, {k: f[k] for k in ("opened", "live", "streams_missing", "lost",
+                                                                         "dup", "write_errors", "received")}))
+            for n, f in r.get("fanout", {}).items():
                 if n != "memory" and (f["lost_dup"] or f["write_errors"] or f["received"] == 0):
                     bad.append("%s fan-out %s: %s" % (m, n, {k: f[k] for k in ("opened", "lost", "dup",
                                                                                   "write_errors", "received")}))
-            for c in r["crowd"].values():
+            for c in r.get("crowd", {}).values():
                 if c["opened"] != c["streams"] or c["registry_empty_s"] is None:
                     bad.append("%s crowd: %s" % (m, c))
     return bad
@@ -505,6 +713,11 @@ def main():
     ap.add_argument("--fanout-host", help="listener counts for the host (default 50,500,5000)")
     ap.add_argument("--crowd-worker", type=int, help="streams that leave at once (default 500)")
     ap.add_argument("--crowd-host", type=int, help="(default 2000)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="any of %s (default all)" % ",".join(SCENARIOS))
+    ap.add_argument("--concurrent-worker", type=int, help="streams held at once (default 500, on 50 boards)")
+    ap.add_argument("--concurrent-host", type=int, help="(default 10000, on 1000 boards)")
+    ap.add_argument("--mixed-worker", type=int, help="streams of the mixed load (default 500, on 100 boards)")
+    ap.add_argument("--mixed-host", type=int, help="(default 4000)")
     ap.add_argument("--users", type=int, help="listener accounts the streams cycle over (default 50)")
     ap.add_argument("--heartbeat", type=int, help="heartbeat_interval (default 15, as shipped)")
     ap.add_argument("--max-seconds", type=int, default=3600, help="abort the whole run after this")
@@ -515,12 +728,17 @@ def main():
     a.modes = [m for m in a.modes.split(",") if m]
     if not a.modes or any(m not in MODES for m in a.modes):
         ap.error("--modes: worker, host or both")
+    wanted = [sc for sc in a.scenarios.split(",") if sc]
+    if not wanted or set(wanted) - set(SCENARIOS):
+        ap.error("--scenarios: any of %s" % ",".join(SCENARIOS))
+    a.scenarios = [sc for sc in SCENARIOS if sc in wanted]
     for m in MODES:
         v = getattr(a, "fanout_" + m)
         if v:
             p["fanout"][m] = [int(x) for x in v.split(",")]
-        if getattr(a, "crowd_" + m):
-            p["crowd"][m] = getattr(a, "crowd_" + m)
+        for sc in ("crowd", "concurrent", "mixed"):
+            if getattr(a, sc + "_" + m):
+                p[sc][m] = getattr(a, sc + "_" + m)
     for k in ("runs", "users", "heartbeat"):
         if getattr(a, k):
             p[k] = getattr(a, k)

@@ -5,7 +5,7 @@ Starts the test environment of tools/tbenv/ with TB_STREAM_MODE=host (lighttpd i
 one teamboard-streamhost on run/stream.sock), opens N streams on one board through lighttpd with
 the tests' Python SSE client, and prints: the host's private memory (smaps_rollup) before and
 after, per stream; the PostgreSQL connections the host holds (application_name
-teamboard-streamhost); then ROUNDS changes, each waited for on every stream: whether every stream
+teamboard-streamhost*); then ROUNDS changes, each waited for on every stream: whether every stream
 got every event once, in order, and the time from the POST's answer to the last stream's receipt
 (an upper bound: the Python client shares the cores with everything else).
 
@@ -52,7 +52,7 @@ def main():
             clients.append(sse.open_stream(env, bid, owner, name="p%d" % i))
         opened = time.monotonic() - t0
         after = private_kib(pid)
-        conns = env.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'teamboard-streamhost'")[0][0]
+        conns = env.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'teamboard-streamhost%'")[0][0]
         print("streams %d opened in %.1f s; host private %d -> %d KiB (%.2f KiB per stream); "
               "PostgreSQL connections of the host: %d" % (n, opened, before, after, (after - before) / n, conns))
         waits, items = [], []

@@ -18,7 +18,9 @@
  *                                          that had its hello before write k was sent expects
  *                                          the event; waits WAIT_MS after the last write at most;
  *                                          latencies from the write's sending (p50_ms...) and from
- *                                          its answer (ans_p50_ms...; < 0: the event came first)
+ *                                          its answer (ans_p50_ms...; < 0: the event came first);
+ *                                          streams_missing: streams that lack one of theirs,
+ *                                          streams_unexpected: streams no write was for
  *   close G MODE                           close, rst (TCP RST) or h2rst (RST_STREAM, the TCP
  *                                          connection stays until "drop")
  *   drop G                                 close whatever is left of group G
@@ -1019,7 +1021,7 @@ static void write_report(int group, double live)
 	double *lat = xrealloc(NULL, sizeof *lat * cap);
 	double *ans = xrealloc(NULL, sizeof *ans * cap); /* from the POST's answer (< 0: event first) */
 	long expected = 0, received = 0, lost = 0, dups = 0;
-	int streams = 0, live_streams = 0, dead = 0;
+	int streams = 0, live_streams = 0, dead = 0, missing = 0, unexpected = 0;
 	double *wl = xrealloc(NULL, sizeof *wl * (size_t)W.n);
 	int nw = 0, werr = 0;
 	for (int k = 0; k < W.n; k++) {
@@ -1037,7 +1039,7 @@ static void write_report(int group, double live)
 		streams++;
 		if (c->state == S_FAILED)
 			dead++;
-		int exp = 0, ok = 0;
+		int exp = 0, ok = 0, got = 0;
 		for (int k = 0; k < W.n; k++) {
 			if (W.board[k] != c->board || W.sent[k] == 0 || c->t_hello > W.sent[k])
 				continue;
@@ -1045,6 +1047,7 @@ static void write_report(int group, double live)
 			expected++;
 			if (c->lat[k] >= 0) {
 				received++;
+				got++;
 				if (ns == cap) {
 					cap *= 2;
 					lat = xrealloc(lat, sizeof *lat * cap);
@@ -1060,6 +1063,8 @@ static void write_report(int group, double live)
 			}
 		}
 		dups += c->dups;
+		missing += got < exp;
+		unexpected += exp == 0;
 		if (exp > 0 && ok == exp && c->state != S_FAILED)
 			live_streams++;
 	}
@@ -1068,12 +1073,14 @@ static void write_report(int group, double live)
 	qsort(wl, (size_t)nw, sizeof *wl, cmp_double);
 	printf("{\"cmd\":\"write\",\"writes\":%d,\"write_errors\":%d,\"write_p50_ms\":%.3f,\"write_p99_ms\":%.3f,"
 	       "\"duration_ms\":%.1f,\"streams\":%d,\"streams_live\":%d,\"streams_dead\":%d,"
+	       "\"streams_missing\":%d,\"streams_unexpected\":%d,"
 	       "\"expected\":%ld,\"received\":%ld,\"lost\":%ld,\"dup\":%ld,"
 	       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
 	       "\"ans_min_ms\":%.3f,\"ans_p50_ms\":%.3f,\"ans_p99_ms\":%.3f,\"ans_max_ms\":%.3f}\n",
 	       W.n, werr, pct(wl, (size_t)nw, .5), pct(wl, (size_t)nw, .99), now_ms() - W.t0, streams, live_streams,
-	       dead, expected, received, lost, dups, pct(lat, ns, .5), pct(lat, ns, .9), pct(lat, ns, .99),
-	       pct(lat, ns, 1), pct(ans, na, 0), pct(ans, na, .5), pct(ans, na, .99), pct(ans, na, 1));
+	       dead, missing, unexpected, expected, received, lost, dups, pct(lat, ns, .5), pct(lat, ns, .9),
+	       pct(lat, ns, .99), pct(lat, ns, 1), pct(ans, na, 0), pct(ans, na, .5), pct(ans, na, .99),
+	       pct(ans, na, 1));
 	free(lat);
 	free(ans);
 	free(wl);

@@ -1,7 +1,8 @@
 """bench/streamhost.py --quick still runs (docs/performance.md, "Stream host"): both holders of the
 stream socket, the worker pool and teamboard-streamhost, on one stack of its own, with tiny N. It
 proves the benchmark works, not a figure: every stream opened, every change reached every
-listener once, both crowds left the registry, and the table names both modes."""
+listener once, both crowds left the registry, every stream of the concurrent and mixed scenarios
+received each change of its board once, and the table names both modes."""
 
 import json
 import os
@@ -33,4 +34,9 @@ def test_streamhost_bench_quick(tmp_path):
         for proto, crowd in m["runs"][0]["crowd"].items():
             assert crowd["registered"] == 5 and crowd["registry_empty_s"] is not None, (mode, proto, crowd)
         assert m["medians"]["memory.pg_connections"] == (2 if mode == "host" else 5), (mode, m["medians"])
+        for sc in ("concurrent", "mixed"):
+            s = m["runs"][0][sc]
+            n = res["params"][sc][mode]
+            assert (s["opened"], s["live"], s["streams_missing"], s["lost"], s["dup"]) == (n, n, 0, 0, 0), (mode, sc, s)
+            assert s["received"] == s["expected"] > 0 and s["write_errors"] == 0, (mode, sc, s)
     assert "worker" in r.stdout and "host" in r.stdout and "PostgreSQL connections" in r.stdout
