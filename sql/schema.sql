@@ -1215,6 +1215,24 @@ END
 $$;
 
 --
+-- Name: trash_restore_note(bigint, bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.trash_restore_note(p_user bigint, p_board bigint, p_id bigint) RETURNS TABLE(version bigint, json jsonb)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_actor(p_user);
+    IF board_role_locked(p_user, p_board) IN ('owner', 'admin', 'editor')
+       AND EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = p_id AND t.board_id = p_board AND t.purged_at IS NULL
+                   FOR UPDATE) THEN
+        PERFORM item_restore_from_trash(p_board, p_id, NULL);
+        RETURN QUERY SELECT i.version, item_json(i) FROM items i WHERE i.id = p_id AND i.board_id = p_board;
+    END IF;
+END
+$$;
+
+--
 -- Name: trashed_board_role(bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
