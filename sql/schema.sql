@@ -309,11 +309,11 @@ CREATE FUNCTION teamboard.board_restore_version(p_user bigint, p_board bigint, p
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_last   bigint;
-    v_then   jsonb;
     c_max_changes CONSTANT bigint := 5000;
-    v_locked bigint[];
-    v_back   bigint[];
+    v_last        bigint;
+    v_then        jsonb;
+    v_locked      bigint[];
+    v_back        bigint[];
 BEGIN
     PERFORM set_actor(p_user);
     role := board_role_locked(p_user, p_board);

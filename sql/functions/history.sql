@@ -120,8 +120,9 @@ $$;
 --   'purged'    a note to bring back was purged from the trash;
 --   'changed'   a note was created or restored while the restore took its locks: nothing written,
 --               retry.
---   'too_many'  it would change more than 5000 notes (restore_version_changes): nothing written;
---               body: 5000, the limit's one home (api_history.c replies it as max_changes).
+--   'too_many'  it would change more than c_max_changes (5000) notes (restore_version_changes):
+--               nothing written; body: the limit, written only here (api_history.c replies it as
+--               max_changes).
 --               Measured on 10,000 notes (docs/performance.md, "Restore this version"): about half
 --               a millisecond of locks held per note changed, and the same again for its undo, every
 --               change an event for every stream of the board and in the reply.
@@ -132,11 +133,11 @@ CREATE OR REPLACE FUNCTION board_restore_version(p_user bigint, p_board bigint, 
                                                  OUT role text, OUT outcome text, OUT body text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_last   bigint;
-    v_then   jsonb;
     c_max_changes CONSTANT bigint := 5000;
-    v_locked bigint[];
-    v_back   bigint[];
+    v_last        bigint;
+    v_then        jsonb;
+    v_locked      bigint[];
+    v_back        bigint[];
 BEGIN
     PERFORM set_actor(p_user);
     role := board_role_locked(p_user, p_board);

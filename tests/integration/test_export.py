@@ -315,10 +315,10 @@ def held_replies(server):
 
 
 def test_a_download_cut_off_midway_frees_its_worker(server):
-    """A client that reads the start of a large export and leaves: the worker's next write fails,
-    it logs the cut, reads and drops the page it had sent for (lib/api_export.c), rolls back and is
-    free at once: its large-reply slot is released, every REST worker answers and the next export
-    comes whole. The request goes straight to the REST pool's FastCGI socket, as a web server that
+    """A client that reads the start of a large export and leaves: the worker's next write fails
+    and it logs the cut (lib/api_export.c: it reads and drops the page it had asked for, then rolls
+    back) and is free at once: its large-reply slot is released, every REST worker answers and the
+    next export comes whole. The request goes straight to the REST pool's FastCGI socket, as a web server that
     passes replies on unbuffered would send it (lighttpd buffers a reply whole, so its worker never
     sees a client leave: test_hostile.hold_large_reply does the same). Behind lighttpd only, as the
     whole module runs (dev.sh)."""
@@ -326,7 +326,7 @@ def test_a_download_cut_off_midway_frees_its_worker(server):
     from test_transport_limits import FCGI_BEGIN, FCGI_PARAMS, FCGI_STDIN, fcgi_params, fcgi_record
     owner = tb.new_user(server, "exc")
     bid = tb.create_board(server, owner)["id"]
-    fill_log(server, bid, 20000, 500, owner.id)  # about 8 MB of JSON: far more than a socket buffer
+    fill_log(server, bid, 20000, 500, owner.id)  # megabytes of JSON: far more than the socket buffers
     log = server.logs["workers.log"]
     before = os.path.getsize(log)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
