@@ -708,8 +708,14 @@ static bool stream(struct tb_app *app, struct tb_req *req, struct tb_resp *resp,
 		o.failed = true; /* the document stays unfinished */
 	}
 	out_flush(&o);
-	if (!o.failed && req->io.flush(req->io.ctx) < 0)
+	bool cut = ok && o.failed; /* a write to the client failed */
+	if (!o.failed && req->io.flush(req->io.ctx) < 0) {
+		cut = true;
 		o.timed_out = errno == ETIMEDOUT;
+	}
+	if (cut)
+		TB_LOG(TB_LOG_INFO, "export of board %s cut short: %s", bid,
+		       o.timed_out ? "the client did not read within write_timeout" : "the client went away");
 	tb_buf_free(&o.buf);
 	return o.timed_out;
 }

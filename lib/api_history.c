@@ -176,7 +176,8 @@ enum tb_error_id tb_history_verdict(enum tb_rank rank, enum tb_rank min, const c
 
 /* Runs sql (role, outcome, body) with the caller, the board and seq (NULL: none) and answers it:
  * 200 with the body, or the verdict's error; "beyond" and "pruned" carry "last_event_id" (the
- * body). min is the rank the route needs. */
+ * body), "too_many" carries "max_changes" (the body: the limit is board_restore_version's). min is
+ * the rank the route needs. */
 static void seq_route(struct tb_app *app, struct tb_req *req, struct tb_resp *resp, const char *sql, enum tb_rank min)
 {
 	int64_t seq = -1;
@@ -191,8 +192,8 @@ static void seq_route(struct tb_app *app, struct tb_req *req, struct tb_resp *re
 	enum tb_error_id e = tb_history_verdict(rank, min, outcome);
 	if (e == TB_E__COUNT) {
 		tb_api_reply_row(resp, 200, r, 2, -1);
-	} else if (e == TB_E_HISTORY_BEYOND || e == TB_E_HISTORY_PRUNED) {
-		tb_resp_fail_with(resp, e, "last_event_id",
+	} else if (e == TB_E_HISTORY_BEYOND || e == TB_E_HISTORY_PRUNED || e == TB_E_RESTORE_TOO_LARGE) {
+		tb_resp_fail_with(resp, e, e == TB_E_RESTORE_TOO_LARGE ? "max_changes" : "last_event_id",
 		                  json_object_new_int64(strtoll(PQgetvalue(r, 0, 2), NULL, 10)));
 	} else {
 		tb_resp_fail(resp, e);

@@ -59,28 +59,11 @@ static const char SQL_NOTE_STATE[] =
 	"            ELSE (SELECT CASE WHEN t.purged_at IS NULL THEN 'trash' ELSE 'purged' END FROM items_trash t"
 	"                   WHERE t.item_id = $3::bigint AND t.board_id = $2::bigint) END";
 
-/* Takes the note out of the trash and inserts it again as it was, with its id (OVERRIDING SYSTEM
- * VALUE: items.id is an identity; the id came from it, so it never comes again), a version one past
- * its deletion's and updated_at now. teamboard.restore_id makes its item.created say "restored"
- * (items_event, sql/functions/events.sql). An author who is gone since is NULL, as their notes
- * are. (version, json) of the note, or no row. */
+/* Takes the note out of the trash and inserts it again as it was, with its id and a version one
+ * past its deletion's, as undo and "restore this version" do (sql/functions/undo.sql); its
+ * item.created says "restored". (version, json) of the note, or no row. */
 static const char SQL_NOTE_RESTORE[] =
-	"WITH actor AS MATERIALIZED (SELECT set_actor($1::bigint),"
-	"                                   set_config('teamboard.restore_id', $3::bigint::text, true)),"
-	" t AS (DELETE FROM items_trash t USING actor"
-	"        WHERE t.item_id = $3::bigint AND t.board_id = $2::bigint AND t.purged_at IS NULL"
-	"          AND board_role_locked($1::bigint, $2::bigint) IN ('owner', 'admin', 'editor')"
-	"       RETURNING t.item),"
-	" i AS (INSERT INTO items (id, board_id, text, color, x, y, w, h, z, author_id, version, created_at,"
-	"                          updated_at) OVERRIDING SYSTEM VALUE"
-	"       SELECT $3::bigint, $2::bigint, t.item ->> 'text', t.item ->> 'color', (t.item ->> 'x')::int,"
-	"              (t.item ->> 'y')::int, (t.item ->> 'width')::int, (t.item ->> 'height')::int,"
-	"              (t.item ->> 'z')::int,"
-	"              (SELECT u.id FROM users u WHERE u.id = (t.item ->> 'author_id')::bigint),"
-	"              (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()"
-	"         FROM t"
-	"       RETURNING items.version, item_json(items) AS json)"
-	" SELECT version, json FROM i";
+	"SELECT r.version, r.json FROM trash_restore_note($1::bigint, $2::bigint, $3::bigint) r";
 
 enum tb_trash_state tb_trash_state(const char *name)
 {

@@ -106,6 +106,12 @@ static enum tb_err finish(struct tb_db *db, PGresult *r, const char *sql, PGresu
 	return err;
 }
 
+/* A prepared statement's name on its connection: "s<index>" (its slot in db->stmts). */
+static void stmt_name(char name[16], size_t idx)
+{
+	snprintf(name, 16, "s%zu", idx);
+}
+
 static int stmt_index(struct tb_db *db, const char *sql, int n)
 {
 	for (size_t i = 0; i < db->n_stmts; i++) {
@@ -115,7 +121,7 @@ static int stmt_index(struct tb_db *db, const char *sql, int n)
 	if (db->n_stmts == TB_DB_MAX_STMTS)
 		return -1;
 	char name[16];
-	snprintf(name, sizeof name, "s%zu", db->n_stmts);
+	stmt_name(name, db->n_stmts);
 	PGresult *r = PQprepare(db->conn, name, sql, n, NULL);
 	PGresult *ok = NULL;
 	if (finish(db, r, sql, &ok) != TB_OK)
@@ -125,7 +131,9 @@ static int stmt_index(struct tb_db *db, const char *sql, int n)
 	return (int)db->n_stmts++;
 }
 
-enum tb_err tb_db_query(struct tb_db *db, const char *sql, int n, const char *const *params, PGresult **out)
+/* Connects if need be and finds or prepares sql's statement. Writes its name to name, or "" when
+ * every slot is taken and the caller must send sql unprepared. */
+static enum tb_err prepared_name(struct tb_db *db, const char *sql, int n, char name[16])
 {
 	enum tb_err err = tb_db_ensure(db);
 	if (err)
@@ -134,9 +142,20 @@ enum tb_err tb_db_query(struct tb_db *db, const char *sql, int n, const char *co
 	if (idx == -2)
 		return db->conn ? TB_ERR_DB : TB_ERR_DB_DOWN;
 	if (idx < 0)
-		return tb_db_exec(db, sql, n, params, out);
+		name[0] = '\0';
+	else
+		stmt_name(name, (size_t)idx);
+	return TB_OK;
+}
+
+enum tb_err tb_db_query(struct tb_db *db, const char *sql, int n, const char *const *params, PGresult **out)
+{
 	char name[16];
-	snprintf(name, sizeof name, "s%d", idx);
+	enum tb_err err = prepared_name(db, sql, n, name);
+	if (err)
+		return err;
+	if (name[0] == '\0')
+		return tb_db_exec(db, sql, n, params, out);
 	return finish(db, PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0), sql, out);
 }
 
@@ -150,16 +169,12 @@ enum tb_err tb_db_exec(struct tb_db *db, const char *sql, int n, const char *con
 
 enum tb_err tb_db_send(struct tb_db *db, const char *sql, int n, const char *const *params)
 {
-	enum tb_err err = tb_db_ensure(db);
+	char name[16];
+	enum tb_err err = prepared_name(db, sql, n, name);
 	if (err)
 		return err;
-	int idx = stmt_index(db, sql, n);
-	if (idx == -2)
-		return db->conn ? TB_ERR_DB : TB_ERR_DB_DOWN;
-	char name[16];
-	snprintf(name, sizeof name, "s%d", idx);
-	int sent = idx < 0 ? PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0)
-			   : PQsendQueryPrepared(db->conn, name, n, params, NULL, NULL, 0);
+	int sent = name[0] == '\0' ? PQsendQueryParams(db->conn, sql, n, NULL, params, NULL, NULL, 0)
+				   : PQsendQueryPrepared(db->conn, name, n, params, NULL, NULL, 0);
 	if (sent)
 		return TB_OK;
 	TB_LOG(TB_LOG_WARN, "database connection lost: %s", PQerrorMessage(db->conn));

@@ -177,8 +177,8 @@ static const struct tb_error errors[] = {
 	[TB_E_HISTORY_BEYOND] = {400, "bad_request", "seq is past the board's last event"},
 	[TB_E_HISTORY_PRUNED] = {410, "reset", "the board's early events are no longer kept: its history is not whole"},
 	[TB_E_RESTORE_TOO_LARGE] = {409, "too_many_changes",
-                                    "restoring that version would change more than 5000 notes at once: restore one in "
-                                    "between first"},
+                                    "restoring that version would change more than max_changes notes at once: restore "
+                                    "one in between first"},
 	[TB_E_METRICS_FORBIDDEN] = {403, "forbidden", "metrics are not served to this address"},
 	[TB_E_TOO_MANY_LINKS] = {409, "too_many_links",
                                  "this board has as many public links as it may: delete one first"},

@@ -309,9 +309,11 @@ CREATE FUNCTION teamboard.board_restore_version(p_user bigint, p_board bigint, p
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_last   bigint;
-    v_then   jsonb;
-    v_locked bigint[];
+    c_max_changes CONSTANT bigint := 5000;
+    v_last        bigint;
+    v_then        jsonb;
+    v_locked      bigint[];
+    v_back        bigint[];
 BEGIN
     PERFORM set_actor(p_user);
     role := board_role_locked(p_user, p_board);
@@ -331,23 +333,22 @@ BEGIN
     SELECT coalesce(jsonb_object_agg(n.id::text, n.item), '{}'::jsonb) INTO v_then FROM board_notes_at(p_board, p_seq) n;
     SELECT coalesce(array_agg(l.id ORDER BY l.id), '{}') INTO v_locked
       FROM (SELECT i.id FROM items i WHERE i.board_id = p_board ORDER BY i.id FOR UPDATE) l;
-    PERFORM 1 FROM items_trash t
-     WHERE t.item_id IN (SELECT k::bigint FROM jsonb_object_keys(v_then) k) AND t.item_id <> ALL (v_locked)
-     ORDER BY t.item_id FOR UPDATE;
+    v_back := restore_version_back(v_then, v_locked);
+    PERFORM 1 FROM items_trash t WHERE t.item_id IN (SELECT unnest(v_back)) ORDER BY t.item_id FOR UPDATE;
     PERFORM 1 FROM boards b WHERE b.id = p_board FOR NO KEY UPDATE;
     IF (SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') FROM items i WHERE i.board_id = p_board) <> v_locked THEN
         outcome := 'changed';
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM jsonb_object_keys(v_then) k
-                WHERE k::bigint <> ALL (v_locked)
-                  AND NOT EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = k::bigint AND t.board_id = p_board
+    IF EXISTS (SELECT 1 FROM unnest(v_back) k(id)
+                WHERE NOT EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = k.id AND t.board_id = p_board
                                      AND t.purged_at IS NULL)) THEN
         outcome := 'purged';
         RETURN;
     END IF;
-    IF restore_version_changes(p_board, v_then) > 5000 THEN
+    IF restore_version_changes(p_board, v_then) > c_max_changes THEN
         outcome := 'too_many';
+        body := c_max_changes::text;
         RETURN;
     END IF;
     SELECT b.last_seq INTO v_last FROM boards b WHERE b.id = p_board;
@@ -1038,6 +1039,17 @@ END
 $$;
 
 --
+-- Name: restore_version_back(jsonb, bigint[]); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.restore_version_back(p_then jsonb, p_now bigint[]) RETURNS bigint[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT coalesce(array_agg(b.id ORDER BY b.id), '{}')
+      FROM (SELECT k::bigint AS id FROM jsonb_object_keys(p_then) k EXCEPT SELECT unnest(p_now)) b
+$$;
+
+--
 -- Name: restore_version_changes(bigint, jsonb); Type: FUNCTION; Schema: teamboard; Owner: -
 --
 
@@ -1061,7 +1073,7 @@ DECLARE
     v_id bigint;
 BEGIN
     DELETE FROM items i WHERE i.board_id = p_board AND NOT p_then ? i.id::text;
-    FOR v_id IN SELECT k::bigint FROM jsonb_object_keys(p_then) k WHERE k::bigint <> ALL (p_now) ORDER BY 1 LOOP
+    FOR v_id IN SELECT unnest(restore_version_back(p_then, p_now)) LOOP
         PERFORM item_restore_from_trash(p_board, v_id, p_then -> v_id::text);
     END LOOP;
     UPDATE items i SET text = n.item ->> 'text', color = n.item ->> 'color', x = (n.item ->> 'x')::int,
@@ -1211,6 +1223,24 @@ BEGIN
     PERFORM 1 FROM teams WHERE id = p_team FOR UPDATE;
     SELECT role INTO v_role FROM team_members WHERE team_id = p_team AND user_id = p_user FOR SHARE;
     RETURN v_role;
+END
+$$;
+
+--
+-- Name: trash_restore_note(bigint, bigint, bigint); Type: FUNCTION; Schema: teamboard; Owner: -
+--
+
+CREATE FUNCTION teamboard.trash_restore_note(p_user bigint, p_board bigint, p_id bigint) RETURNS TABLE(version bigint, json jsonb)
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_actor(p_user);
+    IF board_role_locked(p_user, p_board) IN ('owner', 'admin', 'editor')
+       AND EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = p_id AND t.board_id = p_board AND t.purged_at IS NULL
+                   FOR UPDATE) THEN
+        PERFORM item_restore_from_trash(p_board, p_id, NULL);
+        RETURN QUERY SELECT i.version, item_json(i) FROM items i WHERE i.id = p_id AND i.board_id = p_board;
+    END IF;
 END
 $$;
 

@@ -91,12 +91,15 @@ BEGIN
 END
 $$;
 
--- Brings note p_id of board p_board back from the trash as POST .../restore does (api_trash.c):
+-- Brings note p_id of board p_board back from the trash (POST .../restore: trash_restore_note):
 -- the same id, a version past the deletion's, its author and creation time as they were; its
 -- text, color, position, size and z from p_fields ({"text", "color", "x", "y", "width",
 -- "height", "z"}: restore this version, history.sql), or, when p_fields is NULL, its last content
--- (an undo of the deletion). Its trigger logs an item.created with "restored": true. Nothing
--- happens when the note is not in the board's trash (never deleted, or purged): the callers check.
+-- (an undo of the deletion, the trash's restore). OVERRIDING SYSTEM VALUE: items.id is an
+-- identity, the id came from it, so it never comes again. An author who is gone since is NULL, as
+-- their notes are. Its trigger logs an item.created with "restored": true (teamboard.restore_id,
+-- items_event in events.sql). Nothing happens when the note is not in the board's trash (never
+-- deleted, or purged): the callers check.
 CREATE OR REPLACE FUNCTION item_restore_from_trash(p_board bigint, p_id bigint, p_fields jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -111,6 +114,26 @@ BEGIN
            (t.item ->> 'version')::bigint + 2, (t.item ->> 'created_at')::timestamptz, now()
       FROM t CROSS JOIN LATERAL (SELECT coalesce(p_fields, t.item) AS item) n;
     PERFORM set_config('teamboard.restore_id', '', true);
+END
+$$;
+
+-- POST /boards/:id/items/:id/restore (api_trash.c): as p_user, brings note p_id of board p_board
+-- back from the trash with its last content (item_restore_from_trash) when p_user is an editor or
+-- more there (board_role_locked) and the note is in the board's trash, not purged. One row
+-- (version, json) of the restored note, or none: nothing written, the caller reads the state
+-- again to say why. Locks as the statement it replaces did: the caller's membership row, then the
+-- trash row, then (the note's event) the board row.
+CREATE OR REPLACE FUNCTION trash_restore_note(p_user bigint, p_board bigint, p_id bigint)
+RETURNS TABLE (version bigint, json jsonb)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_actor(p_user);
+    IF board_role_locked(p_user, p_board) IN ('owner', 'admin', 'editor')
+       AND EXISTS (SELECT 1 FROM items_trash t WHERE t.item_id = p_id AND t.board_id = p_board AND t.purged_at IS NULL
+                   FOR UPDATE) THEN
+        PERFORM item_restore_from_trash(p_board, p_id, NULL);
+        RETURN QUERY SELECT i.version, item_json(i) FROM items i WHERE i.id = p_id AND i.board_id = p_board;
+    END IF;
 END
 $$;
 

@@ -7,7 +7,10 @@ test_authz_matrix.py; the 100,000-event measurement is bench/export.py (docs/per
 
 import copy
 import json
+import os
 import re
+import socket
+import struct
 
 import tbclient as tb
 
@@ -302,3 +305,56 @@ def test_bad_documents_get_their_exact_status_and_change_nothing(server):
     tb.assert_error(import_raw(server, owner, b"{}", headers={"Content-Length": str(16 * 1024 * 1024 + 1)}),
                     413, "too_large")
     assert boards_of(server, owner) == before
+
+
+def held_replies(server):
+    """teamboard_workers_held{kind="reply"} of this host (GET /metrics from 127.0.0.1)."""
+    body = tb.request(server, "GET", "/metrics").body.decode()
+    m = re.search(r'^teamboard_workers_held\{host="[^"]*",kind="reply"\} (\d+)$', body, re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_a_download_cut_off_midway_frees_its_worker(server):
+    """A client that reads the start of a large export and leaves: the worker's next write fails
+    and it logs the cut (lib/api_export.c: it reads and drops the page it had asked for, then rolls
+    back) and is free at once: its large-reply slot is released, every REST worker answers and the
+    next export comes whole. The request goes straight to the REST pool's FastCGI socket, as a web server that
+    passes replies on unbuffered would send it (lighttpd buffers a reply whole, so its worker never
+    sees a client leave: test_hostile.hold_large_reply does the same). Behind lighttpd only, as the
+    whole module runs (dev.sh)."""
+    from test_history import fill_log
+    from test_transport_limits import FCGI_BEGIN, FCGI_PARAMS, FCGI_STDIN, fcgi_params, fcgi_record
+    owner = tb.new_user(server, "exc")
+    bid = tb.create_board(server, owner)["id"]
+    fill_log(server, bid, 20000, 500, owner.id)  # megabytes of JSON: far more than the socket buffers
+    log = server.logs["workers.log"]
+    before = os.path.getsize(log)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect(server.api_socket)
+    params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/boards/%d/export" % bid, "SCRIPT_NAME": "/api",
+              "REMOTE_ADDR": "127.0.0.1", "HTTP_AUTHORIZATION": "Bearer " + owner.token,
+              "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "%s:%d" % (server.host, server.port)}
+    s.sendall(fcgi_record(FCGI_BEGIN, struct.pack("!HB5x", 1, 0)) + fcgi_record(FCGI_PARAMS, fcgi_params(params)) +
+              fcgi_record(FCGI_PARAMS, b"") + fcgi_record(FCGI_STDIN, b""))
+    got = b""
+    while len(got) < 65536:
+        chunk = s.recv(65536)
+        assert chunk, "the export ended after %d bytes" % len(got)
+        got += chunk
+    assert b"Status: 200" in got[:4096] and b'"format":' in got, got[:300]
+    s.close()
+    cut = "export of board %d cut short: the client went away" % bid
+
+    def logged():
+        with open(log, errors="replace") as f:
+            f.seek(before)
+            return f.read()
+    assert tb.wait_for(lambda: cut in logged(), timeout=tb.seconds(10)), "no %r in workers.log" % cut
+    assert "database failure" not in logged()
+    assert tb.wait_for(lambda: held_replies(server) == 0, timeout=tb.seconds(5)), held_replies(server)
+    for _ in range(8):  # every REST worker (4) answers, twice
+        tb.assert_status(tb.request(server, "GET", "/health", timeout=5), 200)
+    doc = json.loads(export(server, owner, bid))
+    assert [e["seq"] for e in doc["events"]] == list(range(1, 20001))

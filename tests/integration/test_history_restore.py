@@ -256,7 +256,9 @@ def test_a_restore_of_more_than_5000_note_changes_is_409_too_many_changes_and_wr
                " INSERT INTO items (board_id, text, author_id) SELECT %s, 'n' || g, %s FROM generate_series(1, 5001) g;"
                " SELECT set_config('teamboard.importing', '', false); RESET search_path", (bid, bid, owner.id))
     assert server.sql("SELECT count(*) FROM teamboard.items WHERE board_id = %s", (bid,))[0][0] == 5002
-    tb.assert_error(restore(server, owner, bid, {"seq": n}), 409, "too_many_changes")
+    refused = restore(server, owner, bid, {"seq": n})
+    tb.assert_error(refused, 409, "too_many_changes")
+    assert tb.assert_json(refused)["max_changes"] == 5000  # the limit, from board_restore_version
     assert last_seq(server, bid) == n
     assert server.sql("SELECT count(*) FROM teamboard.items WHERE board_id = %s", (bid,))[0][0] == 5002
     assert kept["id"] in notes(server, owner, bid)

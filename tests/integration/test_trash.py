@@ -8,6 +8,9 @@ purges both after trash_days, and a restore then answers 410, while the log of a
 kept whatever its age (event_retention_days = 0). Every status of the four routes and
 their bad input. The authorization matrix has the roles (test_authz_matrix.py)."""
 
+import threading
+import time
+
 import tbclient as tb
 import sse
 from sse import streams  # noqa: F401  (fixture)
@@ -145,6 +148,47 @@ def test_restore_note_statuses(server):
     trash = tb.assert_status(req(server, owner, "GET", "/boards/%d/trash" % bid), 200)
     assert [e["item"]["id"] for e in trash["trash"]] == [kept["id"]]
     tb.assert_status(restore_note(server, owner, bid, kept["id"]), 200)
+
+
+def test_a_restored_note_whose_author_is_gone_has_no_author(server):
+    owner, board, u = team_board(server, editor=1)
+    bid = board["id"]
+    note = tb.create_item(server, u["editor"], bid, text="orphan")
+    delete_note(server, owner, bid, note["id"])
+    resp = tb.request(server, "DELETE", "/users/me", {"password": u["editor"].password}, token=u["editor"].token)
+    assert resp.status == 204, resp
+    back = tb.assert_status(restore_note(server, owner, bid, note["id"]), 200)
+    assert back["author_id"] is None and back["text"] == "orphan" and back["version"] == note["version"] + 2, back
+
+
+def test_a_note_purged_while_its_restore_waits_answers_410(server):
+    """The restore's write finds the note gone from the trash (purged while it waited for the trash
+    row's lock): nothing is written, the state is read again and answered as a fresh request."""
+    owner, board, u = team_board(server)
+    bid = board["id"]
+    note = tb.create_item(server, owner, bid)
+    delete_note(server, owner, bid, note["id"])
+    holder = server.connect()
+    try:
+        holder.autocommit = False
+        with holder.cursor() as cur:
+            cur.execute("SELECT 1 FROM teamboard.items_trash WHERE item_id = %s FOR UPDATE", (note["id"],))
+            result = {}
+            waiter = threading.Thread(target=lambda: result.update(resp=restore_note(server, owner, bid, note["id"])))
+            waiter.start()
+            deadline = time.monotonic() + 10
+            while not server.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                 " AND datname = current_database() AND query LIKE '%%restore%%'"):
+                assert time.monotonic() < deadline, "the restore never waited for the trash row"
+                time.sleep(0.02)
+            cur.execute("UPDATE teamboard.items_trash SET item = NULL, purged_at = now() WHERE item_id = %s",
+                        (note["id"],))
+        holder.commit()
+        waiter.join(10)
+    finally:
+        holder.close()
+    tb.assert_error(result["resp"], 410, "gone")
+    assert server.sql("SELECT count(*) FROM teamboard.items WHERE id = %s", (note["id"],)) == [(0,)]
 
 
 # ---- boards -----------------------------------------------------------------------------------
