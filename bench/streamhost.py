@@ -46,6 +46,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools"))
 
 from benchenv import (BENCH_DIR, HOST_NAME, REPO, BenchEnv, EnvError, children, log,  # noqa: E402
                       proc_ticks, smaps_rollup, stop_group, tail)

@@ -28,6 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools"))
 
 from benchenv import (BENCH_DIR, HOST_NAME, REPO, BenchEnv, log, proc_ticks,  # noqa: E402
                       smaps_rollup, syscall_of, tail)

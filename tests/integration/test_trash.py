@@ -9,8 +9,8 @@ kept whatever its age (event_retention_days = 0). Every status of the four route
 their bad input. The authorization matrix has the roles (test_authz_matrix.py)."""
 
 import tbclient as tb
-import sse
-from sse import streams  # noqa: F401  (fixture)
+import tbsse as sse
+from tbsse import streams  # noqa: F401  (fixture)
 
 
 def team_board(server, **roles):
