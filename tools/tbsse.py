@@ -274,7 +274,7 @@ class SSEClient:
         self.retry = None        # the last retry: value (ms)
         self.records = []        # ("retry"|"comment"|"event", value): everything in arrival order
         self.opened_at = None    # time.monotonic() when the connection was opened
-        self.connected_at = None # ... and when the response head had arrived
+        self.connected_at = None  # ... and when the response head had arrived
         self.ended = False       # the server ended the stream (EOF, last chunk, or reset)
         self.ended_at = None
         self.end_reason = None   # "eof" | "last-chunk" | "error: ..." | "not-a-stream"
