@@ -13,6 +13,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "integration"))
+sys.path.insert(0, os.path.join(HERE, os.pardir, "tools"))
 
 import tbclient as tb  # noqa: E402
 from test_history import fill_log  # noqa: E402

@@ -17,8 +17,7 @@ import time
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
 sys.path.insert(0, os.path.join(SRC, "tests", "harness"))
-sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
-sys.path.append(os.path.join(SRC, "tools"))
+sys.path.insert(0, os.path.join(SRC, "tools"))
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
 

@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "harness"))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "tests", "integration"))
-sys.path.append(os.path.join(HERE, os.pardir, "tools"))
+sys.path.insert(0, os.path.join(HERE, os.pardir, "tools"))
 
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402

@@ -8,7 +8,7 @@ For each web server set-up of tools/tbenv/ (lighttpd with its two external pools
 Apache + mod_fcgid, the shared-hosting .htaccess layout on mod_fcgid, plain CGI on mod_cgid), it
 starts a throw-away environment from the project's conf/ files on loopback and measures:
 
-  latency   write sent -> event received: a client holds an event stream (tests/harness/tbsse.py)
+  latency   write sent -> event received: a client holds an event stream (tools/tbsse.py)
             and another makes N changes through the REST API (POST an item), one at a time; the
             time from just before the POST is sent until the item.created event has been read
             on the stream. Median, p90, p99, max.
@@ -37,8 +37,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "harness"))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.append(os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tools"))
 
 import tbclient as tb  # noqa: E402
 import tbenv  # noqa: E402

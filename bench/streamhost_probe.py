@@ -18,10 +18,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, "..", "tests", "harness"), os.path.join(HERE, "..", "tests", "integration")]
-sys.path.append(os.path.join(HERE, "..", "tools"))
+sys.path[:0] = [os.path.join(HERE, "..", "tests", "harness"), os.path.join(HERE, "..", "tools")]
 
-import sse  # noqa: E402
+import tbsse as sse  # noqa: E402
 import tbclient as tb  # noqa: E402
 import tbenv  # noqa: E402
 

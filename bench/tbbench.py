@@ -28,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tools"))
 
 from tbenv import (BENCH_HOST_NAME as HOST_NAME, REPO, Env, proc_ticks,  # noqa: E402
                    smaps_rollup, syscall_of, tail)

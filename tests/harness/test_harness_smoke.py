@@ -5,26 +5,14 @@ is slow, so it hashes a password only twice."""
 
 import json
 import secrets
-import urllib.request
 
+import tbclient
 import tbenv
 
 
 def call(server, method, path, body=None, token=None):
-    headers = {"Accept": "application/json"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    req = urllib.request.Request(server.base + path, data=data, method=method, headers=headers)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(req, timeout=120) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    resp = tbclient.request(server, method, path, body, token=token, timeout=120)
+    return resp.status, json.loads(resp.body or b"null")
 
 
 def test_health(server):

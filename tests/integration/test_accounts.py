@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-import sse
+import tbsse as sse
 import tbclient as tb
 
 SOURCES = ("127.0.0.51", "127.0.0.52", "127.0.0.53")

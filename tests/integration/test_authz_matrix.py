@@ -590,7 +590,7 @@ def test_authz(server, world, route, actor, expected):
 
 
 # ---- public read-only links (issue 15 item 2; test_public_links.py has the rest) --------------------
-import sse  # noqa: E402
+import tbsse as sse  # noqa: E402
 # One more actor: the link holder, who has a public link's token of the world's team board and
 # sends it as its credential (Authorization: Bearer). It is no session: every route but the /public
 # ones answers it as it answers no credential at all. The /public routes need no session: the

@@ -7,7 +7,7 @@ change reaches the boards the user is viewing at once (presence).
 
 import pytest
 
-import sse
+import tbsse as sse
 import tbclient as tb
 
 # How soon the others on a board hear a new display name (a NOTIFY at the change's commit).

@@ -12,7 +12,7 @@ reported having shown (it only grows; one past the board's last event is taken a
 import threading
 
 import tbclient as tb
-from sse import streams  # noqa: F401  (fixture)
+from tbsse import streams  # noqa: F401  (fixture)
 
 
 def team_board(server, **roles):

@@ -35,7 +35,7 @@ import time
 
 import pytest
 
-import sse
+import tbsse as sse
 import tbclient as tb
 from test_transport_limits import FCGI_BEGIN, FCGI_PARAMS, FCGI_STDIN, fcgi_params, fcgi_record
 

@@ -9,7 +9,7 @@ bad_request), kept per user and board, and pruned by the supervisor after 24 hou
 import threading
 
 import tbclient as tb
-import sse
+import tbsse as sse
 from test_supervisor import supervisors  # noqa: F401  (fixture)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import sse
+import tbsse as sse
 import tbclient as tb
 
 SOURCE = "127.0.0.61"

@@ -12,8 +12,8 @@ import select
 import time
 
 import tbclient as tb
-import sse
-from sse import streams  # noqa: F401  (fixture)
+import tbsse as sse
+from tbsse import streams  # noqa: F401  (fixture)
 
 
 def listener(server, board_id):

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-import sse
+import tbsse as sse
 import tbclient as tb
-from sse import streams  # noqa: F401  (fixture)
+from tbsse import streams  # noqa: F401  (fixture)
 from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 NO_STREAM = "the links' REST routes and pages: no stream, the same code in both modes"

@@ -4,8 +4,6 @@ forbids framing (clickjacking: a page that frames the board and makes its user c
 <base>; nosniff; and no Referer to other sites. The web client needs nothing else: the browser
 tests (tests/browser) run under this policy."""
 
-import urllib.request
-
 import pytest
 
 import tbclient as tb
@@ -15,12 +13,8 @@ CSP = ("default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 
 
 
 def get(server, path):
-    req = urllib.request.Request(server.base + path)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.headers
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers
+    resp = tb.request(server, "GET", path, api=False, headers={"Accept": None}, timeout=10)
+    return resp.status, resp.headers
 
 
 @pytest.mark.parametrize("path", ["/", "/index.html", "/js/app.js", "/css/app.css", "/api/v1/health"])

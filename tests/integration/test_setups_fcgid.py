@@ -8,8 +8,6 @@ import json
 import os
 import time
 
-import urllib.request
-
 import pytest
 
 import tbclient as tb
@@ -70,10 +68,9 @@ def test_programs_get_the_config_from_the_class_initialenv(server, board):
 def test_event_streams_are_neither_buffered_nor_compressed(server, board):
     user, b = board
     # mod_deflate is on (Debian's default) and compresses the page ...
-    req = urllib.request.Request(server.base + "/", headers={"Accept-Encoding": "gzip"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(req, timeout=10) as r:
-        page_encoding = r.headers.get("Content-Encoding")
+    page = tb.request(server, "GET", "/", api=False, timeout=10,
+                      headers={"Accept": None, "Accept-Encoding": "gzip"})
+    page_encoding = page.header("Content-Encoding")
     assert page_encoding == "gzip"
     # ... but not an event stream, and every event arrives at once.
     with tbsse.Stream(server, b, user.token, headers={"Accept-Encoding": "gzip"}) as s:

@@ -15,8 +15,8 @@ import time
 import pytest
 
 import tbclient as tb
-import sse
-from sse import streams  # noqa: F401  (fixture)
+import tbsse as sse
+from tbsse import streams  # noqa: F401  (fixture)
 
 
 @pytest.fixture(name="server")

@@ -16,8 +16,8 @@ import time
 import pytest
 
 import tbclient as tb
-import sse
-from sse import streams  # noqa: F401  (fixture)
+import tbsse as sse
+from tbsse import streams  # noqa: F401  (fixture)
 from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 

@@ -32,7 +32,7 @@ import time
 import pytest
 
 import tbclient as tb
-import sse
+import tbsse as sse
 
 HOST_NAME = "streamhost-test"
 CONFIG = {"heartbeat_interval": 5, "max_streams": 5, "max_streams_per_user": 2,

@@ -22,7 +22,7 @@ import threading
 import time
 
 import tbclient as tb
-import sse
+import tbsse as sse
 
 TRICKLE_EVERY = 3.0   # seconds between two bytes of a slow body
 NOTE_CHARS = 10000    # lib/api_items.c: text is at most 10000 characters

@@ -11,8 +11,8 @@ import threading
 import time
 
 import tbclient as tb
-import sse
-from sse import streams  # noqa: F401  (fixture)
+import tbsse as sse
+from tbsse import streams  # noqa: F401  (fixture)
 
 
 def team_board(server, **roles):

@@ -37,11 +37,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "harness"))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.append(os.path.join(REPO, "tools"))
+sys.path.insert(0, os.path.join(REPO, "tools"))
 
 import tbenv  # noqa: E402
 import tbclient as tb  # noqa: E402
-import sse  # noqa: E402
 import test_hostile as hostile  # noqa: E402
 
 

@@ -1,10 +1,13 @@
-"""A Server-Sent Events client for Teamboard's stream tests (Python standard library only).
+"""tbsse: the one Server-Sent Events client of the Python tests and benchmarks (standard library only).
 
-    client = sse.SSEClient(server, board_id, token=user.token, last_event_id=12)
+    client = tbsse.SSEClient(server, board_id, token=user.token, last_event_id=12)
     client.connect()                      # sends the request, reads the response head
     client.status, client.header("Content-Type")
     ev = client.wait_for(lambda e: e.type == "item.created", timeout=10)
     client.close()                        # abrupt: the socket just goes, like a vanished tab
+
+    s = tbsse.Stream(env, board_id, token)  # the set-up tests' view: opened at once, the reader
+    s.wait_event("hello", timeout)          # thread reads the head too (status None until then)
 
 The request goes over a plain socket (HTTP/1.1, like a browser's EventSource: Accept:
 text/event-stream, Cache-Control: no-cache, optional Last-Event-ID), so the test sees exactly what
@@ -20,16 +23,20 @@ WHATWG rules (html.spec.whatwg.org, "Server-sent events", interpreting an event 
 Each Event records whether its own block had an "id:" line (explicit_id), since by the spec the
 last event id carries over to later events that have none.
 
-A non-200 response (401, 404, 503 ...) is read whole (status, headers, body) and no thread runs.
+A non-200 response (401, 404, 503 ...) is read whole (status, headers, body) and no events are parsed.
 Every socket operation has a timeout; the reader thread is a daemon thread and close() stops it.
+The module also holds the stream registry helpers (registry rows, the heartbeat poke that frees a
+worker whose client is gone) and, under pytest, the `streams` fixture.
 """
 
 import codecs
-import email.parser
+import collections
 import json
 import socket
 import threading
 import time
+
+import tbclient
 
 STREAM_PATH = "/api/v1/boards/%d/events"
 
@@ -76,14 +83,11 @@ class Event:
         return "<Event %s id=%s%s %s>" % (self.type, self.id, "" if self.explicit_id else "(inherited)", data)
 
 
-class Comment:
-    """One comment line (": text"): text without the colon and one leading space."""
+class Comment(collections.namedtuple("Comment", "t text")):
+    """One comment line (": text"): text without the colon and one leading space; t its arrival
+    (time.monotonic()). A tuple, so c[1] is the text too."""
 
-    __slots__ = ("text", "t")
-
-    def __init__(self, text, t):
-        self.text = text
-        self.t = t
+    __slots__ = ()
 
     def __repr__(self):
         return "<Comment %r>" % self.text
@@ -269,7 +273,8 @@ class SSEClient:
         self.comments = []       # Comment, in order
         self.retry = None        # the last retry: value (ms)
         self.records = []        # ("retry"|"comment"|"event", value): everything in arrival order
-        self.connected_at = None
+        self.opened_at = None    # time.monotonic() when the connection was opened
+        self.connected_at = None  # ... and when the response head had arrived
         self.ended = False       # the server ended the stream (EOF, last chunk, or reset)
         self.ended_at = None
         self.end_reason = None   # "eof" | "last-chunk" | "error: ..." | "not-a-stream"
@@ -313,54 +318,25 @@ class SSEClient:
         lines += ["%s: %s" % kv for kv in hdrs.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (self.request_body or b"")
 
+    def _open(self):
+        if self._sock is not None or self.opened_at is not None:
+            raise RuntimeError("connect() twice")
+        self.opened_at = time.monotonic()
+        self._sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout,
+                                              source_address=(self.source, 0) if self.source else None)
+        try:
+            self._sock.sendall(self._request_bytes())
+        except BaseException:
+            self._abort_socket()
+            raise
+
     def connect(self):
         """Sends the request and reads the response head (bounded by timeout). For a 200 starts
         the reader thread; otherwise reads the whole body. Returns self."""
-        if self._sock is not None:
-            raise RuntimeError("connect() twice")
         deadline = time.monotonic() + self.timeout
-        sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout,
-                                        source_address=(self.source, 0) if self.source else None)
-        self._sock = sock
+        self._open()
         try:
-            sock.sendall(self._request_bytes())
-            buf = b""
-            while True:
-                end = buf.find(b"\r\n\r\n")
-                if end >= 0:
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StreamError("%s: no response head within %.1f s (got %r)"
-                                      % (self.name, self.timeout, buf[:300]))
-                sock.settimeout(left)
-                try:
-                    chunk = sock.recv(65536)
-                except socket.timeout:
-                    continue
-                if not chunk:
-                    raise StreamError("%s: connection closed before a response head (got %r)"
-                                      % (self.name, buf[:300]))
-                buf += chunk
-            head, rest = buf[:end], buf[end + 4:]
-            status_line, _, hdr_bytes = head.partition(b"\r\n")
-            parts = status_line.decode("latin-1").split(" ", 2)
-            self.status = int(parts[1])
-            self.reason = parts[2] if len(parts) > 2 else ""
-            self.headers = email.parser.BytesHeaderParser().parsebytes(hdr_bytes + b"\r\n\r\n")
-            self.connected_at = time.monotonic()
-            te = (self.headers.get("Transfer-Encoding") or "").lower()
-            self._dechunk = _Dechunker() if "chunked" in te else None
-            clen = self.headers.get("Content-Length")
-            self._remaining = int(clen) if clen is not None and self._dechunk is None else None
-            if self.status != 200:
-                self._read_whole_body(rest, deadline)
-                self.ended = True
-                self.ended_at = time.monotonic()
-                self.end_reason = "not-a-stream"
-                sock.close()
-                return self
-            self._feed(rest)
+            self._after_head(self._read_head(deadline), deadline)
             if not self.ended:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
@@ -368,6 +344,66 @@ class SSEClient:
         except BaseException:
             self._abort_socket()
             raise
+
+    def start(self):
+        """Sends the request and returns at once: the reader thread reads the response head too
+        (status stays None until it arrives), so a test can open many streams at the same moment
+        and see how soon each is answered. Returns self."""
+        self._open()
+        self._thread = threading.Thread(target=self._run, args=(True,), name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def _read_head(self, deadline):
+        """Reads the response head and takes it in (status, reason, headers, connected_at); returns
+        the bytes after it, or None when close() stopped the wait (deadline None: no time limit)."""
+        sock = self._sock
+        buf = b""
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            if self._stop.is_set():
+                return None
+            wait = self.read_interval if deadline is None else deadline - time.monotonic()
+            if wait <= 0:
+                raise StreamError("%s: no response head within %.1f s (got %r)"
+                                  % (self.name, self.timeout, buf[:300]))
+            sock.settimeout(wait)
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise StreamError("%s: connection closed before a response head (got %r)"
+                                  % (self.name, buf[:300]))
+            buf += chunk
+        status, reason, headers = tbclient.parse_head(buf[:end])
+        with self._cond:
+            self.status, self.reason, self.headers = status, reason, headers
+            self.connected_at = time.monotonic()
+            te = (headers.get("Transfer-Encoding") or "").lower()
+            self._dechunk = _Dechunker() if "chunked" in te else None
+            clen = headers.get("Content-Length")
+            self._remaining = int(clen) if clen is not None and self._dechunk is None else None
+            self._cond.notify_all()
+        return buf[end + 4:]
+
+    def _after_head(self, rest, deadline):
+        """A non-200 answer: reads its whole body and closes the socket. A 200: parses the bytes
+        that came with the head."""
+        if rest is None:
+            return
+        if self.status == 200:
+            self._feed(rest)
+            return
+        self._read_whole_body(rest, deadline)
+        with self._cond:
+            self.ended = True
+            self.ended_at = time.monotonic()
+            self.end_reason = "not-a-stream"
+            self._cond.notify_all()
+        self._sock.close()
 
     def _read_whole_body(self, rest, deadline):
         body = bytearray()
@@ -379,11 +415,16 @@ class SSEClient:
             if self._remaining is not None and len(body) >= self._remaining:
                 del body[self._remaining:]
                 break
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise StreamError("%s: %d response body not complete within %.1f s (got %r)"
-                                  % (self.name, self.status, self.timeout, bytes(body[:300])))
-            self._sock.settimeout(left)
+            if deadline is None:
+                if self._stop.is_set():
+                    break
+                wait = self.read_interval
+            else:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    raise StreamError("%s: %d response body not complete within %.1f s (got %r)"
+                                      % (self.name, self.status, self.timeout, bytes(body[:300])))
+            self._sock.settimeout(wait)
             try:
                 chunk = self._sock.recv(65536)
             except socket.timeout:
@@ -397,10 +438,14 @@ class SSEClient:
 
     # ---- the reader thread
 
-    def _run(self):
-        sock = self._sock
+    def _run(self, head=False):
+        """Reads the stream until it ends or close() is called; with head=True (start()) reads the
+        response head first."""
         try:
-            while not self._stop.is_set():
+            if head:
+                self._after_head(self._read_head(None), None)
+            sock = self._sock
+            while not self._stop.is_set() and not self.ended:
                 try:
                     sock.settimeout(self.read_interval)
                     chunk = sock.recv(65536)
@@ -415,8 +460,6 @@ class SSEClient:
                     self._end("eof")
                     break
                 self._feed(chunk)
-                if self.ended:
-                    break
         except BaseException as exc:  # never let the thread die silently
             self._end("error: %r" % (exc,))
         finally:
@@ -460,7 +503,7 @@ class SSEClient:
 
     def _on_comment(self, text):
         with self._cond:
-            c = Comment(text, time.monotonic())
+            c = Comment(time.monotonic(), text)
             self.comments.append(c)
             self.records.append(("comment", c))
             self._cond.notify_all()
@@ -489,7 +532,7 @@ class SSEClient:
 
     def close(self, abrupt=True):
         """Drops the connection at once (abrupt=True: a TCP reset, like a killed browser; False: a
-        plain close) and stops the reader thread. Safe to call more than once."""
+        plain close, FIN first) and stops the reader thread. Safe to call more than once."""
         with self._cond:
             self.closed = True
             self._cond.notify_all()
@@ -505,6 +548,10 @@ class SSEClient:
                 self._sock = sock
                 self._abort_socket()
             else:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 try:
                     sock.close()
                 except OSError:
@@ -650,6 +697,39 @@ class SSEClient:
         return self.snapshot()
 
 
+class Stream(SSEClient):
+    """The stream of the set-up tests (test_setups_*.py, test_overload.py, test_two_hosts.py,
+    test_logs.py) and bench/setups.py: opened at once with start() (t_open, then t_head when the
+    head arrived), read every 0.2 s, closed with a FIN unless abort=True; wait() takes a predicate
+    over the stream, wait_event() an event type; closed_by_server tells that the server ended it."""
+
+    def __init__(self, env, board_id, token=None, headers=None):
+        super().__init__(env, board_id, token=token, headers=headers, timeout=10.0, read_interval=0.2)
+        self.start()
+
+    @property
+    def closed_by_server(self):
+        return self.ended
+
+    @property
+    def t_open(self):
+        return self.opened_at
+
+    @property
+    def t_head(self):
+        return self.connected_at
+
+    def wait(self, predicate, timeout, what="the condition"):
+        return self.wait_until(lambda: predicate(self), timeout, what)
+
+    def wait_event(self, type_, timeout, after=0):
+        """The first event of type_ at index >= after (waits for it, bounded)."""
+        return self.wait_type(type_, timeout, start=after)
+
+    def close(self, abort=False):
+        super().close(abrupt=abort)
+
+
 def open_stream(server, board_id, user=None, token=None, cookie=None, last_event_id=None,
                 query=None, expect=200, hello_timeout=15.0, expect_hello=True, **kw):
     """Connects a stream as user (bearer token unless cookie/token are given). With expect=200
@@ -677,12 +757,26 @@ def open_stream(server, board_id, user=None, token=None, cookie=None, last_event
 
 # ---- freeing workers held by dead streams ------------------------------------------------------
 
+def _registry(server, columns, board_ids, host=None):
+    q = "SELECT %s FROM teamboard.streams WHERE true" % columns
+    args = []
+    if board_ids is not None:
+        q += " AND board_id = ANY(%s)"
+        args.append(list(board_ids))
+    if host is not None:
+        q += " AND host = %s"
+        args.append(host)
+    return server.sql(q + " ORDER BY id", tuple(args))
+
+
 def registry_rows(server, board_ids=None):
     """Rows of teamboard.streams (id, board_id, user_id, backend_pid, pid), all or for boards."""
-    if board_ids is None:
-        return server.sql("SELECT id, board_id, user_id, backend_pid, pid FROM teamboard.streams ORDER BY id")
-    return server.sql("SELECT id, board_id, user_id, backend_pid, pid FROM teamboard.streams"
-                      " WHERE board_id = ANY(%s) ORDER BY id", (list(board_ids),))
+    return _registry(server, "id, board_id, user_id, backend_pid, pid", board_ids)
+
+
+def registry(env, board_ids=None, host=None):
+    """Rows (id, host, pid, board_id) of the stream registry, all or for some boards / one host."""
+    return _registry(env, "id, host, pid, board_id", board_ids, host)
 
 
 def poke(server, board_id):
@@ -761,7 +855,6 @@ def log_types(server, board_id):
 
 def error_response(client):
     """A non-200 stream answer as a tbclient.Response (for tbclient.assert_error)."""
-    import tbclient
     return tbclient.Response(client.status, client.reason, client.headers, client.body)
 
 

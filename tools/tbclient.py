@@ -1,19 +1,24 @@
-"""A small stdlib HTTP client for Teamboard's integration tests.
+"""tbclient: the one HTTP client of the Python tests and benchmarks (standard library only).
 
 Paths: a path that starts with "/api/" is sent as it is; any other path is relative to the API base
 /api/v1 ("/boards/3" -> "/api/v1/boards/3", "/health" -> "/api/v1/health").
 
 request() uses http.client so every header and the raw body are under the test's control
 (a Content-Length that lies, no Content-Type, a foreign Origin ...); raw_exchange() speaks HTTP over a
-plain socket for the cases http.client cannot express (headers sent, body never sent).
+plain socket for the cases http.client cannot express (headers sent, body never sent). Api keeps one
+connection alive for the benchmarks' many requests, Load drives the tbload process (bench/tbload.c).
 Every socket has a timeout: no test can hang on a stuck worker.
+The rest are the integration tests' helpers: assertions on replies, users, teams, boards and items
+made over the API, and the shapes of the API's objects.
 """
 
 import email.parser
 import http.client
 import json
 import os
+import select
 import socket
+import subprocess
 import time
 import uuid
 
@@ -68,7 +73,7 @@ class Response:
 
 
 def request(server, method, path, body=None, raw=None, headers=None, token=None, cookie=None,
-            origin=SAME_ORIGIN, timeout=TIMEOUT, source=None):
+            origin=SAME_ORIGIN, timeout=TIMEOUT, source=None, api=True):
     """Sends one request on a fresh connection and returns a Response.
 
     body: a JSON-able value (sent as JSON, Content-Type application/json).
@@ -82,8 +87,23 @@ def request(server, method, path, body=None, raw=None, headers=None, token=None,
         None sends no Origin; a string is sent as the Origin on any method.
     source: the client's own address (another loopback address such as "127.0.0.7", so the
         server sees a different client address; default: the kernel's choice, 127.0.0.1).
+    api: False sends path as it is (a page or file of the web client, "/", "/js/app.js").
     """
     method = method.upper()
+    if origin is SAME_ORIGIN:
+        origin = server.base if method in UNSAFE else None
+    data, hdrs = _prepare(method, body, raw, headers, token, cookie, origin)
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    try:
+        return _exchange(conn, method, api_path(path) if api else path, hdrs, data)
+    finally:
+        conn.close()
+
+
+def _prepare(method, body, raw, headers, token, cookie, origin):
+    """The body bytes and the headers of a request (see request(); origin: the Origin header to
+    send, or None)."""
     hdrs = {}
     data = None
     if body is not None and raw is not None:
@@ -101,10 +121,7 @@ def request(server, method, path, body=None, raw=None, headers=None, token=None,
         hdrs["Authorization"] = "Bearer " + token
     if cookie is not None:
         hdrs["Cookie"] = "tb_session=" + cookie
-    if origin is SAME_ORIGIN:
-        if method in UNSAFE:
-            hdrs["Origin"] = server.base
-    elif origin is not None:
+    if origin is not None:
         hdrs["Origin"] = origin
     hdrs["Accept"] = "application/json"
     for name, value in (headers or {}).items():
@@ -112,26 +129,26 @@ def request(server, method, path, body=None, raw=None, headers=None, token=None,
             del hdrs[have]
         if value is not None:
             hdrs[name] = value
+    return data, hdrs
 
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout,
-                                      source_address=(source, 0) if source else None)
+
+def _exchange(conn, method, target, hdrs, data):
+    """One request (target: the request path as sent) and its whole response on conn
+    (http.client.HTTPConnection)."""
     started = time.monotonic()
-    try:
-        skip_host = any(h.lower() == "host" for h in hdrs)
-        conn.putrequest(method, api_path(path), skip_host=skip_host, skip_accept_encoding=True)
-        for name, value in hdrs.items():
-            conn.putheader(name, value)
-        conn.endheaders()
-        if data:
-            try:
-                conn.send(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the server may answer (413) and close before reading it all
-        resp = conn.getresponse()
-        payload = resp.read()
-        return Response(resp.status, resp.reason, resp.msg, payload, time.monotonic() - started)
-    finally:
-        conn.close()
+    skip_host = any(h.lower() == "host" for h in hdrs)
+    conn.putrequest(method, target, skip_host=skip_host, skip_accept_encoding=True)
+    for name, value in hdrs.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    if data:
+        try:
+            conn.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer (413) and close before reading it all
+    resp = conn.getresponse()
+    payload = resp.read()
+    return Response(resp.status, resp.reason, resp.msg, payload, time.monotonic() - started)
 
 
 def raw_exchange(server, data, timeout=None, shutdown_write=False):
@@ -165,8 +182,7 @@ def raw_exchange(server, data, timeout=None, shutdown_write=False):
             if head_end < 0:
                 head_end = buf.find(b"\r\n\r\n")
                 if head_end >= 0:
-                    msg = email.parser.BytesHeaderParser().parsebytes(
-                        buf[:head_end].split(b"\r\n", 1)[1] + b"\r\n\r\n")
+                    msg = parse_head(buf[:head_end])[2]
                     chunked = "chunked" in (msg.get("Transfer-Encoding") or "").lower()
                     if not chunked and msg.get("Content-Length") is not None:
                         need = head_end + 4 + int(msg.get("Content-Length"))
@@ -176,18 +192,24 @@ def raw_exchange(server, data, timeout=None, shutdown_write=False):
                 break
         if head_end < 0:
             raise AssertionError("no HTTP response head, got %r" % buf[:200])
-        status_line, rest = buf[:head_end].split(b"\r\n", 1)
-        parts = status_line.decode("latin-1").split(" ", 2)
-        msg = email.parser.BytesHeaderParser().parsebytes(rest + b"\r\n\r\n")
+        status, reason, msg = parse_head(buf[:head_end])
         body = buf[head_end + 4:need] if need is not None else buf[head_end + 4:]
         if chunked:
             body = _dechunk(body)
             if body is None:
                 raise AssertionError("truncated chunked body: %r" % buf[head_end + 4:][:200])
-        return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", msg, body,
-                        time.monotonic() - started)
+        return Response(status, reason, msg, body, time.monotonic() - started)
     finally:
         sock.close()
+
+
+def parse_head(head):
+    """A response head (the bytes before the blank line) as (status, reason, headers), headers an
+    email.message.Message (case-insensitive .get() / .get_all())."""
+    status_line, _, fields = head.partition(b"\r\n")
+    parts = status_line.decode("latin-1").split(" ", 2)
+    msg = email.parser.BytesHeaderParser().parsebytes(fields + b"\r\n\r\n")
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", msg
 
 
 def _dechunk(data):
@@ -207,6 +229,94 @@ def _dechunk(data):
             return None
         out += data[start:start + size]
         pos = start + size + 2
+
+
+# --- the benchmarks' keep-alive client and the tbload driver -----------------------------------
+
+class ApiError(Exception):
+    pass
+
+
+class Api:
+    """One keep-alive HTTP/1.1 connection to the site (reopened once when the server closed it);
+    Bearer tokens, so no Origin header is needed."""
+
+    def __init__(self, host, port, timeout=60):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.conn = None
+
+    def request(self, method, path, body=None, token=None, expect=None, raw=False):
+        """Returns (status, the JSON body or None); raw=True: (status, body bytes). expect: a
+        status or a tuple of them; any other raises ApiError."""
+        method = method.upper()
+        data, hdrs = _prepare(method, body, None, None, token, None, None)
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                r = _exchange(self.conn, method, api_path(path), hdrs, data)
+                break
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        if expect is not None and r.status not in (expect if isinstance(expect, tuple) else (expect,)):
+            raise ApiError("%s %s -> %d %s" % (method, path, r.status, r.body[:300]))
+        if raw:
+            return r.status, r.body
+        return r.status, (json.loads(r.body) if r.body else None)
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class Load:
+    """The tbload process (bench/tbload.c, the C load client): one command per line on its stdin,
+    one JSON line back per command. cmd() sends one command and returns its answer (bounded wait)."""
+
+    def __init__(self, binary, host, port, log_path=None):
+        self.p = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=open(log_path, "a") if log_path else None, text=True,
+                                  bufsize=1, start_new_session=True)
+        self.cmd("target %s %d" % (host, port), 10)
+
+    def cmd(self, line, timeout):
+        if self.p.poll() is not None:
+            raise RuntimeError("tbload exited with %s" % self.p.returncode)
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("tbload: no answer to %r within %.0f s" % (line, timeout))
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if r:
+                out = self.p.stdout.readline()
+                if not out:
+                    raise RuntimeError("tbload exited during %r" % line)
+                res = json.loads(out)
+                if "error" in res:
+                    raise RuntimeError("tbload %r: %s" % (line, res["error"]))
+                return res
+
+    def close(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.write("quit\n")
+                self.p.stdin.flush()
+                self.p.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired, ValueError):
+                pass
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, 9)
+            except ProcessLookupError:
+                pass
+            self.p.wait(timeout=10)
 
 
 # --- assertions -------------------------------------------------------------------------------
