@@ -46,8 +46,10 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -299,12 +301,10 @@ class HostBench:
         holds (RLIMIT_NOFILE - 256) / 2 streams; the hard limit is 20,000 on this VM and cannot be
         raised without CAP_SYS_RESOURCE. Past that a second lighttpd, the same configuration on
         another port, serves the rest: the same holder, database and machine."""
-        import resource  # here, not at the top: the top's imports belong to the env's move
         per = max(1, (resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 256) // 2)
         return [self.env.port] + ([self.second_front()] if n > per else [])
 
     def second_front(self, timeout=15):
-        import socket
         if self.front2 is not None:
             return self.front2
         with open(self.env.path("etc", "lighttpd.conf")) as f:
@@ -331,10 +331,8 @@ class HostBench:
         raise EnvError("second lighttpd did not start:\n%s" % tail(self.env.path("log", "lighttpd2-error.log")))
 
     def stop_second_front(self):
-        p = self.env.procs.pop("lighttpd2", None)
-        if p is not None:
-            stop_group(p.pid)
-            p.wait(timeout=10)
+        if "lighttpd2" in self.env.procs:
+            self.env._stop_proc("lighttpd2")
         self.front2 = None
 
     def open_spread(self, g, pairs, mode, ports):
