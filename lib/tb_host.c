@@ -67,6 +67,7 @@
 #define PARAMS_VALUE_MAX 16384      /* and its value (a Cookie header, a long query) */
 #define PARAMS_MAX 65536            /* all of a request's parameters */
 #define CLOSE_BATCH_MAX 1000        /* streams unregistered by one JOB_CLOSE */
+#define CLOSE_RETRY_MS 1000         /* after a JOB_CLOSE failed, the next waits this long */
 
 /* What an epoll event's data points at. */
 enum watch_kind { W_LISTEN, W_CONN, W_DB, W_JOBS, W_TICK, W_SIGNAL };
@@ -116,6 +117,7 @@ struct conn {
 	bool want_more;      /* its replay read a full batch: the next one is its next job */
 	bool check_owed;     /* its start's access re-check waits for the replay's last batch */
 	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
+	bool close_counted;  /* its end was counted (a JOB_CLOSE that failed is tried again) */
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
 };
@@ -162,6 +164,7 @@ struct job {
 	struct conn *conns;
 	enum tb_stream_close *reasons;
 	struct tb_buf row_ids, board_ids, user_ids;
+	bool closed;       /* JOB_CLOSE: the rows were deleted */
 	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
 	bool accepted, done;
 	bool more;                /* START, REPLAY: the batch was full, the log may hold more */
@@ -212,6 +215,7 @@ struct host {
 	bool seen_busy;                      /* and runs */
 	struct conn *closing, *closing_tail; /* ended and registered, for the next JOB_CLOSE (cnext) */
 	bool close_busy;                     /* a JOB_CLOSE runs */
+	int64_t close_retry_at;              /* ms: a JOB_CLOSE failed, the next waits until then */
 	bool fanning;                        /* fan_out walks a board: its presence read waits until after */
 	bool stopping;
 	int64_t stop_by;
@@ -261,7 +265,9 @@ static const char SQL_HOST_REGISTER[] =
  * still there (ascending), and whether each one's session lasts. A row the supervisor deleted is
  * missing: that stream ends as recycled. A guest's lasts while its link and its board do (the
  * worker's SEEN of a guest). backend_pid follows the pool connection should it have
- * been made anew, so that the supervisor does not take the rows for dead. */
+ * been made anew, so that the supervisor does not take the rows for dead; it keeps the rows of
+ * streams that ended fresh too, so those are this process's to delete (close_done tries again
+ * until it does). */
 static const char SQL_HOST_SEEN[] =
 	"WITH seen AS (UPDATE streams SET last_seen = now(), backend_pid = pg_backend_pid()"
 	"               WHERE host = $1 AND pid = $2::int AND in_host RETURNING id, session_hash, link_id)"
@@ -602,19 +608,18 @@ static const char SQL_HOST_PRESENCE_AFTER[] =
 	"   WHERE x.user_id IS NULL OR NOT EXISTS"
 	"         (SELECT 1 FROM streams s WHERE s.board_id = x.board_id AND s.user_id = x.user_id)) g";
 
-/* The streams that ended: counted, their rows removed, the viewers of each board they left
- * announced once. */
+/* The streams that ended: their rows removed (closed; else close_done keeps them for another
+ * try), the viewers of each board they left announced once. */
 static void run_close(struct host *h, struct job *j)
 {
 	struct tb_db *db = &h->papp.db;
-	for (size_t i = 0; i < j->n_ids; i++)
-		tb_metrics_add(tb_stream_close_metric(j->reasons[i]), 1);
 	char pid[24];
 	const char *params[] = {h->cfg->host_name, tb_i64(pid, getpid()), j->row_ids.data};
 	PGresult *r = NULL;
 	if (tb_db_query(db, SQL_HOST_UNREGISTER, 3, params, &r) != TB_OK)
 		return;
 	PQclear(r);
+	j->closed = true;
 	r = NULL;
 	const char *p2[] = {j->board_ids.data, j->user_ids.data};
 	if (tb_db_query(db, SQL_HOST_PRESENCE_AFTER, 2, p2, &r) == TB_OK)
@@ -976,11 +981,12 @@ static void array_add(struct tb_buf *b, int64_t id, bool zero_null)
 	tb_buf_puts(b, zero_null && id == 0 ? "NULL" : tb_i64(text, id));
 }
 
-/* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs: those that
- * end meanwhile go in the next. */
+/* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs (those that
+ * end meanwhile go in the next) or the last one failed less than CLOSE_RETRY_MS ago. Each stream's
+ * end is counted once, at its first try. */
 static void close_pump(struct host *h)
 {
-	if (h->close_busy || h->closing == NULL)
+	if (h->close_busy || h->closing == NULL || now_ms() < h->close_retry_at)
 		return;
 	struct job *j = tb_xcalloc(1, sizeof *j);
 	j->kind = JOB_CLOSE;
@@ -988,6 +994,9 @@ static void close_pump(struct host *h)
 	j->conns = h->closing;
 	struct conn *last = h->closing;
 	for (;;) {
+		if (!last->close_counted)
+			tb_metrics_add(tb_stream_close_metric(last->reason), 1);
+		last->close_counted = true;
 		j->reasons[j->n_ids++] = last->reason;
 		array_add(&j->row_ids, last->row_id, false);
 		array_add(&j->board_ids, last->board_id, false);
@@ -1007,11 +1016,26 @@ static void close_pump(struct host *h)
 	enqueue(h, j);
 }
 
-/* The streams' rows are gone (or the statement failed: the supervisor removes them): each one's
- * connection may be freed now. */
+/* The streams' rows are gone: each one's connection may be freed now. If the statement failed,
+ * the streams stay registered and busy, first in line for the next JOB_CLOSE, tried again after
+ * CLOSE_RETRY_MS (their rows must go: the heartbeat's SEEN keeps them fresh, so the supervisor
+ * never removes them while this process lives); a stopping host leaves them to its last
+ * SQL_HOST_CLEAR. */
 static void close_done(struct host *h, const struct job *j)
 {
 	h->close_busy = false;
+	if (!j->closed && !h->stopping) {
+		TB_LOG(TB_LOG_WARN, "stream host: %zu streams' rows not removed: tried again", j->n_ids);
+		struct conn *last = j->conns;
+		while (last->cnext)
+			last = last->cnext;
+		last->cnext = h->closing;
+		if (h->closing == NULL)
+			h->closing_tail = last;
+		h->closing = j->conns;
+		h->close_retry_at = now_ms() + CLOSE_RETRY_MS;
+		return;
+	}
 	size_t i = 0;
 	for (struct conn *c = j->conns, *next; c; c = next, i++) {
 		next = c->cnext;

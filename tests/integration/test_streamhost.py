@@ -517,3 +517,41 @@ def test_a_long_replay_does_not_hold_up_another_streams_start(crowd_host):
         assert long.seqs() == list(range(1, 5001)), "the replay lost or repeated events"
     finally:
         tracker.close_all(release_timeout=10)
+
+
+def cancel_until(h, like, also, what, timeout=10):
+    """Cancels the backends that wait on a lock running a query LIKE also (another job of the one
+    pool thread queued before it) until one runs a query LIKE like, and cancels that one too."""
+    q = "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s"
+    deadline = time.monotonic() + timeout
+    while not h.sql("SELECT count(*) " + q, (like,))[0][0]:
+        assert time.monotonic() < deadline, what
+        h.sql("SELECT pg_cancel_backend(pid) " + q, (also,))
+        time.sleep(0.05)
+    h.sql("SELECT pg_cancel_backend(pid) " + q, (like,))
+
+
+def test_a_failed_unregistration_is_retried(host, streams):
+    # The batch DELETE of the streams that ended fails (cancelled while it waited for a lock): the
+    # host keeps those streams registered and deletes their rows again later. (It dropped them: the
+    # process's heartbeat kept such a row fresh, so the supervisor never removed it, and it counted
+    # against the limits while the process lived.)
+    user = tb.new_user(host, "hunreg")
+    bid = tb.create_board(host, user)["id"]
+    stays = streams.open(bid, user)
+    leaves = streams.open(bid, user)
+    gone = row_of(host, leaves)
+    lock = host.connect()
+    try:
+        lock.autocommit = False
+        lock.cursor().execute("LOCK TABLE teamboard.streams IN ACCESS EXCLUSIVE MODE")
+        leaves.close(abrupt=False)
+        sse.poke(host, bid)  # its heartbeat finds the client gone; the process's SEEN waits first
+        cancel_until(host, "DELETE FROM streams WHERE host = $1 AND pid = $2::int AND id = ANY%",
+                     "%UPDATE streams SET last_seen%", "the batch DELETE never waited")
+    finally:
+        lock.rollback()
+        lock.close()
+    sse.poke(host, bid)
+    assert tb.wait_for(lambda: gone not in rows(host, [bid]), timeout=10), rows(host, [bid])
+    assert len(rows(host, [bid])) == 1 and not stays.ended, stays.describe()
