@@ -115,7 +115,8 @@ struct conn {
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_presence;
 	bool want_more;      /* its replay read a full batch: the next one is its next job */
-	bool check_owed;     /* its start's access re-check waits for the replay's last batch */
+	bool check_owed;     /* its start's access re-check waits for the replay's last batch: until then
+	                        no viewers' list nor editing notice (on_notice) */
 	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
 	bool close_counted;  /* its end was counted (a JOB_CLOSE that failed is tried again) */
 	enum tb_stream_close reason;
@@ -913,8 +914,8 @@ static void presence_pump(struct host *h, struct board *b)
 	int64_t ms = now_ms();
 	for (struct conn *c = b->streams; c; c = c->bnext) {
 		/* one postponed (a ref within the throttle's interval) is satisfied by this read too */
-		if (!(c->want_presence || c->presence.due_ms) || c->state != CS_LIVE || c->done)
-			continue;
+		if (!(c->want_presence || c->presence.due_ms) || c->state != CS_LIVE || c->done || c->check_owed)
+			continue; /* (one whose start is not re-checked yet reads them after: on_notice) */
 		if (j == NULL) {
 			j = tb_xcalloc(1, sizeof *j);
 			j->kind = JOB_PRESENCE;
@@ -1524,8 +1525,8 @@ static void on_notice(struct host *h, struct conn *c, const struct tb_stream_not
 	if (c->state != CS_LIVE || c->done)
 		return;
 	switch (n->kind) {
-	case TB_NOTICE_EDITING: /* a guest gets none: they name their user */
-		if (c->link_id == 0)
+	case TB_NOTICE_EDITING: /* a guest gets none: they name their user; nor a stream not re-checked */
+		if (c->link_id == 0 && !c->check_owed)
 			send_event(h, c, -1, n->type, n->data, strlen(n->data));
 		break;
 	case TB_NOTICE_CHANGE: on_change(h, c, n); break;
@@ -1534,7 +1535,9 @@ static void on_notice(struct host *h, struct conn *c, const struct tb_stream_not
 		h->seen_owed = true; /* seen_pump, once the notifications are read */
 		break;
 	case TB_NOTICE_PRESENCE:
-		if (c->link_id == 0) { /* a guest's list is read: it names login names */
+		/* A guest's list is read: it names login names. So is that of a stream whose start's access
+		 * re-check waits for its replay's last batch (check_owed), after it (presence_pump). */
+		if (c->link_id == 0 && !c->check_owed) {
 			tb_presence_list_came(&c->presence);
 			send_event(h, c, -1, "presence", n->data, strlen(n->data));
 			break;
