@@ -1064,8 +1064,10 @@ static void schedule(struct host *h, struct conn *c)
 	if (c->state != CS_LIVE)
 		return;
 	struct board *b = c->board;
-	if (b && b->read[audience(c)].busy)
-		return; /* the board's read for its audience brings the events (events_pump), then the rest */
+	/* The board's read for its audience brings the events (events_pump), then the rest; not to a
+	 * stream part-way through its replay (events_pump, read_for): its next batch goes on. */
+	if (b && b->read[audience(c)].busy && !c->want_more)
+		return;
 	if (c->want_more || (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark)) {
 		c->want_more = false;
 		if (b && b->max_seq > c->replay_mark)
