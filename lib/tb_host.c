@@ -1223,8 +1223,10 @@ static void board_events_done(struct host *h, const struct job *j)
 		next = c->bnext; /* c may leave the board (a slow client dropped) */
 		if (!read_for(j, c))
 			continue;
-		if (!j->seen_ok) {
+		if (!j->seen_ok) { /* it leaves the board: unregistered now, not at the next tick */
 			conn_finish(h, c, TB_CLOSE_ERROR);
+			schedule(h, c);
+			maybe_free(h, c);
 			continue;
 		}
 		size_t i = 0;
