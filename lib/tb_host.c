@@ -991,7 +991,10 @@ static void close_pump(struct host *h)
 		return;
 	struct job *j = tb_xcalloc(1, sizeof *j);
 	j->kind = JOB_CLOSE;
-	j->reasons = tb_xcalloc(CLOSE_BATCH_MAX, sizeof *j->reasons);
+	size_t n = 0;
+	for (const struct conn *c = h->closing; c && n < CLOSE_BATCH_MAX; c = c->cnext)
+		n++;
+	j->reasons = tb_xcalloc(n, sizeof *j->reasons);
 	j->conns = h->closing;
 	struct conn *last = h->closing;
 	for (;;) {
