@@ -67,7 +67,6 @@
 #define PARAMS_VALUE_MAX 16384      /* and its value (a Cookie header, a long query) */
 #define PARAMS_MAX 65536            /* all of a request's parameters */
 #define CLOSE_BATCH_MAX 1000        /* streams unregistered by one JOB_CLOSE */
-#define CLOSE_RETRY_MS 1000         /* after a JOB_CLOSE failed, the next waits this long */
 
 /* What an epoll event's data points at. */
 enum watch_kind { W_LISTEN, W_CONN, W_DB, W_JOBS, W_TICK, W_SIGNAL };
@@ -216,7 +215,7 @@ struct host {
 	bool seen_busy;                      /* and runs */
 	struct conn *closing, *closing_tail; /* ended and registered, for the next JOB_CLOSE (cnext) */
 	bool close_busy;                     /* a JOB_CLOSE runs */
-	int64_t close_retry_at;              /* ms: a JOB_CLOSE failed, the next waits until then */
+	struct conn *close_failed;           /* their JOB_CLOSE failed: again after a SEEN that works (cnext) */
 	bool fanning;                        /* fan_out walks a board: its presence read waits until after */
 	bool stopping;
 	int64_t stop_by;
@@ -982,12 +981,11 @@ static void array_add(struct tb_buf *b, int64_t id, bool zero_null)
 	tb_buf_puts(b, zero_null && id == 0 ? "NULL" : tb_i64(text, id));
 }
 
-/* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs (those that
- * end meanwhile go in the next) or the last one failed less than CLOSE_RETRY_MS ago. Each stream's
- * end is counted once, at its first try. */
+/* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs: those that
+ * end meanwhile go in the next. Each stream's end is counted once, at its first try. */
 static void close_pump(struct host *h)
 {
-	if (h->close_busy || h->closing == NULL || now_ms() < h->close_retry_at)
+	if (h->close_busy || h->closing == NULL)
 		return;
 	struct job *j = tb_xcalloc(1, sizeof *j);
 	j->kind = JOB_CLOSE;
@@ -1020,24 +1018,40 @@ static void close_pump(struct host *h)
 	enqueue(h, j);
 }
 
+/* The streams whose JOB_CLOSE failed go first in line for the next one (a SEEN worked, the host
+ * stops). */
+static void close_again(struct host *h)
+{
+	if (h->close_failed == NULL)
+		return;
+	struct conn *last = h->close_failed;
+	while (last->cnext)
+		last = last->cnext;
+	last->cnext = h->closing;
+	if (h->closing == NULL)
+		h->closing_tail = last;
+	h->closing = h->close_failed;
+	h->close_failed = NULL;
+	close_pump(h);
+}
+
 /* The streams' rows are gone: each one's connection may be freed now. If the statement failed,
- * the streams stay registered and busy, first in line for the next JOB_CLOSE, tried again after
- * CLOSE_RETRY_MS (their rows must go: the heartbeat's SEEN keeps them fresh, so the supervisor
- * never removes them while this process lives); a stopping host leaves them to its last
- * SQL_HOST_CLEAR. */
+ * the streams stay registered and busy until the next heartbeat's SEEN works (close_again: not
+ * in a loop while the database is away), since their rows must go: that SEEN keeps them fresh,
+ * so the supervisor never removes them while this process lives (with no stream left to hear a
+ * heartbeat, no SEEN runs: they age, and its stale clean-up removes them). A stopping host leaves
+ * them to its last SQL_HOST_CLEAR. */
 static void close_done(struct host *h, const struct job *j)
 {
 	h->close_busy = false;
 	if (!j->closed && !h->stopping) {
-		TB_LOG(TB_LOG_WARN, "stream host: %zu streams' rows not removed: tried again", j->n_ids);
+		TB_LOG(TB_LOG_WARN, "stream host: %zu streams' rows not removed: again after a heartbeat", j->n_ids);
 		struct conn *last = j->conns;
 		while (last->cnext)
 			last = last->cnext;
-		last->cnext = h->closing;
-		if (h->closing == NULL)
-			h->closing_tail = last;
-		h->closing = j->conns;
-		h->close_retry_at = now_ms() + CLOSE_RETRY_MS;
+		last->cnext = h->close_failed;
+		h->close_failed = j->conns;
+		close_pump(h);
 		return;
 	}
 	size_t i = 0;
@@ -1175,6 +1189,8 @@ static void seen_done(struct host *h, const struct job *j)
 		schedule(h, c);
 		maybe_free(h, c);
 	}
+	if (j->seen_ok)
+		close_again(h);
 	seen_pump(h);
 }
 
@@ -1890,6 +1906,7 @@ static void on_signal(struct host *h)
 	h->stop_by = now_ms() + STOP_GRACE_MS;
 	epoll_ctl(h->ep, EPOLL_CTL_DEL, h->listen_fd, NULL);
 	end_all(h, TB_CLOSE_RECYCLED);
+	close_again(h); /* once more; then close_done frees them */
 }
 
 /* ====================================================================================== */
@@ -1963,7 +1980,7 @@ static void release_all(struct host *h)
 		h->finished = j->next;
 		job_free(j);
 	}
-	h->closing = h->closing_tail = NULL; /* those waiting, and those of a JOB_CLOSE, are among h->conns */
+	h->closing = h->closing_tail = h->close_failed = NULL; /* all of them are among h->conns */
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		conn_close_fd(c);

@@ -537,9 +537,10 @@ def cancel_until(h, like, also, what, timeout=10):
 
 def test_a_failed_unregistration_is_retried(host, streams):
     # The batch DELETE of the streams that ended fails (cancelled while it waited for a lock): the
-    # host keeps those streams registered and deletes their rows again later. (It dropped them: the
-    # process's heartbeat kept such a row fresh, so the supervisor never removed it, and it counted
-    # against the limits while the process lived.)
+    # host keeps those streams registered and deletes their rows after the next heartbeat's SEEN
+    # (the poke after the lock). (It dropped them: the process's heartbeat kept such a row fresh,
+    # so the supervisor never removed it, and it counted against the limits while the process
+    # lived.)
     user = tb.new_user(host, "hunreg")
     bid = tb.create_board(host, user)["id"]
     stays = streams.open(bid, user)
