@@ -114,8 +114,10 @@ struct conn {
 	bool stream; /* accepted as a stream (else a reply written whole: a poll, a refusal) */
 	bool want_recheck, want_revoke, want_presence;
 	bool want_more;      /* its replay read a full batch: the next one is its next job */
-	bool check_owed;     /* its start's access re-check waits for the replay's last batch */
+	bool check_owed;     /* its start's access re-check waits for the replay's last batch: until then
+	                        no viewers' list nor editing notice (on_notice) */
 	bool presence_asked; /* its board's presence read runs for it (presence_pump) */
+	bool close_counted;  /* its end was counted (a JOB_CLOSE that failed is tried again) */
 	enum tb_stream_close reason;
 	int64_t close_by; /* ms: a done connection still writing is closed then */
 };
@@ -162,6 +164,7 @@ struct job {
 	struct conn *conns;
 	enum tb_stream_close *reasons;
 	struct tb_buf row_ids, board_ids, user_ids;
+	bool closed;       /* JOB_CLOSE: the rows were deleted */
 	struct tb_buf out; /* OPEN not accepted: the whole response; else event-stream bytes */
 	bool accepted, done;
 	bool more;                /* START, REPLAY: the batch was full, the log may hold more */
@@ -212,6 +215,7 @@ struct host {
 	bool seen_busy;                      /* and runs */
 	struct conn *closing, *closing_tail; /* ended and registered, for the next JOB_CLOSE (cnext) */
 	bool close_busy;                     /* a JOB_CLOSE runs */
+	struct conn *close_failed;           /* their JOB_CLOSE failed: again after a SEEN that works (cnext) */
 	bool fanning;                        /* fan_out walks a board: its presence read waits until after */
 	bool stopping;
 	int64_t stop_by;
@@ -261,7 +265,9 @@ static const char SQL_HOST_REGISTER[] =
  * still there (ascending), and whether each one's session lasts. A row the supervisor deleted is
  * missing: that stream ends as recycled. A guest's lasts while its link and its board do (the
  * worker's SEEN of a guest). backend_pid follows the pool connection should it have
- * been made anew, so that the supervisor does not take the rows for dead. */
+ * been made anew, so that the supervisor does not take the rows for dead; it keeps the rows of
+ * streams that ended fresh too, so those are this process's to delete (close_done tries again
+ * until it does). */
 static const char SQL_HOST_SEEN[] =
 	"WITH seen AS (UPDATE streams SET last_seen = now(), backend_pid = pg_backend_pid()"
 	"               WHERE host = $1 AND pid = $2::int AND in_host RETURNING id, session_hash, link_id)"
@@ -602,19 +608,18 @@ static const char SQL_HOST_PRESENCE_AFTER[] =
 	"   WHERE x.user_id IS NULL OR NOT EXISTS"
 	"         (SELECT 1 FROM streams s WHERE s.board_id = x.board_id AND s.user_id = x.user_id)) g";
 
-/* The streams that ended: counted, their rows removed, the viewers of each board they left
- * announced once. */
+/* The streams that ended: their rows removed (closed; else close_done keeps them for another
+ * try), the viewers of each board they left announced once. */
 static void run_close(struct host *h, struct job *j)
 {
 	struct tb_db *db = &h->papp.db;
-	for (size_t i = 0; i < j->n_ids; i++)
-		tb_metrics_add(tb_stream_close_metric(j->reasons[i]), 1);
 	char pid[24];
 	const char *params[] = {h->cfg->host_name, tb_i64(pid, getpid()), j->row_ids.data};
 	PGresult *r = NULL;
 	if (tb_db_query(db, SQL_HOST_UNREGISTER, 3, params, &r) != TB_OK)
 		return;
 	PQclear(r);
+	j->closed = true;
 	r = NULL;
 	const char *p2[] = {j->board_ids.data, j->user_ids.data};
 	if (tb_db_query(db, SQL_HOST_PRESENCE_AFTER, 2, p2, &r) == TB_OK)
@@ -908,8 +913,8 @@ static void presence_pump(struct host *h, struct board *b)
 	int64_t ms = now_ms();
 	for (struct conn *c = b->streams; c; c = c->bnext) {
 		/* one postponed (a ref within the throttle's interval) is satisfied by this read too */
-		if (!(c->want_presence || c->presence.due_ms) || c->state != CS_LIVE || c->done)
-			continue;
+		if (!(c->want_presence || c->presence.due_ms) || c->state != CS_LIVE || c->done || c->check_owed)
+			continue; /* (one whose start is not re-checked yet reads them after: on_notice) */
 		if (j == NULL) {
 			j = tb_xcalloc(1, sizeof *j);
 			j->kind = JOB_PRESENCE;
@@ -977,17 +982,23 @@ static void array_add(struct tb_buf *b, int64_t id, bool zero_null)
 }
 
 /* One JOB_CLOSE for (at most CLOSE_BATCH_MAX of) the streams waiting, unless one runs: those that
- * end meanwhile go in the next. */
+ * end meanwhile go in the next. Each stream's end is counted once, at its first try. */
 static void close_pump(struct host *h)
 {
 	if (h->close_busy || h->closing == NULL)
 		return;
 	struct job *j = tb_xcalloc(1, sizeof *j);
 	j->kind = JOB_CLOSE;
-	j->reasons = tb_xcalloc(CLOSE_BATCH_MAX, sizeof *j->reasons);
+	size_t n = 0;
+	for (const struct conn *c = h->closing; c && n < CLOSE_BATCH_MAX; c = c->cnext)
+		n++;
+	j->reasons = tb_xcalloc(n, sizeof *j->reasons);
 	j->conns = h->closing;
 	struct conn *last = h->closing;
 	for (;;) {
+		if (!last->close_counted)
+			tb_metrics_add(tb_stream_close_metric(last->reason), 1);
+		last->close_counted = true;
 		j->reasons[j->n_ids++] = last->reason;
 		array_add(&j->row_ids, last->row_id, false);
 		array_add(&j->board_ids, last->board_id, false);
@@ -1007,11 +1018,42 @@ static void close_pump(struct host *h)
 	enqueue(h, j);
 }
 
-/* The streams' rows are gone (or the statement failed: the supervisor removes them): each one's
- * connection may be freed now. */
+/* The streams whose JOB_CLOSE failed go first in line for the next one (a SEEN worked, the host
+ * stops). */
+static void close_again(struct host *h)
+{
+	if (h->close_failed == NULL)
+		return;
+	struct conn *last = h->close_failed;
+	while (last->cnext)
+		last = last->cnext;
+	last->cnext = h->closing;
+	if (h->closing == NULL)
+		h->closing_tail = last;
+	h->closing = h->close_failed;
+	h->close_failed = NULL;
+	close_pump(h);
+}
+
+/* The streams' rows are gone: each one's connection may be freed now. If the statement failed,
+ * the streams stay registered and busy until the next heartbeat's SEEN works (close_again: not
+ * in a loop while the database is away), since their rows must go: that SEEN keeps them fresh,
+ * so the supervisor never removes them while this process lives (with no stream left to hear a
+ * heartbeat, no SEEN runs: they age, and its stale clean-up removes them). A stopping host leaves
+ * them to its last SQL_HOST_CLEAR. */
 static void close_done(struct host *h, const struct job *j)
 {
 	h->close_busy = false;
+	if (!j->closed && !h->stopping) {
+		TB_LOG(TB_LOG_WARN, "stream host: %zu streams' rows not removed: again after a heartbeat", j->n_ids);
+		struct conn *last = j->conns;
+		while (last->cnext)
+			last = last->cnext;
+		last->cnext = h->close_failed;
+		h->close_failed = j->conns;
+		close_pump(h);
+		return;
+	}
 	size_t i = 0;
 	for (struct conn *c = j->conns, *next; c; c = next, i++) {
 		next = c->cnext;
@@ -1039,8 +1081,10 @@ static void schedule(struct host *h, struct conn *c)
 	if (c->state != CS_LIVE)
 		return;
 	struct board *b = c->board;
-	if (b && b->read[audience(c)].busy)
-		return; /* the board's read for its audience brings the events (events_pump), then the rest */
+	/* The board's read for its audience brings the events (events_pump), then the rest; not to a
+	 * stream part-way through its replay (events_pump, read_for): its next batch goes on. */
+	if (b && b->read[audience(c)].busy && !c->want_more)
+		return;
 	if (c->want_more || (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark)) {
 		c->want_more = false;
 		if (b && b->max_seq > c->replay_mark)
@@ -1145,6 +1189,8 @@ static void seen_done(struct host *h, const struct job *j)
 		schedule(h, c);
 		maybe_free(h, c);
 	}
+	if (j->seen_ok)
+		close_again(h);
 	seen_pump(h);
 }
 
@@ -1196,8 +1242,10 @@ static void board_events_done(struct host *h, const struct job *j)
 		next = c->bnext; /* c may leave the board (a slow client dropped) */
 		if (!read_for(j, c))
 			continue;
-		if (!j->seen_ok) {
+		if (!j->seen_ok) { /* it leaves the board: unregistered now, not at the next tick */
 			conn_finish(h, c, TB_CLOSE_ERROR);
+			schedule(h, c);
+			maybe_free(h, c);
 			continue;
 		}
 		size_t i = 0;
@@ -1500,8 +1548,8 @@ static void on_notice(struct host *h, struct conn *c, const struct tb_stream_not
 	if (c->state != CS_LIVE || c->done)
 		return;
 	switch (n->kind) {
-	case TB_NOTICE_EDITING: /* a guest gets none: they name their user */
-		if (c->link_id == 0)
+	case TB_NOTICE_EDITING: /* a guest gets none: they name their user; nor a stream not re-checked */
+		if (c->link_id == 0 && !c->check_owed)
 			send_event(h, c, -1, n->type, n->data, strlen(n->data));
 		break;
 	case TB_NOTICE_CHANGE: on_change(h, c, n); break;
@@ -1510,7 +1558,9 @@ static void on_notice(struct host *h, struct conn *c, const struct tb_stream_not
 		h->seen_owed = true; /* seen_pump, once the notifications are read */
 		break;
 	case TB_NOTICE_PRESENCE:
-		if (c->link_id == 0) { /* a guest's list is read: it names login names */
+		/* A guest's list is read: it names login names. So is that of a stream whose start's access
+		 * re-check waits for its replay's last batch (check_owed), after it (presence_pump). */
+		if (c->link_id == 0 && !c->check_owed) {
 			tb_presence_list_came(&c->presence);
 			send_event(h, c, -1, "presence", n->data, strlen(n->data));
 			break;
@@ -1856,6 +1906,7 @@ static void on_signal(struct host *h)
 	h->stop_by = now_ms() + STOP_GRACE_MS;
 	epoll_ctl(h->ep, EPOLL_CTL_DEL, h->listen_fd, NULL);
 	end_all(h, TB_CLOSE_RECYCLED);
+	close_again(h); /* once more; then close_done frees them */
 }
 
 /* ====================================================================================== */
@@ -1929,7 +1980,7 @@ static void release_all(struct host *h)
 		h->finished = j->next;
 		job_free(j);
 	}
-	h->closing = h->closing_tail = NULL; /* those waiting, and those of a JOB_CLOSE, are among h->conns */
+	h->closing = h->closing_tail = h->close_failed = NULL; /* all of them are among h->conns */
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		conn_close_fd(c);

@@ -20,9 +20,13 @@ as the stream backend), so these run in host mode whatever TB_STREAM_MODE is.
     streams it was for (closed as error, as a worker's stream ends), and they resume;
   * a long replay is one batch per job on the one pool thread: another stream's start does not
     wait for all of it.
+  * until a long replay's last batch and its access re-check, the stream gets no viewers' list
+    nor editing notice: a member removed meanwhile is revoked without one;
+  * a batch DELETE of ended streams that fails is tried again: their rows go.
 """
 
 import hashlib
+import json
 import os
 import re
 import signal
@@ -516,4 +520,88 @@ def test_a_long_replay_does_not_hold_up_another_streams_start(crowd_host):
         assert other.events[0].t < last.t, (other.events[0].t, last.t)
         assert long.seqs() == list(range(1, 5001)), "the replay lost or repeated events"
     finally:
+        tracker.close_all(release_timeout=10)
+
+
+def cancel_until(h, like, also, what, timeout=10):
+    """Cancels the backends that wait on a lock running a query LIKE also (another job of the one
+    pool thread queued before it) until one runs a query LIKE like, and cancels that one too."""
+    q = "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s"
+    deadline = time.monotonic() + timeout
+    while not h.sql("SELECT count(*) " + q, (like,))[0][0]:
+        assert time.monotonic() < deadline, what
+        h.sql("SELECT pg_cancel_backend(pid) " + q, (also,))
+        time.sleep(0.05)
+    h.sql("SELECT pg_cancel_backend(pid) " + q, (like,))
+
+
+def test_a_failed_unregistration_is_retried(host, streams):
+    # The batch DELETE of the streams that ended fails (cancelled while it waited for a lock): the
+    # host keeps those streams registered and deletes their rows after the next heartbeat's SEEN
+    # (the poke after the lock). (It dropped them: the process's heartbeat kept such a row fresh,
+    # so the supervisor never removed it, and it counted against the limits while the process
+    # lived.)
+    user = tb.new_user(host, "hunreg")
+    bid = tb.create_board(host, user)["id"]
+    stays = streams.open(bid, user)
+    leaves = streams.open(bid, user)
+    gone = row_of(host, leaves)
+    lock = host.connect()
+    try:
+        lock.autocommit = False
+        lock.cursor().execute("LOCK TABLE teamboard.streams IN ACCESS EXCLUSIVE MODE")
+        leaves.close(abrupt=False)
+        sse.poke(host, bid)  # its heartbeat finds the client gone; the process's SEEN waits first
+        cancel_until(host, "DELETE FROM streams WHERE host = $1 AND pid = $2::int AND id = ANY%",
+                     "%UPDATE streams SET last_seen%", "the batch DELETE never waited")
+    finally:
+        lock.rollback()
+        lock.close()
+    sse.poke(host, bid)
+    assert tb.wait_for(lambda: gone not in rows(host, [bid]), timeout=10), rows(host, [bid])
+    assert len(rows(host, [bid])) == 1 and not stays.ended, stays.describe()
+
+
+def test_a_member_removed_during_a_long_replay_gets_no_presence(crowd_host):
+    # A replay longer than one batch makes the stream live with its first one; its start's second
+    # access re-check (a removal replayed is not notified again) waits for the last batch. Until
+    # then the stream gets no viewers' list (login names) nor editing notice: a member removed
+    # meanwhile is revoked without one (they were written to it before the re-check), while a live
+    # stream of the board gets them. (A lock on team_members would hold the re-check itself, but
+    # board_role's snapshot is older than the removal then.)
+    h = crowd_host
+    owner, member, (bid,) = team_boards(h, "hreplayrm", 1)
+    team = h.sql("SELECT team_id FROM teamboard.boards WHERE id = %s", (bid,))[0][0]
+    h.sql("SET search_path TO teamboard; SELECT count(record_event(%s, 'item.created', jsonb_build_object('item',"
+          " jsonb_build_object('id', g, 'text', repeat('x', 300))))) FROM generate_series(1, 5000) g", (bid,))
+    tracker = sse.Streams(h)
+    lock = h.connect()
+    try:
+        lock.autocommit = False
+        stays = tracker.open(bid, owner, last_event_id=4990, hello_timeout=30)  # one batch: re-checked at once
+        stays.wait_seq(5000, timeout=30)
+        s = tracker.open(bid, member, last_event_id=0, hello_timeout=30)
+        cur = lock.cursor()
+        cur.execute("SET LOCAL search_path TO teamboard")
+        # The member's next batch waits; meanwhile it is removed, and the notices come after that.
+        cur.execute("LOCK TABLE teamboard.board_events IN ACCESS EXCLUSIVE MODE")
+        q = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+             " AND query LIKE 'SELECT seq, type, event_json%%'")
+        assert tb.wait_for(lambda: h.sql(q)[0][0] >= 1, timeout=10), "the replay ended before the lock"
+        cur.execute("DELETE FROM teamboard.team_members WHERE team_id = %s AND user_id = %s", (team, member.id))
+        viewers = [{"user_id": owner.id, "name": owner.name, "display_name": owner.name}]
+        cur.execute("SELECT pg_notify('board_' || %s, json_build_object('type', 'presence', 'board_id', %s::bigint,"
+                    " 'viewers', %s::jsonb, 'guests', 0)::text)", (bid, bid, json.dumps(viewers)))
+        cur.execute("SELECT pg_notify('board_' || %s, 'editing ' || json_build_object('board_id', %s::bigint,"
+                    " 'item_id', 1, 'user', %s)::text)", (bid, bid, owner.name))
+        lock.commit()
+        assert s.wait_type("revoked", timeout=30).json == {"reason": "access_removed"}, s.describe()
+        s.wait_ended(timeout=10)
+        assert not s.typed("presence") and not s.typed("editing"), s.describe()
+        stays.wait_for(lambda e: e.type == "presence" and e.json["viewers"] == viewers, 10, 0, "the list")
+        stays.wait_type("editing", timeout=10)
+        assert not stays.typed("revoked") and not stays.ended, stays.describe()
+    finally:
+        lock.rollback()
+        lock.close()
         tracker.close_all(release_timeout=10)
