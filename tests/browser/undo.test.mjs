@@ -66,6 +66,12 @@ describe("undo and redo in the browser", () => {
       await waitX(pb, w.it.id, 40, "undone again");
       await pa.keyboard.press("Control+y");
       await waitX(pb, w.it.id, 50, "Ctrl+Y redoes");
+      // ... and alice sees it on her own screen before she goes on, as a user would: bob's
+      // screen may be ahead of hers, and her page still showing x 40 from before the redo would
+      // pass for the next undo's result (a flake: Ctrl+Z and Alt+ArrowDown pressed on a page
+      // that had not yet shown the redo)
+      await waitX(pa, w.it.id, 50, "Ctrl+Y redone at alice's");
+      await waitDisabled(pa, "board-redo", true, "nothing left to redo after Ctrl+Y");
       // an undo, then a new change of alice's: the redo is cleared
       await pa.keyboard.press("Control+z");
       await waitX(pa, w.it.id, 40);
