@@ -2,8 +2,9 @@
 // go to the nearest note that way, Alt+arrows move it and Shift+arrows resize it (one save after
 // a pause), Enter/F2 edits, Delete removes, F brings to front, C opens the colours, Escape returns
 // to the canvas; on the canvas arrows pan and N adds a note; + - 0 ! zoom and ? shows the
-// shortcuts anywhere on the board. install(B) adds onNoteKey, flushKeyMove and showShortcuts. install(B) adds onNoteKey and flushKeyMove to the board
-// context B and listens on B.canvas.
+// shortcuts anywhere on the board. A keyboard move saves only the fields the keys changed
+// (tests/browser/unit/keys.test.mjs). install(B) adds onNoteKey, flushKeyMove and showShortcuts
+// to the board context B and listens on B.canvas.
 import { h } from "../ui.js";
 import { clamp, LIMIT, MIN_W, MIN_H, MAX_WH, nearestInDirection } from "./state.js";
 
@@ -78,12 +79,13 @@ export function install(B) {
     }
   }
 
-  // Moves (or resizes) the note by step px; one save after a pause.
+  // Moves (or resizes) the note by step px; one save after a pause. from: the note as shown
+  // when the keys began.
   function nudge(id, it, [dx, dy], step, resize) {
     let km = B.keyMoves.get(id);
     if (!km) {
       const v = B.view(id);
-      km = { base: { ...it }, x: v.x, y: v.y, w: v.width, h: v.height, timer: null };
+      km = { base: { ...it }, from: { x: v.x, y: v.y, width: v.width, height: v.height }, x: v.x, y: v.y, w: v.width, h: v.height, timer: null };
       B.keyMoves.set(id, km);
     }
     if (resize) {
@@ -109,9 +111,12 @@ export function install(B) {
     if (!km) return;
     clearTimeout(km.timer);
     B.keyMoves.delete(id);
+    // Only the fields the keys changed: position and size are last-writer-wins field by field,
+    // so the other axis keeps what landed meanwhile (an undo's reply, someone else's move)
+    // instead of being set back to what it was when the keys began.
     const f = {};
-    if (km.x !== km.base.x || km.y !== km.base.y) Object.assign(f, { x: km.x, y: km.y });
-    if (km.w !== km.base.width || km.h !== km.base.height) Object.assign(f, { width: km.w, height: km.h });
+    const now = { x: km.x, y: km.y, width: km.w, height: km.h };
+    for (const k of Object.keys(now)) if (now[k] !== km.from[k]) f[k] = now[k];
     if (Object.keys(f).length) B.commit(id, f, km.base);
     B.renderNote(id);
   }
