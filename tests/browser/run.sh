@@ -20,7 +20,7 @@
 # "./*.test.mjs ./unit/*.test.mjs").
 # The default list: the browser tests ./*.test.mjs, plus the node-only unit tests (no browser):
 # unit-outbox.test.mjs (web/js/outbox.js and api.js's busy retry) and unit/*.test.mjs (the
-# board's pure functions, web/js/board/, and the trash's words, web/js/trash.js). axe-core (npm, in package.json) is injected into pages
+# board's pure functions, web/js/board/, the keyboard's moves on a stand-in board, and the trash's words, web/js/trash.js). axe-core (npm, in package.json) is injected into pages
 # by a11y.test.mjs. With TB_BASE_URL, the tests that stop the REST pool (a 5xx) also need
 # TB_WEBCTL, else they are skipped, and the reset link test TB_ADMIN (a command running the
 # environment's teamboard-admin); run.sh's own environment always sets both.
