@@ -30,11 +30,10 @@ at its first use, once per session, with TB_STREAM_HOSTS processes). Only in the
 with the default TB_STREAM_MODE: elsewhere (Apache, or TB_STREAM_MODE=host for the whole run)
 there is one mode, the session's; TB_BOTH_STREAM_MODES=0 keeps it to the session's mode too (the
 sanitizer suite: its [host] runs would cost 100 s of CI's 45 minutes, and the host's C runs under
-the sanitizers in test_streamhost.py, test_stream_failover.py and whole-run host mode). Three
-markers, each with its reason:
+the sanitizers in test_streamhost.py, test_stream_failover.py and whole-run host mode). Two
+markers, each with its reason (every live-stream test passes in both modes: none is marked as
+failing in one):
 
-  * @pytest.mark.host_xfail("what is missing"): the test cannot pass in host mode yet; its [host]
-    run is xfail(strict=True).
   * @pytest.mark.needs_stream_worker("why"): the test is about the per-stream workers themselves
     (a worker reused stream after stream, its own backend, its shared-memory slot); it has one
     run, [worker], always against per-stream workers: in a whole run with TB_STREAM_MODE=host
@@ -89,30 +88,29 @@ def stream_modes():
     return ("worker", "host") if (setup, mode) == ("lighttpd", "worker") else (mode,)
 
 
-@pytest.fixture(scope="session")
-def host_mode_server():
-    """A second complete environment like `server` (its own PostgreSQL), with the streams held by
-    teamboard-streamhost processes instead of the prefork stream pool."""
-    env = tbenv.Env.from_environ(stream_mode="host")
+def _env_in_mode(mode):
+    """A second complete environment like `server` (its own PostgreSQL) in stream mode `mode`,
+    for the session; its problems at the end fail the run."""
+    env = tbenv.Env.from_environ(stream_mode=mode)
     atexit.register(env.stop)
     env.start()
     yield env
     problems = env.stop()
     if problems:
-        pytest.fail("host mode: " + "\n\n".join(problems), pytrace=False)
+        pytest.fail("%s mode: %s" % (mode, "\n\n".join(problems)), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def host_mode_server():
+    """The streams held by teamboard-streamhost processes instead of the prefork stream pool."""
+    yield from _env_in_mode("host")
 
 
 @pytest.fixture(scope="session")
 def worker_mode_server():
-    """In a whole run with TB_STREAM_MODE=host: an environment like `server` (its own PostgreSQL)
-    with the per-stream workers, for the tests marked needs_stream_worker."""
-    env = tbenv.Env.from_environ(stream_mode="worker")
-    atexit.register(env.stop)
-    env.start()
-    yield env
-    problems = env.stop()
-    if problems:
-        pytest.fail("worker mode: " + "\n\n".join(problems), pytrace=False)
+    """In a whole run with TB_STREAM_MODE=host: the per-stream workers, for the tests marked
+    needs_stream_worker."""
+    yield from _env_in_mode("worker")
 
 
 @pytest.fixture(params=stream_modes())
@@ -126,17 +124,12 @@ def stream_mode(request):
 @pytest.fixture(name="server")
 def server_in_both_modes(request, server, stream_mode):
     """`server` in each stream mode: the session's environment, or host_mode_server."""
-    marker = request.node.get_closest_marker("host_xfail")
-    if stream_mode == "host" and marker is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="stream host: " + marker.args[0]))
     if stream_mode == server.stream_mode:
         return server
     return request.getfixturevalue("host_mode_server" if stream_mode == "host" else "worker_mode_server")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "host_xfail(reason): the test's host-mode run is "
-                            "xfail(strict=True) for this reason (tbfixture.server_in_both_modes)")
     config.addinivalue_line("markers", "needs_stream_worker(reason): the test is about the per-stream "
                             "workers: one run, [worker], in every run (tbfixture.server_in_both_modes)")
     config.addinivalue_line("markers", "same_in_both_modes(reason): the test does not depend on the "
