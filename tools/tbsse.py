@@ -697,6 +697,20 @@ class SSEClient:
         return self.snapshot()
 
 
+class PublicStream(SSEClient):
+    """An SSEClient on a public link's guest stream, GET /api/v1/public/boards/<token>/events
+    (board_id is for names and checks)."""
+
+    def __init__(self, server, board_id, link_token, **kw):
+        super().__init__(server, board_id, **kw)
+        self.link_token = link_token
+
+    @property
+    def path(self):
+        p = "/api/v1/public/boards/%s/events" % self.link_token
+        return p + ("?" + self.query if self.query else "")
+
+
 class Stream(SSEClient):
     """The stream of the set-up tests (test_setups_*.py, test_overload.py, test_two_hosts.py,
     test_logs.py) and bench/setups.py: opened at once with start() (t_open, then t_head when the

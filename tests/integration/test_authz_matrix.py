@@ -662,20 +662,8 @@ def a_public_poll(server, w, user):
     return resp, lambda: True, lambda doc: [e["seq"] for e in doc["events"]][:1] == [1]
 
 
-class PublicSSE(sse.SSEClient):
-    """A stream of GET /api/v1/public/boards/<link_token>/events."""
-
-    def __init__(self, server, board_id, link_token, **kw):
-        super().__init__(server, board_id, **kw)
-        self.link_token = link_token
-
-    @property
-    def path(self):
-        return "/api/v1/public/boards/%s/events" % self.link_token
-
-
 def a_public_stream(server, w, user):
-    c = PublicSSE(server, w["board"]["id"], w["link"]["token"], token=user.token if user else None)
+    c = sse.PublicStream(server, w["board"]["id"], w["link"]["token"], token=user.token if user else None)
     try:
         c.connect()
         hello = c.wait_count(1, timeout=10)[0] if c.status == 200 else None

@@ -26,23 +26,10 @@ NO_STREAM = "the links' REST routes and pages: no stream, the same code in both 
 PROMPTLY = 3.0
 
 
-class PublicStream(sse.SSEClient):
-    """An SSEClient on GET /api/v1/public/boards/<token>/events (board_id is for names and checks)."""
-
-    def __init__(self, server, board_id, link_token, **kw):
-        super().__init__(server, board_id, **kw)
-        self.link_token = link_token
-
-    @property
-    def path(self):
-        p = "/api/v1/public/boards/%s/events" % self.link_token
-        return p + ("?" + self.query if self.query else "")
-
-
 def guest(streams, board_id, token, expect=200, **kw):
     """A tracked guest stream, connected; with expect=200 its hello has come."""
-    c = PublicStream(streams.server, board_id, token, name="guest-%d-%d" % (board_id, len(streams.clients) + 1),
-                     **kw)
+    c = sse.PublicStream(streams.server, board_id, token,
+                         name="guest-%d-%d" % (board_id, len(streams.clients) + 1), **kw)
     streams.clients.append(c)
     streams.boards.add(board_id)
     c.connect()

@@ -76,18 +76,6 @@ def crowd_host(server):
         assert not problems, problems
 
 
-class GuestStream(sse.SSEClient):
-    """A public link's guest stream (GET /api/v1/public/boards/<token>/events)."""
-
-    def __init__(self, server, board_id, link_token, **kw):
-        super().__init__(server, board_id, **kw)
-        self.link_token = link_token
-
-    @property
-    def path(self):
-        return "/api/v1/public/boards/%s/events" % self.link_token
-
-
 @pytest.fixture
 def streams(host):
     tracker = sse.Streams(host)
@@ -310,7 +298,7 @@ def test_a_crowd_leaving_is_unregistered_in_batches(crowd_host):
         stays = tracker.open(bid, owner)
         leaving = [tracker.open(bid, member) for _ in range(4)]
         for n in range(46):
-            g = GuestStream(h, bid, link["token"], name="crowd-guest-%d" % n)
+            g = sse.PublicStream(h, bid, link["token"], name="crowd-guest-%d" % n)
             tracker.clients.append(g)
             g.connect()
             assert g.status == 200, g.describe()
@@ -435,8 +423,8 @@ def assert_failed_read_ends(h, clients, lock_sql, provoke, like):
 def resumes(h, tracker, clients, owner, bid):
     item = tb.create_item(h, owner, bid, text="after the failed read")
     for c in clients:
-        if isinstance(c, GuestStream):
-            again = GuestStream(h, bid, c.link_token, last_event_id=c.last_id, name=c.name + "+")
+        if isinstance(c, sse.PublicStream):
+            again = sse.PublicStream(h, bid, c.link_token, last_event_id=c.last_id, name=c.name + "+")
             again.connect()
         else:
             again = c.reconnect()
@@ -472,7 +460,7 @@ def test_a_failed_read_of_the_guests_events_ends_the_guests(crowd_host):
     try:
         guests = []
         for n in range(3):
-            g = GuestStream(h, bid, link["token"], name="fail-guest-%d" % n)
+            g = sse.PublicStream(h, bid, link["token"], name="fail-guest-%d" % n)
             tracker.clients.append(g)
             g.connect()
             assert g.status == 200, g.describe()
