@@ -240,6 +240,10 @@ describe("one person at the board", () => {
       assert.equal(await page.evaluate(() => document.activeElement.dataset.id), String(far.id));
       const vb = await note(page, far.id).boundingBox();
       assert.ok(vb.x >= 0 && vb.x + vb.width <= 1280 && vb.y >= 0 && vb.y + vb.height <= 800, `far note visible: ${JSON.stringify(vb)}`);
+      // the ring shows while the view is still moving (notes drop their shadows then, not the ring)
+      const moving = await page.getByTestId("canvas").evaluate((c, id) =>
+        [c.classList.contains("view-moving"), getComputedStyle(c.querySelector(`[data-id="${id}"]`)).boxShadow], far.id);
+      assert.match(moving[1], /rgb/, `ring while the view moves (view-moving: ${moving[0]})`);
       assert.deepEqual(await page.getByTestId("canvas").evaluate((c) => [c.scrollLeft, c.scrollTop]), [0, 0]);
       const created = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/items"));
       await page.getByTestId("canvas").dblclick({ position: { x: 300, y: 300 } });
