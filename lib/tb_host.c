@@ -22,7 +22,9 @@
  *   once), each of them busy with it until their rows are gone;
  * - a stream has at most one job at a time; live changes that come meanwhile are not written but
  *   replayed from the log once the job is back (the board's highest notified seq says whether
- *   something is missing), so nothing is lost and nothing is written twice;
+ *   something is missing), so nothing is lost and nothing is written twice; a replay's next batch
+ *   is read once the client has taken the last one (flow control: a replay longer than the path
+ *   to the client holds would otherwise pass OUT_MAX);
  * - each stream's unwritten output is bounded (OUT_MAX waiting refuses the next write) and has a
  *   deadline (write_timeout since it stopped draining): a client that falls behind is dropped,
  *   counted as slow_client, and resumes with Last-Event-ID;
@@ -1085,6 +1087,11 @@ static void schedule(struct host *h, struct conn *c)
 	 * stream part-way through its replay (events_pump, read_for): its next batch goes on. */
 	if (b && b->read[audience(c)].busy && !c->want_more)
 		return;
+	/* A replay's next batch waits until the client has taken the last one (EPOLLOUT: on_conn): a
+	 * slow but reading client is never dropped for a replay longer than its path holds; one that
+	 * stops reading meets its write deadline (tick). */
+	if (c->want_more && c->out_at < c->out.len)
+		return;
 	if (c->want_more || (b && b->max_seq > c->last_sent && b->max_seq > c->replay_mark)) {
 		c->want_more = false;
 		if (b && b->max_seq > c->replay_mark)
@@ -1535,7 +1542,7 @@ static void on_change(struct host *h, struct conn *c, const struct tb_stream_not
 		c->want_revoke = true;
 	/* A gap or a job running: the replay brings it (schedule); an event to read from the log: its
 	 * board's read for the members (events_pump), or the replay if that cannot bring it. */
-	if (c->busy || (steps & (TB_STEP_REPLAY_GAP | TB_STEP_FETCH)) || !(steps & TB_STEP_FORWARD))
+	if (c->busy || c->want_more || (steps & (TB_STEP_REPLAY_GAP | TB_STEP_FETCH)) || !(steps & TB_STEP_FORWARD))
 		return;
 	send_event(h, c, n->seq, n->type, n->data, strlen(n->data));
 	if (c->fd >= 0)

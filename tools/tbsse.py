@@ -246,11 +246,14 @@ class SSEClient:
     read_interval seconds at a time, so the thread notices close() quickly.
     source: the client's own address (another loopback address, e.g. "127.0.0.7": the server then
     sees another client address); default: the kernel's choice (127.0.0.1).
+    read_rate: bytes per second at most, read 4 KiB at a time through a 16 KiB receive buffer (a
+    slow but steady client: the server's writes back up as they would behind a slow network);
+    default: as fast as they come.
     """
 
     def __init__(self, server, board_id, token=None, cookie=None, last_event_id=None, query=None,
                  accept="text/event-stream", headers=None, timeout=15.0, read_interval=0.25,
-                 name=None, body=None, source=None):
+                 name=None, body=None, source=None, read_rate=None):
         self.server = server
         self.board_id = board_id
         self.token = token
@@ -263,6 +266,7 @@ class SSEClient:
         self.timeout = timeout
         self.source = source
         self.read_interval = read_interval
+        self.read_rate = read_rate
         self.name = name or "sse-%d" % board_id
         self.status = None
         self.reason = None
@@ -322,8 +326,16 @@ class SSEClient:
         if self._sock is not None or self.opened_at is not None:
             raise RuntimeError("connect() twice")
         self.opened_at = time.monotonic()
-        self._sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout,
-                                              source_address=(self.source, 0) if self.source else None)
+        if self.read_rate is None:
+            self._sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout,
+                                                  source_address=(self.source, 0) if self.source else None)
+        else:  # the receive buffer is set before connecting, so the window the server sees is small
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            if self.source:
+                self._sock.bind((self.source, 0))
+            self._sock.settimeout(self.timeout)
+            self._sock.connect((self.server.host, self.server.port))
         try:
             self._sock.sendall(self._request_bytes())
         except BaseException:
@@ -448,7 +460,7 @@ class SSEClient:
             while not self._stop.is_set() and not self.ended:
                 try:
                     sock.settimeout(self.read_interval)
-                    chunk = sock.recv(65536)
+                    chunk = sock.recv(65536 if self.read_rate is None else 4096)
                 except socket.timeout:
                     continue
                 except OSError as exc:
@@ -460,6 +472,8 @@ class SSEClient:
                     self._end("eof")
                     break
                 self._feed(chunk)
+                if self.read_rate is not None:
+                    time.sleep(len(chunk) / self.read_rate)
         except BaseException as exc:  # never let the thread die silently
             self._end("error: %r" % (exc,))
         finally:
@@ -563,7 +577,8 @@ class SSEClient:
         self.close()
         kw = dict(token=self.token, cookie=self.cookie, last_event_id=self.last_id, query=self.query,
                   accept=self.accept, headers=self.extra_headers, timeout=self.timeout,
-                  read_interval=self.read_interval, name=self.name + "+", source=self.source)
+                  read_interval=self.read_interval, name=self.name + "+", source=self.source,
+                  read_rate=self.read_rate)
         kw.update(changes)
         c = SSEClient(self.server, self.board_id, **kw)
         if connect:

@@ -326,6 +326,35 @@ def big_events(server, bid, n=200):
                " FROM generate_series(1, %s) g; RESET search_path", (bid, n))
 
 
+
+def test_a_slow_but_steady_client_gets_a_long_replay_on_one_connection(server):
+    """A client behind a slow network resumes far back: 1,000 events of 6 kB (about 6 MB, two replay
+    batches) read at 2 MB/s. It is not a client that stopped reading: it gets them all, in order, on
+    the one connection, and no stream is dropped as slow_client. (The stream host used to read the
+    next batch as soon as one was written to its buffer: with more than lighttpd and the sockets
+    hold, about 3.5 MB here, the unread output passed its bound and the client was dropped, over
+    and over, one batch further each time.)"""
+    user = tb.new_user(server, "steady")
+    bid = tb.create_board(server, user)["id"]
+    n = 2000
+    server.sql("SET search_path TO teamboard; SELECT count(teamboard.record_event(%s, 'item.updated',"
+               " jsonb_build_object('item', jsonb_build_object('id', g, 'text', repeat('y', 3000)))))"
+               " FROM generate_series(1, %s) g; RESET search_path", (bid, n))
+    first = server.sql("SELECT min(seq) FROM teamboard.board_events WHERE board_id = %s", (bid,))[0][0]
+    before = slow_closes(server)
+    s = sse.SSEClient(server, bid, token=user.token, last_event_id=first - 1, read_rate=2 << 20)
+    try:
+        s.connect()
+        assert s.status == 200, s.describe()
+        s.wait_for(lambda e: e.type == "item.updated" and e.seq == first + n - 1, timeout=tb.seconds(30),
+                   what="the replay's last event")
+        assert not s.ended, s.describe()
+        assert s.seqs() == list(range(first, first + n)), s.describe()
+    finally:
+        s.close()
+    assert slow_closes(server) == before
+
+
 @pytest.mark.parametrize("kind", ["stream", "poll"])
 def test_a_client_that_does_not_read_is_dropped_as_slow_client(server, streams, kind):
     user = tb.new_user(server, "slow" + kind)
