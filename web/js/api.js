@@ -32,7 +32,7 @@ export function isTransient(status) {
 
 export class ApiError extends Error {
   constructor(status, code, serverMessage, body) {
-    super(describeError(code, serverMessage, status));
+    super(describeError(code, serverMessage, status, body));
     this.name = "ApiError";
     this.status = status;
     this.code = code;

@@ -35,7 +35,7 @@ const SENTENCES = {
   nothing_to_redo: "There is nothing to redo.",
   too_many_invites: "This team has 100 open invite links. Revoke one first.",
   gone: "That is gone for good: removed from the trash, or a link that was used or has expired.",
-  too_many_changes: "That version differs from the board in more than 5000 notes. Restore a version in between first.",
+  too_many_changes: "That version differs from the board in too many notes. Restore a version in between first.",
   too_many_links: "This board has as many public links as it may have. Delete one first.",
 };
 
@@ -69,8 +69,13 @@ function capitalize(s) {
   return s ? s[0].toUpperCase() + s.slice(1) : s;
 }
 
-export function describeError(code, message, status) {
+// body: the error reply's JSON, for the codes that carry a figure (too_many_changes: max_changes).
+export function describeError(code, message, status, body = null) {
   if (code === "invalid") return invalidSentence(message);
+  if (code === "too_many_changes" && body && Number.isSafeInteger(body.max_changes) && body.max_changes > 0) {
+    return `That version differs from the board in more than ${body.max_changes.toLocaleString("en-US")} notes. ` +
+      "Restore a version in between first.";
+  }
   if (SENTENCES[code]) return SENTENCES[code];
   if (status >= 500) return SENTENCES.internal;
   if (status === 404) return SENTENCES.not_found;
