@@ -259,6 +259,11 @@ function webctl(action) {
       const { alice, bob, team, board, items } = await teamBoard(tr, browser, { members: { bob: "viewer" }, notes: [{ text: "Read me", x: 100, y: 100 }] });
       const id = items[0].id;
       const pb = await openBoard(bob.ctx, board.id);
+      // Opening the board reports the visit (POST /visit, since.js) once its GET /visit is
+      // answered, which can be after the board is live: that write is the page's, not one of the
+      // viewer's actions below. Wait until the server has it before listening.
+      const last = (await apiOk(alice.ctx, "GET", `/boards/${board.id}`)).last_event_id;
+      await waitUntil(async () => (await apiOk(bob.ctx, "GET", `/boards/${board.id}/visit`)).seq === last, 5 * SECOND, "bob's visit reported");
       const writes = [];
       pb.on("request", (r) => { if (r.method() !== "GET") writes.push(`${r.method()} ${r.url()}`); });
 
