@@ -117,7 +117,8 @@ function webctl(action) {
       await within(pa, SECOND, (i) => document.querySelector(`[data-id="${i}"] [data-testid="note-text"]`).textContent === "Ship the board client (Bob helps)", id, "alice sees bob's edit");
       await pb.mouse.click(5, 780);
       await pa.getByTestId("canvas").click({ position: { x: 1000, y: 600 } });
-      await sleep(1100);  // the "just changed" highlight fades
+      // the "just changed" highlight (a 1 s animation) fades before the screenshot
+      await within(pa, 5 * SECOND, () => document.getAnimations().every((a) => a.animationName !== "flash" || a.playState === "finished"), null, "highlight faded");
       // the README's screenshot: a zoomed-out board (two steps of the zoom-out button: 64 %)
       await pa.getByTestId("zoom-out").click();
       await pa.getByTestId("zoom-out").click();
