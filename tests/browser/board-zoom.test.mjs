@@ -155,12 +155,16 @@ describe("board: zoom and overview", () => {
       await page.mouse.move(b.x + 50, b.y + 50);
       await page.mouse.down();
       await page.mouse.move(cb.x + cb.width - 8, b.y + 50, { steps: 10 });
-      await page.waitForTimeout(800);  // held at the edge: the view keeps moving
+      // without auto-pan the note could not go further right than the pointer at the edge allows
+      const still = 400 + (cb.x + cb.width - 8) - (b.x + 50);
+      // held at the edge: the view keeps moving, the note with it. Auto-pan moves by the time
+      // between frames (at most 100 ms a frame): a fixed 800 ms wait under load gave fewer,
+      // slower frames and a shorter way; wait until the note has come far enough instead.
+      await within(page, 10000, ([id, x]) => parseInt(document.querySelector(`[data-id="${id}"]`).style.left, 10) > x,
+        [a.id, still + 150], "note carried past the edge while held there");
       const saved = page.waitForResponse((r) => r.request().method() === "PATCH");
       await page.mouse.up();
       const s = await (await saved).json();
-      // without auto-pan the note could not go further right than the pointer at the edge allows
-      const still = 400 + (cb.x + cb.width - 8) - (b.x + 50);
       assert.ok(s.x > still + 150, `note carried past the edge: x=${s.x} (${still} without auto-pan)`);
       const nb = await note(page, a.id).boundingBox();
       assert.ok(nb.x + nb.width > cb.x && nb.x < cb.x + cb.width, "the note is still in view");
