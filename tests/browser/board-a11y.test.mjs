@@ -29,7 +29,8 @@ describe("board: keyboard, screen reader, phone", () => {
       await within(page, 4 * SECOND, (who) => document.querySelector('[data-testid="board-announcer"]').textContent === `3 changes by ${who}.`, sam.name, "batched");
       // one's own changes are not read out: alice's change reaches her page, then one of sam's;
       // an announcement of hers would come no later than his (one batch timer for everyone).
-      // (A fixed 1.8 s wait let a late event, under load, pass unannounced-or-not unseen.)
+      // (A fixed 1.8 s wait could end, under load, before her event was even shown: a wrong
+      // announcement would have gone unseen.)
       const before = await page.evaluate(() => window.__teamboard.announced.length);
       await apiOk(alice.ctx, "PATCH", `/boards/${board.id}/items/${n.id}`, { y: 300 });
       await within(page, 4 * SECOND, (i) => document.querySelector(`[data-id="${i}"]`).style.top === "300px", n.id, "alice's own change shown");

@@ -198,8 +198,8 @@ describe("board: zoom and overview", () => {
       const out = await wheel(12, 12);
       assert.ok(out.zoom < 0.45, `zoomed far out: ${out.zoom}`);
       assert.deepEqual([out.far, out.text], [true, false], "plain tiles while zooming out");
-      // the zoom-out gesture ends: the view is still (SETTLE_MS after its last step) before the
-      // next gesture starts (a fixed 400 ms was not enough when timers ran late under load)
+      // the zoom-out gesture ends (the view still, SETTLE_MS after its last step) before the next
+      // one starts: that condition, not a fixed 400 ms
       await within(page, 2000, () => !document.querySelector('[data-testid="canvas"]').classList.contains("view-moving"), null, "the view still after zooming out");
       // zooming back in: still plain while the gesture goes on (the text would cost every note a
       // layout mid-gesture) ...
