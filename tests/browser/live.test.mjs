@@ -117,7 +117,8 @@ function webctl(action) {
       await within(pa, SECOND, (i) => document.querySelector(`[data-id="${i}"] [data-testid="note-text"]`).textContent === "Ship the board client (Bob helps)", id, "alice sees bob's edit");
       await pb.mouse.click(5, 780);
       await pa.getByTestId("canvas").click({ position: { x: 1000, y: 600 } });
-      await sleep(1100);  // the "just changed" highlight fades
+      // the "just changed" highlight (a 1 s animation) fades before the screenshot
+      await within(pa, 5 * SECOND, () => document.getAnimations().every((a) => a.animationName !== "flash" || a.playState === "finished"), null, "highlight faded");
       // the README's screenshot: a zoomed-out board (two steps of the zoom-out button: 64 %)
       await pa.getByTestId("zoom-out").click();
       await pa.getByTestId("zoom-out").click();
@@ -259,6 +260,11 @@ function webctl(action) {
       const { alice, bob, team, board, items } = await teamBoard(tr, browser, { members: { bob: "viewer" }, notes: [{ text: "Read me", x: 100, y: 100 }] });
       const id = items[0].id;
       const pb = await openBoard(bob.ctx, board.id);
+      // Opening the board reports the visit (POST /visit, since.js) once its GET /visit is
+      // answered, which can be after the board is live: that write is the page's, not one of the
+      // viewer's actions below. Wait until the server has it before listening.
+      const last = (await apiOk(alice.ctx, "GET", `/boards/${board.id}`)).last_event_id;
+      await waitUntil(async () => (await apiOk(bob.ctx, "GET", `/boards/${board.id}/visit`)).seq === last, 5 * SECOND, "bob's visit reported");
       const writes = [];
       pb.on("request", (r) => { if (r.method() !== "GET") writes.push(`${r.method()} ${r.url()}`); });
 

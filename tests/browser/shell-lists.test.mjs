@@ -3,7 +3,7 @@
 // with If-None-Match.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { launch, withTracker, apiOk, userContext, within, sleep, BASE } from "./lib.mjs";
+import { launch, withTracker, apiOk, userContext, within, waitUntil, sleep, BASE } from "./lib.mjs";
 
 const SECOND = 1000;
 
@@ -105,7 +105,8 @@ describe("shell: live boards list and team page", () => {
       const statuses = [];
       pa.on("response", (r) => { if (/\/api\/v1\/boards$/.test(r.url())) statuses.push(r.status()); });
       await within(pa, 5 * SECOND, () => true, null, "page");
-      await sleep(2500);
+      // two re-reads answered (every 800 ms; a fixed 2.5 s could see fewer when timers ran late)
+      await waitUntil(() => statuses.length >= 2, 10 * SECOND, "two re-reads of the list answered").catch(() => {});
       assert.ok(seen.length >= 2, `polls: ${seen.length}`);
       assert.ok(seen.every((v) => v && v.startsWith('"')), JSON.stringify(seen));
       assert.ok(statuses.includes(304), JSON.stringify(statuses));
