@@ -171,6 +171,43 @@ describe("board: zoom and overview", () => {
     });
   });
 
+  test("a quick flick to the edge pans too; a note grabbed at the edge does not set the view moving", async (t) => {
+    await withTracker(t, browser, async (tr) => {
+      const { ctx } = await userContext(tr, browser, "flick");
+      const board = await apiOk(ctx, "POST", "/boards", { title: "Flick" });
+      const a = await apiOk(ctx, "POST", `/boards/${board.id}/items`, { text: "flick me", x: 400, y: 200 });
+      const page = await open(ctx, board.id);
+      const cb = await page.getByTestId("canvas").boundingBox();
+      const panX = () => page.evaluate(() => new DOMMatrix(getComputedStyle(document.querySelector(".world")).transform).m41);
+      // grabbed at the edge (the canvas scrolled so the note sits under it): no pan while held there
+      const b = await note(page, a.id).boundingBox();
+      const pan0 = await panX();
+      await page.mouse.move(b.x + 50, b.y + 50);
+      await page.mouse.down();
+      // one step: the page sees the pointer only at the edge, never on its way there
+      await page.mouse.move(cb.x + cb.width - 8, b.y + 50);
+      const still = 400 + (cb.x + cb.width - 8) - (b.x + 50);
+      await within(page, 10000, ([id, x]) => parseInt(document.querySelector(`[data-id="${id}"]`).style.left, 10) > x,
+        [a.id, still + 150], "note carried past the edge after a flick");
+      const saved = page.waitForResponse((r) => r.request().method() === "PATCH");
+      await page.mouse.up();
+      assert.ok((await (await saved).json()).x > still + 150);
+      assert.ok(await panX() < pan0, "the view panned");
+
+      // now grab it where it is, near the right edge: held still there, the view stays put
+      const nb = await note(page, a.id).boundingBox();
+      const gx = Math.min(nb.x + nb.width - 10, cb.x + cb.width - 20);
+      assert.ok(gx > cb.x + cb.width - 48 && gx > nb.x, `a grab point in the edge zone on the note: ${gx}`);
+      const pan1 = await panX();
+      await page.mouse.move(gx, nb.y + 50);
+      await page.mouse.down();
+      await page.mouse.move(gx + 5, nb.y + 50, { steps: 2 });
+      await page.waitForTimeout(400);  // a negative check: a pan would have started in the first frames
+      assert.equal(await panX(), pan1, "no pan for a note grabbed at the edge");
+      await page.mouse.up();
+    });
+  });
+
   test("a Ctrl+wheel gesture: far out at once, the text back only once the view is still", async (t) => {
     await withTracker(t, browser, async (tr) => {
       const { ctx } = await userContext(tr, browser, "lod");

@@ -52,8 +52,13 @@ export function install(B) {
     if (!B.canEdit()) return;
     e.preventDefault();  // no text selection; focus is set on release
     el.setPointerCapture(e.pointerId);
+    // Auto-pan is armed once the pointer has been away from the edges: where the drag started,
+    // at a move, or in a frame. A note grabbed at the edge does not set the view moving at once;
+    // a quick flick from the middle to the edge pans even if no frame saw it on its way.
+    const awayFromEdges = (x, y) => { const v = edgePush(x, y); return !v.x && !v.y; };
     const d = { id, el, sx: e.clientX, sy: e.clientY, base: { ...it }, moved: false, x: it.x, y: it.y,
-      pan0: { ...B.pan }, last: { x: e.clientX, y: e.clientY }, raf: 0, cancelled: false };
+      pan0: { ...B.pan }, last: { x: e.clientX, y: e.clientY }, raf: 0, cancelled: false,
+      armed: awayFromEdges(e.clientX, e.clientY) };
     // The pointer's way on screen, less the view's own moves (auto-pan), over the zoom: immune
     // to the page shifting under the pointer (a banner appearing above the board).
     const follow = () => {
@@ -65,7 +70,7 @@ export function install(B) {
     const autoPan = (now) => {
       d.raf = 0;
       const v = edgePush(d.last.x, d.last.y);
-      if (!v.x && !v.y) d.armed = true;  // only after the pointer was away from the edges once
+      if (!v.x && !v.y) d.armed = true;
       if (d.cancelled || B.dragging !== d || !d.armed || (!v.x && !v.y)) { d.t = 0; return; }
       const dt = d.t ? Math.min(100, now - d.t) / 1000 : 1 / 60;
       d.t = now;
@@ -86,6 +91,7 @@ export function install(B) {
     track(el, e.pointerId, (ev) => {
       if (d.cancelled) return;
       d.last = { x: ev.clientX, y: ev.clientY };
+      if (!d.armed && awayFromEdges(ev.clientX, ev.clientY)) d.armed = true;
       if (!d.moved && Math.hypot(ev.clientX - d.sx, ev.clientY - d.sy) < 4) return;
       if (!d.moved) {
         d.moved = true;
