@@ -44,13 +44,25 @@ static bool setup_session(PGconn *conn)
 	return ok;
 }
 
+/* Reads what the server sent while we were idle, so that a shut-down server's goodbye shows as a
+ * bad connection before a query is sent on it. The goodbye takes two reads: its FATAL message
+ * (parsed by PQisBusy, which hands it to the notice processor), then the end of the connection.
+ * Notifications stay queued for a stream holder to read (PQnotifies). */
+static bool still_connected(PGconn *conn)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
+			return false;
+		(void)PQisBusy(conn);
+	}
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
 enum tb_err tb_db_ensure(struct tb_db *db)
 {
 	if (db->conn) {
-		/* Reads what the server sent while we were idle: a shut-down server's goodbye shows
-		 * up here as a bad connection before we send it a query. */
-		if (PQconsumeInput(db->conn) && PQstatus(db->conn) == CONNECTION_OK)
-			return TB_OK; /* notifications stay queued for a stream holder to read */
+		if (still_connected(db->conn))
+			return TB_OK;
 		TB_LOG(TB_LOG_WARN, "database connection lost: %s", PQerrorMessage(db->conn));
 		tb_db_disconnect(db);
 	}

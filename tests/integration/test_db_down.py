@@ -3,11 +3,16 @@ reconnect by themselves."""
 
 import time
 
+import pytest
+
 import tbclient as tb
+from tbsse import streams  # noqa: F401  (fixture)
+from tbfixture import server_in_both_modes  # noqa: F401  (`server` in both stream modes)
 
 RECOVERY_SECONDS = tb.seconds(30)
 
 
+@pytest.mark.same_in_both_modes("REST requests only: the REST pool is the same in both modes")
 def test_database_down_then_back(server):
     user = tb.new_user(server, "dbdown")
     board = tb.create_board(server, user)
@@ -58,3 +63,31 @@ def test_database_down_then_back(server):
     assert "while down" not in titles
     tb.assert_status(tb.request(server, "POST", "/boards", {"title": "after"}, token=user.token), 201)
     tb.assert_status(tb.request(server, "GET", "/me", cookie=user.cookie), 200)
+
+
+def test_a_quick_restart_costs_no_request(server, streams):
+    """PostgreSQL restarted while nobody asked anything (a package upgrade at night): every
+    connection the processes hold is dead, and each finds out before it sends its next query, so
+    no request fails for it. (A closed connection's goodbye takes two reads to show: the
+    server's FATAL message, then the end of the connection. Each process's first query after the
+    restart used to be sent on the dead connection and answered 503 db_unavailable.)"""
+    user = tb.new_user(server, "quick")
+    bid = tb.create_board(server, user)["id"]
+    # Connections everywhere: the REST workers', and those of the stream holders (several open at
+    # once, so several stream workers, or both host processes' pools).
+    for _ in range(8):
+        tb.assert_status(tb.request(server, "GET", "/boards/%d" % bid, token=user.token), 200)
+    held = [streams.open(bid, user) for _ in range(4)]
+    for c in held:
+        c.close()
+    streams.close_all()
+    server.stop_db()
+    server.start_db()  # (it waits for /health: one REST worker has then reconnected)
+    again = []
+    for _ in range(4):
+        c = streams.client(bid, token=user.token)
+        c.connect()
+        again.append(c)
+    assert [c.status for c in again] == [200] * 4, [(c.status, c.body) for c in again]
+    for _ in range(12):
+        tb.assert_status(tb.request(server, "GET", "/boards/%d" % bid, token=user.token), 200)
