@@ -99,6 +99,7 @@ struct conn {
 	struct tb_buf body; /* the request body, at most max_body + 1 bytes */
 	struct tb_buf out;  /* FastCGI bytes not yet written, from out_at */
 	size_t out_at;
+	size_t batch_end;    /* in out: where the last replay batch ends (its bytes are not held to OUT_MAX) */
 	int64_t out_since;   /* ms: when the output last stopped draining */
 	bool polling_out;    /* EPOLLOUT is on */
 	struct board *board; /* while on a board's list */
@@ -729,7 +730,7 @@ static void conn_close_fd(struct conn *c)
 		c->fd = -1;
 	}
 	tb_buf_free(&c->out);
-	c->out_at = 0;
+	c->out_at = c->batch_end = 0;
 }
 
 static void leave_board(struct host *h, struct conn *c);
@@ -770,19 +771,33 @@ static void conn_flush(struct host *h, struct conn *c)
 		}
 	}
 	tb_buf_free(&c->out); /* an idle stream keeps no buffer */
-	c->out_at = 0;
+	c->out_at = c->batch_end = 0;
 	conn_events(h, c, false);
 	if (c->done)
 		conn_close_fd(c);
 }
 
+/* Moves what waits to the front of the buffer once the written part is the larger: a stream whose
+ * output never quite drains keeps a buffer of what waits, not of everything it was sent. */
+static void conn_compact(struct conn *c)
+{
+	if (c->out_at < OUT_MAX || c->out_at < c->out.len - c->out_at)
+		return;
+	memmove(c->out.data, c->out.data + c->out_at, c->out.len - c->out_at + 1); /* with the NUL */
+	c->out.len -= c->out_at;
+	c->batch_end = c->batch_end > c->out_at ? c->batch_end - c->out_at : 0;
+	c->out_at = 0;
+}
+
 /* Appends len bytes of the response as STDOUT records and writes what it can. A stream whose
- * client left OUT_MAX bytes unread is dropped instead (slow_client): false. */
+ * client left more than OUT_MAX bytes unread is dropped instead (slow_client): false. A replay
+ * batch still waiting is not counted (it is bounded by its 500 events, and the next one waits for
+ * it, schedule): a heartbeat or a notice behind it does not end a client that reads. */
 static bool conn_send(struct host *h, struct conn *c, const char *data, size_t len)
 {
 	if (c->fd < 0 || len == 0)
 		return c->fd >= 0;
-	if (c->out.len - c->out_at > OUT_MAX) {
+	if (c->out.len - (c->batch_end > c->out_at ? c->batch_end : c->out_at) > OUT_MAX) {
 		TB_LOG(TB_LOG_INFO, "stream %s on board %" PRId64 ": the client does not read, dropped", c->row,
 		       c->board_id);
 		conn_end(h, c, TB_CLOSE_SLOW_CLIENT, true);
@@ -790,6 +805,7 @@ static bool conn_send(struct host *h, struct conn *c, const char *data, size_t l
 	}
 	if (c->out_at == c->out.len)
 		c->out_since = now_ms();
+	conn_compact(c);
 	tb_fcgi_stdout(&c->out, c->fp.request_id, data, len);
 	conn_flush(h, c);
 	return c->fd >= 0;
@@ -1306,8 +1322,11 @@ static void job_done(struct host *h, struct job *j)
 			c->last_heard = now_s();
 			c->deadline = h->cfg->stream_max_seconds ? c->last_heard + h->cfg->stream_max_seconds : 0;
 		}
+		bool batch = j->kind == JOB_START || j->kind == JOB_REPLAY;
 		if (conn_send_buf(h, c, &j->out) && j->last_sent > c->last_sent)
 			c->last_sent = j->last_sent;
+		if (batch && c->out_at < c->out.len)
+			c->batch_end = c->out.len;
 		if (j->kind == JOB_START)
 			c->replay_mark = c->last_sent;
 		if (j->kind == JOB_START || j->kind == JOB_REPLAY) { /* a full batch: the next is queued (schedule) */

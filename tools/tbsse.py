@@ -330,12 +330,17 @@ class SSEClient:
             self._sock = socket.create_connection((self.server.host, self.server.port), timeout=self.timeout,
                                                   source_address=(self.source, 0) if self.source else None)
         else:  # the receive buffer is set before connecting, so the window the server sees is small
-            self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-            if self.source:
-                self._sock.bind((self.source, 0))
-            self._sock.settimeout(self.timeout)
-            self._sock.connect((self.server.host, self.server.port))
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+                if self.source:
+                    sock.bind((self.source, 0))
+                sock.settimeout(self.timeout)
+                sock.connect((self.server.host, self.server.port))
+            except BaseException:
+                sock.close()
+                raise
+            self._sock = sock
         try:
             self._sock.sendall(self._request_bytes())
         except BaseException:

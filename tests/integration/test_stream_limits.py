@@ -328,12 +328,13 @@ def big_events(server, bid, n=200):
 
 
 def test_a_slow_but_steady_client_gets_a_long_replay_on_one_connection(server):
-    """A client behind a slow network resumes far back: 1,000 events of 6 kB (about 6 MB, two replay
-    batches) read at 2 MB/s. It is not a client that stopped reading: it gets them all, in order, on
-    the one connection, and no stream is dropped as slow_client. (The stream host used to read the
-    next batch as soon as one was written to its buffer: with more than lighttpd and the sockets
-    hold, about 3.5 MB here, the unread output passed its bound and the client was dropped, over
-    and over, one batch further each time.)"""
+    """A client behind a slow network resumes far back: 2,000 events of 3 kB (about 6.5 MB, four
+    replay batches) read at 2 MB/s, with the supervisor's heartbeat coming every 0.2 s meanwhile.
+    It is not a client that stopped reading: it gets them all, in order, on the one connection, and
+    no stream is dropped as slow_client. (The stream host used to read the next batch as soon as one
+    was written to its buffer: with more than lighttpd and the sockets hold, about 4 MB here, the
+    unread output passed its bound and the client was dropped, one batch further each time; and a
+    heartbeat written behind a batch that waited was held to the same bound.)"""
     user = tb.new_user(server, "steady")
     bid = tb.create_board(server, user)["id"]
     n = 2000
@@ -343,14 +344,27 @@ def test_a_slow_but_steady_client_gets_a_long_replay_on_one_connection(server):
     first = server.sql("SELECT min(seq) FROM teamboard.board_events WHERE board_id = %s", (bid,))[0][0]
     before = slow_closes(server)
     s = sse.SSEClient(server, bid, token=user.token, last_event_id=first - 1, read_rate=2 << 20)
+    stop = threading.Event()
+
+    def heartbeats():
+        for _ in range(300):  # at most 60 s
+            if stop.wait(0.2):
+                return
+            sse.poke(server, bid)
+    beat = threading.Thread(target=heartbeats, daemon=True)
     try:
         s.connect()
         assert s.status == 200, s.describe()
+        beat.start()
         s.wait_for(lambda e: e.type == "item.updated" and e.seq == first + n - 1, timeout=tb.seconds(30),
                    what="the replay's last event")
         assert not s.ended, s.describe()
         assert s.seqs() == list(range(first, first + n)), s.describe()
+        assert any(c.text == "hb" for c in s.comments), "no heartbeat came during the replay"
     finally:
+        stop.set()
+        if beat.is_alive():
+            beat.join(5)
         s.close()
     assert slow_closes(server) == before
 
