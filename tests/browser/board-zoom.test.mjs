@@ -179,7 +179,7 @@ describe("board: zoom and overview", () => {
       const page = await open(ctx, board.id);
       const cb = await page.getByTestId("canvas").boundingBox();
       const panX = () => page.evaluate(() => new DOMMatrix(getComputedStyle(document.querySelector(".world")).transform).m41);
-      // grabbed at the edge (the canvas scrolled so the note sits under it): no pan while held there
+      // grabbed in the middle, then flicked to the edge
       const b = await note(page, a.id).boundingBox();
       const pan0 = await panX();
       await page.mouse.move(b.x + 50, b.y + 50);
@@ -202,6 +202,8 @@ describe("board: zoom and overview", () => {
       await page.mouse.move(gx, nb.y + 50);
       await page.mouse.down();
       await page.mouse.move(gx + 5, nb.y + 50, { steps: 2 });
+      await within(page, 3000, (id) => document.querySelector(`[data-id="${id}"]`).classList.contains("note-dragging"),
+        a.id, "the note is being dragged");
       await page.waitForTimeout(400);  // a negative check: a pan would have started in the first frames
       assert.equal(await panX(), pan1, "no pan for a note grabbed at the edge");
       await page.mouse.up();

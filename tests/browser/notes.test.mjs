@@ -194,8 +194,9 @@ describe("one person at the board", () => {
       await page.keyboard.press("Tab");
       const focused = await page.evaluate(() => document.activeElement.dataset.id);
       assert.equal(Number(focused), a.id);
-      const ring = await note(page, a.id).evaluate((el) => getComputedStyle(el).boxShadow);
-      assert.match(ring, /rgb/);
+      // (the ring fades in over 150 ms: app.css's box-shadow transition)
+      await within(page, 3000, (id) => getComputedStyle(document.querySelector(`[data-id="${id}"]`)).boxShadow
+        .includes("rgb(63, 81, 181) 0px 0px 0px 4px"), a.id, "the focus ring (the accent colour, 4 px)");
 
       await page.keyboard.press("Enter");
       await page.getByTestId("note-input").fill("first, edited by keyboard");
@@ -247,7 +248,7 @@ describe("one person at the board", () => {
       // the ring shows while the view is still moving (notes drop their shadows then, not the ring)
       const moving = await page.getByTestId("canvas").evaluate((c, id) =>
         [c.classList.contains("view-moving"), getComputedStyle(c.querySelector(`[data-id="${id}"]`)).boxShadow], far.id);
-      assert.match(moving[1], /rgb/, `ring while the view moves (view-moving: ${moving[0]})`);
+      assert.match(moving[1], /rgb\(63, 81, 181\) 0px 0px 0px 4px/, `ring while the view moves (view-moving: ${moving[0]})`);
       assert.deepEqual(await page.getByTestId("canvas").evaluate((c) => [c.scrollLeft, c.scrollTop]), [0, 0]);
       const created = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/items"));
       await page.getByTestId("canvas").dblclick({ position: { x: 300, y: 300 } });
