@@ -25,9 +25,9 @@
  *   something is missing), so nothing is lost and nothing is written twice; a replay's next batch
  *   is read once the client has taken the last one (flow control: a replay longer than the path
  *   to the client holds would otherwise pass OUT_MAX);
- * - each stream's unwritten output is bounded (OUT_MAX waiting refuses the next write) and has a
- *   deadline (write_timeout since it stopped draining): a client that falls behind is dropped,
- *   counted as slow_client, and resumes with Last-Event-ID;
+ * - each stream's unwritten output is bounded (OUT_MAX waiting beyond a replay batch that waits
+ *   refuses the next write) and has a deadline (write_timeout since it stopped draining): a client
+ *   that falls behind is dropped, counted as slow_client, and resumes with Last-Event-ID;
  * - a one-second tick walks the streams for keep-alives (the supervisor's heartbeat window),
  *   lifetimes, owed presence reads and write deadlines. */
 #include "tb_host.h"
